@@ -1,0 +1,60 @@
+//! Errors of the store.
+
+use std::path::PathBuf;
+
+use kleber_types::{ErrorCode, HasErrorCode};
+
+/// Result with the store's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The data directory cannot be created or read.
+    #[error("cannot use data directory {path}: {source}; check that it exists and is writable")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The catalog database failed.
+    #[error("catalog database error: {0}")]
+    Catalog(#[from] rusqlite::Error),
+    /// The catalog holds something this version of Kleber cannot read.
+    #[error("catalog is corrupt or from a newer Kleber: {0}")]
+    CorruptCatalog(String),
+    /// A file of a version could not be written, synced or renamed.
+    #[error("cannot write {path}: {source}")]
+    File {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A dataset identifier is not a valid slug.
+    #[error(
+        "invalid dataset identifier {id:?}: use 1 to 100 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+    )]
+    InvalidDatasetId {
+        /// The rejected identifier.
+        id: String,
+    },
+    /// No published dataset has this identifier.
+    #[error("unknown dataset: {id}")]
+    DatasetNotFound {
+        /// The identifier asked for.
+        id: String,
+    },
+}
+
+impl HasErrorCode for Error {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Error::DatasetNotFound { .. } => ErrorCode::DatasetNotFound,
+            Error::InvalidDatasetId { .. } => ErrorCode::InvalidRestParameter,
+            _ => ErrorCode::InternalError,
+        }
+    }
+}

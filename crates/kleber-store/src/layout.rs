@@ -1,0 +1,23 @@
+//! Names of files and directories inside the data directory.
+
+use std::path::{Path, PathBuf};
+
+pub(crate) const CATALOG_FILE: &str = "catalog.sqlite";
+pub(crate) const DATASETS_DIR: &str = "datasets";
+pub(crate) const LOCK_FILE: &str = ".write.lock";
+pub(crate) const DATA_FILE: &str = "data.parquet";
+pub(crate) const REPORT_FILE: &str = "rejected.csv";
+pub(crate) const TMP_PREFIX: &str = ".tmp-";
+
+pub(crate) fn dataset_dir(root: &Path, uid: &str) -> PathBuf {
+    root.join(DATASETS_DIR).join(uid)
+}
+
+pub(crate) fn version_dir_name(version: i64) -> String {
+    format!("v{version}")
+}
+
+/// Parses `v<N>` back into N.
+pub(crate) fn parse_version_dir(name: &str) -> Option<i64> {
+    name.strip_prefix('v')?.parse().ok().filter(|n| *n > 0)
+}

@@ -1,0 +1,436 @@
+//! Crash-safe publication of a new version, and removal of what a crash left behind.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use kleber_types::Field;
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::{Store, layout};
+
+/// Points where a test can make the publishing process abort, to prove crash safety.
+/// Not for production use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum CrashPoint {
+    /// After the data file is written and synced, before the rename.
+    BeforeRename,
+    /// After the rename to `v<N>`, before the catalog transaction.
+    BeforeCommit,
+}
+
+impl std::str::FromStr for CrashPoint {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "before-rename" => Ok(CrashPoint::BeforeRename),
+            "before-commit" => Ok(CrashPoint::BeforeCommit),
+            _ => Err(format!("unknown crash point {s:?}: before-rename or before-commit")),
+        }
+    }
+}
+
+/// A version being written. Its files go to [`PendingVersion::data_path`] and
+/// [`PendingVersion::report_path`]; nothing is visible until [`PendingVersion::commit`].
+/// Dropping it without committing removes the files and keeps the previous version.
+pub struct PendingVersion<'a> {
+    store: &'a Store,
+    /// Holds the data directory's write lock until the version is committed or dropped.
+    _lock: File,
+    dataset_id: String,
+    uid: String,
+    is_new: bool,
+    number: i64,
+    tmp_dir: PathBuf,
+    committed: bool,
+}
+
+/// What a commit produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    /// The dataset's immutable uid.
+    pub uid: String,
+    /// The version now current.
+    pub version: i64,
+    /// The directory of the version.
+    pub dir: PathBuf,
+    /// The rejected-rows report, when rows were rejected.
+    pub report_path: Option<PathBuf>,
+}
+
+/// What [`Store::remove_orphans`] removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OrphanReport {
+    /// Directories removed.
+    pub removed: Vec<PathBuf>,
+    /// True when a publication was running, so nothing was checked.
+    pub skipped_busy: bool,
+}
+
+/// Whether `id` is a valid dataset identifier (a URL slug).
+pub fn is_valid_dataset_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 100
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_')
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+fn new_uid() -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut bytes = [0u8; 6];
+    // Without OS randomness, fall back to the clock: uniqueness is still checked by the
+    // catalog's primary key.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = chrono::Utc::now().timestamp_subsec_nanos().to_le_bytes();
+        bytes[..4].copy_from_slice(&nanos);
+    }
+    let mut uid = String::from("da_");
+    for b in bytes {
+        uid.push(DIGITS[usize::from(b) % DIGITS.len()] as char);
+    }
+    uid
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::File { path: path.to_path_buf(), source }
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(path).and_then(|d| d.sync_all()).map_err(io_err(path))
+}
+
+impl Store {
+    /// Starts a new version of dataset `id` (created on commit if it does not exist).
+    ///
+    /// Takes the data directory's write lock, waiting for another publication to finish.
+    pub fn begin_version(&self, id: &str) -> Result<PendingVersion<'_>> {
+        if !is_valid_dataset_id(id) {
+            return Err(Error::InvalidDatasetId { id: id.to_owned() });
+        }
+        let lock_path = self.root.join(layout::LOCK_FILE);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        lock.lock().map_err(io_err(&lock_path))?;
+
+        let existing: Option<String> = self
+            .conn()
+            .query_row("SELECT uid FROM datasets WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        let (uid, is_new) = match existing {
+            Some(uid) => (uid, false),
+            None => (self.unused_uid()?, true),
+        };
+        let number: i64 = self.conn().query_row(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE dataset_uid = ?1",
+            [&uid],
+            |r| r.get(0),
+        )?;
+        let dataset_dir = layout::dataset_dir(&self.root, &uid);
+        let tmp_dir = dataset_dir.join(format!(
+            "{}v{number}-{}",
+            layout::TMP_PREFIX,
+            std::process::id()
+        ));
+        // A leftover `v<N>` is an orphan of a crashed publication: N is not in the catalog.
+        let final_dir = dataset_dir.join(layout::version_dir_name(number));
+        if final_dir.exists() {
+            fs::remove_dir_all(&final_dir).map_err(io_err(&final_dir))?;
+        }
+        if tmp_dir.exists() {
+            fs::remove_dir_all(&tmp_dir).map_err(io_err(&tmp_dir))?;
+        }
+        fs::create_dir_all(&tmp_dir).map_err(io_err(&tmp_dir))?;
+        Ok(PendingVersion {
+            store: self,
+            _lock: lock,
+            dataset_id: id.to_owned(),
+            uid,
+            is_new,
+            number,
+            tmp_dir,
+            committed: false,
+        })
+    }
+
+    fn unused_uid(&self) -> Result<String> {
+        loop {
+            let uid = new_uid();
+            let taken: bool = self.conn().query_row(
+                "SELECT EXISTS(SELECT 1 FROM datasets WHERE uid = ?1)",
+                [&uid],
+                |r| r.get(0),
+            )?;
+            if !taken {
+                return Ok(uid);
+            }
+        }
+    }
+
+    /// Deletes temporary and uncommitted version directories left by crashed publications.
+    ///
+    /// Does nothing (and says so) while another process holds the write lock.
+    pub fn remove_orphans(&self) -> Result<OrphanReport> {
+        let lock_path = self.root.join(layout::LOCK_FILE);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        if lock.try_lock().is_err() {
+            return Ok(OrphanReport { removed: Vec::new(), skipped_busy: true });
+        }
+        let mut known: std::collections::HashMap<String, Vec<i64>> = Default::default();
+        {
+            let conn = self.conn();
+            let mut stmt = conn.prepare("SELECT d.uid, v.version FROM datasets d LEFT JOIN versions v ON v.dataset_uid = d.uid")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+            for row in rows {
+                let (uid, version) = row?;
+                let entry = known.entry(uid).or_default();
+                entry.extend(version);
+            }
+        }
+        let mut report = OrphanReport::default();
+        let datasets_dir = self.root.join(layout::DATASETS_DIR);
+        for entry in fs::read_dir(&datasets_dir).map_err(io_err(&datasets_dir))? {
+            let entry = entry.map_err(io_err(&datasets_dir))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(versions) = known.get(&name) else {
+                fs::remove_dir_all(&path).map_err(io_err(&path))?;
+                report.removed.push(path);
+                continue;
+            };
+            for child in fs::read_dir(&path).map_err(io_err(&path))? {
+                let child = child.map_err(io_err(&path))?;
+                let child_name = child.file_name().to_string_lossy().into_owned();
+                let keep = layout::parse_version_dir(&child_name).is_some_and(|n| versions.contains(&n));
+                if !keep {
+                    let child_path = child.path();
+                    if child_path.is_dir() {
+                        fs::remove_dir_all(&child_path).map_err(io_err(&child_path))?;
+                    } else {
+                        fs::remove_file(&child_path).map_err(io_err(&child_path))?;
+                    }
+                    report.removed.push(child_path);
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl PendingVersion<'_> {
+    /// The version number this will become.
+    pub fn number(&self) -> i64 {
+        self.number
+    }
+
+    /// True when the dataset does not exist yet.
+    pub fn is_new_dataset(&self) -> bool {
+        self.is_new
+    }
+
+    /// Where the Parquet data of this version must be written.
+    pub fn data_path(&self) -> PathBuf {
+        self.tmp_dir.join(layout::DATA_FILE)
+    }
+
+    /// Where the rejected-rows report of this version may be written.
+    pub fn report_path(&self) -> PathBuf {
+        self.tmp_dir.join(layout::REPORT_FILE)
+    }
+
+    /// Publishes the version: fsync, rename, then one catalog transaction that records it and
+    /// makes it current. `title` replaces the dataset's title when given (a new dataset without
+    /// one is titled after its identifier).
+    pub fn commit(
+        self,
+        fields: &[Field],
+        records_count: u64,
+        rejected_count: u64,
+        source: Option<&str>,
+        title: Option<&str>,
+    ) -> Result<Publication> {
+        self.commit_with_crash(fields, records_count, rejected_count, source, title, None)
+    }
+
+    #[doc(hidden)]
+    pub fn commit_with_crash(
+        mut self,
+        fields: &[Field],
+        records_count: u64,
+        rejected_count: u64,
+        source: Option<&str>,
+        title: Option<&str>,
+        crash: Option<CrashPoint>,
+    ) -> Result<Publication> {
+        let data = self.data_path();
+        File::open(&data).and_then(|f| f.sync_all()).map_err(io_err(&data))?;
+        let report = self.report_path();
+        let has_report = report.exists();
+        if has_report {
+            File::open(&report).and_then(|f| f.sync_all()).map_err(io_err(&report))?;
+        }
+        sync_dir(&self.tmp_dir)?;
+        if crash == Some(CrashPoint::BeforeRename) {
+            std::process::abort();
+        }
+        let dataset_dir = layout::dataset_dir(&self.store.root, &self.uid);
+        let final_dir = dataset_dir.join(layout::version_dir_name(self.number));
+        fs::rename(&self.tmp_dir, &final_dir).map_err(io_err(&final_dir))?;
+        sync_dir(&dataset_dir)?;
+        if crash == Some(CrashPoint::BeforeCommit) {
+            std::process::abort();
+        }
+
+        let fields_json = serde_json::to_string(fields)
+            .map_err(|e| Error::CorruptCatalog(format!("fields not serialisable: {e}")))?;
+        let now = now_rfc3339();
+        let count = i64::try_from(records_count).unwrap_or(i64::MAX);
+        let rejected = i64::try_from(rejected_count).unwrap_or(i64::MAX);
+        let result = (|| -> Result<()> {
+            let mut conn = self.store.conn();
+            let tx = conn.transaction()?;
+            if self.is_new {
+                tx.execute(
+                    "INSERT INTO datasets (uid, id, title, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![self.uid, self.dataset_id, title.unwrap_or(&self.dataset_id), now],
+                )?;
+            } else if let Some(title) = title {
+                tx.execute("UPDATE datasets SET title = ?1 WHERE uid = ?2", params![title, self.uid])?;
+            }
+            tx.execute(
+                "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![self.uid, self.number, fields_json, count, rejected, source, now],
+            )?;
+            tx.execute(
+                "UPDATE datasets SET current_version = ?1, modified_at = ?2 WHERE uid = ?3",
+                params![self.number, now, self.uid],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // The catalog did not take the version: it must not stay on disk as if it had.
+            let _ = fs::remove_dir_all(&final_dir);
+            return Err(e);
+        }
+        self.committed = true;
+        Ok(Publication {
+            uid: self.uid.clone(),
+            version: self.number,
+            report_path: has_report.then(|| final_dir.join(layout::REPORT_FILE)),
+            dir: final_dir,
+        })
+    }
+}
+
+impl Drop for PendingVersion<'_> {
+    fn drop(&mut self) {
+        if !self.committed && self.tmp_dir.exists() {
+            if let Err(e) = fs::remove_dir_all(&self.tmp_dir) {
+                tracing::warn!(path = %self.tmp_dir.display(), error = %e, "could not remove an abandoned version");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kleber_types::FieldType;
+
+    fn publish(store: &Store, id: &str, content: &[u8]) -> Publication {
+        let pending = store.begin_version(id).expect("begin");
+        fs::write(pending.data_path(), content).expect("write");
+        let fields = vec![Field::new("a", "A", FieldType::Int)];
+        pending.commit(&fields, 3, 0, Some("a.csv"), None).expect("commit")
+    }
+
+    #[test]
+    fn versions_are_numbered_and_the_last_is_current() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let p1 = publish(&store, "parkings", b"one");
+        let p2 = publish(&store, "parkings", b"two");
+        assert_eq!((p1.version, p2.version), (1, 2));
+        assert_eq!(p1.uid, p2.uid);
+        let ds = store.get_dataset("parkings").expect("get").expect("exists");
+        assert_eq!(ds.version.number, 2);
+        assert_eq!(fs::read(&ds.version.data_path).expect("read"), b"two");
+        assert_eq!(ds.title, "parkings");
+        assert_eq!(store.versions("parkings").expect("versions"), vec![2, 1]);
+        assert!(ds.uid.starts_with("da_") && ds.uid.len() == 9);
+    }
+
+    #[test]
+    fn dropping_a_pending_version_keeps_the_previous_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        publish(&store, "parkings", b"one");
+        {
+            let pending = store.begin_version("parkings").expect("begin");
+            fs::write(pending.data_path(), b"half").expect("write");
+        }
+        let ds = store.get_dataset("parkings").expect("get").expect("exists");
+        assert_eq!(ds.version.number, 1);
+        let entries: Vec<_> = fs::read_dir(ds.version.data_path.parent().unwrap().parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(entries, vec!["v1"]);
+    }
+
+    #[test]
+    fn orphans_are_removed_and_versions_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let p = publish(&store, "parkings", b"one");
+        let ds_dir = p.dir.parent().unwrap().to_path_buf();
+        fs::create_dir_all(ds_dir.join("v2")).unwrap();
+        fs::create_dir_all(ds_dir.join(".tmp-v3-999")).unwrap();
+        fs::create_dir_all(dir.path().join("datasets/da_zzzzzz/v1")).unwrap();
+        let report = store.remove_orphans().expect("cleanup");
+        assert_eq!(report.removed.len(), 3, "{report:?}");
+        assert!(p.dir.join("data.parquet").exists());
+        assert!(!ds_dir.join("v2").exists());
+    }
+
+    #[test]
+    fn invalid_ids_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        for id in ["", "Parkings", "../etc", "a b", "-x"] {
+            assert!(matches!(store.begin_version(id), Err(Error::InvalidDatasetId { .. })), "{id}");
+        }
+    }
+
+    #[test]
+    fn metas_are_merged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        publish(&store, "parkings", b"one");
+        let patch = serde_json::json!({"title": "Parkings", "publisher": "EMS", "theme": ["Mobilité"]});
+        store.update_metas("parkings", patch.as_object().unwrap()).expect("update");
+        let ds = store.get_dataset("parkings").unwrap().unwrap();
+        assert_eq!(ds.title, "Parkings");
+        assert_eq!(ds.metas["publisher"], "EMS");
+        assert!(matches!(
+            store.update_metas("nope", patch.as_object().unwrap()),
+            Err(Error::DatasetNotFound { .. })
+        ));
+    }
+}

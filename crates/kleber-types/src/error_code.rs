@@ -1,0 +1,92 @@
+//! The table of stable error codes.
+//!
+//! Wire strings are Opendatasoft's where Opendatasoft has one (`ODSQLError`,
+//! `InvalidRESTParameterError`); the others are Kleber's own. A released code never changes
+//! its string or status; new codes may be added. `docs/errors.md` documents each one under an
+//! anchor equal to its wire string, and a test checks that every code is documented.
+
+/// A stable, machine-readable error code with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The ODSQL text of `select`, `where`, `group_by` or `order_by` is malformed or refers to
+    /// something that does not exist.
+    OdsqlError,
+    /// A REST parameter (`limit`, `offset`, a boolean, an enum) has a value out of its range.
+    InvalidRestParameter,
+    /// No dataset with that identifier is published.
+    DatasetNotFound,
+    /// No record with that identifier exists in the dataset.
+    RecordNotFound,
+    /// The path matches no route of the API.
+    NotFound,
+    /// The route exists but not for this HTTP method.
+    MethodNotAllowed,
+    /// The query exceeded a resource limit (time, memory, rows); retry later or narrow it.
+    QueryTooHeavy,
+    /// Something failed inside the server; the details are in the server log.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::OdsqlError,
+        ErrorCode::InvalidRestParameter,
+        ErrorCode::DatasetNotFound,
+        ErrorCode::RecordNotFound,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::QueryTooHeavy,
+        ErrorCode::InternalError,
+    ];
+
+    /// The string sent in the `error_code` key of error bodies.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::OdsqlError => "ODSQLError",
+            ErrorCode::InvalidRestParameter => "InvalidRESTParameterError",
+            ErrorCode::DatasetNotFound => "DatasetNotFound",
+            ErrorCode::RecordNotFound => "RecordNotFound",
+            ErrorCode::NotFound => "NotFound",
+            ErrorCode::MethodNotAllowed => "MethodNotAllowed",
+            ErrorCode::QueryTooHeavy => "QueryTooHeavy",
+            ErrorCode::InternalError => "InternalError",
+        }
+    }
+
+    /// The HTTP status answered with this code.
+    pub const fn status(self) -> u16 {
+        match self {
+            ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter => 400,
+            ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::QueryTooHeavy => 503,
+            ErrorCode::InternalError => 500,
+        }
+    }
+
+    /// Where the code is documented, relative to the repository root.
+    pub fn docs_anchor(self) -> String {
+        format!("docs/errors.md#{}", self.name().to_ascii_lowercase())
+    }
+}
+
+/// Implemented by each crate's error type to say which code it answers with.
+pub trait HasErrorCode {
+    /// The stable code of this error.
+    fn error_code(&self) -> ErrorCode;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+    }
+}
