@@ -1,0 +1,143 @@
+//! The query engine: ODSQL over versioned Parquet datasets, planned and run by DataFusion.
+//!
+//! A request names a dataset version ([`DatasetRef`]) and a [`RecordsQuery`] (the ODSQL text of
+//! `select`, `where`, `group_by`, `order_by`, with `limit` and `offset`). [`Engine::plan`]
+//! parses each clause with `kleber-odsql`, lowers the AST to DataFusion expressions
+//! (`lower.rs`; user text never becomes SQL), and builds one DataFrame (`plan.rs`). The
+//! caller then collects a page ([`Engine::page`]) or streams every row ([`Engine::stream`]).
+//!
+//! ODSQL functions live in a registry (`functions.rs`) that also documents them; full-text
+//! matching is a DataFusion UDF (`fulltext.rs`).
+//!
+//! Every query runs in one [`SessionContext`] configured in [`session`]: a memory pool caps
+//! what a query may hold, and exceeding it is [`Error::TooHeavy`], not a crash.
+
+mod error;
+mod fulltext;
+pub mod functions;
+mod lower;
+mod plan;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use futures::TryStreamExt;
+use kleber_types::Field;
+
+pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
+pub use error::{Clause, Error, Result};
+pub use lower::parse_date_literal;
+pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery};
+
+/// One version of one dataset, as the catalog describes it.
+#[derive(Debug, Clone)]
+pub struct DatasetRef {
+    /// The dataset's immutable uid.
+    pub uid: String,
+    /// Its version number.
+    pub version: i64,
+    /// The Parquet file of that version.
+    pub data_path: PathBuf,
+    /// Its schema.
+    pub fields: Vec<Field>,
+}
+
+/// Resource limits of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Memory all running queries may hold together, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 1 << 30 }
+    }
+}
+
+/// Builds the DataFusion session every query runs in.
+pub fn session(limits: Limits) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_batch_size(8192)
+        .with_information_schema(false)
+        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let runtime = RuntimeEnvBuilder::new().with_memory_limit(limits.memory_bytes, 1.0).build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// The query engine: a session plus the scans of the dataset versions already opened.
+pub struct Engine {
+    ctx: SessionContext,
+    /// Scan plans by (uid, version); versions are immutable, so an entry never goes stale.
+    scans: Mutex<HashMap<(String, i64), LogicalPlan>>,
+}
+
+/// Bound on the number of cached scans, so a portal with many datasets stays small.
+const MAX_CACHED_SCANS: usize = 4096;
+
+impl Engine {
+    /// An engine with the given limits.
+    pub fn new(limits: Limits) -> Result<Engine> {
+        Ok(Engine { ctx: session(limits)?, scans: Mutex::new(HashMap::new()) })
+    }
+
+    async fn scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
+        let key = (dataset.uid.clone(), dataset.version);
+        let cached = self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+        let plan = match cached {
+            Some(plan) => plan,
+            None => {
+                let path = dataset.data_path.to_string_lossy().into_owned();
+                let df = self
+                    .ctx
+                    .read_parquet(path, ParquetReadOptions::default())
+                    .await
+                    .map_err(|e| Error::Storage(e.to_string()))?;
+                let plan = df.logical_plan().clone();
+                let mut scans = self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if scans.len() >= MAX_CACHED_SCANS {
+                    scans.clear();
+                }
+                scans.insert(key, plan.clone());
+                plan
+            }
+        };
+        Ok(DataFrame::new(self.ctx.state(), plan))
+    }
+
+    /// Plans `query` over `dataset`.
+    pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
+        let table = self.scan(dataset).await?;
+        plan::plan(table, &dataset.fields, query)
+    }
+
+    /// Runs a planned query: the number of matching rows (or groups) and the page.
+    pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
+        let count = planned.total.count();
+        let rows = planned.page.collect();
+        let (count, rows) = futures::try_join!(count, rows)?;
+        Ok((count as u64, rows))
+    }
+
+    /// Runs a planned query and returns only the page.
+    pub async fn collect(&self, planned: PlannedQuery) -> Result<Vec<RecordBatch>> {
+        Ok(planned.page.collect().await?)
+    }
+
+    /// Streams every row of a planned query, batch by batch.
+    pub async fn stream(&self, planned: PlannedQuery) -> Result<SendableRecordBatchStream> {
+        Ok(planned.page.execute_stream().await?)
+    }
+
+    /// Collects a stream (tests and small results).
+    pub async fn drain(stream: SendableRecordBatchStream) -> Result<Vec<RecordBatch>> {
+        Ok(stream.try_collect().await?)
+    }
+}

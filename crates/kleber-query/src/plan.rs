@@ -1,0 +1,283 @@
+//! From the four ODSQL clauses of a records query to one DataFusion plan.
+//!
+//! Without aggregation: filter, sort, project, limit. With aggregation (a `group_by`, or an
+//! aggregate in `select`): filter, aggregate (group keys and every aggregate named in `select`
+//! and `order_by`), sort, project, limit. Aliases from `select` and `group_by` are substituted
+//! by their expressions where later clauses name them.
+
+use std::collections::HashMap;
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::utils::find_aggregate_exprs;
+use datafusion::logical_expr::{Expr, SortExpr};
+use kleber_odsql::SelectItem;
+use kleber_types::{Field, FieldType};
+
+use crate::error::{Clause, Error, Result, planning};
+use crate::lower::{Scope, column};
+
+/// The clauses of a records query, as received (ODSQL text).
+#[derive(Debug, Clone, Default)]
+pub struct RecordsQuery {
+    /// `select`, or `None` for every field.
+    pub select: Option<String>,
+    /// Every `where` given; they are ANDed. Blank ones are ignored.
+    pub r#where: Vec<String>,
+    /// `group_by`.
+    pub group_by: Option<String>,
+    /// `order_by`.
+    pub order_by: Option<String>,
+    /// Maximum rows, or `None` for all (exports).
+    pub limit: Option<usize>,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+/// How an output column's values are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRole {
+    /// By their Arrow type.
+    Plain,
+    /// A stored `geo_point_2d`.
+    GeoPoint,
+    /// A stored `geo_shape`.
+    GeoShape,
+}
+
+/// One column of a query's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    /// The JSON key / CSV header: the alias, the field name or the expression text.
+    pub key: String,
+    /// The field's label for a plain field, else the key.
+    pub label: String,
+    /// How to encode it.
+    pub role: ColumnRole,
+    /// The dataset field it is, when it is one unchanged.
+    pub field: Option<Field>,
+}
+
+/// A planned query: the page to fetch, and the plan whose row count is `total_count`.
+pub struct PlannedQuery {
+    /// The result rows (limit and offset applied).
+    pub page: DataFrame,
+    /// Rows (or groups) matching, before limit and offset.
+    pub total: DataFrame,
+    /// Columns of `page`, in order.
+    pub columns: Vec<OutputColumn>,
+    /// True when the query aggregates.
+    pub aggregated: bool,
+}
+
+fn parse_err(clause: Clause, e: kleber_odsql::ParseError, src: &str) -> Error {
+    let _ = src;
+    Error::odsql(clause, format!("{e}."), Some((e.span.start, e.span.end)))
+}
+
+struct SelectOut {
+    expr: Expr,
+    key: String,
+    field: Option<Field>,
+}
+
+fn matches_pattern(name: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == pattern,
+    }
+}
+
+fn field_out(f: &Field) -> SelectOut {
+    SelectOut { expr: column(&f.name), key: f.name.clone(), field: Some(f.clone()) }
+}
+
+/// Builds the plan of `query` over `table` (the dataset's scan), whose fields are `fields`.
+pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> Result<PlannedQuery> {
+    let schema = table.schema().clone();
+    let no_aliases = HashMap::new();
+
+    // where
+    let mut df = table;
+    let where_scope = Scope { fields, schema: &schema, aliases: &no_aliases, clause: Clause::Where, allow_aggregates: false };
+    for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
+        let ast = kleber_odsql::parse_where(text).map_err(|e| parse_err(Clause::Where, e, text))?;
+        let predicate = where_scope.lower_predicate(&ast)?;
+        df = df.filter(predicate).map_err(planning(Clause::Where))?;
+    }
+
+    // group_by
+    let mut aliases: HashMap<String, Expr> = HashMap::new();
+    let mut groups: Vec<(Expr, String)> = Vec::new();
+    if let Some(text) = query.group_by.as_deref().filter(|t| !t.trim().is_empty()) {
+        let items = kleber_odsql::parse_group_by(text).map_err(|e| parse_err(Clause::GroupBy, e, text))?;
+        let scope = Scope { fields, schema: &schema, aliases: &no_aliases, clause: Clause::GroupBy, allow_aggregates: false };
+        for item in items {
+            let expr = scope.lower(&item.expr)?;
+            let key = item.alias.clone().unwrap_or(item.text.clone());
+            if let Some(alias) = item.alias {
+                aliases.insert(alias, expr.clone());
+            }
+            groups.push((expr, key));
+        }
+    }
+
+    // select
+    let mut outputs: Vec<SelectOut> = Vec::new();
+    match query.select.as_deref().filter(|t| !t.trim().is_empty()) {
+        None if !groups.is_empty() => {
+            for (expr, key) in &groups {
+                let field = match expr {
+                    Expr::Column(c) => fields.iter().find(|f| f.name == c.name).cloned(),
+                    _ => None,
+                };
+                outputs.push(SelectOut { expr: expr.clone(), key: key.clone(), field });
+            }
+        }
+        None => outputs.extend(fields.iter().map(field_out)),
+        Some(text) => {
+            let items = kleber_odsql::parse_select(text).map_err(|e| parse_err(Clause::Select, e, text))?;
+            let scope = Scope { fields, schema: &schema, aliases: &aliases, clause: Clause::Select, allow_aggregates: true };
+            let mut select_aliases = Vec::new();
+            for item in items {
+                match item {
+                    SelectItem::Star(_) => outputs.extend(fields.iter().map(field_out)),
+                    SelectItem::Include(patterns, _) => {
+                        for f in fields.iter().filter(|f| patterns.iter().any(|p| matches_pattern(&f.name, p))) {
+                            if !outputs.iter().any(|o| o.key == f.name) {
+                                outputs.push(field_out(f));
+                            }
+                        }
+                    }
+                    SelectItem::Exclude(patterns, _) => {
+                        if outputs.is_empty() {
+                            outputs.extend(fields.iter().map(field_out));
+                        }
+                        outputs.retain(|o| !patterns.iter().any(|p| matches_pattern(&o.key, p)));
+                    }
+                    SelectItem::Expr { expr, alias, text } => {
+                        let lowered = scope.lower(&expr)?;
+                        let field = match (&expr.kind, &lowered) {
+                            (kleber_odsql::ExprKind::Field(_), Expr::Column(c)) => {
+                                fields.iter().find(|f| f.name == c.name).cloned()
+                            }
+                            _ => None,
+                        };
+                        let key = alias.clone().unwrap_or(text);
+                        if let Some(alias) = alias {
+                            select_aliases.push((alias, lowered.clone()));
+                        }
+                        outputs.push(SelectOut { expr: lowered, key, field });
+                    }
+                }
+            }
+            aliases.extend(select_aliases);
+        }
+    }
+    if outputs.is_empty() {
+        return Err(Error::odsql(Clause::Select, "the select clause selects no field.", None));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for out in &outputs {
+        if !seen.insert(out.key.as_str()) {
+            return Err(Error::odsql(
+                Clause::Select,
+                format!("two selected expressions are named `{}`; give one an alias with AS.", out.key),
+                None,
+            ));
+        }
+    }
+
+    // order_by
+    let mut order: Vec<(Expr, bool)> = Vec::new();
+    if let Some(text) = query.order_by.as_deref().filter(|t| !t.trim().is_empty()) {
+        let items = kleber_odsql::parse_order_by(text).map_err(|e| parse_err(Clause::OrderBy, e, text))?;
+        let scope = Scope { fields, schema: &schema, aliases: &aliases, clause: Clause::OrderBy, allow_aggregates: true };
+        for item in items {
+            order.push((scope.lower(&item.expr)?, item.descending));
+        }
+    }
+
+    let select_exprs: Vec<Expr> = outputs.iter().map(|o| o.expr.clone()).collect();
+    let order_exprs: Vec<Expr> = order.iter().map(|(e, _)| e.clone()).collect();
+    let mut aggregates = find_aggregate_exprs(select_exprs.iter().chain(order_exprs.iter()));
+    let aggregated = !groups.is_empty() || !aggregates.is_empty();
+
+    let (total, sorted, final_select) = if aggregated {
+        aggregates.dedup();
+        let group_exprs: Vec<Expr> = groups.iter().map(|(e, _)| e.clone()).collect();
+        let agg = df.aggregate(group_exprs.clone(), aggregates.clone()).map_err(planning(Clause::GroupBy))?;
+        let computed: Vec<Expr> = group_exprs.iter().chain(aggregates.iter()).cloned().collect();
+        let rebase = |e: &Expr, clause: Clause| rebase_on(e, &computed, clause, fields);
+        let select = outputs
+            .iter()
+            .map(|o| rebase(&o.expr, Clause::Select))
+            .collect::<Result<Vec<_>>>()?;
+        let sort = order
+            .iter()
+            .map(|(e, desc)| Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc)))
+            .collect::<Result<Vec<_>>>()?;
+        let sorted = if sort.is_empty() { agg.clone() } else { agg.clone().sort(sort).map_err(planning(Clause::OrderBy))? };
+        (agg, sorted, select)
+    } else {
+        let sort: Vec<SortExpr> = order.into_iter().map(|(e, desc)| sort_expr(e, desc)).collect();
+        let sorted = if sort.is_empty() { df.clone() } else { df.clone().sort(sort).map_err(planning(Clause::OrderBy))? };
+        (df, sorted, select_exprs)
+    };
+
+    let projection: Vec<Expr> =
+        final_select.into_iter().zip(&outputs).map(|(e, o)| e.alias(o.key.clone())).collect();
+    let mut page = sorted.select(projection).map_err(planning(Clause::Select))?;
+    if query.offset > 0 || query.limit.is_some() {
+        page = page.limit(query.offset, query.limit).map_err(planning(Clause::Select))?;
+    }
+
+    let columns = outputs
+        .into_iter()
+        .map(|o| {
+            let role = match o.field.as_ref().map(|f| f.field_type) {
+                Some(FieldType::GeoPoint2d) => ColumnRole::GeoPoint,
+                Some(FieldType::GeoShape) => ColumnRole::GeoShape,
+                _ => ColumnRole::Plain,
+            };
+            let label = o.field.as_ref().map_or_else(|| o.key.clone(), |f| f.label.clone());
+            OutputColumn { key: o.key, label, role, field: o.field }
+        })
+        .collect();
+    Ok(PlannedQuery { page, total, columns, aggregated })
+}
+
+/// ODSQL sorts nulls last in both directions.
+fn sort_expr(e: Expr, descending: bool) -> SortExpr {
+    e.sort(!descending, false)
+}
+
+/// Rewrites `e` to read the outputs of the aggregate node: every sub-expression equal to a
+/// group key or an aggregate becomes a reference to that output column. A field left over was
+/// neither grouped nor aggregated, which ODSQL forbids.
+fn rebase_on(e: &Expr, computed: &[Expr], clause: Clause, fields: &[Field]) -> Result<Expr> {
+    let rebased = e
+        .clone()
+        .transform_down(|node| {
+            if let Some(c) = computed.iter().find(|c| **c == node) {
+                let name = c.schema_name().to_string();
+                return Ok(Transformed::yes(column(&name)));
+            }
+            Ok(Transformed::no(node))
+        })
+        .map_err(planning(clause))?
+        .data;
+    let computed_names: Vec<String> = computed.iter().map(|c| c.schema_name().to_string()).collect();
+    for col in rebased.column_refs() {
+        if !computed_names.contains(&col.name) {
+            let known = fields.iter().any(|f| f.name == col.name);
+            let message = if known {
+                format!("field `{}` must be in group_by or inside an aggregate function such as count() or max().", col.name)
+            } else {
+                format!("`{}` is not a group_by key or an aggregate.", col.name)
+            };
+            return Err(Error::odsql(clause, message, None));
+        }
+    }
+    Ok(rebased)
+}
