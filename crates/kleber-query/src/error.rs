@@ -47,7 +47,9 @@ pub enum Error {
         span: Option<(usize, usize)>,
     },
     /// The query needed more memory or time than its limits allow.
-    #[error("the query exceeded the {limit} limit: {detail}; narrow it with a where clause or a smaller limit")]
+    #[error(
+        "the query exceeded the {limit} limit: {detail}; narrow it with a where clause or a smaller limit"
+    )]
     TooHeavy {
         /// The limit hit: `memory` or `time`.
         limit: &'static str,
@@ -63,7 +65,11 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn odsql(clause: Clause, message: impl Into<String>, span: Option<(usize, usize)>) -> Self {
+    pub(crate) fn odsql(
+        clause: Clause,
+        message: impl Into<String>,
+        span: Option<(usize, usize)>,
+    ) -> Self {
         Error::Odsql { clause, message: message.into(), span }
     }
 }

@@ -12,7 +12,9 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
 
 /// One word of a full-text query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,14 +29,14 @@ pub(crate) fn query_words(query: &str) -> Vec<QueryWord> {
     for raw in query.split_whitespace() {
         let prefix = raw.ends_with('*');
         let folded = fold(raw);
-        for (i, part) in folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()).enumerate() {
+        for (i, part) in
+            folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()).enumerate()
+        {
             let _ = i;
             words.push(QueryWord { text: part.to_owned(), prefix: false });
         }
-        if prefix {
-            if let Some(last) = words.last_mut() {
-                last.prefix = true;
-            }
+        if prefix && let Some(last) = words.last_mut() {
+            last.prefix = true;
         }
     }
     words
@@ -90,9 +92,13 @@ impl ScalarUDFImpl for FullTextUdf {
         let mut iter = args.args.into_iter();
         let query = match iter.next() {
             Some(ColumnarValue::Scalar(
-                ScalarValue::Utf8(Some(q)) | ScalarValue::Utf8View(Some(q)) | ScalarValue::LargeUtf8(Some(q)),
+                ScalarValue::Utf8(Some(q))
+                | ScalarValue::Utf8View(Some(q))
+                | ScalarValue::LargeUtf8(Some(q)),
             )) => q,
-            other => return exec_err!("kleber_fulltext expects a literal query first, got {other:?}"),
+            other => {
+                return exec_err!("kleber_fulltext expects a literal query first, got {other:?}");
+            }
         };
         let words = query_words(&query);
         let columns: Vec<ArrayRef> =

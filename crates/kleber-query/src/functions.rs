@@ -3,10 +3,10 @@
 //! Each entry says what the function is and how it is lowered to DataFusion. `docs/odsql.md`
 //! is checked against this table by a test, so a function cannot be added without its docs.
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::{Expr, lit};
-use datafusion::arrow::datatypes::DataType;
 
 /// What kind of function an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,21 +34,111 @@ pub struct FunctionDoc {
 
 /// Every function the planner accepts.
 pub const FUNCTIONS: &[FunctionDoc] = &[
-    FunctionDoc { name: "lower", kind: FunctionKind::Scalar, signature: "lower(text)", description: "The text in lowercase.", example: "where=lower(nom_parking) = \"parking gutenberg\"" },
-    FunctionDoc { name: "upper", kind: FunctionKind::Scalar, signature: "upper(text)", description: "The text in uppercase.", example: "select=upper(etat_descriptif) as etat" },
-    FunctionDoc { name: "length", kind: FunctionKind::Scalar, signature: "length(text)", description: "Number of characters of the text.", example: "where=length(nom_parking) > 20" },
-    FunctionDoc { name: "year", kind: FunctionKind::Scalar, signature: "year(date)", description: "Year of a date or datetime (UTC), as an integer.", example: "where=year(date_mesure) = 2024" },
-    FunctionDoc { name: "month", kind: FunctionKind::Scalar, signature: "month(date)", description: "Month 1-12 of a date or datetime (UTC).", example: "select=month(date_mesure) as m" },
-    FunctionDoc { name: "day", kind: FunctionKind::Scalar, signature: "day(date)", description: "Day of month of a date or datetime (UTC).", example: "select=day(date_mesure) as d" },
-    FunctionDoc { name: "hour", kind: FunctionKind::Scalar, signature: "hour(datetime)", description: "Hour 0-23 of a datetime (UTC).", example: "where=hour(horodatage) >= 8" },
-    FunctionDoc { name: "minute", kind: FunctionKind::Scalar, signature: "minute(datetime)", description: "Minute 0-59 of a datetime (UTC).", example: "select=minute(horodatage) as mn" },
-    FunctionDoc { name: "second", kind: FunctionKind::Scalar, signature: "second(datetime)", description: "Second 0-59 of a datetime (UTC).", example: "select=second(horodatage) as s" },
-    FunctionDoc { name: "ifnull", kind: FunctionKind::Scalar, signature: "ifnull(expr, fallback)", description: "The value of expr, or fallback when it is null.", example: "select=ifnull(libre, 0) as libre" },
-    FunctionDoc { name: "count", kind: FunctionKind::Aggregate, signature: "count(*) | count(field) | count(distinct field)", description: "Number of records, of non-null values, or of distinct non-null values.", example: "select=count(*) as n&group_by=etat_descriptif" },
-    FunctionDoc { name: "sum", kind: FunctionKind::Aggregate, signature: "sum(number)", description: "Sum of the non-null values.", example: "select=sum(libre) as places_libres" },
-    FunctionDoc { name: "avg", kind: FunctionKind::Aggregate, signature: "avg(number)", description: "Mean of the non-null values.", example: "select=avg(total)" },
-    FunctionDoc { name: "min", kind: FunctionKind::Aggregate, signature: "min(number|date|text)", description: "Smallest non-null value.", example: "select=min(total)" },
-    FunctionDoc { name: "max", kind: FunctionKind::Aggregate, signature: "max(number|date|text)", description: "Largest non-null value.", example: "select=max(total)" },
+    FunctionDoc {
+        name: "lower",
+        kind: FunctionKind::Scalar,
+        signature: "lower(text)",
+        description: "The text in lowercase.",
+        example: "where=lower(nom_parking) = \"parking gutenberg\"",
+    },
+    FunctionDoc {
+        name: "upper",
+        kind: FunctionKind::Scalar,
+        signature: "upper(text)",
+        description: "The text in uppercase.",
+        example: "select=upper(etat_descriptif) as etat",
+    },
+    FunctionDoc {
+        name: "length",
+        kind: FunctionKind::Scalar,
+        signature: "length(text)",
+        description: "Number of characters of the text.",
+        example: "where=length(nom_parking) > 20",
+    },
+    FunctionDoc {
+        name: "year",
+        kind: FunctionKind::Scalar,
+        signature: "year(date)",
+        description: "Year of a date or datetime (UTC), as an integer.",
+        example: "where=year(date_mesure) = 2024",
+    },
+    FunctionDoc {
+        name: "month",
+        kind: FunctionKind::Scalar,
+        signature: "month(date)",
+        description: "Month 1-12 of a date or datetime (UTC).",
+        example: "select=month(date_mesure) as m",
+    },
+    FunctionDoc {
+        name: "day",
+        kind: FunctionKind::Scalar,
+        signature: "day(date)",
+        description: "Day of month of a date or datetime (UTC).",
+        example: "select=day(date_mesure) as d",
+    },
+    FunctionDoc {
+        name: "hour",
+        kind: FunctionKind::Scalar,
+        signature: "hour(datetime)",
+        description: "Hour 0-23 of a datetime (UTC).",
+        example: "where=hour(horodatage) >= 8",
+    },
+    FunctionDoc {
+        name: "minute",
+        kind: FunctionKind::Scalar,
+        signature: "minute(datetime)",
+        description: "Minute 0-59 of a datetime (UTC).",
+        example: "select=minute(horodatage) as mn",
+    },
+    FunctionDoc {
+        name: "second",
+        kind: FunctionKind::Scalar,
+        signature: "second(datetime)",
+        description: "Second 0-59 of a datetime (UTC).",
+        example: "select=second(horodatage) as s",
+    },
+    FunctionDoc {
+        name: "ifnull",
+        kind: FunctionKind::Scalar,
+        signature: "ifnull(expr, fallback)",
+        description: "The value of expr, or fallback when it is null.",
+        example: "select=ifnull(libre, 0) as libre",
+    },
+    FunctionDoc {
+        name: "count",
+        kind: FunctionKind::Aggregate,
+        signature: "count(*) | count(field) | count(distinct field)",
+        description: "Number of records, of non-null values, or of distinct non-null values.",
+        example: "select=count(*) as n&group_by=etat_descriptif",
+    },
+    FunctionDoc {
+        name: "sum",
+        kind: FunctionKind::Aggregate,
+        signature: "sum(number)",
+        description: "Sum of the non-null values.",
+        example: "select=sum(libre) as places_libres",
+    },
+    FunctionDoc {
+        name: "avg",
+        kind: FunctionKind::Aggregate,
+        signature: "avg(number)",
+        description: "Mean of the non-null values.",
+        example: "select=avg(total)",
+    },
+    FunctionDoc {
+        name: "min",
+        kind: FunctionKind::Aggregate,
+        signature: "min(number|date|text)",
+        description: "Smallest non-null value.",
+        example: "select=min(total)",
+    },
+    FunctionDoc {
+        name: "max",
+        kind: FunctionKind::Aggregate,
+        signature: "max(number|date|text)",
+        description: "Largest non-null value.",
+        example: "select=max(total)",
+    },
 ];
 
 /// Looks a function up by its (case-insensitive) name.
@@ -63,7 +153,11 @@ pub(crate) fn lower_scalar(name: &str, mut args: Vec<Expr>) -> Result<Expr, Stri
         if args.len() == n {
             Ok(())
         } else {
-            Err(format!("{name}() takes {n} argument{}, {} given.", if n == 1 { "" } else { "s" }, args.len()))
+            Err(format!(
+                "{name}() takes {n} argument{}, {} given.",
+                if n == 1 { "" } else { "s" },
+                args.len()
+            ))
         }
     };
     Ok(match name {
@@ -77,7 +171,10 @@ pub(crate) fn lower_scalar(name: &str, mut args: Vec<Expr>) -> Result<Expr, Stri
         }
         "length" => {
             want(1, &args)?;
-            Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(f::character_length(args.remove(0))), DataType::Int64))
+            Expr::Cast(datafusion::logical_expr::Cast::new(
+                Box::new(f::character_length(args.remove(0))),
+                DataType::Int64,
+            ))
         }
         "year" | "month" | "day" | "hour" | "minute" | "second" => {
             want(1, &args)?;
@@ -93,7 +190,12 @@ pub(crate) fn lower_scalar(name: &str, mut args: Vec<Expr>) -> Result<Expr, Stri
 }
 
 /// Lowers an aggregate call. `star` is `count(*)`.
-pub(crate) fn lower_aggregate(name: &str, mut args: Vec<Expr>, star: bool, distinct: bool) -> Result<Expr, String> {
+pub(crate) fn lower_aggregate(
+    name: &str,
+    mut args: Vec<Expr>,
+    star: bool,
+    distinct: bool,
+) -> Result<Expr, String> {
     if name == "count" {
         return match (star, distinct, args.len()) {
             (true, false, 0) => Ok(datafusion::functions_aggregate::count::count_all()),
@@ -122,14 +224,25 @@ mod tests {
     /// docs/odsql.md documents every registered function, and nothing else in its table.
     #[test]
     fn every_function_is_documented() {
-        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/odsql.md"))
-            .expect("docs/odsql.md");
+        let docs =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/odsql.md"))
+                .expect("docs/odsql.md");
         for f in FUNCTIONS {
             let line = format!("| `{}` | {:?} |", f.signature, f.kind).to_lowercase();
             assert!(docs.to_lowercase().contains(&line), "docs/odsql.md lacks {line}");
         }
-        let table = docs.split("## Functions").nth(1).expect("functions section").split("\n## ").next().unwrap_or("");
+        let table = docs
+            .split("## Functions")
+            .nth(1)
+            .expect("functions section")
+            .split("\n## ")
+            .next()
+            .unwrap_or("");
         let rows = table.lines().filter(|l| l.starts_with("| `")).count();
-        assert_eq!(rows, FUNCTIONS.len(), "docs/odsql.md lists functions the registry does not have");
+        assert_eq!(
+            rows,
+            FUNCTIONS.len(),
+            "docs/odsql.md lists functions the registry does not have"
+        );
     }
 }

@@ -68,7 +68,8 @@ pub fn session(limits: Limits) -> Result<SessionContext> {
         .with_batch_size(8192)
         .with_information_schema(false)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let runtime = RuntimeEnvBuilder::new().with_memory_limit(limits.memory_bytes, 1.0).build_arc()?;
+    let runtime =
+        RuntimeEnvBuilder::new().with_memory_limit(limits.memory_bytes, 1.0).build_arc()?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
@@ -90,7 +91,8 @@ impl Engine {
 
     async fn scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
         let key = (dataset.uid.clone(), dataset.version);
-        let cached = self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+        let cached =
+            self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
         let plan = match cached {
             Some(plan) => plan,
             None => {
@@ -101,7 +103,8 @@ impl Engine {
                     .await
                     .map_err(|e| Error::Storage(e.to_string()))?;
                 let plan = df.logical_plan().clone();
-                let mut scans = self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut scans =
+                    self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if scans.len() >= MAX_CACHED_SCANS {
                     scans.clear();
                 }

@@ -111,13 +111,17 @@ impl Scope<'_> {
                 }
             }
             ExprKind::FullText(text) => self.fulltext(text, None),
-            ExprKind::Unary { op: UnaryOp::Neg, expr } => Ok(Expr::Negative(Box::new(self.lower(expr)?))),
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => {
+                Ok(Expr::Negative(Box::new(self.lower(expr)?)))
+            }
             ExprKind::Unary { op: UnaryOp::Not, expr } => Ok(!self.lower_predicate(expr)?),
             ExprKind::Binary { op, left, right } => self.binary(*op, left, right),
             ExprKind::Like { expr, pattern, negated } => {
                 let target = self.lower(expr)?;
                 let ExprKind::Literal(Literal::String(words)) = &pattern.kind else {
-                    return Err(self.err("LIKE expects a string, e.g. `name LIKE \"gare\"`.", pattern.span));
+                    return Err(
+                        self.err("LIKE expects a string, e.g. `name LIKE \"gare\"`.", pattern.span)
+                    );
                 };
                 let matched = self.fulltext(words, Some(vec![target]))?;
                 Ok(if *negated { !matched } else { matched })
@@ -155,11 +159,14 @@ impl Scope<'_> {
                     _ => self.lower(b),
                 };
                 let (low, high) = (bound(low)?, bound(high)?);
-                let lower = if *low_inclusive { target.clone().gt_eq(low) } else { target.clone().gt(low) };
+                let lower =
+                    if *low_inclusive { target.clone().gt_eq(low) } else { target.clone().gt(low) };
                 let upper = if *high_inclusive { target.lt_eq(high) } else { target.lt(high) };
                 Ok(lower.and(upper))
             }
-            ExprKind::Call { name, name_span, args, distinct } => self.call(name, *name_span, args, *distinct),
+            ExprKind::Call { name, name_span, args, distinct } => {
+                self.call(name, *name_span, args, *distinct)
+            }
         }
     }
 
@@ -200,7 +207,11 @@ impl Scope<'_> {
             // ODSQL: division is on numbers, and dividing by zero gives null.
             let l = cast_f64(l);
             let r = datafusion::functions::expr_fn::nullif(cast_f64(r), lit(0.0f64));
-            return Ok(Expr::BinaryExpr(BinaryExpr::new(Box::new(l), Operator::Divide, Box::new(r))));
+            return Ok(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(l),
+                Operator::Divide,
+                Box::new(r),
+            )));
         }
         Ok(Expr::BinaryExpr(BinaryExpr::new(Box::new(l), operator, Box::new(r))))
     }
@@ -247,7 +258,10 @@ impl Scope<'_> {
         let Some(doc) = functions::lookup(name) else {
             let known: Vec<_> = functions::FUNCTIONS.iter().map(|f| f.name).collect();
             return Err(self.err(
-                format!("{name}() is not a known or supported function; supported: {}.", known.join(", ")),
+                format!(
+                    "{name}() is not a known or supported function; supported: {}.",
+                    known.join(", ")
+                ),
                 name_span,
             ));
         };
@@ -258,14 +272,18 @@ impl Scope<'_> {
                 Arg::Star(_) => star = true,
                 Arg::Expr(e) => lowered.push(self.lower(e)?),
                 Arg::Named { name: arg_name, span, .. } => {
-                    return Err(self.err(format!("{name}() takes no named argument `{arg_name}`."), *span));
+                    return Err(
+                        self.err(format!("{name}() takes no named argument `{arg_name}`."), *span)
+                    );
                 }
             }
         }
         match doc.kind {
             FunctionKind::Scalar => {
                 if star || distinct {
-                    return Err(self.err(format!("{name}() does not take `*` or `distinct`."), name_span));
+                    return Err(
+                        self.err(format!("{name}() does not take `*` or `distinct`."), name_span)
+                    );
                 }
                 functions::lower_scalar(doc.name, lowered).map_err(|m| self.err(m, name_span))
             }
@@ -276,7 +294,8 @@ impl Scope<'_> {
                         name_span,
                     ));
                 }
-                functions::lower_aggregate(doc.name, lowered, star, distinct).map_err(|m| self.err(m, name_span))
+                functions::lower_aggregate(doc.name, lowered, star, distinct)
+                    .map_err(|m| self.err(m, name_span))
             }
         }
     }
@@ -297,12 +316,18 @@ pub fn parse_date_literal(text: &str) -> Option<i64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
         return Some(dt.timestamp_micros());
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+    ] {
         if let Ok(dt) = chrono::DateTime::parse_from_str(t, fmt) {
             return Some(dt.timestamp_micros());
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+    {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
             return Some(Utc.from_utc_datetime(&dt).timestamp_micros());
         }

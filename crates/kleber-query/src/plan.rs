@@ -93,13 +93,23 @@ fn field_out(f: &Field) -> SelectOut {
 }
 
 /// Builds the plan of `query` over `table` (the dataset's scan), whose fields are `fields`.
-pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> Result<PlannedQuery> {
+pub(crate) fn plan(
+    table: DataFrame,
+    fields: &[Field],
+    query: &RecordsQuery,
+) -> Result<PlannedQuery> {
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
 
     // where
     let mut df = table;
-    let where_scope = Scope { fields, schema: &schema, aliases: &no_aliases, clause: Clause::Where, allow_aggregates: false };
+    let where_scope = Scope {
+        fields,
+        schema: &schema,
+        aliases: &no_aliases,
+        clause: Clause::Where,
+        allow_aggregates: false,
+    };
     for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
         let ast = kleber_odsql::parse_where(text).map_err(|e| parse_err(Clause::Where, e, text))?;
         let predicate = where_scope.lower_predicate(&ast)?;
@@ -110,8 +120,15 @@ pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> 
     let mut aliases: HashMap<String, Expr> = HashMap::new();
     let mut groups: Vec<(Expr, String)> = Vec::new();
     if let Some(text) = query.group_by.as_deref().filter(|t| !t.trim().is_empty()) {
-        let items = kleber_odsql::parse_group_by(text).map_err(|e| parse_err(Clause::GroupBy, e, text))?;
-        let scope = Scope { fields, schema: &schema, aliases: &no_aliases, clause: Clause::GroupBy, allow_aggregates: false };
+        let items =
+            kleber_odsql::parse_group_by(text).map_err(|e| parse_err(Clause::GroupBy, e, text))?;
+        let scope = Scope {
+            fields,
+            schema: &schema,
+            aliases: &no_aliases,
+            clause: Clause::GroupBy,
+            allow_aggregates: false,
+        };
         for item in items {
             let expr = scope.lower(&item.expr)?;
             let key = item.alias.clone().unwrap_or(item.text.clone());
@@ -136,14 +153,24 @@ pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> 
         }
         None => outputs.extend(fields.iter().map(field_out)),
         Some(text) => {
-            let items = kleber_odsql::parse_select(text).map_err(|e| parse_err(Clause::Select, e, text))?;
-            let scope = Scope { fields, schema: &schema, aliases: &aliases, clause: Clause::Select, allow_aggregates: true };
+            let items =
+                kleber_odsql::parse_select(text).map_err(|e| parse_err(Clause::Select, e, text))?;
+            let scope = Scope {
+                fields,
+                schema: &schema,
+                aliases: &aliases,
+                clause: Clause::Select,
+                allow_aggregates: true,
+            };
             let mut select_aliases = Vec::new();
             for item in items {
                 match item {
                     SelectItem::Star(_) => outputs.extend(fields.iter().map(field_out)),
                     SelectItem::Include(patterns, _) => {
-                        for f in fields.iter().filter(|f| patterns.iter().any(|p| matches_pattern(&f.name, p))) {
+                        for f in fields
+                            .iter()
+                            .filter(|f| patterns.iter().any(|p| matches_pattern(&f.name, p)))
+                        {
                             if !outputs.iter().any(|o| o.key == f.name) {
                                 outputs.push(field_out(f));
                             }
@@ -182,7 +209,10 @@ pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> 
         if !seen.insert(out.key.as_str()) {
             return Err(Error::odsql(
                 Clause::Select,
-                format!("two selected expressions are named `{}`; give one an alias with AS.", out.key),
+                format!(
+                    "two selected expressions are named `{}`; give one an alias with AS.",
+                    out.key
+                ),
                 None,
             ));
         }
@@ -191,8 +221,15 @@ pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> 
     // order_by
     let mut order: Vec<(Expr, bool)> = Vec::new();
     if let Some(text) = query.order_by.as_deref().filter(|t| !t.trim().is_empty()) {
-        let items = kleber_odsql::parse_order_by(text).map_err(|e| parse_err(Clause::OrderBy, e, text))?;
-        let scope = Scope { fields, schema: &schema, aliases: &aliases, clause: Clause::OrderBy, allow_aggregates: true };
+        let items =
+            kleber_odsql::parse_order_by(text).map_err(|e| parse_err(Clause::OrderBy, e, text))?;
+        let scope = Scope {
+            fields,
+            schema: &schema,
+            aliases: &aliases,
+            clause: Clause::OrderBy,
+            allow_aggregates: true,
+        };
         for item in items {
             order.push((scope.lower(&item.expr)?, item.descending));
         }
@@ -206,22 +243,36 @@ pub(crate) fn plan(table: DataFrame, fields: &[Field], query: &RecordsQuery) -> 
     let (total, sorted, final_select) = if aggregated {
         aggregates.dedup();
         let group_exprs: Vec<Expr> = groups.iter().map(|(e, _)| e.clone()).collect();
-        let agg = df.aggregate(group_exprs.clone(), aggregates.clone()).map_err(planning(Clause::GroupBy))?;
-        let computed: Vec<Expr> = group_exprs.iter().chain(aggregates.iter()).cloned().collect();
-        let rebase = |e: &Expr, clause: Clause| rebase_on(e, &computed, clause, fields);
-        let select = outputs
+        let agg = df
+            .aggregate(group_exprs.clone(), aggregates.clone())
+            .map_err(planning(Clause::GroupBy))?;
+        // The aggregate node outputs the group keys, then the aggregates, in order.
+        let computed: Vec<(Expr, String)> = group_exprs
             .iter()
-            .map(|o| rebase(&o.expr, Clause::Select))
-            .collect::<Result<Vec<_>>>()?;
+            .chain(aggregates.iter())
+            .cloned()
+            .zip(agg.schema().fields().iter().map(|f| f.name().clone()))
+            .collect();
+        let rebase = |e: &Expr, clause: Clause| rebase_on(e, &computed, clause, fields);
+        let select =
+            outputs.iter().map(|o| rebase(&o.expr, Clause::Select)).collect::<Result<Vec<_>>>()?;
         let sort = order
             .iter()
             .map(|(e, desc)| Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc)))
             .collect::<Result<Vec<_>>>()?;
-        let sorted = if sort.is_empty() { agg.clone() } else { agg.clone().sort(sort).map_err(planning(Clause::OrderBy))? };
+        let sorted = if sort.is_empty() {
+            agg.clone()
+        } else {
+            agg.clone().sort(sort).map_err(planning(Clause::OrderBy))?
+        };
         (agg, sorted, select)
     } else {
         let sort: Vec<SortExpr> = order.into_iter().map(|(e, desc)| sort_expr(e, desc)).collect();
-        let sorted = if sort.is_empty() { df.clone() } else { df.clone().sort(sort).map_err(planning(Clause::OrderBy))? };
+        let sorted = if sort.is_empty() {
+            df.clone()
+        } else {
+            df.clone().sort(sort).map_err(planning(Clause::OrderBy))?
+        };
         (df, sorted, select_exprs)
     };
 
@@ -255,24 +306,30 @@ fn sort_expr(e: Expr, descending: bool) -> SortExpr {
 /// Rewrites `e` to read the outputs of the aggregate node: every sub-expression equal to a
 /// group key or an aggregate becomes a reference to that output column. A field left over was
 /// neither grouped nor aggregated, which ODSQL forbids.
-fn rebase_on(e: &Expr, computed: &[Expr], clause: Clause, fields: &[Field]) -> Result<Expr> {
+fn rebase_on(
+    e: &Expr,
+    computed: &[(Expr, String)],
+    clause: Clause,
+    fields: &[Field],
+) -> Result<Expr> {
     let rebased = e
         .clone()
         .transform_down(|node| {
-            if let Some(c) = computed.iter().find(|c| **c == node) {
-                let name = c.schema_name().to_string();
-                return Ok(Transformed::yes(column(&name)));
+            if let Some((_, name)) = computed.iter().find(|(c, _)| *c == node) {
+                return Ok(Transformed::yes(column(name)));
             }
             Ok(Transformed::no(node))
         })
         .map_err(planning(clause))?
         .data;
-    let computed_names: Vec<String> = computed.iter().map(|c| c.schema_name().to_string()).collect();
     for col in rebased.column_refs() {
-        if !computed_names.contains(&col.name) {
+        if !computed.iter().any(|(_, name)| *name == col.name) {
             let known = fields.iter().any(|f| f.name == col.name);
             let message = if known {
-                format!("field `{}` must be in group_by or inside an aggregate function such as count() or max().", col.name)
+                format!(
+                    "field `{}` must be in group_by or inside an aggregate function such as count() or max().",
+                    col.name
+                )
             } else {
                 format!("`{}` is not a group_by key or an aggregate.", col.name)
             };

@@ -1,1 +1,77 @@
-//! kleber-server
+//! The Kleber server: the only crate that speaks HTTP.
+//!
+//! [`app`] builds the axum router over an [`AppState`] (store + query engine); [`serve`] runs it
+//! on a bound listener until a shutdown signal. The command line (`kleber import`, `kleber
+//! serve`) is in [`cli`]; importing a file as a new dataset version is [`import`], shared by
+//! the CLI and the demo data ([`demo`]).
+//!
+//! Handler modules mirror the URL tree: `api/` is `/api/explore/v2.1/...`.
+
+pub mod api;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{Method, header};
+use axum::response::Response;
+use kleber_types::ErrorCode;
+use tower::Layer;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The router of the whole server.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest(api::V2_1, api::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                .allow_headers([header::AUTHORIZATION, header::ACCEPT]),
+        )
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    use axum::response::IntoResponse;
+    ApiError::new(ErrorCode::NotFound, format!("No API endpoint at {}.", request.uri().path()))
+        .into_response()
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    use axum::response::IntoResponse;
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!(
+            "{} is not allowed on {}; this API is read-only (GET, HEAD).",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+/// Serves `state` on `listener` until `shutdown` completes. Paths are accepted with or
+/// without a trailing slash.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = NormalizePathLayer::trim_trailing_slash().layer(app(state));
+    let service = axum::ServiceExt::<Request>::into_make_service(service);
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `kleber` command.
+
+fn main() -> std::process::ExitCode {
+    kleber_server::cli::main()
+}

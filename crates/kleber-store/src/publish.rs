@@ -74,7 +74,9 @@ pub fn is_valid_dataset_id(id: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= 100
         && bytes[0].is_ascii_alphanumeric()
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_')
 }
 
 pub(crate) fn now_rfc3339() -> String {
@@ -136,11 +138,8 @@ impl Store {
             |r| r.get(0),
         )?;
         let dataset_dir = layout::dataset_dir(&self.root, &uid);
-        let tmp_dir = dataset_dir.join(format!(
-            "{}v{number}-{}",
-            layout::TMP_PREFIX,
-            std::process::id()
-        ));
+        let tmp_dir =
+            dataset_dir.join(format!("{}v{number}-{}", layout::TMP_PREFIX, std::process::id()));
         // A leftover `v<N>` is an orphan of a crashed publication: N is not in the catalog.
         let final_dir = dataset_dir.join(layout::version_dir_name(number));
         if final_dir.exists() {
@@ -194,7 +193,8 @@ impl Store {
         {
             let conn = self.conn();
             let mut stmt = conn.prepare("SELECT d.uid, v.version FROM datasets d LEFT JOIN versions v ON v.dataset_uid = d.uid")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
             for row in rows {
                 let (uid, version) = row?;
                 let entry = known.entry(uid).or_default();
@@ -215,7 +215,8 @@ impl Store {
             for child in fs::read_dir(&path).map_err(io_err(&path))? {
                 let child = child.map_err(io_err(&path))?;
                 let child_name = child.file_name().to_string_lossy().into_owned();
-                let keep = layout::parse_version_dir(&child_name).is_some_and(|n| versions.contains(&n));
+                let keep =
+                    layout::parse_version_dir(&child_name).is_some_and(|n| versions.contains(&n));
                 if !keep {
                     let child_path = child.path();
                     if child_path.is_dir() {
@@ -309,7 +310,10 @@ impl PendingVersion<'_> {
                     params![self.uid, self.dataset_id, title.unwrap_or(&self.dataset_id), now],
                 )?;
             } else if let Some(title) = title {
-                tx.execute("UPDATE datasets SET title = ?1 WHERE uid = ?2", params![title, self.uid])?;
+                tx.execute(
+                    "UPDATE datasets SET title = ?1 WHERE uid = ?2",
+                    params![title, self.uid],
+                )?;
             }
             tx.execute(
                 "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at)
@@ -340,10 +344,11 @@ impl PendingVersion<'_> {
 
 impl Drop for PendingVersion<'_> {
     fn drop(&mut self) {
-        if !self.committed && self.tmp_dir.exists() {
-            if let Err(e) = fs::remove_dir_all(&self.tmp_dir) {
-                tracing::warn!(path = %self.tmp_dir.display(), error = %e, "could not remove an abandoned version");
-            }
+        if !self.committed
+            && self.tmp_dir.exists()
+            && let Err(e) = fs::remove_dir_all(&self.tmp_dir)
+        {
+            tracing::warn!(path = %self.tmp_dir.display(), error = %e, "could not remove an abandoned version");
         }
     }
 }
@@ -387,10 +392,11 @@ mod tests {
         }
         let ds = store.get_dataset("parkings").expect("get").expect("exists");
         assert_eq!(ds.version.number, 1);
-        let entries: Vec<_> = fs::read_dir(ds.version.data_path.parent().unwrap().parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let entries: Vec<_> =
+            fs::read_dir(ds.version.data_path.parent().unwrap().parent().unwrap())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
         assert_eq!(entries, vec!["v1"]);
     }
 
@@ -423,7 +429,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         publish(&store, "parkings", b"one");
-        let patch = serde_json::json!({"title": "Parkings", "publisher": "EMS", "theme": ["Mobilité"]});
+        let patch =
+            serde_json::json!({"title": "Parkings", "publisher": "EMS", "theme": ["Mobilité"]});
         store.update_metas("parkings", patch.as_object().unwrap()).expect("update");
         let ds = store.get_dataset("parkings").unwrap().unwrap();
         assert_eq!(ds.title, "Parkings");

@@ -93,8 +93,9 @@ mod tests {
     /// docs/errors.md has one section per code, with its status.
     #[test]
     fn every_code_is_documented() {
-        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
-            .expect("docs/errors.md");
+        let docs =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+                .expect("docs/errors.md");
         for code in ErrorCode::ALL {
             let anchor = code.docs_anchor();
             let heading = format!("## {}", anchor.rsplit('#').next().unwrap_or_default());

@@ -1,0 +1,12 @@
+//! Integration tests: the real Opendatasoft exports of `shared/data/real` and small synthetic
+//! files written by the tests.
+
+mod csv;
+mod errors;
+mod geojson;
+mod json;
+mod output;
+mod real;
+mod robustness;
+mod util;
+mod xlsx;

@@ -1,0 +1,289 @@
+//! The `kleber` command line: `import` and `serve`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kleber_ingest::{Format, ImportOptions};
+use kleber_query::{Engine, Limits};
+use kleber_store::{CrashPoint, Store};
+use kleber_types::FieldType;
+
+use crate::import::{ImportRequest, ImportSummary, import_file};
+use crate::state::AppState;
+
+/// Kleber, an open data portal: import files as datasets and serve them through the
+/// Opendatasoft-compatible Explore API.
+#[derive(Debug, Parser)]
+#[command(name = "kleber", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import a file (CSV, TSV, JSON, JSONL, GeoJSON, XLSX) as a new version of a dataset.
+    Import(ImportArgs),
+    /// Serve the data directory over HTTP.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct DataDir {
+    /// The data directory (catalog and dataset files).
+    #[arg(long, env = "KLEBER_DATA_DIR", default_value = "./kleber-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The file to import.
+    path: PathBuf,
+    /// Identifier of the dataset (lowercase letters, digits, '-' and '_'); created if new.
+    #[arg(long)]
+    dataset: String,
+    /// Title of the dataset.
+    #[arg(long)]
+    title: Option<String>,
+    #[command(flatten)]
+    data_dir: DataDir,
+    /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx.
+    #[arg(long)]
+    format: Option<Format>,
+    /// XLSX: the sheet to read (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// CSV: the first row is a header.
+    #[arg(long, conflicts_with = "no_header")]
+    header: bool,
+    /// CSV: there is no header row; fields are named column_1, column_2, ...
+    #[arg(long)]
+    no_header: bool,
+    /// CSV: the delimiter (default: detected among , ; tab |).
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// Force the type of a field: FIELD=TYPE (text, int, double, boolean, date, datetime,
+    /// geo_point_2d, geo_shape). Values that do not fit reject their row.
+    #[arg(long = "type", value_name = "FIELD=TYPE")]
+    types: Vec<String>,
+    /// Split a text field into several values: FIELD=SEPARATOR.
+    #[arg(long = "multivalued", value_name = "FIELD=SEP")]
+    multivalued: Vec<String>,
+    /// Test hook: abort at a point of the publication (before-rename, before-commit).
+    #[arg(long, hide = true)]
+    crash_at: Option<CrashPoint>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data_dir: DataDir,
+    /// Address to listen on.
+    #[arg(long, env = "KLEBER_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Load the demo datasets into the data directory first (those missing).
+    #[arg(long)]
+    demo: bool,
+    /// Longest time a records query may run, in seconds.
+    #[arg(long, env = "KLEBER_QUERY_TIMEOUT", default_value_t = 30)]
+    query_timeout: u64,
+    /// Memory all running queries may hold together, in MiB.
+    #[arg(long, env = "KLEBER_QUERY_MEMORY_MB", default_value_t = 1024)]
+    query_memory_mb: usize,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Import(args) => run_import(args),
+        Command::Serve(args) => run_serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut chain = e.chain();
+            if let Some(first) = chain.next() {
+                eprintln!("error: {first}");
+            }
+            for cause in chain {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_pairs(values: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), val.to_owned())),
+            _ => bail!("invalid --{flag} {v:?}: expected FIELD=VALUE, e.g. --{flag} total=int"),
+        })
+        .collect()
+}
+
+fn import_options(args: &ImportArgs) -> anyhow::Result<ImportOptions> {
+    let mut type_overrides = BTreeMap::new();
+    for (field, t) in parse_pairs(&args.types, "type")? {
+        let t: FieldType =
+            t.parse().map_err(|e: String| anyhow::anyhow!("invalid --type for {field}: {e}"))?;
+        type_overrides.insert(field, t);
+    }
+    let multivalued = parse_pairs(&args.multivalued, "multivalued")?.into_iter().collect();
+    let delimiter = match args.delimiter {
+        None => None,
+        Some(c) if c.is_ascii() => Some(c as u8),
+        Some(c) => bail!("invalid --delimiter {c:?}: use an ASCII character such as ';' or ','"),
+    };
+    Ok(ImportOptions {
+        format: args.format,
+        sheet: args.sheet.clone(),
+        has_header: if args.header {
+            Some(true)
+        } else if args.no_header {
+            Some(false)
+        } else {
+            None
+        },
+        delimiter,
+        type_overrides,
+        multivalued,
+        ..ImportOptions::default()
+    })
+}
+
+fn run_import(args: ImportArgs) -> anyhow::Result<()> {
+    let options = import_options(&args)?;
+    let store = Store::open(&args.data_dir.data_dir).with_context(|| {
+        format!("cannot open data directory {}", args.data_dir.data_dir.display())
+    })?;
+    let request = ImportRequest {
+        path: args.path.clone(),
+        dataset: args.dataset.clone(),
+        title: args.title.clone(),
+        options,
+        crash: args.crash_at,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("importing {}", args.path.display()));
+    let started = Instant::now();
+    let result = import_file(&store, &request, &mut |p| {
+        bar.set_length(p.bytes_total);
+        bar.set_position(p.bytes_done);
+    });
+    bar.finish_and_clear();
+    let summary = result?;
+    print_summary(&summary, &args, started.elapsed());
+    Ok(())
+}
+
+fn print_summary(summary: &ImportSummary, args: &ImportArgs, elapsed: Duration) {
+    let outcome = &summary.outcome;
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "Imported {} into dataset `{}` (version {}, uid {}) in {:.2} s ({:.0} rows/s, {:.1} MB/s).",
+        args.path.display(),
+        summary.dataset,
+        summary.version,
+        summary.uid,
+        secs,
+        outcome.rows as f64 / secs,
+        outcome.bytes_read as f64 / 1e6 / secs,
+    );
+    let d = &outcome.detected;
+    let mut detected = vec![format!("format {}", outcome.format)];
+    if let Some(e) = &d.encoding {
+        detected.push(format!("encoding {e}"));
+    }
+    if let Some(c) = d.delimiter {
+        detected.push(format!("delimiter {c:?}"));
+    }
+    if let Some(h) = d.has_header {
+        detected.push(if h { "header row".to_owned() } else { "no header row".to_owned() });
+    }
+    println!("  read: {}", detected.join(", "));
+    println!("  rows in: {}", outcome.rows);
+    println!("  fields ({}):", outcome.fields.len());
+    let width = outcome.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for f in &outcome.fields {
+        println!("    {:width$}  {:12}  {}", f.name, f.field_type.name(), f.label);
+    }
+    match &summary.report_path {
+        None => println!("  rows rejected: 0"),
+        Some(path) => {
+            println!("  rows rejected: {} (report: {})", outcome.rejected.len(), path.display());
+            for issue in outcome.rejected.iter().take(5) {
+                println!("    line {}: {}", issue.line, issue.reason);
+            }
+            if outcome.rejected.len() > 5 {
+                println!("    ... and {} more in the report", outcome.rejected.len() - 5);
+            }
+        }
+    }
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KLEBER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let data_dir = &args.data_dir.data_dir;
+    let store = Store::open(data_dir)
+        .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
+    let orphans = store.remove_orphans()?;
+    if orphans.skipped_busy {
+        tracing::warn!("an import is running; orphan clean-up skipped");
+    }
+    for path in &orphans.removed {
+        tracing::info!(path = %path.display(), "removed an unfinished version left by a crash");
+    }
+    if args.demo {
+        let loaded = crate::demo::ensure(&store).context("cannot load the demo datasets")?;
+        if !loaded.is_empty() {
+            tracing::info!(datasets = %loaded.join(", "), "demo datasets loaded");
+        }
+    }
+    let count = store.list_datasets()?.len();
+    let engine = Engine::new(Limits { memory_bytes: args.query_memory_mb << 20 })?;
+    let state = AppState {
+        store: Arc::new(store),
+        engine: Arc::new(engine),
+        query_timeout: Duration::from_secs(args.query_timeout),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
+            format!(
+                "cannot listen on {}; is another server using it? try --addr 127.0.0.1:8081",
+                args.addr
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        println!("Kleber serves {count} datasets from {} on http://{addr}/", data_dir.display());
+        println!("  try: curl 'http://{addr}/api/explore/v2.1/catalog/datasets'");
+        crate::serve(listener, state, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}

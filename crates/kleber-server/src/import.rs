@@ -1,0 +1,81 @@
+//! Importing a file as a new version of a dataset: read, write Parquet, publish atomically.
+//!
+//! Shared by `kleber import` and the demo data. A file that cannot be read at all fails before
+//! anything is published, so the previous version stays current; rows that cannot be read are
+//! reported in `rejected.csv` beside the new version.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use kleber_ingest::{ImportOptions, ImportOutcome, Progress};
+use kleber_store::{CrashPoint, Store};
+
+/// What to import where.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// The source file.
+    pub path: PathBuf,
+    /// The dataset identifier (created if new).
+    pub dataset: String,
+    /// A title for the dataset.
+    pub title: Option<String>,
+    /// Reading options.
+    pub options: ImportOptions,
+    /// Test hook: abort the process at this point of the publication.
+    pub crash: Option<CrashPoint>,
+}
+
+/// What an import produced.
+#[derive(Debug)]
+pub struct ImportSummary {
+    /// The dataset identifier.
+    pub dataset: String,
+    /// Its immutable uid.
+    pub uid: String,
+    /// The version published.
+    pub version: i64,
+    /// What the reader found.
+    pub outcome: ImportOutcome,
+    /// The rejected-rows report, when rows were rejected.
+    pub report_path: Option<PathBuf>,
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Imports `request.path` into `store` as a new version of `request.dataset`.
+pub fn import_file(
+    store: &Store,
+    request: &ImportRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<ImportSummary> {
+    let pending = store.begin_version(&request.dataset)?;
+    let outcome =
+        kleber_ingest::import_file(&request.path, &pending.data_path(), &request.options, progress)
+            .with_context(|| {
+                format!(
+                    "nothing was published; dataset `{}` keeps its previous version",
+                    request.dataset
+                )
+            })?;
+    if !outcome.rejected.is_empty() {
+        kleber_ingest::write_issues_csv(&outcome.rejected, &pending.report_path())
+            .context("cannot write the report of rejected rows")?;
+    }
+    let publication = pending.commit_with_crash(
+        &outcome.fields,
+        outcome.rows,
+        outcome.rejected.len() as u64,
+        file_name(&request.path).as_deref(),
+        request.title.as_deref(),
+        request.crash,
+    )?;
+    Ok(ImportSummary {
+        dataset: request.dataset.clone(),
+        uid: publication.uid,
+        version: publication.version,
+        outcome,
+        report_path: publication.report_path,
+    })
+}

@@ -1,0 +1,357 @@
+//! The Explore v2.1 contract against a real server: shapes, ODSQL, limits, error bodies.
+
+use kleber_ingest::ImportOptions;
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, enc, import, real};
+
+const PARKINGS: &str = "strasbourg_occupation-parkings-temps-reel.csv";
+const V: &str = "/api/explore/v2.1";
+
+/// The parking rows of the real file, parsed independently of Kleber.
+fn parking_rows() -> Vec<csv::StringRecord> {
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(b';').from_path(real(PARKINGS)).expect("csv");
+    reader.records().map(|r| r.expect("row")).collect()
+}
+
+async fn parkings_server() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    import(dir.path(), &real(PARKINGS), "parkings", ImportOptions::default());
+    TestServer::start(dir).await
+}
+
+#[tokio::test]
+async fn catalog_lists_datasets_with_the_v2_1_dataset_object() {
+    let server = parkings_server().await;
+    let list = server.json(&format!("{V}/catalog/datasets"), 200).await;
+    assert_eq!(list["total_count"], 1);
+    let ds = &list["results"][0];
+    for key in [
+        "dataset_id",
+        "dataset_uid",
+        "has_records",
+        "data_visible",
+        "features",
+        "fields",
+        "metas",
+        "attachments",
+        "visibility",
+    ] {
+        assert!(ds.get(key).is_some(), "missing {key} in {ds}");
+    }
+    assert_eq!(ds["dataset_id"], "parkings");
+    assert!(ds["dataset_uid"].as_str().unwrap().starts_with("da_"));
+    assert_eq!(ds["has_records"], true);
+    let default = &ds["metas"]["default"];
+    assert_eq!(default["records_count"], parking_rows().len());
+    assert!(default["modified"].as_str().unwrap().ends_with("+00:00"));
+    assert!(default.get("publisher").is_some_and(Value::is_null));
+    let fields = ds["fields"].as_array().unwrap();
+    let libre = fields.iter().find(|f| f["name"] == "libre").expect("libre field");
+    assert_eq!(libre["type"], "int");
+    assert_eq!(libre["label"], "Libre");
+    assert!(libre["annotations"].is_object());
+
+    let one = server.json(&format!("{V}/catalog/datasets/parkings"), 200).await;
+    assert_eq!(&one, ds);
+    let slash = server.json(&format!("{V}/catalog/datasets/parkings/"), 200).await;
+    assert_eq!(slash, one);
+}
+
+#[tokio::test]
+async fn unknown_dataset_returns_404_with_error_code() {
+    let server = parkings_server().await;
+    for path in [
+        format!("{V}/catalog/datasets/nope"),
+        format!("{V}/catalog/datasets/nope/records"),
+        format!("{V}/catalog/datasets/nope/exports/csv"),
+    ] {
+        let body = server.json(&path, 404).await;
+        assert_eq!(
+            body,
+            json!({"error_code": "DatasetNotFound", "message": "Unknown dataset: nope"})
+        );
+    }
+    let body = server.json("/api/explore/v2.1/nowhere", 404).await;
+    assert_eq!(
+        body,
+        json!({"error_code": "NotFound", "message": "No API endpoint at /api/explore/v2.1/nowhere."})
+    );
+}
+
+#[tokio::test]
+async fn other_methods_get_405_in_json() {
+    let server = parkings_server().await;
+    let response =
+        server.client.post(format!("{}{V}/catalog/datasets", server.base)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error_code"], "MethodNotAllowed");
+}
+
+#[tokio::test]
+async fn records_default_page_has_every_field_and_total_count() {
+    let server = parkings_server().await;
+    let v = server.json(&format!("{V}/catalog/datasets/parkings/records"), 200).await;
+    let rows = parking_rows();
+    assert_eq!(v["total_count"], rows.len());
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10);
+    let keys: Vec<_> = results[0].as_object().unwrap().keys().cloned().collect();
+    let mut expected = vec![
+        "nom_parking",
+        "idsurfs",
+        "ident",
+        "etat",
+        "etat_descriptif",
+        "total",
+        "libre",
+        "infousager",
+    ];
+    expected.sort_unstable();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort_unstable();
+    assert_eq!(keys_sorted, expected);
+}
+
+#[tokio::test]
+async fn where_filters_like_an_independent_count() {
+    let server = parkings_server().await;
+    let rows = parking_rows();
+    let total_of = |r: &csv::StringRecord| r[5].parse::<i64>().unwrap();
+    let libre_of = |r: &csv::StringRecord| r[6].parse::<i64>().unwrap();
+    let cases: Vec<(&str, usize)> = vec![
+        ("total > 500", rows.iter().filter(|r| total_of(r) > 500).count()),
+        (
+            "total >= 460 AND libre < 200",
+            rows.iter().filter(|r| total_of(r) >= 460 && libre_of(r) < 200).count(),
+        ),
+        (
+            "total > 1000 OR libre = 0",
+            rows.iter().filter(|r| total_of(r) > 1000 || libre_of(r) == 0).count(),
+        ),
+        ("NOT total > 500", rows.iter().filter(|r| total_of(r) <= 500).count()),
+        ("total IN [100..300]", rows.iter().filter(|r| (100..=300).contains(&total_of(r))).count()),
+        (
+            "total IN ]100..300[",
+            rows.iter().filter(|r| total_of(r) > 100 && total_of(r) < 300).count(),
+        ),
+        ("ident IN (1, 2, 3)", rows.iter().filter(|r| ["1", "2", "3"].contains(&&r[2])).count()),
+        ("etat_descriptif = \"Ouvert\"", rows.iter().filter(|r| &r[4] == "Ouvert").count()),
+        ("etat_descriptif:'Ouvert'", rows.iter().filter(|r| &r[4] == "Ouvert").count()),
+        ("etat_descriptif != \"Ouvert\"", rows.iter().filter(|r| &r[4] != "Ouvert").count()),
+        ("infousager IS NULL", rows.iter().filter(|r| r[7].is_empty()).count()),
+        ("infousager IS NOT NULL", rows.iter().filter(|r| !r[7].is_empty()).count()),
+        (
+            "\"gare\"",
+            rows.iter().filter(|r| r[0].to_lowercase().split(' ').any(|w| w == "gare")).count(),
+        ),
+        (
+            "\"GARE\" AND total > 500",
+            rows.iter()
+                .filter(|r| {
+                    r[0].to_lowercase().split(' ').any(|w| w == "gare") && total_of(r) > 500
+                })
+                .count(),
+        ),
+        ("\"hopital\"", 1),
+        ("nom_parking LIKE \"sainte gare\"", 1),
+        ("total * 2 > 1000", rows.iter().filter(|r| total_of(r) * 2 > 1000).count()),
+        (
+            "libre / total > 0.5",
+            rows.iter().filter(|r| libre_of(r) as f64 / total_of(r) as f64 > 0.5).count(),
+        ),
+    ];
+    for (clause, expected) in cases {
+        let v = server
+            .json(
+                &format!("{V}/catalog/datasets/parkings/records?limit=0&where={}", enc(clause)),
+                200,
+            )
+            .await;
+        assert_eq!(v["total_count"], expected, "where={clause}");
+    }
+    let both = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/parkings/records?limit=0&where={}&where={}",
+                enc("total > 500"),
+                enc("libre > 300")
+            ),
+            200,
+        )
+        .await;
+    assert_eq!(
+        both["total_count"],
+        rows.iter().filter(|r| total_of(r) > 500 && libre_of(r) > 300).count()
+    );
+}
+
+#[tokio::test]
+async fn select_order_by_limit_and_offset() {
+    let server = parkings_server().await;
+    let mut rows = parking_rows();
+    rows.sort_by_key(|r| std::cmp::Reverse(r[5].parse::<i64>().unwrap()));
+    let results = server
+        .records(
+            "parkings",
+            &format!(
+                "select={}&order_by={}&limit=3&offset=1",
+                enc("nom_parking AS nom, total, total - libre AS occupees"),
+                enc("total DESC")
+            ),
+        )
+        .await;
+    assert_eq!(results.len(), 3);
+    for (got, want) in results.iter().zip(rows.iter().skip(1)) {
+        let total: i64 = want[5].parse().unwrap();
+        let libre: i64 = want[6].parse().unwrap();
+        assert_eq!(
+            got,
+            &json!({"nom": want[0].to_owned(), "total": total, "occupees": total - libre})
+        );
+    }
+    // The key of an unaliased expression is its text; aliases sort.
+    let results = server
+        .records("parkings", &format!("select={}&order_by=t&limit=1", enc("total * 2, total as t")))
+        .await;
+    let min_total = parking_rows().iter().map(|r| r[5].parse::<i64>().unwrap()).min().unwrap();
+    assert_eq!(results[0], json!({"total * 2": min_total * 2, "t": min_total}));
+}
+
+#[tokio::test]
+async fn aggregates_and_group_by() {
+    let server = parkings_server().await;
+    let rows = parking_rows();
+    let v = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/parkings/records?select={}",
+                enc("count(*) as n, sum(total) as places, max(libre)")
+            ),
+            200,
+        )
+        .await;
+    let sum: i64 = rows.iter().map(|r| r[5].parse::<i64>().unwrap()).sum();
+    let max: i64 = rows.iter().map(|r| r[6].parse::<i64>().unwrap()).max().unwrap();
+    assert_eq!(v["results"], json!([{"n": rows.len(), "places": sum, "max(libre)": max}]));
+    let groups = server
+        .records(
+            "parkings",
+            &format!(
+                "select={}&group_by=etat_descriptif&order_by={}",
+                enc("etat_descriptif, count(*) as n"),
+                enc("n desc")
+            ),
+        )
+        .await;
+    let ouvert = rows.iter().filter(|r| &r[4] == "Ouvert").count();
+    assert_eq!(groups[0], json!({"etat_descriptif": "Ouvert", "n": ouvert}));
+    assert_eq!(groups.len(), 2);
+    let bad = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/parkings/records?select=nom_parking,count(*)&group_by=etat"
+            ),
+            400,
+        )
+        .await;
+    assert_eq!(bad["error_code"], "ODSQLError");
+    assert!(bad["message"].as_str().unwrap().contains("nom_parking"), "{bad}");
+}
+
+#[tokio::test]
+async fn odsql_errors_name_the_clause_and_the_problem() {
+    let server = parkings_server().await;
+    let cases = [
+        (
+            "where=categorie%3D1",
+            "ODSQL query is malformed: Unknown field: categorie. Clause(s) containing the error(s): where.",
+        ),
+        ("select=invalid_function()", "Clause(s) containing the error(s): select."),
+        ("where=total%20%3E", "Clause(s) containing the error(s): where."),
+        ("order_by=nope", "Unknown field: nope."),
+        ("where=count(*)%20%3E%201", "aggregate function count() is not allowed in where"),
+        ("where=Libre%20%3E%201", "Did you mean `libre`?"),
+    ];
+    for (query, expected) in cases {
+        let body =
+            server.json(&format!("{V}/catalog/datasets/parkings/records?{query}"), 400).await;
+        assert_eq!(body["error_code"], "ODSQLError", "{query}");
+        assert!(body["message"].as_str().unwrap().contains(expected), "{query}: {body}");
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn limits_follow_the_spec_with_exact_messages() {
+    let server = parkings_server().await;
+    let body = server.json(&format!("{V}/catalog/datasets/parkings/records?limit=1473"), 400).await;
+    assert_eq!(
+        body,
+        json!({"error_code": "InvalidRESTParameterError", "message": "Invalid value for limit API parameter: 1473 was found but -1 <= limit <= 100 is expected."})
+    );
+    server.json(&format!("{V}/catalog/datasets/parkings/records?offset=9900&limit=100"), 200).await;
+    let body =
+        server.json(&format!("{V}/catalog/datasets/parkings/records?offset=10000"), 400).await;
+    assert_eq!(body["error_code"], "InvalidRESTParameterError");
+    let body = server
+        .json(&format!("{V}/catalog/datasets/parkings/records?limit=20000&group_by=etat"), 200)
+        .await;
+    assert_eq!(body["total_count"], 2);
+    let body = server
+        .json(&format!("{V}/catalog/datasets/parkings/records?limit=20001&group_by=etat"), 400)
+        .await;
+    assert!(body["message"].as_str().unwrap().contains("-1 <= limit <= 20000"));
+    let v = server.json(&format!("{V}/catalog/datasets/parkings/records?limit=0"), 200).await;
+    assert_eq!(v["results"], json!([]));
+    assert_eq!(v["total_count"], parking_rows().len());
+    let v = server.json(&format!("{V}/catalog/datasets/parkings/records?limit=-1"), 200).await;
+    assert_eq!(v["results"].as_array().unwrap().len(), parking_rows().len());
+}
+
+#[tokio::test]
+async fn exports_stream_csv_and_json_with_headers() {
+    let server = parkings_server().await;
+    let response = server
+        .client
+        .get(format!("{}{V}/catalog/datasets/parkings/exports/csv/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"parkings.csv\"");
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFnom_parking;"), "BOM and header");
+    let v = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/parkings/exports/json?where={}&select=nom_parking",
+                enc("total > 1000")
+            ),
+            200,
+        )
+        .await;
+    let rows = parking_rows();
+    let expected: Vec<Value> = rows
+        .iter()
+        .filter(|r| r[5].parse::<i64>().unwrap() > 1000)
+        .map(|r| json!({"nom_parking": r[0].to_owned()}))
+        .collect();
+    let mut got = v.as_array().unwrap().clone();
+    got.sort_by_key(|x| x["nom_parking"].as_str().unwrap().to_owned());
+    let mut expected = expected;
+    expected.sort_by_key(|x| x["nom_parking"].as_str().unwrap().to_owned());
+    assert_eq!(got, expected);
+    let (status, _, body) = server.get(&format!("{V}/catalog/datasets/parkings/exports/csv?delimiter=,&with_bom=false&use_labels=true&select=nom_parking,total&limit=2&order_by=total")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<_> = body.lines().collect();
+    assert_eq!(lines[0], "nom_parking,Total");
+    assert_eq!(lines.len(), 3);
+    let body = server.json(&format!("{V}/catalog/datasets/parkings/exports/xls"), 404).await;
+    assert!(body["message"].as_str().unwrap().contains("Unknown export format: xls"));
+    let links = server.json(&format!("{V}/catalog/datasets/parkings/exports"), 200).await;
+    assert!(links["links"].as_array().unwrap().iter().any(|l| l["rel"] == "csv"));
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the Kleber server: a real server on 127.0.0.1, real files, the real
+//! `kleber` binary. One test binary (modules per feature) to keep link time low.
+
+mod api;
+mod common;
+mod crash;
+mod demo;
+mod import_cli;
+mod real_files;
+mod roundtrip;
