@@ -46,6 +46,14 @@ pub enum Error {
         /// Byte range in the clause text, when known.
         span: Option<(usize, usize)>,
     },
+    /// A REST parameter the engine interprets (`timezone`, `refine`, ...) has a bad value.
+    #[error("{message}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong, in Opendatasoft's wording.
+        message: String,
+    },
     /// The query needed more memory or time than its limits allow.
     #[error(
         "the query exceeded the {limit} limit: {detail}; narrow it with a where clause or a smaller limit"
@@ -111,6 +119,7 @@ impl HasErrorCode for Error {
     fn error_code(&self) -> ErrorCode {
         match self {
             Error::Odsql { .. } => ErrorCode::OdsqlError,
+            Error::InvalidParameter { .. } => ErrorCode::InvalidRestParameter,
             Error::TooHeavy { .. } => ErrorCode::QueryTooHeavy,
             Error::Storage(_) | Error::Internal(_) => ErrorCode::InternalError,
         }

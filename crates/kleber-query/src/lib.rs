@@ -12,11 +12,14 @@
 //! Every query runs in one [`SessionContext`] configured in [`session`]: a memory pool caps
 //! what a query may hold, and exceeding it is [`Error::TooHeavy`], not a crash.
 
+mod dates;
 mod error;
 mod fulltext;
 pub mod functions;
+mod geo;
 mod lower;
 mod plan;
+mod text;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -26,6 +26,10 @@ pub(crate) struct Scope<'a> {
     pub(crate) aliases: &'a HashMap<String, Expr>,
     pub(crate) clause: Clause,
     pub(crate) allow_aggregates: bool,
+    /// The request's `timezone`: date literals without offset, date parts and buckets use it.
+    pub(crate) tz: chrono_tz::Tz,
+    /// The request's `lang` (`fr`, `en`, ...), for names of months and days.
+    pub(crate) lang: &'a str,
 }
 
 fn span_of(span: Span) -> Option<(usize, usize)> {
@@ -38,7 +42,7 @@ pub(crate) fn column(name: &str) -> Expr {
 }
 
 impl Scope<'_> {
-    fn err(&self, message: impl Into<String>, span: Span) -> Error {
+    pub(crate) fn err(&self, message: impl Into<String>, span: Span) -> Error {
         Error::odsql(self.clause, message, span_of(span))
     }
 
@@ -80,7 +84,7 @@ impl Scope<'_> {
     }
 
     /// Full-text match of `text` over the given fields, or every text field.
-    fn fulltext(&self, text: &str, only: Option<Vec<Expr>>) -> Result<Expr> {
+    pub(crate) fn fulltext(&self, text: &str, only: Option<Vec<Expr>>) -> Result<Expr> {
         let columns = only.unwrap_or_else(|| {
             self.fields
                 .iter()
@@ -217,7 +221,7 @@ impl Scope<'_> {
     }
 
     /// Lowers a literal, typed after `context` (the other operand) when given.
-    fn literal(&self, l: &Literal, span: Span, context: Option<&DataType>) -> Result<Expr> {
+    pub(crate) fn literal(&self, l: &Literal, span: Span, context: Option<&DataType>) -> Result<Expr> {
         Ok(match l {
             Literal::Null => lit(ScalarValue::Null),
             Literal::Bool(b) => lit(*b),
@@ -239,7 +243,7 @@ impl Scope<'_> {
         })
     }
 
-    fn date_literal(&self, text: &str, span: Span, context: Option<&DataType>) -> Result<Expr> {
+    pub(crate) fn date_literal(&self, text: &str, span: Span, context: Option<&DataType>) -> Result<Expr> {
         let Some(micros) = parse_date_literal(text) else {
             return Err(self.err(
                 format!("invalid date '{text}': use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 datetime such as 2024-05-01T08:00:00+02:00."),
@@ -255,11 +259,26 @@ impl Scope<'_> {
     }
 
     fn call(&self, name: &str, name_span: Span, args: &[Arg], distinct: bool) -> Result<Expr> {
+        // Families of functions that read their arguments' AST themselves (geometry literals,
+        // field lists, named arguments, intervals).
+        let families: [FamilyLowering; 3] =
+            [crate::geo::lower_call, crate::text::lower_call, crate::dates::lower_call];
+        for family in families {
+            if let Some(result) = family(self, name, name_span, args, distinct) {
+                return result;
+            }
+        }
         let Some(doc) = functions::lookup(name) else {
-            let known: Vec<_> = functions::FUNCTIONS.iter().map(|f| f.name).collect();
+            if functions::NOT_YET_SUPPORTED.contains(&name) {
+                return Err(self.err(
+                    format!("{name}() is an ODSQL function that this version of Kleber does not support yet."),
+                    name_span,
+                ));
+            }
+            let known: Vec<_> = functions::all().map(|f| f.name).collect();
             return Err(self.err(
                 format!(
-                    "{name}() is not a known or supported function; supported: {}.",
+                    "{name}() is not an ODSQL function; the functions are: {}.",
                     known.join(", ")
                 ),
                 name_span,
@@ -300,6 +319,9 @@ impl Scope<'_> {
         }
     }
 }
+
+/// The signature of a family's lowering entry point.
+type FamilyLowering = fn(&Scope<'_>, &str, Span, &[Arg], bool) -> Option<Result<Expr>>;
 
 fn cast_f64(e: Expr) -> Expr {
     Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(e), DataType::Float64))

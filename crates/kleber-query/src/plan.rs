@@ -32,6 +32,32 @@ pub struct RecordsQuery {
     pub limit: Option<usize>,
     /// Rows to skip.
     pub offset: usize,
+    /// `timezone` (IANA name), `None` for UTC.
+    pub timezone: Option<String>,
+    /// `lang`, `None` for `fr`.
+    pub lang: Option<String>,
+    /// `refine=FACET:VALUE` parameters.
+    pub refine: Vec<String>,
+    /// `exclude=FACET:VALUE` parameters.
+    pub exclude: Vec<String>,
+}
+
+impl RecordsQuery {
+    /// The time zone of the query, checked.
+    pub fn tz(&self) -> Result<chrono_tz::Tz> {
+        match self.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(chrono_tz::UTC),
+            Some(name) => name.parse().map_err(|_| Error::InvalidParameter {
+                name: "timezone",
+                message: format!("Invalid value for timezone API parameter: {name} was found but a time zone name such as Europe/Paris or UTC is expected."),
+            }),
+        }
+    }
+
+    /// The language of the query (`fr` by default).
+    pub fn lang(&self) -> &str {
+        self.lang.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("fr")
+    }
 }
 
 /// How an output column's values are encoded.
@@ -100,6 +126,8 @@ pub(crate) fn plan(
 ) -> Result<PlannedQuery> {
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
+    let tz = query.tz()?;
+    let lang = query.lang();
 
     // where
     let mut df = table;
@@ -109,6 +137,8 @@ pub(crate) fn plan(
         aliases: &no_aliases,
         clause: Clause::Where,
         allow_aggregates: false,
+        tz,
+        lang,
     };
     for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
         let ast = kleber_odsql::parse_where(text).map_err(|e| parse_err(Clause::Where, e, text))?;
@@ -128,6 +158,8 @@ pub(crate) fn plan(
             aliases: &no_aliases,
             clause: Clause::GroupBy,
             allow_aggregates: false,
+            tz,
+            lang,
         };
         for item in items {
             let expr = scope.lower(&item.expr)?;
@@ -161,6 +193,8 @@ pub(crate) fn plan(
                 aliases: &aliases,
                 clause: Clause::Select,
                 allow_aggregates: true,
+                tz,
+                lang,
             };
             let mut select_aliases = Vec::new();
             for item in items {
@@ -229,6 +263,8 @@ pub(crate) fn plan(
             aliases: &aliases,
             clause: Clause::OrderBy,
             allow_aggregates: true,
+            tz,
+            lang,
         };
         for item in items {
             order.push((scope.lower(&item.expr)?, item.descending));

@@ -109,12 +109,15 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut chain = e.chain();
-            if let Some(first) = chain.next() {
+            // The innermost cause says what went wrong; the outer contexts say what it means.
+            let mut chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            chain.reverse();
+            let mut lines = chain.iter();
+            if let Some(first) = lines.next() {
                 eprintln!("error: {first}");
             }
-            for cause in chain {
-                eprintln!("  caused by: {cause}");
+            for note in lines {
+                eprintln!("  note: {note}");
             }
             ExitCode::FAILURE
         }

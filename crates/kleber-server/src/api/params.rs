@@ -106,6 +106,10 @@ impl Params {
             order_by: self.get("order_by").map(str::to_owned),
             limit,
             offset,
+            timezone: self.get("timezone").map(str::to_owned),
+            lang: self.get("lang").map(str::to_owned),
+            refine: self.all("refine"),
+            exclude: self.all("exclude"),
         }
     }
 

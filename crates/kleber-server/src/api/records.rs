@@ -35,9 +35,9 @@ pub async fn get_records(
     let mut writer = JsonArrayWriter::new(encoder);
     let results = encode_all(&mut writer, &batches)?;
     let mut body = Vec::with_capacity(results.len() + 40);
-    body.extend_from_slice(b"{\"total_count\": ");
+    body.extend_from_slice(b"{\"total_count\":");
     body.extend_from_slice(total.to_string().as_bytes());
-    body.extend_from_slice(b", \"results\": ");
+    body.extend_from_slice(b",\"results\":");
     body.extend_from_slice(&results);
     body.push(b'}');
     debug_assert!(writer.rows_written() as usize <= limit);
