@@ -143,15 +143,40 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
 
 /// ODSQL functions that are parsed but not planned yet; they get a precise error.
 pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "search", "suggest", "startswith", "within_distance", "distance", "in_bbox", "intersects",
-    "disjoint", "within", "geometry", "polygon", "date_format", "now", "median", "percentile",
-    "envelope", "bbox", "range", "geo_cluster", "random", "json_format", "vector_similarity",
-    "vector_similarity_threshold", "include", "exclude",
+    "search",
+    "suggest",
+    "startswith",
+    "within_distance",
+    "distance",
+    "in_bbox",
+    "intersects",
+    "disjoint",
+    "within",
+    "geometry",
+    "polygon",
+    "date_format",
+    "now",
+    "median",
+    "percentile",
+    "envelope",
+    "bbox",
+    "range",
+    "geo_cluster",
+    "random",
+    "json_format",
+    "vector_similarity",
+    "vector_similarity_threshold",
+    "include",
+    "exclude",
 ];
 
 /// Every documented function: the core ones here, then each family's.
 pub fn all() -> impl Iterator<Item = &'static FunctionDoc> {
-    FUNCTIONS.iter().chain(crate::text::FUNCTIONS).chain(crate::dates::FUNCTIONS).chain(crate::geo::FUNCTIONS)
+    FUNCTIONS
+        .iter()
+        .chain(crate::text::FUNCTIONS)
+        .chain(crate::dates::FUNCTIONS)
+        .chain(crate::geo::FUNCTIONS)
 }
 
 /// Looks a core function up by its (case-insensitive) name.

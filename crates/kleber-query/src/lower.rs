@@ -221,7 +221,12 @@ impl Scope<'_> {
     }
 
     /// Lowers a literal, typed after `context` (the other operand) when given.
-    pub(crate) fn literal(&self, l: &Literal, span: Span, context: Option<&DataType>) -> Result<Expr> {
+    pub(crate) fn literal(
+        &self,
+        l: &Literal,
+        span: Span,
+        context: Option<&DataType>,
+    ) -> Result<Expr> {
         Ok(match l {
             Literal::Null => lit(ScalarValue::Null),
             Literal::Bool(b) => lit(*b),
@@ -243,7 +248,12 @@ impl Scope<'_> {
         })
     }
 
-    pub(crate) fn date_literal(&self, text: &str, span: Span, context: Option<&DataType>) -> Result<Expr> {
+    pub(crate) fn date_literal(
+        &self,
+        text: &str,
+        span: Span,
+        context: Option<&DataType>,
+    ) -> Result<Expr> {
         let Some(micros) = parse_date_literal(text) else {
             return Err(self.err(
                 format!("invalid date '{text}': use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 datetime such as 2024-05-01T08:00:00+02:00."),

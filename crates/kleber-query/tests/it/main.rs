@@ -1,0 +1,6 @@
+//! Integration tests of the query engine: real Parquet files, real DataFusion plans.
+
+mod common;
+mod dates;
+mod geo;
+mod text;
