@@ -19,6 +19,8 @@ pub enum Clause {
     GroupBy,
     /// `order_by`
     OrderBy,
+    /// The query as a whole, when the clause is not known.
+    Query,
 }
 
 impl fmt::Display for Clause {
@@ -28,6 +30,7 @@ impl fmt::Display for Clause {
             Clause::Where => "where",
             Clause::GroupBy => "group_by",
             Clause::OrderBy => "order_by",
+            Clause::Query => "select, where, group_by, order_by",
         })
     }
 }
@@ -90,11 +93,19 @@ impl From<DataFusionError> for Error {
             DataFusionError::ResourcesExhausted(detail) => {
                 Error::TooHeavy { limit: "memory", detail: detail.clone() }
             }
+            // Planning errors met while executing: type checks the lowering did not catch.
+            DataFusionError::Plan(msg) => Error::odsql(Clause::Query, plan_message(msg), None),
             DataFusionError::ObjectStore(_)
             | DataFusionError::IoError(_)
             | DataFusionError::ParquetError(_) => Error::Storage(e.to_string()),
             _ => Error::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<datafusion::arrow::error::ArrowError> for Error {
+    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+        Error::Internal(e.to_string())
     }
 }
 

@@ -12,13 +12,16 @@
 //! Every query runs in one [`SessionContext`] configured in [`session`]: a memory pool caps
 //! what a query may hold, and exceeding it is [`Error::TooHeavy`], not a crash.
 
+pub mod catalog;
 mod dates;
 mod error;
+pub mod facets;
 mod fulltext;
 pub mod functions;
 mod geo;
 mod lower;
 mod plan;
+mod refine;
 mod text;
 
 use std::collections::HashMap;
@@ -37,7 +40,7 @@ use kleber_types::Field;
 pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
 pub use lower::parse_date_literal;
-pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery};
+pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook};
 
 /// One version of one dataset, as the catalog describes it.
 #[derive(Debug, Clone)]
@@ -121,7 +124,18 @@ impl Engine {
     /// Plans `query` over `dataset`.
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
         let table = self.scan(dataset).await?;
-        plan::plan(table, &dataset.fields, query)
+        plan::plan(table, &dataset.fields, query, None)
+    }
+
+    /// The facets of `dataset` under the filters of `query` (`where`, `refine`, `exclude`).
+    pub async fn facets(
+        &self,
+        dataset: &DatasetRef,
+        query: &RecordsQuery,
+        requests: &[facets::FacetRequest],
+    ) -> Result<Vec<facets::FacetGroup>> {
+        let table = self.scan(dataset).await?;
+        facets::compute(table, &dataset.fields, query, requests, None).await
     }
 
     /// Runs a planned query: the number of matching rows (or groups) and the page.

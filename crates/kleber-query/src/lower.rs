@@ -30,6 +30,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) tz: chrono_tz::Tz,
     /// The request's `lang` (`fr`, `en`, ...), for names of months and days.
     pub(crate) lang: &'a str,
+    /// Replaces bare-string search when set (the catalog's Tantivy index).
+    pub(crate) search: Option<crate::plan::SearchHook<'a>>,
 }
 
 fn span_of(span: Span) -> Option<(usize, usize)> {
@@ -85,6 +87,13 @@ impl Scope<'_> {
 
     /// Full-text match of `text` over the given fields, or every text field.
     pub(crate) fn fulltext(&self, text: &str, only: Option<Vec<Expr>>) -> Result<Expr> {
+        if let (Some(search), None) = (self.search, &only) {
+            let ids: Vec<Expr> = search(text).into_iter().map(|id| lit(id)).collect();
+            if ids.is_empty() {
+                return Ok(lit(false));
+            }
+            return Ok(column("dataset_id").in_list(ids, false));
+        }
         let columns = only.unwrap_or_else(|| {
             self.fields
                 .iter()
@@ -105,6 +114,8 @@ impl Scope<'_> {
         match &ast.kind {
             ExprKind::Literal(l) => self.literal(l, ast.span, None),
             ExprKind::Field(name) => {
+                // Catalog metadata may be named with its template: `default.modified`.
+                let name = name.strip_prefix("default.").unwrap_or(name);
                 if let Some(e) = self.aliases.get(name) {
                     return Ok(e.clone());
                 }
@@ -207,6 +218,48 @@ impl Scope<'_> {
             }
             _ => (self.lower(left)?, self.lower(right)?),
         };
+        let span = Span { start: left.span.start, end: right.span.end };
+        let (lt, rt) = (l.get_type(self.schema).ok(), r.get_type(self.schema).ok());
+        // On a multivalued field, `=` means "one of the values is".
+        if matches!(operator, Operator::Eq | Operator::NotEq) {
+            let contains = match (&lt, &rt) {
+                (Some(DataType::List(_)), Some(t)) if !matches!(t, DataType::List(_)) => {
+                    Some(datafusion::functions_nested::expr_fn::array_has(l.clone(), r.clone()))
+                }
+                (Some(t), Some(DataType::List(_))) if !matches!(t, DataType::List(_)) => {
+                    Some(datafusion::functions_nested::expr_fn::array_has(r.clone(), l.clone()))
+                }
+                _ => None,
+            };
+            if let Some(c) = contains {
+                return Ok(if operator == Operator::Eq { c } else { c.is_not_true() });
+            }
+        }
+        if let (Some(a), Some(b)) = (&lt, &rt) {
+            let numeric = |t: &DataType| t.is_numeric() || t.is_null();
+            let ok = match operator {
+                Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide => {
+                    numeric(a) && numeric(b)
+                }
+                // Only like with like: DataFusion would compare text with numbers by casting,
+                // and fail on the first value that is not a number.
+                _ => a.is_null() || b.is_null() || type_family(a) == type_family(b),
+            };
+            if !ok {
+                let verb = if matches!(
+                    operator,
+                    Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide
+                ) {
+                    "arithmetic needs numbers, but this combines"
+                } else {
+                    "cannot compare"
+                };
+                return Err(self.err(
+                    format!("{verb} a {} value with a {} value.", type_name(a), type_name(b)),
+                    span,
+                ));
+            }
+        }
         if operator == Operator::Divide {
             // ODSQL: division is on numbers, and dividing by zero gives null.
             let l = cast_f64(l);
@@ -327,6 +380,31 @@ impl Scope<'_> {
                     .map_err(|m| self.err(m, name_span))
             }
         }
+    }
+}
+
+/// The Opendatasoft name of an Arrow type, for error messages.
+pub(crate) fn type_name(t: &DataType) -> &'static str {
+    match t {
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => "text",
+        DataType::Boolean => "boolean",
+        DataType::Date32 | DataType::Date64 => "date",
+        DataType::Timestamp(_, _) => "datetime",
+        DataType::Struct(_) => "geo_point_2d",
+        DataType::List(_) | DataType::LargeList(_) => "multivalued text",
+        DataType::Null => "null",
+        t if t.is_integer() => "int",
+        t if t.is_floating() || t.is_numeric() => "double",
+        _ => "unknown",
+    }
+}
+
+/// Types that compare with each other: text, numbers, dates and datetimes, booleans.
+fn type_family(t: &DataType) -> &'static str {
+    match type_name(t) {
+        "int" | "double" => "number",
+        "date" | "datetime" => "time",
+        other => other,
     }
 }
 

@@ -118,19 +118,25 @@ fn field_out(f: &Field) -> SelectOut {
     SelectOut { expr: column(&f.name), key: f.name.clone(), field: Some(f.clone()) }
 }
 
-/// Builds the plan of `query` over `table` (the dataset's scan), whose fields are `fields`.
-pub(crate) fn plan(
+/// Replaces full-text search over a table's text fields: given the query text, the values of
+/// `dataset_id` that match (the catalog uses its Tantivy index this way).
+pub type SearchHook<'a> = &'a (dyn Fn(&str) -> Vec<String> + Sync);
+
+/// `table` filtered by the query's `where`, `refine` and `exclude`.
+///
+/// `skip` leaves out the refinements and exclusions of one facet, and `disjunctive` lists the
+/// facets whose refinements are ORed (facet counts need both).
+pub(crate) fn filtered(
     table: DataFrame,
     fields: &[Field],
     query: &RecordsQuery,
-) -> Result<PlannedQuery> {
+    skip: Option<&str>,
+    disjunctive: &[String],
+    search: Option<SearchHook<'_>>,
+) -> Result<DataFrame> {
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
     let tz = query.tz()?;
-    let lang = query.lang();
-
-    // where
-    let mut df = table;
     let where_scope = Scope {
         fields,
         schema: &schema,
@@ -138,13 +144,50 @@ pub(crate) fn plan(
         clause: Clause::Where,
         allow_aggregates: false,
         tz,
-        lang,
+        lang: query.lang(),
+        search,
     };
+    let mut df = table;
     for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
         let ast = kleber_odsql::parse_where(text).map_err(|e| parse_err(Clause::Where, e, text))?;
         let predicate = where_scope.lower_predicate(&ast)?;
         df = df.filter(predicate).map_err(planning(Clause::Where))?;
     }
+    let exclude: Vec<String> = match skip {
+        Some(name) => query
+            .exclude
+            .iter()
+            .filter(|e| crate::refine::split(e).is_none_or(|(n, _)| n != name))
+            .cloned()
+            .collect(),
+        None => query.exclude.clone(),
+    };
+    let refine_skip =
+        skip.filter(|name| disjunctive.iter().any(|d| d == name) || is_disjunctive(fields, name));
+    if let Some(filter) =
+        crate::refine::filter(fields, &query.refine, &exclude, tz, refine_skip, disjunctive)?
+    {
+        df = df.filter(filter).map_err(planning(Clause::Where))?;
+    }
+    Ok(df)
+}
+
+fn is_disjunctive(fields: &[Field], name: &str) -> bool {
+    fields.iter().any(|f| f.name == name && f.annotations.contains_key("disjunctive"))
+}
+
+/// Builds the plan of `query` over `table` (the dataset's scan), whose fields are `fields`.
+pub(crate) fn plan(
+    table: DataFrame,
+    fields: &[Field],
+    query: &RecordsQuery,
+    search: Option<SearchHook<'_>>,
+) -> Result<PlannedQuery> {
+    let schema = table.schema().clone();
+    let no_aliases = HashMap::new();
+    let tz = query.tz()?;
+    let lang = query.lang();
+    let df = filtered(table, fields, query, None, &[], search)?;
 
     // group_by
     let mut aliases: HashMap<String, Expr> = HashMap::new();
@@ -160,6 +203,7 @@ pub(crate) fn plan(
             allow_aggregates: false,
             tz,
             lang,
+            search,
         };
         for item in items {
             let expr = scope.lower(&item.expr)?;
@@ -195,6 +239,7 @@ pub(crate) fn plan(
                 allow_aggregates: true,
                 tz,
                 lang,
+                search,
             };
             let mut select_aliases = Vec::new();
             for item in items {
@@ -265,6 +310,7 @@ pub(crate) fn plan(
             allow_aggregates: true,
             tz,
             lang,
+            search,
         };
         for item in items {
             order.push((scope.lower(&item.expr)?, item.descending));

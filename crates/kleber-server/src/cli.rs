@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -267,11 +266,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let count = store.list_datasets()?.len();
     let engine = Engine::new(Limits { memory_bytes: args.query_memory_mb << 20 })?;
-    let state = AppState {
-        store: Arc::new(store),
-        engine: Arc::new(engine),
-        query_timeout: Duration::from_secs(args.query_timeout),
-    };
+    let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {

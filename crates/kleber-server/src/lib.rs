@@ -8,6 +8,7 @@
 //! Handler modules mirror the URL tree: `api/` is `/api/explore/v2.1/...`.
 
 pub mod api;
+pub mod catalog_cache;
 pub mod cli;
 pub mod demo;
 pub mod error;

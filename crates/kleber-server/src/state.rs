@@ -6,6 +6,7 @@ use std::time::Duration;
 use kleber_query::{DatasetRef, Engine};
 use kleber_store::{DatasetRecord, Store};
 
+use crate::catalog_cache::{CatalogCache, CatalogSnapshot};
 use crate::error::ApiError;
 
 /// Shared state of the server.
@@ -17,9 +18,31 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Longest time a `/records` query may run.
     pub query_timeout: Duration,
+    /// The catalog table and search index, rebuilt when the store changes.
+    pub catalog: Arc<CatalogCache>,
 }
 
 impl AppState {
+    /// A state over `store` with a fresh engine.
+    pub fn new(store: Store, engine: Engine, query_timeout: Duration) -> AppState {
+        AppState {
+            store: Arc::new(store),
+            engine: Arc::new(engine),
+            query_timeout,
+            catalog: Arc::new(CatalogCache::default()),
+        }
+    }
+
+    /// The current catalog snapshot.
+    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
+        let store = Arc::clone(&self.store);
+        let cache = Arc::clone(&self.catalog);
+        tokio::task::spawn_blocking(move || cache.snapshot(&store))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)
+    }
+
     /// The published dataset `id`, or a 404 error.
     pub async fn dataset(&self, id: &str) -> Result<DatasetRecord, ApiError> {
         let store = Arc::clone(&self.store);

@@ -11,7 +11,7 @@ use crate::{Store, layout};
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 pub(crate) fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -55,6 +55,17 @@ fn migrate(conn: &Connection) -> Result<()> {
                PRIMARY KEY (dataset_uid, version)
              );
              PRAGMA user_version = 1;
+             COMMIT;",
+        )?;
+    }
+    if version < 2 {
+        // A counter bumped by every catalog write, so readers can cache derived state
+        // (the catalog table, the search index) and notice changes with one cheap query.
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE generation (n INTEGER NOT NULL);
+             INSERT INTO generation VALUES (0);
+             PRAGMA user_version = 2;
              COMMIT;",
         )?;
     }
@@ -122,6 +133,12 @@ impl Store {
         found.transpose().map_err(Error::CorruptCatalog)
     }
 
+    /// The catalog's generation: it changes whenever a dataset is published or its metadata
+    /// change, in this process or another.
+    pub fn generation(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT n FROM generation", [], |r| r.get(0))?)
+    }
+
     /// Version numbers of a dataset, newest first.
     pub fn versions(&self, id: &str) -> Result<Vec<i64>> {
         let conn = self.conn();
@@ -148,13 +165,14 @@ impl Store {
         let mut metas: Map<String, Value> =
             serde_json::from_str(&metas).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
         let now = crate::publish::now_rfc3339();
+        let tx = conn.unchecked_transaction()?;
         for (key, value) in patch {
             match (key.as_str(), value) {
                 ("title", Value::String(t)) => {
-                    conn.execute("UPDATE datasets SET title = ?1 WHERE uid = ?2", params![t, uid])?;
+                    tx.execute("UPDATE datasets SET title = ?1 WHERE uid = ?2", params![t, uid])?;
                 }
                 ("description", v) => {
-                    conn.execute(
+                    tx.execute(
                         "UPDATE datasets SET description = ?1 WHERE uid = ?2",
                         params![v.as_str(), uid],
                     )?;
@@ -168,10 +186,12 @@ impl Store {
             }
         }
         let metas = Value::Object(metas).to_string();
-        conn.execute(
+        tx.execute(
             "UPDATE datasets SET metas = ?1, modified_at = ?2 WHERE uid = ?3",
             params![metas, now, uid],
         )?;
+        tx.execute("UPDATE generation SET n = n + 1", [])?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -324,6 +324,7 @@ impl PendingVersion<'_> {
                 "UPDATE datasets SET current_version = ?1, modified_at = ?2 WHERE uid = ?3",
                 params![self.number, now, self.uid],
             )?;
+            tx.execute("UPDATE generation SET n = n + 1", [])?;
             tx.commit()?;
             Ok(())
         })();

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod dataset_object;
 pub mod exports;
+pub mod facets;
 pub mod params;
 pub mod records;
 
@@ -25,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(root))
         .route("/catalog", get(catalog_root))
         .route("/catalog/datasets", get(catalog::list_datasets))
+        .route("/catalog/facets", get(facets::get_catalog_facets))
+        .route("/catalog/datasets/{id}/facets", get(facets::get_records_facets))
         .route("/catalog/datasets/{id}", get(catalog::get_dataset))
         .route("/catalog/datasets/{id}/records", get(records::get_records))
         .route("/catalog/datasets/{id}/exports", get(exports::list_export_formats))

@@ -1,7 +1,6 @@
 //! A test portal: a data directory, datasets imported into it, and a server on an ephemeral port.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use kleber_ingest::ImportOptions;
@@ -51,11 +50,11 @@ impl TestServer {
     pub(crate) async fn start(dir: tempfile::TempDir) -> TestServer {
         let store = Store::open(dir.path()).expect("open store");
         store.remove_orphans().expect("orphans");
-        let state = AppState {
-            store: Arc::new(store),
-            engine: Arc::new(Engine::new(Limits::default()).expect("engine")),
-            query_timeout: Duration::from_secs(30),
-        };
+        let state = AppState::new(
+            store,
+            Engine::new(Limits::default()).expect("engine"),
+            Duration::from_secs(30),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel();

@@ -2,9 +2,11 @@
 //! `kleber` binary. One test binary (modules per feature) to keep link time low.
 
 mod api;
+mod catalog_query;
 mod common;
 mod crash;
 mod demo;
+mod facets;
 mod import_cli;
 mod real_files;
 mod roundtrip;

@@ -1,0 +1,519 @@
+//! Facets: the values of a field among the records a query matches, with their counts.
+//!
+//! Which fields are facets comes from the `facet` annotation (set at import on low-cardinality
+//! text and on dates) unless the request names them with `facet=name` or
+//! `facet=facet(name="x", disjunctive=true, sort="-count", limit=10)`. Multivalued fields count
+//! each element. Date and datetime facets are hierarchical, year → month → day in the request's
+//! time zone: the top level lists years, and each refined level is expanded one level below.
+//! A facet's counts ignore its own exclusions (excluded values are listed with state
+//! `excluded`), and for a disjunctive facet its own refinements too, so other values stay
+//! selectable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{Result as DfResult, exec_err};
+use datafusion::dataframe::DataFrame;
+use datafusion::functions_aggregate::count::count_all;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use kleber_odsql::{Arg, ExprKind, Literal};
+use kleber_types::{Field, FieldType};
+
+use crate::error::{Error, Result};
+use crate::lower::column;
+use crate::plan::{RecordsQuery, SearchHook, filtered};
+
+/// How facet values are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacetSort {
+    /// Most frequent first (`-count`), the default for non-date facets.
+    CountDesc,
+    /// Least frequent first (`count`).
+    CountAsc,
+    /// By value, A to Z (`alphanum`), the default for dates (chronological).
+    AlphaAsc,
+    /// By value, Z to A (`-alphanum`).
+    AlphaDesc,
+    /// By numeric value ascending (`num`).
+    NumAsc,
+    /// By numeric value descending (`-num`).
+    NumDesc,
+}
+
+impl FacetSort {
+    fn parse(s: &str) -> Option<FacetSort> {
+        Some(match s.trim() {
+            "-count" => FacetSort::CountDesc,
+            "count" => FacetSort::CountAsc,
+            "alphanum" => FacetSort::AlphaAsc,
+            "-alphanum" => FacetSort::AlphaDesc,
+            "num" => FacetSort::NumAsc,
+            "-num" => FacetSort::NumDesc,
+            _ => return None,
+        })
+    }
+}
+
+/// One facet asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetRequest {
+    /// The field.
+    pub name: String,
+    /// Refinements of this facet are ORed, and its counts ignore them.
+    pub disjunctive: bool,
+    /// Order of the values, or the field's `facetsort` annotation / the default.
+    pub sort: Option<FacetSort>,
+    /// At most this many values per level (default 100).
+    pub limit: Option<usize>,
+}
+
+/// Whether a value is refined, excluded, or just displayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacetState {
+    /// Neither refined nor excluded.
+    Displayed,
+    /// Named by a `refine`.
+    Refined,
+    /// Named by an `exclude`.
+    Excluded,
+}
+
+impl FacetState {
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FacetState::Displayed => "displayed",
+            FacetState::Refined => "refined",
+            FacetState::Excluded => "excluded",
+        }
+    }
+}
+
+/// One value of a facet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetValue {
+    /// Display name (for dates, the last path component: `2020`, `11`, `05`).
+    pub name: String,
+    /// The value to refine with (`2020/11`).
+    pub value: String,
+    /// Matching records.
+    pub count: u64,
+    /// Refined, excluded or displayed.
+    pub state: FacetState,
+    /// Values one level below (dates), when expanded.
+    pub facets: Vec<FacetValue>,
+}
+
+/// The values of one facet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetGroup {
+    /// The field.
+    pub name: String,
+    /// Its values.
+    pub facets: Vec<FacetValue>,
+}
+
+const DEFAULT_LIMIT: usize = 100;
+
+fn bad(message: String) -> Error {
+    Error::InvalidParameter { name: "facet", message }
+}
+
+/// Parses a `facet` parameter: a field name, or `facet(name="x", disjunctive=true, ...)`.
+pub fn parse_facet_param(text: &str) -> Result<FacetRequest> {
+    let trimmed = text.trim();
+    if !trimmed.contains('(') {
+        let name = trimmed.trim_matches('`').to_owned();
+        return Ok(FacetRequest { name, disjunctive: false, sort: None, limit: None });
+    }
+    let expr = kleber_odsql::parse_expr(trimmed)
+        .map_err(|e| bad(format!("Invalid value for facet API parameter: {e}.")))?;
+    let ExprKind::Call { name, args, .. } = &expr.kind else {
+        return Err(bad(format!(
+            "Invalid value for facet API parameter: {trimmed:?} is neither a field name nor facet(...)."
+        )));
+    };
+    if name != "facet" {
+        return Err(bad(format!(
+            "Invalid value for facet API parameter: expected facet(name=\"...\"), found {name}()."
+        )));
+    }
+    let mut request =
+        FacetRequest { name: String::new(), disjunctive: false, sort: None, limit: None };
+    for arg in args {
+        let Arg::Named { name: key, value, .. } = arg else {
+            return Err(bad("Invalid value for facet API parameter: facet() takes named arguments such as name=\"commune\".".to_owned()));
+        };
+        let text_value = match &value.kind {
+            ExprKind::Literal(Literal::String(s)) => s.clone(),
+            ExprKind::Literal(Literal::Bool(b)) => b.to_string(),
+            ExprKind::Literal(Literal::Integer(i)) => i.to_string(),
+            ExprKind::Field(f) => f.clone(),
+            _ => {
+                return Err(bad(format!(
+                    "Invalid value for facet API parameter: unsupported value for {key}."
+                )));
+            }
+        };
+        match key.as_str() {
+            "name" => request.name = text_value,
+            "disjunctive" => request.disjunctive = text_value.eq_ignore_ascii_case("true"),
+            "sort" => {
+                request.sort = Some(FacetSort::parse(&text_value).ok_or_else(|| {
+                    bad(format!("Invalid value for facet API parameter: sort={text_value:?}; use -count, count, alphanum, -alphanum, num or -num."))
+                })?)
+            }
+            "limit" => {
+                request.limit = Some(text_value.parse().map_err(|_| {
+                    bad(format!("Invalid value for facet API parameter: limit={text_value:?} is not a number."))
+                })?)
+            }
+            // Options Kleber does not use (hierarchical, separator) are accepted and ignored.
+            _ => {}
+        }
+    }
+    if request.name.is_empty() {
+        return Err(bad(
+            "Invalid value for facet API parameter: facet() needs name=\"...\".".to_owned()
+        ));
+    }
+    Ok(request)
+}
+
+/// The default facets of a schema: the fields annotated `facet`.
+pub fn default_facets(fields: &[Field]) -> Vec<FacetRequest> {
+    fields
+        .iter()
+        .filter(|f| f.annotations.contains_key("facet"))
+        .map(|f| FacetRequest { name: f.name.clone(), disjunctive: false, sort: None, limit: None })
+        .collect()
+}
+
+/// Computes the facets of `table` under `query`'s filters.
+pub(crate) async fn compute(
+    table: DataFrame,
+    fields: &[Field],
+    query: &RecordsQuery,
+    requests: &[FacetRequest],
+    search: Option<SearchHook<'_>>,
+) -> Result<Vec<FacetGroup>> {
+    let tz = query.tz()?;
+    let disjunctive: Vec<String> =
+        requests.iter().filter(|r| r.disjunctive).map(|r| r.name.clone()).collect();
+    let mut groups = Vec::with_capacity(requests.len());
+    for request in requests {
+        let Some(field) = fields.iter().find(|f| f.name == request.name) else {
+            return Err(bad(format!(
+                "Invalid value for facet API parameter: unknown field {:?}.",
+                request.name
+            )));
+        };
+        if matches!(field.field_type, FieldType::GeoPoint2d | FieldType::GeoShape) {
+            return Err(bad(format!(
+                "Invalid value for facet API parameter: {} is a geo field and cannot be a facet.",
+                field.name
+            )));
+        }
+        let df = filtered(table.clone(), fields, query, Some(&field.name), &disjunctive, search)?;
+        let counts = value_counts(df, field, tz).await?;
+        let (refined, excluded) = states(query, &field.name);
+        let sort = request.sort.or_else(|| annotation_sort(field));
+        let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
+        let facets = if matches!(field.field_type, FieldType::Date | FieldType::Datetime) {
+            date_tree(&counts, &refined, &excluded, sort.unwrap_or(FacetSort::AlphaAsc), limit)
+        } else {
+            flat(counts, &refined, &excluded, field, sort.unwrap_or(FacetSort::CountDesc), limit)
+        };
+        groups.push(FacetGroup { name: field.name.clone(), facets });
+    }
+    Ok(groups)
+}
+
+fn annotation_sort(field: &Field) -> Option<FacetSort> {
+    field.annotations.get("facetsort").and_then(|a| a.first()).and_then(|s| FacetSort::parse(s))
+}
+
+/// The refined and excluded values of one facet in the query.
+fn states(query: &RecordsQuery, name: &str) -> (Vec<String>, Vec<String>) {
+    let pick = |list: &[String]| {
+        list.iter()
+            .filter_map(|t| crate::refine::split(t))
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect()
+    };
+    (pick(&query.refine), pick(&query.exclude))
+}
+
+/// (value as text, count) for each value of `field` among `df`'s rows; dates as `YYYY-MM-DD`.
+async fn value_counts(
+    df: DataFrame,
+    field: &Field,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<(String, u64)>> {
+    let name = field.name.as_str();
+    let mut df = df.select(vec![column(name)]).map_err(Error::from)?;
+    if field.multivalued_separator().is_some() {
+        df = df.unnest_columns(&[name]).map_err(Error::from)?;
+    }
+    let key = match field.field_type {
+        FieldType::Datetime => {
+            Arc::new(ScalarUDF::new_from_impl(LocalDate::new(tz))).call(vec![column(name)])
+        }
+        _ => column(name),
+    };
+    let df = df
+        .filter(column(name).is_not_null())
+        .map_err(Error::from)?
+        .aggregate(vec![key.alias("value")], vec![count_all().alias("count")])
+        .map_err(Error::from)?;
+    let batches = df.collect().await?;
+    let mut out = Vec::new();
+    for batch in batches {
+        let values = cast(batch.column(0), &DataType::Utf8)?;
+        let values = values.as_string::<i32>();
+        let counts = cast(batch.column(1), &DataType::UInt64)?;
+        let counts = counts.as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+        for i in 0..batch.num_rows() {
+            if values.is_valid(i) {
+                out.push((values.value(i).to_owned(), counts.value(i)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn state_of(value: &str, refined: &[String], excluded: &[String]) -> FacetState {
+    if excluded.iter().any(|e| e == value) {
+        FacetState::Excluded
+    } else if refined.iter().any(|r| r == value) {
+        FacetState::Refined
+    } else {
+        FacetState::Displayed
+    }
+}
+
+fn sort_values(values: &mut [FacetValue], sort: FacetSort) {
+    let num = |v: &FacetValue| v.value.parse::<f64>().unwrap_or(f64::NAN);
+    match sort {
+        FacetSort::CountDesc => {
+            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)))
+        }
+        FacetSort::CountAsc => {
+            values.sort_by(|a, b| a.count.cmp(&b.count).then_with(|| a.value.cmp(&b.value)))
+        }
+        FacetSort::AlphaAsc => values.sort_by(|a, b| a.value.cmp(&b.value)),
+        FacetSort::AlphaDesc => values.sort_by(|a, b| b.value.cmp(&a.value)),
+        FacetSort::NumAsc => values.sort_by(|a, b| num(a).total_cmp(&num(b))),
+        FacetSort::NumDesc => values.sort_by(|a, b| num(b).total_cmp(&num(a))),
+    }
+}
+
+fn flat(
+    counts: Vec<(String, u64)>,
+    refined: &[String],
+    excluded: &[String],
+    field: &Field,
+    sort: FacetSort,
+    limit: usize,
+) -> Vec<FacetValue> {
+    let mut values: Vec<FacetValue> = counts
+        .into_iter()
+        .map(|(value, count)| FacetValue {
+            name: value.clone(),
+            state: state_of(&value, refined, excluded),
+            value,
+            count,
+            facets: Vec::new(),
+        })
+        .collect();
+    // Excluded values are listed even when no record has them any more.
+    for e in excluded {
+        if !values.iter().any(|v| &v.value == e) {
+            values.push(FacetValue {
+                name: e.clone(),
+                value: e.clone(),
+                count: 0,
+                state: FacetState::Excluded,
+                facets: Vec::new(),
+            });
+        }
+    }
+    let _ = field;
+    sort_values(&mut values, sort);
+    values.truncate(limit);
+    values
+}
+
+/// Builds the year → month → day tree from per-day counts (`YYYY-MM-DD`).
+fn date_tree(
+    counts: &[(String, u64)],
+    refined: &[String],
+    excluded: &[String],
+    sort: FacetSort,
+    limit: usize,
+) -> Vec<FacetValue> {
+    // path -> count, for the three levels.
+    let mut levels: [BTreeMap<String, u64>; 3] = Default::default();
+    for (day, count) in counts {
+        let parts: Vec<&str> = day.splitn(3, '-').collect();
+        if parts.len() != 3 {
+            continue;
+        }
+        let paths = [
+            parts[0].to_owned(),
+            format!("{}/{}", parts[0], parts[1]),
+            format!("{}/{}/{}", parts[0], parts[1], parts[2]),
+        ];
+        for (level, path) in levels.iter_mut().zip(paths) {
+            *level.entry(path).or_default() += count;
+        }
+    }
+    let normalize = |v: &String| v.replace('-', "/");
+    let refined: Vec<String> = refined.iter().map(normalize).collect();
+    let excluded: Vec<String> = excluded.iter().map(normalize).collect();
+    fn build(
+        levels: &[BTreeMap<String, u64>; 3],
+        depth: usize,
+        prefix: Option<&str>,
+        refined: &[String],
+        excluded: &[String],
+        sort: FacetSort,
+        limit: usize,
+    ) -> Vec<FacetValue> {
+        let mut values: Vec<FacetValue> = levels[depth]
+            .iter()
+            .filter(|(path, _)| prefix.is_none_or(|p| path.starts_with(&format!("{p}/"))))
+            .map(|(path, count)| {
+                let state = state_of(path, refined, excluded);
+                // A level is expanded below a refined value, or below an ancestor of one.
+                let expand = depth < 2
+                    && refined.iter().any(|r| r == path || r.starts_with(&format!("{path}/")));
+                FacetValue {
+                    name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+                    value: path.clone(),
+                    count: *count,
+                    state: if expand && state == FacetState::Displayed {
+                        FacetState::Refined
+                    } else {
+                        state
+                    },
+                    facets: if expand {
+                        build(levels, depth + 1, Some(path), refined, excluded, sort, limit)
+                    } else {
+                        Vec::new()
+                    },
+                }
+            })
+            .collect();
+        sort_values(&mut values, sort);
+        values.truncate(limit);
+        values
+    }
+    let _ = NaiveDate::from_ymd_opt;
+    build(&levels, 0, None, &refined, &excluded, sort, limit)
+}
+
+/// `kleber_local_date(ts)`: the calendar date of an instant in a time zone.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct LocalDate {
+    tz: chrono_tz::Tz,
+    signature: Signature,
+}
+
+impl LocalDate {
+    fn new(tz: chrono_tz::Tz) -> Self {
+        LocalDate { tz, signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for LocalDate {
+    fn name(&self) -> &str {
+        "kleber_local_date"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Date32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let Some(arg) = args.args.into_iter().next() else {
+            return exec_err!("kleber_local_date takes one argument");
+        };
+        let array: ArrayRef = arg.into_array(args.number_rows)?;
+        let micros = cast(&array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+        let micros =
+            micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let mut out = Date32Builder::with_capacity(micros.len());
+        for i in 0..micros.len() {
+            let day = micros.is_valid(i).then(|| micros.value(i)).and_then(|us| {
+                let utc = chrono::DateTime::from_timestamp_micros(us)?;
+                let local = self.tz.from_utc_datetime(&utc.naive_utc()).date_naive();
+                i32::try_from((local - epoch).num_days()).ok()
+            });
+            out.append_option(day);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facet_parameters_parse() {
+        assert_eq!(parse_facet_param("commune").unwrap().name, "commune");
+        let r = parse_facet_param(
+            "facet(name=\"commune\", disjunctive=true, sort=\"alphanum\", limit=5)",
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            FacetRequest {
+                name: "commune".into(),
+                disjunctive: true,
+                sort: Some(FacetSort::AlphaAsc),
+                limit: Some(5)
+            }
+        );
+        assert!(parse_facet_param("facet(sort=\"up\", name=\"x\")").is_err());
+        assert!(parse_facet_param("facet(disjunctive=true)").is_err());
+    }
+
+    #[test]
+    fn date_tree_expands_refined_levels() {
+        let counts = vec![
+            ("2020-11-05".to_owned(), 2),
+            ("2020-11-06".to_owned(), 1),
+            ("2020-12-01".to_owned(), 4),
+            ("2021-01-01".to_owned(), 3),
+        ];
+        let tree = date_tree(&counts, &["2020/11".to_owned()], &[], FacetSort::AlphaAsc, 100);
+        assert_eq!(tree.len(), 2);
+        assert_eq!(
+            (tree[0].value.as_str(), tree[0].count, tree[0].state),
+            ("2020", 7, FacetState::Refined)
+        );
+        assert_eq!(tree[0].facets.len(), 2);
+        assert_eq!(
+            (tree[0].facets[0].name.as_str(), tree[0].facets[0].value.as_str()),
+            ("11", "2020/11")
+        );
+        assert_eq!(tree[0].facets[0].state, FacetState::Refined);
+        assert_eq!(tree[0].facets[0].facets.len(), 2);
+        assert_eq!(tree[0].facets[0].facets[0].value, "2020/11/05");
+        assert!(tree[1].facets.is_empty());
+    }
+}

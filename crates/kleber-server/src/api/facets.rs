@@ -1,0 +1,77 @@
+//! `/catalog/datasets/{id}/facets` and `/catalog/facets`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use kleber_query::facets::{
+    FacetGroup, FacetRequest, FacetValue, default_facets, parse_facet_param,
+};
+use serde_json::{Value, json};
+
+use super::json_response;
+use super::params::Params;
+use crate::error::ApiError;
+use crate::state::{AppState, dataset_ref};
+
+fn value_json(v: &FacetValue) -> Value {
+    let mut o =
+        json!({"name": v.name, "value": v.value, "count": v.count, "state": v.state.name()});
+    if !v.facets.is_empty() {
+        o["facets"] = Value::Array(v.facets.iter().map(value_json).collect());
+    }
+    o
+}
+
+fn body(groups: &[FacetGroup]) -> Response {
+    let facets: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"name": g.name, "facets": g.facets.iter().map(value_json).collect::<Vec<_>>()}))
+        .collect();
+    json_response(json!({"links": [], "facets": facets}).to_string())
+}
+
+fn requests(
+    params: &Params,
+    fields: &[kleber_types::Field],
+) -> Result<Vec<FacetRequest>, ApiError> {
+    let asked = params.all("facet");
+    if asked.is_empty() {
+        return Ok(default_facets(fields));
+    }
+    Ok(asked.iter().map(|f| parse_facet_param(f)).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `GET /catalog/datasets/{id}/facets`.
+pub async fn get_records_facets(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref());
+    let record = state.dataset(&id).await?;
+    let dataset = dataset_ref(&record);
+    let requests = requests(&params, &dataset.fields)?;
+    let groups = state.engine.facets(&dataset, &params.records_query(None, 0), &requests).await?;
+    Ok(body(&groups))
+}
+
+/// `GET /catalog/facets`.
+pub async fn get_catalog_facets(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref());
+    let snapshot = state.catalog().await?;
+    let requests = requests(&params, &kleber_query::catalog::catalog_fields())?;
+    let hook = |text: &str| -> Vec<String> {
+        snapshot
+            .index
+            .search(text, snapshot.records.len().max(1))
+            .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
+            .unwrap_or_default()
+    };
+    let groups = state
+        .engine
+        .catalog_facets(&snapshot.entries, &params.records_query(None, 0), &requests, Some(&hook))
+        .await?;
+    Ok(body(&groups))
+}

@@ -1,0 +1,97 @@
+//! The catalog as the APIs read it: every published dataset, the catalog table the query engine
+//! filters, and the full-text index; rebuilt when the store's generation changes.
+
+use std::sync::{Arc, RwLock};
+
+use kleber_query::catalog::CatalogEntry;
+use kleber_search::{CatalogDoc, CatalogIndex};
+use kleber_store::{DatasetRecord, Store};
+use serde_json::Value;
+
+use crate::api::dataset_object::features;
+
+/// One consistent view of the catalog.
+pub struct CatalogSnapshot {
+    /// The store generation it was built from.
+    pub generation: i64,
+    /// Published datasets, by identifier.
+    pub records: Vec<DatasetRecord>,
+    /// The same, as rows of the catalog table.
+    pub entries: Vec<CatalogEntry>,
+    /// Full-text index over titles, descriptions, keywords, themes and publishers.
+    pub index: CatalogIndex,
+}
+
+/// The latest snapshot, shared by requests.
+#[derive(Default)]
+pub struct CatalogCache {
+    current: RwLock<Option<Arc<CatalogSnapshot>>>,
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+        }
+        Some(Value::String(s)) => {
+            s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn micros(rfc3339: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).ok().map(|d| d.timestamp_micros())
+}
+
+fn entry(record: &DatasetRecord) -> CatalogEntry {
+    let text = |key: &str| record.metas.get(key).and_then(Value::as_str).map(str::to_owned);
+    CatalogEntry {
+        dataset_id: record.id.clone(),
+        title: record.title.clone(),
+        description: record.description.clone(),
+        publisher: text("publisher"),
+        theme: strings(record.metas.get("theme")),
+        keyword: strings(record.metas.get("keyword")),
+        license: text("license"),
+        language: text("language").or_else(|| Some("fr".to_owned())),
+        modified: micros(&record.modified),
+        data_processed: micros(&record.version.created_at),
+        records_count: record.version.records_count,
+        features: features(record).into_iter().map(str::to_owned).collect(),
+        has_records: record.version.records_count > 0,
+    }
+}
+
+fn doc(e: &CatalogEntry) -> CatalogDoc {
+    CatalogDoc {
+        dataset_id: e.dataset_id.clone(),
+        title: e.title.clone(),
+        description: e.description.clone(),
+        keywords: e.keyword.clone(),
+        themes: e.theme.clone(),
+        publisher: e.publisher.clone(),
+    }
+}
+
+impl CatalogCache {
+    /// The current snapshot, rebuilt first if the store changed. Blocking: call it from
+    /// `spawn_blocking`.
+    pub fn snapshot(&self, store: &Store) -> anyhow::Result<Arc<CatalogSnapshot>> {
+        let generation = store.generation()?;
+        if let Some(current) =
+            self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
+            && current.generation == generation
+        {
+            return Ok(Arc::clone(current));
+        }
+        let records = store.list_datasets()?;
+        let entries: Vec<CatalogEntry> = records.iter().map(entry).collect();
+        let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
+        let index = CatalogIndex::build(&docs)?;
+        let snapshot = Arc::new(CatalogSnapshot { generation, records, entries, index });
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+}
