@@ -169,9 +169,15 @@ impl Call<'_> {
                 self.arity(5, 5)?;
                 self.in_bbox()
             }
-            "intersects" => self.relation(Relation::Intersects),
-            "disjoint" => self.relation(Relation::Disjoint),
-            "within" => self.relation(Relation::Within),
+            "intersects" | "disjoint" | "within" => {
+                self.arity(2, 2)?;
+                let relation = match self.name() {
+                    "intersects" => Relation::Intersects,
+                    "disjoint" => Relation::Disjoint,
+                    _ => Relation::Within,
+                };
+                self.relation(relation)
+            }
             "geometry" => {
                 self.arity(2, 3)?;
                 let relation = match self.args.get(2) {
@@ -236,13 +242,7 @@ impl Call<'_> {
             self.name()
         );
         let ExprKind::Field(name) = &ast.kind else {
-            return Err(self.scope.err(
-                format!(
-                    "{expected}, e.g. {}.",
-                    self.doc.example.split_once('=').map_or(self.doc.signature, |(_, e)| e)
-                ),
-                ast.span,
-            ));
+            return Err(self.scope.err(format!("{expected}: {}.", self.doc.signature), ast.span));
         };
         match self.scope.field(name) {
             Some(f) if matches!(f.field_type, FieldType::GeoPoint2d | FieldType::GeoShape) => {
@@ -390,9 +390,6 @@ impl Call<'_> {
     }
 
     fn relation(&self, relation: Relation) -> Result<Expr> {
-        if self.name() != "geometry" {
-            self.arity(2, 2)?;
-        }
         let field = self.geo_field()?;
         let geometry = self.geometry(1)?;
         Ok(scalar_call(self.name(), GeoOp::Relate { relation, geometry }, field))

@@ -21,6 +21,7 @@ pub mod functions;
 mod geo;
 mod lower;
 mod plan;
+mod record_id;
 mod refine;
 mod text;
 
@@ -41,6 +42,7 @@ pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
 pub use lower::parse_date_literal;
 pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook};
+pub use record_id::is_record_id;
 
 /// One version of one dataset, as the catalog describes it.
 #[derive(Debug, Clone)]

@@ -119,6 +119,9 @@ impl Scope<'_> {
                 if let Some(e) = self.aliases.get(name) {
                     return Ok(e.clone());
                 }
+                if crate::record_id::is_record_id_name(name) && self.field(name).is_none() {
+                    return Ok(crate::record_id::record_id_expr(self.fields));
+                }
                 if self.field(name).is_some() {
                     Ok(column(name))
                 } else {

@@ -75,6 +75,10 @@ struct ImportArgs {
     /// Split a text field into several values: FIELD=SEPARATOR.
     #[arg(long = "multivalued", value_name = "FIELD=SEP")]
     multivalued: Vec<String>,
+    /// A field whose value identifies a record: record ids then stay the same across versions
+    /// even when other values change (real-time data).
+    #[arg(long, value_name = "FIELD")]
+    unique_id: Option<String>,
     /// Test hook: abort at a point of the publication (before-rename, before-commit).
     #[arg(long, hide = true)]
     crash_at: Option<CrashPoint>,
@@ -173,6 +177,7 @@ fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         dataset: args.dataset.clone(),
         title: args.title.clone(),
         options,
+        unique_id: args.unique_id.clone(),
         crash: args.crash_at,
     };
     let bar = ProgressBar::new(0);

@@ -84,6 +84,7 @@ struct DemoDataset {
     file: &'static str,
     content: String,
     options: ImportOptions,
+    unique_id: Option<&'static str>,
     metas: Value,
 }
 
@@ -117,6 +118,7 @@ fn car_parks(rng: &mut Rng) -> DemoDataset {
         file: "occupation-parkings-temps-reel.csv",
         content: csv,
         options: ImportOptions::default(),
+        unique_id: Some("idsurfs"),
         metas: json!({
             "title": "Occupation des parkings en temps réel",
             "description": "<p>Places libres et état des parkings publics de l'Eurométropole, mis à jour en continu.</p>",
@@ -163,6 +165,7 @@ fn toilets(rng: &mut Rng) -> DemoDataset {
         file: "toilettes-publiques.geojson",
         content: json!({"type": "FeatureCollection", "features": features}).to_string(),
         options: ImportOptions::default(),
+        unique_id: None,
         metas: json!({
             "title": "Toilettes publiques",
             "description": "<p>Emplacement, horaires et accessibilité des sanitaires publics.</p>",
@@ -206,6 +209,7 @@ fn tram_lines(rng: &mut Rng) -> DemoDataset {
         file: "lignes-tram.geojson",
         content: json!({"type": "FeatureCollection", "features": features}).to_string(),
         options: ImportOptions::default(),
+        unique_id: None,
         metas: json!({
             "title": "Lignes de tramway",
             "description": "<p>Tracé simplifié des lignes de tramway de l'Eurométropole.</p>",
@@ -273,6 +277,7 @@ fn events(rng: &mut Rng) -> DemoDataset {
         file: "agenda-culturel.csv",
         content: csv,
         options,
+        unique_id: None,
         metas: json!({
             "title": "Agenda culturel",
             "description": "<p>Spectacles, expositions et concerts : dates, lieux, tarifs et catégories.</p>",
@@ -310,6 +315,7 @@ fn bike_counts(rng: &mut Rng) -> DemoDataset {
         file: "comptages-velos.jsonl",
         content: lines,
         options: ImportOptions::default(),
+        unique_id: None,
         metas: json!({
             "title": "Comptages vélos journaliers",
             "description": "<p>Passages de vélos par jour aux compteurs permanents, avec la température moyenne.</p>",
@@ -361,6 +367,7 @@ pub fn ensure(store: &Store) -> anyhow::Result<Vec<&'static str>> {
             dataset: demo.id.to_owned(),
             title: None,
             options: demo.options,
+            unique_id: demo.unique_id.map(str::to_owned),
             crash: None,
         };
         import_file(store, &request, &mut |_| {})?;

@@ -21,6 +21,9 @@ pub struct ImportRequest {
     pub title: Option<String>,
     /// Reading options.
     pub options: ImportOptions,
+    /// The field whose value identifies a record (annotation `id`), so record ids stay stable
+    /// when other values change between versions.
+    pub unique_id: Option<String>,
     /// Test hook: abort the process at this point of the publication.
     pub crash: Option<CrashPoint>,
 }
@@ -59,6 +62,18 @@ pub fn import_file(
                     request.dataset
                 )
             })?;
+    let mut outcome = outcome;
+    if let Some(name) = &request.unique_id {
+        let Some(field) = outcome.fields.iter_mut().find(|f| &f.name == name || &f.label == name)
+        else {
+            let names: Vec<_> = outcome.fields.iter().map(|f| f.name.as_str()).collect();
+            anyhow::bail!(
+                "--unique-id {name}: no such field; the fields are {}. Nothing was published.",
+                names.join(", ")
+            );
+        };
+        field.annotations.insert("id".to_owned(), Vec::new());
+    }
     if !outcome.rejected.is_empty() {
         kleber_ingest::write_issues_csv(&outcome.rejected, &pending.report_path())
             .context("cannot write the report of rejected rows")?;

@@ -165,7 +165,7 @@ async fn per_row(ds: &TestDataset, expr: &str, tz: Tz, lang: &str) -> Vec<(i64, 
     run(ds, q).await.into_iter().map(|r| (r["id"].as_i64().expect("id"), r["v"].clone())).collect()
 }
 
-fn by_id<'a>(rows: &'a [Row], id: i64) -> &'a Row {
+fn by_id(rows: &[Row], id: i64) -> &Row {
     rows.iter().find(|r| r.id == id).expect("row")
 }
 

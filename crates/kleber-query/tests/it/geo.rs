@@ -15,8 +15,11 @@ use serde_json::Value;
 
 use crate::common::TestDataset;
 
-/// (name, zone, position as (lon, lat)).
-const PLACES: &[(&str, &str, Option<(f64, f64)>)] = &[
+/// A position, (lon, lat).
+type LonLat = (f64, f64);
+
+/// (name, zone, position).
+const PLACES: &[(&str, &str, Option<LonLat>)] = &[
     ("cathedrale", "centre", Some((7.7509, 48.5818))),
     ("gare", "centre", Some((7.7346, 48.5850))),
     ("kleber", "centre", Some((7.7458, 48.5834))),
@@ -641,7 +644,7 @@ async fn geo_results_combine_with_other_clauses() {
     assert_eq!(names(&ds, &q).await, want);
     let rows = ds
         .select(
-            &format!("nom, in_bbox(position, 48.57, 7.74, 48.59, 7.76) as dedans"),
+            "nom, in_bbox(position, 48.57, 7.74, 48.59, 7.76) as dedans",
             None,
             None,
             Some("nom"),

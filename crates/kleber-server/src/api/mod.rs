@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/datasets/{id}/facets", get(facets::get_records_facets))
         .route("/catalog/datasets/{id}", get(catalog::get_dataset))
         .route("/catalog/datasets/{id}/records", get(records::get_records))
+        .route("/catalog/datasets/{id}/records/{record_id}", get(records::get_record))
         .route("/catalog/datasets/{id}/exports", get(exports::list_export_formats))
         .route("/catalog/datasets/{id}/exports/{format}", get(exports::export_records))
 }

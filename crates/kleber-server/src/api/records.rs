@@ -43,3 +43,31 @@ pub async fn get_records(
     debug_assert!(writer.rows_written() as usize <= limit);
     Ok(json_response(body))
 }
+
+/// `GET /catalog/datasets/{id}/records/{record_id}`: one record, as a bare object.
+pub async fn get_record(
+    State(state): State<AppState>,
+    Path((id, record_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref());
+    let record = state.dataset(&id).await?;
+    let not_found =
+        || ApiError::new(ErrorCode::RecordNotFound, format!("Unknown record: {record_id}"));
+    if !kleber_query::is_record_id(&record_id) {
+        return Err(not_found());
+    }
+    let mut query = params.records_query(Some(1), 0);
+    // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
+    query.r#where = vec![format!("_id = \"{record_id}\"")];
+    query.group_by = None;
+    let planned = state.engine.plan(&dataset_ref(&record), &query).await?;
+    let encoder = encoder_for(&planned.columns);
+    let batches = state.engine.collect(planned).await?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Err(not_found());
+    };
+    let mut body = Vec::new();
+    encoder.write_json_record(batch, 0, &mut body)?;
+    Ok(json_response(body))
+}

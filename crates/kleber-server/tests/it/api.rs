@@ -355,3 +355,90 @@ async fn exports_stream_csv_and_json_with_headers() {
     let links = server.json(&format!("{V}/catalog/datasets/parkings/exports"), 200).await;
     assert!(links["links"].as_array().unwrap().iter().any(|l| l["rel"] == "csv"));
 }
+
+#[tokio::test]
+async fn records_have_stable_ids_and_can_be_fetched_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &real(PARKINGS), "parkings", ImportOptions::default());
+    let server = TestServer::start(dir).await;
+    let rows = server.records("parkings", "select=_id,nom_parking,total&limit=100").await;
+    assert_eq!(rows.len(), parking_rows().len());
+    let mut ids: Vec<&str> = rows.iter().map(|r| r["_id"].as_str().unwrap()).collect();
+    assert!(ids.iter().all(|id| kleber_query::is_record_id(id)), "{ids:?}");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), rows.len(), "ids are distinct");
+
+    let first = &rows[3];
+    let id = first["_id"].as_str().unwrap();
+    let one = server.json(&format!("{V}/catalog/datasets/parkings/records/{id}/"), 200).await;
+    assert_eq!(one["nom_parking"], first["nom_parking"]);
+    assert_eq!(one.as_object().unwrap().len(), 8, "a bare record with every field: {one}");
+    let v = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/parkings/records?where={}&select=nom_parking",
+                enc(&format!("_id = \"{id}\""))
+            ),
+            200,
+        )
+        .await;
+    assert_eq!(v["results"][0]["nom_parking"], first["nom_parking"]);
+
+    let missing = server
+        .json(&format!("{V}/catalog/datasets/parkings/records/{}", "0".repeat(40)), 404)
+        .await;
+    assert_eq!(missing["error_code"], "RecordNotFound");
+    let bad = server.json(&format!("{V}/catalog/datasets/parkings/records/not-an-id"), 404).await;
+    assert_eq!(bad["error_code"], "RecordNotFound");
+
+    // A new version with the same records keeps the same ids.
+    let dir = server.stop();
+    import(dir.path(), &real(PARKINGS), "parkings", ImportOptions::default());
+    let server = TestServer::start(dir).await;
+    let again = server.records("parkings", "select=_id&limit=100").await;
+    assert_eq!(
+        again.iter().map(|r| r["_id"].clone()).collect::<Vec<_>>(),
+        rows.iter().map(|r| r["_id"].clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        server.json(&format!("{V}/catalog/datasets/parkings/records/{id}"), 200).await["nom_parking"],
+        first["nom_parking"]
+    );
+}
+
+#[tokio::test]
+async fn a_unique_id_field_keeps_ids_when_values_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = dir.path().join("v1.csv");
+    std::fs::write(&v1, "station;libre\nA;10\nB;20\n").unwrap();
+    let store = kleber_store::Store::open(dir.path()).unwrap();
+    let request = |path: &std::path::Path| kleber_server::import::ImportRequest {
+        path: path.to_path_buf(),
+        dataset: "places".into(),
+        title: None,
+        options: ImportOptions::default(),
+        unique_id: Some("station".into()),
+        crash: None,
+    };
+    kleber_server::import::import_file(&store, &request(&v1), &mut |_| {}).unwrap();
+    let v2 = dir.path().join("v2.csv");
+    std::fs::write(&v2, "station;libre\nA;11\nB;19\n").unwrap();
+    drop(store);
+    let server = TestServer::start(dir).await;
+    let before = server.records("places", "select=_id,station&order_by=station").await;
+    let dir = server.stop();
+    let store = kleber_store::Store::open(dir.path()).unwrap();
+    kleber_server::import::import_file(&store, &request(&v2), &mut |_| {}).unwrap();
+    let mut wrong = request(&v2);
+    wrong.unique_id = Some("nope".into());
+    let err = kleber_server::import::import_file(&store, &wrong, &mut |_| {}).unwrap_err();
+    assert!(format!("{err:#}").contains("no such field"), "{err:#}");
+    drop(store);
+    let server = TestServer::start(dir).await;
+    let after = server.records("places", "select=_id,station,libre&order_by=station").await;
+    assert_eq!(after[0]["libre"], 11);
+    assert_eq!(after[0]["_id"], before[0]["_id"]);
+    assert_eq!(after[1]["_id"], before[1]["_id"]);
+    assert_ne!(after[0]["_id"], after[1]["_id"]);
+}

@@ -31,6 +31,7 @@ pub(crate) fn import(
         dataset: id.to_owned(),
         title: None,
         options,
+        unique_id: None,
         crash: None,
     };
     import_file(&store, &request, &mut |_| {})

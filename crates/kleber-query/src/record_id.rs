@@ -1,0 +1,96 @@
+//! Record identifiers: the SHA-1 of a record's values, as Opendatasoft computes `recordid`.
+//!
+//! The id is a fingerprint of the values, not a row number, so it stays the same across
+//! versions as long as the record does. When fields carry the `id` annotation ("unique ID"),
+//! only those fields are hashed, so a refreshed real-time dataset keeps its ids while other
+//! values change. Ids are computed at query time (`_id` in ODSQL, `/records/{id}`).
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, StringBuilder};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::common::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use kleber_types::Field;
+use sha1::{Digest, Sha1};
+
+use crate::lower::column;
+
+/// The names `_id` and `recordid` (v2.0) refer to the record id in ODSQL.
+pub(crate) fn is_record_id_name(name: &str) -> bool {
+    name == "_id" || name == "recordid"
+}
+
+/// The expression computing the id of each record.
+pub(crate) fn record_id_expr(fields: &[Field]) -> Expr {
+    let keyed: Vec<&Field> = fields.iter().filter(|f| f.annotations.contains_key("id")).collect();
+    let hashed: Vec<&Field> = if keyed.is_empty() { fields.iter().collect() } else { keyed };
+    let names: Vec<String> = hashed.iter().map(|f| f.name.clone()).collect();
+    let args = names.iter().map(|n| column(n)).collect();
+    Arc::new(ScalarUDF::new_from_impl(RecordId {
+        names,
+        signature: Signature::variadic_any(Volatility::Immutable),
+    }))
+    .call(args)
+}
+
+/// Whether `text` looks like a record id (40 lowercase hex digits).
+pub fn is_record_id(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RecordId {
+    names: Vec<String>,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for RecordId {
+    fn name(&self) -> &str {
+        "kleber_record_id"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let arrays: Vec<ArrayRef> =
+            args.args.into_iter().map(|a| a.into_array(rows)).collect::<Result<_>>()?;
+        let options = FormatOptions::default().with_null("\u{0}null");
+        let formatters = arrays
+            .iter()
+            .map(|a| ArrayFormatter::try_new(a.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = StringBuilder::with_capacity(rows, rows * 40);
+        let mut text = String::new();
+        for row in 0..rows {
+            let mut hasher = Sha1::new();
+            for (name, formatter) in self.names.iter().zip(&formatters) {
+                text.clear();
+                use std::fmt::Write as _;
+                let _ = write!(text, "{}", formatter.value(row));
+                hasher.update(name.as_bytes());
+                hasher.update([0x1f]);
+                hasher.update(text.as_bytes());
+                hasher.update([0x1e]);
+            }
+            let digest = hasher.finalize();
+            text.clear();
+            for byte in digest.iter() {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{byte:02x}");
+            }
+            out.append_value(&text);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
