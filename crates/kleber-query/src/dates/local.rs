@@ -132,10 +132,11 @@ impl Temporal {
     /// Row `i` as a wall-clock date-time in `tz` (a date at midnight); `None` when null.
     pub(crate) fn local(&self, i: usize, tz: Tz) -> Option<NaiveDateTime> {
         match self {
-            Temporal::Days(a) => {
-                a.is_valid(i).then(|| date_of_days(a.value(i)))?.map(|d| d.and_time(NaiveTime::MIN))
+            Temporal::Days(a) if a.is_valid(i) => {
+                date_of_days(a.value(i)).map(|d| d.and_time(NaiveTime::MIN))
             }
-            Temporal::Micros(a) => a.is_valid(i).then(|| local_of_instant(tz, a.value(i)))?,
+            Temporal::Micros(a) if a.is_valid(i) => local_of_instant(tz, a.value(i)),
+            _ => None,
         }
     }
 }

@@ -441,6 +441,20 @@ struct BucketUdf {
     signature: Signature,
 }
 
+/// The lower bound of the bucket of width `w` holding `v`, free of binary noise: `0.3` is in
+/// the bucket `0.3` of width `0.1` (not `0.2`, as `floor(0.3 / 0.1)` would say), and the bound
+/// has no more decimals than the width (`0.3`, not `0.30000000000000004`).
+fn float_bucket(v: f64, w: f64) -> f64 {
+    let q = v / w;
+    let nearest = q.round();
+    let k = if (q - nearest).abs() <= 1e-9 * nearest.abs().max(1.0) { nearest } else { q.floor() };
+    let decimals = format!("{w}").split_once('.').map_or(0, |(_, f)| f.len()).min(15);
+    let scale = 10f64.powi(decimals as i32);
+    let key = k * w;
+    let rounded = (key * scale).round() / scale;
+    if rounded.is_finite() { rounded } else { key }
+}
+
 /// The first day of the calendar bucket of `d`.
 fn calendar_start(width: &Width, d: NaiveDate) -> Option<NaiveDate> {
     match width {
@@ -519,8 +533,7 @@ impl ScalarUDFImpl for BucketUdf {
                 let values = values.as_primitive::<Float64Type>();
                 let mut out = Float64Builder::with_capacity(len);
                 for i in 0..len {
-                    let v = values.value(i);
-                    let key = (v / w).floor() * w;
+                    let key = float_bucket(values.value(i), w);
                     out.append_option((values.is_valid(i) && key.is_finite()).then_some(key));
                 }
                 Arc::new(out.finish())
@@ -572,5 +585,27 @@ impl ScalarUDFImpl for BucketUdf {
             }
         };
         Ok(ColumnarValue::Array(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_buckets_are_clean() {
+        assert_eq!(float_bucket(0.3, 0.1), 0.3);
+        assert_eq!(float_bucket(0.35, 0.1), 0.3);
+        assert_eq!(float_bucket(-0.05, 0.1), -0.1);
+        assert_eq!(float_bucket(7.4, 2.5), 5.0);
+        assert_eq!(float_bucket(-17.5, 2.5), -17.5);
+        assert_eq!(float_bucket(1e300, 3.0), (1e300f64 / 3.0).floor() * 3.0);
+    }
+
+    #[test]
+    fn number_texts() {
+        assert_eq!(number_text(10.0), "10");
+        assert_eq!(number_text(-2.5), "-2.5");
+        assert_eq!(number_text(0.1), "0.1");
     }
 }

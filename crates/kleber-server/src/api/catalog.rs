@@ -59,7 +59,7 @@ pub async fn list_datasets(
     if custom {
         let q = params.records_query(Some(limit), offset);
         let planned = state.engine.plan_catalog(&snapshot.entries, &q, Some(&hook))?;
-        let encoder = encoder_for(&planned.columns);
+        let encoder = encoder_for(&planned.columns, q.tz()?);
         let (total, batches) = state.engine.page(planned).await?;
         let results = encode_all(&mut JsonArrayWriter::new(encoder), &batches)?;
         let mut body = format!("{{\"total_count\":{total},\"results\":").into_bytes();
@@ -73,12 +73,15 @@ pub async fn list_datasets(
     let planned = state.engine.plan_catalog(&snapshot.entries, &q, Some(&hook))?;
     let batches = state.engine.collect(planned).await?;
     let mut ids: Vec<String> = Vec::new();
-    let encoder = encoder_for(&[kleber_query::OutputColumn {
-        key: "dataset_id".into(),
-        label: "dataset_id".into(),
-        role: kleber_query::ColumnRole::Plain,
-        field: None,
-    }]);
+    let encoder = encoder_for(
+        &[kleber_query::OutputColumn {
+            key: "dataset_id".into(),
+            label: "dataset_id".into(),
+            role: kleber_query::ColumnRole::Plain,
+            field: None,
+        }],
+        chrono_tz::UTC,
+    );
     for batch in &batches {
         for value in encoder.batch_values(batch)? {
             if let Some(id) = value.get("dataset_id").and_then(Value::as_str) {

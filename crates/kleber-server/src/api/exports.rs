@@ -79,10 +79,11 @@ pub async fn export_records(
     let limit = params.export_limit()?;
     let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
     let csv = if format == "csv" { Some(csv_options(&params)?) } else { None };
+    let query = params.records_query(limit, offset);
+    let tz = query.tz()?;
     let record = state.dataset(&id).await?;
-    let planned =
-        state.engine.plan(&dataset_ref(&record), &params.records_query(limit, offset)).await?;
-    let encoder = encoder_for(&planned.columns);
+    let planned = state.engine.plan(&dataset_ref(&record), &query).await?;
+    let encoder = encoder_for(&planned.columns, tz);
     let mut writer: Box<dyn RecordWriter + Send> = match (csv, format.as_str()) {
         (Some(options), _) => Box::new(CsvWriter::new(encoder, options)),
         (None, "jsonl") => Box::new(JsonLinesWriter::new(encoder)),

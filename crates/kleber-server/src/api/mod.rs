@@ -59,8 +59,8 @@ pub fn json_response(body: impl Into<axum::body::Body>) -> Response {
     response
 }
 
-/// The encoder of a query's output columns.
-pub fn encoder_for(columns: &[kleber_query::OutputColumn]) -> RecordEncoder {
+/// The encoder of a query's output columns, rendering datetimes in `tz`.
+pub fn encoder_for(columns: &[kleber_query::OutputColumn], tz: chrono_tz::Tz) -> RecordEncoder {
     let columns = columns
         .iter()
         .map(|c| {
@@ -72,5 +72,14 @@ pub fn encoder_for(columns: &[kleber_query::OutputColumn]) -> RecordEncoder {
             OutputColumn::new(c.key.clone(), c.label.clone(), kind)
         })
         .collect();
-    RecordEncoder::new(columns, EncodeOptions::default())
+    let options = if tz == chrono_tz::UTC {
+        EncodeOptions::default()
+    } else {
+        EncodeOptions::with_offset_fn(move |utc_seconds| {
+            use chrono::{Offset, TimeZone};
+            chrono::DateTime::from_timestamp(utc_seconds, 0)
+                .map_or(0, |t| tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc())
+        })
+    };
+    RecordEncoder::new(columns, options)
 }

@@ -20,8 +20,9 @@ pub async fn get_records(
     let (limit, offset) = params.page(params.grouped())?;
     let record = state.dataset(&id).await?;
     let dataset = dataset_ref(&record);
-    let planned = state.engine.plan(&dataset, &params.records_query(Some(limit), offset)).await?;
-    let encoder = encoder_for(&planned.columns);
+    let query = params.records_query(Some(limit), offset);
+    let planned = state.engine.plan(&dataset, &query).await?;
+    let encoder = encoder_for(&planned.columns, query.tz()?);
     let run = state.engine.page(planned);
     let (total, batches) = tokio::time::timeout(state.query_timeout, run).await.map_err(|_| {
         ApiError::new(
@@ -62,7 +63,7 @@ pub async fn get_record(
     query.r#where = vec![format!("_id = \"{record_id}\"")];
     query.group_by = None;
     let planned = state.engine.plan(&dataset_ref(&record), &query).await?;
-    let encoder = encoder_for(&planned.columns);
+    let encoder = encoder_for(&planned.columns, query.tz()?);
     let batches = state.engine.collect(planned).await?;
     let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Err(not_found());

@@ -442,3 +442,25 @@ async fn a_unique_id_field_keeps_ids_when_values_change() {
     assert_eq!(after[1]["_id"], before[1]["_id"]);
     assert_ne!(after[0]["_id"], after[1]["_id"]);
 }
+
+#[tokio::test]
+async fn datetimes_are_rendered_in_the_requested_timezone() {
+    let dir = tempfile::tempdir().unwrap();
+    import(
+        dir.path(),
+        &real("paris_velib-disponibilite-en-temps-reel_utf8-bom.csv"),
+        "velib",
+        ImportOptions::default(),
+    );
+    let server = TestServer::start(dir).await;
+    let q = "select=actualisation_de_la_donnee&where=identifiant_station%3D16107";
+    let utc = server.records("velib", q).await;
+    assert_eq!(utc[0]["actualisation_de_la_donnee"], "2023-09-29T07:08:09+00:00");
+    let paris = server.records("velib", &format!("{q}&timezone=Europe/Paris")).await;
+    assert_eq!(paris[0]["actualisation_de_la_donnee"], "2023-09-29T09:08:09+02:00");
+    let bad = server
+        .json(&format!("{V}/catalog/datasets/velib/records?timezone=Mars/Olympus"), 400)
+        .await;
+    assert_eq!(bad["error_code"], "InvalidRESTParameterError");
+    assert!(bad["message"].as_str().unwrap().contains("timezone"), "{bad}");
+}
