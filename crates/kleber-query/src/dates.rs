@@ -312,7 +312,6 @@ fn lower_percentile(
 /// When `group` (a lowered `group_by` item) is a `range()`, the condition rows must meet to
 /// have a group: values outside every static range, and null values, have a null key and are
 /// dropped, like Opendatasoft drops them.
-#[allow(dead_code, reason = "called by plan.rs once group_by drops rows without a range")]
 pub(crate) fn range_group_filter(group: &Expr) -> Option<Expr> {
     let mut e = group;
     while let Expr::Alias(alias) = e {
@@ -393,7 +392,6 @@ pub(crate) fn parse_date_in_tz(text: &str, tz: Tz) -> Option<i64> {
 /// The value of a date literal compared with a value of type `context`: a `Date32` for a date
 /// field when the literal is a calendar date (or a midnight in `tz`), else a UTC timestamp read
 /// with [`parse_date_in_tz`]. `None` when the text is not a date.
-#[allow(dead_code, reason = "called by lower.rs once date literals follow the timezone")]
 pub(crate) fn date_literal_value(
     text: &str,
     tz: Tz,

@@ -122,6 +122,19 @@ pub(crate) fn lower_call(
     }))
 }
 
+/// Whether `expr` (a select item) yields GeoJSON geometry text, i.e. is `bbox()` or
+/// `envelope()`: such a column is to be rendered as a shape (`ColumnRole::GeoShape`).
+pub(crate) fn yields_geojson(expr: &Expr) -> bool {
+    match expr {
+        Expr::Alias(alias) => yields_geojson(&alias.expr),
+        Expr::AggregateFunction(f) => {
+            let inner: &dyn std::any::Any = f.func.inner().as_ref();
+            inner.is::<GeoAggregateUdf>()
+        }
+        _ => false,
+    }
+}
+
 /// The arguments, which must all be positional expressions.
 fn positional<'a>(scope: &Scope<'_>, doc: &FunctionDoc, args: &'a [Arg]) -> Result<Vec<&'a Ast>> {
     args.iter()
@@ -428,4 +441,21 @@ impl Call<'_> {
 
 fn scalar_call(name: &'static str, op: GeoOp, field: Expr) -> Expr {
     Arc::new(ScalarUDF::new_from_impl(GeoScalarUdf::new(name, op))).call(vec![field])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geo_aggregates_are_recognised_as_geojson() {
+        let bbox =
+            Arc::new(AggregateUDF::new_from_impl(GeoAggregateUdf::new(GeoAggregateKind::Bbox)))
+                .call(vec![column("position")]);
+        assert!(yields_geojson(&bbox));
+        assert!(yields_geojson(&bbox.alias("b")));
+        let max = datafusion::functions_aggregate::expr_fn::max(column("position"));
+        assert!(!yields_geojson(&max));
+        assert!(!yields_geojson(&column("position")));
+    }
 }

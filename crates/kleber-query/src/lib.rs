@@ -32,6 +32,7 @@ use std::sync::Mutex;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
@@ -76,8 +77,13 @@ pub fn session(limits: Limits) -> Result<SessionContext> {
         .with_batch_size(8192)
         .with_information_schema(false)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let runtime =
-        RuntimeEnvBuilder::new().with_memory_limit(limits.memory_bytes, 1.0).build_arc()?;
+    // No spilling to disk: a query is bounded by the memory pool, and one that needs more
+    // gets a clear `TooHeavy` error instead of filling the disk of a shared server.
+    let disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .with_disk_manager_builder(disk)
+        .build_arc()?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 

@@ -88,7 +88,7 @@ impl Scope<'_> {
     /// Full-text match of `text` over the given fields, or every text field.
     pub(crate) fn fulltext(&self, text: &str, only: Option<Vec<Expr>>) -> Result<Expr> {
         if let (Some(search), None) = (self.search, &only) {
-            let ids: Vec<Expr> = search(text).into_iter().map(|id| lit(id)).collect();
+            let ids: Vec<Expr> = search(text).into_iter().map(lit).collect();
             if ids.is_empty() {
                 return Ok(lit(false));
             }
@@ -310,18 +310,14 @@ impl Scope<'_> {
         span: Span,
         context: Option<&DataType>,
     ) -> Result<Expr> {
-        let Some(micros) = parse_date_literal(text) else {
+        // A literal without an offset is local time in the request's time zone.
+        let Some(value) = crate::dates::date_literal_value(text, self.tz, context) else {
             return Err(self.err(
                 format!("invalid date '{text}': use YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 datetime such as 2024-05-01T08:00:00+02:00."),
                 span,
             ));
         };
-        Ok(match context {
-            Some(DataType::Date32) if micros % 86_400_000_000 == 0 => {
-                lit(ScalarValue::Date32(Some((micros / 86_400_000_000) as i32)))
-            }
-            _ => lit(ScalarValue::TimestampMicrosecond(Some(micros), Some("UTC".into()))),
-        })
+        Ok(lit(value))
     }
 
     fn call(&self, name: &str, name_span: Span, args: &[Arg], distinct: bool) -> Result<Expr> {

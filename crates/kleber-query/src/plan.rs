@@ -187,7 +187,7 @@ pub(crate) fn plan(
     let no_aliases = HashMap::new();
     let tz = query.tz()?;
     let lang = query.lang();
-    let df = filtered(table, fields, query, None, &[], search)?;
+    let mut df = filtered(table, fields, query, None, &[], search)?;
 
     // group_by
     let mut aliases: HashMap<String, Expr> = HashMap::new();
@@ -317,6 +317,13 @@ pub(crate) fn plan(
         }
     }
 
+    // range() groups drop the values outside every range (unless a `*` bound collects them).
+    for (expr, _) in &groups {
+        if let Some(keep) = crate::dates::range_group_filter(expr) {
+            df = df.filter(keep).map_err(planning(Clause::GroupBy))?;
+        }
+    }
+
     let select_exprs: Vec<Expr> = outputs.iter().map(|o| o.expr.clone()).collect();
     let order_exprs: Vec<Expr> = order.iter().map(|(e, _)| e.clone()).collect();
     let mut aggregates = find_aggregate_exprs(select_exprs.iter().chain(order_exprs.iter()));
@@ -371,6 +378,7 @@ pub(crate) fn plan(
             let role = match o.field.as_ref().map(|f| f.field_type) {
                 Some(FieldType::GeoPoint2d) => ColumnRole::GeoPoint,
                 Some(FieldType::GeoShape) => ColumnRole::GeoShape,
+                _ if crate::geo::yields_geojson(&o.expr) => ColumnRole::GeoShape,
                 _ => ColumnRole::Plain,
             };
             let label = o.field.as_ref().map_or_else(|| o.key.clone(), |f| f.label.clone());

@@ -101,28 +101,15 @@ fn lower_text_call(
             name_span,
         ));
     };
-    let text = match last {
-        Arg::Expr(e) => match &e.kind {
-            ExprKind::Literal(Literal::String(text)) => text,
-            _ => {
-                return Err(scope.err(
-                    format!(
-                        "the last argument of {name}() must be the text to look for, as a string literal, e.g. `{}`.",
-                        usage(name)
-                    ),
-                    e.span,
-                ));
-            }
-        },
-        other => {
-            return Err(scope.err(
-                format!(
-                    "the last argument of {name}() must be the text to look for, as a string literal, e.g. `{}`.",
-                    usage(name)
-                ),
-                other.span(),
-            ));
-        }
+    let Arg::Expr(kleber_odsql::Expr { kind: ExprKind::Literal(Literal::String(text)), .. }) = last
+    else {
+        return Err(scope.err(
+            format!(
+                "the last argument of {name}() must be the text to look for, as a string literal, e.g. `{}`.",
+                usage(name)
+            ),
+            last.span(),
+        ));
     };
 
     let mut every_field = field_args.is_empty();

@@ -525,7 +525,6 @@ async fn static_ranges_of_dates_in_the_time_zone() {
 }
 
 #[tokio::test]
-#[ignore = "needs plan.rs to filter group_by rows with dates::range_group_filter"]
 async fn values_outside_static_ranges_have_no_group() {
     let rows = rows();
     let ds = dataset(&rows);

@@ -89,10 +89,19 @@ pub async fn export_records(
         (None, "jsonl") => Box::new(JsonLinesWriter::new(encoder)),
         (None, _) => Box::new(JsonArrayWriter::new(encoder)),
     };
-    let stream = state.engine.stream(planned).await?;
-
+    let mut stream = state.engine.stream(planned).await?;
+    // Wait for the first batch before answering: a query that fails at once (a sort over the
+    // memory limit, a type error) gets a proper error status instead of a truncated 200.
+    let first = match stream.next().await {
+        Some(Ok(batch)) => Some(batch),
+        Some(Err(e)) => return Err(kleber_query::Error::from(e).into()),
+        None => None,
+    };
     let mut head = Vec::new();
     writer.begin(&mut head)?;
+    if let Some(batch) = &first {
+        writer.write_batch(batch, &mut head)?;
+    }
     let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
         .chain(encode_stream(stream, writer));
     let mut response = Body::from_stream(body).into_response();

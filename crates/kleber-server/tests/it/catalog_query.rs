@@ -71,7 +71,7 @@ async fn catalog_where_order_by_refine_and_search() {
             )
         })
         .collect();
-    by_count.sort_by(|a, b| b.0.cmp(&a.0));
+    by_count.sort_by_key(|x| std::cmp::Reverse(x.0));
     let v = server
         .json(&format!("{V}/catalog/datasets?order_by={}&limit=2", enc("records_count desc")), 200)
         .await;

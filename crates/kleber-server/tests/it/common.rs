@@ -49,13 +49,18 @@ pub(crate) struct TestServer {
 impl TestServer {
     /// Serves the data directory `dir` (taking ownership of it).
     pub(crate) async fn start(dir: tempfile::TempDir) -> TestServer {
+        TestServer::start_with(dir, Limits::default(), Duration::from_secs(30)).await
+    }
+
+    /// Serves `dir` with the given engine limits and records time limit.
+    pub(crate) async fn start_with(
+        dir: tempfile::TempDir,
+        limits: Limits,
+        timeout: Duration,
+    ) -> TestServer {
         let store = Store::open(dir.path()).expect("open store");
         store.remove_orphans().expect("orphans");
-        let state = AppState::new(
-            store,
-            Engine::new(Limits::default()).expect("engine"),
-            Duration::from_secs(30),
-        );
+        let state = AppState::new(store, Engine::new(limits).expect("engine"), timeout);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel();

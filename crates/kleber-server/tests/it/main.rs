@@ -8,5 +8,6 @@ mod crash;
 mod demo;
 mod facets;
 mod import_cli;
+mod limits;
 mod real_files;
 mod roundtrip;
