@@ -11,3 +11,4 @@ mod import_cli;
 mod limits;
 mod real_files;
 mod roundtrip;
+mod vs_sqlite;
