@@ -317,6 +317,15 @@ pub(crate) fn plan(
         }
     }
 
+    // A multivalued field groups by each of its values: one row per value before grouping.
+    for (expr, _) in &groups {
+        if let Expr::Column(c) = expr
+            && fields.iter().any(|f| f.name == c.name && f.multivalued_separator().is_some())
+        {
+            df = df.unnest_columns(&[c.name.as_str()]).map_err(planning(Clause::GroupBy))?;
+        }
+    }
+
     // range() groups drop the values outside every range (unless a `*` bound collects them).
     for (expr, _) in &groups {
         if let Some(keep) = crate::dates::range_group_filter(expr) {
@@ -345,10 +354,18 @@ pub(crate) fn plan(
         let rebase = |e: &Expr, clause: Clause| rebase_on(e, &computed, clause, fields);
         let select =
             outputs.iter().map(|o| rebase(&o.expr, Clause::Select)).collect::<Result<Vec<_>>>()?;
-        let sort = order
+        let mut sort = order
             .iter()
             .map(|(e, desc)| Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc)))
             .collect::<Result<Vec<_>>>()?;
+        if sort.is_empty() {
+            // Without order_by, groups come by their keys, so pages are stable.
+            sort = computed
+                .iter()
+                .take(group_exprs.len())
+                .map(|(_, name)| sort_expr(column(name), false))
+                .collect();
+        }
         let sorted = if sort.is_empty() {
             agg.clone()
         } else {

@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod demo;
 mod facets;
+mod golden;
 mod import_cli;
 mod limits;
 mod real_files;
