@@ -6,6 +6,7 @@ mod catalog_query;
 mod common;
 mod crash;
 mod demo;
+mod error_codes;
 mod facets;
 mod golden;
 mod import_cli;
