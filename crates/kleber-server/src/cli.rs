@@ -32,6 +32,25 @@ enum Command {
     Import(ImportArgs),
     /// Serve the data directory over HTTP.
     Serve(ServeArgs),
+    /// Change the annotations of a field: which fields are facets, disjunctive, how they sort.
+    ///
+    /// Example: `kleber annotate --dataset agenda-culturel commune +facet +disjunctive facetsort=alphanum`,
+    /// `kleber annotate --dataset agenda-culturel lieu -facet`.
+    Annotate(AnnotateArgs),
+}
+
+#[derive(Debug, Args)]
+struct AnnotateArgs {
+    /// The dataset.
+    #[arg(long)]
+    dataset: String,
+    #[command(flatten)]
+    data_dir: DataDir,
+    /// The field (technical name).
+    field: String,
+    /// `+name` or `name=arg,arg` to set, `-name` to remove (facet, disjunctive, facetsort, ...).
+    #[arg(required = true, allow_hyphen_values = true)]
+    changes: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +127,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Import(args) => run_import(args),
         Command::Serve(args) => run_serve(args),
+        Command::Annotate(args) => run_annotate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -243,6 +263,43 @@ fn print_summary(summary: &ImportSummary, args: &ImportArgs, elapsed: Duration) 
             }
         }
     }
+}
+
+fn run_annotate(args: AnnotateArgs) -> anyhow::Result<()> {
+    let mut set = Vec::new();
+    let mut remove = Vec::new();
+    for change in &args.changes {
+        if let Some(name) = change.strip_prefix('-') {
+            remove.push(name.to_owned());
+        } else if let Some((name, value)) = change.split_once('=') {
+            let args: Vec<String> =
+                value.split(',').map(str::to_owned).filter(|a| !a.is_empty()).collect();
+            set.push((name.trim_start_matches('+').to_owned(), args));
+        } else {
+            set.push((change.trim_start_matches('+').to_owned(), Vec::new()));
+        }
+    }
+    if let Some(bad) = set
+        .iter()
+        .map(|(n, _)| n)
+        .chain(&remove)
+        .find(|n| n.is_empty() || !n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    {
+        bail!(
+            "invalid annotation {bad:?}: use lowercase names such as facet, disjunctive, facetsort=-count"
+        );
+    }
+    let store = Store::open(&args.data_dir.data_dir).with_context(|| {
+        format!("cannot open data directory {}", args.data_dir.data_dir.display())
+    })?;
+    let field = store.annotate_field(&args.dataset, &args.field, &set, &remove)?;
+    println!(
+        "{}.{} annotations: {}",
+        args.dataset,
+        field.name,
+        serde_json::to_string(&field.annotations)?
+    );
+    Ok(())
 }
 
 fn run_serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -195,6 +195,62 @@ impl Store {
         Ok(())
     }
 
+    /// Changes the annotations of one field of a dataset's current version (which fields are
+    /// facets, disjunctive, how they sort...). Annotations are metadata: the data files are
+    /// untouched. `set` adds or replaces annotations, `remove` deletes them. Returns the field.
+    pub fn annotate_field(
+        &self,
+        id: &str,
+        field: &str,
+        set: &[(String, Vec<String>)],
+        remove: &[String],
+    ) -> Result<Field> {
+        let conn = self.conn();
+        let found: Option<(String, i64, String)> = conn
+            .query_row(
+                "SELECT d.uid, v.version, v.fields FROM datasets d
+                   JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version
+                  WHERE d.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((uid, version, fields)) = found else {
+            return Err(Error::DatasetNotFound { id: id.to_owned() });
+        };
+        let mut fields: Vec<Field> =
+            serde_json::from_str(&fields).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
+        let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+        let Some(target) = fields.iter_mut().find(|f| f.name == field) else {
+            return Err(Error::FieldNotFound {
+                dataset: id.to_owned(),
+                field: field.to_owned(),
+                fields: names,
+            });
+        };
+        for name in remove {
+            target.annotations.remove(name);
+        }
+        for (name, args) in set {
+            target.annotations.insert(name.clone(), args.clone());
+        }
+        let updated = target.clone();
+        let json =
+            serde_json::to_string(&fields).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
+        let tx = conn.unchecked_transaction()?;
+        tx.execute(
+            "UPDATE versions SET fields = ?1 WHERE dataset_uid = ?2 AND version = ?3",
+            params![json, uid, version],
+        )?;
+        tx.execute(
+            "UPDATE datasets SET modified_at = ?1 WHERE uid = ?2",
+            params![crate::publish::now_rfc3339(), uid],
+        )?;
+        tx.execute("UPDATE generation SET n = n + 1", [])?;
+        tx.commit()?;
+        Ok(updated)
+    }
+
     fn row_to_dataset(
         &self,
         row: &rusqlite::Row<'_>,

@@ -41,6 +41,16 @@ pub enum Error {
         /// The rejected identifier.
         id: String,
     },
+    /// The dataset has no field with this name.
+    #[error("dataset {dataset} has no field {field:?}; its fields are: {}", fields.join(", "))]
+    FieldNotFound {
+        /// The dataset.
+        dataset: String,
+        /// The field asked for.
+        field: String,
+        /// The fields it has.
+        fields: Vec<String>,
+    },
     /// No published dataset has this identifier.
     #[error("unknown dataset: {id}")]
     DatasetNotFound {

@@ -417,6 +417,26 @@ mod tests {
     }
 
     #[test]
+    fn field_annotations_can_be_changed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        publish(&store, "parkings", b"one");
+        let set = vec![
+            ("facet".to_owned(), vec![]),
+            ("facetsort".to_owned(), vec!["alphanum".to_owned()]),
+        ];
+        let field = store.annotate_field("parkings", "a", &set, &[]).expect("annotate");
+        assert_eq!(field.annotations["facetsort"], vec!["alphanum"]);
+        let field =
+            store.annotate_field("parkings", "a", &[], &["facet".to_owned()]).expect("annotate");
+        assert!(!field.annotations.contains_key("facet"));
+        let ds = store.get_dataset("parkings").unwrap().unwrap();
+        assert_eq!(ds.version.fields[0].annotations.len(), 1);
+        let err = store.annotate_field("parkings", "zz", &set, &[]).unwrap_err();
+        assert!(err.to_string().contains("its fields are: a"), "{err}");
+    }
+
+    #[test]
     fn invalid_ids_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");

@@ -14,12 +14,23 @@ const V: &str = "/api/explore/v2.1";
 
 async fn server_with(limits: Limits, timeout: Duration) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    import(dir.path(), &real("strasbourg_occupation-parkings-temps-reel.csv"), "parkings", ImportOptions::default());
+    import(
+        dir.path(),
+        &real("strasbourg_occupation-parkings-temps-reel.csv"),
+        "parkings",
+        ImportOptions::default(),
+    );
     TestServer::start_with(dir, limits, timeout).await
 }
 
-async fn body(server: &TestServer, method: reqwest::Method, path: &str, code: ErrorCode) -> serde_json::Value {
-    let response = server.client.request(method, format!("{}{path}", server.base)).send().await.unwrap();
+async fn body(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    code: ErrorCode,
+) -> serde_json::Value {
+    let response =
+        server.client.request(method, format!("{}{path}", server.base)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), code.status(), "{path}");
     assert_eq!(response.headers()["content-type"], "application/json; charset=utf-8");
     let v: serde_json::Value = response.json().await.unwrap();
@@ -32,20 +43,44 @@ async fn every_error_code_answers_its_documented_body() {
     let server = server_with(Limits::default(), Duration::from_secs(30)).await;
     let get = reqwest::Method::GET;
     assert_eq!(
-        body(&server, get.clone(), &format!("{V}/catalog/datasets/parkings/records?where=nope%3D1"), ErrorCode::OdsqlError).await,
+        body(
+            &server,
+            get.clone(),
+            &format!("{V}/catalog/datasets/parkings/records?where=nope%3D1"),
+            ErrorCode::OdsqlError
+        )
+        .await,
         json!({"error_code": "ODSQLError", "message": "ODSQL query is malformed: Unknown field: nope. Clause(s) containing the error(s): where."})
     );
     assert_eq!(
-        body(&server, get.clone(), &format!("{V}/catalog/datasets/parkings/records?limit=101"), ErrorCode::InvalidRestParameter).await,
+        body(
+            &server,
+            get.clone(),
+            &format!("{V}/catalog/datasets/parkings/records?limit=101"),
+            ErrorCode::InvalidRestParameter
+        )
+        .await,
         json!({"error_code": "InvalidRESTParameterError", "message": "Invalid value for limit API parameter: 101 was found but -1 <= limit <= 100 is expected."})
     );
     assert_eq!(
-        body(&server, get.clone(), &format!("{V}/catalog/datasets/nope/records"), ErrorCode::DatasetNotFound).await,
+        body(
+            &server,
+            get.clone(),
+            &format!("{V}/catalog/datasets/nope/records"),
+            ErrorCode::DatasetNotFound
+        )
+        .await,
         json!({"error_code": "DatasetNotFound", "message": "Unknown dataset: nope"})
     );
     let id = "0123456789abcdef0123456789abcdef01234567";
     assert_eq!(
-        body(&server, get.clone(), &format!("{V}/catalog/datasets/parkings/records/{id}"), ErrorCode::RecordNotFound).await,
+        body(
+            &server,
+            get.clone(),
+            &format!("{V}/catalog/datasets/parkings/records/{id}"),
+            ErrorCode::RecordNotFound
+        )
+        .await,
         json!({"error_code": "RecordNotFound", "message": format!("Unknown record: {id}")})
     );
     assert_eq!(
@@ -53,7 +88,13 @@ async fn every_error_code_answers_its_documented_body() {
         json!({"error_code": "NotFound", "message": "No API endpoint at /api/explore/v9."})
     );
     assert_eq!(
-        body(&server, reqwest::Method::DELETE, &format!("{V}/catalog/datasets/parkings"), ErrorCode::MethodNotAllowed).await,
+        body(
+            &server,
+            reqwest::Method::DELETE,
+            &format!("{V}/catalog/datasets/parkings"),
+            ErrorCode::MethodNotAllowed
+        )
+        .await,
         json!({"error_code": "MethodNotAllowed", "message": "DELETE is not allowed on /api/explore/v2.1/catalog/datasets/parkings; this API is read-only (GET, HEAD)."})
     );
 
@@ -66,7 +107,13 @@ async fn every_error_code_answers_its_documented_body() {
     }
     let server = TestServer::start(dir).await;
     assert_eq!(
-        body(&server, get.clone(), &format!("{V}/catalog/datasets/parkings/records"), ErrorCode::InternalError).await,
+        body(
+            &server,
+            get.clone(),
+            &format!("{V}/catalog/datasets/parkings/records"),
+            ErrorCode::InternalError
+        )
+        .await,
         json!({"error_code": "InternalError", "message": "Internal server error; the details are in the server log."})
     );
     // The server is still up.
@@ -76,7 +123,12 @@ async fn every_error_code_answers_its_documented_body() {
 #[tokio::test]
 async fn query_too_heavy_answers_503_with_retry_after() {
     let server = server_with(Limits::default(), Duration::from_nanos(1)).await;
-    let response = server.client.get(format!("{}{V}/catalog/datasets/parkings/records", server.base)).send().await.unwrap();
+    let response = server
+        .client
+        .get(format!("{}{V}/catalog/datasets/parkings/records", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
     let v: serde_json::Value = response.json().await.unwrap();

@@ -104,3 +104,47 @@ async fn an_unreadable_file_fails_clearly_and_keeps_the_previous_version() {
     let list = server.json("/api/explore/v2.1/catalog/datasets", 200).await;
     assert_eq!(list["total_count"], 1);
 }
+
+#[tokio::test]
+async fn kleber_annotate_changes_the_default_facets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mesures.csv");
+    std::fs::write(&file, "station;valeur\nA;1\nB;2\nA;3\n").unwrap();
+    let data = dir.path().join("data");
+    assert!(import(&file, &data, &[]).status.success());
+    let annotate = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kleber"))
+            .args(["annotate", "--dataset", "mesures", "--data-dir"])
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = annotate(&["valeur", "+facet", "facetsort=-num"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"facetsort\":[\"-num\"]"), "{}", text(&out.stdout));
+    assert!(annotate(&["station", "-facet"]).status.success());
+    let bad = annotate(&["nope", "+facet"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("its fields are: station, valeur"), "{}", text(&bad.stderr));
+
+    let dir2 = tempfile::TempDir::new_in(dir.path()).unwrap();
+    std::fs::remove_dir(dir2.path()).unwrap();
+    std::fs::rename(&data, dir2.path()).unwrap();
+    let server = TestServer::start(dir2).await;
+    let f = server.json("/api/explore/v2.1/catalog/datasets/mesures/facets", 200).await;
+    let names: Vec<_> = f["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["valeur"]);
+    let values: Vec<_> = f["facets"][0]["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(values, ["3", "2", "1"], "sorted by -num");
+}
