@@ -63,6 +63,13 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
         example: "select=ifnull(libre, 0) as libre",
     },
     FunctionDoc {
+        name: "random",
+        kind: FunctionKind::Scalar,
+        signature: "random(seed)",
+        description: "A pseudo-random sort key, the same for the same seed and records, so that paging through a shuffled order works (in order_by).",
+        example: "order_by=random(42)",
+    },
+    FunctionDoc {
         name: "count",
         kind: FunctionKind::Aggregate,
         signature: "count(*) | count(field) | count(distinct field)",
@@ -102,7 +109,6 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
 /// ODSQL functions that are parsed but not planned yet; they get a precise error.
 pub const NOT_YET_SUPPORTED: &[&str] = &[
     "geo_cluster",
-    "random",
     "json_format",
     "vector_similarity",
     "vector_similarity_threshold",

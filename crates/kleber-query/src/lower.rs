@@ -330,6 +330,18 @@ impl Scope<'_> {
                 return result;
             }
         }
+        if name == "random" {
+            let seed = match args {
+                [] => Some(0),
+                [Arg::Expr(e)] => e.as_integer(),
+                _ => None,
+            };
+            return match seed {
+                Some(seed) => Ok(crate::record_id::random_expr(self.fields, seed)),
+                None => Err(self
+                    .err("random() takes an integer seed, e.g. order_by=random(42).", name_span)),
+            };
+        }
         let Some(doc) = functions::lookup(name) else {
             if functions::NOT_YET_SUPPORTED.contains(&name) {
                 return Err(self.err(

@@ -26,15 +26,22 @@ pub(crate) fn is_record_id_name(name: &str) -> bool {
 
 /// The expression computing the id of each record.
 pub(crate) fn record_id_expr(fields: &[Field]) -> Expr {
+    hash_expr(fields, None)
+}
+
+/// `random(seed)` in `order_by`: a shuffle that is the same for the same seed and data, so
+/// paging through a random order works. The key is the record's values hashed with the seed.
+pub(crate) fn random_expr(fields: &[Field], seed: i64) -> Expr {
+    hash_expr(fields, Some(seed))
+}
+
+fn hash_expr(fields: &[Field], seed: Option<i64>) -> Expr {
     let keyed: Vec<&Field> = fields.iter().filter(|f| f.annotations.contains_key("id")).collect();
     let hashed: Vec<&Field> = if keyed.is_empty() { fields.iter().collect() } else { keyed };
     let names: Vec<String> = hashed.iter().map(|f| f.name.clone()).collect();
     let args = names.iter().map(|n| column(n)).collect();
-    Arc::new(ScalarUDF::new_from_impl(RecordId {
-        names,
-        signature: Signature::variadic_any(Volatility::Immutable),
-    }))
-    .call(args)
+    let udf = RecordId { names, seed, signature: Signature::variadic_any(Volatility::Immutable) };
+    Arc::new(ScalarUDF::new_from_impl(udf)).call(args)
 }
 
 /// Whether `text` looks like a record id (40 lowercase hex digits).
@@ -45,12 +52,13 @@ pub fn is_record_id(text: &str) -> bool {
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct RecordId {
     names: Vec<String>,
+    seed: Option<i64>,
     signature: Signature,
 }
 
 impl ScalarUDFImpl for RecordId {
     fn name(&self) -> &str {
-        "kleber_record_id"
+        if self.seed.is_some() { "kleber_random" } else { "kleber_record_id" }
     }
 
     fn signature(&self) -> &Signature {
@@ -74,6 +82,9 @@ impl ScalarUDFImpl for RecordId {
         let mut text = String::new();
         for row in 0..rows {
             let mut hasher = Sha1::new();
+            if let Some(seed) = self.seed {
+                hasher.update(seed.to_le_bytes());
+            }
             for (name, formatter) in self.names.iter().zip(&formatters) {
                 text.clear();
                 use std::fmt::Write as _;
