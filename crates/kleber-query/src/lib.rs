@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -39,6 +38,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use kleber_types::Field;
 
+pub use datafusion::arrow::record_batch::RecordBatch;
 pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
 pub use lower::parse_date_literal;

@@ -23,6 +23,11 @@ impl Params {
         Params(form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect())
     }
 
+    /// Every parameter, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The last value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())

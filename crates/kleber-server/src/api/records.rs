@@ -18,9 +18,17 @@ pub async fn get_records(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
+    let include_links = params.bool("include_links", false)?;
     let record = state.dataset(&id).await?;
     let dataset = dataset_ref(&record);
-    let query = params.records_query(Some(limit), offset);
+    let mut query = params.records_query(Some(limit), offset);
+    // Per-record links need each record's id: select it under a private name.
+    let record_links = include_links && !params.grouped();
+    if record_links {
+        let select =
+            query.select.take().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "*".to_owned());
+        query.select = Some(format!("{select}, _id AS {LINK_ID}"));
+    }
     let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, query.tz()?);
     let run = state.engine.page(planned);
@@ -33,6 +41,12 @@ pub async fn get_records(
             ),
         )
     })??;
+    if include_links {
+        return Ok(json_response(
+            with_links(&id, &params, &encoder, &batches, total, limit, offset, record_links)?
+                .to_string(),
+        ));
+    }
     let mut writer = JsonArrayWriter::new(encoder);
     let results = encode_all(&mut writer, &batches)?;
     let mut body = Vec::with_capacity(results.len() + 40);
@@ -43,6 +57,61 @@ pub async fn get_records(
     body.push(b'}');
     debug_assert!(writer.rows_written() as usize <= limit);
     Ok(json_response(body))
+}
+
+/// The private name of the record id selected for `_links`.
+const LINK_ID: &str = "__kleber_link_id";
+
+/// The response with `include_links=true`: `_links` to this page, the first, the last and the
+/// next, and on each record (without group_by) to itself and its dataset. Hrefs are paths.
+#[expect(clippy::too_many_arguments, reason = "one call site, all of a page's facts")]
+fn with_links(
+    id: &str,
+    params: &Params,
+    encoder: &kleber_export::RecordEncoder,
+    batches: &[kleber_query::RecordBatch],
+    total: u64,
+    limit: usize,
+    offset: usize,
+    record_links: bool,
+) -> Result<serde_json::Value, ApiError> {
+    use serde_json::{Value, json};
+    let base = format!("{}/catalog/datasets/{id}", super::V2_1);
+    let page = |offset: usize| {
+        let mut pairs: Vec<(String, String)> =
+            params.pairs().iter().filter(|(k, _)| k != "offset").cloned().collect();
+        pairs.push(("offset".into(), offset.to_string()));
+        let query: String =
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        format!("{base}/records?{query}")
+    };
+    let total = total as usize;
+    let last = if total == 0 || limit == 0 { 0 } else { (total - 1) / limit * limit };
+    let mut links = vec![
+        json!({"href": page(offset), "rel": "self"}),
+        json!({"href": page(0), "rel": "first"}),
+        json!({"href": page(last), "rel": "last"}),
+    ];
+    if limit > 0 && offset + limit < total {
+        links.push(json!({"href": page(offset + limit), "rel": "next"}));
+    }
+    let mut results = Vec::new();
+    for batch in batches {
+        for mut value in encoder.batch_values(batch)? {
+            if record_links && let Value::Object(map) = &mut value {
+                let rid = map
+                    .remove(LINK_ID)
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                map.insert(
+                    "_links".into(),
+                    json!([{"href": format!("{base}/records/{rid}"), "rel": "self"}, {"href": base, "rel": "dataset"}]),
+                );
+            }
+            results.push(value);
+        }
+    }
+    Ok(json!({"total_count": total, "_links": links, "results": results}))
 }
 
 /// `GET /catalog/datasets/{id}/records/{record_id}`: one record, as a bare object.

@@ -464,3 +464,32 @@ async fn datetimes_are_rendered_in_the_requested_timezone() {
     assert_eq!(bad["error_code"], "InvalidRESTParameterError");
     assert!(bad["message"].as_str().unwrap().contains("timezone"), "{bad}");
 }
+
+#[tokio::test]
+async fn include_links_adds_paging_and_record_links() {
+    let server = parkings_server().await;
+    let v = server.json(&format!("{V}/catalog/datasets/parkings/records?include_links=true&limit=10&offset=10&select=nom_parking"), 200).await;
+    let rels: Vec<_> = v["_links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rels, ["self", "first", "last", "next"]);
+    let last = v["_links"][2]["href"].as_str().unwrap();
+    assert!(last.contains("offset=20"), "{last}");
+    let first_record = &v["results"][0];
+    assert_eq!(first_record.as_object().unwrap().len(), 2, "{first_record}");
+    let self_href = first_record["_links"][0]["href"].as_str().unwrap();
+    let one = server.json(self_href, 200).await;
+    assert_eq!(one["nom_parking"], first_record["nom_parking"]);
+    let v = server
+        .json(
+            &format!("{V}/catalog/datasets/parkings/records?include_links=true&limit=10&offset=20"),
+            200,
+        )
+        .await;
+    assert_eq!(v["_links"].as_array().unwrap().len(), 3, "no next on the last page");
+    let plain = server.json(&format!("{V}/catalog/datasets/parkings/records?limit=1"), 200).await;
+    assert!(plain.get("_links").is_none());
+}
