@@ -71,6 +71,9 @@ pub struct FacetRequest {
     pub sort: Option<FacetSort>,
     /// At most this many values per level (default 100).
     pub limit: Option<usize>,
+    /// Split text values on this separator into a tree (`facet(hierarchical=true,
+    /// separator="/")`), overriding the field's `hierarchical` annotation.
+    pub separator: Option<String>,
 }
 
 /// Whether a value is refined, excluded, or just displayed.
@@ -130,7 +133,13 @@ pub fn parse_facet_param(text: &str) -> Result<FacetRequest> {
     let trimmed = text.trim();
     if !trimmed.contains('(') {
         let name = trimmed.trim_matches('`').to_owned();
-        return Ok(FacetRequest { name, disjunctive: false, sort: None, limit: None });
+        return Ok(FacetRequest {
+            name,
+            disjunctive: false,
+            sort: None,
+            limit: None,
+            separator: None,
+        });
     }
     let expr = kleber_odsql::parse_expr(trimmed)
         .map_err(|e| bad(format!("Invalid value for facet API parameter: {e}.")))?;
@@ -144,8 +153,15 @@ pub fn parse_facet_param(text: &str) -> Result<FacetRequest> {
             "Invalid value for facet API parameter: expected facet(name=\"...\"), found {name}()."
         )));
     }
-    let mut request =
-        FacetRequest { name: String::new(), disjunctive: false, sort: None, limit: None };
+    let mut request = FacetRequest {
+        name: String::new(),
+        disjunctive: false,
+        sort: None,
+        limit: None,
+        separator: None,
+    };
+    let mut hierarchical = false;
+    let mut separator = None;
     for arg in args {
         let Arg::Named { name: key, value, .. } = arg else {
             return Err(bad("Invalid value for facet API parameter: facet() takes named arguments such as name=\"commune\".".to_owned()));
@@ -174,7 +190,9 @@ pub fn parse_facet_param(text: &str) -> Result<FacetRequest> {
                     bad(format!("Invalid value for facet API parameter: limit={text_value:?} is not a number."))
                 })?)
             }
-            // Options Kleber does not use (hierarchical, separator) are accepted and ignored.
+            "hierarchical" => hierarchical = text_value.eq_ignore_ascii_case("true"),
+            "separator" => separator = Some(text_value),
+            // Unknown options are accepted and ignored, as clients send some of their own.
             _ => {}
         }
     }
@@ -182,6 +200,10 @@ pub fn parse_facet_param(text: &str) -> Result<FacetRequest> {
         return Err(bad(
             "Invalid value for facet API parameter: facet() needs name=\"...\".".to_owned()
         ));
+    }
+    if hierarchical {
+        request.separator =
+            Some(separator.filter(|s| !s.is_empty()).unwrap_or_else(|| "/".to_owned()));
     }
     Ok(request)
 }
@@ -191,7 +213,13 @@ pub fn default_facets(fields: &[Field]) -> Vec<FacetRequest> {
     fields
         .iter()
         .filter(|f| f.annotations.contains_key("facet"))
-        .map(|f| FacetRequest { name: f.name.clone(), disjunctive: false, sort: None, limit: None })
+        .map(|f| FacetRequest {
+            name: f.name.clone(),
+            disjunctive: false,
+            sort: None,
+            limit: None,
+            separator: None,
+        })
         .collect()
 }
 
@@ -225,14 +253,30 @@ pub(crate) async fn compute(
         let (refined, excluded) = states(query, &field.name);
         let sort = request.sort.or_else(|| annotation_sort(field));
         let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
+        let hierarchical = request.separator.clone().or_else(|| hierarchy_separator(field));
         let facets = if matches!(field.field_type, FieldType::Date | FieldType::Datetime) {
             date_tree(&counts, &refined, &excluded, sort.unwrap_or(FacetSort::AlphaAsc), limit)
+        } else if let Some(separator) = hierarchical {
+            text_tree(
+                &counts,
+                &separator,
+                &refined,
+                &excluded,
+                sort.unwrap_or(FacetSort::CountDesc),
+                limit,
+            )
         } else {
             flat(counts, &refined, &excluded, field, sort.unwrap_or(FacetSort::CountDesc), limit)
         };
         groups.push(FacetGroup { name: field.name.clone(), facets });
     }
     Ok(groups)
+}
+
+/// The separator of a text field annotated `hierarchical` (default `/`).
+pub(crate) fn hierarchy_separator(field: &Field) -> Option<String> {
+    let args = field.annotations.get("hierarchical")?;
+    Some(args.first().cloned().filter(|s| !s.is_empty()).unwrap_or_else(|| "/".to_owned()))
 }
 
 fn annotation_sort(field: &Field) -> Option<FacetSort> {
@@ -359,44 +403,75 @@ fn date_tree(
     sort: FacetSort,
     limit: usize,
 ) -> Vec<FacetValue> {
-    // path -> count, for the three levels.
-    let mut levels: [BTreeMap<String, u64>; 3] = Default::default();
-    for (day, count) in counts {
-        let parts: Vec<&str> = day.splitn(3, '-').collect();
-        if parts.len() != 3 {
-            continue;
-        }
-        let paths = [
-            parts[0].to_owned(),
-            format!("{}/{}", parts[0], parts[1]),
-            format!("{}/{}/{}", parts[0], parts[1], parts[2]),
-        ];
-        for (level, path) in levels.iter_mut().zip(paths) {
-            *level.entry(path).or_default() += count;
-        }
-    }
+    let paths: Vec<(Vec<String>, u64)> = counts
+        .iter()
+        .filter_map(|(day, count)| {
+            let parts: Vec<String> = day.splitn(3, '-').map(str::to_owned).collect();
+            (parts.len() == 3).then_some((parts, *count))
+        })
+        .collect();
     let normalize = |v: &String| v.replace('-', "/");
     let refined: Vec<String> = refined.iter().map(normalize).collect();
     let excluded: Vec<String> = excluded.iter().map(normalize).collect();
-    fn build(
-        levels: &[BTreeMap<String, u64>; 3],
-        depth: usize,
-        prefix: Option<&str>,
-        refined: &[String],
-        excluded: &[String],
+    tree(&paths, "/", &refined, &excluded, sort, limit)
+}
+
+/// Builds the tree of a `hierarchical` text facet: values split on `separator`.
+fn text_tree(
+    counts: &[(String, u64)],
+    separator: &str,
+    refined: &[String],
+    excluded: &[String],
+    sort: FacetSort,
+    limit: usize,
+) -> Vec<FacetValue> {
+    let paths: Vec<(Vec<String>, u64)> = counts
+        .iter()
+        .map(|(value, count)| (value.split(separator).map(str::to_owned).collect(), *count))
+        .collect();
+    tree(&paths, separator, refined, excluded, sort, limit)
+}
+
+/// A facet tree from paths and their counts: the top level lists the first components; a
+/// value that is refined, or an ancestor of a refined value, is expanded one level down.
+fn tree(
+    paths: &[(Vec<String>, u64)],
+    separator: &str,
+    refined: &[String],
+    excluded: &[String],
+    sort: FacetSort,
+    limit: usize,
+) -> Vec<FacetValue> {
+    let depth = paths.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+    // For each level, full path -> count.
+    let mut levels: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); depth];
+    for (parts, count) in paths {
+        for level in 0..parts.len() {
+            *levels[level].entry(parts[..=level].join(separator)).or_default() += count;
+        }
+    }
+    struct Ctx<'a> {
+        levels: &'a [BTreeMap<String, u64>],
+        separator: &'a str,
+        refined: &'a [String],
+        excluded: &'a [String],
         sort: FacetSort,
         limit: usize,
-    ) -> Vec<FacetValue> {
-        let mut values: Vec<FacetValue> = levels[depth]
+    }
+    fn build(ctx: &Ctx<'_>, depth: usize, prefix: Option<&str>) -> Vec<FacetValue> {
+        let sep = ctx.separator;
+        let mut values: Vec<FacetValue> = ctx.levels[depth]
             .iter()
-            .filter(|(path, _)| prefix.is_none_or(|p| path.starts_with(&format!("{p}/"))))
+            .filter(|(path, _)| prefix.is_none_or(|p| path.starts_with(&format!("{p}{sep}"))))
             .map(|(path, count)| {
-                let state = state_of(path, refined, excluded);
-                // A level is expanded below a refined value, or below an ancestor of one.
-                let expand = depth < 2
-                    && refined.iter().any(|r| r == path || r.starts_with(&format!("{path}/")));
+                let state = state_of(path, ctx.refined, ctx.excluded);
+                let expand = depth + 1 < ctx.levels.len()
+                    && ctx
+                        .refined
+                        .iter()
+                        .any(|r| r == path || r.starts_with(&format!("{path}{sep}")));
                 FacetValue {
-                    name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+                    name: path.rsplit(sep).next().unwrap_or(path).to_owned(),
                     value: path.clone(),
                     count: *count,
                     state: if expand && state == FacetState::Displayed {
@@ -404,20 +479,19 @@ fn date_tree(
                     } else {
                         state
                     },
-                    facets: if expand {
-                        build(levels, depth + 1, Some(path), refined, excluded, sort, limit)
-                    } else {
-                        Vec::new()
-                    },
+                    facets: if expand { build(ctx, depth + 1, Some(path)) } else { Vec::new() },
                 }
             })
             .collect();
-        sort_values(&mut values, sort);
-        values.truncate(limit);
+        sort_values(&mut values, ctx.sort);
+        values.truncate(ctx.limit);
         values
     }
-    let _ = NaiveDate::from_ymd_opt;
-    build(&levels, 0, None, &refined, &excluded, sort, limit)
+    if levels.is_empty() {
+        return Vec::new();
+    }
+    let ctx = Ctx { levels: &levels, separator, refined, excluded, sort, limit };
+    build(&ctx, 0, None)
 }
 
 /// `kleber_local_date(ts)`: the calendar date of an instant in a time zone.

@@ -125,7 +125,13 @@ pub(crate) fn matches(r: &Refinement, tz: chrono_tz::Tz, param: &'static str) ->
         FieldType::Text if f.multivalued_separator().is_some() => {
             array_has(col, lit(r.value.as_str()))
         }
-        FieldType::Text => col.eq(lit(r.value.as_str())),
+        FieldType::Text => match crate::facets::hierarchy_separator(f) {
+            // A hierarchical value refines to itself and everything below it.
+            Some(sep) => col.clone().eq(lit(r.value.as_str())).or(
+                datafusion::functions::expr_fn::starts_with(col, lit(format!("{}{sep}", r.value))),
+            ),
+            None => col.eq(lit(r.value.as_str())),
+        },
         FieldType::Int => {
             col.eq(lit(r.value.trim().parse::<i64>().map_err(|_| invalid("an integer"))?))
         }
