@@ -559,7 +559,8 @@ mod tests {
                 name: "commune".into(),
                 disjunctive: true,
                 sort: Some(FacetSort::AlphaAsc),
-                limit: Some(5)
+                limit: Some(5),
+                separator: None
             }
         );
         assert!(parse_facet_param("facet(sort=\"up\", name=\"x\")").is_err());

@@ -300,23 +300,67 @@ async fn hierarchical_text_facets_split_on_their_separator() {
     std::fs::write(&path, "nom;lieu\na;France/Grand Est/Strasbourg\nb;France/Grand Est/Strasbourg\nc;France/Grand Est/Colmar\nd;France/Île-de-France/Paris\ne;Allemagne/Bade/Kehl\n").unwrap();
     import(dir.path(), &path, "lieux", ImportOptions::default());
     let store = kleber_store::Store::open(dir.path()).unwrap();
-    store.annotate_field("lieux", "lieu", &[("hierarchical".into(), vec!["/".into()]), ("facet".into(), vec![])], &[]).unwrap();
+    store
+        .annotate_field(
+            "lieux",
+            "lieu",
+            &[("hierarchical".into(), vec!["/".into()]), ("facet".into(), vec![])],
+            &[],
+        )
+        .unwrap();
     drop(store);
     let server = TestServer::start(dir).await;
     let v = server.json(&format!("{V}/catalog/datasets/lieux/facets?facet=lieu"), 200).await;
-    let top: Vec<_> = group(&v, "lieu")["facets"].as_array().unwrap().iter().map(|x| (x["value"].as_str().unwrap().to_owned(), x["count"].as_u64().unwrap())).collect();
+    let top: Vec<_> = group(&v, "lieu")["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["value"].as_str().unwrap().to_owned(), x["count"].as_u64().unwrap()))
+        .collect();
     assert_eq!(top, vec![("France".to_owned(), 4), ("Allemagne".to_owned(), 1)]);
-    let v = server.json(&format!("{V}/catalog/datasets/lieux/facets?facet=lieu&refine={}", enc("lieu:France/Grand Est")), 200).await;
+    let v = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/lieux/facets?facet=lieu&refine={}",
+                enc("lieu:France/Grand Est")
+            ),
+            200,
+        )
+        .await;
     let france = &group(&v, "lieu")["facets"][0];
-    assert_eq!((france["value"].as_str(), france["state"].as_str()), (Some("France"), Some("refined")));
+    assert_eq!(
+        (france["value"].as_str(), france["state"].as_str()),
+        (Some("France"), Some("refined"))
+    );
     let regions = france["facets"].as_array().unwrap();
     assert_eq!(regions.len(), 1, "refining narrows to the refined region: {france}");
-    assert_eq!((regions[0]["name"].as_str(), regions[0]["count"].as_u64()), (Some("Grand Est"), Some(3)));
-    let cities: Vec<_> = regions[0]["facets"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap())).collect();
+    assert_eq!(
+        (regions[0]["name"].as_str(), regions[0]["count"].as_u64()),
+        (Some("Grand Est"), Some(3))
+    );
+    let cities: Vec<_> = regions[0]["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap()))
+        .collect();
     assert_eq!(cities, vec![("Strasbourg".to_owned(), 2), ("Colmar".to_owned(), 1)]);
-    let r = server.json(&format!("{V}/catalog/datasets/lieux/records?limit=0&refine={}", enc("lieu:France")), 200).await;
+    let r = server
+        .json(
+            &format!("{V}/catalog/datasets/lieux/records?limit=0&refine={}", enc("lieu:France")),
+            200,
+        )
+        .await;
     assert_eq!(r["total_count"], 4);
     // Without the annotation, facet(hierarchical=true) asks for the same tree.
-    let v = server.json(&format!("{V}/catalog/datasets/lieux/facets?facet={}", enc("facet(name=\"nom\", hierarchical=true, separator=\"/\")")), 200).await;
+    let v = server
+        .json(
+            &format!(
+                "{V}/catalog/datasets/lieux/facets?facet={}",
+                enc("facet(name=\"nom\", hierarchical=true, separator=\"/\")")
+            ),
+            200,
+        )
+        .await;
     assert_eq!(group(&v, "nom")["facets"].as_array().unwrap().len(), 5);
 }
