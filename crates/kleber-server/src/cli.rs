@@ -20,7 +20,11 @@ use crate::state::AppState;
 /// Kleber, an open data portal: import files as datasets and serve them through the
 /// Opendatasoft-compatible Explore API.
 #[derive(Debug, Parser)]
-#[command(name = "kleber", version, about = "Kleber, an open data portal: import files as datasets, serve them through the Opendatasoft-compatible APIs.")]
+#[command(
+    name = "kleber",
+    version,
+    about = "Kleber, an open data portal: import files as datasets, serve them through the Opendatasoft-compatible APIs."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
