@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::utils::find_aggregate_exprs;
-use datafusion::logical_expr::{Expr, SortExpr};
+use datafusion::logical_expr::{Expr, ExprSchemable, SortExpr};
 use kleber_odsql::SelectItem;
 use kleber_types::{Field, FieldType};
 
@@ -151,6 +152,19 @@ pub(crate) fn filtered(
     for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
         let ast = kleber_odsql::parse_where(text).map_err(|e| parse_err(Clause::Where, e, text))?;
         let predicate = where_scope.lower_predicate(&ast)?;
+        if let Ok(t) = predicate.get_type(&schema)
+            && !matches!(t, DataType::Boolean | DataType::Null)
+        {
+            return Err(Error::odsql(
+                Clause::Where,
+                format!(
+                    "the where clause must be a condition, but `{}` is a {} value; compare it, e.g. `... = \"value\"`.",
+                    text.trim(),
+                    crate::lower::type_name(&t)
+                ),
+                None,
+            ));
+        }
         df = df.filter(predicate).map_err(planning(Clause::Where))?;
     }
     let exclude: Vec<String> = match skip {
@@ -335,6 +349,16 @@ pub(crate) fn plan(
 
     let select_exprs: Vec<Expr> = outputs.iter().map(|o| o.expr.clone()).collect();
     let order_exprs: Vec<Expr> = order.iter().map(|(e, _)| e.clone()).collect();
+    if groups.is_empty()
+        && find_aggregate_exprs(select_exprs.iter()).is_empty()
+        && !find_aggregate_exprs(order_exprs.iter()).is_empty()
+    {
+        return Err(Error::odsql(
+            Clause::OrderBy,
+            "an aggregate in order_by needs a group_by, e.g. group_by=commune&order_by=count(*) desc.",
+            None,
+        ));
+    }
     let mut aggregates = find_aggregate_exprs(select_exprs.iter().chain(order_exprs.iter()));
     let aggregated = !groups.is_empty() || !aggregates.is_empty();
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Kleber's benchmark against its peers, in one command from a fresh clone:
+#
+#   bench/run.sh            # every scenario, a to g
+#   bench/run.sh b d        # some of them
+#   ROWS=200000 bench/run.sh   # a quick run on a smaller records table
+#
+# Builds Kleber's release binary (cargo build --release -p kleber-server, honouring
+# CARGO_TARGET_DIR), installs the peers into bench/.venv from PyPI (datasette, sqlite-utils,
+# duckdb) and wrk from Debian if missing, generates the data into bench/out/, runs the
+# scenarios one after the other and prints the table of medians, ratios and targets, also
+# written to bench/out/results.md. Every server binds 127.0.0.1 and is stopped when the run
+# ends, however it ends. Settings (environment): ROWS (2000000), REPEATS (3), WRK_DURATION (10 s),
+# QUERY_REPEATS, CATALOG_DATASETS (10000), IDLE_DATASETS (1000), FTS_REQUESTS (2000),
+# IMPORT_JOBS (2), CATALOG_SETUP_BUDGET_S (1500), STARTS, KLEBER_BIN (skip the build).
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$BENCH")"
+VENV="$BENCH/.venv"
+mkdir -p "$BENCH/out"
+
+# Each scenario stops its own servers (on exit and on signals). This is the net under it: the
+# running scenario is told to stop, then any server process group it recorded in
+# out/servers.pids (one group per server, led by the server's pid) and left behind is ended.
+child=""
+cleanup() {
+  if [[ -n "$child" ]] && kill -0 "$child" 2>/dev/null; then
+    kill -TERM "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  if [[ -f "$BENCH/out/servers.pids" ]]; then
+    while read -r pid; do
+      if [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]]; then
+        kill -TERM -- "-$pid" 2>/dev/null || true
+      fi
+    done < "$BENCH/out/servers.pids"
+    rm -f "$BENCH/out/servers.pids"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+scenarios=("$@")
+if [[ ${#scenarios[@]} -eq 0 ]]; then
+  scenarios=(a b c d e f g)
+fi
+
+echo "== Kleber release build"
+if [[ -z "${KLEBER_BIN:-}" ]]; then
+  (cd "$REPO" && cargo build --release -p kleber-server)
+  target="${CARGO_TARGET_DIR:-$REPO/target}"
+  [[ "$target" = /* ]] || target="$REPO/$target"
+  export KLEBER_BIN="$target/release/kleber"
+fi
+"$KLEBER_BIN" --version
+
+echo "== peers"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import duckdb, datasette, sqlite_utils" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" install --quiet datasette sqlite-utils duckdb
+fi
+if ! command -v wrk >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq wrk
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq wrk
+  fi
+fi
+"$VENV/bin/pip" list 2>/dev/null | grep -iE '^(datasette|sqlite-utils|duckdb) ' || true
+
+declare -A script=(
+  [a]=a_ingest.py [b]=b_page.py [c]=c_groupby.py [d]=d_small.py
+  [e]=e_export.py [f]=f_catalog_search.py [g]=g_idle_start.py
+)
+started=$(date +%s)
+failed=()
+echo "== scenarios: ${scenarios[*]} (ROWS=${ROWS:-2000000}; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+for s in "${scenarios[@]}"; do
+  file="${script[$s]:-}"
+  if [[ -z "$file" ]]; then
+    echo "unknown scenario '$s' (a to g)" >&2
+    exit 2
+  fi
+  "$VENV/bin/python" "$BENCH/scenarios/$file" &
+  child=$!
+  if ! wait "$child"; then
+    failed+=("$s")
+  fi
+  child=""
+done
+echo "== done in $(( $(date +%s) - started )) s"
+"$VENV/bin/python" "$BENCH/report.py"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "scenarios that failed (see their output above): ${failed[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,104 @@
+"""b. A page of 100 records with a filter and a sort, on the records table, under load.
+
+wrk, 16 connections, WRK_DURATION seconds per run, runs interleaved (Kleber, Datasette,
+Kleber, ...), median of REPEATS runs. Only 2xx answers count.
+Kleber: /records?where=categorie="Voirie"&order_by=montant desc&limit=100 (with total_count).
+Datasette: its table JSON with the same filter and sort, /records/records.json?categorie=Voirie
+&_sort_desc=montant&_size=100 (with its filtered count); `_nosuggest=1` spares it the facet
+suggestions it would otherwise compute on each page, which Kleber's /records does not do.
+No index for anyone: both scan and sort.
+"""
+import json
+import sys
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common as c  # noqa: E402
+
+KLEBER_PATH = "/api/explore/v2.1/catalog/datasets/records/records?" + urllib.parse.urlencode(
+    {"where": 'categorie = "Voirie"', "order_by": "montant desc", "limit": "100"},
+    quote_via=urllib.parse.quote)
+DATASETTE_PATH = "/records/records.json?categorie=Voirie&_sort_desc=montant&_size=100&_nosuggest=1"
+
+
+def check_same(kleber_body, datasette_body):
+    k = json.loads(kleber_body)
+    d = json.loads(datasette_body)
+    k_amounts = [r["montant"] for r in k["results"]]
+    col = d["columns"].index("montant")
+    d_amounts = [row[col] for row in d["rows"]]
+    return k_amounts == d_amounts, k.get("total_count"), d.get("filtered_table_rows_count")
+
+
+def main():
+    import duckdb
+
+    res = c.Results("b", "page of 100 records, filter + sort, 16 connections")
+    kdir, db, pq = c.kleber_dir(), c.sqlite_db(), c.duckdb_parquet()
+    con = duckdb.connect()
+    page_sql = (f"SELECT * FROM '{pq}' WHERE categorie = 'Voirie' ORDER BY montant DESC "
+                "LIMIT 100")
+    count_sql = f"SELECT count(*) FROM '{pq}' WHERE categorie = 'Voirie'"
+    duck = []
+    for _ in range(11):
+        started = c.time.perf_counter()
+        con.sql(page_sql).fetchall()
+        con.sql(count_sql).fetchall()
+        duck.append((c.time.perf_counter() - started) * 1000)
+    duck_ms = c.median(duck[1:])
+    with c.kleber_server(kdir) as ks, c.datasette_server(db) as ds:
+        kc, dc = c.Client(ks.port), c.Client(ds.port)
+        kbody, _ = kc.get_ok(KLEBER_PATH)
+        dbody, _ = dc.get_ok(DATASETTE_PATH)
+        same, kcount, dcount = check_same(kbody, dbody)
+        res.note(f"same 100 amounts from both: {same}; matching rows: Kleber {kcount}, "
+                 f"Datasette {dcount}")
+        lat = {"kleber": [], "datasette": []}
+        for _ in range(10):
+            lat["kleber"].append(kc.get_ok(KLEBER_PATH)[1] * 1000)
+            lat["datasette"].append(dc.get_ok(DATASETTE_PATH)[1] * 1000)
+        kc.close()
+        dc.close()
+        # Where Kleber's time goes: each half of the request alone, one wrk run each.
+        base = f"http://127.0.0.1:{ks.port}/api/explore/v2.1/catalog/datasets/records/records?"
+        parts = {
+            "the count alone (where, limit=0)": "where=categorie%20%3D%20%22Voirie%22&limit=0",
+            "the filter without the sort (where, limit=100)":
+                "where=categorie%20%3D%20%22Voirie%22&limit=100",
+            "the sort without the filter (order_by, limit=100)":
+                "order_by=montant%20desc&limit=100",
+        }
+        parts = {label: c.wrk(base + q) for label, q in parts.items()}
+        runs = {"kleber": [], "datasette": []}
+        for r in range(c.REPEATS):
+            for name, server, path in (("kleber", ks, KLEBER_PATH),
+                                       ("datasette", ds, DATASETTE_PATH)):
+                out = c.wrk(f"http://127.0.0.1:{server.port}{path}")
+                runs[name].append(out)
+                c.log(f"  run {r + 1}: {name} {out['ok_rps']:.1f} req/s ok, "
+                      f"p50 {out['p50_ms']:.1f} ms, non-2xx {out['non2xx']}, "
+                      f"errors {out['errors']}")
+    med = {k: c.median([o["ok_rps"] for o in v]) for k, v in runs.items()}
+    p50 = {k: c.median([o["p50_ms"] for o in v]) for k, v in runs.items()}
+    ratio = med["kleber"] / med["datasette"] if med["datasette"] else float("inf")
+    res.add("throughput, req/s (2xx), median", f"{med['kleber']:,.1f}",
+            f"Datasette {med['datasette']:,.1f}", f"{ratio:.1f}x Datasette",
+            ">= 10x Datasette", ratio >= 10)
+    res.add("latency under load p50", f"{p50['kleber']:.1f} ms",
+            f"Datasette {p50['datasette']:.1f} ms")
+    res.add("latency of one request alone (median of 10)",
+            f"{c.median(lat['kleber']):.1f} ms", f"Datasette {c.median(lat['datasette']):.1f} ms")
+    for label, out in parts.items():
+        res.add(f"diagnostic: {label}, req/s (1 run)", f"{out['ok_rps']:,.1f}")
+    res.add("reference: DuckDB in process, same page + count, one at a time (median of 10)",
+            f"{duck_ms:.1f} ms")
+    bad = {k: sum(o["non2xx"] + o["errors"] for o in v) for k, v in runs.items()}
+    res.note(f"failed answers over all runs (non-2xx + socket errors): {bad}")
+    res.note("all runs (req/s): " + "; ".join(
+        f"{k} " + ", ".join(f"{o['ok_rps']:.1f}" for o in v) for k, v in runs.items()))
+    res.save()
+
+
+if __name__ == "__main__":
+    main()

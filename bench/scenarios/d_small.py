@@ -1,0 +1,67 @@
+"""d. A small dataset (1,000 records), a page of 20, under load.
+
+wrk, 16 connections, WRK_DURATION seconds per run, interleaved, median of REPEATS runs; only
+2xx answers count. Kleber: /records?limit=20 (with total_count). Datasette: its table JSON,
+/small/small.json?_size=20 (with its count), `_nosuggest=1` as in b. Both loaded their default
+way (kleber import; sqlite-utils insert --csv), no index.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common as c  # noqa: E402
+
+KLEBER_PATH = "/api/explore/v2.1/catalog/datasets/small/records?limit=20"
+DATASETTE_PATH = "/small/small.json?_size=20&_nosuggest=1"
+
+
+def main():
+    res = c.Results("d", "small dataset (1,000 rows), page of 20, 16 connections")
+    kdir, db = c.kleber_dir(1000, "small"), c.sqlite_db(1000, "small")
+    with c.kleber_server(kdir) as ks, c.datasette_server(db) as ds:
+        lat = {"kleber": [], "datasette": []}
+        kc, dc = c.Client(ks.port), c.Client(ds.port)
+        for _ in range(200):
+            lat["kleber"].append(kc.get_ok(KLEBER_PATH)[1] * 1000)
+            lat["datasette"].append(dc.get_ok(DATASETTE_PATH)[1] * 1000)
+        kc.close()
+        dc.close()
+        # Where Kleber's time goes: the same server answering less and less of the request.
+        base = f"http://127.0.0.1:{ks.port}/api/explore/v2.1"
+        floor = {
+            "API root (HTTP only)": c.wrk(f"{base}/"),
+            "dataset object (HTTP + catalog lookup)": c.wrk(f"{base}/catalog/datasets/small"),
+            "records?limit=0 (one DataFusion query: the count)":
+                c.wrk(f"{base}/catalog/datasets/small/records?limit=0"),
+        }
+        runs = {"kleber": [], "datasette": []}
+        for r in range(c.REPEATS):
+            for name, server, path in (("kleber", ks, KLEBER_PATH),
+                                       ("datasette", ds, DATASETTE_PATH)):
+                out = c.wrk(f"http://127.0.0.1:{server.port}{path}")
+                runs[name].append(out)
+                c.log(f"  run {r + 1}: {name} {out['ok_rps']:.0f} req/s ok, "
+                      f"p50 {out['p50_ms']:.2f} ms, non-2xx {out['non2xx']}, "
+                      f"errors {out['errors']}")
+    med = {k: c.median([o["ok_rps"] for o in v]) for k, v in runs.items()}
+    p50 = {k: c.median([o["p50_ms"] for o in v]) for k, v in runs.items()}
+    ratio = med["kleber"] / med["datasette"] if med["datasette"] else float("inf")
+    res.add("throughput, req/s (2xx), median", f"{med['kleber']:,.0f}",
+            f"Datasette {med['datasette']:,.0f}", f"{ratio:.1f}x Datasette",
+            ">= 10x Datasette and >= 20,000 req/s", ratio >= 10 and med["kleber"] >= 20000)
+    res.add("latency under load p50", f"{p50['kleber']:.2f} ms",
+            f"Datasette {p50['datasette']:.2f} ms")
+    res.add("latency of one request alone (median of 200)",
+            f"{c.median(lat['kleber']):.2f} ms", f"Datasette {c.median(lat['datasette']):.2f} ms")
+    for label, out in floor.items():
+        res.add(f"diagnostic: {label}, req/s (1 run)", f"{out['ok_rps']:,.0f}")
+    bad = {k: sum(o["non2xx"] + o["errors"] for o in v) for k, v in runs.items()}
+    res.note(f"failed answers over all runs (non-2xx + socket errors): {bad}")
+    res.note("all runs (req/s): " + "; ".join(
+        f"{k} " + ", ".join(f"{o['ok_rps']:.0f}" for o in v) for k, v in runs.items()))
+    res.note("wrk (2 threads) runs on the same 2 cores as the server it loads")
+    res.save()
+
+
+if __name__ == "__main__":
+    main()
