@@ -16,6 +16,7 @@
 //! nothing crosses the antimeridian.
 
 mod aggregate;
+mod cluster;
 mod parse;
 mod scalar;
 
@@ -92,6 +93,13 @@ pub(crate) const FUNCTIONS: &[FunctionDoc] = &[
         example: "where=polygon(position, geom'POLYGON((7.7 48.5, 7.8 48.5, 7.8 48.6, 7.7 48.5))')",
     },
     FunctionDoc {
+        name: "geo_cluster",
+        kind: FunctionKind::Scalar,
+        signature: "geo_cluster(geo_field, precision)",
+        description: "The cell of a geohash grid of `precision` characters (1, about 5,000 km, to 12, a few centimetres) that the record's point (a shape's centroid) falls in, as the GeoJSON point at the cell's centre: group by it to cluster points for a map.",
+        example: "select=geo_cluster(position, 6) as cluster, count(*) as n&group_by=geo_cluster(position, 6) as cluster",
+    },
+    FunctionDoc {
         name: "bbox",
         kind: FunctionKind::Aggregate,
         signature: "bbox(geo_field)",
@@ -130,6 +138,10 @@ pub(crate) fn yields_geojson(expr: &Expr) -> bool {
         Expr::AggregateFunction(f) => {
             let inner: &dyn std::any::Any = f.func.inner().as_ref();
             inner.is::<GeoAggregateUdf>()
+        }
+        Expr::ScalarFunction(f) => {
+            let inner: &dyn std::any::Any = f.func.inner().as_ref();
+            inner.is::<cluster::GeoClusterUdf>()
         }
         _ => false,
     }
@@ -218,6 +230,16 @@ impl Call<'_> {
                     GeoOp::Relate { relation: Relation::Intersects, geometry },
                     field,
                 ))
+            }
+            "geo_cluster" => {
+                let field = self.geo_field()?;
+                let precision =
+                    self.args.get(1).and_then(|a| a.as_integer()).filter(|p| (1..=12).contains(p));
+                let Some(precision) = precision else {
+                    return Err(self.err("geo_cluster() takes a precision from 1 (coarse) to 12 (fine), e.g. geo_cluster(position, 6).".to_owned()));
+                };
+                let udf = cluster::GeoClusterUdf::new(precision as u8);
+                Ok(Arc::new(ScalarUDF::new_from_impl(udf)).call(vec![field]))
             }
             "bbox" => self.aggregate(GeoAggregateKind::Bbox),
             "envelope" => self.aggregate(GeoAggregateKind::Envelope),
