@@ -3,35 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use kleber_types::{Field, FieldType};
+use kleber_types::Field;
 
-/// How the values of an output column are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ColumnKind {
-    /// Encoded from the column's Arrow type (text, numbers, booleans, dates, instants, lists…).
-    #[default]
-    Plain,
-    /// An Opendatasoft `geo_point_2d`: Arrow `Struct{lon, lat}` of numbers.
-    GeoPoint,
-    /// An Opendatasoft `geo_shape`: a string column holding a GeoJSON geometry object.
-    GeoShape,
-}
-
-impl ColumnKind {
-    /// The kind of a stored column of the given Opendatasoft type.
-    pub const fn for_field_type(field_type: FieldType) -> Self {
-        match field_type {
-            FieldType::GeoPoint2d => ColumnKind::GeoPoint,
-            FieldType::GeoShape => ColumnKind::GeoShape,
-            FieldType::Text
-            | FieldType::Int
-            | FieldType::Double
-            | FieldType::Boolean
-            | FieldType::Date
-            | FieldType::Datetime => ColumnKind::Plain,
-        }
-    }
-}
+pub use kleber_types::ColumnKind;
 
 /// One column of the output, matched by position with the columns of the record batches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

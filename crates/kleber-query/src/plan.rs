@@ -61,16 +61,8 @@ impl RecordsQuery {
     }
 }
 
-/// How an output column's values are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnRole {
-    /// By their Arrow type.
-    Plain,
-    /// A stored `geo_point_2d`.
-    GeoPoint,
-    /// A stored `geo_shape`.
-    GeoShape,
-}
+/// How an output column's values are encoded (the shared vocabulary of `kleber-types`).
+pub use kleber_types::ColumnKind as ColumnRole;
 
 /// One column of a query's result.
 #[derive(Debug, Clone, PartialEq, Eq)]

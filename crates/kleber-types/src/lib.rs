@@ -15,5 +15,5 @@ pub mod field;
 pub mod names;
 
 pub use error_code::{ErrorCode, HasErrorCode};
-pub use field::{Annotations, Field, FieldType, GEO_LAT, GEO_LON};
+pub use field::{Annotations, ColumnKind, Field, FieldType, GEO_LAT, GEO_LON};
 pub use names::technical_name;

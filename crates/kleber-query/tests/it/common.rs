@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::Schema;
-use kleber_export::{ColumnKind, EncodeOptions, OutputColumn, RecordEncoder};
-use kleber_query::{ColumnRole, DatasetRef, Engine, Limits, RecordsQuery};
+use kleber_export::{EncodeOptions, OutputColumn, RecordEncoder};
+use kleber_query::{DatasetRef, Engine, Limits, RecordsQuery};
 use kleber_types::Field;
 use serde_json::Value;
 
@@ -46,14 +46,7 @@ impl TestDataset {
         let columns = planned
             .columns
             .iter()
-            .map(|c| {
-                let kind = match c.role {
-                    ColumnRole::Plain => ColumnKind::Plain,
-                    ColumnRole::GeoPoint => ColumnKind::GeoPoint,
-                    ColumnRole::GeoShape => ColumnKind::GeoShape,
-                };
-                OutputColumn::new(c.key.clone(), c.label.clone(), kind)
-            })
+            .map(|c| OutputColumn::new(c.key.clone(), c.label.clone(), c.role))
             .collect();
         let encoder = RecordEncoder::new(columns, EncodeOptions::default());
         let (total, batches) = self.engine.page(planned).await?;

@@ -11,8 +11,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kleber_export::{ColumnKind, EncodeOptions, OutputColumn, RecordEncoder};
-use kleber_query::ColumnRole;
+use kleber_export::{EncodeOptions, OutputColumn, RecordEncoder};
 use serde_json::json;
 
 use crate::state::AppState;
@@ -61,17 +60,8 @@ pub fn json_response(body: impl Into<axum::body::Body>) -> Response {
 
 /// The encoder of a query's output columns, rendering datetimes in `tz`.
 pub fn encoder_for(columns: &[kleber_query::OutputColumn], tz: chrono_tz::Tz) -> RecordEncoder {
-    let columns = columns
-        .iter()
-        .map(|c| {
-            let kind = match c.role {
-                ColumnRole::Plain => ColumnKind::Plain,
-                ColumnRole::GeoPoint => ColumnKind::GeoPoint,
-                ColumnRole::GeoShape => ColumnKind::GeoShape,
-            };
-            OutputColumn::new(c.key.clone(), c.label.clone(), kind)
-        })
-        .collect();
+    let columns =
+        columns.iter().map(|c| OutputColumn::new(c.key.clone(), c.label.clone(), c.role)).collect();
     let options = if tz == chrono_tz::UTC {
         EncodeOptions::default()
     } else {
