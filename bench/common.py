@@ -24,7 +24,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-OUT = BENCH / "out"
+OUT = Path(os.environ.get("BENCH_OUT") or BENCH / "out").resolve()
 VENV = BENCH / ".venv"
 LOGS = OUT / "logs"
 RESULTS = OUT / "results"
@@ -204,6 +204,10 @@ class Server:
         if self in _servers:
             _servers.remove(self)
 
+    def cpu(self):
+        """CPU seconds (user + system) used so far by the server's process group."""
+        return group_cpu(self.proc.pid)
+
     def memory(self):
         """Resident set (VmRSS) and its peak (VmHWM) in MiB, summed over the process group."""
         return group_memory(self.proc.pid)
@@ -231,6 +235,24 @@ def group_memory(pgid):
         except (OSError, ValueError):
             continue
     return rss / 1024, hwm / 1024
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu(pgid):
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pgid:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / _TICK
 
 
 def kleber_server(data_dir, port=None, ready_path="/api/explore/v2.1/catalog/datasets?limit=1"):
@@ -321,13 +343,17 @@ def _ms(text):
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
-def wrk(url, duration=None, connections=WRK_CONNECTIONS, threads=2):
+def wrk(url, duration=None, connections=WRK_CONNECTIONS, threads=2, server=None):
     """Throughput of GET url at `connections` connections for `duration` seconds.
-    Only 2xx answers count in `ok_rps`; errors and non-2xx are reported beside it."""
+    Only 2xx answers count in `ok_rps`; errors and non-2xx are reported beside it. With
+    `server`, also the server's CPU milliseconds per request (`cpu_ms`), a measure that the
+    other loads of a shared machine disturb much less than throughput."""
     duration = duration or WRK_DURATION
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
            "--latency", url]
+    cpu_before = server.cpu() if server else None
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120).stdout
+    cpu_used = server.cpu() - cpu_before if server else None
     m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
     if not m:
         raise RuntimeError(f"cannot read wrk output:\n{out}")
@@ -341,6 +367,7 @@ def wrk(url, duration=None, connections=WRK_CONNECTIONS, threads=2):
         errors = sum(int(x) for x in se.groups())
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     return {"requests": total, "seconds": seconds, "non2xx": non2xx, "errors": errors,
+            "cpu_ms": cpu_used * 1000 / total if cpu_used is not None and total else None,
             "ok_rps": max(0, total - non2xx) / seconds, "p50_ms": _ms(lat.get("50", "nan")),
             "p99_ms": _ms(lat.get("99", "nan"))}
 

@@ -69,28 +69,33 @@ def main():
             "the sort without the filter (order_by, limit=100)":
                 "order_by=montant%20desc&limit=100",
         }
-        parts = {label: c.wrk(base + q) for label, q in parts.items()}
+        parts = {label: c.wrk(base + q, server=ks) for label, q in parts.items()}
         runs = {"kleber": [], "datasette": []}
         for r in range(c.REPEATS):
             for name, server, path in (("kleber", ks, KLEBER_PATH),
                                        ("datasette", ds, DATASETTE_PATH)):
-                out = c.wrk(f"http://127.0.0.1:{server.port}{path}")
+                out = c.wrk(f"http://127.0.0.1:{server.port}{path}", server=server)
                 runs[name].append(out)
                 c.log(f"  run {r + 1}: {name} {out['ok_rps']:.1f} req/s ok, "
                       f"p50 {out['p50_ms']:.1f} ms, non-2xx {out['non2xx']}, "
                       f"errors {out['errors']}")
     med = {k: c.median([o["ok_rps"] for o in v]) for k, v in runs.items()}
     p50 = {k: c.median([o["p50_ms"] for o in v]) for k, v in runs.items()}
+    cpu = {k: c.median([o["cpu_ms"] for o in v]) for k, v in runs.items()}
     ratio = med["kleber"] / med["datasette"] if med["datasette"] else float("inf")
     res.add("throughput, req/s (2xx), median", f"{med['kleber']:,.1f}",
             f"Datasette {med['datasette']:,.1f}", f"{ratio:.1f}x Datasette",
             ">= 10x Datasette", ratio >= 10)
+    res.add("server CPU time per request (median)", f"{cpu['kleber']:.1f} ms",
+            f"Datasette {cpu['datasette']:.1f} ms",
+            f"{cpu['datasette'] / cpu['kleber']:.1f}x less than Datasette")
     res.add("latency under load p50", f"{p50['kleber']:.1f} ms",
             f"Datasette {p50['datasette']:.1f} ms")
     res.add("latency of one request alone (median of 10)",
             f"{c.median(lat['kleber']):.1f} ms", f"Datasette {c.median(lat['datasette']):.1f} ms")
     for label, out in parts.items():
-        res.add(f"diagnostic: {label}, req/s (1 run)", f"{out['ok_rps']:,.1f}")
+        res.add(f"diagnostic: {label}, req/s (1 run)",
+                f"{out['ok_rps']:,.1f} req/s, {out['cpu_ms']:.1f} ms CPU per request")
     res.add("reference: DuckDB in process, same page + count, one at a time (median of 10)",
             f"{duck_ms:.1f} ms")
     bad = {k: sum(o["non2xx"] + o["errors"] for o in v) for k, v in runs.items()}

@@ -69,12 +69,19 @@ def main():
                     c.math.isclose(a, b, rel_tol=1e-9) for a, b in zip(kvals, dvals)):
                 res.note(f"{label}: Kleber and DuckDB disagree: {kvals[:5]} vs {dvals[:5]}")
             t = {"kleber": [], "datasette": [], "duckdb": [], "duckdb_kleber_file": []}
+            cpu = {"kleber": 0.0, "duckdb": 0.0}
             for _ in range(QUERY_REPEATS):
+                before = ks.cpu()
                 t["kleber"].append(kc.get_ok(kp)[1])
+                cpu["kleber"] += ks.cpu() - before
                 t["datasette"].append(dc.get_ok(dp)[1])
+                before = c.resource.getrusage(c.resource.RUSAGE_SELF)
                 started = c.time.perf_counter()
                 con.sql(dq).fetchall()
                 t["duckdb"].append(c.time.perf_counter() - started)
+                after = c.resource.getrusage(c.resource.RUSAGE_SELF)
+                cpu["duckdb"] += (after.ru_utime - before.ru_utime) + (after.ru_stime
+                                                                      - before.ru_stime)
                 started = c.time.perf_counter()
                 con.sql(dkq).fetchall()
                 t["duckdb_kleber_file"].append(c.time.perf_counter() - started)
@@ -87,6 +94,9 @@ def main():
                     f"{ratio:.2f}x DuckDB's time; {med['datasette'] / med['kleber']:.1f}x faster "
                     f"than Datasette",
                     "<= 2x DuckDB's time", ratio <= 2)
+            kcpu, dcpu = (cpu[n] * 1000 / QUERY_REPEATS for n in ("kleber", "duckdb"))
+            res.add(f"{label}: CPU time per query (Kleber server / DuckDB process)",
+                    f"{kcpu:.0f} ms", f"DuckDB {dcpu:.0f} ms", f"{kcpu / max(dcpu, 1e-9):.2f}x")
         kc.close()
         dc.close()
     res.note("Kleber's count by month uses ODSQL date_format(...,'yyyy-MM') in the request's "

@@ -29,32 +29,38 @@ def main():
         # Where Kleber's time goes: the same server answering less and less of the request.
         base = f"http://127.0.0.1:{ks.port}/api/explore/v2.1"
         floor = {
-            "API root (HTTP only)": c.wrk(f"{base}/"),
-            "dataset object (HTTP + catalog lookup)": c.wrk(f"{base}/catalog/datasets/small"),
-            "records?limit=0 (one DataFusion query: the count)":
-                c.wrk(f"{base}/catalog/datasets/small/records?limit=0"),
+            "API root (HTTP only)": c.wrk(f"{base}/", server=ks),
+            "dataset object (HTTP + catalog lookup)":
+                c.wrk(f"{base}/catalog/datasets/small", server=ks),
+            "records?limit=0 (the count; the page is empty)":
+                c.wrk(f"{base}/catalog/datasets/small/records?limit=0", server=ks),
         }
         runs = {"kleber": [], "datasette": []}
         for r in range(c.REPEATS):
             for name, server, path in (("kleber", ks, KLEBER_PATH),
                                        ("datasette", ds, DATASETTE_PATH)):
-                out = c.wrk(f"http://127.0.0.1:{server.port}{path}")
+                out = c.wrk(f"http://127.0.0.1:{server.port}{path}", server=server)
                 runs[name].append(out)
                 c.log(f"  run {r + 1}: {name} {out['ok_rps']:.0f} req/s ok, "
                       f"p50 {out['p50_ms']:.2f} ms, non-2xx {out['non2xx']}, "
                       f"errors {out['errors']}")
     med = {k: c.median([o["ok_rps"] for o in v]) for k, v in runs.items()}
     p50 = {k: c.median([o["p50_ms"] for o in v]) for k, v in runs.items()}
+    cpu = {k: c.median([o["cpu_ms"] for o in v]) for k, v in runs.items()}
     ratio = med["kleber"] / med["datasette"] if med["datasette"] else float("inf")
     res.add("throughput, req/s (2xx), median", f"{med['kleber']:,.0f}",
             f"Datasette {med['datasette']:,.0f}", f"{ratio:.1f}x Datasette",
             ">= 10x Datasette and >= 20,000 req/s", ratio >= 10 and med["kleber"] >= 20000)
+    res.add("server CPU time per request (median)", f"{cpu['kleber']:.2f} ms",
+            f"Datasette {cpu['datasette']:.2f} ms",
+            f"{cpu['datasette'] / cpu['kleber']:.1f}x less than Datasette")
     res.add("latency under load p50", f"{p50['kleber']:.2f} ms",
             f"Datasette {p50['datasette']:.2f} ms")
     res.add("latency of one request alone (median of 200)",
             f"{c.median(lat['kleber']):.2f} ms", f"Datasette {c.median(lat['datasette']):.2f} ms")
     for label, out in floor.items():
-        res.add(f"diagnostic: {label}, req/s (1 run)", f"{out['ok_rps']:,.0f}")
+        res.add(f"diagnostic: {label}, req/s (1 run)",
+                f"{out['ok_rps']:,.0f} req/s, {out['cpu_ms']:.2f} ms CPU per request")
     bad = {k: sum(o["non2xx"] + o["errors"] for o in v) for k, v in runs.items()}
     res.note(f"failed answers over all runs (non-2xx + socket errors): {bad}")
     res.note("all runs (req/s): " + "; ".join(

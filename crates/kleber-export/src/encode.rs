@@ -282,6 +282,7 @@ enum Enc<'a> {
         lat: Box<Col<'a>>,
     },
     GeoShape(StrCol<'a>),
+    Json(StrCol<'a>),
 }
 
 /// One array, downcast, with its validity.
@@ -323,6 +324,10 @@ impl<'a> Col<'a> {
             ColumnKind::Plain => Col::plain(array, &column.key),
             ColumnKind::GeoShape => match StrCol::new(array) {
                 Some(s) => Ok(Col { nulls: array.nulls(), enc: Enc::GeoShape(s) }),
+                None => Err(mismatch(column, array)),
+            },
+            ColumnKind::Json => match StrCol::new(array) {
+                Some(s) => Ok(Col { nulls: array.nulls(), enc: Enc::Json(s) }),
                 None => Err(mismatch(column, array)),
             },
             ColumnKind::GeoPoint => {
@@ -604,6 +609,15 @@ impl<'a> Col<'a> {
                 }
                 None => false,
             },
+            Enc::Json(s) => {
+                let text = s.value(i);
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                    raw_json_one_line(out, text.trim());
+                } else {
+                    format::json_str(out, text);
+                }
+                true
+            }
         };
         if !written {
             out.extend_from_slice(b"null");
@@ -699,6 +713,10 @@ impl<'a> Col<'a> {
                 out.extend_from_slice(geometry.as_bytes());
                 true
             }),
+            Enc::Json(s) => {
+                out.extend_from_slice(s.value(i).as_bytes());
+                Some(true)
+            }
         }
     }
 

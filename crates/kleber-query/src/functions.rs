@@ -117,6 +117,7 @@ pub fn all() -> impl Iterator<Item = &'static FunctionDoc> {
         .chain(crate::text::FUNCTIONS)
         .chain(crate::dates::FUNCTIONS)
         .chain(crate::geo::FUNCTIONS)
+        .chain(crate::json::FUNCTIONS)
 }
 
 /// Looks a core function up by its (case-insensitive) name.

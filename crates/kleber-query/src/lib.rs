@@ -19,6 +19,7 @@ pub mod facets;
 mod fulltext;
 pub mod functions;
 mod geo;
+mod json;
 mod lower;
 mod plan;
 mod record_id;

@@ -323,8 +323,12 @@ impl Scope<'_> {
     fn call(&self, name: &str, name_span: Span, args: &[Arg], distinct: bool) -> Result<Expr> {
         // Families of functions that read their arguments' AST themselves (geometry literals,
         // field lists, named arguments, intervals).
-        let families: [FamilyLowering; 3] =
-            [crate::geo::lower_call, crate::text::lower_call, crate::dates::lower_call];
+        let families: [FamilyLowering; 4] = [
+            crate::geo::lower_call,
+            crate::text::lower_call,
+            crate::dates::lower_call,
+            crate::json::lower_call,
+        ];
         for family in families {
             if let Some(result) = family(self, name, name_span, args, distinct) {
                 return result;

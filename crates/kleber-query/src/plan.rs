@@ -412,6 +412,7 @@ pub(crate) fn plan(
                 Some(FieldType::GeoPoint2d) => ColumnRole::GeoPoint,
                 Some(FieldType::GeoShape) => ColumnRole::GeoShape,
                 _ if crate::geo::yields_geojson(&o.expr) => ColumnRole::GeoShape,
+                _ if crate::json::yields_json(&o.expr) => ColumnRole::Json,
                 _ => ColumnRole::Plain,
             };
             let label = o.field.as_ref().map_or_else(|| o.key.clone(), |f| f.label.clone());

@@ -127,6 +127,9 @@ pub enum ColumnKind {
     GeoPoint,
     /// An Opendatasoft `geo_shape`: a string column holding a GeoJSON geometry object.
     GeoShape,
+    /// A string column holding JSON text (`json_format()`), embedded as JSON; text that is
+    /// not valid JSON is written as a string.
+    Json,
 }
 
 impl ColumnKind {

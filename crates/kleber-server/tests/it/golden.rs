@@ -33,6 +33,12 @@ async fn golden_queries_answer_as_recorded() {
         "arrondissements",
         ImportOptions::default(),
     );
+    import(
+        dir.path(),
+        &real("strasbourg_parcs-jardins_points.geojson"),
+        "parcs",
+        ImportOptions::default(),
+    );
     let server = TestServer::start(dir).await;
 
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
