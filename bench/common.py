@@ -34,7 +34,8 @@ REPEATS = max(1, int(os.environ.get("REPEATS", "3")))
 WRK_DURATION = max(1, int(os.environ.get("WRK_DURATION", "10")))
 WRK_CONNECTIONS = 16
 # Kleber's --query-timeout is 30 s; Datasette gets the same limit instead of its 1 s default,
-# so that both answer the same heavy queries (a setting of the server, not of the dataset).
+# so that both answer the same heavy queries, and no cap on CSV exports instead of its 100 MB
+# default, so that both export the whole table (settings of the server, not of the dataset).
 DATASETTE_TIME_LIMIT_MS = 30000
 
 for d in (OUT, LOGS, RESULTS):
@@ -101,6 +102,16 @@ def tool_versions():
     except OSError:
         pass
     return versions
+
+
+def binary_facts():
+    """Which Kleber binary a scenario ran: its path and build time, and the commit checked
+    out when the scenario ran (the binary may be older than the checkout)."""
+    path = Path(kleber_bin())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip()
+    built = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))
+    return f"{path} built {built} UTC, checkout {commit}"
 
 
 def machine():
@@ -266,7 +277,7 @@ def datasette_server(db_path, port=None):
     port = port or free_port()
     return Server("datasette", [venv_bin("datasette"), "serve", str(db_path), "-h", "127.0.0.1",
                                 "-p", str(port), "--setting", "sql_time_limit_ms",
-                                str(DATASETTE_TIME_LIMIT_MS)],
+                                str(DATASETTE_TIME_LIMIT_MS), "--setting", "max_csv_mb", "0"],
                   port, "/-/versions.json")
 
 
@@ -502,6 +513,7 @@ class Results:
                 "notes": self.notes, "rows_setting": ROWS, "repeats": REPEATS,
                 "load_before": self.load_before, "load_after": load(),
                 "seconds": round(time.time() - self.started, 1),
+                "kleber_binary": binary_facts(),
                 "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         (RESULTS / f"{self.scenario}.json").write_text(json.dumps(data, indent=1,
                                                                   ensure_ascii=False))

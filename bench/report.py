@@ -25,7 +25,10 @@ def main():
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}",
         "- load average (1, 5, 15 min) before -> after each scenario: " + "; ".join(
             f"{p['scenario']} {p['load_before'][0]} -> {p['load_after'][0]}" for p in parts),
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "commit"),
+        "- Kleber binary: " + "; ".join(sorted({
+            f"{p.get('kleber_binary', '?')} ({', '.join(q['scenario'] for q in parts if q.get('kleber_binary') == p.get('kleber_binary'))})"
+            for p in parts})),
         "- every tool loads the data its default way, no index made by hand; Kleber and its "
         "peers run one after the other in the same run, never at the same time",
         "",

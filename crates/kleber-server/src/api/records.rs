@@ -31,16 +31,7 @@ pub async fn get_records(
     }
     let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, query.tz()?);
-    let run = state.engine.page(planned);
-    let (total, batches) = tokio::time::timeout(state.query_timeout, run).await.map_err(|_| {
-        ApiError::new(
-            ErrorCode::QueryTooHeavy,
-            format!(
-                "the query exceeded the time limit of {} s; narrow it with a where clause or use the exports endpoint",
-                state.query_timeout.as_secs()
-            ),
-        )
-    })??;
+    let (total, batches) = run_with_time_limit(&state, state.engine.page(planned)).await?;
     if include_links {
         return Ok(json_response(
             with_links(&id, &params, &encoder, &batches, total, limit, offset, record_links)?
@@ -57,6 +48,33 @@ pub async fn get_records(
     body.push(b'}');
     debug_assert!(writer.rows_written() as usize <= limit);
     Ok(json_response(body))
+}
+
+/// Runs a query under the records time limit.
+///
+/// The timer drops the query (cancelling its tasks) when it fires; and a query that finished
+/// after its deadline — the timer could not fire while every worker was busy with it — is
+/// refused all the same, so the limit means the same thing under load.
+pub(crate) async fn run_with_time_limit<T>(
+    state: &AppState,
+    query: impl std::future::Future<Output = Result<T, kleber_query::Error>>,
+) -> Result<T, ApiError> {
+    let limit = state.query_timeout;
+    let started = std::time::Instant::now();
+    let too_slow = || {
+        ApiError::new(
+            ErrorCode::QueryTooHeavy,
+            format!(
+                "the query exceeded the time limit of {} s; narrow it with a where clause or use the exports endpoint",
+                limit.as_secs()
+            ),
+        )
+    };
+    let result = tokio::time::timeout(limit, query).await.map_err(|_| too_slow())??;
+    if started.elapsed() > limit {
+        return Err(too_slow());
+    }
+    Ok(result)
 }
 
 /// The private name of the record id selected for `_links`.
