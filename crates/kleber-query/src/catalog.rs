@@ -122,29 +122,30 @@ pub fn catalog_batch(entries: &[CatalogEntry]) -> Result<RecordBatch> {
 }
 
 impl Engine {
-    fn catalog_table(&self, entries: &[CatalogEntry]) -> Result<DataFrame> {
-        Ok(self.ctx.read_batch(catalog_batch(entries)?)?)
+    fn catalog_table(&self, table: &RecordBatch) -> Result<DataFrame> {
+        // Cloning a batch clones reference-counted buffers, not the data.
+        Ok(self.ctx.read_batch(table.clone())?)
     }
 
-    /// Plans a catalog query over `entries`.
+    /// Plans a catalog query over `table`, built once per catalog change with [`catalog_batch`].
     pub fn plan_catalog(
         &self,
-        entries: &[CatalogEntry],
+        table: &RecordBatch,
         query: &RecordsQuery,
         search: Option<SearchHook<'_>>,
     ) -> Result<PlannedQuery> {
-        crate::plan::plan(self.catalog_table(entries)?, &catalog_fields(), query, search)
+        crate::plan::plan(self.catalog_table(table)?, &catalog_fields(), query, search)
     }
 
     /// The facets of the catalog under `query`'s filters.
     pub async fn catalog_facets(
         &self,
-        entries: &[CatalogEntry],
+        table: &RecordBatch,
         query: &RecordsQuery,
         requests: &[FacetRequest],
         search: Option<SearchHook<'_>>,
     ) -> Result<Vec<FacetGroup>> {
-        let table = self.catalog_table(entries)?;
+        let table = self.catalog_table(table)?;
         crate::facets::compute(table, &catalog_fields(), query, requests, search).await
     }
 }

@@ -18,6 +18,8 @@ pub struct CatalogSnapshot {
     pub records: Vec<DatasetRecord>,
     /// The same, as rows of the catalog table.
     pub entries: Vec<CatalogEntry>,
+    /// The catalog table the query engine filters, built once per generation.
+    pub table: kleber_query::RecordBatch,
     /// Full-text index over titles, descriptions, keywords, themes and publishers.
     pub index: CatalogIndex,
 }
@@ -89,7 +91,8 @@ impl CatalogCache {
         let entries: Vec<CatalogEntry> = records.iter().map(entry).collect();
         let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
         let index = CatalogIndex::build(&docs)?;
-        let snapshot = Arc::new(CatalogSnapshot { generation, records, entries, index });
+        let table = kleber_query::catalog::catalog_batch(&entries)?;
+        let snapshot = Arc::new(CatalogSnapshot { generation, records, entries, table, index });
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Arc::clone(&snapshot));
         Ok(snapshot)

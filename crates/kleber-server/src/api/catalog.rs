@@ -58,7 +58,7 @@ pub async fn list_datasets(
 
     if custom {
         let q = params.records_query(Some(limit), offset);
-        let planned = state.engine.plan_catalog(&snapshot.entries, &q, Some(&hook))?;
+        let planned = state.engine.plan_catalog(&snapshot.table, &q, Some(&hook))?;
         let encoder = encoder_for(&planned.columns, q.tz()?);
         let (total, batches) = state.engine.page(planned).await?;
         let results = encode_all(&mut JsonArrayWriter::new(encoder), &batches)?;
@@ -70,7 +70,7 @@ pub async fn list_datasets(
 
     let mut q = params.records_query(None, 0);
     q.select = Some("dataset_id".to_owned());
-    let planned = state.engine.plan_catalog(&snapshot.entries, &q, Some(&hook))?;
+    let planned = state.engine.plan_catalog(&snapshot.table, &q, Some(&hook))?;
     let batches = state.engine.collect(planned).await?;
     let mut ids: Vec<String> = Vec::new();
     let encoder = encoder_for(

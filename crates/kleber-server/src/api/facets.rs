@@ -71,7 +71,7 @@ pub async fn get_catalog_facets(
     };
     let groups = state
         .engine
-        .catalog_facets(&snapshot.entries, &params.records_query(None, 0), &requests, Some(&hook))
+        .catalog_facets(&snapshot.table, &params.records_query(None, 0), &requests, Some(&hook))
         .await?;
     Ok(body(&groups))
 }
