@@ -54,9 +54,9 @@ def venv_bin(name):
     return str(VENV / "bin" / name)
 
 
-def kleber_bin():
+def kleber_bin(build=True):
     """The release build of `kleber`: $KLEBER_BIN, else target/release under $CARGO_TARGET_DIR
-    (or the repository's `target`), built first when missing."""
+    (or the repository's `target`), built first when missing (if `build`)."""
     explicit = os.environ.get("KLEBER_BIN")
     if explicit:
         return explicit
@@ -64,7 +64,7 @@ def kleber_bin():
     if not target.is_absolute():
         target = REPO / target
     path = target / "release" / "kleber"
-    if not path.exists():
+    if not path.exists() and build:
         log(f"building {path} (cargo build --release -p kleber-server) ...")
         subprocess.run(["cargo", "build", "--release", "-p", "kleber-server"], cwd=REPO, check=True)
     return str(path)
@@ -73,7 +73,8 @@ def kleber_bin():
 def tool_versions():
     versions = {}
     try:
-        out = subprocess.run([kleber_bin(), "--version"], capture_output=True, text=True).stdout
+        out = subprocess.run([kleber_bin(build=False), "--version"], capture_output=True,
+                             text=True).stdout
         versions["kleber"] = out.strip()
     except OSError:
         pass
@@ -98,7 +99,7 @@ def tool_versions():
         pass
     try:
         out = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-        versions["wrk"] = (out.stdout + out.stderr).split("\n")[0].strip()
+        versions["wrk"] = (out.stdout + out.stderr).split()[1]
     except OSError:
         pass
     return versions
@@ -107,7 +108,9 @@ def tool_versions():
 def binary_facts():
     """Which Kleber binary a scenario ran: its path and build time, and the commit checked
     out when the scenario ran (the binary may be older than the checkout)."""
-    path = Path(kleber_bin())
+    path = Path(kleber_bin(build=False))
+    if not path.exists():
+        return f"{path} (missing)"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
     built = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))

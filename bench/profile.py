@@ -3,6 +3,8 @@ the code does (Parquet decoding, DataFusion planning, allocation, ...).
 
     bench/.venv/bin/python bench/profile.py b     # the filter + sort page on ROWS records
     bench/.venv/bin/python bench/profile.py d     # the small dataset's page of 20
+    bench/.venv/bin/python bench/profile.py c     # the count by month
+    bench/.venv/bin/python bench/profile.py f     # a catalog search (CATALOG_DATASETS)
 
 Needs `perf` (Debian package linux-perf) and the data of the scenario (run it once first).
 The release binary has symbols but no debug info, so the profile is flat (no call graphs):
@@ -17,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import catalog  # noqa: E402
 import common as c  # noqa: E402
 
 TARGETS = {
@@ -24,6 +27,8 @@ TARGETS = {
           "where=categorie%20%3D%20%22Voirie%22&order_by=montant%20desc&limit=100"),
     "d": (lambda: c.kleber_dir(1000, "small"),
           "/api/explore/v2.1/catalog/datasets/small/records?limit=20"),
+    "f": (lambda: catalog.catalog_dir(int(c.os.environ.get("CATALOG_DATASETS", "10000")))[0],
+          "/api/explore/v2.1/catalog/datasets?where=%22qualit%C3%A9%20air%22"),
     "c": (lambda: c.kleber_dir(), "/api/explore/v2.1/catalog/datasets/records/records?"
           "select=count(*)%20as%20n&group_by=date_format(date_signalement%2C%20'yyyy-MM')"
           "%20as%20mois&limit=100"),
@@ -31,17 +36,23 @@ TARGETS = {
 
 # First match wins; patterns are searched in "dso symbol".
 BUCKETS = [
+    ("ODSQL date functions (date_format, time-zone offsets: chrono, chrono_tz)",
+     r"kleber_query::dates|chrono"),
     ("Parquet: snappy decompression", r"snap::"),
+    ("catalog rows copied into an Arrow table, String clones, SipHash (HashMap) hashing",
+     r"kleber_query::catalog|GenericByteBuilder|sip::Hasher|String as core::clone"),
     ("Parquet: decoding (RLE/dictionary/bit-packing, levels, pages)", r"parquet::"),
     ("Arrow compute (filter, sort, take, aggregate kernels)",
      r"arrow_select|arrow_ord|arrow_arith|arrow_row|arrow_string|arrow_cast|arrow_data|"
      r"arrow_array|arrow_buffer|arrow_schema|aggregate|GroupsAccumulator|TopK|topk"),
     ("DataFusion planning and optimising (per request)",
-     r"datafusion_optimizer|physical_planner|datafusion_expr|session_state|SessionState|"
+     r"datafusion_optimizer|physical_planner|datafusion_expr::|session_state|SessionState|"
      r"datafusion_physical_optimizer|equivalence|ScalarValue|ExprSchemable|LogicalPlan|"
-     r"datafusion_common|datafusion_sql|ListingTable|datafusion_catalog|datafusion_datasource"),
+     r"datafusion_sql|ListingTable|datafusion_catalog|DFSchema|TreeNode"),
     ("DataFusion execution (operators, streams)", r"datafusion"),
-    ("JSON/CSV encoding", r"kleber_export|serde_json|ryu|itoa|core::fmt|csv::"),
+    ("text formatting (core::fmt: integers and strings written one by one)",
+     r"core::fmt|pad_integral|Display>::fmt"),
+    ("JSON/CSV encoding", r"kleber_export|serde_json|ryu|itoa|csv::"),
     ("ODSQL parse/plan, Kleber handlers", r"kleber_|kleber "),
     ("SQLite catalog lookup", r"sqlite3|rusqlite"),
     ("HTTP, tokio runtime", r"hyper|axum|tokio|tower|mio|h1::"),
@@ -51,7 +62,7 @@ BUCKETS = [
      r"memcg|unmap_page|mmap|munmap|alloc::|drop_in_place|drop_slow|Clone>::clone|hashbrown"),
     ("kernel: scheduling, wake-ups, syscalls, network",
      r"kallsyms|vdso|futex|Condvar|Mutex|syscall"),
-    ("other", r""),
+    ("other (mostly inlined loops: <Map as Iterator>::fold, ...)", r""),
 ]
 
 

@@ -7,35 +7,39 @@
 #
 # Builds Kleber's release binary (cargo build --release -p kleber-server, honouring
 # CARGO_TARGET_DIR), installs the peers into bench/.venv from PyPI (datasette, sqlite-utils,
-# duckdb) and wrk from Debian if missing, generates the data into bench/out/, runs the
-# scenarios one after the other and prints the table of medians, ratios and targets, also
-# written to bench/out/results.md. Every server binds 127.0.0.1 and is stopped when the run
-# ends, however it ends. Settings (environment): ROWS (2000000), REPEATS (3), WRK_DURATION (10 s),
-# QUERY_REPEATS, CATALOG_DATASETS (10000), IDLE_DATASETS (1000), FTS_REQUESTS (2000),
-# IMPORT_JOBS (2), CATALOG_SETUP_BUDGET_S (1500), STARTS, KLEBER_BIN (skip the build).
+# duckdb) and wrk from Debian if missing, generates the data into bench/out/ (or $BENCH_OUT),
+# runs the scenarios one after the other and prints the table of medians, ratios and targets,
+# also written to out/results.md. Every server binds 127.0.0.1 and is stopped when the run
+# ends, however it ends. Settings (environment): ROWS (2000000), REPEATS (3), WRK_DURATION
+# (10 s), QUERY_REPEATS, CATALOG_DATASETS (10000), IDLE_DATASETS (1000), FTS_REQUESTS (2000),
+# IMPORT_JOBS (2), CATALOG_SETUP_BUDGET_S (1500), STARTS, KLEBER_BIN (skip the build),
+# BENCH_OUT. See BENCHMARKS.md.
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$BENCH")"
 VENV="$BENCH/.venv"
-mkdir -p "$BENCH/out"
+OUT="${BENCH_OUT:-$BENCH/out}"   # BENCH_OUT: somewhere else for the data and results
+mkdir -p "$OUT"
 
 # Each scenario stops its own servers (on exit and on signals). This is the net under it: the
 # running scenario is told to stop, then any server process group it recorded in
-# out/servers.pids (one group per server, led by the server's pid) and left behind is ended.
+# $OUT/servers.pids (one group per server, led by the server's pid) and left behind is ended.
 child=""
 cleanup() {
   if [[ -n "$child" ]] && kill -0 "$child" 2>/dev/null; then
     kill -TERM "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
   fi
-  if [[ -f "$BENCH/out/servers.pids" ]]; then
+  if [[ -f "$OUT/servers.pids" ]]; then
     while read -r pid; do
-      if [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]]; then
+      # Only if that pid still leads its group and is still one of our servers.
+      if [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]] &&
+         ps -o args= -p "$pid" 2>/dev/null | grep -qE 'kleber|datasette'; then
         kill -TERM -- "-$pid" 2>/dev/null || true
       fi
-    done < "$BENCH/out/servers.pids"
-    rm -f "$BENCH/out/servers.pids"
+    done < "$OUT/servers.pids"
+    rm -f "$OUT/servers.pids"
   fi
 }
 trap cleanup EXIT

@@ -96,8 +96,8 @@ def main():
     for label, out in parts.items():
         res.add(f"diagnostic: {label}, req/s (1 run)",
                 f"{out['ok_rps']:,.1f} req/s, {out['cpu_ms']:.1f} ms CPU per request")
-    res.add("reference: DuckDB in process, same page + count, one at a time (median of 10)",
-            f"{duck_ms:.1f} ms")
+    res.add("reference: the same page + count in process, one at a time (median of 10)", "",
+            f"DuckDB {duck_ms:.1f} ms")
     bad = {k: sum(o["non2xx"] + o["errors"] for o in v) for k, v in runs.items()}
     res.note(f"failed answers over all runs (non-2xx + socket errors): {bad}")
     res.note("all runs (req/s): " + "; ".join(

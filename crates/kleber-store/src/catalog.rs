@@ -24,7 +24,20 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Brings the catalog schema up to date, in one write transaction so that two processes
+/// opening a new data directory at once cannot both create the tables.
 fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match migrate_in_transaction(conn) {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn migrate_in_transaction(conn: &Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(Error::CorruptCatalog(format!(
@@ -33,8 +46,7 @@ fn migrate(conn: &Connection) -> Result<()> {
     }
     if version < 1 {
         conn.execute_batch(
-            "BEGIN;
-             CREATE TABLE datasets (
+            "CREATE TABLE datasets (
                uid TEXT PRIMARY KEY,
                id TEXT NOT NULL UNIQUE,
                title TEXT NOT NULL,
@@ -54,19 +66,16 @@ fn migrate(conn: &Connection) -> Result<()> {
                created_at TEXT NOT NULL,
                PRIMARY KEY (dataset_uid, version)
              );
-             PRAGMA user_version = 1;
-             COMMIT;",
+             PRAGMA user_version = 1;",
         )?;
     }
     if version < 2 {
         // A counter bumped by every catalog write, so readers can cache derived state
         // (the catalog table, the search index) and notice changes with one cheap query.
         conn.execute_batch(
-            "BEGIN;
-             CREATE TABLE generation (n INTEGER NOT NULL);
+            "CREATE TABLE generation (n INTEGER NOT NULL);
              INSERT INTO generation VALUES (0);
-             PRAGMA user_version = 2;
-             COMMIT;",
+             PRAGMA user_version = 2;",
         )?;
     }
     Ok(())

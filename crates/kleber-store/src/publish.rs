@@ -437,6 +437,21 @@ mod tests {
     }
 
     #[test]
+    fn stores_opened_at_once_on_a_new_directory_all_succeed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let path = dir.path().to_path_buf();
+                std::thread::spawn(move || Store::open(&path).map(|s| s.generation()))
+            })
+            .collect();
+        for h in handles {
+            let generation = h.join().expect("no panic").expect("open").expect("generation");
+            assert_eq!(generation, 0);
+        }
+    }
+
+    #[test]
     fn invalid_ids_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
