@@ -288,6 +288,24 @@ def datasette_server(db_path, port=None):
 # Measures
 
 
+def wrk_side_by_side(kleber, kleber_path, datasette, datasette_path, rps_digits=1):
+    """Runs wrk REPEATS times against Kleber then Datasette, alternating, and returns the runs
+    and the medians of req/s (2xx), p50 latency and server CPU per request, by tool."""
+    runs = {"kleber": [], "datasette": []}
+    for r in range(REPEATS):
+        for name, server, path in (("kleber", kleber, kleber_path),
+                                   ("datasette", datasette, datasette_path)):
+            out = wrk(f"http://127.0.0.1:{server.port}{path}", server=server)
+            runs[name].append(out)
+            log(f"  run {r + 1}: {name} {out['ok_rps']:.{rps_digits}f} req/s ok, "
+                f"p50 {out['p50_ms']:.{rps_digits + 1}f} ms, non-2xx {out['non2xx']}, "
+                f"errors {out['errors']}")
+    med = {k: median([o["ok_rps"] for o in v]) for k, v in runs.items()}
+    p50 = {k: median([o["p50_ms"] for o in v]) for k, v in runs.items()}
+    cpu = {k: median([o["cpu_ms"] for o in v]) for k, v in runs.items()}
+    return runs, med, p50, cpu
+
+
 def median(values):
     return statistics.median(values)
 

@@ -35,18 +35,7 @@ def main():
             "records?limit=0 (the count; the page is empty)":
                 c.wrk(f"{base}/catalog/datasets/small/records?limit=0", server=ks),
         }
-        runs = {"kleber": [], "datasette": []}
-        for r in range(c.REPEATS):
-            for name, server, path in (("kleber", ks, KLEBER_PATH),
-                                       ("datasette", ds, DATASETTE_PATH)):
-                out = c.wrk(f"http://127.0.0.1:{server.port}{path}", server=server)
-                runs[name].append(out)
-                c.log(f"  run {r + 1}: {name} {out['ok_rps']:.0f} req/s ok, "
-                      f"p50 {out['p50_ms']:.2f} ms, non-2xx {out['non2xx']}, "
-                      f"errors {out['errors']}")
-    med = {k: c.median([o["ok_rps"] for o in v]) for k, v in runs.items()}
-    p50 = {k: c.median([o["p50_ms"] for o in v]) for k, v in runs.items()}
-    cpu = {k: c.median([o["cpu_ms"] for o in v]) for k, v in runs.items()}
+        runs, med, p50, cpu = c.wrk_side_by_side(ks, KLEBER_PATH, ds, DATASETTE_PATH, rps_digits=0)
     ratio = med["kleber"] / med["datasette"] if med["datasette"] else float("inf")
     res.add("throughput, req/s (2xx), median", f"{med['kleber']:,.0f}",
             f"Datasette {med['datasette']:,.0f}", f"{ratio:.1f}x Datasette",
