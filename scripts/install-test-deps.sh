@@ -1,11 +1,51 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing. Idempotent; quiet when all is there.
+#
+# - Rust components: clippy, rustfmt.
+# - Debian packages: gdal-bin (ogrinfo reads back geo exports), chromium (browser tests).
+# - Python: a virtual environment in tests/clients/.venv with the pinned clients and readers
+#   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl).
+# - npm: tests/clients/node_modules from tests/clients/package-lock.json
+#   (@opendatasoft/api-client, playwright-core, axe-core).
+#
+# Tests find them at these paths (see tests/clients/README.md); a test whose tool is missing
+# fails and names this script.
 set -euo pipefail
-need=()
+cd "$(dirname "$0")/.."
+
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+need=()
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || need+=(clippy)
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || need+=(rustfmt)
 if ((${#need[@]})); then
   rustup component add "${need[@]}"
 fi
+
+debs=()
+command -v ogrinfo >/dev/null || debs+=(gdal-bin)
+command -v chromium >/dev/null || debs+=(chromium)
+if ((${#debs[@]})); then
+  echo "installing Debian packages: ${debs[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+fi
+
+venv=tests/clients/.venv
+stamp="$venv/.requirements"
+if ! cmp -s tests/clients/requirements.txt "$stamp" 2>/dev/null; then
+  echo "installing Python test clients into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
+  cp tests/clients/requirements.txt "$stamp"
+fi
+
+modules=tests/clients/node_modules
+if ! cmp -s tests/clients/package-lock.json "$modules/.package-lock.json.stamp" 2>/dev/null; then
+  echo "installing npm test clients into $modules"
+  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+  cp tests/clients/package-lock.json "$modules/.package-lock.json.stamp"
+fi
+
 echo "test dependencies present"
