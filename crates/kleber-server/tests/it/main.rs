@@ -2,6 +2,7 @@
 //! `kleber` binary. One test binary (modules per feature) to keep link time low.
 
 mod api;
+mod browser;
 mod catalog_query;
 mod common;
 mod crash;

@@ -1,0 +1,113 @@
+//! The public portal in a real browser: headless Chromium, driven by playwright-core from the
+//! Node scripts in `tests/browser/`, against a real server holding the demo datasets.
+//!
+//! - `walk.mjs`: a user's walk (search, refine, table, map, chart, export, English), with
+//!   screenshots in `tests/artifacts/screenshots/`;
+//! - `a11y.mjs`: axe-core (WCAG 2.1 A and AA) on every page type, skip link and visible focus,
+//!   320 px without horizontal scrolling; report in `tests/artifacts/axe-results.json`.
+//!
+//! The browser, Node modules and axe-core are installed by `scripts/install-test-deps.sh`; when
+//! one is missing the tests fail and say so.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::TestServer;
+
+/// Longest a script may run before it is killed (each one finishes well under a minute).
+const SCRIPT_LIMIT: Duration = Duration::from_secs(180);
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Fails, naming the install script, unless Chromium, Node and the Node modules are present.
+fn require_tools() {
+    let repo = repository();
+    let chromium = std::env::var_os("KLEBER_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let modules = repo.join("tests/clients/node_modules");
+    let mut missing = Vec::new();
+    if !chromium.exists() {
+        missing.push(format!("chromium ({})", chromium.display()));
+    }
+    if Command::new("node").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true)
+    {
+        missing.push("node".to_owned());
+    }
+    for module in ["playwright-core/index.mjs", "axe-core/axe.min.js"] {
+        let path = modules.join(module);
+        if !path.exists() {
+            missing.push(path.display().to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "browser tests need {}: run scripts/install-test-deps.sh",
+        missing.join(", ")
+    );
+}
+
+/// A server on 127.0.0.1 with the demo datasets.
+async fn demo_server() -> TestServer {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = kleber_store::Store::open(dir.path()).expect("open store");
+    kleber_server::demo::ensure(&store).expect("demo datasets");
+    drop(store);
+    TestServer::start(dir).await
+}
+
+/// Runs `node tests/browser/<script> <base>` while the server answers; returns its status and
+/// output (stdout then stderr).
+async fn run_node(script: &str, base: &str) -> (ExitStatus, String) {
+    let repo = repository();
+    let logs = tempfile::tempdir().expect("temporary directory");
+    let (out_path, err_path) = (logs.path().join("stdout"), logs.path().join("stderr"));
+    let mut child = Command::new("node")
+        .arg(repo.join("tests/browser").join(script))
+        .arg(base)
+        .current_dir(&repo)
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).expect("stdout file"))
+        .stderr(File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): run scripts/install-test-deps.sh"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break status;
+        }
+        if started.elapsed() > SCRIPT_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+            panic!("tests/browser/{script} still running after {SCRIPT_LIMIT:?}; output:\n{out}");
+        }
+        // Sleeping asynchronously lets the server, on this runtime, answer the browser.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+    println!("tests/browser/{script} ran in {:.1} s", started.elapsed().as_secs_f64());
+    (status, format!("{out}{err}"))
+}
+
+async fn run_script(script: &str) {
+    require_tools();
+    let server = demo_server().await;
+    let (status, output) = run_node(script, &server.base).await;
+    println!("{output}");
+    assert!(status.success(), "node tests/browser/{script} failed ({status}):\n{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_searches_filters_maps_charts_and_downloads_in_the_browser() {
+    run_script("walk.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_pages_have_no_axe_violation_and_work_by_keyboard_at_320_px() {
+    run_script("a11y.mjs").await;
+}

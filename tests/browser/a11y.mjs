@@ -1,0 +1,314 @@
+// Accessibility checks of the portal's pages in headless Chromium:
+// - axe-core with the WCAG 2.0/2.1 A and AA rules on every page type (home, catalog, each tab
+//   of a geo dataset, a record's detail, a built chart, embeds, the about and 404 pages);
+// - the page contract's hooks: <html lang>, <main id="main">, a skip link as the first Tab
+//   stop with a visible outline that moves to #main, the language switcher;
+// - visible focus on the next Tab stops;
+// - 320 px wide: no horizontal scrolling.
+//
+// Usage: node tests/browser/a11y.mjs http://127.0.0.1:PORT   (a server with the demo data)
+// Writes tests/artifacts/axe-results.json; exits 1 listing every violation and problem.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  artifacts,
+  artifactDir,
+  axePath,
+  baseFromArgs,
+  checkNoExternalCode,
+  deadline,
+  describe,
+  launch,
+  portalContext,
+} from './lib.mjs';
+
+const base = baseFromArgs('a11y.mjs');
+deadline(170);
+
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const GEO = 'toilettes-publiques';
+const VELO = 'comptages-velos';
+const tab = (id, name) => `/explore/dataset/${id}/${name}/`;
+
+/**
+ * The pages checked. `action` runs on the loaded page and leads to the page actually checked
+ * (a record's detail, a built chart); `embed` pages are exempt from the skip link and the
+ * language switcher; `status` is the expected HTTP status; `lang` the expected <html lang>.
+ */
+const PAGES = [
+  { name: 'home', path: '/' },
+  { name: 'home (English)', path: '/?lang=en', lang: 'en' },
+  { name: 'catalog', path: '/explore/' },
+  { name: 'catalog search', path: '/explore/?q=velo' },
+  { name: 'catalog refined', path: `/explore/?refine.theme=${encodeURIComponent('Mobilité')}` },
+  { name: 'dataset information', path: tab(GEO, 'information') },
+  { name: 'dataset table', path: tab(GEO, 'table') },
+  {
+    name: 'dataset table, record detail',
+    path: tab(GEO, 'table'),
+    action: async (page) => {
+      await page.locator('table#records tbody tr a[href*="record="]').first().click();
+      await page.locator('section#record-detail').waitFor();
+    },
+  },
+  { name: 'dataset map', path: tab(GEO, 'map') },
+  { name: 'dataset analyze', path: tab(GEO, 'analyze') },
+  {
+    name: 'dataset analyze, chart built',
+    path: tab(VELO, 'analyze'),
+    action: async (page) => {
+      const form = page.locator('form#chart-builder');
+      await form.locator('button[type="submit"], input[type="submit"], button:not([type])').first().click();
+      await page.waitForLoadState('load');
+      await page.locator('figure#chart canvas').waitFor();
+    },
+  },
+  { name: 'dataset api', path: tab(GEO, 'api') },
+  { name: 'dataset export', path: tab(GEO, 'export') },
+  { name: 'embed table', path: `/explore/embed/dataset/${GEO}/table/`, embed: true },
+  { name: 'embed map', path: `/explore/embed/dataset/${GEO}/map/`, embed: true },
+  { name: 'embed analyze', path: `/explore/embed/dataset/${VELO}/analyze/`, embed: true },
+  { name: 'about', path: '/about/' },
+  { name: '404 unknown dataset', path: '/explore/dataset/no-such-dataset/', status: 404 },
+  { name: '404 unknown page', path: '/no/such/page/', status: 404 },
+];
+
+const browser = await launch();
+// axe is injected as an inline script, which a strict Content-Security-Policy would refuse.
+const desktop = await portalContext(browser, base, { bypassCSP: true });
+const phone = await portalContext(browser, base, {
+  viewport: { width: 320, height: 640 },
+  isMobile: true,
+  hasTouch: true,
+});
+const page = await desktop.newPage();
+const narrow = await phone.newPage();
+const axeSource = readFileSync(axePath, 'utf8');
+const started = Date.now();
+const results = [];
+
+for (const spec of PAGES) {
+  const t0 = Date.now();
+  const result = { name: spec.name, path: spec.path, problems: [], violations: [] };
+  results.push(result);
+  try {
+    await checkPage(spec, result);
+  } catch (error) {
+    result.problems.push(`could not be checked: ${describe(error)}`);
+  }
+  const bad = result.violations.length + result.problems.length;
+  console.log(`${bad ? 'FAIL' : 'ok  '} ${spec.name} ${result.url ?? spec.path} (${Date.now() - t0} ms)`);
+}
+
+async function checkPage(spec, result) {
+  let response = await page.goto(`${base}${spec.path}`);
+  if (spec.action) {
+    await spec.action(page);
+    const url = new URL(page.url());
+    url.hash = '';
+    response = await page.goto(url.href);
+  }
+  result.url = page.url().slice(base.length);
+  const status = response.status();
+  const type = response.headers()['content-type'] || '';
+  result.status = status;
+  const expectedStatus = spec.status ?? 200;
+  if (status !== expectedStatus) result.problems.push(`status ${status}, expected ${expectedStatus}`);
+  if (!type.startsWith('text/html')) {
+    result.problems.push(`content type ${JSON.stringify(type)}, expected text/html`);
+    return;
+  }
+  await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
+
+  result.problems.push(...(await contractHooks(spec)));
+  if (!spec.embed) result.problems.push(...(await focusChecks()));
+  if (spec.status === 404) result.problems.push(...(await errorPageHelps()));
+
+  await page.addScriptTag({ content: axeSource });
+  const axe = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+    TAGS,
+  );
+  result.violations = axe.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    helpUrl: v.helpUrl,
+    nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, summary: n.failureSummary })),
+  }));
+  result.incomplete = axe.incomplete.map((v) => ({ id: v.id, nodes: v.nodes.length }));
+  result.passes = axe.passes.length;
+
+  await narrow.goto(`${base}${result.url}`);
+  await narrow.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
+  const overflow = await narrow.evaluate(() => {
+    const width = document.scrollingElement.scrollWidth;
+    const limit = window.innerWidth;
+    const culprits = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      const parent = el.parentElement.getBoundingClientRect();
+      if (r.width > 0 && r.right > limit + 1 && parent.right <= limit + 1) {
+        const name = el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') +
+          [...el.classList].map((c) => `.${c}`).join('');
+        culprits.push(`${name} (${Math.round(r.right)} px)`);
+        if (culprits.length === 5) break;
+      }
+    }
+    return { width, limit, culprits };
+  });
+  result.narrow = overflow;
+  if (overflow.width > 320) {
+    result.problems.push(
+      `at 320 px the page is ${overflow.width} px wide (horizontal scroll); widest: ${overflow.culprits.join(', ')}`,
+    );
+  }
+}
+
+/** The page contract's accessibility hooks. */
+async function contractHooks(spec) {
+  const found = await page.evaluate(() => ({
+    lang: document.documentElement.getAttribute('lang'),
+    main: document.querySelectorAll('main#main').length,
+    title: document.title.trim(),
+    h1: document.querySelectorAll('h1').length,
+    skip: !!document.querySelector('a.skip-link[href="#main"]'),
+    switcher: [...document.querySelectorAll('nav[aria-label]')].some(
+      (nav) => nav.querySelector('a[hreflang="en"]') && nav.querySelector('a[hreflang="fr"]'),
+    ),
+  }));
+  const problems = [];
+  const lang = spec.lang ?? 'fr';
+  if (found.lang !== lang) problems.push(`<html lang="${found.lang}">, expected "${lang}"`);
+  if (found.main !== 1) problems.push(`${found.main} <main id="main"> elements, expected 1`);
+  if (!found.title) problems.push('empty <title>');
+  if (!spec.embed) {
+    if (found.h1 !== 1) problems.push(`${found.h1} <h1> elements, expected 1`);
+    if (!found.skip) problems.push('no <a class="skip-link" href="#main">');
+    if (!found.switcher) {
+      problems.push('no language switcher <nav aria-label> with <a hreflang="en"> and <a hreflang="fr">');
+    }
+  }
+  return problems;
+}
+
+/**
+ * The first Tab stop is the skip link, visible with an outline, and it moves to #main; the
+ * next Tab stops show a focus indicator (outline, shadow, border, colour or underline).
+ */
+async function focusChecks() {
+  const problems = [];
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => {
+    const el = document.activeElement;
+    const r = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    const x = Math.min(Math.max(r.left + r.width / 2, 0), window.innerWidth - 1);
+    const y = Math.min(Math.max(r.top + r.height / 2, 0), window.innerHeight - 1);
+    const hit = document.elementFromPoint(x, y);
+    return {
+      html: el.outerHTML.slice(0, 120),
+      skip: el.matches('a.skip-link[href="#main"]'),
+      inView: r.width > 1 && r.height > 1 && r.top >= 0 && r.left >= 0 &&
+        r.bottom <= window.innerHeight && r.right <= window.innerWidth,
+      onTop: !!hit && (hit === el || el.contains(hit)),
+      outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 1,
+      shadow: style.boxShadow !== 'none',
+    };
+  });
+  if (!first.skip) {
+    problems.push(`the first Tab stop is ${first.html}, not the skip link`);
+    return problems;
+  }
+  if (!first.inView || !first.onTop) problems.push('the focused skip link is not visible on screen');
+  if (!first.outline && !first.shadow) problems.push('the focused skip link has no outline');
+
+  await page.keyboard.press('Enter');
+  const skipped = await page.evaluate(() => document.querySelector(':target')?.id ?? null);
+  if (skipped !== 'main') problems.push(`the skip link leads to #${skipped}, not #main`);
+
+  // The next stops after the skip link: reload so the walk starts from the top.
+  await page.goto(page.url().replace(/#.*$/, ''));
+  await page.keyboard.press('Tab');
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press('Tab');
+    const seen = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const pick = (s) => [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow,
+        s.borderTopColor, s.borderBottomColor, s.borderBottomWidth, s.backgroundColor, s.color,
+        s.textDecorationLine].join('|');
+      const focused = pick(getComputedStyle(el));
+      const outline = getComputedStyle(el).outlineStyle !== 'none' &&
+        parseFloat(getComputedStyle(el).outlineWidth) >= 1;
+      el.blur();
+      const blurred = pick(getComputedStyle(el));
+      el.focus();
+      const name = el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') +
+        [...el.classList].map((c) => `.${c}`).join('') +
+        ` "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30)}"`;
+      return { name, visible: outline || focused !== blurred };
+    });
+    if (!seen) break;
+    if (!seen.visible) problems.push(`no visible focus indicator on ${seen.name}`);
+  }
+  return problems;
+}
+
+/** An error page helps: a search form and links to the home page and the catalog. */
+async function errorPageHelps() {
+  const found = await page.evaluate(() => ({
+    search: !!document.querySelector('form input[name="q"]'),
+    home: [...document.querySelectorAll('a')].some((a) => new URL(a.href).pathname === '/'),
+    catalog: [...document.querySelectorAll('a')].some((a) => new URL(a.href).pathname === '/explore/'),
+  }));
+  const problems = [];
+  if (!found.search) problems.push('the error page has no search form');
+  if (!found.home) problems.push('the error page has no link to the home page');
+  if (!found.catalog) problems.push('the error page has no link to /explore/');
+  return problems;
+}
+
+// API URLs keep JSON errors.
+const apiError = await fetch(`${base}/api/explore/v2.1/catalog/datasets/no-such-dataset`);
+const apiType = apiError.headers.get('content-type') || '';
+results.push({
+  name: 'API 404 stays JSON',
+  path: '/api/explore/v2.1/catalog/datasets/no-such-dataset',
+  status: apiError.status,
+  violations: [],
+  problems: apiError.status === 404 && apiType.startsWith('application/json')
+    ? []
+    : [`answered ${apiError.status} ${apiType}, expected 404 application/json`],
+});
+
+try {
+  checkNoExternalCode(desktop);
+} catch (error) {
+  results.push({ name: 'pages stay on the portal', violations: [], problems: [error.message] });
+}
+
+await browser.close();
+artifactDir();
+const report = join(artifacts, 'axe-results.json');
+writeFileSync(report, JSON.stringify({ tags: TAGS, base, pages: results }, null, 2));
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const failing = results.filter((r) => r.violations.length || r.problems.length);
+if (failing.length) {
+  const violations = failing.reduce((n, r) => n + r.violations.length, 0);
+  console.log(`\na11y.mjs: ${failing.length} of ${results.length} pages fail (${violations} axe violations) in ${seconds} s; report ${report}`);
+  for (const r of failing) {
+    console.log(`\n${r.name} (${r.url ?? r.path})`);
+    for (const p of r.problems) console.log(`  problem: ${p}`);
+    for (const v of r.violations) {
+      console.log(`  axe ${v.id} [${v.impact}] ${v.help} — ${v.helpUrl}`);
+      for (const n of v.nodes) console.log(`      ${n.target.join(' ')}`);
+    }
+  }
+  process.exit(1);
+}
+console.log(`\na11y.mjs: ${results.length} pages, no axe violation, no problem, in ${seconds} s; report ${report}`);
+process.exit(0);
