@@ -269,11 +269,15 @@ def group_cpu(pgid):
     return total / _TICK
 
 
-def kleber_server(data_dir, port=None, ready_path="/api/explore/v2.1/catalog/datasets?limit=1"):
+def kleber_server(data_dir, port=None, ready_path="/api/explore/v2.1/catalog/datasets?limit=1",
+                  cache=True):
+    """Kleber serving data_dir. cache=False turns the response cache off
+    (--result-cache-mb 0), so every request runs its query: the cold-path figures."""
     port = port or free_port()
-    return Server("kleber", [kleber_bin(), "serve", "--data-dir", str(data_dir),
-                             "--addr", f"127.0.0.1:{port}"],
-                  port, ready_path)
+    args = [kleber_bin(), "serve", "--data-dir", str(data_dir), "--addr", f"127.0.0.1:{port}"]
+    if not cache:
+        args += ["--result-cache-mb", "0"]
+    return Server("kleber" if cache else "kleber-uncached", args, port, ready_path)
 
 
 def datasette_server(db_path, port=None):
@@ -402,6 +406,13 @@ def wrk(url, duration=None, connections=WRK_CONNECTIONS, threads=2, server=None)
             "cpu_ms": cpu_used * 1000 / total if cpu_used is not None and total else None,
             "ok_rps": max(0, total - non2xx) / seconds, "p50_ms": _ms(lat.get("50", "nan")),
             "p99_ms": _ms(lat.get("99", "nan"))}
+
+
+def wrk_median(url, server):
+    """wrk REPEATS times on one URL: the median req/s (2xx) and CPU ms per request."""
+    outs = [wrk(url, server=server) for _ in range(REPEATS)]
+    return (median([o["ok_rps"] for o in outs]),
+            median([o["cpu_ms"] for o in outs if o["cpu_ms"] is not None] or [float("nan")]))
 
 
 def load():

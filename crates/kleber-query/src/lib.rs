@@ -78,6 +78,12 @@ pub fn session(limits: Limits) -> Result<SessionContext> {
         .with_batch_size(8192)
         .with_information_schema(false)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // Late materialization: filters (and the dynamic filter a top-k sort derives) are applied
+    // inside the Parquet reader, so the other columns are decoded only for the rows that pass.
+    let mut config = config;
+    let parquet = &mut config.options_mut().execution.parquet;
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
     // No spilling to disk: a query is bounded by the memory pool, and one that needs more
     // gets a clear `TooHeavy` error instead of filling the disk of a shared server.
     let disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
@@ -86,6 +92,28 @@ pub fn session(limits: Limits) -> Result<SessionContext> {
         .with_disk_manager_builder(disk)
         .build_arc()?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// Rows `offset..offset + limit` of `batches`, without copying the data.
+fn slice_batches(batches: &[RecordBatch], (offset, limit): (usize, Option<usize>)) -> Vec<RecordBatch> {
+    let mut skip = offset;
+    let mut left = limit.unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    for batch in batches {
+        if left == 0 {
+            break;
+        }
+        let rows = batch.num_rows();
+        if skip >= rows {
+            skip -= rows;
+            continue;
+        }
+        let take = (rows - skip).min(left);
+        out.push(batch.slice(skip, take));
+        left -= take;
+        skip = 0;
+    }
+    out
 }
 
 /// The query engine: a session plus the scans of the dataset versions already opened.
@@ -148,7 +176,16 @@ impl Engine {
     }
 
     /// Runs a planned query: the number of matching rows (or groups) and the page.
+    ///
+    /// With aggregation the groups are computed once: every group is collected (the memory
+    /// pool bounds them) and the page is sliced from them. Without, the count and the page
+    /// run side by side, each reading only the columns it needs.
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
+        if let Some(all) = planned.all_groups {
+            let groups = all.collect().await?;
+            let total: usize = groups.iter().map(RecordBatch::num_rows).sum();
+            return Ok((total as u64, slice_batches(&groups, planned.window)));
+        }
         let count = planned.total.count();
         let rows = planned.page.collect();
         let (count, rows) = futures::try_join!(count, rows)?;

@@ -83,6 +83,11 @@ pub struct PlannedQuery {
     pub page: DataFrame,
     /// Rows (or groups) matching, before limit and offset.
     pub total: DataFrame,
+    /// With aggregation, every group sorted and projected, before limit and offset: the page
+    /// is sliced from it so that groups are computed once for the page and the count.
+    pub all_groups: Option<DataFrame>,
+    /// The window of `page`: rows skipped, and the most rows kept.
+    pub window: (usize, Option<usize>),
     /// Columns of `page`, in order.
     pub columns: Vec<OutputColumn>,
     /// True when the query aggregates.
@@ -401,6 +406,7 @@ pub(crate) fn plan(
     let projection: Vec<Expr> =
         final_select.into_iter().zip(&outputs).map(|(e, o)| e.alias(o.key.clone())).collect();
     let mut page = sorted.select(projection).map_err(planning(Clause::Select))?;
+    let all_groups = aggregated.then(|| page.clone());
     if query.offset > 0 || query.limit.is_some() {
         page = page.limit(query.offset, query.limit).map_err(planning(Clause::Select))?;
     }
@@ -419,7 +425,14 @@ pub(crate) fn plan(
             OutputColumn { key: o.key, label, role, field: o.field }
         })
         .collect();
-    Ok(PlannedQuery { page, total, columns, aggregated })
+    Ok(PlannedQuery {
+        page,
+        total,
+        all_groups,
+        window: (query.offset, query.limit),
+        columns,
+        aggregated,
+    })
 }
 
 /// ODSQL sorts nulls last in both directions.

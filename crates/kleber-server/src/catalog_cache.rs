@@ -76,7 +76,21 @@ fn doc(e: &CatalogEntry) -> CatalogDoc {
     }
 }
 
+impl CatalogSnapshot {
+    /// The published dataset `id` (records are ordered by identifier).
+    pub fn record(&self, id: &str) -> Option<&DatasetRecord> {
+        self.records.binary_search_by(|r| r.id.as_str().cmp(id)).ok().map(|i| &self.records[i])
+    }
+}
+
 impl CatalogCache {
+    /// The kept snapshot if the store has not changed since it was built.
+    pub fn current_if_fresh(&self, store: &Store) -> anyhow::Result<Option<Arc<CatalogSnapshot>>> {
+        let generation = store.generation()?;
+        let current = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(current.as_ref().filter(|c| c.generation == generation).map(Arc::clone))
+    }
+
     /// The current snapshot, rebuilt first if the store changed. Blocking: call it from
     /// `spawn_blocking`.
     pub fn snapshot(&self, store: &Store) -> anyhow::Result<Arc<CatalogSnapshot>> {

@@ -123,6 +123,9 @@ struct ServeArgs {
     /// Memory all running queries may hold together, in MiB.
     #[arg(long, env = "KLEBER_QUERY_MEMORY_MB", default_value_t = 1024)]
     query_memory_mb: usize,
+    /// Memory for finished API responses kept by dataset version, in MiB (0 turns it off).
+    #[arg(long, env = "KLEBER_RESULT_CACHE_MB", default_value_t = crate::state::DEFAULT_RESULT_CACHE_MB)]
+    result_cache_mb: u64,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -332,7 +335,8 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let count = store.list_datasets()?.len();
     let engine = Engine::new(Limits { memory_bytes: args.query_memory_mb << 20 })?;
-    let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout));
+    let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
+        .with_result_cache_mb(args.result_cache_mb);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod result_cache;
 pub mod state;
 
 use std::future::Future;

@@ -8,6 +8,10 @@ use kleber_store::{DatasetRecord, Store};
 
 use crate::catalog_cache::{CatalogCache, CatalogSnapshot};
 use crate::error::ApiError;
+use crate::result_cache::ResultCache;
+
+/// Default size of the response cache.
+pub const DEFAULT_RESULT_CACHE_MB: u64 = 64;
 
 /// Shared state of the server.
 #[derive(Clone)]
@@ -20,6 +24,8 @@ pub struct AppState {
     pub query_timeout: Duration,
     /// The catalog table and search index, rebuilt when the store changes.
     pub catalog: Arc<CatalogCache>,
+    /// Finished responses by dataset version or catalog generation.
+    pub results: Arc<ResultCache>,
 }
 
 impl AppState {
@@ -30,11 +36,28 @@ impl AppState {
             engine: Arc::new(engine),
             query_timeout,
             catalog: Arc::new(CatalogCache::default()),
+            results: Arc::new(ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20)),
         }
     }
 
+    /// The same state with a response cache of `mb` MiB (0 turns it off).
+    #[must_use]
+    pub fn with_result_cache_mb(mut self, mb: u64) -> AppState {
+        self.results = Arc::new(ResultCache::new(mb << 20));
+        self
+    }
+
     /// The current catalog snapshot.
+    ///
+    /// Checking that the snapshot is current is one read of the catalog's generation (a WAL
+    /// database in the page cache: microseconds), done in place; rebuilding it after a change
+    /// reads the whole catalog and runs on the blocking pool.
     pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
+        if let Some(current) =
+            self.catalog.current_if_fresh(&self.store).map_err(ApiError::internal)?
+        {
+            return Ok(current);
+        }
         let store = Arc::clone(&self.store);
         let cache = Arc::clone(&self.catalog);
         tokio::task::spawn_blocking(move || cache.snapshot(&store))
@@ -43,16 +66,10 @@ impl AppState {
             .map_err(ApiError::internal)
     }
 
-    /// The published dataset `id`, or a 404 error.
+    /// The published dataset `id`, or a 404 error, from the current catalog snapshot.
     pub async fn dataset(&self, id: &str) -> Result<DatasetRecord, ApiError> {
-        let store = Arc::clone(&self.store);
-        let owned = id.to_owned();
-        // SQLite is blocking; a catalog lookup takes microseconds but must not hold a worker
-        // if the disk stalls.
-        let found = tokio::task::spawn_blocking(move || store.get_dataset(&owned))
-            .await
-            .map_err(ApiError::internal)??;
-        found.ok_or_else(|| ApiError::dataset_not_found(id))
+        let snapshot = self.catalog().await?;
+        snapshot.record(id).cloned().ok_or_else(|| ApiError::dataset_not_found(id))
     }
 }
 

@@ -145,7 +145,9 @@ impl Store {
     /// The catalog's generation: it changes whenever a dataset is published or its metadata
     /// change, in this process or another.
     pub fn generation(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT n FROM generation", [], |r| r.get(0))?)
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT n FROM generation")?;
+        Ok(stmt.query_row([], |r| r.get(0))?)
     }
 
     /// Version numbers of a dataset, newest first.

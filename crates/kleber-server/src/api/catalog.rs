@@ -19,7 +19,9 @@ use super::params::Params;
 use super::{encoder_for, json_response};
 use crate::catalog_cache::CatalogSnapshot;
 use crate::error::ApiError;
+use crate::result_cache::CacheKey;
 use crate::state::AppState;
+use bytes::Bytes;
 
 /// Relevance ranks of the datasets found by the last full-text search of a request.
 struct Ranker<'a> {
@@ -52,7 +54,21 @@ pub async fn list_datasets(
     let grouped = params.grouped();
     let (limit, offset) = params.page(grouped)?;
     let snapshot = state.catalog().await?;
-    let ranker = Ranker { snapshot: &snapshot, ranks: Mutex::new(None) };
+    let key = CacheKey::catalog("catalog", snapshot.generation, query.as_deref());
+    let compute = catalog_body(&state, &snapshot, &params, limit, offset);
+    Ok(json_response(state.results.get_or_compute(key, compute).await?))
+}
+
+/// The body of a `/catalog/datasets` answer.
+async fn catalog_body(
+    state: &AppState,
+    snapshot: &CatalogSnapshot,
+    params: &Params,
+    limit: usize,
+    offset: usize,
+) -> Result<Bytes, ApiError> {
+    let grouped = params.grouped();
+    let ranker = Ranker { snapshot, ranks: Mutex::new(None) };
     let hook = |text: &str| ranker.search(text);
     let custom = grouped || params.get("select").is_some_and(|s| !s.trim().is_empty());
 
@@ -65,7 +81,7 @@ pub async fn list_datasets(
         let mut body = format!("{{\"total_count\":{total},\"results\":").into_bytes();
         body.extend_from_slice(&results);
         body.push(b'}');
-        return Ok(json_response(body));
+        return Ok(Bytes::from(body));
     }
 
     let mut q = params.records_query(None, 0);
@@ -95,15 +111,14 @@ pub async fn list_datasets(
         ids.sort_by_key(|id| ranks.get(id).copied().unwrap_or(usize::MAX));
     }
     let total = ids.len();
-    let by_id: HashMap<&str, _> = snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
     let results: Vec<Value> = ids
         .iter()
         .skip(offset)
         .take(limit)
-        .filter_map(|id| by_id.get(id.as_str()))
-        .map(|r| dataset_object(r))
+        .filter_map(|id| snapshot.record(id))
+        .map(dataset_object)
         .collect();
-    Ok(json_response(json!({"total_count": total, "results": results}).to_string()))
+    Ok(Bytes::from(json!({"total_count": total, "results": results}).to_string()))
 }
 
 /// `GET /catalog/datasets/{id}`: one dataset's object.

@@ -8,6 +8,9 @@ use kleber_query::facets::{
 use serde_json::{Value, json};
 
 use super::json_response;
+use crate::catalog_cache::CatalogSnapshot;
+use crate::result_cache::CacheKey;
+use bytes::Bytes;
 use super::params::Params;
 use crate::error::ApiError;
 use crate::state::{AppState, dataset_ref};
@@ -21,12 +24,12 @@ fn value_json(v: &FacetValue) -> Value {
     o
 }
 
-fn body(groups: &[FacetGroup]) -> Response {
+fn body(groups: &[FacetGroup]) -> Bytes {
     let facets: Vec<Value> = groups
         .iter()
         .map(|g| json!({"name": g.name, "facets": g.facets.iter().map(value_json).collect::<Vec<_>>()}))
         .collect();
-    json_response(json!({"links": [], "facets": facets}).to_string())
+    Bytes::from(json!({"links": [], "facets": facets}).to_string())
 }
 
 fn requests(
@@ -48,10 +51,15 @@ pub async fn get_records_facets(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let record = state.dataset(&id).await?;
-    let dataset = dataset_ref(&record);
-    let requests = requests(&params, &dataset.fields)?;
-    let groups = state.engine.facets(&dataset, &params.records_query(None, 0), &requests).await?;
-    Ok(body(&groups))
+    let key = CacheKey::dataset("facets", &record.uid, record.version.number, query.as_deref());
+    let compute = async {
+        let dataset = dataset_ref(&record);
+        let requests = requests(&params, &dataset.fields)?;
+        let groups =
+            state.engine.facets(&dataset, &params.records_query(None, 0), &requests).await?;
+        Ok(body(&groups))
+    };
+    Ok(json_response(state.results.get_or_compute(key, compute).await?))
 }
 
 /// `GET /catalog/facets`.
@@ -61,7 +69,17 @@ pub async fn get_catalog_facets(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let snapshot = state.catalog().await?;
-    let requests = requests(&params, &kleber_query::catalog::catalog_fields())?;
+    let key = CacheKey::catalog("catalog_facets", snapshot.generation, query.as_deref());
+    let compute = catalog_facets_body(&state, &snapshot, &params);
+    Ok(json_response(state.results.get_or_compute(key, compute).await?))
+}
+
+async fn catalog_facets_body(
+    state: &AppState,
+    snapshot: &CatalogSnapshot,
+    params: &Params,
+) -> Result<Bytes, ApiError> {
+    let requests = requests(params, &kleber_query::catalog::catalog_fields())?;
     let hook = |text: &str| -> Vec<String> {
         snapshot
             .index

@@ -8,7 +8,10 @@ use kleber_types::ErrorCode;
 use super::params::Params;
 use super::{encoder_for, json_response};
 use crate::error::ApiError;
+use crate::result_cache::CacheKey;
 use crate::state::{AppState, dataset_ref};
+use bytes::Bytes;
+use kleber_store::DatasetRecord;
 
 /// `GET /catalog/datasets/{id}/records`: one page of records, or of groups.
 pub async fn get_records(
@@ -20,7 +23,22 @@ pub async fn get_records(
     let (limit, offset) = params.page(params.grouped())?;
     let include_links = params.bool("include_links", false)?;
     let record = state.dataset(&id).await?;
-    let dataset = dataset_ref(&record);
+    let key = CacheKey::dataset("records", &record.uid, record.version.number, query.as_deref());
+    let compute = records_body(&state, &id, &record, params, limit, offset, include_links);
+    Ok(json_response(state.results.get_or_compute(key, compute).await?))
+}
+
+/// The body of a `/records` answer.
+async fn records_body(
+    state: &AppState,
+    id: &str,
+    record: &DatasetRecord,
+    params: Params,
+    limit: usize,
+    offset: usize,
+    include_links: bool,
+) -> Result<Bytes, ApiError> {
+    let dataset = dataset_ref(record);
     let mut query = params.records_query(Some(limit), offset);
     // Per-record links need each record's id: select it under a private name.
     let record_links = include_links && !params.grouped();
@@ -31,12 +49,10 @@ pub async fn get_records(
     }
     let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, query.tz()?);
-    let (total, batches) = run_with_time_limit(&state, state.engine.page(planned)).await?;
+    let (total, batches) = run_with_time_limit(state, state.engine.page(planned)).await?;
     if include_links {
-        return Ok(json_response(
-            with_links(&id, &params, &encoder, &batches, total, limit, offset, record_links)?
-                .to_string(),
-        ));
+        let body = with_links(id, &params, &encoder, &batches, total, limit, offset, record_links)?;
+        return Ok(Bytes::from(body.to_string()));
     }
     let mut writer = JsonArrayWriter::new(encoder);
     let results = encode_all(&mut writer, &batches)?;
@@ -47,7 +63,7 @@ pub async fn get_records(
     body.extend_from_slice(&results);
     body.push(b'}');
     debug_assert!(writer.rows_written() as usize <= limit);
-    Ok(json_response(body))
+    Ok(Bytes::from(body))
 }
 
 /// Runs a query under the records time limit.
