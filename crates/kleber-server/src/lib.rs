@@ -8,9 +8,12 @@
 //! Handler modules mirror the URL tree: `api/` is `/api/explore/v2.1/...`.
 
 pub mod api;
+pub mod api_v1;
+pub mod api_v20;
 pub mod catalog_cache;
 pub mod cli;
 pub mod demo;
+pub mod download;
 pub mod error;
 pub mod import;
 pub mod result_cache;
@@ -35,6 +38,10 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest(api::V2_1, api::routes())
+        .nest(api_v20::V2_0, api_v20::routes())
+        .nest(api_v20::V2_ALIAS, api_v20::routes())
+        .merge(api_v1::routes())
+        .merge(download::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(

@@ -1,0 +1,171 @@
+//! `/api/datasets/1.0/search/` and `/api/datasets/1.0/{id}/` (+ attachments).
+//!
+//! The v1 dataset object differs from v2.1: `datasetid`, flat `metas` (no template level),
+//! and field `annotations` as a list of `{"name", "args"?}` objects.
+
+use axum::extract::{Path, RawQuery, State};
+use kleber_query::facets::FacetRequest;
+use kleber_store::DatasetRecord;
+use kleber_types::ErrorCode;
+use serde_json::{Map, Value, json};
+
+use super::filters::{rows_start, translate_request};
+use super::response::{callback, facet_groups, json_or_jsonp};
+use super::{V1Error, V1Result};
+use crate::api::dataset_object::dataset_object;
+use crate::api::encoder_for;
+use crate::api::params::Params;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The v1 object of a dataset.
+pub fn v1_dataset(record: &DatasetRecord, interop_metas: bool) -> Value {
+    let v2 = dataset_object(record);
+    let mut metas: Map<String, Value> =
+        v2["metas"]["default"].as_object().cloned().unwrap_or_default();
+    metas.insert("visibility".into(), json!("domain"));
+    let fields: Vec<Value> = record
+        .version
+        .fields
+        .iter()
+        .map(|f| {
+            let annotations: Vec<Value> = f
+                .annotations
+                .iter()
+                .map(|(name, args)| {
+                    if args.is_empty() {
+                        json!({"name": name})
+                    } else {
+                        json!({"name": name, "args": args})
+                    }
+                })
+                .collect();
+            json!({
+                "name": f.name,
+                "label": f.label,
+                "type": f.field_type.name(),
+                "description": f.description,
+                "annotations": annotations,
+            })
+        })
+        .collect();
+    let mut object = Map::new();
+    object.insert("datasetid".into(), json!(record.id));
+    object.insert("dataset_uid".into(), json!(record.uid));
+    object.insert("has_records".into(), v2["has_records"].clone());
+    object.insert("features".into(), v2["features"].clone());
+    object.insert("attachments".into(), json!([]));
+    object.insert("alternative_exports".into(), json!([]));
+    object.insert("metas".into(), Value::Object(metas));
+    if interop_metas {
+        object.insert("interop_metas".into(), json!({}));
+    }
+    object.insert("fields".into(), Value::Array(fields));
+    Value::Object(object)
+}
+
+/// `GET /api/datasets/1.0/search/`: the catalog, searched with v1 parameters.
+pub async fn search_datasets(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+    let params = Params::parse(query.as_deref());
+    let callback = callback(&params)?;
+    let (rows, start) = rows_start(&params)?;
+    let interop = params.bool("interopmetas", false)?;
+    let snapshot = state.catalog().await?;
+    let fields = kleber_query::catalog::catalog_fields();
+    let v1 = translate_request(&params, &fields, None)?;
+    let hook = |text: &str| -> Vec<String> {
+        snapshot
+            .index
+            .search(text, snapshot.records.len().max(1))
+            .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
+            .unwrap_or_default()
+    };
+    let mut q = v1.records_query(Some(rows), start);
+    q.select = Some("dataset_id".to_owned());
+    if q.order_by.is_none() {
+        q.order_by = Some("dataset_id ASC".to_owned());
+    }
+    let planned = state.engine.plan_catalog(&snapshot.table, &q, Some(&hook))?;
+    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
+    let (total, batches) = state.engine.page(planned).await?;
+    let mut datasets = Vec::new();
+    for batch in &batches {
+        for row in encoder.batch_values(batch).map_err(ApiError::from)? {
+            let id = row.get("dataset_id").and_then(Value::as_str).unwrap_or_default();
+            if let Some(record) = snapshot.records.iter().find(|r| r.id == id) {
+                datasets.push(v1_dataset(record, interop));
+            }
+        }
+    }
+    let mut parameters = v1.echo.clone();
+    parameters.insert("rows".into(), json!(rows));
+    if params.get("start").is_some() {
+        parameters.insert("start".into(), json!(start));
+    }
+    parameters.insert("format".into(), json!("json"));
+    if interop {
+        parameters.insert("interopmetas".into(), json!(true));
+    }
+    let mut body = Map::new();
+    body.insert("nhits".into(), json!(total));
+    body.insert("parameters".into(), Value::Object(parameters));
+    body.insert("datasets".into(), Value::Array(datasets));
+    let facets = params.all("facet");
+    if !facets.is_empty() {
+        let requests: Vec<FacetRequest> = facets
+            .iter()
+            .map(|name| FacetRequest {
+                name: name.trim().to_owned(),
+                disjunctive: v1.disjunctive.iter().any(|d| d == name.trim()),
+                sort: None,
+                limit: None,
+                separator: None,
+            })
+            .collect();
+        let filters = v1.records_query(None, 0);
+        let groups =
+            state.engine.catalog_facets(&snapshot.table, &filters, &requests, Some(&hook)).await?;
+        body.insert("facet_groups".into(), facet_groups(&groups));
+    }
+    Ok(json_or_jsonp(&Value::Object(body), callback.as_deref()))
+}
+
+/// `GET /api/datasets/1.0/{id}/`: one dataset's v1 object.
+pub async fn get_dataset(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> V1Result {
+    let params = Params::parse(query.as_deref());
+    let callback = callback(&params)?;
+    let interop = params.bool("interopmetas", false)?;
+    let record = state.dataset(&id).await?;
+    Ok(json_or_jsonp(&v1_dataset(&record, interop), callback.as_deref()))
+}
+
+async fn no_file(state: &AppState, id: &str, kind: &str, name: &str) -> V1Error {
+    if let Err(e) = state.dataset(id).await {
+        return V1Error(e);
+    }
+    V1Error(ApiError::new(
+        ErrorCode::NotFound,
+        format!("Dataset {id} has no {kind} {name:?}: Kleber does not store {kind}s yet."),
+    ))
+}
+
+/// `GET /api/datasets/1.0/{id}/attachments/{attachment}`: Kleber has no attachments yet, so
+/// a clear 404 (after checking the dataset).
+pub async fn attachment(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> V1Result {
+    Err(no_file(&state, &id, "attachment", &name).await)
+}
+
+/// `GET /api/datasets/1.0/{id}/alternative_exports/{id}`: a clear 404, as for attachments.
+pub async fn alternative_export(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> V1Result {
+    Err(no_file(&state, &id, "alternative export", &name).await)
+}

@@ -1,0 +1,341 @@
+//! `/api/records/1.0/search/`, `/api/records/1.0/download/` and
+//! `/api/datasets/1.0/{id}/records/{recordid}`.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use futures::StreamExt;
+use kleber_query::facets::FacetRequest;
+use kleber_store::DatasetRecord;
+use kleber_types::ErrorCode;
+use serde_json::{Value, json};
+
+use super::filters::{V1Query, main_geo_field, rows_start, translate_request};
+use super::query_v1::odsql_name;
+use super::response::{
+    GEOMETRY, RECORD_ID, RecordContext, callback, facet_groups, json_or_jsonp, render_timestamp,
+};
+use super::{V1Error, V1Result};
+use crate::api::encoder_for;
+use crate::api::params::Params;
+use crate::api::records::run_with_time_limit;
+use crate::error::ApiError;
+use crate::state::{AppState, dataset_ref};
+
+/// The `dataset` parameter, required by the records APIs.
+fn dataset_param(params: &Params) -> Result<String, V1Error> {
+    match params.get("dataset").map(str::trim).filter(|d| !d.is_empty()) {
+        Some(id) => Ok(id.to_owned()),
+        None => Err(V1Error::bad_param(
+            "Missing dataset API parameter: name the dataset, e.g. dataset=parkings.",
+        )),
+    }
+}
+
+/// The `select` of a v1 records query: the fields asked (all by default), the record id and
+/// the main geo field under private names.
+fn v1_select(v1: &V1Query) -> String {
+    let mut items = match &v1.selected {
+        Some(names) => names.iter().map(|n| odsql_name(n)).collect(),
+        None => vec!["*".to_owned()],
+    };
+    items.push(format!("_id AS {RECORD_ID}"));
+    if let Some(geo) = main_geo_field(&v1.fields) {
+        items.push(format!("{} AS {GEOMETRY}", odsql_name(&geo.name)));
+    }
+    items.join(", ")
+}
+
+/// The v1 query of a request on `record`'s dataset, with the v1 select, `limit` rows from
+/// `offset`.
+fn planned_query(
+    params: &Params,
+    record: &DatasetRecord,
+) -> Result<(V1Query, kleber_query::DatasetRef), V1Error> {
+    let v1 = translate_request(params, &record.version.fields, Some(&record.id))?;
+    let mut dataset = dataset_ref(record);
+    dataset.fields = v1.fields.clone();
+    Ok((v1, dataset))
+}
+
+fn check_format(params: &Params, allowed: &[&str]) -> Result<String, V1Error> {
+    let format = params.get("format").unwrap_or(allowed[0]).to_ascii_lowercase();
+    if !allowed.contains(&format.as_str()) {
+        return Err(V1Error::bad_param(format!(
+            "Invalid value for format API parameter: {format:?} was found but one of {} is expected.",
+            allowed.join(", ")
+        )));
+    }
+    Ok(format)
+}
+
+/// `GET /api/records/1.0/search/`.
+pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+    let params = Params::parse(query.as_deref());
+    let callback = callback(&params)?;
+    let format = check_format(&params, &["json", "jsonp"])?;
+    if format == "jsonp" && callback.is_none() {
+        return Err(V1Error::bad_param(
+            "Missing callback API parameter: format=jsonp needs callback=<function name>.",
+        ));
+    }
+    let id = dataset_param(&params)?;
+    let (rows, start) = rows_start(&params)?;
+    let record = state.dataset(&id).await?;
+    let (v1, dataset) = planned_query(&params, &record)?;
+    let mut query = v1.records_query(Some(rows), start);
+    query.select = Some(v1_select(&v1));
+    let tz = query.tz()?;
+    let planned = state.engine.plan(&dataset, &query).await?;
+    let encoder = encoder_for(&planned.columns, tz);
+    let context = RecordContext::new(
+        &record.id,
+        render_timestamp(&record.version.created_at, tz),
+        &planned.columns,
+        v1.selected.clone(),
+    );
+    let (total, batches) = run_with_time_limit(&state, state.engine.page(planned)).await?;
+    let records = context.records(&encoder, &batches)?;
+
+    let mut parameters = v1.echo.clone();
+    parameters.insert("rows".into(), json!(rows));
+    if params.get("start").is_some() {
+        parameters.insert("start".into(), json!(start));
+    }
+    parameters.insert("format".into(), json!(format));
+    let mut body = serde_json::Map::new();
+    body.insert("nhits".into(), json!(total));
+    body.insert("parameters".into(), Value::Object(parameters));
+    body.insert("records".into(), Value::Array(records));
+    let facets = params.all("facet");
+    if !facets.is_empty() {
+        let requests: Vec<FacetRequest> = facets
+            .iter()
+            .map(|name| FacetRequest {
+                name: name.trim().to_owned(),
+                disjunctive: v1.disjunctive.iter().any(|d| d == name.trim()),
+                sort: None,
+                limit: None,
+                separator: None,
+            })
+            .collect();
+        let filters = v1.records_query(None, 0);
+        let groups = state.engine.facets(&dataset, &filters, &requests).await?;
+        body.insert("facet_groups".into(), facet_groups(&groups));
+    }
+    Ok(json_or_jsonp(&Value::Object(body), callback.as_deref()))
+}
+
+/// `GET /api/datasets/1.0/{id}/records/{recordid}`: one v1 record.
+pub async fn get_record(
+    State(state): State<AppState>,
+    Path((id, record_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> V1Result {
+    let params = Params::parse(query.as_deref());
+    let callback = callback(&params)?;
+    let record = state.dataset(&id).await?;
+    let not_found = || {
+        V1Error(ApiError::new(ErrorCode::RecordNotFound, format!("Unknown record: {record_id}")))
+    };
+    if !kleber_query::is_record_id(&record_id) {
+        return Err(not_found());
+    }
+    let only: Vec<(String, String)> = params
+        .pairs()
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "timezone" | "lang" | "fields"))
+        .cloned()
+        .collect();
+    let (v1, dataset) = planned_query(&super::filters::params_of(&only), &record)?;
+    let mut query = v1.records_query(Some(1), 0);
+    // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
+    query.r#where = vec![format!("_id = \"{record_id}\"")];
+    query.select = Some(v1_select(&v1));
+    let tz = query.tz()?;
+    let planned = state.engine.plan(&dataset, &query).await?;
+    let encoder = encoder_for(&planned.columns, tz);
+    let context = RecordContext::new(
+        &record.id,
+        render_timestamp(&record.version.created_at, tz),
+        &planned.columns,
+        v1.selected.clone(),
+    );
+    let batches = run_with_time_limit(&state, state.engine.collect(planned)).await?;
+    let mut records = context.records(&encoder, &batches)?;
+    if records.is_empty() {
+        return Err(not_found());
+    }
+    Ok(json_or_jsonp(&records.swap_remove(0), callback.as_deref()))
+}
+
+/// `GET /api/records/1.0/download/`: every matching record of `dataset=`.
+pub async fn download_records(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> V1Result {
+    let params = Params::parse(query.as_deref());
+    let id = dataset_param(&params)?;
+    download(state, &id, &params).await
+}
+
+/// The legacy download of dataset `id`, shared by `/api/records/1.0/download/` and
+/// `/explore/dataset/{id}/download/`.
+///
+/// `format=json` (and `jsonp` with `callback`) streams v1 records, as Opendatasoft's v1
+/// downloads do; every other format is the v2.1 export of the same query
+/// ([`crate::api::exports::export_records`]), CSV with `csv_separator` (default `;`),
+/// `use_labels_for_header` (default false) and no BOM (the v1 default).
+pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
+    let callback = callback(params)?;
+    let format = params.get("format").unwrap_or("csv").trim().to_ascii_lowercase();
+    let record = state.dataset(id).await?;
+    let (v1, dataset) = planned_query(params, &record)?;
+    match format.as_str() {
+        "json" | "jsonp" => {
+            if format == "jsonp" && callback.is_none() {
+                return Err(V1Error::bad_param(
+                    "Missing callback API parameter: format=jsonp needs callback=<function name>.",
+                ));
+            }
+            let wrap = if format == "jsonp" { callback } else { None };
+            stream_v1_json(&state, &record, &v1, &dataset, wrap).await
+        }
+        _ => {
+            let format = match format.as_str() {
+                "geojsonp" => {
+                    return Err(V1Error::bad_param(
+                        "Invalid value for format API parameter: geojsonp is not served; use format=geojson.",
+                    ));
+                }
+                "xls" => "xlsx".to_owned(),
+                other => other.to_owned(),
+            };
+            let mut extra: Vec<(&str, String)> = Vec::new();
+            if let Some(names) = &v1.selected {
+                let select: Vec<String> = names.iter().map(|n| odsql_name(n)).collect();
+                extra.push(("select", select.join(", ")));
+            }
+            if format == "csv" {
+                let separator = params.get("csv_separator").unwrap_or(";");
+                extra.push(("delimiter", separator.to_owned()));
+                extra.push(("with_bom", "false".to_owned()));
+                let labels = params.bool("use_labels_for_header", false)?;
+                extra.push(("use_labels", labels.to_string()));
+            }
+            if !v1.disjunctive.is_empty() {
+                return Err(V1Error::bad_param(
+                    "Invalid value for disjunctive API parameter: disjunctive refinements are only served by format=json downloads and /api/records/1.0/search/.",
+                ));
+            }
+            let v21 = v1.params(&extra);
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(v21.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .finish();
+            let response = crate::api::exports::export_records(
+                State(state),
+                Path((id.to_owned(), format)),
+                RawQuery(Some(query)),
+            )
+            .await?;
+            Ok(response)
+        }
+    }
+}
+
+/// Streams every matching record as a JSON array of v1 records (optionally in a JSONP call).
+async fn stream_v1_json(
+    state: &AppState,
+    record: &DatasetRecord,
+    v1: &V1Query,
+    dataset: &kleber_query::DatasetRef,
+    callback: Option<String>,
+) -> V1Result {
+    let mut query = v1.records_query(None, 0);
+    query.select = Some(v1_select(v1));
+    let tz = query.tz()?;
+    let planned = state.engine.plan(dataset, &query).await?;
+    let encoder = encoder_for(&planned.columns, tz);
+    let context = RecordContext::new(
+        &record.id,
+        render_timestamp(&record.version.created_at, tz),
+        &planned.columns,
+        v1.selected.clone(),
+    );
+    let mut stream = state.engine.stream(planned).await?;
+    // Wait for the first batch so that a failing query gets an error status.
+    let first = match stream.next().await {
+        Some(Ok(batch)) => Some(batch),
+        Some(Err(e)) => return Err(kleber_query::Error::from(e).into()),
+        None => None,
+    };
+    let mut head = match &callback {
+        Some(cb) => format!("/**/{cb}(["),
+        None => "[".to_owned(),
+    }
+    .into_bytes();
+    let mut count = 0usize;
+    if let Some(batch) = &first {
+        encode_batch(&context, &encoder, batch, &mut count, &mut head)?;
+    }
+    let tail: &'static [u8] = if callback.is_some() { b"]);" } else { b"]" };
+    let rest =
+        futures::stream::unfold(Some((stream, context, encoder, count)), move |state| async move {
+            let (mut stream, context, encoder, mut count) = state?;
+            match stream.next().await {
+                Some(Ok(batch)) => {
+                    let mut chunk = Vec::new();
+                    match encode_batch(&context, &encoder, &batch, &mut count, &mut chunk) {
+                        Ok(()) => {
+                            Some((Ok(Bytes::from(chunk)), Some((stream, context, encoder, count))))
+                        }
+                        Err(e) => {
+                            tracing::error!(error = ?e, "v1 download encoding failed");
+                            Some((Err(std::io::Error::other("encoding failed")), None))
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "v1 download query failed");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+                None => Some((Ok(Bytes::from_static(tail)), None)),
+            }
+        });
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
+        .chain(rest);
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    let content_type = if callback.is_some() {
+        "application/javascript; charset=utf-8"
+    } else {
+        "application/json; charset=utf-8"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if callback.is_none()
+        && let Ok(value) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{}.json\"", record.id))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+fn encode_batch(
+    context: &RecordContext,
+    encoder: &kleber_export::RecordEncoder,
+    batch: &kleber_query::RecordBatch,
+    count: &mut usize,
+    out: &mut Vec<u8>,
+) -> Result<(), V1Error> {
+    for row in encoder.batch_values(batch).map_err(ApiError::from)? {
+        if *count > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, &context.record(row)).map_err(ApiError::internal)?;
+        *count += 1;
+    }
+    Ok(())
+}
