@@ -20,6 +20,10 @@ use crate::columns::{ColumnKind, EncodeOptions, OutputColumn};
 use crate::error::{Error, Result};
 use crate::format;
 
+mod cell;
+
+pub(crate) use cell::Cell;
+
 /// Display options of the fallback formatter (errors are rendered, never raised).
 const DISPLAY_OPTIONS: FormatOptions<'static> = FormatOptions::new().with_display_error(true);
 
@@ -769,7 +773,7 @@ fn geometry(text: &str) -> Option<&str> {
 
 /// Appends valid JSON text verbatim, except that CR and LF (which, in valid JSON, can only be
 /// whitespace between tokens) become spaces so that JSON Lines stay one record per line.
-fn raw_json_one_line(out: &mut Vec<u8>, json: &str) {
+pub(crate) fn raw_json_one_line(out: &mut Vec<u8>, json: &str) {
     let start = out.len();
     out.extend_from_slice(json.as_bytes());
     if json.bytes().any(|b| b == b'\n' || b == b'\r') {

@@ -56,6 +56,28 @@ pub enum Error {
     /// Writing to the output sink failed.
     #[error("I/O error while writing the export: {0}")]
     Io(#[from] std::io::Error),
+    /// A format parameter names a column the output does not have (GPX `name_field`,
+    /// `description_field_list`).
+    #[error("unknown column `{key}`")]
+    UnknownColumn {
+        /// The key asked for.
+        key: String,
+    },
+    /// A format's library refused what it was given (Parquet, XLSX, shapefile, zip, Arrow).
+    #[error("{format} writer error: {message}")]
+    Format {
+        /// The format (`parquet`, `xlsx`, `shp`, …).
+        format: &'static str,
+        /// The library's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// An error of a format's library.
+    pub(crate) fn format(format: &'static str, e: impl std::fmt::Display) -> Self {
+        Error::Format { format, message: e.to_string() }
+    }
 }
 
 /// `Result` with this crate's [`Error`].
@@ -63,8 +85,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl HasErrorCode for Error {
     fn error_code(&self) -> ErrorCode {
-        // Every variant is a server-side inconsistency (the query layer chose the columns), or an
-        // I/O failure of the response body: none is the client's fault.
-        ErrorCode::InternalError
+        match self {
+            // A format parameter naming a column that the query does not output.
+            Error::UnknownColumn { .. } => ErrorCode::InvalidRestParameter,
+            // Every other variant is a server-side inconsistency (the query layer chose the
+            // columns), or an I/O failure of the response body: none is the client's fault.
+            _ => ErrorCode::InternalError,
+        }
     }
 }

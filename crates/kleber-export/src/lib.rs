@@ -1,6 +1,15 @@
 //! Streaming encoders of Arrow [`RecordBatch`](arrow::record_batch::RecordBatch)es into the
 //! bodies Opendatasoft's Explore API v2.1 answers with: JSON records (`/records`,
-//! `/exports/json`), JSON Lines (`/exports/jsonl`) and CSV (`/exports/csv`).
+//! `/exports/json`), JSON Lines (`/exports/jsonl`), CSV (`/exports/csv`), and every other
+//! dataset export format of [`ExportFormat`]: GeoJSON, KML (streamed like the text formats),
+//! and XLSX, Parquet (GeoParquet), zipped shapefiles, GPX and FlatGeobuf, which are spooled to
+//! a temporary file batch by batch ([`SpoolWriter`]) because they need a footer, an index or
+//! ordered sections. [`export_writer`] picks the writer of a format; [`GzipChunks`] applies
+//! `compressed=true`.
+//!
+//! Geographic formats take the records' geometry from one output column
+//! ([`geometry_column`]: the first geo shape, else the first geo point); the other columns are
+//! attributes. Each format module documents its mapping.
 //!
 //! # Model
 //!
@@ -67,13 +76,35 @@
 mod columns;
 mod encode;
 pub mod error;
+mod fgb;
 mod format;
+mod formats;
+mod geojson_out;
+mod geometry;
+mod gpx;
+mod gzip;
+mod kml;
+mod parquet_out;
+mod shp;
+mod spool;
 mod writers;
+mod xlsx;
 
 pub use columns::{ColumnKind, EncodeOptions, OffsetFn, OutputColumn};
 pub use encode::RecordEncoder;
 pub use error::{Error, Result};
+pub use fgb::FgbWriter;
+pub use formats::{ExportFormat, ExportOptions, ExportWriter, export_writer};
+pub use geojson_out::GeoJsonWriter;
+pub use geometry::geometry_column;
+pub use gpx::{GPX_EXTENSION_NAMESPACE, GpxOptions, GpxWriter};
+pub use gzip::GzipChunks;
+pub use kml::KmlWriter;
+pub use parquet_out::{ParquetCompression, ParquetWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS};
+pub use shp::ShapefileWriter;
+pub use spool::{SpoolDir, SpoolWriter};
 pub use writers::{
     CsvOptions, CsvWriter, IoWriter, JsonArrayWriter, JsonLinesWriter, RecordWriter, UTF8_BOM,
     encode_all,
 };
+pub use xlsx::XlsxWriter;

@@ -28,7 +28,7 @@ pub trait RecordWriter {
 
 /// Where a writer is in its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     New,
     Open,
     Finished,
@@ -36,18 +36,18 @@ enum State {
 
 /// State bookkeeping shared by the writers.
 #[derive(Debug)]
-struct Progress {
-    state: State,
-    rows: u64,
+pub(crate) struct Progress {
+    pub(crate) state: State,
+    pub(crate) rows: u64,
 }
 
 impl Progress {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Progress { state: State::New, rows: 0 }
     }
 
     /// Whether the prologue is still to be written; fails once finished.
-    fn needs_begin(&mut self) -> Result<bool> {
+    pub(crate) fn needs_begin(&mut self) -> Result<bool> {
         match self.state {
             State::New => {
                 self.state = State::Open;

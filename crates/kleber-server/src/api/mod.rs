@@ -1,6 +1,7 @@
 //! The Explore API v2.1 (`/api/explore/v2.1`).
 
 pub mod catalog;
+pub mod catalog_exports;
 pub mod dataset_object;
 pub mod exports;
 pub mod facets;
@@ -32,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/datasets/{id}/records/{record_id}", get(records::get_record))
         .route("/catalog/datasets/{id}/exports", get(exports::list_export_formats))
         .route("/catalog/datasets/{id}/exports/{format}", get(exports::export_records))
+        .route("/catalog/exports", get(catalog_exports::list_catalog_export_formats))
+        .route("/catalog/exports/{format}", get(catalog_exports::export_catalog))
 }
 
 async fn root() -> Response {

@@ -1,0 +1,63 @@
+//! `/catalog/exports` and `/catalog/exports/{csv,json,jsonl,xlsx}`: the catalog as a file, one
+//! row per published dataset.
+//!
+//! The rows are those of `/catalog/datasets` with `select` (the catalog table of
+//! `kleber_query::catalog`: `dataset_id`, `title`, `description`, `publisher`, `theme`,
+//! `keyword`, `license`, `language`, `modified`, `data_processed`, `records_count`, `features`,
+//! `has_records`), filtered and sorted by the same ODSQL (`select`, `where` with full-text
+//! search through the catalog index, `order_by`, `refine`, `exclude`, `limit` (default: all),
+//! `offset`, `timezone`), and written by the dataset export writers (CSV parameters apply,
+//! `compressed=true` too). DCAT and other RDF exports are served elsewhere.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use kleber_export::ExportFormat;
+use serde_json::json;
+
+use super::exports::{export_options, export_response, parse_format};
+use super::params::Params;
+use super::{V2_1, encoder_for, json_response};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Name of the downloaded file, before its extension.
+const FILE_NAME: &str = "catalog";
+
+/// `GET /catalog/exports`: the catalog export formats, as links.
+pub async fn list_catalog_export_formats() -> Response {
+    let links: Vec<_> = ExportFormat::CATALOG
+        .iter()
+        .map(|f| json!({"rel": f.name(), "href": format!("{V2_1}/catalog/exports/{}", f.name())}))
+        .collect();
+    json_response(json!({"links": links}).to_string())
+}
+
+/// `GET /catalog/exports/{format}`: every dataset matching the query.
+pub async fn export_catalog(
+    State(state): State<AppState>,
+    Path(format): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let format = parse_format(&format, &ExportFormat::CATALOG)?;
+    let params = Params::parse(query.as_deref());
+    let limit = params.export_limit()?;
+    let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
+    let compressed = params.bool("compressed", false)?;
+    let options = export_options(&state, &params, FILE_NAME)?;
+    let query = params.records_query(limit, offset);
+    let tz = query.tz()?;
+    let snapshot = state.catalog().await?;
+    let search = |text: &str| -> Vec<String> {
+        match snapshot.index.search(text, snapshot.records.len().max(1)) {
+            Ok(hits) => hits.into_iter().map(|h| h.dataset_id).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "catalog search failed");
+                Vec::new()
+            }
+        }
+    };
+    let planned = state.engine.plan_catalog(&snapshot.table, &query, Some(&search))?;
+    let encoder = encoder_for(&planned.columns, tz);
+    let stream = state.engine.stream(planned).await?;
+    export_response(format, FILE_NAME, compressed, encoder, stream, &options).await
+}
