@@ -312,13 +312,18 @@ async fn list_exports(
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.dataset(&id).await?;
+    // The v2.1 list, with its hrefs moved under this API's root.
+    let response = exports::list_export_formats(State(state), Path(id)).await?;
+    let mut v = body_json(response).await?;
     let b = base(&uri);
-    let links: Vec<Value> = exports::FORMATS
-        .iter()
-        .map(|(name, _)| link(format!("{b}/catalog/datasets/{id}/exports/{name}"), name))
-        .collect();
-    Ok(json_response(json!({"links": links}).to_string()))
+    if let Some(links) = v["links"].as_array_mut() {
+        for l in links {
+            if let Some(href) = l["href"].as_str() {
+                l["href"] = json!(href.replacen(crate::api::V2_1, b, 1));
+            }
+        }
+    }
+    Ok(json_response(v.to_string()))
 }
 
 /// Exports as v2.1, except that CSV has no BOM unless `with_bom=true` (the v2.0 default).

@@ -38,7 +38,8 @@ fn dataset_param(params: &Params) -> Result<String, V1Error> {
 /// the main geo field under private names.
 fn v1_select(v1: &V1Query) -> String {
     let mut items = match &v1.selected {
-        Some(names) => names.iter().map(|n| odsql_name(n)).collect(),
+        // Aliased, so that the output key is the name rather than the backticked text.
+        Some(names) => names.iter().map(|n| format!("{0} AS {0}", odsql_name(n))).collect(),
         None => vec!["*".to_owned()],
     };
     items.push(format!("_id AS {RECORD_ID}"));
@@ -215,7 +216,8 @@ pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
             };
             let mut extra: Vec<(&str, String)> = Vec::new();
             if let Some(names) = &v1.selected {
-                let select: Vec<String> = names.iter().map(|n| odsql_name(n)).collect();
+                let select: Vec<String> =
+                    names.iter().map(|n| format!("{0} AS {0}", odsql_name(n))).collect();
                 extra.push(("select", select.join(", ")));
             }
             if format == "csv" {
@@ -305,7 +307,9 @@ async fn stream_v1_json(
             }
         });
     let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
-        .chain(rest);
+        .chain(rest)
+        // Fused: body layers (compression) may poll again after the end.
+        .fuse();
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     let content_type = if callback.is_some() {

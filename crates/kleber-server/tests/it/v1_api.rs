@@ -417,6 +417,18 @@ async fn v1_downloads_stream_every_matching_record() {
             .iter()
             .all(|r| r["fields"]["nom_communes_equipees"] == "Paris" && r["datasetid"] == "velib")
     );
+    // Compressed when asked (body layers may poll the stream again after its end).
+    let response = server
+        .client
+        .get(format!("{}/api/records/1.0/download/?dataset=velib&format=json", server.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0x1f, 0x8b]) && bytes.len() > 1000);
     // CSV through the legacy URL: separator, labels, no BOM, every row.
     let (status, content_type, body) = server
         .get("/explore/dataset/velib/download/?format=csv&csv_separator=,&use_labels_for_header=true")
