@@ -218,7 +218,12 @@ pub(crate) fn plan(
         };
         for item in items {
             let expr = scope.lower(&item.expr)?;
-            let key = item.alias.clone().unwrap_or(item.text.clone());
+            // A plain field is keyed by its name, backquoted or not (`nom` and nom alike).
+            let key = match (&item.alias, &item.expr.kind, &expr) {
+                (Some(alias), _, _) => alias.clone(),
+                (None, kleber_odsql::ExprKind::Field(_), Expr::Column(c)) => c.name.clone(),
+                (None, _, _) => item.text.clone(),
+            };
             if let Some(alias) = item.alias {
                 aliases.insert(alias, expr.clone());
             }
@@ -280,7 +285,11 @@ pub(crate) fn plan(
                             }
                             _ => None,
                         };
-                        let key = alias.clone().unwrap_or(text);
+                        // A plain field is keyed by its name, backquoted or not.
+                        let key = alias
+                            .clone()
+                            .or_else(|| field.as_ref().map(|f| f.name.clone()))
+                            .unwrap_or(text);
                         if let Some(alias) = alias {
                             select_aliases.push((alias, lowered.clone()));
                         }

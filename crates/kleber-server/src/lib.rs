@@ -15,6 +15,7 @@ pub mod cli;
 pub mod demo;
 pub mod download;
 pub mod error;
+pub mod http;
 pub mod import;
 pub mod result_cache;
 pub mod state;
@@ -23,35 +24,25 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{Method, header};
 use axum::response::Response;
 use kleber_types::ErrorCode;
 use tower::Layer;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::normalize_path::NormalizePathLayer;
-use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use state::AppState;
 
 /// The router of the whole server.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .nest(api::V2_1, api::routes())
         .nest(api_v20::V2_0, api_v20::routes())
         .nest(api_v20::V2_ALIAS, api_v20::routes())
         .merge(api_v1::routes())
         .merge(download::routes())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::HEAD])
-                .allow_headers([header::AUTHORIZATION, header::ACCEPT]),
-        )
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    http::apply(routes, &state).with_state(state)
 }
 
 async fn not_found(request: Request) -> Response {

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     NotFound,
     /// The route exists but not for this HTTP method.
     MethodNotAllowed,
+    /// The API key (`apikey` parameter or `Authorization: Apikey <key>` header) is ill-formed.
+    InvalidApiKey,
     /// The query exceeded a resource limit (time, memory, rows); retry later or narrow it.
     QueryTooHeavy,
     /// Something failed inside the server; the details are in the server log.
@@ -37,6 +39,7 @@ impl ErrorCode {
         ErrorCode::RecordNotFound,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::InvalidApiKey,
         ErrorCode::QueryTooHeavy,
         ErrorCode::InternalError,
     ];
@@ -50,6 +53,7 @@ impl ErrorCode {
             ErrorCode::RecordNotFound => "RecordNotFound",
             ErrorCode::NotFound => "NotFound",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
+            ErrorCode::InvalidApiKey => "InvalidApiKey",
             ErrorCode::QueryTooHeavy => "QueryTooHeavy",
             ErrorCode::InternalError => "InternalError",
         }
@@ -61,6 +65,7 @@ impl ErrorCode {
             ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter => 400,
             ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::InvalidApiKey => 401,
             ErrorCode::QueryTooHeavy => 503,
             ErrorCode::InternalError => 500,
         }

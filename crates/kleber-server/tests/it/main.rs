@@ -2,6 +2,7 @@
 //! `kleber` binary. One test binary (modules per feature) to keep link time low.
 
 mod api;
+mod api_client;
 mod browser;
 mod catalog_query;
 mod common;
@@ -10,6 +11,7 @@ mod demo;
 mod error_codes;
 mod facets;
 mod golden;
+mod http;
 mod import_cli;
 mod limits;
 mod odsclient;

@@ -1,0 +1,262 @@
+//! API keys, sent as the `apikey` query parameter or as `Authorization: Apikey <key>`.
+//!
+//! The layer takes the key out of the request: it becomes an [`ApiKey`] request extension
+//! (for the publishing work to check) and the `apikey` parameter is removed from the URI, so
+//! no handler sees it as a parameter, echoes it in a link or keys a cache on it, and the
+//! request log does not record it.
+//!
+//! There is no key store yet: a well-formed key grants what anonymous access grants (every
+//! published dataset). An ill-formed key or `Authorization` header answers `401
+//! InvalidApiKey`, so a client never silently gets less than it asked for.
+
+use std::fmt;
+
+use axum::extract::{OriginalUri, Request};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kleber_types::ErrorCode;
+
+use crate::error::ApiError;
+
+/// The query-string parameter that carries a key.
+pub const PARAM: &str = "apikey";
+
+/// The longest key accepted, in bytes.
+pub const MAX_LEN: usize = 256;
+
+/// An API key presented with a request. Its `Debug` output does not show the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    key: String,
+    source: KeySource,
+}
+
+/// Where a request carried its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The `apikey` query parameter.
+    Query,
+    /// The `Authorization: Apikey <key>` header.
+    Header,
+}
+
+impl ApiKey {
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+
+    /// Where it was sent.
+    pub fn source(&self) -> KeySource {
+        self.source
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &format_args!("<{} bytes>", self.key.len()))
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Checks the shape of a key: 1 to [`MAX_LEN`] visible ASCII characters.
+fn check_key(key: &str, source: KeySource) -> Result<ApiKey, ApiError> {
+    let origin = match source {
+        KeySource::Query => "apikey parameter",
+        KeySource::Header => "Authorization header",
+    };
+    if key.is_empty() {
+        return Err(invalid(format!("The {origin} has an empty API key.")));
+    }
+    if key.len() > MAX_LEN {
+        return Err(invalid(format!(
+            "The API key in the {origin} is {} bytes long; at most {MAX_LEN} are accepted.",
+            key.len()
+        )));
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(format!(
+            "The API key in the {origin} contains a character that is not visible ASCII."
+        )));
+    }
+    Ok(ApiKey { key: key.to_owned(), source })
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new(ErrorCode::InvalidApiKey, message)
+}
+
+/// The key of an `Authorization` header value: `Apikey <key>`, the scheme in any case.
+pub fn parse_authorization(value: &HeaderValue) -> Result<ApiKey, ApiError> {
+    let Ok(text) = value.to_str() else {
+        return Err(invalid("The Authorization header is not visible ASCII.".to_owned()));
+    };
+    let text = text.trim();
+    let (scheme, credentials) = match text.split_once([' ', '\t']) {
+        Some((scheme, rest)) => (scheme, rest.trim()),
+        None => (text, ""),
+    };
+    if scheme.is_empty() {
+        return Err(invalid("The Authorization header is empty.".to_owned()));
+    }
+    if !scheme.eq_ignore_ascii_case("apikey") {
+        let shown: String = scheme.chars().take(32).collect();
+        return Err(invalid(format!(
+            "Unsupported authorization scheme {shown:?}: send `Authorization: Apikey <key>` or the apikey parameter."
+        )));
+    }
+    check_key(credentials, KeySource::Header)
+}
+
+/// The request's key and its query string without `apikey` (`None` when nothing is left).
+/// Keys sent several times must agree.
+pub fn extract(
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(Option<ApiKey>, Option<String>), ApiError> {
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let from_header = match (authorizations.next(), authorizations.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(parse_authorization(value)?),
+        (Some(_), Some(_)) => {
+            return Err(invalid("The request has several Authorization headers.".to_owned()));
+        }
+    };
+    let (values, rest) = match query {
+        Some(query) => split_query(query),
+        None => (Vec::new(), None),
+    };
+    let mut from_query: Option<ApiKey> = None;
+    for value in values.iter().filter(|v| !v.is_empty()) {
+        let key = check_key(value, KeySource::Query)?;
+        if from_query.as_ref().is_some_and(|seen| seen.key != key.key) {
+            return Err(invalid("The apikey parameter is given twice with different keys.".into()));
+        }
+        from_query = Some(key);
+    }
+    let key = match (from_header, from_query) {
+        (Some(h), Some(q)) if h.key != q.key => {
+            return Err(invalid(
+                "The Authorization header and the apikey parameter carry different keys.".into(),
+            ));
+        }
+        (Some(h), _) => Some(h),
+        (None, q) => q,
+    };
+    Ok((key, rest))
+}
+
+/// The `apikey` values of `query` (decoded) and the other parameters, as sent.
+fn split_query(query: &str) -> (Vec<String>, Option<String>) {
+    let mut keys = Vec::new();
+    let mut kept = Vec::new();
+    for part in query.split('&') {
+        match form_urlencoded::parse(part.as_bytes()).next() {
+            Some((name, value)) if name == PARAM => keys.push(value.into_owned()),
+            _ => kept.push(part),
+        }
+    }
+    let rest = kept.join("&");
+    (keys, (!rest.is_empty()).then_some(rest))
+}
+
+/// `uri` with its query string replaced by `query`.
+fn with_query(uri: &Uri, query: Option<&str>) -> Option<Uri> {
+    let path_and_query = match query {
+        Some(q) => format!("{}?{q}", uri.path()),
+        None => uri.path().to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(PathAndQuery::try_from(path_and_query).ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+/// Middleware: validates the key, stores it as an [`ApiKey`] extension and removes `apikey`
+/// from the URI (and from [`OriginalUri`]).
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    let (key, rest) = match extract(request.headers(), request.uri().query()) {
+        Ok(found) => found,
+        Err(error) => {
+            let mut response = error.into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Apikey"));
+            return response;
+        }
+    };
+    if request.uri().query().is_some_and(|q| rest.as_deref() != Some(q)) {
+        if let Some(uri) = with_query(request.uri(), rest.as_deref()) {
+            *request.uri_mut() = uri;
+        }
+        if let Some(OriginalUri(original)) = request.extensions().get::<OriginalUri>() {
+            let original_rest = original.query().and_then(|q| split_query(q).1);
+            if let Some(uri) = with_query(original, original_rest.as_deref()) {
+                request.extensions_mut().insert(OriginalUri(uri));
+            }
+        }
+    }
+    if let Some(key) = key {
+        request.extensions_mut().insert(key);
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn both_schemes_spellings_and_the_parameter() {
+        for value in ["Apikey abc123", "ApiKey abc123", "APIKEY   abc123 "] {
+            let (key, _) = extract(&headers(value), None).unwrap();
+            let key = key.unwrap();
+            assert_eq!((key.as_str(), key.source()), ("abc123", KeySource::Header), "{value}");
+        }
+        let (key, rest) = extract(&HeaderMap::new(), Some("limit=2&apikey=k%2B1&where=a")).unwrap();
+        let key = key.unwrap();
+        assert_eq!((key.as_str(), key.source()), ("k+1", KeySource::Query));
+        assert_eq!(rest.as_deref(), Some("limit=2&where=a"));
+    }
+
+    #[test]
+    fn the_query_keeps_its_encoding_and_loses_only_apikey() {
+        let (key, rest) = extract(&HeaderMap::new(), Some("apikey=")).unwrap();
+        assert_eq!((key, rest), (None, None));
+        let (_, rest) =
+            extract(&HeaderMap::new(), Some("where=a%20%3D%201&apikeys=x&apikey=k")).unwrap();
+        assert_eq!(rest.as_deref(), Some("where=a%20%3D%201&apikeys=x"));
+    }
+
+    #[test]
+    fn ill_formed_credentials_are_refused() {
+        for value in ["Bearer abc", "Basic dXNlcjpwYXNz", "Apikey", "Apikey a b", "apikey"] {
+            let error = extract(&headers(value), None).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidApiKey, "{value}");
+        }
+        let long = "k".repeat(MAX_LEN + 1);
+        let error = extract(&HeaderMap::new(), Some(&format!("apikey={long}"))).unwrap_err();
+        assert!(error.message.contains("257 bytes"), "{}", error.message);
+        let error = extract(&HeaderMap::new(), Some("apikey=a&apikey=b")).unwrap_err();
+        assert!(error.message.contains("twice"), "{}", error.message);
+        let error = extract(&headers("Apikey a"), Some("apikey=b")).unwrap_err();
+        assert!(error.message.contains("different keys"), "{}", error.message);
+        assert!(extract(&headers("Apikey a"), Some("apikey=a")).is_ok());
+    }
+
+    #[test]
+    fn debug_does_not_show_the_key() {
+        let (key, _) = extract(&headers("Apikey secret-value"), None).unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}

@@ -1,0 +1,225 @@
+//! Validators and caching headers: `ETag`, `304 Not Modified`, `Cache-Control`.
+//!
+//! A response is a function of the request's path and query string and of what it reads
+//! ([`Resource`]): one dataset's current version and metadata, or the catalog's generation.
+//! The entity tag hashes those, so it is computed from the catalog alone; a matching
+//! `If-None-Match` answers `304` without running the handler (no query is planned or run).
+//!
+//! Tags are weak (`W/"..."`): the same tag covers the identity, gzip and brotli encodings of
+//! a response, and rows without `order_by` may come in a different order from one run to the
+//! next, so two responses with the same tag are equivalent, not byte-identical. Nothing in
+//! the API serves byte ranges, the one use of strong tags.
+//!
+//! A query calling `now()` or `random()` changes with time, not with the data: it gets no tag
+//! and `Cache-Control: no-cache`.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kleber_store::DatasetRecord;
+use sha1::{Digest, Sha1};
+
+use super::apikey::ApiKey;
+use super::resource::{Resource, resource_of};
+use crate::state::AppState;
+
+/// `Cache-Control` of a public response: caches may keep it one minute, then revalidate.
+pub const PUBLIC: &str = "public, max-age=60, must-revalidate";
+
+/// `Cache-Control` of a response to a request that carried an API key: only the client's own
+/// cache may keep it (once keys grant access to private datasets, shared caches must not
+/// serve such answers to others).
+pub const PRIVATE: &str = "private, max-age=60, must-revalidate";
+
+/// `Cache-Control` of a response that changes with time (`now()`, `random()`).
+pub const VOLATILE: &str = "no-cache";
+
+/// What an entity tag is computed from, besides the request.
+fn stamp_of_dataset(record: &DatasetRecord) -> String {
+    let mut hash = Sha1::new();
+    for part in [
+        record.uid.as_str(),
+        &record.version.number.to_string(),
+        &record.modified,
+        &record.title,
+        record.description.as_deref().unwrap_or("\u{0}"),
+        &serde_json::Value::Object(record.metas.clone()).to_string(),
+        &serde_json::to_string(&record.version.fields).unwrap_or_default(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0xff]);
+    }
+    hex(&hash.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The weak entity tag of the response to `path?query` when what it reads is at `stamp`.
+/// The server's version is part of it: a new release may render the same data differently.
+pub fn entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
+    let mut hash = Sha1::new();
+    for part in [env!("CARGO_PKG_VERSION"), stamp, path.trim_end_matches('/'), query.unwrap_or("")]
+    {
+        hash.update(part.as_bytes());
+        hash.update([0xff]);
+    }
+    format!("W/\"{}\"", &hex(&hash.finalize())[..32])
+}
+
+/// Whether the query string calls a function whose result changes with time.
+pub fn is_volatile(query: Option<&str>) -> bool {
+    let Some(query) = query else { return false };
+    form_urlencoded::parse(query.as_bytes()).any(|(_, value)| {
+        let value = value.to_ascii_lowercase();
+        ["now", "random"].iter().any(|name| calls(&value, name))
+    })
+}
+
+/// Whether `text` contains `name(`, `name` not being the end of a longer identifier.
+fn calls(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].trim_start();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '`')
+            && after.starts_with('(')
+    })
+}
+
+/// Whether `If-None-Match` lists `tag` (weak comparison) or is `*`.
+enum Precondition {
+    /// No `If-None-Match`, or none of its tags match.
+    Unmatched,
+    /// One of its tags matches.
+    Matched,
+    /// `*`: matches if the resource has a current representation.
+    Any,
+}
+
+fn precondition(headers: &HeaderMap, tag: &str) -> Precondition {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let wanted = opaque(tag);
+    let mut result = Precondition::Unmatched;
+    for value in headers.get_all(header::IF_NONE_MATCH) {
+        let Ok(text) = value.to_str() else { continue };
+        for candidate in text.split(',') {
+            if candidate.trim() == "*" {
+                result = Precondition::Any;
+            } else if opaque(candidate) == wanted {
+                return Precondition::Matched;
+            }
+        }
+    }
+    result
+}
+
+fn not_modified(tag: &HeaderValue, cache_control: &'static str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    set_cache_headers(response.headers_mut(), tag, cache_control);
+    response
+}
+
+fn set_cache_headers(headers: &mut HeaderMap, tag: &HeaderValue, cache_control: &'static str) {
+    headers.insert(header::ETAG, tag.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+}
+
+/// The stamp of what `resource` reads now, or `None` if it cannot be known (an unknown
+/// dataset: the handler answers the error, without validator).
+async fn stamp(state: &AppState, resource: &Resource) -> Option<String> {
+    match resource {
+        Resource::Fixed => Some(String::new()),
+        Resource::Catalog => {
+            let snapshot = state.catalog().await.ok()?;
+            Some(format!("catalog:{}", snapshot.generation))
+        }
+        Resource::Dataset(id) => {
+            let record = state.dataset(id).await.ok()?;
+            Some(stamp_of_dataset(&record))
+        }
+    }
+}
+
+/// Middleware: answers `304` to a GET or HEAD whose `If-None-Match` matches the current tag,
+/// and adds `ETag` and `Cache-Control` to successful answers.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let uri = request.uri().clone();
+    let Some(resource) = resource_of(uri.path(), uri.query()) else {
+        return next.run(request).await;
+    };
+    if is_volatile(uri.query()) {
+        let mut response = next.run(request).await;
+        if response.status() == StatusCode::OK {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(VOLATILE));
+        }
+        return response;
+    }
+    let Some(stamp) = stamp(&state, &resource).await else {
+        return next.run(request).await;
+    };
+    let Ok(tag) = HeaderValue::from_str(&entity_tag(&stamp, uri.path(), uri.query())) else {
+        return next.run(request).await;
+    };
+    let cache_control =
+        if request.extensions().get::<ApiKey>().is_some() { PRIVATE } else { PUBLIC };
+    let condition = precondition(request.headers(), tag.to_str().unwrap_or_default());
+    if matches!(condition, Precondition::Matched) {
+        return not_modified(&tag, cache_control);
+    }
+    let mut response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    if matches!(condition, Precondition::Any) {
+        return not_modified(&tag, cache_control);
+    }
+    set_cache_headers(response.headers_mut(), &tag, cache_control);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volatile_queries_are_recognised() {
+        assert!(is_volatile(Some("where=date%20%3E%20now(days%3D-1)")));
+        assert!(is_volatile(Some("order_by=RANDOM%20(1)")));
+        assert!(is_volatile(Some("q=date%3E%23now(days%3D-1)")));
+        assert!(!is_volatile(Some("where=known%3D1&select=snow(x)")));
+        assert!(!is_volatile(Some("where=`now`%3D1")));
+        assert!(!is_volatile(Some("select=now")));
+        assert!(!is_volatile(None));
+    }
+
+    #[test]
+    fn tags_change_with_each_input_and_are_weak() {
+        let a = entity_tag("s1", "/p", Some("limit=1"));
+        assert!(a.starts_with("W/\"") && a.ends_with('"'), "{a}");
+        assert_eq!(a, entity_tag("s1", "/p/", Some("limit=1")));
+        assert_ne!(a, entity_tag("s2", "/p", Some("limit=1")));
+        assert_ne!(a, entity_tag("s1", "/q", Some("limit=1")));
+        assert_ne!(a, entity_tag("s1", "/p", Some("limit=2")));
+    }
+
+    #[test]
+    fn if_none_match_uses_weak_comparison() {
+        let tag = entity_tag("s", "/p", None);
+        let mut headers = HeaderMap::new();
+        let strong = tag.trim_start_matches("W/").to_owned();
+        headers.insert(header::IF_NONE_MATCH, format!("\"other\", {strong}").parse().unwrap());
+        assert!(matches!(precondition(&headers, &tag), Precondition::Matched));
+        headers.insert(header::IF_NONE_MATCH, "\"other\"".parse().unwrap());
+        assert!(matches!(precondition(&headers, &tag), Precondition::Unmatched));
+        headers.insert(header::IF_NONE_MATCH, "*".parse().unwrap());
+        assert!(matches!(precondition(&headers, &tag), Precondition::Any));
+    }
+}

@@ -1,0 +1,44 @@
+//! HTTP behaviour shared by every route, as layers: CORS, compression, API keys, conditional
+//! requests (`ETag`, `304`), JSON errors for panics and axum's rejections. Documented in
+//! `docs/http.md`.
+//!
+//! [`apply`] wraps a router's routes, outermost first:
+//!
+//! 1. [`cors`], so that every answer, errors and `304` included, is readable cross-origin;
+//! 2. [`compression`] of whatever the layers below answer;
+//! 3. [`apikey`], which refuses ill-formed credentials before anything is looked up, and
+//!    removes the `apikey` parameter from the URI;
+//! 4. request tracing, which therefore never logs a key;
+//! 5. [`etag`], which may answer `304` without calling the handler;
+//! 6. [`json_errors`], which turns non-JSON errors of API paths into the JSON envelope;
+//! 7. `CatchPanic`, which turns a panicking handler into `500 InternalError`.
+
+pub mod apikey;
+pub mod compression;
+pub mod cors;
+pub mod etag;
+pub mod json_errors;
+pub mod resource;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use apikey::ApiKey;
+
+use crate::state::AppState;
+
+/// Wraps every route of `router` (and its fallbacks) in the HTTP layers. Routes added to the
+/// router afterwards are not wrapped: call it last.
+pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router
+        .layer(CatchPanicLayer::custom(json_errors::on_panic))
+        .layer(from_fn(json_errors::layer))
+        .layer(from_fn_with_state(state.clone(), etag::layer))
+        .layer(TraceLayer::new_for_http())
+        .layer(from_fn(apikey::layer))
+        .layer(map_response(compression::fuse_body))
+        .layer(compression::layer())
+        .layer(cors::layer())
+}
