@@ -126,6 +126,12 @@ struct ServeArgs {
     /// Memory for finished API responses kept by dataset version, in MiB (0 turns it off).
     #[arg(long, env = "KLEBER_RESULT_CACHE_MB", default_value_t = crate::state::DEFAULT_RESULT_CACHE_MB)]
     result_cache_mb: u64,
+    /// Map tiles of the portal: a Leaflet URL template ({z}/{x}/{y}, optional {s}).
+    #[arg(long, env = "KLEBER_TILE_URL", default_value = crate::web::DEFAULT_TILE_URL)]
+    tile_url: String,
+    /// Attribution shown on the map for those tiles.
+    #[arg(long, env = "KLEBER_TILE_ATTRIBUTION", default_value = crate::web::DEFAULT_TILE_ATTRIBUTION)]
+    tile_attribution: String,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -336,7 +342,8 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let count = store.list_datasets()?.len();
     let engine = Engine::new(Limits { memory_bytes: args.query_memory_mb << 20 })?;
     let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
-        .with_result_cache_mb(args.result_cache_mb);
+        .with_result_cache_mb(args.result_cache_mb)
+        .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {

@@ -19,6 +19,7 @@ pub mod http;
 pub mod import;
 pub mod result_cache;
 pub mod state;
+pub mod web;
 
 use std::future::Future;
 
@@ -36,6 +37,7 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .nest(api::V2_1, api::routes())
+        .merge(web::routes())
         .nest(api_v20::V2_0, api_v20::routes())
         .nest(api_v20::V2_ALIAS, api_v20::routes())
         .merge(api_v1::routes())
@@ -47,6 +49,9 @@ pub fn app(state: AppState) -> Router {
 
 async fn not_found(request: Request) -> Response {
     use axum::response::IntoResponse;
+    if !request.uri().path().starts_with("/api/") {
+        return web::errors::not_found_page(&request);
+    }
     ApiError::new(ErrorCode::NotFound, format!("No API endpoint at {}.", request.uri().path()))
         .into_response()
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub catalog: Arc<CatalogCache>,
     /// Finished responses by dataset version or catalog generation.
     pub results: Arc<ResultCache>,
+    /// The portal's settings (tile server) and page-view counts.
+    pub web: Arc<crate::web::WebConfig>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             query_timeout,
             catalog: Arc::new(CatalogCache::default()),
             results: Arc::new(ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20)),
+            web: Arc::new(crate::web::WebConfig::default()),
         }
     }
 
@@ -44,6 +47,17 @@ impl AppState {
     #[must_use]
     pub fn with_result_cache_mb(mut self, mb: u64) -> AppState {
         self.results = Arc::new(ResultCache::new(mb << 20));
+        self
+    }
+
+    /// The same state with the map tiles of `url` (a Leaflet URL template) and `attribution`.
+    #[must_use]
+    pub fn with_tile_url(mut self, url: String, attribution: String) -> AppState {
+        self.web = Arc::new(crate::web::WebConfig {
+            tile_url: url,
+            tile_attribution: attribution,
+            ..Default::default()
+        });
         self
     }
 

@@ -1,0 +1,227 @@
+//! `/explore/`: the catalog, searched and refined through the same catalog table and search
+//! index as `/api/explore/v2.1/catalog/datasets`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use kleber_query::facets::FacetValue;
+use kleber_query::{ColumnRole, OutputColumn, RecordsQuery};
+use kleber_store::DatasetRecord;
+use kleber_web::Lang;
+use kleber_web::pages::CatalogPage;
+use kleber_web::view::{Hidden, Pagination, SelectOption};
+use serde_json::Value;
+
+use super::filters::{self, Filters};
+use super::{Framing, PageContext, PageError, page};
+use crate::api::encoder_for;
+use crate::catalog_cache::CatalogSnapshot;
+use crate::state::AppState;
+
+/// Datasets per page.
+pub const PAGE_SIZE: usize = 20;
+/// The catalog facets shown, in order.
+pub const FACETS: &[&str] = &["theme", "keyword", "publisher", "license", "features", "modified"];
+/// Sort choices: (value of `sort`, ODSQL `order_by`).
+const SORTS: &[(&str, &str)] = &[
+    ("", ""),
+    ("title", "title asc"),
+    ("-modified", "modified desc"),
+    ("-records_count", "records_count desc"),
+];
+
+/// The title of a catalog facet.
+pub fn facet_title(name: &str, lang: Lang) -> String {
+    let t = lang.messages();
+    match name {
+        "theme" => t.facet_theme,
+        "keyword" => t.facet_keyword,
+        "publisher" => t.facet_publisher,
+        "license" => t.facet_license,
+        "features" => t.facet_features,
+        "modified" => t.facet_modified,
+        other => other,
+    }
+    .to_owned()
+}
+
+/// The label of a catalog facet value (feature names are translated).
+pub fn facet_label(name: &str, value: &FacetValue, lang: Lang) -> String {
+    let t = lang.messages();
+    match (name, value.value.as_str()) {
+        ("features", "geo") => t.feature_geo.to_owned(),
+        ("features", "analyze") => t.feature_analyze.to_owned(),
+        ("features", "timeserie") => t.feature_timeserie.to_owned(),
+        ("modified", v) => v.to_owned(),
+        _ => value.name.clone(),
+    }
+}
+
+/// The datasets matching `query` in the catalog, ranked by relevance when a text is searched
+/// and no order is given, like `/catalog/datasets`.
+pub async fn search(
+    state: &AppState,
+    snapshot: &CatalogSnapshot,
+    mut query: RecordsQuery,
+) -> Result<Vec<String>, crate::ApiError> {
+    let ranks: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+    let hook = |text: &str| -> Vec<String> {
+        let hits = snapshot.index.search(text, snapshot.records.len().max(1)).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "catalog search failed");
+            Vec::new()
+        });
+        let ids: Vec<String> = hits.into_iter().map(|h| h.dataset_id).collect();
+        *ranks.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect());
+        ids
+    };
+    let ordered = query.order_by.as_deref().is_some_and(|o| !o.is_empty());
+    query.select = Some("dataset_id".to_owned());
+    query.limit = None;
+    let planned = state.engine.plan_catalog(&snapshot.table, &query, Some(&hook))?;
+    let batches = state.engine.collect(planned).await?;
+    let encoder = encoder_for(
+        &[OutputColumn {
+            key: "dataset_id".into(),
+            label: "dataset_id".into(),
+            role: ColumnRole::Plain,
+            field: None,
+        }],
+        chrono_tz::UTC,
+    );
+    let mut ids = Vec::new();
+    for batch in &batches {
+        for value in encoder.batch_values(batch)? {
+            if let Some(id) = value.get("dataset_id").and_then(Value::as_str) {
+                ids.push(id.to_owned());
+            }
+        }
+    }
+    let ranks = ranks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    if let (Some(ranks), false) = (ranks, ordered) {
+        ids.sort_by_key(|id| ranks.get(id).copied().unwrap_or(usize::MAX));
+    }
+    Ok(ids)
+}
+
+/// The page number of `page=` (from 1) or `start=` (an offset), checked.
+pub fn page_number(ctx: &PageContext, page_size: usize) -> Result<u64, PageError> {
+    let bad = |name: &str, v: &str| {
+        PageError::bad_request(
+            ctx,
+            format!("Invalid {name}: {v:?}; a positive whole number is expected."),
+        )
+    };
+    if let Some(v) = ctx.query.get("page") {
+        return match v.trim().parse::<u64>() {
+            Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+            _ => Err(bad("page", v)),
+        };
+    }
+    if let Some(v) = ctx.query.get("start") {
+        return match v.trim().parse::<u64>() {
+            Ok(n) if n <= 1_000_000_000 => Ok(n / page_size as u64 + 1),
+            _ => Err(bad("start", v)),
+        };
+    }
+    Ok(1)
+}
+
+/// `GET /explore/`.
+pub async fn get_catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let ctx = PageContext::new(&headers, raw.as_deref());
+    let t = ctx.lang.messages();
+    let api = |e| PageError::from_api(&ctx, e);
+    let fields = kleber_query::catalog::catalog_fields();
+    let filters = Filters::parse(&ctx, &ctx.query, &fields)?;
+    let sort = ctx.query.get("sort").unwrap_or("");
+    let Some((_, order_by)) = SORTS.iter().find(|(value, _)| *value == sort) else {
+        return Err(PageError::bad_request(&ctx, format!("Unknown sort: {sort:?}.")));
+    };
+    let number = page_number(&ctx, PAGE_SIZE)?;
+
+    let snapshot = state.catalog().await.map_err(api)?;
+    let mut query = filters.records_query();
+    query.order_by = (!order_by.is_empty()).then(|| (*order_by).to_owned());
+    let ids = search(&state, &snapshot, query.clone()).await.map_err(api)?;
+    let total = ids.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
+    let number = number.min(pages);
+    let by_id: HashMap<&str, &DatasetRecord> =
+        snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let cards = ids
+        .iter()
+        .skip((number as usize - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .filter_map(|id| by_id.get(id.as_str()))
+        .map(|r| super::cards::card(r, ctx.lang))
+        .collect();
+
+    let requests = filters::requests(FACETS.iter().map(|s| (*s).to_owned()), 12);
+    let hook = |text: &str| -> Vec<String> {
+        snapshot
+            .index
+            .search(text, snapshot.records.len().max(1))
+            .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
+            .unwrap_or_default()
+    };
+    let groups = state
+        .engine
+        .catalog_facets(&snapshot.table, &query, &requests, Some(&hook))
+        .await
+        .map_err(|e| api(e.into()))?;
+    let lang = ctx.lang;
+    let facets = filters::blocks(
+        &groups,
+        &ctx.query,
+        "/explore/",
+        lang,
+        |n| facet_title(n, lang),
+        |n, v| facet_label(n, v, lang),
+    );
+    let active = filters::active(&ctx.query, "/explore/", |n| facet_title(n, lang));
+    let base = ctx.query.without(&["page", "start", "lang"]);
+    let pagination = Pagination::new(number, pages, |p| {
+        if p == 1 {
+            base.href("/explore/")
+        } else {
+            base.set("page", &p.to_string()).href("/explore/")
+        }
+    });
+    let sort_labels = [t.sort_relevance, t.sort_title, t.sort_modified, t.sort_records];
+    let sorts = SORTS
+        .iter()
+        .zip(sort_labels)
+        .map(|((value, _), label)| SelectOption {
+            value: (*value).to_owned(),
+            label: label.to_owned(),
+            selected: *value == sort,
+        })
+        .collect();
+    let title = match &filters.q {
+        Some(q) => format!("{} – « {q} »", t.catalog_heading),
+        None => t.catalog_heading.to_owned(),
+    };
+    let mut layout = ctx.layout(title, "/explore/");
+    layout.nav = "catalog";
+    let catalog = CatalogPage {
+        layout,
+        q: filters.q.clone().unwrap_or_default(),
+        sorts,
+        hidden: Hidden::keep(&ctx.query, &["q", "sort", "page", "start", "lang"]),
+        total: t.datasets(total as i64),
+        cards,
+        facets,
+        active,
+        clear_href: "/explore/".to_owned(),
+        pagination,
+    };
+    page(&state, &ctx, &catalog, Framing::SameOrigin)
+}

@@ -1,0 +1,324 @@
+//! `/explore/dataset/{id}/` and its tabs: information, table, map, analyze, api, export.
+//!
+//! The information tab shows the metadata and schema; the others are in `table.rs` (table and
+//! map), `analyze.rs` and `api_tab.rs`; the export tab is here. Every tab carries the
+//! schema.org `Dataset` JSON-LD and Open Graph tags.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use kleber_export::ExportFormat;
+use kleber_store::DatasetRecord;
+use kleber_types::FieldType;
+use kleber_web::pages::{
+    DatasetHeader, ExportFormat as ExportLink, ExportPage, Fact, InformationPage, SchemaField, Tab,
+};
+use kleber_web::url::Query;
+use kleber_web::view::{Layout, script_json};
+use serde_json::{Value, json};
+
+use super::cards::{format_date, meta_list, meta_text, publisher_link, refine_link};
+use super::filters::Filters;
+use super::{Framing, PageContext, PageError, page};
+use crate::state::AppState;
+
+/// The tabs, in order.
+pub const TABS: &[&str] = &["information", "table", "map", "analyze", "api", "export"];
+
+/// True when the dataset has a geographic field (it then has a map tab).
+pub fn is_geo(record: &DatasetRecord) -> bool {
+    record
+        .version
+        .fields
+        .iter()
+        .any(|f| matches!(f.field_type, FieldType::GeoPoint2d | FieldType::GeoShape))
+}
+
+/// The query pairs a tab keeps when switching to another: the filters and the sort.
+pub fn filter_query(query: &Query) -> Query {
+    Query::from_pairs(
+        query
+            .pairs()
+            .iter()
+            .filter(|(k, _)| k == "q" || k == "sort" || k.starts_with("refine."))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The URL of a tab.
+pub fn tab_path(id: &str, tab: &str, embed: bool) -> String {
+    if embed {
+        format!("/explore/embed/dataset/{id}/{tab}/")
+    } else {
+        format!("/explore/dataset/{id}/{tab}/")
+    }
+}
+
+/// The header every tab shows.
+pub fn header(record: &DatasetRecord, ctx: &PageContext, current: &str) -> DatasetHeader {
+    let t = ctx.lang.messages();
+    let kept = filter_query(&ctx.query);
+    let labels =
+        [t.tab_information, t.tab_table, t.tab_map, t.tab_analyze, t.tab_api, t.tab_export];
+    let geo = is_geo(record);
+    let tabs = TABS
+        .iter()
+        .zip(labels)
+        .filter(|(key, _)| **key != "map" || geo)
+        .map(|(key, label)| Tab {
+            key,
+            label,
+            href: match *key {
+                "information" | "api" => tab_path(&record.id, key, false),
+                _ => kept.href(&tab_path(&record.id, key, false)),
+            },
+            current: *key == current,
+        })
+        .collect();
+    DatasetHeader {
+        id: record.id.clone(),
+        title: record.title.clone(),
+        publisher: meta_text(record, "publisher").map(publisher_link),
+        modified: format_date(&record.modified, ctx.lang),
+        records: t.records(record.version.records_count),
+        tabs,
+        full_page_href: kept.href(&tab_path(&record.id, current, false)),
+    }
+}
+
+/// The layout of a dataset tab: title, description, JSON-LD, Open Graph.
+pub fn layout(record: &DatasetRecord, ctx: &PageContext, tab: &str, embed: bool) -> Layout {
+    let t = ctx.lang.messages();
+    let tab_name = match tab {
+        "table" => t.tab_table,
+        "map" => t.tab_map,
+        "analyze" => t.tab_analyze,
+        "api" => t.tab_api,
+        "export" => t.tab_export,
+        _ => t.tab_information,
+    };
+    let title = if tab == "information" {
+        record.title.clone()
+    } else {
+        format!("{} – {tab_name}", record.title)
+    };
+    let mut layout = ctx.layout(title, tab_path(&record.id, tab, embed));
+    layout.chrome = !embed;
+    layout.og_type = "article";
+    layout.nav = "catalog";
+    if let Some(d) = record.description.as_deref() {
+        let text = kleber_web::plain_text(d, 300);
+        if !text.is_empty() {
+            layout.description = text;
+        }
+    }
+    layout.json_ld = Some(script_json(&json_ld(record, &ctx.base_url)));
+    layout
+}
+
+/// The schema.org `Dataset` of a dataset, with a `DataDownload` per export format.
+pub fn json_ld(record: &DatasetRecord, base_url: &str) -> Value {
+    let url = format!("{base_url}/explore/dataset/{}/", record.id);
+    let distribution: Vec<Value> = formats(record)
+        .into_iter()
+        .map(|f| {
+            json!({
+                "@type": "DataDownload",
+                "name": f.name().to_uppercase(),
+                "encodingFormat": f.content_type().split(';').next().unwrap_or("").trim(),
+                "contentUrl": format!("{base_url}/api/explore/v2.1/catalog/datasets/{}/exports/{}", record.id, f.name()),
+            })
+        })
+        .collect();
+    let mut ld = json!({
+        "@context": "https://schema.org",
+        "@type": "Dataset",
+        "@id": url,
+        "name": record.title,
+        "description": record.description.as_deref().map(|d| kleber_web::plain_text(d, 5000)).filter(|d| !d.is_empty()).unwrap_or_else(|| record.title.clone()),
+        "url": url,
+        "identifier": record.id,
+        "keywords": meta_list(record, "keyword"),
+        "inLanguage": meta_text(record, "language").unwrap_or("fr"),
+        "dateModified": record.modified,
+        "isAccessibleForFree": true,
+        "variableMeasured": record.version.fields.iter().map(|f| f.label.clone()).collect::<Vec<_>>(),
+        "distribution": distribution,
+    });
+    if let Some(p) = meta_text(record, "publisher") {
+        ld["publisher"] = json!({"@type": "Organization", "name": p});
+        ld["creator"] = json!({"@type": "Organization", "name": p});
+    }
+    if let Some(l) = meta_text(record, "license_url").or_else(|| meta_text(record, "license")) {
+        ld["license"] = json!(l);
+    }
+    let themes = meta_list(record, "theme");
+    if !themes.is_empty() {
+        ld["about"] = json!(themes);
+    }
+    ld
+}
+
+/// The export formats offered for a dataset (geographic ones only when it has a geometry).
+pub fn formats(record: &DatasetRecord) -> Vec<ExportFormat> {
+    let geo = is_geo(record);
+    ExportFormat::ALL.into_iter().filter(|f| geo || !f.needs_geometry()).collect()
+}
+
+/// `GET /explore/dataset/{id}/`: the information tab.
+pub async fn get_dataset_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    render_tab(&state, PageContext::new(&headers, raw.as_deref()), &id, "information", false).await
+}
+
+/// `GET /explore/dataset/{id}/{tab}/`.
+pub async fn get_dataset_tab(
+    State(state): State<AppState>,
+    Path((id, tab)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    render_tab(&state, PageContext::new(&headers, raw.as_deref()), &id, &tab, false).await
+}
+
+/// Renders one tab of a dataset, full page or embedded.
+pub async fn render_tab(
+    state: &AppState,
+    ctx: PageContext,
+    id: &str,
+    tab: &str,
+    embed: bool,
+) -> Result<Response, PageError> {
+    if !TABS.contains(&tab) {
+        return Err(PageError::not_found(&ctx));
+    }
+    let record = state.dataset(id).await.map_err(|e| PageError::from_api(&ctx, e))?;
+    if tab == "map" && !is_geo(&record) {
+        return Err(PageError::not_found(&ctx));
+    }
+    if !embed {
+        state.web.count_view(&record.id);
+    }
+    let framing = if embed { Framing::Anywhere } else { Framing::SameOrigin };
+    match tab {
+        "table" => super::table::table_tab(state, &ctx, &record, embed).await,
+        "map" => super::table::map_tab(state, &ctx, &record, embed).await,
+        "analyze" => super::analyze::analyze_tab(state, &ctx, &record, embed).await,
+        "api" => {
+            let api = super::api_tab::api_page(&ctx, &record);
+            page(state, &ctx, &api, framing)
+        }
+        "export" => export_tab(state, &ctx, &record).await,
+        _ => {
+            let info = information(&ctx, &record);
+            page(state, &ctx, &info, framing)
+        }
+    }
+}
+
+fn information(ctx: &PageContext, record: &DatasetRecord) -> InformationPage {
+    let t = ctx.lang.messages();
+    let text = |v: Option<&str>| v.map_or_else(|| t.not_set.to_owned(), str::to_owned);
+    let license = meta_text(record, "license");
+    let mut facts = vec![
+        Fact {
+            term: t.publisher,
+            value: text(meta_text(record, "publisher")),
+            href: meta_text(record, "publisher").map(|p| publisher_link(p).href),
+        },
+        Fact {
+            term: t.license,
+            value: text(license),
+            href: meta_text(record, "license_url").map(str::to_owned),
+        },
+        Fact { term: t.last_update, value: format_date(&record.modified, ctx.lang), href: None },
+        Fact {
+            term: t.data_processed,
+            value: format_date(&record.version.created_at, ctx.lang),
+            href: None,
+        },
+        Fact { term: t.records_count, value: t.number(record.version.records_count), href: None },
+        Fact { term: t.identifier, value: record.id.clone(), href: None },
+        Fact { term: t.version, value: record.version.number.to_string(), href: None },
+        Fact {
+            term: t.language_of_data,
+            value: meta_text(record, "language").unwrap_or("fr").to_owned(),
+            href: None,
+        },
+    ];
+    // A licence URL that is not http(s) is not linked.
+    for f in &mut facts {
+        if f.href.as_deref().is_some_and(|h| {
+            !(h.starts_with("https://") || h.starts_with("http://") || h.starts_with('/'))
+        }) {
+            f.href = None;
+        }
+    }
+    InformationPage {
+        layout: layout(record, ctx, "information", false),
+        ds: header(record, ctx, "information"),
+        description_html: record
+            .description
+            .as_deref()
+            .map(kleber_web::sanitize_html)
+            .unwrap_or_default(),
+        facts,
+        themes: meta_list(record, "theme").iter().map(|th| refine_link("theme", th)).collect(),
+        keywords: meta_list(record, "keyword").iter().map(|k| refine_link("keyword", k)).collect(),
+        fields: record
+            .version
+            .fields
+            .iter()
+            .map(|f| SchemaField {
+                name: f.name.clone(),
+                label: f.label.clone(),
+                field_type: f.field_type.name().to_owned(),
+                description: f.description.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+async fn export_tab(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+) -> Result<Response, PageError> {
+    let t = ctx.lang.messages();
+    let filters = Filters::parse(ctx, &ctx.query, &record.version.fields)?;
+    let path = tab_path(&record.id, "export", false);
+    let filtered_total = if filters.is_empty() {
+        record.version.records_count
+    } else {
+        super::table::count(state, ctx, record, &filters).await?
+    };
+    let api_query = Query::from_pairs(filters.api_pairs());
+    let base = format!("{}/catalog/datasets/{}/exports", crate::api::V2_1, record.id);
+    let formats = formats(record)
+        .into_iter()
+        .map(|f| ExportLink {
+            name: f.name().to_owned(),
+            all_href: format!("{base}/{}", f.name()),
+            filtered_href: (!filters.is_empty())
+                .then(|| api_query.href(&format!("{base}/{}", f.name()))),
+        })
+        .collect();
+    let fields = &record.version.fields;
+    let title = |name: &str| {
+        fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), |f| f.label.clone())
+    };
+    let export = ExportPage {
+        layout: layout(record, ctx, "export", false),
+        ds: header(record, ctx, "export"),
+        active: super::filters::active(&ctx.query.without(&["sort"]), &path, title),
+        formats,
+        filtered_total: t.records(filtered_total),
+        clear_href: path.clone(),
+    };
+    page(state, ctx, &export, Framing::SameOrigin)
+}

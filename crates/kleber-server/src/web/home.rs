@@ -1,0 +1,89 @@
+//! `/` (home) and `/about/`.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use kleber_query::facets::FacetRequest;
+use kleber_web::pages::{AboutPage, HomePage};
+use kleber_web::view::FacetLink;
+
+use super::cards::{card, meta_text};
+use super::{Framing, PageContext, PageError, page};
+use crate::state::AppState;
+
+/// How many datasets each home list shows.
+const LIST_LEN: usize = 6;
+
+/// `GET /`.
+pub async fn get_home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let ctx = PageContext::new(&headers, raw.as_deref());
+    let t = ctx.lang.messages();
+    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let records = &snapshot.records;
+    let total_records: i64 = records.iter().map(|r| r.version.records_count).sum();
+    let publishers: BTreeSet<&str> =
+        records.iter().filter_map(|r| meta_text(r, "publisher")).collect();
+
+    let request = FacetRequest {
+        name: "theme".into(),
+        disjunctive: false,
+        sort: None,
+        limit: Some(30),
+        separator: None,
+    };
+    let groups = state
+        .engine
+        .catalog_facets(&snapshot.table, &kleber_query::RecordsQuery::default(), &[request], None)
+        .await
+        .map_err(|e| PageError::from_api(&ctx, e.into()))?;
+    let themes = groups
+        .iter()
+        .flat_map(|g| &g.facets)
+        .map(|v| FacetLink {
+            label: v.name.clone(),
+            count: t.number(v.count as i64),
+            href: super::cards::refine_link("theme", &v.value).href,
+            selected: false,
+        })
+        .collect();
+
+    let mut latest: Vec<_> = records.iter().collect();
+    latest.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| a.id.cmp(&b.id)));
+    let mut popular: Vec<_> = records.iter().collect();
+    popular.sort_by_key(|r| {
+        (std::cmp::Reverse(state.web.views_of(&r.id)), std::cmp::Reverse(r.version.records_count))
+    });
+    let mut layout = ctx.layout(t.home, "/");
+    layout.nav = "home";
+    let home = HomePage {
+        layout,
+        datasets: t.datasets(records.len() as i64),
+        records: t.records(total_records),
+        publishers: t.number(publishers.len() as i64),
+        themes,
+        latest: latest.iter().take(LIST_LEN).map(|r| card(r, ctx.lang)).collect(),
+        popular: popular.iter().take(LIST_LEN).map(|r| card(r, ctx.lang)).collect(),
+    };
+    page(&state, &ctx, &home, Framing::SameOrigin)
+}
+
+/// `GET /about/`.
+pub async fn get_about(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let ctx = PageContext::new(&headers, raw.as_deref());
+    let t = ctx.lang.messages();
+    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let mut layout = ctx.layout(t.about_heading, "/about/");
+    layout.nav = "about";
+    let about = AboutPage { layout, datasets: t.datasets(snapshot.records.len() as i64) };
+    page(&state, &ctx, &about, Framing::SameOrigin)
+}

@@ -1,0 +1,230 @@
+//! The public portal's pages (Opendatasoft's URLs), rendered by `kleber-web`.
+//!
+//! Handlers read the request (language, query string), ask the store and the engine through
+//! the same paths as the API (catalog snapshot, `plan_catalog`, `Engine::plan`, facets), fill
+//! in a `kleber_web::pages` view model and answer HTML with the portal's security headers
+//! ([`html`]). Bad parameters answer a 400 page, unknown datasets a 404 page, never a panic.
+
+mod analyze;
+mod api_tab;
+pub mod assets;
+mod cards;
+pub mod catalog;
+pub mod dataset;
+pub mod embed;
+pub mod errors;
+pub mod filters;
+pub mod home;
+pub mod lang;
+pub mod publisher;
+pub mod seo;
+mod table;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kleber_web::Lang;
+use kleber_web::url::Query;
+use kleber_web::view::Layout;
+
+use crate::state::AppState;
+
+pub use errors::PageError;
+
+/// OpenStreetMap's tile server, the default map background.
+pub const DEFAULT_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+/// Attribution of the default tiles.
+pub const DEFAULT_TILE_ATTRIBUTION: &str = "© OpenStreetMap contributors";
+
+/// The portal's settings and counters.
+#[derive(Debug)]
+pub struct WebConfig {
+    /// Tile URL template for Leaflet (`{z}/{x}/{y}`, optional `{s}`).
+    pub tile_url: String,
+    /// Attribution shown on the map.
+    pub tile_attribution: String,
+    /// Dataset page views since the server started, for "most viewed" on the home page.
+    pub views: Mutex<HashMap<String, u64>>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            tile_url: DEFAULT_TILE_URL.to_owned(),
+            tile_attribution: DEFAULT_TILE_ATTRIBUTION.to_owned(),
+            views: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl WebConfig {
+    /// Counts one view of dataset `id`.
+    pub fn count_view(&self, id: &str) {
+        let mut views = self.views.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: a portal has thousands of datasets, not millions; ids come from the catalog.
+        if views.len() < 100_000 || views.contains_key(id) {
+            *views.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Views of dataset `id`.
+    pub fn views_of(&self, id: &str) -> u64 {
+        self.views
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The origin of the tile server for the Content-Security-Policy (`https://*.tile.x.org`).
+    pub fn tile_origin(&self) -> Option<String> {
+        let rest = self.tile_url.split_once("://")?;
+        let host = rest.1.split('/').next()?.replace("{s}", "*");
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
+        valid.then(|| format!("{}://{host}", rest.0))
+    }
+}
+
+/// The portal's routes. Paths are given with and without their trailing slash, as
+/// Opendatasoft's links have one and [`crate::serve`] removes it.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/", get(home::get_home))
+        .route("/robots.txt", get(seo::get_robots))
+        .route("/sitemap.xml", get(seo::get_sitemap))
+        .route("/feed.atom", get(seo::get_feed))
+        .route("/static/{*path}", get(assets::get_asset));
+    for (path, handler) in [
+        ("/explore", get(catalog::get_catalog)),
+        ("/explore/feed.atom", get(seo::get_feed)),
+        ("/explore/dataset/{id}", get(dataset::get_dataset_page)),
+        ("/explore/dataset/{id}/{tab}", get(dataset::get_dataset_tab)),
+        ("/explore/embed/dataset/{id}/{tab}", get(embed::get_embed)),
+        ("/publisher/{slug}", get(publisher::get_publisher)),
+        ("/about", get(home::get_about)),
+    ] {
+        router = router.route(path, handler.clone());
+        if !path.ends_with(".atom") {
+            router = router.route(&format!("{path}/"), handler);
+        }
+    }
+    router
+}
+
+/// What every page handler knows about its request.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    /// The page's language.
+    pub lang: Lang,
+    /// The query string.
+    pub query: Query,
+    /// `http://host` of the request, for absolute URLs.
+    pub base_url: String,
+    /// A `Set-Cookie` remembering the language chosen with `?lang=`.
+    pub set_cookie: Option<HeaderValue>,
+}
+
+impl PageContext {
+    /// The context of a request.
+    pub fn new(headers: &HeaderMap, raw_query: Option<&str>) -> PageContext {
+        let query = Query::parse(raw_query.unwrap_or(""));
+        let (lang, set_cookie) = lang::negotiate(&query, headers);
+        PageContext { lang, query, base_url: base_url(headers), set_cookie }
+    }
+
+    /// A layout for a page of this request.
+    pub fn layout(&self, title: impl Into<String>, path: impl Into<String>) -> Layout {
+        let mut layout = Layout::new(self.lang, title, path, self.query.clone());
+        layout.base_url.clone_from(&self.base_url);
+        layout.header_q = self.query.get("q").unwrap_or("").to_owned();
+        layout
+    }
+}
+
+/// `http://host` from the `Host` header, when it looks like a host name.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let valid = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if valid { format!("http://{host}") } else { String::new() }
+}
+
+/// How a page may be framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Only by the portal itself.
+    SameOrigin,
+    /// By any site (embeds).
+    Anywhere,
+}
+
+/// An HTML response with the portal's headers: Content-Security-Policy (only our own scripts
+/// and styles, images from us and the tile server), framing rules, language.
+pub fn html(
+    state: &AppState,
+    ctx: &PageContext,
+    status: StatusCode,
+    body: String,
+    framing: Framing,
+) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    let tiles = state.web.tile_origin().map(|o| format!(" {o}")).unwrap_or_default();
+    let ancestors = match framing {
+        Framing::SameOrigin => "'self'",
+        Framing::Anywhere => "*",
+    };
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; \
+         connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    if framing == Framing::SameOrigin {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(ctx.lang.code()));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(cookie) = &ctx.set_cookie {
+        headers.insert(header::SET_COOKIE, cookie.clone());
+    }
+    response
+}
+
+/// Renders `page` and answers it with [`html`].
+pub fn page<T: kleber_web::Template>(
+    state: &AppState,
+    ctx: &PageContext,
+    page: &T,
+    framing: Framing,
+) -> Result<Response, PageError> {
+    let body = kleber_web::render(page).map_err(|e| PageError::internal(ctx, e))?;
+    Ok(html(state, ctx, StatusCode::OK, body, framing))
+}
+
+/// Runs an engine query under the records time limit, like the API.
+pub(crate) async fn run<T>(
+    state: &AppState,
+    query: impl std::future::Future<Output = Result<T, kleber_query::Error>>,
+) -> Result<T, crate::ApiError> {
+    crate::api::records::run_with_time_limit(state, query).await
+}

@@ -1,0 +1,363 @@
+//! The table and map tabs: one page of records under the page's filters, with facets, sort,
+//! paging and a record's detail; the map draws the same records with Leaflet and lists them
+//! for readers without JavaScript.
+
+use axum::response::Response;
+use kleber_query::RecordsQuery;
+use kleber_query::facets::default_facets;
+use kleber_store::DatasetRecord;
+use kleber_types::{Field, FieldType};
+use kleber_web::pages::{Column, MapPage, RecordDetail, RecordFilters, Row, TablePage};
+use kleber_web::url::Query;
+use kleber_web::view::{Hidden, Pagination};
+use serde_json::Value;
+
+use super::dataset::{header, layout, tab_path};
+use super::filters::{self, Filters, odsql_field, odsql_string};
+use super::{Framing, PageContext, PageError, page};
+use crate::api::encoder_for;
+use crate::state::{AppState, dataset_ref};
+
+/// Records per page of the table.
+pub(crate) const PAGE_SIZE: usize = 20;
+/// The records window of the API: pages end at this offset.
+const WINDOW: usize = 10_000;
+/// The private name of the record id in a page's query.
+const RECORD_ID: &str = "__kleber_rid";
+/// Most located records the map fetches.
+pub(crate) const MAP_LIMIT: usize = 5000;
+
+/// A value as the table shows it.
+pub(crate) fn display(value: &Value, lang: kleber_web::Lang) -> String {
+    let t = lang.messages();
+    match value {
+        Value::Null => String::new(),
+        Value::Bool(b) => (if *b { t.yes } else { t.no }).to_owned(),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(f)) => {
+                let s = format!("{f}");
+                if lang == kleber_web::Lang::Fr { s.replace('.', ",") } else { s }
+            }
+            _ => n.to_string(),
+        },
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            items.iter().map(|v| display(v, lang)).collect::<Vec<_>>().join(", ")
+        }
+        Value::Object(map) => {
+            if let (Some(lat), Some(lon)) =
+                (map.get("lat").and_then(Value::as_f64), map.get("lon").and_then(Value::as_f64))
+            {
+                format!("{lat:.5}, {lon:.5}")
+            } else if let Some(kind) =
+                map.get("geometry").and_then(|g| g.get("type")).and_then(Value::as_str)
+            {
+                kind.to_owned()
+            } else {
+                Value::Object(map.clone()).to_string()
+            }
+        }
+    }
+}
+
+/// The filters, facets and counts shared by the table and map tabs.
+async fn record_filters(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    filters: &Filters,
+    path: &str,
+    total: u64,
+) -> Result<RecordFilters, PageError> {
+    let fields = &record.version.fields;
+    let requests = filters::requests(default_facets(fields).into_iter().map(|r| r.name), 10);
+    let groups = if requests.is_empty() {
+        Vec::new()
+    } else {
+        super::run(
+            state,
+            state.engine.facets(&dataset_ref(record), &filters.records_query(), &requests),
+        )
+        .await
+        .map_err(|e| PageError::from_api(ctx, e))?
+    };
+    let title = |name: &str| {
+        fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), |f| f.label.clone())
+    };
+    Ok(RecordFilters {
+        q: filters.q.clone().unwrap_or_default(),
+        hidden: Hidden::keep(&ctx.query, &["q", "page", "start", "record", "lang"]),
+        facets: filters::blocks(&groups, &ctx.query, path, ctx.lang, title, |_, v| v.name.clone()),
+        active: filters::active(&ctx.query.without(&["sort"]), path, title),
+        clear_href: path.to_owned(),
+        total: ctx.lang.messages().records(total as i64),
+    })
+}
+
+/// Records matching `filters`.
+pub(crate) async fn count(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    filters: &Filters,
+) -> Result<i64, PageError> {
+    let mut query = filters.records_query();
+    query.select = Some("count(*) as n".to_owned());
+    query.limit = Some(1);
+    let planned = state
+        .engine
+        .plan(&dataset_ref(record), &query)
+        .await
+        .map_err(|e| PageError::from_api(ctx, e.into()))?;
+    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
+    let batches = super::run(state, state.engine.collect(planned))
+        .await
+        .map_err(|e| PageError::from_api(ctx, e))?;
+    let mut n = 0;
+    for batch in &batches {
+        for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
+            n = v.get("n").and_then(Value::as_i64).unwrap_or(0);
+        }
+    }
+    Ok(n)
+}
+
+/// One page of records: (total, rows as JSON objects with their record id).
+async fn records_page(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    mut query: RecordsQuery,
+) -> Result<(u64, Vec<serde_json::Map<String, Value>>), PageError> {
+    query.select = Some(format!("*, _id AS {RECORD_ID}"));
+    let planned = state
+        .engine
+        .plan(&dataset_ref(record), &query)
+        .await
+        .map_err(|e| PageError::from_api(ctx, e.into()))?;
+    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
+    let (total, batches) = super::run(state, state.engine.page(planned))
+        .await
+        .map_err(|e| PageError::from_api(ctx, e))?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
+            if let Value::Object(map) = v {
+                rows.push(map);
+            }
+        }
+    }
+    Ok((total, rows))
+}
+
+/// The page asked, its offset, and whether it was capped by the records window.
+fn paging(ctx: &PageContext) -> Result<(u64, usize), PageError> {
+    let number = super::catalog::page_number(ctx, PAGE_SIZE)?;
+    Ok((number, (number as usize - 1).saturating_mul(PAGE_SIZE)))
+}
+
+fn pagination(ctx: &PageContext, path: &str, number: u64, total: u64) -> Pagination {
+    let reachable = (total as usize).min(WINDOW);
+    let pages = reachable.div_ceil(PAGE_SIZE).max(1) as u64;
+    let base = ctx.query.without(&["page", "start", "record", "lang"]);
+    Pagination::new(number.min(pages), pages, |p| {
+        if p == 1 { base.href(path) } else { base.set("page", &p.to_string()).href(path) }
+    })
+}
+
+/// The detail of record `id`, if it exists.
+async fn detail(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    id: &str,
+    path: &str,
+) -> Result<Option<RecordDetail>, PageError> {
+    if !kleber_query::is_record_id(id) {
+        return Ok(None);
+    }
+    let query = RecordsQuery {
+        // The id was checked to be 40 hexadecimal digits.
+        r#where: vec![format!("_id = {}", odsql_string(id))],
+        limit: Some(1),
+        ..RecordsQuery::default()
+    };
+    let (_, rows) = records_page(state, ctx, record, query).await?;
+    let Some(row) = rows.into_iter().next() else { return Ok(None) };
+    let values = record
+        .version
+        .fields
+        .iter()
+        .map(|f| {
+            let v = row.get(&f.name).unwrap_or(&Value::Null);
+            let text = match (f.field_type, v) {
+                (FieldType::GeoShape, Value::Object(_)) => {
+                    v.to_string().chars().take(500).collect()
+                }
+                _ => display(v, ctx.lang),
+            };
+            (f.label.clone(), text)
+        })
+        .collect();
+    Ok(Some(RecordDetail {
+        values,
+        close_href: ctx.query.without(&["record", "lang"]).href(path),
+        api_href: format!("{}/catalog/datasets/{}/records/{id}", crate::api::V2_1, record.id),
+    }))
+}
+
+/// Columns of the table: every field but shapes (shown in the detail).
+fn shown_fields(fields: &[Field]) -> Vec<&Field> {
+    fields.iter().filter(|f| f.field_type != FieldType::GeoShape).collect()
+}
+
+/// The table tab.
+pub(crate) async fn table_tab(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    embed: bool,
+) -> Result<Response, PageError> {
+    let t = ctx.lang.messages();
+    let fields = &record.version.fields;
+    let path = tab_path(&record.id, "table", embed);
+    let filters = Filters::parse(ctx, &ctx.query, fields)?;
+    let sort = filters::order_by(ctx, ctx.query.get("sort"), fields)?;
+    let (number, offset) = paging(ctx)?;
+    let window_capped = offset + PAGE_SIZE > WINDOW;
+    let offset = offset.min(WINDOW - PAGE_SIZE);
+    let mut query = filters.records_query();
+    query.order_by = sort
+        .as_ref()
+        .map(|(f, desc)| format!("{} {}", odsql_field(f), if *desc { "desc" } else { "asc" }));
+    query.limit = Some(PAGE_SIZE);
+    query.offset = offset;
+    let (total, rows) = records_page(state, ctx, record, query).await?;
+    let record_filters = record_filters(state, ctx, record, &filters, &path, total).await?;
+
+    let base = ctx.query.without(&["page", "start", "record", "lang"]);
+    let shown = shown_fields(fields);
+    let columns = shown
+        .iter()
+        .map(|f| {
+            let (sorted, next) = match &sort {
+                Some((name, false)) if *name == f.name => ("ascending", format!("-{}", f.name)),
+                Some((name, true)) if *name == f.name => ("descending", f.name.clone()),
+                _ => ("none", f.name.clone()),
+            };
+            Column {
+                label: f.label.clone(),
+                name: f.name.clone(),
+                sort_href: Some(base.set("sort", &next).href(&path)),
+                sorted,
+                sort_action: if next.starts_with('-') {
+                    t.sort_descending
+                } else {
+                    t.sort_ascending
+                },
+            }
+        })
+        .collect();
+    let table_rows = rows
+        .iter()
+        .map(|row| {
+            let rid = row.get(RECORD_ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+            Row {
+                cells: shown
+                    .iter()
+                    .map(|f| display(row.get(&f.name).unwrap_or(&Value::Null), ctx.lang))
+                    .collect(),
+                detail_href: ctx.query.without(&["lang"]).set("record", &rid).href(&path)
+                    + "#record-detail",
+                record_id: rid,
+            }
+        })
+        .collect();
+    let (detail, detail_missing) = match ctx.query.get("record") {
+        Some(id) => {
+            let d = detail(state, ctx, record, id, &path).await?;
+            let missing = d.is_none();
+            (d, missing)
+        }
+        None => (None, false),
+    };
+    let table = TablePage {
+        layout: layout(record, ctx, "table", embed),
+        ds: header(record, ctx, "table"),
+        filters: record_filters,
+        columns,
+        rows: table_rows,
+        pagination: pagination(ctx, &path, number, total),
+        detail,
+        detail_missing,
+        window_capped,
+    };
+    page(state, ctx, &table, if embed { Framing::Anywhere } else { Framing::SameOrigin })
+}
+
+/// The map tab.
+pub(crate) async fn map_tab(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    embed: bool,
+) -> Result<Response, PageError> {
+    let fields = &record.version.fields;
+    let path = tab_path(&record.id, "map", embed);
+    let filters = Filters::parse(ctx, &ctx.query, fields)?;
+    let Some(geo) =
+        fields.iter().find(|f| matches!(f.field_type, FieldType::GeoPoint2d | FieldType::GeoShape))
+    else {
+        return Err(PageError::not_found(ctx));
+    };
+    let title_field = fields.iter().find(|f| f.field_type == FieldType::Text).unwrap_or(geo);
+    let (number, offset) = paging(ctx)?;
+    let offset = offset.min(WINDOW - PAGE_SIZE);
+    let mut query = filters.records_query();
+    query.r#where.push(format!("{} is not null", odsql_field(&geo.name)));
+    query.limit = Some(PAGE_SIZE);
+    query.offset = offset;
+    let (total, rows) = records_page(state, ctx, record, query).await?;
+    let record_filters = record_filters(state, ctx, record, &filters, &path, total).await?;
+    let table_path = tab_path(&record.id, "table", embed);
+    let located = rows
+        .iter()
+        .map(|row| {
+            let rid = row.get(RECORD_ID).and_then(Value::as_str).unwrap_or_default();
+            let title = display(row.get(&title_field.name).unwrap_or(&Value::Null), ctx.lang);
+            let location = display(row.get(&geo.name).unwrap_or(&Value::Null), ctx.lang);
+            let href =
+                super::dataset::filter_query(&ctx.query).set("record", rid).href(&table_path)
+                    + "#record-detail";
+            (title, location, href)
+        })
+        .collect();
+    let mut api = Query::from_pairs(filters.api_pairs());
+    api = api.add("limit", &MAP_LIMIT.to_string());
+    let data_url =
+        api.href(&format!("{}/catalog/datasets/{}/exports/json", crate::api::V2_1, record.id));
+    let mut layout = layout(record, ctx, "map", embed);
+    layout.styles = vec![
+        kleber_web::assets::url("leaflet.css"),
+        kleber_web::assets::url("MarkerCluster.css"),
+        kleber_web::assets::url("MarkerCluster.Default.css"),
+    ];
+    layout.scripts = vec![
+        kleber_web::assets::url("leaflet.js"),
+        kleber_web::assets::url("leaflet.markercluster.js"),
+        kleber_web::assets::url("map.js"),
+    ];
+    let map = MapPage {
+        layout,
+        ds: header(record, ctx, "map"),
+        filters: record_filters,
+        data_url,
+        tile_url: state.web.tile_url.clone(),
+        tile_attribution: state.web.tile_attribution.clone(),
+        located,
+        title_label: title_field.label.clone(),
+        pagination: pagination(ctx, &path, number, total),
+    };
+    page(state, ctx, &map, if embed { Framing::Anywhere } else { Framing::SameOrigin })
+}
