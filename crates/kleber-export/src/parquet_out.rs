@@ -125,7 +125,7 @@ impl ParquetWriter {
                 ColumnKind::GeoPoint | ColumnKind::GeoShape => {
                     ArrowField::new(&column.key, DataType::Binary, true)
                 }
-                _ => ArrowField::new(&column.key, field.data_type().clone(), true),
+                _ => ArrowField::new(&column.key, plain_type(field.data_type()), true),
             })
             .collect();
         let schema = Arc::new(Schema::new(fields));
@@ -177,7 +177,13 @@ impl SpoolWriter for ParquetWriter {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
         for (c, stats) in self.geo.iter_mut().enumerate() {
             let Some(stats) = stats else {
-                arrays.push(Arc::clone(batch.column(c)));
+                let array = batch.column(c);
+                let wanted = self.schema.field(c).data_type();
+                arrays.push(if array.data_type() == wanted {
+                    Arc::clone(array)
+                } else {
+                    arrow::compute::cast(array, wanted).map_err(parquet_err)?
+                });
                 continue;
             };
             let mut builder = BinaryBuilder::with_capacity(prepared.rows, prepared.rows * 21);
@@ -213,6 +219,21 @@ impl SpoolWriter for ParquetWriter {
 
     fn rows_written(&self) -> u64 {
         self.rows
+    }
+}
+
+/// The type a column is written as: string and binary views (DataFusion's in-memory layout)
+/// become plain strings and binaries, which every Parquet reader's Arrow schema knows.
+fn plain_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        DataType::List(item) => DataType::List(Arc::new(ArrowField::new(
+            item.name(),
+            plain_type(item.data_type()),
+            item.is_nullable(),
+        ))),
+        other => other.clone(),
     }
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod demo;
 mod error_codes;
+mod exports_formats;
 mod facets;
 mod golden;
 mod http;
