@@ -18,7 +18,7 @@ use axum::extract::{RawQuery, State};
 use kleber_types::FieldType;
 use serde_json::{Value, json};
 
-use super::filters::{main_geo_field, translate_request};
+use super::filters::{main_geo_field, params_of, translate_request};
 use super::query_v1::odsql_name;
 use super::response::{callback, geometry_of, json_or_jsonp};
 use super::{V1Error, V1Result};
@@ -50,7 +50,10 @@ async fn rows(
         })?
         .to_owned();
     let record = state.dataset(&id).await?;
-    let v1 = translate_request(params, &record.version.fields, Some(&id))?;
+    // `sort` names a serie or x here, not a field: it is applied by the caller.
+    let filters: Vec<(String, String)> =
+        params.pairs().iter().filter(|(k, _)| k != "sort").cloned().collect();
+    let v1 = translate_request(&params_of(&filters), &record.version.fields, Some(&id))?;
     let mut dataset = dataset_ref(&record);
     dataset.fields = v1.fields.clone();
     let mut query = v1.records_query(Some(limit), 0);
@@ -158,8 +161,10 @@ pub async fn analyze(State(state): State<AppState>, RawQuery(query): RawQuery) -
     if series.is_empty() {
         series.push(("count".to_owned(), "count(*)".to_owned()));
     }
-    let group_by: Vec<String> = keys.iter().map(|(a, e)| format!("{e} AS {a}")).collect();
-    let mut select: Vec<String> = keys.iter().map(|(a, _)| a.clone()).collect();
+    // Keys are aliased in select (an alias given in group_by is not kept as the output key of
+    // a plain field).
+    let group_by: Vec<String> = keys.iter().map(|(_, e)| e.clone()).collect();
+    let mut select: Vec<String> = keys.iter().map(|(a, e)| format!("{e} AS {a}")).collect();
     select.extend(series.iter().map(|(n, agg)| format!("{agg} AS {}", odsql_name(n))));
     let order_by = match params.get("sort").map(str::trim).filter(|s| !s.is_empty()) {
         None => None,

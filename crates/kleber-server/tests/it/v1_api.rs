@@ -440,6 +440,23 @@ async fn v1_downloads_stream_every_matching_record() {
     let header = reader.headers().unwrap().clone();
     assert!(header.iter().any(|h| h == "Capacité de la station"), "{header:?}");
     assert_eq!(reader.records().count(), stations.len());
+    // Other formats are the v2.1 exports of the same query: GeoJSON here.
+    let (status, content_type, body) = server
+        .get("/explore/dataset/velib/download/?format=geojson&refine.nom_communes_equipees=Paris")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(content_type.contains("json"), "{content_type}");
+    let geojson: Value = serde_json::from_str(&body).expect("GeoJSON");
+    assert_eq!(geojson["type"], "FeatureCollection");
+    assert_eq!(geojson["features"].as_array().unwrap().len(), paris);
+    let s = stations.iter().find(|s| s.id == 16107).unwrap();
+    let feature = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["identifiant_station"] == 16107)
+        .expect("station 16107");
+    assert_eq!(feature["geometry"]["coordinates"], serde_json::json!([s.lon, s.lat]));
     // v1 filters apply to the legacy URL too, and the trailing slash is optional.
     let (status, _, body) = server
         .get(&format!(
@@ -458,7 +475,22 @@ async fn v1_datasets_analyze_and_map_helpers() {
     let stations = stations();
     let server = velib_server().await;
     let v = server.json("/api/datasets/1.0/search/?q=velib", 200).await;
-    assert!(v["nhits"].as_u64().is_some());
+    assert_eq!(v["nhits"], 1, "{v}");
+    assert_eq!(v["parameters"]["q"], "velib");
+    let v = server.json("/api/datasets/1.0/search/?refine.features=geo&facet=features", 200).await;
+    assert_eq!(v["nhits"], 1, "{v}");
+    assert!(
+        v["facet_groups"][0]["facets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "geo" && f["state"] == "refined"),
+        "{v}"
+    );
+    assert_eq!(
+        server.json("/api/datasets/1.0/search/?exclude.features=geo", 200).await["nhits"],
+        0
+    );
     let v = server.json("/api/datasets/1.0/search/?rows=10", 200).await;
     assert_eq!(v["nhits"], 1);
     let ds = &v["datasets"][0];
@@ -485,11 +517,28 @@ async fn v1_datasets_analyze_and_map_helpers() {
         .await;
     let points = v.as_array().expect("array");
     for working in ["OUI", "NON"] {
-        let p = points.iter().find(|p| p["x"] == working).expect(working);
+        let p =
+            points.iter().find(|p| p["x"] == working).unwrap_or_else(|| panic!("{working}: {v}"));
         let of = stations.iter().filter(|s| s.working == working);
         assert_eq!(p["n"], of.clone().count() as u64);
         assert_eq!(p["cap"].as_f64().unwrap() as i64, of.map(|s| s.capacity).sum::<i64>());
     }
+    // analyze by year of a datetime: x is {"year": …}.
+    let v = server
+        .json("/api/records/1.0/analyze/?dataset=velib&x=actualisation_de_la_donnee&precision=year&sort=x", 200)
+        .await;
+    let mut years: BTreeMap<i64, u64> = BTreeMap::new();
+    for s in &stations {
+        use chrono::Datelike;
+        *years.entry(i64::from(s.updated.with_timezone(&chrono::Utc).year())).or_default() += 1;
+    }
+    let got: Vec<(i64, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["x"]["year"].as_i64().unwrap(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, years.into_iter().rev().collect::<Vec<_>>(), "sort=x is descending");
     // boundingbox: min/max of the points.
     let v = server.json("/api/records/1.0/boundingbox/?dataset=velib", 200).await;
     assert_eq!(v["count"], stations.len() as u64);
