@@ -77,6 +77,7 @@ export async function launch() {
 export async function portalContext(browser, base, options = {}) {
   const context = await browser.newContext({
     locale: 'fr-FR',
+    reducedMotion: 'reduce',
     viewport: { width: 1280, height: 800 },
     acceptDownloads: true,
     ...options,
@@ -276,7 +277,9 @@ class ScenarioStop extends Error {}
 
 /** The first line of an error, plus the locator Playwright was waiting for, if any. */
 export function describe(error) {
-  const lines = (error && error.message ? error.message : String(error)).split('\n');
+  const text = error && error.message ? error.message : String(error);
+  // eslint-disable-next-line no-control-regex
+  const lines = text.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
   const waiting = lines.find((l) => /waiting for (locator|getBy|selector)/.test(l));
   return waiting ? `${lines[0]} (${waiting.trim().replace(/^- /, '')})` : lines[0];
 }

@@ -55,6 +55,7 @@ let shotNumber = 0;
 
 /** Full-page screenshots of the current page at 1280 px and, in a phone, at 320 px. */
 async function shoot(name) {
+  if (process.env.NO_SHOTS) return;
   shotNumber += 1;
   const stem = `${String(shotNumber).padStart(2, '0')}-${name}`;
   await settle(page);
@@ -66,10 +67,18 @@ async function shoot(name) {
   await phone.screenshot({ path: join(shots, `${stem}-mobile.png`), fullPage: true });
 }
 
-/** Waits until the page has stopped loading (blocked tiles fail fast). */
+/** Waits until the page is drawn: loaded, fonts ready, map markers and chart drawn. */
 async function settle(p) {
   await p.waitForLoadState('load');
-  await p.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
+  await p.evaluate(() => document.fonts.ready);
+  if (await p.locator('#map').count()) {
+    await p.locator('#map .leaflet-marker-icon, #map .leaflet-overlay-pane > *').first()
+      .waitFor({ timeout: 3000 }).catch(() => {});
+  }
+  if (await p.locator('figure#chart canvas').count()) {
+    await eventually(() => canvasDrawn(p, 'figure#chart canvas'), 3000, '').catch(() => {});
+  }
+  await p.waitForTimeout(150);
 }
 
 /** Runs `action` and waits for the main frame to load the document it navigates to. */
@@ -139,14 +148,16 @@ async function submitFormOf(control) {
   else await control.evaluate((c) => c.form.requestSubmit());
 }
 
-/** The facet link of facet `facet` whose label contains `label`, with its count. */
-async function facetLink(p, facet, label) {
-  const link = p
-    .locator(`nav.facets section.facet[data-facet="${facet}"] a.facet-value`, { hasText: label })
-    .first();
-  await link.waitFor();
+/** The link of facet `facet` that refines on `value` (`refine.<facet>=<value>`), with its count. */
+async function facetLink(p, facet, value) {
+  const links = p.locator(`nav.facets section.facet[data-facet="${facet}"] a.facet-value`);
+  await links.first().waitFor();
+  const index = (await links.evaluateAll((as) => as.map((a) => a.href))).findIndex(
+    (href) => new URL(href).searchParams.getAll(`refine.${facet}`).includes(value));
+  check(index >= 0, `no link with refine.${facet}=${value} in the ${facet} facet`);
+  const link = links.nth(index);
   const count = firstInteger(await link.locator('.count').innerText());
-  check(!Number.isNaN(count), `facet ${facet} value ${label} shows no count`);
+  check(!Number.isNaN(count), `the facet link ${facet}=${value} shows no count`);
   return { link, count };
 }
 
@@ -475,7 +486,7 @@ await steps.scenario('find a geo dataset and use its map', async () => {
 
   await steps.step('the map takes keyboard focus and pans with the arrow keys', async () => {
     await page.goto(page.url());
-    await page.locator('#map .leaflet-map-pane').waitFor();
+    await page.locator('#map .leaflet-map-pane').waitFor({ state: 'attached' });
     let tabs = 0;
     for (; tabs < 200; tabs++) {
       await page.keyboard.press('Tab');
