@@ -55,8 +55,9 @@ pub async fn get_records_facets(
     let compute = async {
         let dataset = dataset_ref(&record);
         let requests = requests(&params, &dataset.fields)?;
-        let groups =
-            state.engine.facets(&dataset, &params.records_query(None, 0), &requests).await?;
+        let mut query = params.records_query(None, 0);
+        query.r#where.extend(crate::api_v1::query_v1::qv1_where(&params, &dataset.fields)?);
+        let groups = state.engine.facets(&dataset, &query, &requests).await?;
         Ok(body(&groups))
     };
     Ok(json_response(state.results.get_or_compute(key, compute).await?))

@@ -40,6 +40,7 @@ async fn records_body(
 ) -> Result<Bytes, ApiError> {
     let dataset = dataset_ref(record);
     let mut query = params.records_query(Some(limit), offset);
+    query.r#where.extend(crate::api_v1::query_v1::qv1_where(&params, &dataset.fields)?);
     // Per-record links need each record's id: select it under a private name.
     let record_links = include_links && !params.grouped();
     if record_links {

@@ -887,6 +887,18 @@ pub fn translate(q: &str, fields: &[Field]) -> std::result::Result<Option<String
     Translator { fields }.node(&node).map(Some)
 }
 
+/// The `qv1` parameter of Explore v2.1 (a v1 query, sent by Opendatasoft's widgets) as one
+/// more ODSQL `where`.
+pub fn qv1_where(
+    params: &crate::api::params::Params,
+    fields: &[Field],
+) -> std::result::Result<Option<String>, crate::ApiError> {
+    let Some(q) = params.get("qv1") else { return Ok(None) };
+    translate(q, fields).map_err(|e| {
+        crate::ApiError::bad_param(format!("Invalid value for qv1 API parameter: {}.", e.0))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

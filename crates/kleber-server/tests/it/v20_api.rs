@@ -128,3 +128,37 @@ async fn v20_datasets_facets_exports_and_renderings() {
     let (v, _) = get(&server, "/api/v2/catalog/datasets/velib/attachments", 200).await;
     assert_eq!(v["attachments"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn qv1_in_v21_takes_the_v1_query_language() {
+    let stations = stations();
+    let server = velib_server().await;
+    let q = enc("capacite_de_la_station>=40 AND NOT nom_communes_equipees:Paris");
+    let expected =
+        stations.iter().filter(|s| s.capacity >= 40 && s.commune != "Paris").count() as u64;
+    let (v, _) = get(
+        &server,
+        &format!("/api/explore/v2.1/catalog/datasets/velib/records?limit=0&qv1={q}"),
+        200,
+    )
+    .await;
+    assert_eq!(v["total_count"], expected);
+    let (v, _) = get(
+        &server,
+        &format!(
+            "/api/explore/v2.1/catalog/datasets/velib/facets?facet=station_en_fonctionnement&qv1={q}"
+        ),
+        200,
+    )
+    .await;
+    let total: u64 = v["facets"][0]["facets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, expected);
+    let (v, _) =
+        get(&server, "/api/explore/v2.1/catalog/datasets/velib/records?qv1=inconnu:1", 400).await;
+    assert!(v["message"].as_str().unwrap().contains("qv1"), "{v}");
+}
