@@ -314,7 +314,13 @@ impl<'a> Lexer<'a> {
                     self.chars.next();
                     tokens.push(Token::RParen);
                 }
-                '"' => tokens.push(Token::Term(Node::Words(self.quoted()?))),
+                '"' => {
+                    // An empty phrase constrains nothing.
+                    let phrase = self.quoted()?;
+                    if !phrase.trim().is_empty() {
+                        tokens.push(Token::Term(Node::Words(phrase)));
+                    }
+                }
                 '#' => {
                     self.chars.next();
                     let name = self.word_name().to_ascii_lowercase();
@@ -501,6 +507,10 @@ impl Parser {
 fn parse(q: &str) -> Result<Option<Node>> {
     if q.len() > MAX_QUERY_LEN {
         return err(format!("the query is longer than {MAX_QUERY_LEN} bytes"));
+    }
+    // `*` alone (sent by some clients for "everything") is no filter.
+    if q.trim() == "*" {
+        return Ok(None);
     }
     let tokens = Lexer::new(q).tokens()?;
     if tokens.is_empty() {
@@ -934,6 +944,8 @@ mod tests {
         assert_eq!(t("-velo"), "NOT (\"velo\")");
         assert_eq!(t("park*"), "\"park*\"");
         assert_eq!(translate("   ", &fields()).unwrap(), None);
+        assert_eq!(translate(" * ", &fields()).unwrap(), None);
+        assert_eq!(t("\"\" gare"), "\"gare\"");
     }
 
     #[test]
