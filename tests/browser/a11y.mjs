@@ -156,10 +156,17 @@ async function checkNarrow(result) {
     const limit = document.documentElement.clientWidth;
     const name = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') +
       [...el.classList].map((c) => `.${c}`).join('');
-    // Inside a scrolling box (a wide table in its scroll region) overflow is fine.
+    // Inside a scrolling box that fits (a wide table in its scroll region) overflow is fine,
+    // unless the element is positioned against an ancestor outside that box and escapes it.
     const clipped = (el) => {
+      const positioned = ['absolute', 'fixed'].includes(getComputedStyle(el).position);
+      let containingBlockInside = !positioned;
       for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-        if (getComputedStyle(a).overflowX !== 'visible') return true;
+        const style = getComputedStyle(a);
+        if (style.position !== 'static') containingBlockInside = true;
+        if (style.overflowX !== 'visible' && a.getBoundingClientRect().right <= limit + 1) {
+          return containingBlockInside;
+        }
       }
       return false;
     };

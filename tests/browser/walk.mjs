@@ -329,8 +329,11 @@ await steps.scenario('search the catalog and open a dataset', async () => {
     check(byTitle, `no sort option by title among ${JSON.stringify(options)}`);
     await navigates(page, async () => {
       await select.selectOption(byTitle);
-      await page.waitForTimeout(300);
-      if (params(page).get('sort') !== byTitle) await submitFormOf(select);
+      // A script may submit the form on change; if nothing happens, the user clicks the button.
+      const changed = await page
+        .waitForURL((u) => u.searchParams.get('sort') === byTitle, { timeout: 2000 })
+        .then(() => true, () => false);
+      if (!changed) await submitFormOf(select);
     });
     checkEqual(params(page).get('sort'), byTitle, 'sort in the URL');
     checkEqual(params(page).get('refine.theme'), 'Mobilité', 'refine.theme kept by the sort form');

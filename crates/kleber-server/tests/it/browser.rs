@@ -19,6 +19,9 @@ use crate::common::TestServer;
 /// Longest a script may run before it is killed (each one finishes well under a minute).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(180);
 
+/// One browser at a time: two Chromiums on CI's two cores would each take twice as long.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -33,8 +36,7 @@ fn require_tools() {
     if !chromium.exists() {
         missing.push(format!("chromium ({})", chromium.display()));
     }
-    if Command::new("node").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true)
-    {
+    if Command::new("node").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
         missing.push("node".to_owned());
     }
     for module in ["playwright-core/index.mjs", "axe-core/axe.min.js"] {
@@ -96,6 +98,7 @@ async fn run_node(script: &str, base: &str) -> (ExitStatus, String) {
 
 async fn run_script(script: &str) {
     require_tools();
+    let _one = ONE_BROWSER.lock().await;
     let server = demo_server().await;
     let (status, output) = run_node(script, &server.base).await;
     println!("{output}");
