@@ -674,6 +674,25 @@ await steps.scenario('switch to English', async () => {
   }, page);
 });
 
+// 7. The other pages a visitor meets: about, an embed, a page that does not exist.
+await steps.scenario('about, embed and error pages', async () => {
+  await steps.step('the about page and a table embed render', async () => {
+    await visit(page, '/about/');
+    await shoot('about');
+    await visit(page, `/explore/embed/dataset/${TOILETS}/table/`);
+    check(await page.locator('table#records tbody tr').count() > 0, 'the table embed shows no rows');
+    await shoot('embed-table');
+  }, page);
+
+  await steps.step('an unknown page answers a 404 page that helps', async () => {
+    const response = await page.goto(`${base}/explore/dataset/no-such-dataset/`);
+    checkEqual(response.status(), 404, 'status of an unknown dataset page');
+    check((response.headers()['content-type'] || '').startsWith('text/html'), 'the 404 is not HTML');
+    await searchBox(page).waitFor();
+    await shoot('not-found');
+  }, page);
+});
+
 await steps.scenario('pages stay on the portal', async () => {
   await steps.step('no script, style sheet or font from elsewhere; no uncaught JS error', async () => {
     checkNoExternalCode(desktop);
