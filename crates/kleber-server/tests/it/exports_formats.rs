@@ -670,3 +670,53 @@ async fn catalog_exports_list_the_datasets_with_the_catalog_query() {
     let v = server.json(&format!("{V}/exports/geojson"), 404).await;
     assert!(v["message"].as_str().unwrap().contains("csv, json, jsonl, xlsx"), "{v}");
 }
+
+#[tokio::test]
+async fn mixed_geometry_types_split_into_shapefile_layers_and_keep_records_without_geometry() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed.geojson");
+    let features = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nom": "a", "n": 1}, "geometry": {"type": "Point", "coordinates": [7.75, 48.58]}},
+        {"type": "Feature", "properties": {"nom": "b", "n": 2}, "geometry": {"type": "LineString", "coordinates": [[7.7, 48.5], [7.8, 48.6]]}},
+        {"type": "Feature", "properties": {"nom": "c", "n": 3}, "geometry": {"type": "Polygon", "coordinates": [[[7.0, 48.0], [8.0, 48.0], [8.0, 49.0], [7.0, 48.0]]]}},
+        {"type": "Feature", "properties": {"nom": "d", "n": 4}, "geometry": null},
+    ]});
+    std::fs::write(&input, features.to_string()).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    import(data.path(), &input, "mixed", ImportOptions::default());
+    let server = TestServer::start(data).await;
+    let work = tempfile::tempdir().unwrap();
+
+    let zip = save(&server, &format!("{V}/datasets/mixed/exports/shp"), work.path(), "m.zip").await;
+    let source = format!("/vsizip/{}", zip.display());
+    for (layer, name, geometry) in [
+        ("mixed_points", "a", "Point"),
+        ("mixed_lines", "b", "LineString"),
+        ("mixed_polygons", "c", "Polygon"),
+    ] {
+        let features = ogr_features(&source, Some(layer));
+        assert_eq!(features.len(), 1, "{layer}");
+        assert_eq!(features[0]["properties"]["nom"], name);
+        assert_eq!(features[0]["geometry"]["type"], geometry);
+    }
+    let rest = ogr_features(&source, Some("mixed_no_geometry"));
+    assert_eq!(rest.len(), 1);
+    assert_eq!(
+        (rest[0]["properties"]["nom"].clone(), rest[0]["geometry"].clone()),
+        (json!("d"), Value::Null)
+    );
+
+    // FlatGeobuf: one layer of unknown type, the record without geometry included.
+    let fgb = save(&server, &format!("{V}/datasets/mixed/exports/fgb"), work.path(), "m.fgb").await;
+    let features = ogr_features(&fgb.to_string_lossy(), None);
+    let types: Vec<Value> = features.iter().map(|f| f["geometry"]["type"].clone()).collect();
+    assert_eq!(types, [json!("Point"), json!("LineString"), json!("Polygon"), Value::Null]);
+
+    // GPX: the point and the polygon's centroid are waypoints, the line a track.
+    let gpx = save(&server, &format!("{V}/datasets/mixed/exports/gpx"), work.path(), "m.gpx").await;
+    let waypoints = ogr_features(&gpx.to_string_lossy(), Some("waypoints"));
+    let names: Vec<Value> =
+        waypoints.iter().map(|w| w["properties"]["kleber_nom"].clone()).collect();
+    assert_eq!(names, [json!("a"), json!("c")]);
+    assert_eq!(ogr_features(&gpx.to_string_lossy(), Some("tracks")).len(), 1);
+}
