@@ -508,6 +508,24 @@ await steps.scenario('find a geo dataset and use its map', async () => {
       2000, 'the map did not pan after ArrowRight');
   }, page);
 
+  await steps.step('the clusters and markers add up to the records, and follow the filters', async () => {
+    // A cluster shows how many points it holds; a lone marker is one point.
+    const pointsOnMap = () => page.evaluate(() => {
+      const clusters = [...document.querySelectorAll('#map .marker-cluster')];
+      const inClusters = clusters.reduce((n, c) => n + Number(c.textContent.replace(/\D/g, '')), 0);
+      const markers = document.querySelectorAll('#map .leaflet-marker-icon:not(.marker-cluster)').length;
+      return inClusters + markers;
+    });
+    for (const refine of [null, 'commune:Bischheim']) {
+      const query = refine ? `?refine.${refine.replace(':', '=')}` : '';
+      await visit(page, `${datasetPath(TOILETS, 'map')}${query}`);
+      const expected = await totalCount(base, TOILETS, refine ? { refine } : {});
+      let shown = 0;
+      await eventually(async () => (shown = await pointsOnMap()) === expected, 5000,
+        `the map shows ${shown} points for ${expected} records (${query || 'no filter'})`);
+    }
+  }, page);
+
   await steps.step('without JavaScript the map tab lists the located records', async () => {
     const plain = await portalContext(browser, base, { javaScriptEnabled: false });
     const p = await plain.newPage();
