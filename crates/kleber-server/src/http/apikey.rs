@@ -15,7 +15,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kleber_types::ErrorCode;
 
 use crate::error::ApiError;
@@ -181,7 +181,8 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     let (key, rest) = match extract(request.headers(), request.uri().query()) {
         Ok(found) => found,
         Err(error) => {
-            let mut response = error.into_response();
+            tracing::debug!(message = %error.message, "credentials refused");
+            let mut response = super::json_errors::render(request.uri().path(), error);
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Apikey"));

@@ -15,7 +15,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kleber_types::ErrorCode;
 
-use super::resource::is_api_path;
+use super::resource::{is_api_path, is_v1_path};
+use crate::api_v1::V1Error;
 use crate::error::ApiError;
 
 /// Longest error body read back to be wrapped in JSON.
@@ -40,43 +41,70 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-/// Middleware: rewrites a non-JSON error of an API path as `{"error_code","message"}`.
+/// The response of `error` on `path`: the v1 shape on v1 paths, else the JSON envelope.
+pub fn render(path: &str, error: ApiError) -> Response {
+    if is_v1_path(path) { V1Error(error).into_response() } else { error.into_response() }
+}
+
+/// The error a JSON error body describes, if it is Kleber's envelope.
+fn parse_envelope(body: &[u8]) -> Option<ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let name = value.get("error_code")?.as_str()?;
+    let code = ErrorCode::ALL.iter().copied().find(|c| c.name() == name)?;
+    let message = value.get("message").or_else(|| value.get("error"))?.as_str()?;
+    Some(ApiError::new(code, message.to_owned()))
+}
+
+/// Middleware: rewrites a non-JSON error of an API path as `{"error_code","message"}`, and
+/// gives errors of v1 paths made outside their handlers (unknown path, method, panic) the v1
+/// shape.
 pub async fn layer(request: Request, next: Next) -> Response {
-    let api = is_api_path(request.uri().path());
+    let path = request.uri().path().to_owned();
+    let api = is_api_path(&path);
+    let v1 = is_v1_path(&path);
     let head = request.method() == Method::HEAD;
     let response = next.run(request).await;
     let status = response.status();
-    if !api || !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    let json = is_json(&response);
+    if !api || !(status.is_client_error() || status.is_server_error()) || (json && !v1) {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let text = match to_bytes(body, MAX_ERROR_BODY).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
-        Err(_) => String::new(),
+    let Ok(bytes) = to_bytes(body, MAX_ERROR_BODY).await else {
+        return render(&path, ApiError::internal(format!("{status}: unreadable error body")));
     };
-    let code = code_for(status);
-    let error = if code == ErrorCode::InternalError {
-        ApiError::internal(format!("{status} answered outside a handler: {text}"))
-    } else if text.is_empty() {
-        ApiError::new(code, status.canonical_reason().unwrap_or("Bad request").to_owned())
+    let error = if json {
+        match parse_envelope(&bytes) {
+            Some(error) if !head => error,
+            // Already in the v1 shape (or not ours): as it was.
+            _ => return Response::from_parts(parts, Body::from(bytes)),
+        }
     } else {
-        ApiError::new(code, text)
+        let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        let code = code_for(status);
+        if code == ErrorCode::InternalError {
+            ApiError::internal(format!("{status} answered outside a handler: {text}"))
+        } else if text.is_empty() {
+            ApiError::new(code, status.canonical_reason().unwrap_or("Bad request").to_owned())
+        } else {
+            ApiError::new(code, text)
+        }
     };
-    let mut json = error.into_response();
-    *json.status_mut() = status;
+    let mut rendered = render(&path, error);
+    *rendered.status_mut() = status;
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            json.headers_mut().append(name, value.clone());
+            rendered.headers_mut().append(name, value.clone());
         }
     }
     if head {
         // Same headers as the GET, no body.
-        let (mut parts, body) = json.into_parts();
+        let (mut parts, body) = rendered.into_parts();
         let length = to_bytes(body, MAX_ERROR_BODY).await.map(|b| b.len()).unwrap_or(0);
         parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         return Response::from_parts(parts, Body::empty());
     }
-    json
+    rendered
 }
 
 /// The answer to a handler that panicked: `500 InternalError`, the panic logged.

@@ -308,6 +308,26 @@ async fn gzip_and_brotli_round_trip_and_exports_still_stream() {
 }
 
 #[tokio::test]
+async fn already_compressed_exports_are_not_compressed_again() {
+    let server = server().await;
+    let d = format!("{V}/catalog/datasets/velib/exports");
+    for (format, magic) in [
+        ("csv?compressed=true", &[0x1f, 0x8b][..]),
+        ("parquet", b"PAR1"),
+        ("xlsx", b"PK"),
+        ("shp", b"PK"),
+    ] {
+        let a = get(&server, &format!("{d}/{format}"), &[("accept-encoding", "br, gzip")]).await;
+        assert_eq!(a.status, 200, "{format}: {}", String::from_utf8_lossy(&a.body));
+        assert!(a.headers.get("content-encoding").is_none(), "{format} compressed twice");
+        assert!(a.body.starts_with(magic), "{format}: {:?}", &a.body[..8.min(a.body.len())]);
+    }
+    let gz = get(&server, &format!("{d}/csv?compressed=true"), &[]).await;
+    let plain = get(&server, &format!("{d}/csv"), &[]).await;
+    assert_eq!(gunzip(&gz.body), plain.body);
+}
+
+#[tokio::test]
 async fn cors_preflight_and_exposed_headers() {
     let server = server().await;
     let path = format!("{V}/catalog/datasets/parkings/records");
@@ -514,4 +534,43 @@ async fn panics_and_plain_text_errors_become_json_and_compressed_bodies_stay_as_
     let text = fetch("/api/text", "gzip").await;
     assert_eq!(text.header("content-encoding"), "gzip");
     assert_eq!(gunzip(&text.body), vec![b't'; 4096]);
+}
+
+#[tokio::test]
+async fn legacy_routes_get_the_same_treatment() {
+    let server = server().await;
+    for path in [
+        "/api/explore/v2.0/catalog/datasets/parkings/records?rows=2",
+        "/api/v2/catalog/datasets/parkings",
+        "/api/v2/catalog/datasets",
+        "/api/records/1.0/search/?dataset=parkings&rows=3",
+        "/api/records/1.0/download/?dataset=parkings&format=csv",
+        "/api/datasets/1.0/parkings/",
+        "/api/datasets/1.0/search/",
+        "/explore/dataset/parkings/download/?format=csv",
+    ] {
+        let g = get(&server, path, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(g.status, 200, "{path}: {}", String::from_utf8_lossy(&g.body));
+        let tag = etag(&g);
+        assert_eq!(g.header("content-encoding"), "gzip", "{path}");
+        let again = get(&server, path, &[("if-none-match", &tag)]).await;
+        assert_eq!(again.status, 304, "{path}");
+        let h = send(&server, Method::HEAD, path, &[]).await;
+        assert_eq!((h.status, h.header("etag")), (g.status, tag.as_str()), "HEAD {path}");
+        assert!(h.body.is_empty());
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let keyed = get(&server, &format!("{path}{separator}apikey=k"), &[]).await;
+        assert_eq!(etag(&keyed), tag, "{path}: apikey is not part of the tag");
+    }
+    // v1 errors made outside the handlers keep the v1 shape (odsclient reads `error`).
+    let v1 = "/api/records/1.0/search/?dataset=parkings";
+    let refused = get(&server, v1, &[("authorization", "Bearer x")]).await;
+    assert_eq!(refused.status, 401);
+    let body = refused.json();
+    assert_eq!(body["error_code"], "InvalidApiKey", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+    let missing = get(&server, "/api/records/1.0/nothing", &[]).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error_code"], "NotFound");
+    assert!(missing.json()["error"].is_string(), "{}", missing.json());
 }
