@@ -148,28 +148,44 @@ pub(crate) async fn analyze_tab(
             PageError::bad_request(ctx, format!("Cannot group by {x:?} in this dataset."))
         })?;
         let mut query: RecordsQuery = filters.records_query();
-        query.select = Some(format!("{x_sql} as x, {y_sql} as y"));
-        query.group_by = Some(x_sql);
-        query.limit = Some(MAX_GROUPS);
-        let planned = state
-            .engine
-            .plan(&dataset_ref(record), &query)
-            .await
-            .map_err(|e| PageError::from_api(ctx, e.into()))?;
-        let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
-        let batches = super::run(state, state.engine.collect(planned))
-            .await
-            .map_err(|e| PageError::from_api(ctx, e))?;
-        for batch in &batches {
-            for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
-                let key = v.get("x").cloned().unwrap_or(Value::Null);
-                let value = v.get("y").cloned().unwrap_or(Value::Null);
-                let key_text =
-                    if key.is_null() { t.empty_value.to_owned() } else { display(&key, ctx.lang) };
-                rows.push((key_text.clone(), display(&value, ctx.lang)));
-                labels.push(key_text);
-                values.push(value);
+        let key = super::cache::key(
+            &record.uid,
+            record.version.number,
+            &[&query.r#where.join("\u{1e}"), &query.refine.join("\u{1e}"), &x_sql, &y_sql],
+        );
+        let groups = match state.web.charts.get(&key) {
+            Some(groups) => groups,
+            None => {
+                query.select = Some(format!("{x_sql} as x, {y_sql} as y"));
+                query.group_by = Some(x_sql);
+                query.limit = Some(MAX_GROUPS);
+                let planned = state
+                    .engine
+                    .plan(&dataset_ref(record), &query)
+                    .await
+                    .map_err(|e| PageError::from_api(ctx, e.into()))?;
+                let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
+                let batches = super::run(state, state.engine.collect(planned))
+                    .await
+                    .map_err(|e| PageError::from_api(ctx, e))?;
+                let mut groups = Vec::new();
+                for batch in &batches {
+                    for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
+                        groups.push((
+                            v.get("x").cloned().unwrap_or(Value::Null),
+                            v.get("y").cloned().unwrap_or(Value::Null),
+                        ));
+                    }
+                }
+                state.web.charts.put(key, groups)
             }
+        };
+        for (key, value) in groups.iter() {
+            let key_text =
+                if key.is_null() { t.empty_value.to_owned() } else { display(key, ctx.lang) };
+            rows.push((key_text.clone(), display(value, ctx.lang)));
+            labels.push(key_text);
+            values.push(value.clone());
         }
     }
     let caption = format!("{y_label} – {x_label}");

@@ -10,12 +10,15 @@ use super::PageContext;
 use super::dataset::{header, layout};
 use super::filters::odsql_field;
 
-fn first<'a>(fields: &'a [Field], pred: impl Fn(&Field) -> bool) -> Option<&'a Field> {
+fn first(fields: &[Field], pred: impl Fn(&Field) -> bool) -> Option<&Field> {
     fields.iter().find(|f| pred(f))
 }
 
-/// ODSQL examples: (description in French, in English, query pairs).
-fn odsql_examples(fields: &[Field]) -> Vec<(&'static str, &'static str, Vec<(String, String)>)> {
+/// An ODSQL example: its description in French, in English, and its query pairs.
+type Example = (&'static str, &'static str, Vec<(String, String)>);
+
+/// ODSQL examples for a schema.
+fn odsql_examples(fields: &[Field]) -> Vec<Example> {
     let mut out = Vec::new();
     let text =
         first(fields, |f| f.field_type == FieldType::Text && f.annotations.contains_key("facet"))

@@ -12,21 +12,22 @@ use super::PageContext;
 #[derive(Debug)]
 pub struct PageError {
     status: StatusCode,
-    ctx: PageContext,
+    // Boxed: handlers return `Result<_, PageError>` everywhere, so keep the error small.
+    ctx: Box<PageContext>,
     message: Option<String>,
 }
 
 impl PageError {
     /// 404: no such page or dataset.
     pub fn not_found(ctx: &PageContext) -> PageError {
-        PageError { status: StatusCode::NOT_FOUND, ctx: ctx.clone(), message: None }
+        PageError { status: StatusCode::NOT_FOUND, ctx: Box::new(ctx.clone()), message: None }
     }
 
     /// 400: a parameter the page cannot use; `message` says which and why.
     pub fn bad_request(ctx: &PageContext, message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::BAD_REQUEST,
-            ctx: ctx.clone(),
+            ctx: Box::new(ctx.clone()),
             message: Some(message.into()),
         }
     }
@@ -34,7 +35,11 @@ impl PageError {
     /// 500: logged in full, answered with a generic page.
     pub fn internal(ctx: &PageContext, error: impl std::fmt::Display) -> PageError {
         tracing::error!(%error, "page failed");
-        PageError { status: StatusCode::INTERNAL_SERVER_ERROR, ctx: ctx.clone(), message: None }
+        PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            ctx: Box::new(ctx.clone()),
+            message: None,
+        }
     }
 
     /// Maps an API error met while building a page: user errors (a bad filter) are 400, an
@@ -45,7 +50,7 @@ impl PageError {
             400 => PageError::bad_request(ctx, e.message),
             503 => PageError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
-                ctx: ctx.clone(),
+                ctx: Box::new(ctx.clone()),
                 message: Some(e.message),
             },
             _ => PageError::internal(ctx, e.message),

@@ -55,7 +55,7 @@ impl Filters {
         {
             return Err(PageError::bad_request(
                 ctx,
-                format!("The search text is too long ({} characters at most).", MAX_Q_CHARS),
+                format!("The search text is too long ({MAX_Q_CHARS} characters at most)."),
             ));
         }
         let mut refines = Vec::new();
@@ -198,13 +198,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_text_stays_one_string_literal() {
+    fn user_text_stays_one_full_text_search() {
         let hostile = r#"x" OR 1=1 OR "\"#;
         let literal = odsql_string(hostile);
         assert_eq!(literal, r#""x\" OR 1=1 OR \"\\""#);
         let parsed = kleber_odsql::parse_where(&literal).expect("parses");
         assert!(
-            matches!(parsed.kind, kleber_odsql::ExprKind::Literal(kleber_odsql::Literal::String(ref s)) if s == hostile)
+            matches!(parsed.kind, kleber_odsql::ExprKind::FullText(ref s) if s == hostile),
+            "{:?}",
+            parsed.kind
         );
         assert_eq!(odsql_field("a`b"), "`a\\`b`");
     }

@@ -8,6 +8,7 @@
 mod analyze;
 mod api_tab;
 pub mod assets;
+pub mod cache;
 mod cards;
 pub mod catalog;
 pub mod dataset;
@@ -49,6 +50,10 @@ pub struct WebConfig {
     pub tile_attribution: String,
     /// Dataset page views since the server started, for "most viewed" on the home page.
     pub views: Mutex<HashMap<String, u64>>,
+    /// Facets by dataset version and filters.
+    pub facets: cache::BoundedCache<Vec<kleber_query::facets::FacetGroup>>,
+    /// Chart groups (x, y) by dataset version, filters and chart.
+    pub charts: cache::BoundedCache<Vec<(serde_json::Value, serde_json::Value)>>,
 }
 
 impl Default for WebConfig {
@@ -57,6 +62,8 @@ impl Default for WebConfig {
             tile_url: DEFAULT_TILE_URL.to_owned(),
             tile_attribution: DEFAULT_TILE_ATTRIBUTION.to_owned(),
             views: Mutex::new(HashMap::new()),
+            facets: cache::BoundedCache::new(512),
+            charts: cache::BoundedCache::new(512),
         }
     }
 }

@@ -68,19 +68,25 @@ async fn record_filters(
     record: &DatasetRecord,
     filters: &Filters,
     path: &str,
-    total: u64,
 ) -> Result<RecordFilters, PageError> {
     let fields = &record.version.fields;
     let requests = filters::requests(default_facets(fields).into_iter().map(|r| r.name), 10);
-    let groups = if requests.is_empty() {
-        Vec::new()
-    } else {
-        super::run(
-            state,
-            state.engine.facets(&dataset_ref(record), &filters.records_query(), &requests),
-        )
-        .await
-        .map_err(|e| PageError::from_api(ctx, e))?
+    let query = filters.records_query();
+    let key = super::cache::key(
+        &record.uid,
+        record.version.number,
+        &[&query.r#where.join("\u{1e}"), &query.refine.join("\u{1e}")],
+    );
+    let groups = match state.web.facets.get(&key) {
+        Some(groups) => groups,
+        None if requests.is_empty() => std::sync::Arc::new(Vec::new()),
+        None => {
+            let groups =
+                super::run(state, state.engine.facets(&dataset_ref(record), &query, &requests))
+                    .await
+                    .map_err(|e| PageError::from_api(ctx, e))?;
+            state.web.facets.put(key, groups)
+        }
     };
     let title = |name: &str| {
         fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), |f| f.label.clone())
@@ -91,7 +97,7 @@ async fn record_filters(
         facets: filters::blocks(&groups, &ctx.query, path, ctx.lang, title, |_, v| v.name.clone()),
         active: filters::active(&ctx.query.without(&["sort"]), path, title),
         clear_href: path.to_owned(),
-        total: ctx.lang.messages().records(total as i64),
+        total: String::new(),
     })
 }
 
@@ -233,8 +239,14 @@ pub(crate) async fn table_tab(
         .map(|(f, desc)| format!("{} {}", odsql_field(f), if *desc { "desc" } else { "asc" }));
     query.limit = Some(PAGE_SIZE);
     query.offset = offset;
-    let (total, rows) = records_page(state, ctx, record, query).await?;
-    let record_filters = record_filters(state, ctx, record, &filters, &path, total).await?;
+    // The page and the facets are independent queries: run them together.
+    let (rows, facets) = futures::join!(
+        records_page(state, ctx, record, query),
+        record_filters(state, ctx, record, &filters, &path)
+    );
+    let (total, rows) = rows?;
+    let mut record_filters = facets?;
+    record_filters.total = t.records(total as i64);
 
     let base = ctx.query.without(&["page", "start", "record", "lang"]);
     let shown = shown_fields(fields);
@@ -318,8 +330,13 @@ pub(crate) async fn map_tab(
     query.r#where.push(format!("{} is not null", odsql_field(&geo.name)));
     query.limit = Some(PAGE_SIZE);
     query.offset = offset;
-    let (total, rows) = records_page(state, ctx, record, query).await?;
-    let record_filters = record_filters(state, ctx, record, &filters, &path, total).await?;
+    let (rows, facets) = futures::join!(
+        records_page(state, ctx, record, query),
+        record_filters(state, ctx, record, &filters, &path)
+    );
+    let (total, rows) = rows?;
+    let mut record_filters = facets?;
+    record_filters.total = ctx.lang.messages().records(total as i64);
     let table_path = tab_path(&record.id, "table", embed);
     let located = rows
         .iter()
