@@ -81,13 +81,21 @@ pub async fn layer(request: Request, next: Next) -> Response {
         }
     } else {
         let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        // Only a plain-text body (axum's rejections) is a message; an HTML page is not.
+        let plain = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.starts_with("text/plain"));
         let code = code_for(status);
         if code == ErrorCode::InternalError {
             ApiError::internal(format!("{status} answered outside a handler: {text}"))
-        } else if text.is_empty() {
-            ApiError::new(code, status.canonical_reason().unwrap_or("Bad request").to_owned())
-        } else {
+        } else if plain && !text.is_empty() {
             ApiError::new(code, text)
+        } else if code == ErrorCode::NotFound {
+            ApiError::new(code, format!("No API endpoint at {path}."))
+        } else {
+            ApiError::new(code, status.canonical_reason().unwrap_or("Bad request").to_owned())
         }
     };
     let mut rendered = render(&path, error);

@@ -78,27 +78,30 @@ pub const RULES: &[Rule] = &[
 /// when no rule matches (the response then carries no validator).
 pub fn resource_of(path: &str, query: Option<&str>) -> Option<Resource> {
     let segments: Vec<&str> = segments(path).collect();
-    RULES.iter().find_map(|rule| apply(rule, &segments, query))
+    // The first rule whose pattern matches decides, even when it finds no usable identifier.
+    RULES
+        .iter()
+        .find(|rule| matches(rule, &segments))
+        .and_then(|rule| apply(rule, &segments, query))
+}
+
+fn matches(rule: &Rule, path: &[&str]) -> bool {
+    let pattern: Vec<&str> = segments(rule.pattern).collect();
+    let exact = rule.kind == Kind::Fixed;
+    if path.len() < pattern.len() || (exact && path.len() != pattern.len()) {
+        return false;
+    }
+    pattern.iter().zip(path).all(|(want, got)| *want == "{id}" || want == got)
 }
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
 }
 
+/// The resource of a path that `rule` matches.
 fn apply(rule: &Rule, path: &[&str], query: Option<&str>) -> Option<Resource> {
-    let pattern: Vec<&str> = segments(rule.pattern).collect();
-    let exact = rule.kind == Kind::Fixed;
-    if path.len() < pattern.len() || (exact && path.len() != pattern.len()) {
-        return None;
-    }
-    let mut id = None;
-    for (want, got) in pattern.iter().zip(path) {
-        if *want == "{id}" {
-            id = Some(*got);
-        } else if want != got {
-            return None;
-        }
-    }
+    let id =
+        segments(rule.pattern).zip(path).find(|(want, _)| *want == "{id}").map(|(_, got)| *got);
     match rule.kind {
         Kind::Fixed => Some(Resource::Fixed),
         Kind::Catalog => Some(Resource::Catalog),

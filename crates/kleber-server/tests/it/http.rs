@@ -476,13 +476,17 @@ async fn misbehaving_server() -> (String, tokio::sync::oneshot::Sender<()>) {
     };
     let text = || async { vec![b't'; 4096] };
     let plain_error = || async { (StatusCode::IM_A_TEAPOT, "short and stout") };
+    let html_404 = || async {
+        (StatusCode::NOT_FOUND, axum::response::Html("<html><body>Page not found</body></html>"))
+    };
     let router = axum::Router::new()
         .route("/api/panic", get(panics))
         .route("/api/zip", get(zip))
         .route("/api/gz-file", get(gz_file))
         .route("/api/text", get(text))
         .route("/api/teapot", get(plain_error))
-        .route("/page/teapot", get(plain_error));
+        .route("/page/teapot", get(plain_error))
+        .route("/api/html-404", get(html_404));
     let app = kleber_server::http::apply(router, &state).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -522,6 +526,9 @@ async fn panics_and_plain_text_errors_become_json_and_compressed_bodies_stay_as_
 
     let teapot = fetch("/api/teapot", "identity").await;
     assert_eq!(teapot.assert_error(418, "InvalidRESTParameterError"), "short and stout");
+    // An HTML error page on an API path becomes JSON, without the page as message.
+    let html = fetch("/api/html-404", "identity").await;
+    assert_eq!(html.assert_error(404, "NotFound"), "No API endpoint at /api/html-404.");
     // Outside the API, errors are left as they are (HTML pages may answer them).
     let page = fetch("/page/teapot", "identity").await;
     assert_eq!((page.status.as_u16(), page.body.as_slice()), (418, b"short and stout".as_slice()));
