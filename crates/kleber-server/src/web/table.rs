@@ -94,7 +94,10 @@ async fn record_filters(
     Ok(RecordFilters {
         q: filters.q.clone().unwrap_or_default(),
         hidden: Hidden::keep(&ctx.query, &["q", "page", "start", "record", "lang"]),
-        facets: filters::blocks(&groups, &ctx.query, path, ctx.lang, title, |_, v| v.name.clone()),
+        // Values below a date year are shown with their path (`2025/01`), not just `01`.
+        facets: filters::blocks(&groups, &ctx.query, path, ctx.lang, title, |_, v| {
+            if v.value.contains('/') { v.value.clone() } else { v.name.clone() }
+        }),
         active: filters::active(&ctx.query.without(&["sort"]), path, title),
         clear_href: path.to_owned(),
         total: String::new(),
