@@ -86,7 +86,7 @@ impl CatalogSnapshot {
 impl CatalogCache {
     /// The kept snapshot if the store has not changed since it was built.
     pub fn current_if_fresh(&self, store: &Store) -> anyhow::Result<Option<Arc<CatalogSnapshot>>> {
-        let generation = store.generation()?;
+        let generation = store.recent_generation()?;
         let current = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(current.as_ref().filter(|c| c.generation == generation).map(Arc::clone))
     }
@@ -94,7 +94,7 @@ impl CatalogCache {
     /// The current snapshot, rebuilt first if the store changed. Blocking: call it from
     /// `spawn_blocking`.
     pub fn snapshot(&self, store: &Store) -> anyhow::Result<Arc<CatalogSnapshot>> {
-        let generation = store.generation()?;
+        let generation = store.recent_generation()?;
         if let Some(current) =
             self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
             && current.generation == generation

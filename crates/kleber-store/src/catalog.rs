@@ -150,6 +150,14 @@ impl Store {
         Ok(stmt.query_row([], |r| r.get(0))?)
     }
 
+    /// The generation as [`generation`](Self::generation) would read it, answered from memory
+    /// when it cannot have changed: a change committed by this process is seen at once, one
+    /// committed by another process within [`freshness::MAX_AGE`](crate::freshness::MAX_AGE).
+    /// For readers that ask on every request.
+    pub fn recent_generation(&self) -> Result<i64> {
+        self.freshness.generation(|| self.generation())
+    }
+
     /// Version numbers of a dataset, newest first.
     pub fn versions(&self, id: &str) -> Result<Vec<i64>> {
         let conn = self.conn();
@@ -203,6 +211,7 @@ impl Store {
         )?;
         tx.execute("UPDATE generation SET n = n + 1", [])?;
         tx.commit()?;
+        self.freshness.committed();
         Ok(())
     }
 
@@ -259,6 +268,7 @@ impl Store {
         )?;
         tx.execute("UPDATE generation SET n = n + 1", [])?;
         tx.commit()?;
+        self.freshness.committed();
         Ok(updated)
     }
 

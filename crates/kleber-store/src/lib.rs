@@ -18,6 +18,7 @@
 
 mod catalog;
 mod error;
+pub mod freshness;
 mod layout;
 mod publish;
 
@@ -34,6 +35,7 @@ use rusqlite::Connection;
 pub struct Store {
     root: PathBuf,
     conn: Mutex<Connection>,
+    freshness: freshness::Freshness,
 }
 
 impl Store {
@@ -43,7 +45,8 @@ impl Store {
         std::fs::create_dir_all(root.join(layout::DATASETS_DIR))
             .map_err(|source| Error::DataDir { path: root.clone(), source })?;
         let conn = catalog::open(&root.join(layout::CATALOG_FILE))?;
-        Ok(Store { root, conn: Mutex::new(conn) })
+        let freshness = freshness::Freshness::new(&root);
+        Ok(Store { root, conn: Mutex::new(conn), freshness })
     }
 
     /// The data directory.

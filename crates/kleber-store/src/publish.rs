@@ -326,6 +326,7 @@ impl PendingVersion<'_> {
             )?;
             tx.execute("UPDATE generation SET n = n + 1", [])?;
             tx.commit()?;
+            self.store.freshness.committed();
             Ok(())
         })();
         if let Err(e) = result {
