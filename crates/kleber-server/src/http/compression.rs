@@ -123,7 +123,8 @@ impl HttpBody for Fused {
     }
 }
 
-/// Middleware body mapper: fuses the response body (see [`Fused`]).
+/// Middleware body mapper: fuses the response body, so that polling it after its end
+/// answers "no more frames" instead of reaching the handler's stream again.
 pub async fn fuse_body(response: Response) -> Response {
     response.map(|body| Body::new(Fused(Some(body))))
 }
