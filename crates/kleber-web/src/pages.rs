@@ -228,6 +228,8 @@ pub struct MapPage {
     pub located: Vec<(String, String, String)>,
     /// Column label of the title.
     pub title_label: String,
+    /// Name of the field whose value names a marker (its title and alternative text).
+    pub title_field: String,
     /// Page links of the list.
     pub pagination: Pagination,
 }

@@ -235,3 +235,20 @@ pub(crate) async fn run<T>(
 ) -> Result<T, crate::ApiError> {
     crate::api::records::run_with_time_limit(state, query).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_origin_allows_the_tile_host_and_its_subdomains() {
+        let mut config = WebConfig::default();
+        assert_eq!(config.tile_origin().as_deref(), Some("https://tile.openstreetmap.org"));
+        config.tile_url = "https://{s}.tiles.example.org:8443/{z}/{x}/{y}.png".to_owned();
+        assert_eq!(config.tile_origin().as_deref(), Some("https://*.tiles.example.org:8443"));
+        config.tile_url = "https://evil.org; script-src *'/{z}".to_owned();
+        assert_eq!(config.tile_origin(), None, "nothing that could extend the policy");
+        config.tile_url = "/tiles/{z}/{x}/{y}.png".to_owned();
+        assert_eq!(config.tile_origin(), None, "tiles from the portal itself need no origin");
+    }
+}

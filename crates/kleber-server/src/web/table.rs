@@ -353,8 +353,18 @@ pub(crate) async fn map_tab(
             (title, location, href)
         })
         .collect();
-    let mut api = Query::from_pairs(filters.api_pairs());
-    api = api.add("limit", &MAP_LIMIT.to_string());
+    // The map needs the geometry and a few values for the popups, not every field.
+    let mut popup_fields: Vec<&Field> = vec![geo];
+    popup_fields.extend(
+        fields
+            .iter()
+            .filter(|f| !matches!(f.field_type, FieldType::GeoPoint2d | FieldType::GeoShape))
+            .take(6),
+    );
+    let select: Vec<String> = popup_fields.iter().map(|f| odsql_field(&f.name)).collect();
+    let api = Query::from_pairs(filters.api_pairs())
+        .add("select", &select.join(", "))
+        .add("limit", &MAP_LIMIT.to_string());
     let data_url =
         api.href(&format!("{}/catalog/datasets/{}/exports/json", crate::api::V2_1, record.id));
     let mut layout = layout(record, ctx, "map", embed);
@@ -377,6 +387,7 @@ pub(crate) async fn map_tab(
         tile_attribution: state.web.tile_attribution.clone(),
         located,
         title_label: title_field.label.clone(),
+        title_field: title_field.name.clone(),
         pagination: pagination(ctx, &path, number, total),
     };
     page(state, ctx, &map, if embed { Framing::Anywhere } else { Framing::SameOrigin })

@@ -171,6 +171,18 @@ async fn every_page_answers_with_the_contract_hooks() {
         for needle in ["curl ", "@opendatasoft/api-client", "odsclient", "import requests"] {
             assert!(api.contains(needle), "{id} api: no {needle}");
         }
+        // Every curl example works as written (against this server's host).
+        let urls: Vec<String> = all_between(&api, "curl ", "</code>")
+            .iter()
+            .flat_map(|code| all_between(code, "&#39;", "&#39;"))
+            .map(unescape)
+            .collect();
+        assert!(urls.len() >= 4, "{id}: {urls:?}");
+        for url in urls {
+            assert!(url.starts_with(&server.base), "{url}");
+            let (status, _, body) = fetch(&server, &url[server.base.len()..], &[]).await;
+            assert_eq!(status, 200, "{id}: the example {url} answers {body}");
+        }
         if geo {
             let map = page(&server, &format!("/explore/dataset/{id}/map/")).await;
             assert!(map.contains("<div id=\"map\"") && map.contains("<table id=\"map-records\">"));

@@ -42,7 +42,8 @@
       var value = record[key];
       if (!value || typeof value !== "object" || added) { return; }
       if (typeof value.lat === "number" && typeof value.lon === "number") {
-        var marker = L.marker([value.lat, value.lon], { keyboard: true, title: text(record[el.dataset.titleField] || "") });
+        var name = text(record[el.getAttribute("data-title-field")]) || key;
+        var marker = L.marker([value.lat, value.lon], { keyboard: true, title: name, alt: name });
         marker.bindPopup(popup(record));
         cluster.addLayer(marker);
         added = true;
