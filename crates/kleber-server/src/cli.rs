@@ -354,6 +354,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         })?;
         let addr = listener.local_addr()?;
         println!("Kleber serves {count} datasets from {} on http://{addr}/", data_dir.display());
+        println!("  portal: http://{addr}/ (French; ?lang=en for English)");
         println!("  try: curl 'http://{addr}/api/explore/v2.1/catalog/datasets'");
         crate::serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;

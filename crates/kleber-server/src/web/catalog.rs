@@ -150,7 +150,33 @@ pub async fn get_catalog(
     let snapshot = state.catalog().await.map_err(api)?;
     let mut query = filters.records_query();
     query.order_by = (!order_by.is_empty()).then(|| (*order_by).to_owned());
-    let ids = search(&state, &snapshot, query.clone()).await.map_err(api)?;
+    // The catalog only changes with its generation: searches and facets are cached by it.
+    let key = super::cache::key(
+        "catalog",
+        snapshot.generation,
+        &[&query.r#where.join("\u{1e}"), &query.refine.join("\u{1e}"), order_by],
+    );
+    let cached = match state.web.catalog.get(&key) {
+        Some(found) => found,
+        None => {
+            let ids = search(&state, &snapshot, query.clone()).await.map_err(api)?;
+            let requests = filters::requests(FACETS.iter().map(|s| (*s).to_owned()), 12);
+            let hook = |text: &str| -> Vec<String> {
+                snapshot
+                    .index
+                    .search(text, snapshot.records.len().max(1))
+                    .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
+                    .unwrap_or_default()
+            };
+            let groups = state
+                .engine
+                .catalog_facets(&snapshot.table, &query, &requests, Some(&hook))
+                .await
+                .map_err(|e| api(e.into()))?;
+            state.web.catalog.put(key, (ids, groups))
+        }
+    };
+    let (ids, groups) = (&cached.0, &cached.1);
     let total = ids.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
     let number = number.min(pages);
@@ -163,23 +189,9 @@ pub async fn get_catalog(
         .filter_map(|id| by_id.get(id.as_str()))
         .map(|r| super::cards::card(r, ctx.lang))
         .collect();
-
-    let requests = filters::requests(FACETS.iter().map(|s| (*s).to_owned()), 12);
-    let hook = |text: &str| -> Vec<String> {
-        snapshot
-            .index
-            .search(text, snapshot.records.len().max(1))
-            .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
-            .unwrap_or_default()
-    };
-    let groups = state
-        .engine
-        .catalog_facets(&snapshot.table, &query, &requests, Some(&hook))
-        .await
-        .map_err(|e| api(e.into()))?;
     let lang = ctx.lang;
     let facets = filters::blocks(
-        &groups,
+        groups,
         &ctx.query,
         "/explore/",
         lang,

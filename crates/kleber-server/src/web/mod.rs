@@ -52,6 +52,8 @@ pub struct WebConfig {
     pub views: Mutex<HashMap<String, u64>>,
     /// Facets by dataset version and filters.
     pub facets: cache::BoundedCache<Vec<kleber_query::facets::FacetGroup>>,
+    /// Catalog searches (matching ids, facets) by catalog generation and query.
+    pub catalog: cache::BoundedCache<(Vec<String>, Vec<kleber_query::facets::FacetGroup>)>,
     /// Chart groups (x, y) by dataset version, filters and chart.
     pub charts: cache::BoundedCache<Vec<(serde_json::Value, serde_json::Value)>>,
 }
@@ -64,6 +66,7 @@ impl Default for WebConfig {
             views: Mutex::new(HashMap::new()),
             facets: cache::BoundedCache::new(512),
             charts: cache::BoundedCache::new(512),
+            catalog: cache::BoundedCache::new(256),
         }
     }
 }

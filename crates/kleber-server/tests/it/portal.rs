@@ -723,3 +723,39 @@ async fn hostile_text_is_escaped_everywhere() {
     .await;
     assert_eq!(result_count(&body), 0);
 }
+
+#[tokio::test]
+async fn pages_follow_a_new_import_despite_their_caches() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let store = kleber_store::Store::open(&path).unwrap();
+    kleber_server::demo::ensure(&store).unwrap();
+    drop(store);
+    let server = TestServer::start(dir).await;
+    let before = page(&server, "/explore/?q=fontaines").await;
+    assert_eq!(result_count(&before), 0);
+    let all = result_count(&page(&server, "/explore/").await);
+
+    let files = tempfile::tempdir().unwrap();
+    let csv = files.path().join("fontaines.csv");
+    std::fs::write(
+        &csv,
+        "nom;quartier\nFontaine Kléber;Centre\nFontaine Broglie;Centre\nFontaine Neudorf;Neudorf\n",
+    )
+    .unwrap();
+    crate::common::import(&path, &csv, "fontaines", kleber_ingest::ImportOptions::default());
+
+    let after = page(&server, "/explore/?q=fontaines").await;
+    assert_eq!(card_ids(&after), vec!["fontaines"]);
+    assert_eq!(result_count(&page(&server, "/explore/").await), all + 1);
+    let table = page(&server, "/explore/dataset/fontaines/table/").await;
+    assert_eq!(result_count(&table), 3);
+
+    // A new version of the same dataset: the table's cached facets are not reused.
+    std::fs::write(&csv, "nom;quartier\nFontaine Kléber;Centre\nFontaine Broglie;Centre\n")
+        .unwrap();
+    crate::common::import(&path, &csv, "fontaines", kleber_ingest::ImportOptions::default());
+    let table = page(&server, "/explore/dataset/fontaines/table/").await;
+    assert_eq!(result_count(&table), 2);
+    assert!(!table.contains("Neudorf"), "no value of the old version is shown");
+}
