@@ -95,7 +95,10 @@ pub fn session(limits: Limits) -> Result<SessionContext> {
 }
 
 /// Rows `offset..offset + limit` of `batches`, without copying the data.
-fn slice_batches(batches: &[RecordBatch], (offset, limit): (usize, Option<usize>)) -> Vec<RecordBatch> {
+fn slice_batches(
+    batches: &[RecordBatch],
+    (offset, limit): (usize, Option<usize>),
+) -> Vec<RecordBatch> {
     let mut skip = offset;
     let mut left = limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();

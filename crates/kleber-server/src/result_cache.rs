@@ -155,9 +155,8 @@ mod tests {
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 
         let failing = CacheKey::dataset("records", "uid", 1, Some("limit=2"));
-        let fail = || async {
-            Err::<Bytes, _>(ApiError::new(kleber_types::ErrorCode::OdsqlError, "bad"))
-        };
+        let fail =
+            || async { Err::<Bytes, _>(ApiError::new(kleber_types::ErrorCode::OdsqlError, "bad")) };
         assert!(cache.get_or_compute(failing.clone(), fail()).await.is_err());
         assert_eq!(cache.get_or_compute(failing, run()).await.unwrap(), "{}");
         assert_eq!(cache.usage().0, 3);

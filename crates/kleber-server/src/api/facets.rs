@@ -8,12 +8,12 @@ use kleber_query::facets::{
 use serde_json::{Value, json};
 
 use super::json_response;
-use crate::catalog_cache::CatalogSnapshot;
-use crate::result_cache::CacheKey;
-use bytes::Bytes;
 use super::params::Params;
+use crate::catalog_cache::CatalogSnapshot;
 use crate::error::ApiError;
+use crate::result_cache::CacheKey;
 use crate::state::{AppState, dataset_ref};
+use bytes::Bytes;
 
 fn value_json(v: &FacetValue) -> Value {
     let mut o =
