@@ -96,6 +96,17 @@ pub fn format_int(n: i64, lang: Lang) -> String {
     out
 }
 
+/// What a count counts, for [`Messages::count_parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Datasets.
+    Datasets,
+    /// Records.
+    Records,
+    /// Publishers.
+    Publishers,
+}
+
 /// Every message of the portal, in one language.
 #[derive(Debug)]
 pub struct Messages {
@@ -125,8 +136,6 @@ pub struct Messages {
     pub search_button: &'static str,
     /// Home: count headings.
     pub stats_heading: &'static str,
-    /// Home: publishers count label.
-    pub publishers_label: &'static str,
     /// Home: themes heading.
     pub themes_heading: &'static str,
     /// Home: latest datasets heading.
@@ -279,6 +288,10 @@ pub struct Messages {
     pub map_label: &'static str,
     /// Map: shown n of m.
     pub map_partial: &'static str,
+    /// Map: the zoom-in button (after its visible `+`).
+    pub zoom_in: &'static str,
+    /// Map: the zoom-out button (after its visible `−`).
+    pub zoom_out: &'static str,
     /// Analyze: heading.
     pub chart_heading: &'static str,
     /// Analyze: x axis.
@@ -375,6 +388,8 @@ pub struct Messages {
     dataset_many: &'static str,
     record_one: &'static str,
     record_many: &'static str,
+    publisher_one: &'static str,
+    publisher_many: &'static str,
 }
 
 impl Messages {
@@ -398,13 +413,59 @@ impl Messages {
         if std::ptr::eq(self, &EN) { Lang::En } else { Lang::Fr }
     }
 
-    fn plural(&self, n: i64, one: &str, many: &str) -> String {
+    /// A count split into its number and its unit, for pages that set the number apart:
+    /// `("4 870", "enregistrements")`.
+    pub fn count_parts(&self, n: i64, what: Counted) -> (String, &'static str) {
+        let (one, many) = match what {
+            Counted::Datasets => (self.dataset_one, self.dataset_many),
+            Counted::Records => (self.record_one, self.record_many),
+            Counted::Publishers => (self.publisher_one, self.publisher_many),
+        };
+        (self.number(n), if self.singular(n) { one } else { many })
+    }
+
+    /// A geometry of `n` points.
+    pub fn points(&self, n: i64) -> String {
+        match self.lang() {
+            Lang::Fr => format!("{} point{}", self.number(n), if n.abs() < 2 { "" } else { "s" }),
+            Lang::En => format!("{} point{}", self.number(n), if n.abs() == 1 { "" } else { "s" }),
+        }
+    }
+
+    /// A line of the given length (`5,2 km`).
+    pub fn line_length(&self, length: &str) -> String {
+        match self.lang() {
+            Lang::Fr => format!("Ligne de {length}"),
+            Lang::En => format!("Line of {length}"),
+        }
+    }
+
+    /// `n` lines of the given total length.
+    pub fn lines_length(&self, n: i64, length: &str) -> String {
+        match self.lang() {
+            Lang::Fr => format!("{} lignes, {length} au total", self.number(n)),
+            Lang::En => format!("{} lines, {length} in all", self.number(n)),
+        }
+    }
+
+    /// An area of the given surface (`3,4 ha`).
+    pub fn area(&self, surface: &str) -> String {
+        match self.lang() {
+            Lang::Fr => format!("Zone de {surface}"),
+            Lang::En => format!("Area of {surface}"),
+        }
+    }
+
+    fn singular(&self, n: i64) -> bool {
         // French uses the singular for 0 and 1, English only for 1.
-        let singular = match self.lang() {
+        match self.lang() {
             Lang::Fr => n.abs() < 2,
             Lang::En => n.abs() == 1,
-        };
-        format!("{} {}", self.number(n), if singular { one } else { many })
+        }
+    }
+
+    fn plural(&self, n: i64, one: &str, many: &str) -> String {
+        format!("{} {}", self.number(n), if self.singular(n) { one } else { many })
     }
 }
 
@@ -423,7 +484,6 @@ pub static FR: Messages = Messages {
     search_placeholder: "vélo, parkings, culture…",
     search_button: "Rechercher",
     stats_heading: "Le portail en chiffres",
-    publishers_label: "producteurs",
     themes_heading: "Thèmes",
     latest_heading: "Dernières mises à jour",
     popular_heading: "Les plus consultés",
@@ -500,6 +560,8 @@ pub static FR: Messages = Messages {
     location: "Position",
     map_label: "Carte des enregistrements",
     map_partial: "La carte affiche au plus 5 000 enregistrements ; affinez les filtres pour voir les autres.",
+    zoom_in: "Zoomer",
+    zoom_out: "Dézoomer",
     chart_heading: "Construire un graphique",
     chart_x: "Axe horizontal (regrouper par)",
     chart_y: "Valeur",
@@ -554,6 +616,8 @@ pub static FR: Messages = Messages {
     dataset_many: "jeux de données",
     record_one: "enregistrement",
     record_many: "enregistrements",
+    publisher_one: "producteur",
+    publisher_many: "producteurs",
 };
 
 /// English.
@@ -571,7 +635,6 @@ pub static EN: Messages = Messages {
     search_placeholder: "bike, car parks, culture…",
     search_button: "Search",
     stats_heading: "The portal in figures",
-    publishers_label: "publishers",
     themes_heading: "Themes",
     latest_heading: "Latest updates",
     popular_heading: "Most viewed",
@@ -648,6 +711,8 @@ pub static EN: Messages = Messages {
     location: "Location",
     map_label: "Map of the records",
     map_partial: "The map shows at most 5,000 records; narrow the filters to see the others.",
+    zoom_in: "Zoom in",
+    zoom_out: "Zoom out",
     chart_heading: "Build a chart",
     chart_x: "Horizontal axis (group by)",
     chart_y: "Value",
@@ -702,6 +767,8 @@ pub static EN: Messages = Messages {
     dataset_many: "datasets",
     record_one: "record",
     record_many: "records",
+    publisher_one: "publisher",
+    publisher_many: "publishers",
 };
 
 #[cfg(test)]

@@ -13,9 +13,13 @@
 //!   Leaflet.markercluster and Chart.js, fetched from the npm registry at build time by
 //!   `build.rs` (pinned by `assets/package-lock.json`, never committed), each served at a URL
 //!   holding its content hash.
+//! - **Formats**: numbers, dates and field labels the way each language writes them are in
+//!   [`format`]; [`geometry`] describes a shape in words (a line's length, an area).
 //! - **URLs** carry the page's state in the query string; [`url::Query`] builds the links.
 
 pub mod assets;
+pub mod format;
+pub mod geometry;
 pub mod i18n;
 pub mod pages;
 pub mod url;

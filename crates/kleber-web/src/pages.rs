@@ -5,7 +5,7 @@
 use askama::Template;
 
 use crate::view::{
-    ActiveFilter, DatasetCard, FacetBlock, Hidden, Layout, Link, Pagination, SelectOption,
+    ActiveFilter, Cell, DatasetCard, FacetBlock, Hidden, Layout, Link, Pagination, SelectOption,
 };
 
 /// The home page.
@@ -14,12 +14,12 @@ use crate::view::{
 pub struct HomePage {
     /// Chrome.
     pub layout: Layout,
-    /// Published datasets, formatted with unit.
-    pub datasets: String,
-    /// Records in all datasets, formatted with unit.
-    pub records: String,
-    /// Publishers, formatted.
-    pub publishers: String,
+    /// Published datasets: the number formatted, and its unit.
+    pub datasets: (String, &'static str),
+    /// Records in all datasets: the number formatted, and its unit.
+    pub records: (String, &'static str),
+    /// Publishers: the number formatted, and its unit.
+    pub publishers: (String, &'static str),
     /// Themes with their counts.
     pub themes: Vec<crate::view::FacetLink>,
     /// Latest modified datasets.
@@ -160,13 +160,15 @@ pub struct Column {
     pub sorted: &'static str,
     /// The action the sort link performs, for its accessible name.
     pub sort_action: &'static str,
+    /// True for a numeric column (its header aligned with its figures).
+    pub numeric: bool,
 }
 
 /// A row of the records table.
 #[derive(Debug, Clone)]
 pub struct Row {
     /// The cells, formatted.
-    pub cells: Vec<String>,
+    pub cells: Vec<Cell>,
     /// The link to the record's detail.
     pub detail_href: String,
     /// The record id.
@@ -224,8 +226,10 @@ pub struct MapPage {
     pub tile_url: String,
     /// The tiles' attribution (text).
     pub tile_attribution: String,
-    /// Located records listed without script: (title, location, detail href).
+    /// Located records listed without script: (title, location in words, detail href).
     pub located: Vec<(String, String, String)>,
+    /// Field labels by field name, as JSON (the popups name values by label).
+    pub labels_json: String,
     /// Column label of the title.
     pub title_label: String,
     /// Name of the field whose value names a marker (its title and alternative text).
@@ -256,10 +260,21 @@ pub struct AnalyzePage {
     pub x_label: String,
     /// The y column header.
     pub y_label: String,
-    /// (x, y formatted) rows.
-    pub rows: Vec<(String, String)>,
+    /// The groups, as the data table shows them.
+    pub rows: Vec<ChartRow>,
     /// The chart's data for the script, safe inside `<script>` (see [`crate::view::script_json`]).
     pub chart_json: String,
+}
+
+/// A row of the chart's data table.
+#[derive(Debug, Clone)]
+pub struct ChartRow {
+    /// The group (x), as the reader sees it.
+    pub x: String,
+    /// The value (y), formatted in the page's language.
+    pub y: String,
+    /// The value as a plain number (`1389081`, `14.8`), for scripts; empty when there is none.
+    pub raw: String,
 }
 
 /// A code example.

@@ -181,6 +181,8 @@ pub struct FacetLink {
     pub href: String,
     /// True when this value is refined.
     pub selected: bool,
+    /// Its level in a date tree: 0 for a year, 1 for a month, 2 for a day.
+    pub depth: usize,
 }
 
 /// The values of one facet.
@@ -269,4 +271,13 @@ impl Hidden {
             .map(|(name, value)| Hidden { name: name.clone(), value: value.clone() })
             .collect()
     }
+}
+
+/// A cell of a data table.
+#[derive(Debug, Clone, Default)]
+pub struct Cell {
+    /// The value as the reader sees it.
+    pub text: String,
+    /// True for a number (right-aligned, tabular figures).
+    pub numeric: bool,
 }

@@ -6,13 +6,13 @@ use axum::response::Response;
 use kleber_query::RecordsQuery;
 use kleber_store::DatasetRecord;
 use kleber_types::{Field, FieldType};
-use kleber_web::pages::AnalyzePage;
+use kleber_web::pages::{AnalyzePage, ChartRow};
 use kleber_web::view::{Hidden, SelectOption, script_json};
 use serde_json::{Value, json};
 
+use super::cells;
 use super::dataset::{header, layout, tab_path};
 use super::filters::{self, Filters, odsql_field};
-use super::table::display;
 use super::{Framing, PageContext, PageError, page};
 use crate::api::encoder_for;
 use crate::state::{AppState, dataset_ref};
@@ -35,10 +35,11 @@ fn x_choices(fields: &[Field], t: &kleber_web::Messages) -> Vec<(String, String)
     let mut out = Vec::new();
     for f in fields {
         if is_date(f) {
-            out.push((format!("year({})", f.name), format!("{} {}", t.bucket_year, f.label)));
-            out.push((format!("month({})", f.name), format!("{} {}", t.bucket_month, f.label)));
+            let label = cells::label(f);
+            out.push((format!("year({})", f.name), format!("{} {label}", t.bucket_year)));
+            out.push((format!("month({})", f.name), format!("{} {label}", t.bucket_month)));
         } else if matches!(f.field_type, FieldType::Text | FieldType::Int | FieldType::Boolean) {
-            out.push((f.name.clone(), f.label.clone()));
+            out.push((f.name.clone(), cells::label(f)));
         }
     }
     out
@@ -49,7 +50,7 @@ fn y_choices(fields: &[Field], t: &kleber_web::Messages) -> Vec<(String, String)
     let mut out = vec![("count(*)".to_owned(), t.count_records.to_owned())];
     for f in fields.iter().filter(|f| is_number(f)) {
         for (agg, label) in AGGREGATES.iter().zip([t.agg_avg, t.agg_sum, t.agg_min, t.agg_max]) {
-            out.push((format!("{agg}({})", f.name), format!("{label} {}", f.label)));
+            out.push((format!("{agg}({})", f.name), format!("{label} {}", cells::label(f))));
         }
     }
     out
@@ -180,10 +181,23 @@ pub(crate) async fn analyze_tab(
                 state.web.charts.put(key, groups)
             }
         };
+        let x_field = fields.iter().find(|f| f.name == x);
         for (key, value) in groups.iter() {
-            let key_text =
-                if key.is_null() { t.empty_value.to_owned() } else { display(key, ctx.lang) };
-            rows.push((key_text.clone(), display(value, ctx.lang)));
+            let key_text = match (key, x_field) {
+                (Value::Null, _) => t.empty_value.to_owned(),
+                // A year stays `2025`; a month is named (`janvier 2025`).
+                _ if x.starts_with("year(") => key.to_string(),
+                (Value::String(s), _) if x.starts_with("month(") => {
+                    kleber_web::format::date_path(s, ctx.lang)
+                }
+                (_, Some(f)) => cells::cell(f, key, ctx.lang).text,
+                _ => cells::display(key, ctx.lang),
+            };
+            let (shown, raw) = match value {
+                Value::Number(n) => (cells::number(n, 2, ctx.lang), n.to_string()),
+                other => (cells::display(other, ctx.lang), String::new()),
+            };
+            rows.push(ChartRow { x: key_text.clone(), y: shown, raw });
             labels.push(key_text);
             values.push(value.clone());
         }
@@ -208,9 +222,12 @@ pub(crate) async fn analyze_tab(
             q: filters.q.clone().unwrap_or_default(),
             hidden: Hidden::keep(&ctx.query, &["x", "y", "type", "lang"]),
             facets: Vec::new(),
-            active: filters::active(&ctx.query.without(&["x", "y", "type", "sort"]), &path, |n| {
-                n.to_owned()
-            }),
+            active: filters::active(
+                &ctx.query.without(&["x", "y", "type", "sort"]),
+                &path,
+                |name| cells::label_of(fields, name),
+                |name, value| super::dataset::refined_value_label(fields, name, value, ctx.lang),
+            ),
             clear_href: path.clone(),
             total: t.records(total),
         },

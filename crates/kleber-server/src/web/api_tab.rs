@@ -1,40 +1,167 @@
 //! The api tab: ready-to-copy calls for one dataset (curl, ODSQL, JavaScript, Python), written
-//! from its schema so that every example names real fields.
+//! from its schema so that every example names real fields, and from its data so that every
+//! example finds records (the text searched is a frequent value, the point a record's).
 
 use kleber_store::DatasetRecord;
 use kleber_types::{Field, FieldType};
 use kleber_web::pages::{ApiPage, Snippet, SnippetGroup};
 use kleber_web::url::Query;
 
-use super::PageContext;
+use kleber_query::RecordsQuery;
+use serde_json::Value;
+
 use super::dataset::{header, layout};
-use super::filters::odsql_field;
+use super::filters::{odsql_field, odsql_string};
+use super::{PageContext, PageError};
+use crate::api::encoder_for;
+use crate::state::{AppState, dataset_ref};
 
 fn first(fields: &[Field], pred: impl Fn(&Field) -> bool) -> Option<&Field> {
     fields.iter().find(|f| pred(f))
 }
 
-/// An ODSQL example: its description in French, in English, and its query pairs.
-type Example = (&'static str, &'static str, Vec<(String, String)>);
+/// The text field the examples group and search by: the first facet, else the first text.
+fn text_field(fields: &[Field]) -> Option<&Field> {
+    first(fields, |f| f.field_type == FieldType::Text && f.annotations.contains_key("facet"))
+        .or_else(|| first(fields, |f| f.field_type == FieldType::Text))
+}
 
-/// ODSQL examples for a schema.
-fn odsql_examples(fields: &[Field]) -> Vec<Example> {
+/// An ODSQL example: its description in French, in English, and its query pairs.
+type Example = (String, String, Vec<(String, String)>);
+
+/// Values taken from the data, so that the examples find records.
+#[derive(Debug, Default)]
+struct FromData {
+    /// A frequent value of the text field, to search for.
+    word: Option<String>,
+    /// A located record: its point (lon, lat) and its name.
+    place: Option<((f64, f64), String)>,
+}
+
+/// The words searched for: a short value as it is, a long one by its longest word.
+fn search_text(value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.chars().count() <= 40 {
+        return (!value.is_empty()).then(|| value.to_owned());
+    }
+    value
+        .split(|c: char| !c.is_alphanumeric())
+        .max_by_key(|w| w.chars().count())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+}
+
+/// Runs `query` and returns its rows as JSON objects.
+async fn rows(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    query: RecordsQuery,
+) -> Result<Vec<Value>, PageError> {
+    let planned = state
+        .engine
+        .plan(&dataset_ref(record), &query)
+        .await
+        .map_err(|e| PageError::from_api(ctx, e.into()))?;
+    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
+    let batches = super::run(state, state.engine.collect(planned))
+        .await
+        .map_err(|e| PageError::from_api(ctx, e))?;
     let mut out = Vec::new();
-    let text =
-        first(fields, |f| f.field_type == FieldType::Text && f.annotations.contains_key("facet"))
-            .or_else(|| first(fields, |f| f.field_type == FieldType::Text));
+    for batch in &batches {
+        out.extend(encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))?);
+    }
+    Ok(out)
+}
+
+/// The most frequent value of the text field and a located record, from the data (two small
+/// queries, cached by dataset version).
+async fn from_data(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+) -> Result<FromData, PageError> {
+    let fields = &record.version.fields;
+    let key = super::cache::key(&record.uid, record.version.number, &["api examples"]);
+    let cached = match state.web.charts.get(&key) {
+        Some(found) => found,
+        None => {
+            let mut found = Vec::new();
+            if let Some(t) = text_field(fields) {
+                let name = odsql_field(&t.name);
+                let query = RecordsQuery {
+                    select: Some(format!("{name} as v, count(*) as n")),
+                    r#where: vec![format!("{name} is not null")],
+                    group_by: Some(name),
+                    order_by: Some("n desc".to_owned()),
+                    limit: Some(1),
+                    ..RecordsQuery::default()
+                };
+                let top = rows(state, ctx, record, query).await?;
+                let value = top.first().and_then(|r| r.get("v")).cloned().unwrap_or(Value::Null);
+                found.push((Value::from("word"), value));
+            }
+            if let Some(p) = first(fields, |f| f.field_type == FieldType::GeoPoint2d) {
+                let name = odsql_field(&p.name);
+                let title = text_field(fields).map(|t| odsql_field(&t.name));
+                let query = RecordsQuery {
+                    select: Some(match &title {
+                        Some(t) => format!("{name} as p, {t} as t"),
+                        None => format!("{name} as p"),
+                    }),
+                    r#where: vec![format!("{name} is not null")],
+                    limit: Some(1),
+                    ..RecordsQuery::default()
+                };
+                let located = rows(state, ctx, record, query).await?;
+                found.push((Value::from("place"), located.into_iter().next().unwrap_or_default()));
+            }
+            state.web.charts.put(key, found)
+        }
+    };
+    let mut out = FromData::default();
+    for (what, value) in cached.iter() {
+        match what.as_str() {
+            Some("word") => {
+                let text = match value {
+                    Value::Array(items) => items.first().and_then(Value::as_str),
+                    other => other.as_str(),
+                };
+                out.word = text.and_then(search_text);
+            }
+            Some("place") => {
+                let point = value.get("p");
+                let lon = point.and_then(|p| p.get("lon")).and_then(Value::as_f64);
+                let lat = point.and_then(|p| p.get("lat")).and_then(Value::as_f64);
+                let name = value.get("t").and_then(Value::as_str).unwrap_or_default();
+                if let (Some(lon), Some(lat)) = (lon, lat) {
+                    out.place = Some(((lon, lat), name.to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// ODSQL examples for a schema, searching and locating with values of the data.
+fn odsql_examples(fields: &[Field], data: &FromData) -> Vec<Example> {
+    let mut out: Vec<Example> = Vec::new();
+    let text = text_field(fields);
     let number = first(fields, |f| matches!(f.field_type, FieldType::Int | FieldType::Double));
     let date = first(fields, |f| matches!(f.field_type, FieldType::Date | FieldType::Datetime));
     let point = first(fields, |f| f.field_type == FieldType::GeoPoint2d);
-    out.push((
-        "Recherche plein texte, 10 premiers résultats",
-        "Full-text search, first 10 results",
-        vec![("where".into(), "\"strasbourg\"".into()), ("limit".into(), "10".into())],
-    ));
+    if let Some(word) = &data.word {
+        out.push((
+            format!("Recherche plein texte de « {word} », 10 premiers résultats"),
+            format!("Full-text search for \u{201c}{word}\u{201d}, first 10 results"),
+            vec![("where".into(), odsql_string(word)), ("limit".into(), "10".into())],
+        ));
+    }
     if let Some(t) = text {
         out.push((
-            "Nombre d'enregistrements par valeur",
-            "Number of records per value",
+            "Nombre d'enregistrements par valeur".into(),
+            "Number of records per value".into(),
             vec![
                 ("select".into(), format!("{} as valeur, count(*) as n", odsql_field(&t.name))),
                 ("group_by".into(), odsql_field(&t.name)),
@@ -44,16 +171,16 @@ fn odsql_examples(fields: &[Field]) -> Vec<Example> {
     }
     if let Some(n) = number {
         out.push((
-            "Les 5 plus grandes valeurs",
-            "The 5 largest values",
+            "Les 5 plus grandes valeurs".into(),
+            "The 5 largest values".into(),
             vec![
                 ("order_by".into(), format!("{} desc", odsql_field(&n.name))),
                 ("limit".into(), "5".into()),
             ],
         ));
         out.push((
-            "Moyenne, minimum et maximum",
-            "Average, minimum and maximum",
+            "Moyenne, minimum et maximum".into(),
+            "Average, minimum and maximum".into(),
             vec![(
                 "select".into(),
                 format!(
@@ -65,8 +192,8 @@ fn odsql_examples(fields: &[Field]) -> Vec<Example> {
     }
     if let Some(d) = date {
         out.push((
-            "Enregistrements par année",
-            "Records per year",
+            "Enregistrements par année".into(),
+            "Records per year".into(),
             vec![
                 (
                     "select".into(),
@@ -76,14 +203,19 @@ fn odsql_examples(fields: &[Field]) -> Vec<Example> {
             ],
         ));
     }
-    if let Some(p) = point {
+    if let (Some(p), Some(((lon, lat), name))) = (point, &data.place) {
+        let (fr, en) = if name.is_empty() {
+            ("d'un enregistrement".to_owned(), "a record".to_owned())
+        } else {
+            (format!("de « {name} »"), format!("\u{201c}{name}\u{201d}"))
+        };
         out.push((
-            "Enregistrements à moins de 1 km de la cathédrale",
-            "Records within 1 km of the cathedral",
+            format!("Enregistrements à moins de 1 km {fr}"),
+            format!("Records within 1 km of {en}"),
             vec![(
                 "where".into(),
                 format!(
-                    "within_distance({}, geom'POINT(7.7509 48.5818)', 1km)",
+                    "within_distance({}, geom'POINT({lon:.5} {lat:.5})', 1km)",
                     odsql_field(&p.name)
                 ),
             )],
@@ -93,7 +225,11 @@ fn odsql_examples(fields: &[Field]) -> Vec<Example> {
 }
 
 /// The api tab of `record`.
-pub(crate) fn api_page(ctx: &PageContext, record: &DatasetRecord) -> ApiPage {
+pub(crate) async fn api_page(
+    state: &AppState,
+    ctx: &PageContext,
+    record: &DatasetRecord,
+) -> Result<ApiPage, PageError> {
     let t = ctx.lang.messages();
     let en = ctx.lang == kleber_web::Lang::En;
     let host = if ctx.base_url.is_empty() {
@@ -135,7 +271,7 @@ pub(crate) fn api_page(ctx: &PageContext, record: &DatasetRecord) -> ApiPage {
     };
     let odsql = SnippetGroup {
         heading: t.api_odsql,
-        snippets: odsql_examples(&record.version.fields)
+        snippets: odsql_examples(&record.version.fields, &from_data(state, ctx, record).await?)
             .into_iter()
             .enumerate()
             .map(|(i, (fr, english, pairs))| {
@@ -143,7 +279,7 @@ pub(crate) fn api_page(ctx: &PageContext, record: &DatasetRecord) -> ApiPage {
                 let plain: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 snippet(
                     &format!("odsql-{i}"),
-                    if en { english } else { fr },
+                    if en { &english } else { &fr },
                     format!("{}\n\ncurl '{url}'", plain.join("\n")),
                 )
             })
@@ -193,9 +329,9 @@ pub(crate) fn api_page(ctx: &PageContext, record: &DatasetRecord) -> ApiPage {
             ),
         ],
     };
-    ApiPage {
+    Ok(ApiPage {
         layout: layout(record, ctx, "api", false),
         ds: header(record, ctx, "api"),
         groups: vec![curl, odsql, js, python],
-    }
+    })
 }

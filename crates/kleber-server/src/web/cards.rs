@@ -42,13 +42,14 @@ pub(crate) fn refine_link(facet: &str, value: &str) -> Link {
     }
 }
 
-/// An RFC 3339 instant as a date in the reader's language (`26/11/2026`, `26 Nov 2026`).
+/// An RFC 3339 instant as a date in the reader's language (`26/11/2026`, `2026-11-26`), the
+/// day it is in the portal's time zone.
 pub(crate) fn format_date(rfc3339: &str, lang: Lang) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(d) => match lang {
-            Lang::Fr => d.format("%d/%m/%Y").to_string(),
-            Lang::En => d.format("%-d %b %Y").to_string(),
-        },
+        Ok(d) => kleber_web::format::date(
+            d.with_timezone(&super::cells::DEFAULT_TIME_ZONE).date_naive(),
+            lang,
+        ),
         Err(_) => rfc3339.to_owned(),
     }
 }

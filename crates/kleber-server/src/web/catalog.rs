@@ -48,15 +48,20 @@ pub fn facet_title(name: &str, lang: Lang) -> String {
     .to_owned()
 }
 
-/// The label of a catalog facet value (feature names are translated).
+/// The label of a catalog facet value (feature names are translated, months named).
 pub fn facet_label(name: &str, value: &FacetValue, lang: Lang) -> String {
+    refined_label(name, &value.value, lang).unwrap_or_else(|| value.name.clone())
+}
+
+/// The label of a refined value of a catalog facet, when it differs from the value.
+fn refined_label(name: &str, value: &str, lang: Lang) -> Option<String> {
     let t = lang.messages();
-    match (name, value.value.as_str()) {
-        ("features", "geo") => t.feature_geo.to_owned(),
-        ("features", "analyze") => t.feature_analyze.to_owned(),
-        ("features", "timeserie") => t.feature_timeserie.to_owned(),
-        ("modified", v) => v.to_owned(),
-        _ => value.name.clone(),
+    match (name, value) {
+        ("features", "geo") => Some(t.feature_geo.to_owned()),
+        ("features", "analyze") => Some(t.feature_analyze.to_owned()),
+        ("features", "timeserie") => Some(t.feature_timeserie.to_owned()),
+        ("modified", v) => Some(kleber_web::format::date_path(v, lang)),
+        _ => None,
     }
 }
 
@@ -160,7 +165,10 @@ pub async fn get_catalog(
         Some(found) => found,
         None => {
             let ids = search(&state, &snapshot, query.clone()).await.map_err(api)?;
-            let requests = filters::requests(FACETS.iter().map(|s| (*s).to_owned()), 12);
+            let requests = filters::requests(FACETS.iter().map(|s| {
+                let limit = if *s == "modified" { filters::DATE_FACET_LIMIT } else { 12 };
+                ((*s).to_owned(), limit)
+            }));
             let hook = |text: &str| -> Vec<String> {
                 snapshot
                     .index
@@ -198,7 +206,12 @@ pub async fn get_catalog(
         |n| facet_title(n, lang),
         |n, v| facet_label(n, v, lang),
     );
-    let active = filters::active(&ctx.query, "/explore/", |n| facet_title(n, lang));
+    let active = filters::active(
+        &ctx.query,
+        "/explore/",
+        |n| facet_title(n, lang),
+        |n, v| refined_label(n, v, lang).unwrap_or_else(|| v.to_owned()),
+    );
     let base = ctx.query.without(&["page", "start", "lang"]);
     let pagination = Pagination::new(number, pages, |p| {
         if p == 1 {

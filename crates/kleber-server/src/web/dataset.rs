@@ -210,7 +210,7 @@ pub async fn render_tab(
         "map" => super::table::map_tab(state, &ctx, &record, embed).await,
         "analyze" => super::analyze::analyze_tab(state, &ctx, &record, embed).await,
         "api" => {
-            let api = super::api_tab::api_page(&ctx, &record);
+            let api = super::api_tab::api_page(state, &ctx, &record).await?;
             page(state, &ctx, &api, framing)
         }
         "export" => export_tab(state, &ctx, &record).await,
@@ -276,7 +276,7 @@ fn information(ctx: &PageContext, record: &DatasetRecord) -> InformationPage {
             .iter()
             .map(|f| SchemaField {
                 name: f.name.clone(),
-                label: f.label.clone(),
+                label: super::cells::label(f),
                 field_type: f.field_type.name().to_owned(),
                 description: f.description.clone().unwrap_or_default(),
             })
@@ -309,16 +309,32 @@ async fn export_tab(
         })
         .collect();
     let fields = &record.version.fields;
-    let title = |name: &str| {
-        fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), |f| f.label.clone())
-    };
     let export = ExportPage {
         layout: layout(record, ctx, "export", false),
         ds: header(record, ctx, "export"),
-        active: super::filters::active(&ctx.query.without(&["sort"]), &path, title),
+        active: super::filters::active(
+            &ctx.query.without(&["sort"]),
+            &path,
+            |name| super::cells::label_of(fields, name),
+            |name, value| refined_value_label(fields, name, value, ctx.lang),
+        ),
         formats,
         filtered_total: t.records(filtered_total),
         clear_href: path.clone(),
     };
     page(state, ctx, &export, Framing::SameOrigin)
+}
+
+/// A refined value of a dataset's field as a filter shows it (a date facet value names its
+/// month: `janvier 2025`).
+pub(crate) fn refined_value_label(
+    fields: &[kleber_types::Field],
+    name: &str,
+    value: &str,
+    lang: kleber_web::Lang,
+) -> String {
+    let date = fields
+        .iter()
+        .any(|f| f.name == name && matches!(f.field_type, FieldType::Date | FieldType::Datetime));
+    if date { kleber_web::format::date_path(value, lang) } else { value.to_owned() }
 }

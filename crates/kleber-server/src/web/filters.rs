@@ -121,11 +121,14 @@ pub fn order_by(
     Ok(Some((name.to_owned(), descending)))
 }
 
-/// Facet requests for `names`, `limit` values each.
-pub fn requests(names: impl IntoIterator<Item = String>, limit: usize) -> Vec<FacetRequest> {
+/// Values a date facet lists at each level: every month of a year, every day of a month.
+pub const DATE_FACET_LIMIT: usize = 31;
+
+/// Facet requests for (name, most values listed at each level).
+pub fn requests(names: impl IntoIterator<Item = (String, usize)>) -> Vec<FacetRequest> {
     names
         .into_iter()
-        .map(|name| FacetRequest {
+        .map(|(name, limit)| FacetRequest {
             name,
             disjunctive: false,
             sort: None,
@@ -136,7 +139,8 @@ pub fn requests(names: impl IntoIterator<Item = String>, limit: usize) -> Vec<Fa
 }
 
 /// The facet blocks of a page: each value links to the page with its refinement toggled
-/// (and back to the first page). `title` names a facet, `label` a value.
+/// (and back to the first page); a refined value of a tree (a year) is followed by its
+/// values one level down (its months), at any depth. `title` names a facet, `label` a value.
 pub fn blocks(
     groups: &[FacetGroup],
     query: &Query,
@@ -153,18 +157,19 @@ pub fn blocks(
         .map(|g| {
             let key = format!("refine.{}", g.name);
             let mut values = Vec::new();
-            let mut push = |v: &FacetValue| {
+            // Depth first, in order: a stack of the values still to list, the next on top.
+            let mut stack: Vec<(&FacetValue, usize)> =
+                g.facets.iter().rev().map(|v| (v, 0)).collect();
+            while let Some((v, depth)) = stack.pop() {
                 values.push(FacetLink {
                     label: label(&g.name, v),
                     count: t.number(v.count as i64),
                     href: base.toggle(&key, &v.value).href(path),
                     selected: v.state == FacetState::Refined || base.has(&key, &v.value),
+                    depth,
                 });
-            };
-            for v in &g.facets {
-                push(v);
                 if v.state == FacetState::Refined {
-                    v.facets.iter().for_each(&mut push);
+                    stack.extend(v.facets.iter().rev().map(|child| (child, depth + 1)));
                 }
             }
             FacetBlock { key: g.name.clone(), title: title(&g.name), values }
@@ -172,8 +177,14 @@ pub fn blocks(
         .collect()
 }
 
-/// The active refinements of `query`, each with the link that removes it.
-pub fn active(query: &Query, path: &str, title: impl Fn(&str) -> String) -> Vec<ActiveFilter> {
+/// The active refinements of `query`, each with the link that removes it. `title` names a
+/// facet, `value` a refined value of it.
+pub fn active(
+    query: &Query,
+    path: &str,
+    title: impl Fn(&str) -> String,
+    value: impl Fn(&str, &str) -> String,
+) -> Vec<ActiveFilter> {
     let base = query.without(&["page", "start", "record", "lang"]);
     let mut out = Vec::new();
     if let Some(q) = base.get("q").filter(|q| !q.trim().is_empty()) {
@@ -182,11 +193,11 @@ pub fn active(query: &Query, path: &str, title: impl Fn(&str) -> String) -> Vec<
             remove_href: base.without(&["q"]).href(path),
         });
     }
-    for (key, value) in base.pairs() {
+    for (key, refined) in base.pairs() {
         if let Some(name) = key.strip_prefix("refine.") {
             out.push(ActiveFilter {
-                label: format!("{} : {value}", title(name)),
-                remove_href: base.without_pair(key, value).href(path),
+                label: format!("{} : {}", title(name), value(name, refined)),
+                remove_href: base.without_pair(key, refined).href(path),
             });
         }
     }

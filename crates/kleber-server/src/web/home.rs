@@ -6,6 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use kleber_query::facets::FacetRequest;
+use kleber_web::i18n::Counted;
 use kleber_web::pages::{AboutPage, HomePage};
 use kleber_web::view::FacetLink;
 
@@ -50,6 +51,7 @@ pub async fn get_home(
             count: t.number(v.count as i64),
             href: super::cards::refine_link("theme", &v.value).href,
             selected: false,
+            depth: 0,
         })
         .collect();
 
@@ -63,9 +65,9 @@ pub async fn get_home(
     layout.nav = "home";
     let home = HomePage {
         layout,
-        datasets: t.datasets(records.len() as i64),
-        records: t.records(total_records),
-        publishers: t.number(publishers.len() as i64),
+        datasets: t.count_parts(records.len() as i64, Counted::Datasets),
+        records: t.count_parts(total_records, Counted::Records),
+        publishers: t.count_parts(publishers.len() as i64, Counted::Publishers),
         themes,
         latest: latest.iter().take(LIST_LEN).map(|r| card(r, ctx.lang)).collect(),
         popular: popular.iter().take(LIST_LEN).map(|r| card(r, ctx.lang)).collect(),

@@ -11,6 +11,7 @@ pub mod assets;
 pub mod cache;
 mod cards;
 pub mod catalog;
+mod cells;
 pub mod dataset;
 pub mod embed;
 pub mod errors;

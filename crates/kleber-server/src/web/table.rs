@@ -12,6 +12,7 @@ use kleber_web::url::Query;
 use kleber_web::view::{Hidden, Pagination};
 use serde_json::Value;
 
+use super::cells;
 use super::dataset::{header, layout, tab_path};
 use super::filters::{self, Filters, odsql_field, odsql_string};
 use super::{Framing, PageContext, PageError, page};
@@ -27,40 +28,6 @@ const RECORD_ID: &str = "__kleber_rid";
 /// Most located records the map fetches.
 pub(crate) const MAP_LIMIT: usize = 5000;
 
-/// A value as the table shows it.
-pub(crate) fn display(value: &Value, lang: kleber_web::Lang) -> String {
-    let t = lang.messages();
-    match value {
-        Value::Null => String::new(),
-        Value::Bool(b) => (if *b { t.yes } else { t.no }).to_owned(),
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i.to_string(),
-            (None, Some(f)) => {
-                let s = format!("{f}");
-                if lang == kleber_web::Lang::Fr { s.replace('.', ",") } else { s }
-            }
-            _ => n.to_string(),
-        },
-        Value::String(s) => s.clone(),
-        Value::Array(items) => {
-            items.iter().map(|v| display(v, lang)).collect::<Vec<_>>().join(", ")
-        }
-        Value::Object(map) => {
-            if let (Some(lat), Some(lon)) =
-                (map.get("lat").and_then(Value::as_f64), map.get("lon").and_then(Value::as_f64))
-            {
-                format!("{lat:.5}, {lon:.5}")
-            } else if let Some(kind) =
-                map.get("geometry").and_then(|g| g.get("type")).and_then(Value::as_str)
-            {
-                kind.to_owned()
-            } else {
-                Value::Object(map.clone()).to_string()
-            }
-        }
-    }
-}
-
 /// The filters, facets and counts shared by the table and map tabs.
 async fn record_filters(
     state: &AppState,
@@ -70,7 +37,12 @@ async fn record_filters(
     path: &str,
 ) -> Result<RecordFilters, PageError> {
     let fields = &record.version.fields;
-    let requests = filters::requests(default_facets(fields).into_iter().map(|r| r.name), 10);
+    // A date facet lists every month of a year and every day of a month once refined.
+    let requests = filters::requests(default_facets(fields).into_iter().map(|r| {
+        let date = fields.iter().any(|f| f.name == r.name && is_date(f));
+        let limit = if date { filters::DATE_FACET_LIMIT } else { 10 };
+        (r.name, limit)
+    }));
     let query = filters.records_query();
     let key = super::cache::key(
         &record.uid,
@@ -88,17 +60,24 @@ async fn record_filters(
             state.web.facets.put(key, groups)
         }
     };
-    let title = |name: &str| {
-        fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), |f| f.label.clone())
-    };
+    let title = |name: &str| cells::label_of(fields, name);
+    let lang = ctx.lang;
+    let value_label =
+        |name: &str, value: &str| super::dataset::refined_value_label(fields, name, value, lang);
     Ok(RecordFilters {
         q: filters.q.clone().unwrap_or_default(),
         hidden: Hidden::keep(&ctx.query, &["q", "page", "start", "record", "lang"]),
-        // Values below a date year are shown with their path (`2025/01`), not just `01`.
-        facets: filters::blocks(&groups, &ctx.query, path, ctx.lang, title, |_, v| {
-            if v.value.contains('/') { v.value.clone() } else { v.name.clone() }
+        // Dates read `janvier 2025`; values below the top of another tree show their path.
+        facets: filters::blocks(&groups, &ctx.query, path, ctx.lang, title, |name, v| {
+            if fields.iter().any(|f| f.name == name && is_date(f)) {
+                kleber_web::format::date_path(&v.value, lang)
+            } else if v.value.contains('/') {
+                v.value.clone()
+            } else {
+                v.name.clone()
+            }
         }),
-        active: filters::active(&ctx.query.without(&["sort"]), path, title),
+        active: filters::active(&ctx.query.without(&["sort"]), path, title, value_label),
         clear_href: path.to_owned(),
         total: String::new(),
     })
@@ -145,7 +124,8 @@ async fn records_page(
         .plan(&dataset_ref(record), &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e.into()))?;
-    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
+    // Date-times come in the dataset's time zone, shown at that wall-clock time.
+    let encoder = encoder_for(&planned.columns, cells::time_zone(record));
     let (total, batches) = super::run(state, state.engine.page(planned))
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
@@ -200,13 +180,7 @@ async fn detail(
         .iter()
         .map(|f| {
             let v = row.get(&f.name).unwrap_or(&Value::Null);
-            let text = match (f.field_type, v) {
-                (FieldType::GeoShape, Value::Object(_)) => {
-                    v.to_string().chars().take(500).collect()
-                }
-                _ => display(v, ctx.lang),
-            };
-            (f.label.clone(), text)
+            (cells::label(f), cells::cell(f, v, ctx.lang).text)
         })
         .collect();
     Ok(Some(RecordDetail {
@@ -214,6 +188,10 @@ async fn detail(
         close_href: ctx.query.without(&["record", "lang"]).href(path),
         api_href: format!("{}/catalog/datasets/{}/records/{id}", crate::api::V2_1, record.id),
     }))
+}
+
+fn is_date(f: &Field) -> bool {
+    matches!(f.field_type, FieldType::Date | FieldType::Datetime)
 }
 
 /// Columns of the table: every field but shapes (shown in the detail).
@@ -262,7 +240,8 @@ pub(crate) async fn table_tab(
                 _ => ("none", f.name.clone()),
             };
             Column {
-                label: f.label.clone(),
+                label: cells::label(f),
+                numeric: matches!(f.field_type, FieldType::Int | FieldType::Double),
                 name: f.name.clone(),
                 sort_href: Some(base.set("sort", &next).href(&path)),
                 sorted,
@@ -281,7 +260,7 @@ pub(crate) async fn table_tab(
             Row {
                 cells: shown
                     .iter()
-                    .map(|f| display(row.get(&f.name).unwrap_or(&Value::Null), ctx.lang))
+                    .map(|f| cells::cell(f, row.get(&f.name).unwrap_or(&Value::Null), ctx.lang))
                     .collect(),
                 detail_href: ctx.query.without(&["lang"]).set("record", &rid).href(&path)
                     + "#record-detail",
@@ -345,8 +324,14 @@ pub(crate) async fn map_tab(
         .iter()
         .map(|row| {
             let rid = row.get(RECORD_ID).and_then(Value::as_str).unwrap_or_default();
-            let title = display(row.get(&title_field.name).unwrap_or(&Value::Null), ctx.lang);
-            let location = display(row.get(&geo.name).unwrap_or(&Value::Null), ctx.lang);
+            let title = cells::cell(
+                title_field,
+                row.get(&title_field.name).unwrap_or(&Value::Null),
+                ctx.lang,
+            )
+            .text;
+            let location =
+                cells::cell(geo, row.get(&geo.name).unwrap_or(&Value::Null), ctx.lang).text;
             let href =
                 super::dataset::filter_query(&ctx.query).set("record", rid).href(&table_path)
                     + "#record-detail";
@@ -386,7 +371,11 @@ pub(crate) async fn map_tab(
         tile_url: state.web.tile_url.clone(),
         tile_attribution: state.web.tile_attribution.clone(),
         located,
-        title_label: title_field.label.clone(),
+        title_label: cells::label(title_field),
+        labels_json: serde_json::Value::Object(
+            popup_fields.iter().map(|f| (f.name.clone(), Value::from(cells::label(f)))).collect(),
+        )
+        .to_string(),
         title_field: title_field.name.clone(),
         pagination: pagination(ctx, &path, number, total),
     };

@@ -178,11 +178,21 @@ async fn every_page_answers_with_the_contract_hooks() {
             .map(unescape)
             .collect();
         assert!(urls.len() >= 4, "{id}: {urls:?}");
+        let mut searched = false;
         for url in urls {
             assert!(url.starts_with(&server.base), "{url}");
             let (status, _, body) = fetch(&server, &url[server.base.len()..], &[]).await;
             assert_eq!(status, 200, "{id}: the example {url} answers {body}");
+            // A records query finds records: its text and point come from the data.
+            if url.contains("/records") {
+                let answer: Value = serde_json::from_str(&body).expect("JSON");
+                let found = answer["results"].as_array().map_or(0, Vec::len);
+                assert!(found >= 1, "{id}: the example {url} finds no record: {body}");
+                searched |= url.contains("where=%22");
+            }
         }
+        let has_text = info["fields"].as_array().unwrap().iter().any(|f| f["type"] == "text");
+        assert_eq!(searched, has_text, "{id}: a full-text example when there is text to search");
         if geo {
             let map = page(&server, &format!("/explore/dataset/{id}/map/")).await;
             assert!(map.contains("<div id=\"map\"") && map.contains("<table id=\"map-records\">"));
@@ -356,14 +366,37 @@ async fn facet_refinement_narrows_the_catalog() {
     assert_eq!(card_ids(&sorted), titles);
 }
 
-/// The cells of the records table: one Vec per row (the detail link column first).
-fn table_rows(body: &str) -> Vec<Vec<String>> {
+/// The cells of the records table: one Vec per row (the detail link column first), each cell
+/// as its class (`num` for numbers) and its text.
+fn table_cells(body: &str) -> Vec<Vec<(String, String)>> {
     let table = all_between(body, "<table id=\"records\">", "</table>").concat();
     let tbody = all_between(&table, "<tbody>", "</tbody>").concat();
     all_between(&tbody, "<tr>", "</tr>")
         .iter()
-        .map(|row| all_between(row, "<td>", "</td>").into_iter().map(str::to_owned).collect())
+        .map(|row| {
+            all_between(row, "<td", "</td>")
+                .into_iter()
+                .map(|cell| {
+                    let (attrs, text) = cell.split_once('>').expect("a cell");
+                    let class = all_between(attrs, "class=\"", "\"").concat();
+                    (class, text.to_owned())
+                })
+                .collect()
+        })
         .collect()
+}
+
+/// The cell texts of the records table.
+fn table_rows(body: &str) -> Vec<Vec<String>> {
+    table_cells(body).into_iter().map(|r| r.into_iter().map(|(_, t)| t).collect()).collect()
+}
+
+/// An integer as French writes it: groups of three digits split by a narrow no-break space.
+fn french_integer(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let groups: Vec<&str> =
+        digits.as_bytes().rchunks(3).rev().map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("{}{}", if n < 0 { "-" } else { "" }, groups.join("\u{202f}"))
 }
 
 #[tokio::test]
@@ -382,11 +415,23 @@ async fn the_table_pages_sorts_and_shows_a_record() {
     assert_eq!(rows.len(), 20);
     // Columns: detail, compteur, date, comptage, temperature_moyenne.
     let api = server.records(id, "order_by=comptage%20desc&limit=40").await;
-    let comptages = |rows: &[Vec<String>]| {
-        rows.iter().map(|r| r[3].parse::<i64>().unwrap()).collect::<Vec<_>>()
-    };
-    let expected: Vec<i64> = api.iter().map(|r| r["comptage"].as_i64().unwrap()).collect();
+    let comptages = |rows: &[Vec<String>]| rows.iter().map(|r| r[3].clone()).collect::<Vec<_>>();
+    let expected: Vec<String> =
+        api.iter().map(|r| french_integer(r["comptage"].as_i64().unwrap())).collect();
+    assert!(expected.iter().any(|n| n.contains('\u{202f}')), "some counts are over 1 000");
     assert_eq!(comptages(&rows), expected[..20]);
+    // Numbers are right-aligned cells, text and dates are not.
+    let classes: Vec<String> = table_cells(&first)[0].iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(
+        classes,
+        ["", "", "", "num", "num"],
+        "detail, compteur, date, comptage, temperature"
+    );
+    let temperature = api[0]["temperature_moyenne"].as_f64().unwrap();
+    assert_eq!(rows[0][4], temperature.to_string().replace('.', ","), "a decimal comma");
+    let date = api[0]["date"].as_str().unwrap();
+    assert_eq!(rows[0][2], format!("{}/{}/{}", &date[8..10], &date[5..7], &date[..4]));
+    assert!(first.contains(">Temperature moyenne<"), "labels read as words: {first}");
     assert!(first.contains("aria-sort=\"descending\""));
     let next = all_between(&first, "<a rel=\"next\" href=\"", "\"")
         .into_iter()
@@ -422,7 +467,7 @@ async fn the_table_pages_sorts_and_shows_a_record() {
     assert!(expected > 0 && expected < total);
     assert_eq!(result_count(&narrowed), expected);
     assert!(
-        table_rows(&narrowed).iter().all(|r| r[1] == "Pont Kennedy" && r[2].starts_with("2025-"))
+        table_rows(&narrowed).iter().all(|r| r[1] == "Pont Kennedy" && r[2].ends_with("/2025"))
     );
 
     // A record's detail, from the link of its row.
@@ -435,7 +480,10 @@ async fn the_table_pages_sorts_and_shows_a_record() {
     assert!(href.contains("record="), "{href}");
     let detail = page(&server, &href).await;
     let section = all_between(&detail, "<section id=\"record-detail\"", "</section>").concat();
-    assert!(section.contains(&format!("<dd>{}</dd>", expected_first_comptage(&api))), "{section}");
+    assert!(
+        section.contains(&format!("<dd>{}</dd>", french_integer(expected_first_comptage(&api)))),
+        "{section}"
+    );
     let (status, _, missing) =
         fetch(&server, &format!("{base}?record={}", "0".repeat(40)), &[]).await;
     assert_eq!(status, 200);
@@ -459,13 +507,14 @@ async fn chart_table_has_the_numbers_of_a_group_by() {
     )
     .await;
     let table = all_between(&body, "<table id=\"chart-data\">", "</table>").concat();
-    let mut shown: Vec<(String, i64)> = all_between(&table, "<tr><th scope=\"row\">", "</td></tr>")
-        .iter()
-        .map(|row| {
-            let (key, rest) = row.split_once("</th>").unwrap();
-            (unescape(key), rest.rsplit('>').next().unwrap().parse().unwrap())
-        })
-        .collect();
+    let mut shown: Vec<(String, i64)> = Vec::new();
+    for row in all_between(&table, "<tr><th scope=\"row\">", "</td></tr>") {
+        let (key, rest) = row.split_once("</th>").unwrap();
+        let raw: i64 = all_between(rest, "data-value=\"", "\"").concat().parse().unwrap();
+        let text = rest.rsplit('>').next().unwrap();
+        assert_eq!(text, french_integer(raw), "the value is formatted, the raw one kept");
+        shown.push((unescape(key), raw));
+    }
     shown.sort();
     let groups = server
         .records(
@@ -758,4 +807,103 @@ async fn pages_follow_a_new_import_despite_their_caches() {
     let table = page(&server, "/explore/dataset/fontaines/table/").await;
     assert_eq!(result_count(&table), 2);
     assert!(!table.contains("Neudorf"), "no value of the old version is shown");
+}
+
+#[tokio::test]
+async fn a_refined_year_lists_every_month_by_name_and_a_month_its_days() {
+    let server = demo_server().await;
+    let id = "comptages-velos";
+    let months_fr = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let body = page(&server, &format!("/explore/dataset/{id}/table/?refine.date=2025")).await;
+    let facet = all_between(&body, "data-facet=\"date\">", "</section>").concat();
+    for (i, month) in months_fr.iter().enumerate() {
+        let value = format!("2025/{:02}", i + 1);
+        let expected = server
+            .json(
+                &format!(
+                    "/api/explore/v2.1/catalog/datasets/{id}/records?limit=0&refine=date:{value}"
+                ),
+                200,
+            )
+            .await["total_count"]
+            .as_i64()
+            .unwrap();
+        assert!(expected > 0, "{value}");
+        let link = format!(
+            "refine.date=2025&#38;refine.date={}\">{month} 2025 <span class=\"count\">{expected}</span>",
+            value.replace('/', "%2F")
+        );
+        assert!(facet.contains(&link), "{month} 2025 with its count {expected}: {facet}");
+    }
+    // The chip of the refinement names it the same way.
+    let month = page(&server, &format!("/explore/dataset/{id}/table/?refine.date=2025%2F02")).await;
+    let chips = all_between(&month, "<div class=\"active-filters\">", "</div>").concat();
+    assert!(chips.contains("Date : février 2025"), "{chips}");
+    let facet = all_between(&month, "data-facet=\"date\">", "</section>").concat();
+    assert_eq!(facet.matches("<li class=\"depth-2\">").count(), 28, "every day of February");
+    assert!(facet.contains(">28 février 2025 <span"), "{facet}");
+    let english =
+        page(&server, &format!("/explore/dataset/{id}/table/?refine.date=2025&lang=en")).await;
+    assert!(english.contains(">December 2025 <span"), "month names follow the language");
+}
+
+#[tokio::test]
+async fn the_map_list_measures_lines_and_english_writes_its_own_numbers() {
+    let server = demo_server().await;
+    // Lengths computed here from the API's geometries, on the mean Earth sphere.
+    let lines = server.records("lignes-tram", "limit=100").await;
+    let body = page(&server, "/explore/dataset/lignes-tram/map/").await;
+    let list = all_between(&body, "<table id=\"map-records\">", "</table>").concat();
+    for line in &lines {
+        let coords = line["geo_shape"]["geometry"]["coordinates"]
+            .as_array()
+            .or_else(|| line["geo_shape"]["coordinates"].as_array())
+            .unwrap_or_else(|| panic!("a line geometry: {line}"));
+        let km: f64 = coords
+            .windows(2)
+            .map(|w| {
+                let (lon1, lat1) = (w[0][0].as_f64().unwrap(), w[0][1].as_f64().unwrap());
+                let (lon2, lat2) = (w[1][0].as_f64().unwrap(), w[1][1].as_f64().unwrap());
+                let a = ((lat2 - lat1).to_radians() / 2.0).sin().powi(2)
+                    + lat1.to_radians().cos()
+                        * lat2.to_radians().cos()
+                        * ((lon2 - lon1).to_radians() / 2.0).sin().powi(2);
+                2.0 * 6371.0088 * a.sqrt().asin()
+            })
+            .sum();
+        // One decimal, without a trailing zero (`12 km`), with a decimal comma.
+        let km = format!("{km:.1}");
+        let km = km.strip_suffix(".0").unwrap_or(&km).replace('.', ",");
+        let row =
+            format!(">{}</a></td><td>Ligne de {km}\u{a0}km</td>", line["ligne"].as_str().unwrap());
+        assert!(list.contains(&row), "{row} in {list}");
+    }
+    let velo =
+        page(&server, "/explore/dataset/comptages-velos/table/?sort=-comptage&lang=en").await;
+    let top = server.records("comptages-velos", "order_by=comptage%20desc&limit=1").await;
+    let n = top[0]["comptage"].as_i64().unwrap();
+    let english = format!("{},{:03}", n / 1000, n % 1000);
+    assert!(velo.contains(&format!("<td class=\"num\">{english}</td>")), "{english}");
+    let date = top[0]["date"].as_str().unwrap();
+    assert!(velo.contains(&format!("<td>{date}</td>")), "English dates are ISO 8601");
+    let home = page(&server, "/").await;
+    let stats = all_between(&home, "<section aria-labelledby=\"stats-h\"", "</section>").concat();
+    assert_eq!(stats.matches("<strong>").count(), 3, "every count has its number in bold");
+    assert!(
+        stats.contains("</strong> producteurs</li>")
+            && stats.contains("</strong> jeux de données</li>")
+    );
 }

@@ -22,6 +22,13 @@
       });
     });
   }
+  // On narrow screens the facets fold into their "Filtrer" disclosure, so that the results
+  // come first; without this script they stay open (and the page still works).
+  if (window.matchMedia && window.matchMedia("(max-width: 51.99rem)").matches) {
+    document.querySelectorAll("details[data-narrow-closed]").forEach(function (details) {
+      details.open = false;
+    });
+  }
   // A record opened from the table gets the focus, so screen readers read it.
   var detail = document.getElementById("record-detail");
   if (detail) { detail.focus(); }

@@ -1,5 +1,6 @@
 // Kleber portal: draws the analyze tab's chart with Chart.js from the same numbers as the
-// data table printed by the server (read from a JSON script element, never from HTML).
+// data table printed by the server (read from a JSON script element, never from HTML; the
+// table's cells also carry them unformatted in data-value).
 (function () {
   "use strict";
   var data = document.getElementById("chart-json");
@@ -24,6 +25,8 @@
       }]
     },
     options: {
+      // Axis ticks and tooltips write numbers the page's way (1 400 000 or 1,400,000).
+      locale: document.documentElement.lang || "fr",
       responsive: true,
       maintainAspectRatio: false,
       animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? false : { duration: 300 },

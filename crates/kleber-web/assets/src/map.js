@@ -6,7 +6,20 @@
   var el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   var status = document.getElementById("map-status");
-  var map = L.map(el, { keyboard: true, zoomControl: true, preferCanvas: false }).setView([48.5839, 7.7455], 12);
+  var map = L.map(el, { keyboard: true, zoomControl: false, preferCanvas: false }).setView([48.5839, 7.7455], 12);
+  // Zoom buttons named by their visible sign plus words ("+ Zoomer"), so that the spoken name
+  // contains what is seen (WCAG 2.5.3, label in name).
+  var zoomIn = el.getAttribute("data-zoom-in") || "Zoom in";
+  var zoomOut = el.getAttribute("data-zoom-out") || "Zoom out";
+  L.control.zoom({ zoomInTitle: zoomIn, zoomOutTitle: zoomOut }).addTo(map);
+  [[".leaflet-control-zoom-in", "+", zoomIn], [".leaflet-control-zoom-out", "−", zoomOut]].forEach(function (b) {
+    var button = el.querySelector(b[0]);
+    if (!button) { return; }
+    button.setAttribute("aria-label", b[1] + " " + b[2]);
+  });
+  var labels = {};
+  try { labels = JSON.parse(el.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
+  var numbers = new Intl.NumberFormat(document.documentElement.lang || "fr");
   var tiles = el.getAttribute("data-tiles");
   if (tiles) {
     L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
@@ -18,6 +31,9 @@
 
   function text(value) {
     if (value === null || value === undefined) { return ""; }
+    if (typeof value === "boolean") { return el.getAttribute(value ? "data-yes" : "data-no") || String(value); }
+    if (typeof value === "number") { return numbers.format(value); }
+    if (Array.isArray(value)) { return value.map(text).join(", "); }
     if (typeof value === "object") { return JSON.stringify(value); }
     return String(value);
   }
@@ -28,7 +44,7 @@
       var value = record[key];
       if (value && typeof value === "object" && (value.type === "Feature" || (value.lon !== undefined && value.lat !== undefined))) { return; }
       var dt = document.createElement("dt");
-      dt.textContent = key;
+      dt.textContent = labels[key] || key;
       var dd = document.createElement("dd");
       dd.textContent = text(value);
       dl.appendChild(dt);
