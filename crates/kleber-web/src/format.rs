@@ -62,19 +62,30 @@ pub fn integer(n: i64, lang: Lang) -> String {
 /// A decimal number with at most `max_decimals` decimals (trailing zeros dropped), grouped
 /// and with the language's decimal separator.
 pub fn decimal(f: f64, max_decimals: usize, lang: Lang) -> String {
+    grouped(f, max_decimals, true, lang)
+}
+
+/// A decimal number with exactly `decimals` decimals (`12,0 km`), grouped and with the
+/// language's decimal separator.
+pub fn fixed(f: f64, decimals: usize, lang: Lang) -> String {
+    grouped(f, decimals, false, lang)
+}
+
+fn grouped(f: f64, decimals: usize, trim: bool, lang: Lang) -> String {
     if !f.is_finite() || f.abs() >= LARGEST_GROUPED {
         return f.to_string();
     }
-    let fixed = format!("{f:.max_decimals$}");
+    let fixed = format!("{f:.decimals$}");
     let (int_part, frac) = match fixed.split_once('.') {
-        Some((i, d)) => (i, d.trim_end_matches('0')),
+        Some((i, d)) if trim => (i, d.trim_end_matches('0')),
+        Some((i, d)) => (i, d),
         None => (fixed.as_str(), ""),
     };
     let negative = int_part.starts_with('-');
     let digits = int_part.trim_start_matches('-');
     let Ok(n) = digits.parse::<i64>() else { return f.to_string() };
     // `-0.001` rounded to two decimals is zero, without a sign.
-    let sign = if negative && (n != 0 || !frac.is_empty()) { "-" } else { "" };
+    let sign = if negative && (n != 0 || frac.chars().any(|c| c != '0')) { "-" } else { "" };
     let mut out = format!("{sign}{}", format_int(n, lang));
     if !frac.is_empty() {
         out.push(match lang {
@@ -163,6 +174,9 @@ mod tests {
         assert_eq!(decimal(-1234.567, 2, Lang::Fr), "-1\u{202f}234,57");
         assert_eq!(decimal(-0.001, 2, Lang::En), "0");
         assert_eq!(decimal(2e20, 2, Lang::Fr), "200000000000000000000");
+        assert_eq!(fixed(12.0, 1, Lang::Fr), "12,0");
+        assert_eq!(fixed(-0.01, 1, Lang::En), "0.0");
+        assert_eq!(fixed(1234.56, 1, Lang::En), "1,234.6");
         assert_eq!(integer(-1234, Lang::En), "-1,234");
     }
 

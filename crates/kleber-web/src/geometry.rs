@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::format::decimal;
+use crate::format::{decimal, fixed};
 use crate::i18n::Lang;
 
 /// Mean Earth radius, in kilometres.
@@ -99,10 +99,10 @@ fn ring_km2(points: &[(f64, f64)]) -> f64 {
     (twice / 2.0).abs()
 }
 
-/// `5,2 km`, or `850 m` under a kilometre.
+/// `5,2 km` (one decimal, always), or `850 m` under a kilometre.
 fn distance(km: f64, lang: Lang) -> String {
     if km >= 1.0 {
-        format!("{}\u{a0}km", decimal(km, 1, lang))
+        format!("{}\u{a0}km", fixed(km, 1, lang))
     } else {
         format!("{}\u{a0}m", decimal(km * 1000.0, 0, lang))
     }
@@ -111,9 +111,9 @@ fn distance(km: f64, lang: Lang) -> String {
 /// `1,2 km²`, `3,4 ha` under a square kilometre, `850 m²` under a hectare.
 fn surface(km2: f64, lang: Lang) -> String {
     if km2 >= 1.0 {
-        format!("{}\u{a0}km²", decimal(km2, 1, lang))
+        format!("{}\u{a0}km²", fixed(km2, 1, lang))
     } else if km2 >= 0.01 {
-        format!("{}\u{a0}ha", decimal(km2 * 100.0, 1, lang))
+        format!("{}\u{a0}ha", fixed(km2 * 100.0, 1, lang))
     } else {
         format!("{}\u{a0}m²", decimal(km2 * 1e6, 0, lang))
     }

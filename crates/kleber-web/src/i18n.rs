@@ -282,8 +282,10 @@ pub struct Messages {
     pub map_help: &'static str,
     /// Map: list of located records caption.
     pub map_records_caption: &'static str,
-    /// Map: location column.
+    /// Map: location column (points).
     pub location: &'static str,
+    /// Map: shape column (lines and areas).
+    pub shape: &'static str,
     /// Map: the map's accessible name.
     pub map_label: &'static str,
     /// Map: shown n of m.
@@ -558,6 +560,7 @@ pub static FR: Messages = Messages {
     map_help: "La carte se déplace au clavier avec les flèches et se zoome avec + et −. Chaque point est aussi listé dans le tableau ci-dessous.",
     map_records_caption: "Enregistrements localisés",
     location: "Position",
+    shape: "Forme",
     map_label: "Carte des enregistrements",
     map_partial: "La carte affiche au plus 5 000 enregistrements ; affinez les filtres pour voir les autres.",
     zoom_in: "Zoomer",
@@ -709,6 +712,7 @@ pub static EN: Messages = Messages {
     map_help: "Move the map with the arrow keys and zoom with + and −. Every point is also listed in the table below.",
     map_records_caption: "Located records",
     location: "Location",
+    shape: "Shape",
     map_label: "Map of the records",
     map_partial: "The map shows at most 5,000 records; narrow the filters to see the others.",
     zoom_in: "Zoom in",

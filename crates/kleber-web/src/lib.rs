@@ -14,7 +14,7 @@
 //!   `build.rs` (pinned by `assets/package-lock.json`, never committed), each served at a URL
 //!   holding its content hash.
 //! - **Formats**: numbers, dates and field labels the way each language writes them are in
-//!   [`format`]; [`geometry`] describes a shape in words (a line's length, an area).
+//!   [`mod@format`]; [`geometry`] describes a shape in words (a line's length, an area).
 //! - **URLs** carry the page's state in the query string; [`url::Query`] builds the links.
 
 pub mod assets;

@@ -232,6 +232,8 @@ pub struct MapPage {
     pub labels_json: String,
     /// Column label of the title.
     pub title_label: String,
+    /// Column label of the location (`Position` for points, `Forme` for shapes).
+    pub location_label: &'static str,
     /// Name of the field whose value names a marker (its title and alternative text).
     pub title_field: String,
     /// Page links of the list.

@@ -372,6 +372,11 @@ pub(crate) async fn map_tab(
         tile_attribution: state.web.tile_attribution.clone(),
         located,
         title_label: cells::label(title_field),
+        location_label: if geo.field_type == FieldType::GeoShape {
+            ctx.lang.messages().shape
+        } else {
+            ctx.lang.messages().location
+        },
         labels_json: serde_json::Value::Object(
             popup_fields.iter().map(|f| (f.name.clone(), Value::from(cells::label(f)))).collect(),
         )

@@ -884,9 +884,8 @@ async fn the_map_list_measures_lines_and_english_writes_its_own_numbers() {
                 2.0 * 6371.0088 * a.sqrt().asin()
             })
             .sum();
-        // One decimal, without a trailing zero (`12 km`), with a decimal comma.
-        let km = format!("{km:.1}");
-        let km = km.strip_suffix(".0").unwrap_or(&km).replace('.', ",");
+        // One decimal (`12,0 km`), with a decimal comma.
+        let km = format!("{km:.1}").replace('.', ",");
         let row =
             format!(">{}</a></td><td>Ligne de {km}\u{a0}km</td>", line["ligne"].as_str().unwrap());
         assert!(list.contains(&row), "{row} in {list}");

@@ -7,15 +7,19 @@
   if (!el || typeof L === "undefined") { return; }
   var status = document.getElementById("map-status");
   var map = L.map(el, { keyboard: true, zoomControl: false, preferCanvas: false }).setView([48.5839, 7.7455], 12);
-  // Zoom buttons named by their visible sign plus words ("+ Zoomer"), so that the spoken name
-  // contains what is seen (WCAG 2.5.3, label in name).
+  // Zoom buttons keep their visible sign and are named by visually hidden words, not by an
+  // aria-label that would differ from what is seen (WCAG 2.5.3, label in name).
   var zoomIn = el.getAttribute("data-zoom-in") || "Zoom in";
   var zoomOut = el.getAttribute("data-zoom-out") || "Zoom out";
   L.control.zoom({ zoomInTitle: zoomIn, zoomOutTitle: zoomOut }).addTo(map);
-  [[".leaflet-control-zoom-in", "+", zoomIn], [".leaflet-control-zoom-out", "−", zoomOut]].forEach(function (b) {
+  [[".leaflet-control-zoom-in", zoomIn], [".leaflet-control-zoom-out", zoomOut]].forEach(function (b) {
     var button = el.querySelector(b[0]);
     if (!button) { return; }
-    button.setAttribute("aria-label", b[1] + " " + b[2]);
+    button.removeAttribute("aria-label");
+    var words = document.createElement("span");
+    words.className = "visually-hidden";
+    words.textContent = b[1];
+    button.appendChild(words);
   });
   var labels = {};
   try { labels = JSON.parse(el.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
