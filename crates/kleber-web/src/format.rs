@@ -161,6 +161,18 @@ pub fn field_label(label: &str) -> String {
     }
 }
 
+/// A label inside a phrase (`Somme de comptage`, `Année de date de début`): its capital
+/// lowered unless the next letter is a capital too (`INSEE` stays).
+pub fn in_phrase(label: &str) -> String {
+    let mut chars = label.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => {
+            first.to_lowercase().chain(label.chars().skip(1)).collect()
+        }
+        _ => label.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +229,9 @@ mod tests {
         assert_eq!(field_label("Horodatage"), "Horodatage");
         assert_eq!(field_label("Tarif (€)"), "Tarif (€)");
         assert_eq!(field_label("_"), "_");
+        assert_eq!(in_phrase("Date de début"), "date de début");
+        assert_eq!(in_phrase("INSEE"), "INSEE");
+        assert_eq!(in_phrase("Écart"), "écart");
+        assert_eq!(in_phrase("x"), "x");
     }
 }

@@ -35,11 +35,11 @@ fn x_choices(fields: &[Field], t: &kleber_web::Messages) -> Vec<(String, String)
     let mut out = Vec::new();
     for f in fields {
         if is_date(f) {
-            let label = cells::label(f);
+            let label = kleber_web::format::in_phrase(&cells::label(f, t.lang()));
             out.push((format!("year({})", f.name), format!("{} {label}", t.bucket_year)));
             out.push((format!("month({})", f.name), format!("{} {label}", t.bucket_month)));
         } else if matches!(f.field_type, FieldType::Text | FieldType::Int | FieldType::Boolean) {
-            out.push((f.name.clone(), cells::label(f)));
+            out.push((f.name.clone(), cells::label(f, t.lang())));
         }
     }
     out
@@ -50,7 +50,8 @@ fn y_choices(fields: &[Field], t: &kleber_web::Messages) -> Vec<(String, String)
     let mut out = vec![("count(*)".to_owned(), t.count_records.to_owned())];
     for f in fields.iter().filter(|f| is_number(f)) {
         for (agg, label) in AGGREGATES.iter().zip([t.agg_avg, t.agg_sum, t.agg_min, t.agg_max]) {
-            out.push((format!("{agg}({})", f.name), format!("{label} {}", cells::label(f))));
+            let name = kleber_web::format::in_phrase(&cells::label(f, t.lang()));
+            out.push((format!("{agg}({})", f.name), format!("{label} {name}")));
         }
     }
     out
@@ -225,7 +226,7 @@ pub(crate) async fn analyze_tab(
             active: filters::active(
                 &ctx.query.without(&["x", "y", "type", "sort"]),
                 &path,
-                |name| cells::label_of(fields, name),
+                |name| cells::label_of(fields, name, ctx.lang),
                 |name, value| super::dataset::refined_value_label(fields, name, value, ctx.lang),
             ),
             clear_href: path.clone(),

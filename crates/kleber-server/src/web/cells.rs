@@ -44,14 +44,20 @@ pub(crate) fn time_zone(record: &DatasetRecord) -> chrono_tz::Tz {
         .unwrap_or(DEFAULT_TIME_ZONE)
 }
 
-/// The label of a field, for readers (see [`format::field_label`]).
-pub(crate) fn label(field: &Field) -> String {
-    format::field_label(&field.label)
+/// The label of a field, for readers (see [`format::field_label`]); the geometry an import
+/// names `geo_point_2d` or `geo_shape` is called "Position" or "Forme".
+pub(crate) fn label(field: &Field, lang: Lang) -> String {
+    let t = lang.messages();
+    match (field.field_type, field.label.as_str()) {
+        (FieldType::GeoPoint2d, "geo_point_2d") => t.location.to_owned(),
+        (FieldType::GeoShape, "geo_shape") => t.shape.to_owned(),
+        _ => format::field_label(&field.label),
+    }
 }
 
 /// The label of the field named `name` among `fields` (the name itself when there is none).
-pub(crate) fn label_of(fields: &[Field], name: &str) -> String {
-    fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), label)
+pub(crate) fn label_of(fields: &[Field], name: &str, lang: Lang) -> String {
+    fields.iter().find(|f| f.name == name).map_or_else(|| name.to_owned(), |f| label(f, lang))
 }
 
 /// True when an integer field holds codes (postcodes, years, identifiers), by its name.
@@ -139,5 +145,8 @@ mod tests {
         let open = field("ouvert", FieldType::Boolean);
         assert_eq!(cell(&open, &json!(true), Lang::En).text, "yes");
         assert_eq!(cell(&open, &Value::Null, Lang::En).text, "");
+        assert_eq!(label(&field("geo_point_2d", FieldType::GeoPoint2d), Lang::Fr), "Position");
+        assert_eq!(label(&field("geo_shape", FieldType::GeoShape), Lang::En), "Shape");
+        assert_eq!(label(&temperature, Lang::Fr), "Temperature moyenne");
     }
 }

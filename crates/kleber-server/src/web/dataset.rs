@@ -276,7 +276,7 @@ fn information(ctx: &PageContext, record: &DatasetRecord) -> InformationPage {
             .iter()
             .map(|f| SchemaField {
                 name: f.name.clone(),
-                label: super::cells::label(f),
+                label: super::cells::label(f, ctx.lang),
                 field_type: f.field_type.name().to_owned(),
                 description: f.description.clone().unwrap_or_default(),
             })
@@ -315,7 +315,7 @@ async fn export_tab(
         active: super::filters::active(
             &ctx.query.without(&["sort"]),
             &path,
-            |name| super::cells::label_of(fields, name),
+            |name| super::cells::label_of(fields, name, ctx.lang),
             |name, value| refined_value_label(fields, name, value, ctx.lang),
         ),
         formats,

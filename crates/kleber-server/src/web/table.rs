@@ -60,7 +60,7 @@ async fn record_filters(
             state.web.facets.put(key, groups)
         }
     };
-    let title = |name: &str| cells::label_of(fields, name);
+    let title = |name: &str| cells::label_of(fields, name, ctx.lang);
     let lang = ctx.lang;
     let value_label =
         |name: &str, value: &str| super::dataset::refined_value_label(fields, name, value, lang);
@@ -180,7 +180,7 @@ async fn detail(
         .iter()
         .map(|f| {
             let v = row.get(&f.name).unwrap_or(&Value::Null);
-            (cells::label(f), cells::cell(f, v, ctx.lang).text)
+            (cells::label(f, ctx.lang), cells::cell(f, v, ctx.lang).text)
         })
         .collect();
     Ok(Some(RecordDetail {
@@ -240,7 +240,7 @@ pub(crate) async fn table_tab(
                 _ => ("none", f.name.clone()),
             };
             Column {
-                label: cells::label(f),
+                label: cells::label(f, ctx.lang),
                 numeric: matches!(f.field_type, FieldType::Int | FieldType::Double),
                 name: f.name.clone(),
                 sort_href: Some(base.set("sort", &next).href(&path)),
@@ -371,14 +371,17 @@ pub(crate) async fn map_tab(
         tile_url: state.web.tile_url.clone(),
         tile_attribution: state.web.tile_attribution.clone(),
         located,
-        title_label: cells::label(title_field),
+        title_label: cells::label(title_field, ctx.lang),
         location_label: if geo.field_type == FieldType::GeoShape {
             ctx.lang.messages().shape
         } else {
             ctx.lang.messages().location
         },
         labels_json: serde_json::Value::Object(
-            popup_fields.iter().map(|f| (f.name.clone(), Value::from(cells::label(f)))).collect(),
+            popup_fields
+                .iter()
+                .map(|f| (f.name.clone(), Value::from(cells::label(f, ctx.lang))))
+                .collect(),
         )
         .to_string(),
         title_field: title_field.name.clone(),
