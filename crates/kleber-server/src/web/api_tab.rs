@@ -103,7 +103,9 @@ async fn from_data(
             }
             if let Some(p) = first(fields, |f| f.field_type == FieldType::GeoPoint2d) {
                 let name = odsql_field(&p.name);
-                let title = text_field(fields).map(|t| odsql_field(&t.name));
+                // Named like its marker on the map: by the first text field.
+                let title = first(fields, |f| f.field_type == FieldType::Text)
+                    .map(|t| odsql_field(&t.name));
                 let query = RecordsQuery {
                     select: Some(match &title {
                         Some(t) => format!("{name} as p, {t} as t"),
