@@ -149,6 +149,12 @@ async fn every_page_answers_with_the_contract_hooks() {
         }
         let table = page(&server, &format!("/explore/dataset/{id}/table/")).await;
         assert!(table.contains("<form id=\"table-filter\" method=\"get\""));
+        // The facets are a disclosure, open in the HTML (app.js folds it on phones), before
+        // the results in the DOM.
+        let details = table.find("<details class=\"facets-box\" open").expect("facets disclosure");
+        let nav = table.find("<nav class=\"facets\"").expect("facets");
+        let results = table.find("id=\"result-count\"").expect("results");
+        assert!(details < nav && nav < results && table[details..nav].contains("<summary>"));
         assert!(table.contains("<table id=\"records\">") && table.contains("<caption"));
         assert!(
             table.contains("<th scope=\"col\"><a href=\"/explore/dataset/"),
@@ -168,6 +174,12 @@ async fn every_page_answers_with_the_contract_hooks() {
         }
         let api = page(&server, &format!("/explore/dataset/{id}/api/")).await;
         assert!(api.matches("<code>").count() >= 4, "{id}: code snippets");
+        // Each snippet is a focusable group named by its heading (a bare <pre> has no name).
+        assert_eq!(
+            api.matches("<pre ").count(),
+            api.matches("role=\"group\" aria-labelledby=\"snippet-").count(),
+            "{id}: named snippets"
+        );
         for needle in ["curl ", "@opendatasoft/api-client", "odsclient", "import requests"] {
             assert!(api.contains(needle), "{id} api: no {needle}");
         }
@@ -633,6 +645,12 @@ async fn export_tab_links_every_format_with_and_without_filters() {
             "{name} filtered"
         );
     }
+    // The active filters sit with their count, above the formats.
+    let chips = body.find("<div class=\"active-filters\">").expect("the active filters");
+    let line = body.find("Filtres en cours : 365 enregistrements").expect("the filters' line");
+    let table = body.find("<table id=\"exports\">").expect("the formats");
+    assert!(line < chips && chips < table, "line, chips, then the formats");
+    assert!(body[chips..table].contains("Date : 2025"), "the chip names the field by its label");
     let filtered = all_between(&body, "data-format=\"csv\" data-filtered=\"true\" href=\"", "\"")
         .into_iter()
         .next()
