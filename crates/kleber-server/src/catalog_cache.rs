@@ -22,6 +22,8 @@ pub struct CatalogSnapshot {
     pub table: kleber_query::RecordBatch,
     /// Full-text index over titles, descriptions, keywords, themes and publishers.
     pub index: CatalogIndex,
+    /// For each record, a digest of everything its answers depend on (the ETag's stamp).
+    pub stamps: Vec<String>,
 }
 
 /// The latest snapshot, shared by requests.
@@ -76,10 +78,39 @@ fn doc(e: &CatalogEntry) -> CatalogDoc {
     }
 }
 
+/// A digest of what a dataset's answers depend on: its uid, version, modification time, title,
+/// description, metadata and fields.
+pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
+    use sha1::{Digest, Sha1};
+    let mut hash = Sha1::new();
+    for part in [
+        record.uid.as_str(),
+        &record.version.number.to_string(),
+        &record.modified,
+        &record.title,
+        record.description.as_deref().unwrap_or("\u{0}"),
+        &serde_json::Value::Object(record.metas.clone()).to_string(),
+        &serde_json::to_string(&record.version.fields).unwrap_or_default(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0xff]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl CatalogSnapshot {
     /// The published dataset `id` (records are ordered by identifier).
     pub fn record(&self, id: &str) -> Option<&DatasetRecord> {
-        self.records.binary_search_by(|r| r.id.as_str().cmp(id)).ok().map(|i| &self.records[i])
+        self.position(id).map(|i| &self.records[i])
+    }
+
+    /// The stamp of the published dataset `id`: it changes with its version and metadata.
+    pub fn stamp(&self, id: &str) -> Option<&str> {
+        self.position(id).map(|i| self.stamps[i].as_str())
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.records.binary_search_by(|r| r.id.as_str().cmp(id)).ok()
     }
 }
 
@@ -106,7 +137,9 @@ impl CatalogCache {
         let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
         let index = CatalogIndex::build(&docs)?;
         let table = kleber_query::catalog::catalog_batch(&entries)?;
-        let snapshot = Arc::new(CatalogSnapshot { generation, records, entries, table, index });
+        let stamps = records.iter().map(stamp_of_dataset).collect();
+        let snapshot =
+            Arc::new(CatalogSnapshot { generation, records, entries, table, index, stamps });
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Arc::clone(&snapshot));
         Ok(snapshot)

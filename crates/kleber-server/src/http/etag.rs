@@ -17,7 +17,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kleber_store::DatasetRecord;
 use sha1::{Digest, Sha1};
 
 use super::apikey::ApiKey;
@@ -34,24 +33,6 @@ pub const PRIVATE: &str = "private, max-age=60, must-revalidate";
 
 /// `Cache-Control` of a response that changes with time (`now()`, `random()`).
 pub const VOLATILE: &str = "no-cache";
-
-/// What an entity tag is computed from, besides the request.
-fn stamp_of_dataset(record: &DatasetRecord) -> String {
-    let mut hash = Sha1::new();
-    for part in [
-        record.uid.as_str(),
-        &record.version.number.to_string(),
-        &record.modified,
-        &record.title,
-        record.description.as_deref().unwrap_or("\u{0}"),
-        &serde_json::Value::Object(record.metas.clone()).to_string(),
-        &serde_json::to_string(&record.version.fields).unwrap_or_default(),
-    ] {
-        hash.update(part.as_bytes());
-        hash.update([0xff]);
-    }
-    hex(&hash.finalize())
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -137,8 +118,8 @@ async fn stamp(state: &AppState, resource: &Resource) -> Option<String> {
             Some(format!("catalog:{}", snapshot.generation))
         }
         Resource::Dataset(id) => {
-            let record = state.dataset(id).await.ok()?;
-            Some(stamp_of_dataset(&record))
+            let snapshot = state.catalog().await.ok()?;
+            snapshot.stamp(id).map(str::to_owned)
         }
     }
 }

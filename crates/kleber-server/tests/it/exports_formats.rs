@@ -130,7 +130,8 @@ async fn point_exports_read_back_by_gdal_match_the_json_export() {
     assert!(rows.iter().all(|r| r["capacite_de_la_station"].as_i64().unwrap() >= 40));
 
     // (format, file name, GDAL source, layer, attribute names as the format keeps them)
-    let cases: [(&str, &str, String, Option<&str>, [&str; 3]); 5] = [
+    type Case<'a> = (&'a str, &'a str, String, Option<&'a str>, [&'a str; 3]);
+    let cases: [Case<'_>; 5] = [
         (
             "geojson",
             "v.geojson",
