@@ -1,6 +1,6 @@
 //! Prints DataFusion's EXPLAIN ANALYZE of a records query over a dataset's Parquet file.
 //!
-//! `cargo run --release -p kleber-query --example explain -- <data.parquet> <where> <order_by> [limit]`
+//! `cargo run --release -p kleber-query --example explain -- <data.parquet> <where> <order_by> [limit [select [group_by]]]`
 //! (fields are read from the file's schema as text/number columns; for profiling only).
 
 use kleber_query::{DatasetRef, Engine, Limits, RecordsQuery};
@@ -38,12 +38,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         r#where: if where_.is_empty() { vec![] } else { vec![where_.clone()] },
         order_by: (!order_by.is_empty()).then(|| order_by.clone()),
         limit: Some(rest.first().map_or(Ok(100), |l| l.parse())?),
+        select: rest.get(1).filter(|s| !s.is_empty()).cloned(),
+        group_by: rest.get(2).filter(|s| !s.is_empty()).cloned(),
         ..RecordsQuery::default()
     };
     for _ in 0..3 {
         let planned = engine.plan(&dataset, &query).await?;
         let started = std::time::Instant::now();
-        let batches = planned.page.clone().collect().await?;
+        let batches = match planned.all_groups.clone() {
+            Some(all) => all.collect().await?,
+            None => planned.page.clone().collect().await?,
+        };
         println!(
             "page: {} rows in {:?}",
             batches.iter().map(|b| b.num_rows()).sum::<usize>(),
@@ -51,7 +56,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let planned = engine.plan(&dataset, &query).await?;
-    let explained = planned.page.explain(false, true)?.collect().await?;
+    let explained =
+        planned.all_groups.unwrap_or(planned.page).explain(false, true)?.collect().await?;
     for batch in &explained {
         for row in 0..batch.num_rows() {
             for col in batch.columns() {
