@@ -19,6 +19,7 @@ pub mod facets;
 mod fulltext;
 pub mod functions;
 mod geo;
+mod id_set;
 mod json;
 mod lower;
 mod plan;

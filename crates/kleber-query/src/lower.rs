@@ -88,11 +88,11 @@ impl Scope<'_> {
     /// Full-text match of `text` over the given fields, or every text field.
     pub(crate) fn fulltext(&self, text: &str, only: Option<Vec<Expr>>) -> Result<Expr> {
         if let (Some(search), None) = (self.search, &only) {
-            let ids: Vec<Expr> = search(text).into_iter().map(lit).collect();
+            let ids = search(text);
             if ids.is_empty() {
                 return Ok(lit(false));
             }
-            return Ok(column("dataset_id").in_list(ids, false));
+            return Ok(crate::id_set::id_in(column("dataset_id"), ids));
         }
         let columns = only.unwrap_or_else(|| {
             self.fields
