@@ -10,6 +10,7 @@
 //!
 //! This crate does no I/O.
 
+pub mod calendar;
 pub mod error_code;
 pub mod field;
 pub mod names;

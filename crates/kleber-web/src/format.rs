@@ -11,36 +11,9 @@
 
 use chrono::{DateTime, NaiveDate, Timelike};
 
-use crate::i18n::{Lang, format_int};
+use kleber_types::calendar::{MONTHS_EN, MONTHS_FR};
 
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+use crate::i18n::{Lang, format_int};
 
 /// Beyond this magnitude a number is written as Rust prints it (no grouping, no rounding).
 const LARGEST_GROUPED: f64 = 1e15;

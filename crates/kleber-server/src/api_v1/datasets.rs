@@ -4,7 +4,6 @@
 //! and field `annotations` as a list of `{"name", "args"?}` objects.
 
 use axum::extract::{Path, RawQuery, State};
-use kleber_query::facets::FacetRequest;
 use kleber_store::DatasetRecord;
 use kleber_types::ErrorCode;
 use serde_json::{Map, Value, json};
@@ -112,16 +111,7 @@ pub async fn search_datasets(State(state): State<AppState>, RawQuery(query): Raw
     body.insert("datasets".into(), Value::Array(datasets));
     let facets = params.all("facet");
     if !facets.is_empty() {
-        let requests: Vec<FacetRequest> = facets
-            .iter()
-            .map(|name| FacetRequest {
-                name: name.trim().to_owned(),
-                disjunctive: v1.disjunctive.iter().any(|d| d == name.trim()),
-                sort: None,
-                limit: None,
-                separator: None,
-            })
-            .collect();
+        let requests = v1.facet_requests(&facets);
         let filters = v1.records_query(None, 0);
         let groups =
             state.engine.catalog_facets(&snapshot.table, &filters, &requests, Some(&hook)).await?;

@@ -55,6 +55,20 @@ impl V1Query {
     pub fn records_query(&self, limit: Option<usize>, offset: usize) -> kleber_query::RecordsQuery {
         self.params(&[]).records_query(limit, offset)
     }
+
+    /// The facets asked with `facet=F` (disjunctive when `disjunctive.F=true`).
+    pub fn facet_requests(&self, asked: &[String]) -> Vec<kleber_query::facets::FacetRequest> {
+        asked
+            .iter()
+            .map(|name| kleber_query::facets::FacetRequest {
+                name: name.trim().to_owned(),
+                disjunctive: self.disjunctive.iter().any(|d| d == name.trim()),
+                sort: None,
+                limit: None,
+                separator: None,
+            })
+            .collect()
+    }
 }
 
 /// [`Params`] holding `pairs`.

@@ -7,7 +7,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures::StreamExt;
-use kleber_query::facets::FacetRequest;
 use kleber_store::DatasetRecord;
 use kleber_types::ErrorCode;
 use serde_json::{Value, json};
@@ -112,16 +111,7 @@ pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQ
     body.insert("records".into(), Value::Array(records));
     let facets = params.all("facet");
     if !facets.is_empty() {
-        let requests: Vec<FacetRequest> = facets
-            .iter()
-            .map(|name| FacetRequest {
-                name: name.trim().to_owned(),
-                disjunctive: v1.disjunctive.iter().any(|d| d == name.trim()),
-                sort: None,
-                limit: None,
-                separator: None,
-            })
-            .collect();
+        let requests = v1.facet_requests(&facets);
         let filters = v1.records_query(None, 0);
         let groups = state.engine.facets(&dataset, &filters, &requests).await?;
         body.insert("facet_groups".into(), facet_groups(&groups));
