@@ -16,12 +16,35 @@ const SCHEMA_VERSION: i64 = 2;
 pub(crate) fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Switching a new file to WAL and the first migration take locks that SQLite may refuse at
+    // once, without waiting in the busy handler, when another process opens the same new
+    // directory at the same moment (it would risk a deadlock): retry those for a while.
+    retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL").map_err(Error::from))?;
     // FULL: a committed publish survives a power cut, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    migrate(&conn)?;
+    retry_busy(|| migrate(&conn))?;
     Ok(conn)
+}
+
+/// Runs `step` again while SQLite answers "database is busy/locked", for up to 10 s.
+fn retry_busy<T>(mut step: impl FnMut() -> Result<T>) -> Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        match step() {
+            Err(Error::Catalog(rusqlite::Error::SqliteFailure(e, _)))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Brings the catalog schema up to date, in one write transaction so that two processes
