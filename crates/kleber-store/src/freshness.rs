@@ -2,7 +2,7 @@
 //!
 //! The catalog's generation lives in SQLite, and reading it takes the database's file locks
 //! (system calls, and the connection's mutex): too much to pay on every API request of a busy
-//! server. [`Freshness`] answers from memory instead, and asks SQLite again only when
+//! server. `Freshness` answers from memory instead, and asks SQLite again only when
 //! - a [`Store`](crate::Store) of this process, on the same data directory, has committed a
 //!   change since (a process-wide counter per directory, bumped after each commit), or
 //! - [`MAX_AGE`] has passed since SQLite was last asked (changes made by another process,
