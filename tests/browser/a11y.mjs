@@ -1,6 +1,6 @@
 // Accessibility checks of the portal's pages in headless Chromium:
 // - axe-core with the WCAG 2.0/2.1 A and AA rules on every page type (home, catalog, each tab
-//   of a geo dataset, a record's detail, a built chart, embeds, the about and 404 pages);
+//   of a geo dataset, a record's detail, a built chart, embeds, a publisher, the about and 404 pages);
 // - the page contract's hooks: <html lang>, <main id="main">, a skip link as the first Tab
 //   stop with a visible outline that moves to #main, the language switcher;
 // - visible focus on the next Tab stops;
@@ -71,6 +71,7 @@ const PAGES = [
   { name: 'embed map', path: `/explore/embed/dataset/${GEO}/map/`, embed: true },
   { name: 'embed analyze', path: `/explore/embed/dataset/${VELO}/analyze/`, embed: true },
   { name: 'about', path: '/about/' },
+  { name: 'publisher', path: '/publisher/ville-de-strasbourg/' },
   { name: '404 unknown dataset', path: '/explore/dataset/no-such-dataset/', status: 404 },
   { name: '404 unknown page', path: '/no/such/page/', status: 404 },
 ];
