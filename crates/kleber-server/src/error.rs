@@ -61,7 +61,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
-        if self.code == ErrorCode::QueryTooHeavy {
+        if self.code.status() == 503 {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response

@@ -26,6 +26,11 @@ pub enum ErrorCode {
     InvalidApiKey,
     /// The query exceeded a resource limit (time, memory, rows); retry later or narrow it.
     QueryTooHeavy,
+    /// The server is at one of its bounds (concurrent requests, spooled exports, disk for
+    /// temporary files); retry after the delay given in `Retry-After`.
+    ServerBusy,
+    /// The request body is larger than the route accepts.
+    PayloadTooLarge,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -41,6 +46,8 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::InvalidApiKey,
         ErrorCode::QueryTooHeavy,
+        ErrorCode::ServerBusy,
+        ErrorCode::PayloadTooLarge,
         ErrorCode::InternalError,
     ];
 
@@ -55,6 +62,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             ErrorCode::InvalidApiKey => "InvalidApiKey",
             ErrorCode::QueryTooHeavy => "QueryTooHeavy",
+            ErrorCode::ServerBusy => "ServerBusy",
+            ErrorCode::PayloadTooLarge => "PayloadTooLarge",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -66,7 +75,8 @@ impl ErrorCode {
             ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InvalidApiKey => 401,
-            ErrorCode::QueryTooHeavy => 503,
+            ErrorCode::QueryTooHeavy | ErrorCode::ServerBusy => 503,
+            ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InternalError => 500,
         }
     }

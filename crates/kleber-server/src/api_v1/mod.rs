@@ -82,7 +82,7 @@ impl IntoResponse for V1Error {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
-        if self.0.code == kleber_types::ErrorCode::QueryTooHeavy {
+        if self.0.code.status() == 503 {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
