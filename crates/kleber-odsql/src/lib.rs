@@ -87,9 +87,13 @@
 #![warn(missing_docs)]
 
 mod ast;
+pub mod build;
 mod error;
 mod lexer;
 mod parser;
+pub mod v1q;
+pub mod volatile;
+pub mod write;
 
 pub use ast::{
     Arg, BinaryOp, DistanceUnit, Expr, ExprKind, GroupItem, Literal, OrderItem, SelectItem, Span,
