@@ -246,16 +246,21 @@ fn write_call(out: &mut String, name: &str, args: &[Arg], distinct: bool) {
                 out.push('=');
                 write_at(out, value, 5);
             }
-            Arg::Expr(e) => {
-                // In now() and facet(), `a = b` would read as a named argument; after the
-                // first argument of range(), `15m` would read as a width of 15 minutes.
-                let min = match (name, &e.kind) {
-                    ("now" | "facet", _) => 5,
-                    ("range", ExprKind::Literal(Literal::Distance { .. })) if i > 0 => 9,
-                    _ => 1,
-                };
-                write_at(out, e, min);
+            Arg::Expr(e) if name == "range" && i > 0 => {
+                // After the first argument of range(), an argument starting with `15m` would
+                // read as a width of 15 minutes.
+                let mut arg = String::new();
+                write_expr(&mut arg, e);
+                if arg.starts_with(|c: char| c.is_ascii_digit()) {
+                    out.push('(');
+                    out.push_str(&arg);
+                    out.push(')');
+                } else {
+                    out.push_str(&arg);
+                }
             }
+            // In now() and facet(), `a = b` would read as a named argument.
+            Arg::Expr(e) => write_at(out, e, if matches!(name, "now" | "facet") { 5 } else { 1 }),
         }
     }
     out.push(')');

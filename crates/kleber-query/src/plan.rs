@@ -41,6 +41,10 @@ pub struct RecordsQuery {
     pub refine: Vec<String>,
     /// `exclude=FACET:VALUE` parameters.
     pub exclude: Vec<String>,
+    /// Appends each record's id (see [`crate::is_record_id`]) as a last column under this key,
+    /// for front ends that link records, without touching the user's `select`. Ignored when
+    /// the query aggregates (a group has no id); a key equal to another column's is an error.
+    pub record_id_column: Option<String>,
 }
 
 impl RecordsQuery {
@@ -302,6 +306,13 @@ pub(crate) fn plan(
     }
     if outputs.is_empty() {
         return Err(Error::odsql(Clause::Select, "the select clause selects no field.", None));
+    }
+    if let Some(key) = &query.record_id_column
+        && groups.is_empty()
+        && find_aggregate_exprs(outputs.iter().map(|o| &o.expr)).is_empty()
+    {
+        let expr = crate::record_id::record_id_expr(fields);
+        outputs.push(SelectOut { expr, key: key.clone(), field: None });
     }
     let mut seen = std::collections::HashSet::new();
     for out in &outputs {

@@ -207,9 +207,7 @@ async fn records_page(
     let record = state.dataset(id).await?;
     let grouped = query.group_by.as_deref().is_some_and(|g| !g.trim().is_empty());
     if !grouped {
-        let select =
-            query.select.take().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "*".to_owned());
-        query.select = Some(format!("{select}, _id AS {RECORD_ID}"));
+        query.record_id_column = Some(RECORD_ID.to_owned());
     }
     let tz = query.tz()?;
     let planned = state.engine.plan(&dataset_ref(&record), query).await?;
@@ -296,7 +294,7 @@ async fn get_record(
     }
     let mut q = params.records_query(Some(1), 0);
     // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
-    q.r#where = vec![format!("_id = \"{record_id}\"")];
+    q.r#where = vec![format!("_id = {}", kleber_odsql::write::string(&record_id))];
     q.group_by = None;
     let (_, mut records) = records_page(&state, base(&uri), &id, &mut q).await?;
     if records.is_empty() {

@@ -115,6 +115,7 @@ impl Params {
             lang: self.get("lang").map(str::to_owned),
             refine: self.all("refine"),
             exclude: self.all("exclude"),
+            record_id_column: None,
         }
     }
 

@@ -44,9 +44,7 @@ async fn records_body(
     // Per-record links need each record's id: select it under a private name.
     let record_links = include_links && !params.grouped();
     if record_links {
-        let select =
-            query.select.take().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "*".to_owned());
-        query.select = Some(format!("{select}, _id AS {LINK_ID}"));
+        query.record_id_column = Some(LINK_ID.to_owned());
     }
     let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, query.tz()?);
@@ -164,7 +162,7 @@ pub async fn get_record(
     }
     let mut query = params.records_query(Some(1), 0);
     // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
-    query.r#where = vec![format!("_id = \"{record_id}\"")];
+    query.r#where = vec![format!("_id = {}", kleber_odsql::write::string(&record_id))];
     query.group_by = None;
     let planned = state.engine.plan(&dataset_ref(&record), &query).await?;
     let encoder = encoder_for(&planned.columns, query.tz()?);

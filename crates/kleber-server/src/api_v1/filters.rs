@@ -14,13 +14,13 @@
 //!
 //! `geo` is the dataset's first `geo_point_2d` field, else its first `geo_shape` field.
 
+use kleber_odsql::{build, v1q, write};
 use kleber_types::{Field, FieldType};
 use serde_json::{Map, Value, json};
 
 use super::V1Error;
 use super::query_v1::{
-    MAX_QUERY_LEN, meters_value, odsql_name, odsql_number, odsql_string, polygon, polygon_ring,
-    translate, within_distance,
+    MAX_QUERY_LEN, meters_value, odsql_number, polygon, polygon_ring, translate, within_distance,
 };
 use crate::api::params::Params;
 
@@ -153,14 +153,7 @@ fn geofilters(params: &Params, fields: &[Field]) -> Result<Vec<String>, V1Error>
         let v = parse_numbers(name, &text, 4)?;
         check_lat_lon(name, v[0], v[1])?;
         check_lat_lon(name, v[2], v[3])?;
-        out.push(format!(
-            "in_bbox({}, {}, {}, {}, {})",
-            odsql_name(&geo(name)?),
-            v[0],
-            v[1],
-            v[2],
-            v[3]
-        ));
+        out.push(write::expr(&v1q::in_bbox(&geo(name)?, [v[0], v[1], v[2], v[3]])));
     }
     Ok(out)
 }
@@ -214,9 +207,9 @@ fn order_by(params: &Params, fields: &[Field]) -> Result<Option<String>, V1Error
     };
     let mut items = Vec::new();
     for key in sort.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-        let (name, direction) = match key.strip_prefix('-') {
-            Some(name) => (name.trim(), "ASC"),
-            None => (key.strip_prefix('+').unwrap_or(key).trim(), "DESC"),
+        let (name, descending) = match key.strip_prefix('-') {
+            Some(name) => (name.trim(), false),
+            None => (key.strip_prefix('+').unwrap_or(key).trim(), true),
         };
         if name == "record_timestamp" {
             continue;
@@ -226,7 +219,7 @@ fn order_by(params: &Params, fields: &[Field]) -> Result<Option<String>, V1Error
                 "Invalid value for sort API parameter: unknown field {name:?}."
             )));
         }
-        items.push(format!("{} {direction}", odsql_name(name)));
+        items.push(write::order_item(&build::field(name), descending));
     }
     Ok((!items.is_empty()).then(|| items.join(", ")))
 }
@@ -276,7 +269,7 @@ pub fn translate_request(
     let excludes = prefixed(params, "exclude.");
     for (param, list) in [("refine", &refines), ("exclude", &excludes)] {
         for (name, value) in list {
-            pairs.push((param.into(), format!("{}:{}", odsql_name(name), odsql_string(value))));
+            pairs.push((param.into(), write::refine(name, value)));
         }
         if !list.is_empty() {
             echo.insert(param.into(), echo_refines(fields, list));
@@ -348,7 +341,7 @@ pub fn rows_start(params: &Params) -> Result<(usize, usize), V1Error> {
             "Invalid value for start API parameter: {start} was found but start >= 0 is expected."
         )));
     }
-    if start + rows > V1_WINDOW {
+    if start.saturating_add(rows) > V1_WINDOW {
         return Err(bad(format!(
             "Invalid value for start API parameter: start + rows must be at most {V1_WINDOW}, but {start} + {rows} was found. Use /api/records/1.0/download/ to get every record."
         )));
@@ -384,11 +377,11 @@ mod tests {
         };
         assert_eq!(
             get("where"),
-            vec!["\"gare\"", "within_distance(`position`, geom'POINT(7.7 48.5)', 100m)"]
+            vec!["\"gare\"", "within_distance(position, geom'POINT(7.7 48.5)', 100.0m)"]
         );
         assert_eq!(get("refine"), vec!["`nom`:\"A\\\"B\""]);
         assert_eq!(get("exclude"), vec!["`jour`:\"2019/09\""]);
-        assert_eq!(get("order_by"), vec!["`nom` ASC"]);
+        assert_eq!(get("order_by"), vec!["nom ASC"]);
         assert!(q.fields[0].annotations.contains_key("disjunctive"));
         assert_eq!(q.echo["exclude"], json!({"jour": ["2019", "2019/09"]}));
         assert_eq!(q.echo["dataset"], json!(["ds"]));
@@ -412,5 +405,6 @@ mod tests {
         assert!(rows_start(&Params::parse(Some("rows=100&start=9901"))).is_err());
         assert_eq!(rows_start(&Params::parse(Some("rows=100&start=9900"))).unwrap(), (100, 9900));
         assert_eq!(rows_start(&Params::parse(None)).unwrap(), (10, 0));
+        assert!(rows_start(&Params::parse(Some("rows=10&start=9223372036854775807"))).is_err());
     }
 }

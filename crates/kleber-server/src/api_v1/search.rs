@@ -33,15 +33,14 @@ fn dataset_param(params: &Params) -> Result<String, V1Error> {
     }
 }
 
-/// The `select` of a v1 records query: the fields asked (all by default), the record id and
-/// the main geo field under private names.
+/// The `select` of a v1 records query: the fields asked (all by default) and the main geo
+/// field under a private name (the record id is asked with `record_id_column`).
 fn v1_select(v1: &V1Query) -> String {
     let mut items = match &v1.selected {
         // Aliased, so that the output key is the name rather than the backticked text.
         Some(names) => names.iter().map(|n| format!("{0} AS {0}", odsql_name(n))).collect(),
         None => vec!["*".to_owned()],
     };
-    items.push(format!("_id AS {RECORD_ID}"));
     if let Some(geo) = main_geo_field(&v1.fields) {
         items.push(format!("{} AS {GEOMETRY}", odsql_name(&geo.name)));
     }
@@ -87,6 +86,7 @@ pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQ
     let (v1, dataset) = planned_query(&params, &record)?;
     let mut query = v1.records_query(Some(rows), start);
     query.select = Some(v1_select(&v1));
+    query.record_id_column = Some(RECORD_ID.to_owned());
     let tz = query.tz()?;
     let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, tz);
@@ -143,8 +143,9 @@ pub async fn get_record(
     let (v1, dataset) = planned_query(&super::filters::params_of(&only), &record)?;
     let mut query = v1.records_query(Some(1), 0);
     // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
-    query.r#where = vec![format!("_id = \"{record_id}\"")];
+    query.r#where = vec![format!("_id = {}", kleber_odsql::write::string(&record_id))];
     query.select = Some(v1_select(&v1));
+    query.record_id_column = Some(RECORD_ID.to_owned());
     let tz = query.tz()?;
     let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, tz);
@@ -247,6 +248,7 @@ async fn stream_v1_json(
 ) -> V1Result {
     let mut query = v1.records_query(None, 0);
     query.select = Some(v1_select(v1));
+    query.record_id_column = Some(RECORD_ID.to_owned());
     let tz = query.tz()?;
     let planned = state.engine.plan(dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, tz);

@@ -1,9 +1,9 @@
 //! From a page's query string to ODSQL, safely.
 //!
 //! Pages take `q` (text), `refine.<field>=<value>` and `sort=<field>|-<field>`. The text is
-//! written as an ODSQL string literal with `\` and `"` escaped, so it is always one bare-string
+//! written as an ODSQL string literal by `kleber_odsql::write`, so it is always one bare-string
 //! search and never syntax; field names are checked against the dataset's (or the catalog's)
-//! fields before they are used, and written in backticks.
+//! fields before they are used, and written by the same writer (backticked unless plain).
 
 use kleber_query::RecordsQuery;
 use kleber_query::facets::{FacetGroup, FacetRequest, FacetState, FacetValue};
@@ -20,21 +20,12 @@ pub const MAX_REFINES: usize = 20;
 
 /// An ODSQL string literal holding `text`.
 pub fn odsql_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
+    kleber_odsql::write::string(text)
 }
 
-/// An ODSQL field reference (backticked, so reserved words work).
+/// An ODSQL field reference (backticked when it is not a plain identifier, or reserved).
 pub fn odsql_field(name: &str) -> String {
-    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
+    kleber_odsql::write::name(name)
 }
 
 /// The filters of a page: the text searched and the refinements, checked.
@@ -90,7 +81,7 @@ impl Filters {
     pub fn records_query(&self) -> RecordsQuery {
         RecordsQuery {
             r#where: self.q.iter().map(|q| odsql_string(q)).collect(),
-            refine: self.refines.iter().map(|(f, v)| format!("{f}:{v}")).collect(),
+            refine: self.refines.iter().map(|(f, v)| kleber_odsql::write::refine(f, v)).collect(),
             ..RecordsQuery::default()
         }
     }
@@ -99,7 +90,11 @@ impl Filters {
     pub fn api_pairs(&self) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, String)> =
             self.q.iter().map(|q| ("where".to_owned(), odsql_string(q))).collect();
-        pairs.extend(self.refines.iter().map(|(f, v)| ("refine".to_owned(), format!("{f}:{v}"))));
+        pairs.extend(
+            self.refines
+                .iter()
+                .map(|(f, v)| ("refine".to_owned(), kleber_odsql::write::refine(f, v))),
+        );
         pairs
     }
 }

@@ -118,7 +118,7 @@ async fn records_page(
     record: &DatasetRecord,
     mut query: RecordsQuery,
 ) -> Result<(u64, Vec<serde_json::Map<String, Value>>), PageError> {
-    query.select = Some(format!("*, _id AS {RECORD_ID}"));
+    query.record_id_column = Some(RECORD_ID.to_owned());
     let planned = state
         .engine
         .plan(&dataset_ref(record), &query)
