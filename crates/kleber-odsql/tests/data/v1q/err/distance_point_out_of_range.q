@@ -1,0 +1,1 @@
+#distance(position,"91,7",10)

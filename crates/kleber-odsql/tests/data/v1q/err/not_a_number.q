@@ -1,0 +1,1 @@
+total:1;DROP

@@ -1,0 +1,1 @@
+maj>#now(days=soon)

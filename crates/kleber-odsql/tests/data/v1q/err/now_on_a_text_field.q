@@ -1,0 +1,1 @@
+nom>=#now(days=-1)

@@ -1,0 +1,1 @@
+#polygon(position,"(48,7),(49,7)")

@@ -1,0 +1,1 @@
+inconnu:1

@@ -1,0 +1,1 @@
+maj>#null(x)

@@ -1,0 +1,1 @@
+ouvert:true

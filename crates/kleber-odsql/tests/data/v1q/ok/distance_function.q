@@ -1,0 +1,1 @@
+#distance(position,"48.58,7.75",500)

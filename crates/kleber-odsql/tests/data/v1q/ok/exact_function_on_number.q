@@ -1,0 +1,1 @@
+#exact(total, "12")

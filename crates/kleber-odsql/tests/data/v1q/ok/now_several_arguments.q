@@ -1,0 +1,1 @@
+maj<#NOW(years=-1, Months=2)

@@ -1,0 +1,1 @@
+"gare centrale"

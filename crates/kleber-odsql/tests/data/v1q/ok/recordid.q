@@ -1,0 +1,1 @@
+recordid:abc

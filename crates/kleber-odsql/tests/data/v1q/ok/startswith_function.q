@@ -1,0 +1,1 @@
+#startswith(nom,"Ga")
