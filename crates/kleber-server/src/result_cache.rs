@@ -113,15 +113,8 @@ impl ResultCache {
 
 /// True when the query string calls a function whose answer changes from call to call.
 fn is_volatile(raw_query: &str) -> bool {
-    let decoded: String = form_urlencoded::parse(raw_query.as_bytes())
-        .flat_map(|(k, v)| [k.into_owned(), v.into_owned()])
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect();
-    ["now(", "random("].iter().any(|f| decoded.contains(f))
+    form_urlencoded::parse(raw_query.as_bytes())
+        .any(|(name, value)| kleber_odsql::volatile::param_is_volatile(&name, &value))
 }
 
 #[cfg(test)]

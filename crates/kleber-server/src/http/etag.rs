@@ -50,23 +50,12 @@ pub fn entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
     format!("W/\"{}\"", &hex(&hash.finalize())[..32])
 }
 
-/// Whether the query string calls a function whose result changes with time.
+/// Whether the query string calls a function whose result changes with time (decided from
+/// the parsed clauses, as the response cache does: `kleber_odsql::volatile`).
 pub fn is_volatile(query: Option<&str>) -> bool {
     let Some(query) = query else { return false };
-    form_urlencoded::parse(query.as_bytes()).any(|(_, value)| {
-        let value = value.to_ascii_lowercase();
-        ["now", "random"].iter().any(|name| calls(&value, name))
-    })
-}
-
-/// Whether `text` contains `name(`, `name` not being the end of a longer identifier.
-fn calls(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].trim_start();
-        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '`')
-            && after.starts_with('(')
-    })
+    form_urlencoded::parse(query.as_bytes())
+        .any(|(name, value)| kleber_odsql::volatile::param_is_volatile(&name, &value))
 }
 
 /// Whether `If-None-Match` lists `tag` (weak comparison) or is `*`.
