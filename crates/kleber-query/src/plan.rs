@@ -92,6 +92,8 @@ pub struct PlannedQuery {
     pub columns: Vec<OutputColumn>,
     /// True when the query aggregates.
     pub aggregated: bool,
+    /// When the query's time is up (set by the engine when it plans).
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 fn parse_err(clause: Clause, e: kleber_odsql::ParseError, src: &str) -> Error {
@@ -144,6 +146,7 @@ pub(crate) fn filtered(
         tz,
         lang: query.lang(),
         search,
+        aliases_spent: Default::default(),
     };
     let mut df = table;
     for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
@@ -194,6 +197,7 @@ pub(crate) fn plan(
     query: &RecordsQuery,
     search: Option<SearchHook<'_>>,
 ) -> Result<PlannedQuery> {
+    crate::limits::check_query(query)?;
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
     let tz = query.tz()?;
@@ -215,6 +219,7 @@ pub(crate) fn plan(
             tz,
             lang,
             search,
+            aliases_spent: Default::default(),
         };
         for item in items {
             let expr = scope.lower(&item.expr)?;
@@ -256,6 +261,7 @@ pub(crate) fn plan(
                 tz,
                 lang,
                 search,
+                aliases_spent: Default::default(),
             };
             let mut select_aliases = Vec::new();
             for item in items {
@@ -331,6 +337,7 @@ pub(crate) fn plan(
             tz,
             lang,
             search,
+            aliases_spent: Default::default(),
         };
         for item in items {
             order.push((scope.lower(&item.expr)?, item.descending));
@@ -441,6 +448,7 @@ pub(crate) fn plan(
         window: (query.offset, query.limit),
         columns,
         aggregated,
+        deadline: None,
     })
 }
 

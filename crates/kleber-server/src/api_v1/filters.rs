@@ -348,7 +348,7 @@ pub fn rows_start(params: &Params) -> Result<(usize, usize), V1Error> {
             "Invalid value for start API parameter: {start} was found but start >= 0 is expected."
         )));
     }
-    if start + rows > V1_WINDOW {
+    if start.saturating_add(rows) > V1_WINDOW {
         return Err(bad(format!(
             "Invalid value for start API parameter: start + rows must be at most {V1_WINDOW}, but {start} + {rows} was found. Use /api/records/1.0/download/ to get every record."
         )));
