@@ -134,7 +134,11 @@ impl Engine {
         query: &RecordsQuery,
         search: Option<SearchHook<'_>>,
     ) -> Result<PlannedQuery> {
-        crate::plan::plan(self.catalog_table(table)?, &catalog_fields(), query, search)
+        let deadline = self.deadline();
+        let mut planned =
+            crate::plan::plan(self.catalog_table(table)?, &catalog_fields(), query, search)?;
+        planned.deadline = Some(deadline);
+        Ok(planned)
     }
 
     /// The facets of the catalog under `query`'s filters.
@@ -145,7 +149,14 @@ impl Engine {
         requests: &[FacetRequest],
         search: Option<SearchHook<'_>>,
     ) -> Result<Vec<FacetGroup>> {
+        // The search hook borrows the caller's index, so this runs on the caller's runtime;
+        // the catalog is small, and the time limit still applies.
+        let deadline = self.deadline();
         let table = self.catalog_table(table)?;
-        crate::facets::compute(table, &catalog_fields(), query, requests, search).await
+        let fields = catalog_fields();
+        let work = crate::facets::compute(table, &fields, query, requests, search);
+        tokio::time::timeout_at(deadline.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(self.too_slow()))
     }
 }

@@ -244,6 +244,9 @@ fn lower_date_format(
             pattern.span,
         ));
     };
+    if let Some(message) = crate::limits::check_date_pattern(text) {
+        return Err(scope.err(message, pattern.span));
+    }
     let pieces = format::parse_pattern(text).map_err(|m| scope.err(m, pattern.span))?;
     let value = temporal_arg(scope, "date_format", value)?;
     let udf = format::DateFormatUdf::new(text, pieces, scope.tz, scope.lang);

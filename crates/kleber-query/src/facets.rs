@@ -231,6 +231,8 @@ pub(crate) async fn compute(
     requests: &[FacetRequest],
     search: Option<SearchHook<'_>>,
 ) -> Result<Vec<FacetGroup>> {
+    crate::limits::check_query(query)?;
+    crate::limits::check_facets(requests.len())?;
     let tz = query.tz()?;
     let disjunctive: Vec<String> =
         requests.iter().filter(|r| r.disjunctive).map(|r| r.name.clone()).collect();

@@ -21,6 +21,7 @@ pub mod functions;
 mod geo;
 mod id_set;
 mod json;
+pub mod limits;
 mod lower;
 mod plan;
 mod record_id;
@@ -28,14 +29,17 @@ mod refine;
 mod text;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use kleber_types::Field;
@@ -65,11 +69,20 @@ pub struct DatasetRef {
 pub struct Limits {
     /// Memory all running queries may hold together, in bytes.
     pub memory_bytes: usize,
+    /// Time one query may take, from planning to its last row (its first batch for
+    /// [`Engine::stream`]); past it the query is cancelled and answers [`Error::TooHeavy`].
+    pub query_timeout: Duration,
+    /// Threads of the engine's own runtime, on which every query runs.
+    pub cpu_threads: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 1 << 30 }
+        Limits {
+            memory_bytes: 1 << 30,
+            query_timeout: Duration::from_secs(30),
+            cpu_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
     }
 }
 
@@ -128,20 +141,107 @@ fn slice_batches(
     out
 }
 
-/// The query engine: a session plus the scans of the dataset versions already opened.
+/// Stack of the engine's threads: DataFusion's planner and optimizer recurse over
+/// expressions, and the caps of [`limits`] keep that recursion well within this.
+const CPU_STACK_BYTES: usize = 16 << 20;
+
+/// Aborts a task on the engine's runtime when dropped: a request whose client went away, or
+/// that ran out of time, stops its query.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The query engine: a session plus the scans of the dataset versions already opened, and its
+/// own runtime on which every query runs.
+///
+/// DataFusion runs on a dedicated multi-threaded tokio runtime (`Limits::cpu_threads`
+/// threads), never on the caller's: a CPU-bound query cannot starve the HTTP runtime, whose
+/// timer then always fires at the query's deadline and cancels it (the query's task is
+/// aborted; DataFusion's operators stop at their next yield).
 pub struct Engine {
     ctx: SessionContext,
     /// Scan plans by (uid, version); versions are immutable, so an entry never goes stale.
     scans: Mutex<HashMap<(String, i64), LogicalPlan>>,
+    /// The runtime queries run on (an `Option` only so that `Drop` can shut it down).
+    cpu: Option<tokio::runtime::Runtime>,
+    query_timeout: Duration,
 }
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
 const MAX_CACHED_SCANS: usize = 4096;
 
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which tokio forbids inside another runtime.
+        if let Some(cpu) = self.cpu.take() {
+            cpu.shutdown_background();
+        }
+    }
+}
+
 impl Engine {
     /// An engine with the given limits.
     pub fn new(limits: Limits) -> Result<Engine> {
-        Ok(Engine { ctx: session(limits)?, scans: Mutex::new(HashMap::new()) })
+        let cpu = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(limits.cpu_threads.max(1))
+            .thread_name("kleber-query")
+            .thread_stack_size(CPU_STACK_BYTES)
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the query runtime: {e}")))?;
+        Ok(Engine {
+            ctx: session(limits)?,
+            scans: Mutex::new(HashMap::new()),
+            cpu: Some(cpu),
+            query_timeout: limits.query_timeout,
+        })
+    }
+
+    /// The time limit of one query.
+    pub fn query_timeout(&self) -> Duration {
+        self.query_timeout
+    }
+
+    fn cpu(&self) -> &tokio::runtime::Handle {
+        match &self.cpu {
+            Some(cpu) => cpu.handle(),
+            // Taken only by `drop`, after which no method runs.
+            None => unreachable!("the engine's runtime is gone only once the engine is dropped"),
+        }
+    }
+
+    /// The deadline of a query starting now.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.query_timeout
+    }
+
+    fn too_slow(&self) -> Error {
+        Error::TooHeavy {
+            limit: "time",
+            detail: format!(
+                "it ran for more than {} (query_timeout) and was cancelled",
+                humane(self.query_timeout)
+            ),
+        }
+    }
+
+    /// Runs `work` on the engine's runtime, cancelled at `deadline`.
+    async fn on_cpu<T: Send + 'static>(
+        &self,
+        deadline: Instant,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let task = self.cpu().spawn(work);
+        let _abort = AbortOnDrop(task.abort_handle());
+        match tokio::time::timeout_at(deadline.into(), task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(Error::Internal(format!("query task failed: {join}"))),
+            Err(_) => Err(self.too_slow()),
+        }
     }
 
     async fn scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
@@ -170,10 +270,16 @@ impl Engine {
         Ok(DataFrame::new(self.ctx.state(), plan))
     }
 
-    /// Plans `query` over `dataset`.
+    /// Plans `query` over `dataset`. The query's deadline starts here: planning and running
+    /// share the time limit.
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
+        let deadline = self.deadline();
         let table = self.scan(dataset).await?;
-        plan::plan(table, &dataset.fields, query, None)
+        let (fields, query) = (dataset.fields.clone(), query.clone());
+        let work = async move { plan::plan(table, &fields, &query, None) };
+        let mut planned = self.on_cpu(deadline, work).await?;
+        planned.deadline = Some(deadline);
+        Ok(planned)
     }
 
     /// The facets of `dataset` under the filters of `query` (`where`, `refine`, `exclude`).
@@ -183,8 +289,11 @@ impl Engine {
         query: &RecordsQuery,
         requests: &[facets::FacetRequest],
     ) -> Result<Vec<facets::FacetGroup>> {
+        let deadline = self.deadline();
         let table = self.scan(dataset).await?;
-        facets::compute(table, &dataset.fields, query, requests, None).await
+        let (fields, query, requests) = (dataset.fields.clone(), query.clone(), requests.to_vec());
+        let work = async move { facets::compute(table, &fields, &query, &requests, None).await };
+        self.on_cpu(deadline, work).await
     }
 
     /// Runs a planned query: the number of matching rows (or groups) and the page.
@@ -193,29 +302,89 @@ impl Engine {
     /// pool bounds them) and the page is sliced from them. Without, the count and the page
     /// run side by side, each reading only the columns it needs.
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
-        if let Some(all) = planned.all_groups {
-            let groups = all.collect().await?;
-            let total: usize = groups.iter().map(RecordBatch::num_rows).sum();
-            return Ok((total as u64, slice_batches(&groups, planned.window)));
-        }
-        let count = planned.total.count();
-        let rows = planned.page.collect();
-        let (count, rows) = futures::try_join!(count, rows)?;
-        Ok((count as u64, rows))
+        let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
+        self.on_cpu(deadline, async move {
+            if let Some(all) = planned.all_groups {
+                let groups = all.collect().await?;
+                let total: usize = groups.iter().map(RecordBatch::num_rows).sum();
+                return Ok((total as u64, slice_batches(&groups, planned.window)));
+            }
+            let count = planned.total.count();
+            let rows = planned.page.collect();
+            let (count, rows) = futures::try_join!(count, rows)?;
+            Ok((count as u64, rows))
+        })
+        .await
     }
 
     /// Runs a planned query and returns only the page.
     pub async fn collect(&self, planned: PlannedQuery) -> Result<Vec<RecordBatch>> {
-        Ok(planned.page.collect().await?)
+        let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
+        self.on_cpu(deadline, async move { Ok(planned.page.collect().await?) }).await
     }
 
     /// Streams every row of a planned query, batch by batch.
+    ///
+    /// The query runs on the engine's runtime and its batches come through a small channel:
+    /// the time limit applies until the first batch (or the end, or an error) is there, so a
+    /// failure still gets a status; after that the stream runs as long as its reader reads.
+    /// Dropping the stream cancels the query.
     pub async fn stream(&self, planned: PlannedQuery) -> Result<SendableRecordBatchStream> {
-        Ok(planned.page.execute_stream().await?)
+        use futures::{FutureExt, StreamExt};
+        let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
+        let schema = std::sync::Arc::new(planned.page.schema().as_arrow().clone());
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+        let tx_panic = tx.clone();
+        let run = async move {
+            let mut stream = match planned.page.execute_stream().await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            while let Some(item) = stream.next().await {
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        };
+        // A panic inside DataFusion ends the stream with an error, never silently short.
+        let on_panic = tx_panic;
+        let task = self.cpu().spawn(async move {
+            if std::panic::AssertUnwindSafe(run).catch_unwind().await.is_err() {
+                let failed = datafusion::error::DataFusionError::Execution(
+                    "the query failed unexpectedly".to_owned(),
+                );
+                let _ = on_panic.send(Err(failed)).await;
+            }
+        });
+        let abort = AbortOnDrop(task.abort_handle());
+        let first = match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Err(_) => return Err(self.too_slow()),
+            Ok(Some(Err(e))) => return Err(e.into()),
+            Ok(Some(Ok(batch))) => Some(batch),
+            Ok(None) => None,
+        };
+        let rest = futures::stream::unfold((rx, abort), |(mut rx, abort)| async move {
+            rx.recv().await.map(|item| (item, (rx, abort)))
+        });
+        let stream = futures::stream::iter(first.map(Ok)).chain(rest);
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
 
     /// Collects a stream (tests and small results).
     pub async fn drain(stream: SendableRecordBatchStream) -> Result<Vec<RecordBatch>> {
         Ok(stream.try_collect().await?)
+    }
+}
+
+/// A duration as people write it: `30 s`, `250 ms`.
+fn humane(d: Duration) -> String {
+    if d.as_millis() >= 1000 && d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }

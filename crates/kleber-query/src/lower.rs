@@ -32,6 +32,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) lang: &'a str,
     /// Replaces bare-string search when set (the catalog's Tantivy index).
     pub(crate) search: Option<crate::plan::SearchHook<'a>>,
+    /// Expression nodes copied so far by references to aliases (capped).
+    pub(crate) aliases_spent: crate::limits::AliasBudget,
 }
 
 fn span_of(span: Span) -> Option<(usize, usize)> {
@@ -87,6 +89,9 @@ impl Scope<'_> {
 
     /// Full-text match of `text` over the given fields, or every text field.
     pub(crate) fn fulltext(&self, text: &str, only: Option<Vec<Expr>>) -> Result<Expr> {
+        if let Some(message) = crate::limits::check_text_literal(text) {
+            return Err(Error::odsql(self.clause, message, None));
+        }
         if let (Some(search), None) = (self.search, &only) {
             let ids = search(text);
             if ids.is_empty() {
@@ -117,6 +122,7 @@ impl Scope<'_> {
                 // Catalog metadata may be named with its template: `default.modified`.
                 let name = name.strip_prefix("default.").unwrap_or(name);
                 if let Some(e) = self.aliases.get(name) {
+                    self.aliases_spent.spend(name, e, self.clause)?;
                     return Ok(e.clone());
                 }
                 if crate::record_id::is_record_id_name(name) && self.field(name).is_none() {
@@ -158,6 +164,9 @@ impl Scope<'_> {
                 })
             }
             ExprKind::InList { expr, list, negated } => {
+                if let Some(message) = crate::limits::check_in_list(list.len()) {
+                    return Err(self.err(message, ast.span));
+                }
                 let target = self.lower(expr)?;
                 let target_type = target.get_type(self.schema).ok();
                 let items = list
@@ -283,6 +292,11 @@ impl Scope<'_> {
         span: Span,
         context: Option<&DataType>,
     ) -> Result<Expr> {
+        if let Literal::String(s) = l
+            && let Some(message) = crate::limits::check_text_literal(s)
+        {
+            return Err(self.err(message, span));
+        }
         Ok(match l {
             Literal::Null => lit(ScalarValue::Null),
             Literal::Bool(b) => lit(*b),

@@ -96,6 +96,8 @@ pub struct PlannedQuery {
     pub columns: Vec<OutputColumn>,
     /// True when the query aggregates.
     pub aggregated: bool,
+    /// When the query's time is up (set by the engine when it plans).
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 fn parse_err(clause: Clause, e: kleber_odsql::ParseError, src: &str) -> Error {
@@ -148,6 +150,7 @@ pub(crate) fn filtered(
         tz,
         lang: query.lang(),
         search,
+        aliases_spent: Default::default(),
     };
     let mut df = table;
     for text in query.r#where.iter().filter(|w| !w.trim().is_empty()) {
@@ -198,6 +201,7 @@ pub(crate) fn plan(
     query: &RecordsQuery,
     search: Option<SearchHook<'_>>,
 ) -> Result<PlannedQuery> {
+    crate::limits::check_query(query)?;
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
     let tz = query.tz()?;
@@ -219,6 +223,7 @@ pub(crate) fn plan(
             tz,
             lang,
             search,
+            aliases_spent: Default::default(),
         };
         for item in items {
             let expr = scope.lower(&item.expr)?;
@@ -260,6 +265,7 @@ pub(crate) fn plan(
                 tz,
                 lang,
                 search,
+                aliases_spent: Default::default(),
             };
             let mut select_aliases = Vec::new();
             for item in items {
@@ -342,6 +348,7 @@ pub(crate) fn plan(
             tz,
             lang,
             search,
+            aliases_spent: Default::default(),
         };
         for item in items {
             order.push((scope.lower(&item.expr)?, item.descending));
@@ -452,6 +459,7 @@ pub(crate) fn plan(
         window: (query.offset, query.limit),
         columns,
         aggregated,
+        deadline: None,
     })
 }
 

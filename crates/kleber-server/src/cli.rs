@@ -340,7 +340,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let count = store.list_datasets()?.len();
-    let engine = Engine::new(Limits { memory_bytes: args.query_memory_mb << 20 })?;
+    let engine = Engine::new(Limits {
+        memory_bytes: args.query_memory_mb << 20,
+        query_timeout: Duration::from_secs(args.query_timeout),
+        ..Limits::default()
+    })?;
     let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
         .with_result_cache_mb(args.result_cache_mb)
         .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone());

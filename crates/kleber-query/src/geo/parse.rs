@@ -16,6 +16,10 @@ pub(crate) fn parse_geometry(text: &str) -> Result<Geometry<f64>, String> {
     if text.is_empty() {
         return Err("the geometry text is empty".to_owned());
     }
+    // The WKT and GeoJSON readers recurse once per level: bound the nesting first.
+    if let Some(message) = crate::limits::check_geometry_nesting(text) {
+        return Err(message);
+    }
     let geometry = if text.starts_with('{') { from_geojson(text)? } else { from_wkt(text)? };
     if geometry.coords_iter().any(|c| !c.x.is_finite() || !c.y.is_finite()) {
         return Err("every coordinate must be a finite number".to_owned());

@@ -83,7 +83,7 @@ impl Params {
                 "Invalid value for offset API parameter: {offset} was found but offset >= 0 is expected."
             )));
         }
-        if offset + limit > window {
+        if offset.saturating_add(limit) > window {
             return Err(ApiError::bad_param(format!(
                 "Invalid value for offset API parameter: offset + limit must be at most {window}, but {offset} + {limit} was found. Use the exports endpoint to get every record."
             )));

@@ -153,7 +153,12 @@ pub(crate) async fn analyze_tab(
         let key = super::cache::key(
             &record.uid,
             record.version.number,
-            &[&query.r#where.join("\u{1e}"), &query.refine.join("\u{1e}"), &x_sql, &y_sql],
+            &[
+                &super::cache::list(&query.r#where),
+                &super::cache::list(&query.refine),
+                &x_sql,
+                &y_sql,
+            ],
         );
         let groups = match state.web.charts.get(&key) {
             Some(groups) => groups,

@@ -159,7 +159,7 @@ pub async fn get_catalog(
     let key = super::cache::key(
         "catalog",
         snapshot.generation,
-        &[&query.r#where.join("\u{1e}"), &query.refine.join("\u{1e}"), order_by],
+        &[&super::cache::list(&query.r#where), &super::cache::list(&query.refine), order_by],
     );
     let cached = match state.web.catalog.get(&key) {
         Some(found) => found,

@@ -47,7 +47,7 @@ async fn record_filters(
     let key = super::cache::key(
         &record.uid,
         record.version.number,
-        &[&query.r#where.join("\u{1e}"), &query.refine.join("\u{1e}")],
+        &[&super::cache::list(&query.r#where), &super::cache::list(&query.refine)],
     );
     let groups = match state.web.facets.get(&key) {
         Some(groups) => groups,

@@ -25,7 +25,7 @@ fn big_dataset() -> tempfile::TempDir {
 async fn a_query_over_the_memory_limit_gets_503_and_the_server_stays_up() {
     let server = TestServer::start_with(
         big_dataset(),
-        Limits { memory_bytes: 256 * 1024 },
+        Limits { memory_bytes: 256 * 1024, ..Limits::default() },
         Duration::from_secs(60),
     )
     .await;
