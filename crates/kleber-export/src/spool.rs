@@ -107,7 +107,11 @@ impl SpoolDir {
             None => builder.tempdir()?,
         };
         if let Some(ticket) = ticket {
-            ticket.dirs.lock().unwrap_or_else(PoisonError::into_inner).push(dir.path().to_path_buf());
+            ticket
+                .dirs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(dir.path().to_path_buf());
         }
         Ok(dir)
     }
@@ -169,7 +173,11 @@ impl SpoolBudget {
 
     /// A [`SpoolDir`] for one export under this budget (admitted when it first writes).
     pub fn spool_dir(self: &Arc<Self>) -> SpoolDir {
-        SpoolDir { dir: Some(self.dir.clone()), budget: Some(Arc::clone(self)), ..SpoolDir::default() }
+        SpoolDir {
+            dir: Some(self.dir.clone()),
+            budget: Some(Arc::clone(self)),
+            ..SpoolDir::default()
+        }
     }
 
     /// Exports holding a slot now.
@@ -237,7 +245,9 @@ fn clean(dir: &Path) -> usize {
         };
         match result {
             Ok(()) => removed += 1,
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale export"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale export")
+            }
         }
     }
     removed

@@ -68,7 +68,8 @@ impl AppState {
     /// `max_mb` MiB of disk together.
     #[must_use]
     pub fn with_spool_limits(mut self, max_exports: usize, max_mb: u64) -> AppState {
-        self.spool = kleber_export::SpoolBudget::new(spool_path(&self.store), max_exports, max_mb << 20);
+        self.spool =
+            kleber_export::SpoolBudget::new(spool_path(&self.store), max_exports, max_mb << 20);
         self
     }
 
