@@ -63,6 +63,12 @@ pub enum Error {
         /// The key asked for.
         key: String,
     },
+    /// The bounds of spooled exports are reached (how many at once, or their disk space).
+    #[error("{message}")]
+    SpoolBusy {
+        /// Which bound, with the figures.
+        message: String,
+    },
     /// A format's library refused what it was given (Parquet, XLSX, shapefile, zip, Arrow).
     #[error("{format} writer error: {message}")]
     Format {
@@ -88,6 +94,8 @@ impl HasErrorCode for Error {
         match self {
             // A format parameter naming a column that the query does not output.
             Error::UnknownColumn { .. } => ErrorCode::InvalidRestParameter,
+            // Too many exports on disk at once: retry later.
+            Error::SpoolBusy { .. } => ErrorCode::ServerBusy,
             // Every other variant is a server-side inconsistency (the query layer chose the
             // columns), or an I/O failure of the response body: none is the client's fault.
             _ => ErrorCode::InternalError,

@@ -102,7 +102,7 @@ pub use gzip::GzipChunks;
 pub use kml::KmlWriter;
 pub use parquet_out::{ParquetCompression, ParquetWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS};
 pub use shp::ShapefileWriter;
-pub use spool::{SpoolDir, SpoolWriter};
+pub use spool::{SpoolBudget, SpoolDir, SpoolWriter};
 pub use writers::{
     CsvOptions, CsvWriter, IoWriter, JsonArrayWriter, JsonLinesWriter, RecordWriter, UTF8_BOM,
     encode_all,

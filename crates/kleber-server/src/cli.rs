@@ -102,7 +102,8 @@ struct ImportArgs {
     /// even when other values change (real-time data).
     #[arg(long, value_name = "FIELD")]
     unique_id: Option<String>,
-    /// Test hook: abort at a point of the publication (before-rename, before-commit).
+    /// Test hook: abort at a point of the publication (before-rename, before-commit,
+    /// after-commit; `KLEBER_CRASH_AT` also reaches after-begin).
     #[arg(long, hide = true)]
     crash_at: Option<CrashPoint>,
 }
@@ -132,6 +133,34 @@ struct ServeArgs {
     /// Attribution shown on the map for those tiles.
     #[arg(long, env = "KLEBER_TILE_ATTRIBUTION", default_value = crate::web::DEFAULT_TILE_ATTRIBUTION)]
     tile_attribution: String,
+    /// Seconds a client has to send a request's head; also how long an idle kept-alive
+    /// connection stays open.
+    #[arg(long, env = "KLEBER_HEADER_READ_TIMEOUT", default_value_t = crate::listener::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
+    /// Requests handled at once; beyond, 503 ServerBusy with Retry-After.
+    #[arg(long, env = "KLEBER_MAX_REQUESTS", default_value_t = crate::listener::DEFAULT_MAX_REQUESTS,
+          value_parser = at_least_one)]
+    max_requests: usize,
+    /// Largest request body accepted, in KiB; beyond, 413 PayloadTooLarge.
+    #[arg(long, env = "KLEBER_MAX_BODY_KB", default_value_t = crate::listener::DEFAULT_MAX_BODY_KB)]
+    max_body_kb: u64,
+    /// Exports spooled to disk at once (XLSX, Parquet, shapefile, GPX, FlatGeobuf); beyond,
+    /// 503 ServerBusy.
+    #[arg(long, env = "KLEBER_MAX_SPOOLED_EXPORTS", default_value_t = crate::state::DEFAULT_MAX_SPOOLED_EXPORTS,
+          value_parser = at_least_one)]
+    max_spooled_exports: usize,
+    /// Disk the spooled exports may hold together, in MiB; beyond, they stop and new ones
+    /// answer 503 ServerBusy.
+    #[arg(long, env = "KLEBER_MAX_SPOOL_MB", default_value_t = crate::state::DEFAULT_MAX_SPOOL_MB)]
+    max_spool_mb: u64,
+}
+
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{value:?} is not a whole number of at least 1")),
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -347,7 +376,14 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
         .with_result_cache_mb(args.result_cache_mb)
-        .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone());
+        .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone())
+        .with_spool_limits(args.max_spooled_exports, args.max_spool_mb);
+    let limits = crate::HttpLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        max_requests: args.max_requests,
+        max_body_bytes: args.max_body_kb.saturating_mul(1024),
+        ..crate::HttpLimits::default()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
@@ -360,7 +396,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Kleber serves {count} datasets from {} on http://{addr}/", data_dir.display());
         println!("  portal: http://{addr}/ (French; ?lang=en for English)");
         println!("  try: curl 'http://{addr}/api/explore/v2.1/catalog/datasets'");
-        crate::serve(listener, state, async {
+        crate::serve_with(listener, state, limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;

@@ -90,6 +90,6 @@ impl From<kleber_store::Error> for ApiError {
 
 impl From<kleber_export::Error> for ApiError {
     fn from(e: kleber_export::Error) -> Self {
-        ApiError::internal(e)
+        from_coded(e)
     }
 }

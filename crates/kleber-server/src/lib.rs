@@ -17,6 +17,7 @@ pub mod download;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod listener;
 pub mod result_cache;
 pub mod state;
 pub mod web;
@@ -31,6 +32,7 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 pub use error::ApiError;
+pub use listener::HttpLimits;
 pub use state::AppState;
 
 /// The router of the whole server.
@@ -69,14 +71,24 @@ async fn method_not_allowed(request: Request) -> Response {
     .into_response()
 }
 
-/// Serves `state` on `listener` until `shutdown` completes. Paths are accepted with or
-/// without a trailing slash.
+/// Serves `state` on `listener` with the default [`HttpLimits`] until `shutdown` completes.
+/// Paths are accepted with or without a trailing slash.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, HttpLimits::default(), shutdown).await
+}
+
+/// Serves `state` on `listener` within `limits` (timeouts, concurrent requests, body size;
+/// see [`listener`]) until `shutdown` completes.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let service = NormalizePathLayer::trim_trailing_slash().layer(app(state));
-    let service = axum::ServiceExt::<Request>::into_make_service(service);
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    listener::serve_connections(listener, service, limits, shutdown).await
 }

@@ -13,6 +13,12 @@ use crate::result_cache::ResultCache;
 /// Default size of the response cache.
 pub const DEFAULT_RESULT_CACHE_MB: u64 = 64;
 
+/// Default number of exports spooled to disk at once.
+pub const DEFAULT_MAX_SPOOLED_EXPORTS: usize = 8;
+
+/// Default disk space the spooled exports may hold together, in MiB.
+pub const DEFAULT_MAX_SPOOL_MB: u64 = 4096;
+
 /// Shared state of the server.
 #[derive(Clone)]
 pub struct AppState {
@@ -28,12 +34,20 @@ pub struct AppState {
     pub results: Arc<ResultCache>,
     /// The portal's settings (tile server) and page-view counts.
     pub web: Arc<crate::web::WebConfig>,
+    /// The bounds of exports spooled to `<data dir>/tmp/exports` (cleaned when made).
+    pub spool: Arc<kleber_export::SpoolBudget>,
 }
 
 impl AppState {
     /// A state over `store` with a fresh engine.
     pub fn new(store: Store, engine: Engine, query_timeout: Duration) -> AppState {
+        let spool = kleber_export::SpoolBudget::new(
+            spool_path(&store),
+            DEFAULT_MAX_SPOOLED_EXPORTS,
+            DEFAULT_MAX_SPOOL_MB << 20,
+        );
         AppState {
+            spool,
             store: Arc::new(store),
             engine: Arc::new(engine),
             query_timeout,
@@ -47,6 +61,15 @@ impl AppState {
     #[must_use]
     pub fn with_result_cache_mb(mut self, mb: u64) -> AppState {
         self.results = Arc::new(ResultCache::new(mb << 20));
+        self
+    }
+
+    /// The same state with at most `max_exports` exports spooled at once, holding at most
+    /// `max_mb` MiB of disk together.
+    #[must_use]
+    pub fn with_spool_limits(mut self, max_exports: usize, max_mb: u64) -> AppState {
+        self.spool =
+            kleber_export::SpoolBudget::new(spool_path(&self.store), max_exports, max_mb << 20);
         self
     }
 
@@ -85,6 +108,11 @@ impl AppState {
         let snapshot = self.catalog().await?;
         snapshot.record(id).cloned().ok_or_else(|| ApiError::dataset_not_found(id))
     }
+}
+
+/// Where exports are spooled: `<data dir>/tmp/exports`.
+fn spool_path(store: &Store) -> std::path::PathBuf {
+    store.root().join("tmp").join("exports")
 }
 
 /// The query engine's view of a dataset's current version.

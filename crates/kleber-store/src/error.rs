@@ -22,6 +22,28 @@ pub enum Error {
     /// The catalog database failed.
     #[error("catalog database error: {0}")]
     Catalog(#[from] rusqlite::Error),
+    /// The data directory holds dataset files but no catalog (missing, empty, or a SQLite
+    /// file without Kleber's tables): opening it would create an empty catalog and take every
+    /// dataset for an orphan.
+    #[error(
+        "refusing to use {path}: the data directory holds {datasets} dataset folder(s) under datasets/ but this catalog is missing or empty, so a new one would make them orphans and delete them. Restore catalog.sqlite (with catalog.sqlite-wal if there is one) from a backup, or point --data-dir at the right directory; to start from scratch, move the datasets folder away first"
+    )]
+    MissingCatalog {
+        /// The catalog file.
+        path: PathBuf,
+        /// Dataset folders found.
+        datasets: usize,
+    },
+    /// The catalog file exists but cannot be read as a SQLite database.
+    #[error(
+        "cannot read the catalog {path}: {source}. Nothing was changed. Check the file's permissions, or restore it from a backup (with catalog.sqlite-wal if there is one)"
+    )]
+    UnreadableCatalog {
+        /// The catalog file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
     /// The catalog holds something this version of Kleber cannot read.
     #[error("catalog is corrupt or from a newer Kleber: {0}")]
     CorruptCatalog(String),

@@ -21,3 +21,13 @@ pub(crate) fn version_dir_name(version: i64) -> String {
 pub(crate) fn parse_version_dir(name: &str) -> Option<i64> {
     name.strip_prefix('v')?.parse().ok().filter(|n| *n > 0)
 }
+
+/// How many dataset folders `<root>/datasets` holds (0 when it does not exist).
+pub(crate) fn dataset_dirs(root: &Path) -> crate::Result<usize> {
+    let dir = root.join(DATASETS_DIR);
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => Ok(entries.filter_map(std::result::Result::ok).count()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(source) => Err(crate::Error::DataDir { path: dir, source }),
+    }
+}

@@ -8,45 +8,64 @@
 //! <data-dir>/datasets/<uid>/v<N>/data.parquet     immutable version N of a dataset
 //! <data-dir>/datasets/<uid>/v<N>/rejected.csv     rows the import could not read, if any
 //! <data-dir>/datasets/<uid>/.tmp-v<N>-<pid>/      a version being written (never served)
+//! <data-dir>/tmp/exports/                 spooled exports of a running server (cleaned at start-up)
 //! ```
 //!
 //! A version is published in four steps (see [`PendingVersion::commit`]): the files are written
 //! under a temporary directory, fsynced, the directory is renamed to `v<N>` and the parent
-//! fsynced, and only then one SQLite transaction records the version and makes it current.
+//! fsynced (and `datasets/` too for a new dataset), and only then one catalog transaction
+//! records the version and makes it current.
 //! A crash before the transaction leaves the previous version current; what it left on disk is
 //! an orphan that [`Store::remove_orphans`] deletes at start-up.
+//!
+//! The catalog is reached through the [`Catalog`] trait; [`SqliteCatalog`] is the embedded
+//! implementation. A data directory that holds dataset folders but no readable catalog is
+//! refused ([`Error::MissingCatalog`], [`Error::UnreadableCatalog`]), never re-initialised.
 
 mod catalog;
 mod error;
 pub mod freshness;
 mod layout;
 mod publish;
+mod sqlite;
 
-pub use catalog::{DatasetRecord, VersionRecord};
+pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
+pub use sqlite::SqliteCatalog;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use rusqlite::Connection;
+use kleber_types::Field;
+use serde_json::{Map, Value};
 
-/// The embedded store: a SQLite catalog plus the version files under one directory.
+/// The store: a catalog plus the version files under one directory.
 pub struct Store {
     root: PathBuf,
-    conn: Mutex<Connection>,
+    catalog: Box<dyn Catalog>,
     freshness: freshness::Freshness,
 }
 
 impl Store {
-    /// Opens (creating if needed) the data directory and its catalog.
+    /// Opens (creating if needed) the data directory and its SQLite catalog.
+    ///
+    /// A new or empty directory is initialised; one that holds dataset folders but whose
+    /// catalog is missing or unreadable is refused with an error that says how to fix it.
     pub fn open(root: impl AsRef<Path>) -> Result<Store> {
         let root = root.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root)
+            .map_err(|source| Error::DataDir { path: root.clone(), source })?;
+        let catalog = SqliteCatalog::open(&root)?;
         std::fs::create_dir_all(root.join(layout::DATASETS_DIR))
             .map_err(|source| Error::DataDir { path: root.clone(), source })?;
-        let conn = catalog::open(&root.join(layout::CATALOG_FILE))?;
+        Ok(Store::with_catalog(root, Box::new(catalog)))
+    }
+
+    /// A store over `root` whose catalog is `catalog` (another database than the embedded
+    /// SQLite one). `root/datasets` must exist.
+    pub fn with_catalog(root: PathBuf, catalog: Box<dyn Catalog>) -> Store {
         let freshness = freshness::Freshness::new(&root);
-        Ok(Store { root, conn: Mutex::new(conn), freshness })
+        Store { root, catalog, freshness }
     }
 
     /// The data directory.
@@ -54,9 +73,61 @@ impl Store {
         &self.root
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave the connection in a torn state
-        // (SQLite transactions roll back on drop), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The catalog.
+    pub fn catalog(&self) -> &dyn Catalog {
+        self.catalog.as_ref()
+    }
+
+    /// Every published dataset, ordered by identifier.
+    pub fn list_datasets(&self) -> Result<Vec<DatasetRecord>> {
+        self.catalog.list_datasets()
+    }
+
+    /// The published dataset with this identifier, or `None`.
+    pub fn get_dataset(&self, id: &str) -> Result<Option<DatasetRecord>> {
+        self.catalog.get_dataset(id)
+    }
+
+    /// The catalog's generation: it changes whenever a dataset is published or its metadata
+    /// change, in this process or another.
+    pub fn generation(&self) -> Result<i64> {
+        self.catalog.generation()
+    }
+
+    /// The generation as [`generation`](Self::generation) would read it, answered from memory
+    /// when it cannot have changed: a change committed by this process is seen at once, one
+    /// committed by another process within [`freshness::MAX_AGE`](crate::freshness::MAX_AGE).
+    /// For readers that ask on every request.
+    pub fn recent_generation(&self) -> Result<i64> {
+        self.freshness.generation(|| self.generation())
+    }
+
+    /// Version numbers of a dataset, newest first.
+    pub fn versions(&self, id: &str) -> Result<Vec<i64>> {
+        self.catalog.versions(id)
+    }
+
+    /// Merges `patch` into a dataset's metadata: `title` and `description` go to their columns,
+    /// other keys into `metas` (a `null` removes a key).
+    pub fn update_metas(&self, id: &str, patch: &Map<String, Value>) -> Result<()> {
+        self.catalog.update_metas(id, patch)?;
+        self.freshness.committed();
+        Ok(())
+    }
+
+    /// Changes the annotations of one field of a dataset's current version (which fields are
+    /// facets, disjunctive, how they sort...). Annotations are metadata: the data files are
+    /// untouched, and the next version of the dataset keeps them. `set` adds or replaces
+    /// annotations, `remove` deletes them. Returns the field.
+    pub fn annotate_field(
+        &self,
+        id: &str,
+        field: &str,
+        set: &[(String, Vec<String>)],
+        remove: &[String],
+    ) -> Result<Field> {
+        let updated = self.catalog.annotate_field(id, field, set, remove)?;
+        self.freshness.committed();
+        Ok(updated)
     }
 }

@@ -4,30 +4,68 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use kleber_types::Field;
-use rusqlite::{OptionalExtension, params};
 
+use crate::catalog::NewVersion;
 use crate::error::{Error, Result};
 use crate::{Store, layout};
 
 /// Points where a test can make the publishing process abort, to prove crash safety.
-/// Not for production use.
+/// Not for production use: set by the hidden `--crash-at` flag or the `KLEBER_CRASH_AT`
+/// environment variable of the test suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[doc(hidden)]
 pub enum CrashPoint {
+    /// Right after the temporary version directory is created (for a new dataset, its
+    /// `datasets/<uid>/` folder too), before any data is written.
+    AfterBegin,
     /// After the data file is written and synced, before the rename.
     BeforeRename,
     /// After the rename to `v<N>`, before the catalog transaction.
     BeforeCommit,
+    /// After the catalog transaction, before the publisher hears of it.
+    AfterCommit,
+}
+
+impl CrashPoint {
+    /// Every point, in publishing order.
+    pub const ALL: [CrashPoint; 4] = [
+        CrashPoint::AfterBegin,
+        CrashPoint::BeforeRename,
+        CrashPoint::BeforeCommit,
+        CrashPoint::AfterCommit,
+    ];
+
+    /// The name used by `--crash-at` and `KLEBER_CRASH_AT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashPoint::AfterBegin => "after-begin",
+            CrashPoint::BeforeRename => "before-rename",
+            CrashPoint::BeforeCommit => "before-commit",
+            CrashPoint::AfterCommit => "after-commit",
+        }
+    }
+
+    /// The point named by `KLEBER_CRASH_AT`, if any (read once per process).
+    fn from_env() -> Option<CrashPoint> {
+        static POINT: std::sync::OnceLock<Option<CrashPoint>> = std::sync::OnceLock::new();
+        *POINT.get_or_init(|| std::env::var("KLEBER_CRASH_AT").ok()?.parse().ok())
+    }
 }
 
 impl std::str::FromStr for CrashPoint {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s {
-            "before-rename" => Ok(CrashPoint::BeforeRename),
-            "before-commit" => Ok(CrashPoint::BeforeCommit),
-            _ => Err(format!("unknown crash point {s:?}: before-rename or before-commit")),
-        }
+        CrashPoint::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
+            let names: Vec<_> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown crash point {s:?}: {}", names.join(", "))
+        })
+    }
+}
+
+/// Aborts the process (as a kill -9 would stop it: no destructor runs) at `point` when asked.
+fn crash_if(asked: Option<CrashPoint>, point: CrashPoint) {
+    if asked == Some(point) || CrashPoint::from_env() == Some(point) {
+        std::process::abort();
     }
 }
 
@@ -124,19 +162,11 @@ impl Store {
             .map_err(io_err(&lock_path))?;
         lock.lock().map_err(io_err(&lock_path))?;
 
-        let existing: Option<String> = self
-            .conn()
-            .query_row("SELECT uid FROM datasets WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?;
+        let (existing, number) = self.catalog.next_version(id)?;
         let (uid, is_new) = match existing {
             Some(uid) => (uid, false),
             None => (self.unused_uid()?, true),
         };
-        let number: i64 = self.conn().query_row(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE dataset_uid = ?1",
-            [&uid],
-            |r| r.get(0),
-        )?;
         let dataset_dir = layout::dataset_dir(&self.root, &uid);
         let tmp_dir =
             dataset_dir.join(format!("{}v{number}-{}", layout::TMP_PREFIX, std::process::id()));
@@ -149,6 +179,11 @@ impl Store {
             fs::remove_dir_all(&tmp_dir).map_err(io_err(&tmp_dir))?;
         }
         fs::create_dir_all(&tmp_dir).map_err(io_err(&tmp_dir))?;
+        if is_new {
+            // The dataset's own folder is a new entry of `datasets/`: make it durable too.
+            sync_dir(&self.root.join(layout::DATASETS_DIR))?;
+        }
+        crash_if(None, CrashPoint::AfterBegin);
         Ok(PendingVersion {
             store: self,
             _lock: lock,
@@ -164,12 +199,7 @@ impl Store {
     fn unused_uid(&self) -> Result<String> {
         loop {
             let uid = new_uid();
-            let taken: bool = self.conn().query_row(
-                "SELECT EXISTS(SELECT 1 FROM datasets WHERE uid = ?1)",
-                [&uid],
-                |r| r.get(0),
-            )?;
-            if !taken {
+            if !self.catalog.uid_taken(&uid)? {
                 return Ok(uid);
             }
         }
@@ -189,18 +219,7 @@ impl Store {
         if lock.try_lock().is_err() {
             return Ok(OrphanReport { removed: Vec::new(), skipped_busy: true });
         }
-        let mut known: std::collections::HashMap<String, Vec<i64>> = Default::default();
-        {
-            let conn = self.conn();
-            let mut stmt = conn.prepare("SELECT d.uid, v.version FROM datasets d LEFT JOIN versions v ON v.dataset_uid = d.uid")?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?;
-            for row in rows {
-                let (uid, version) = row?;
-                let entry = known.entry(uid).or_default();
-                entry.extend(version);
-            }
-        }
+        let known = self.catalog.known_versions()?;
         let mut report = OrphanReport::default();
         let datasets_dir = self.root.join(layout::DATASETS_DIR);
         for entry in fs::read_dir(&datasets_dir).map_err(io_err(&datasets_dir))? {
@@ -285,55 +304,36 @@ impl PendingVersion<'_> {
             File::open(&report).and_then(|f| f.sync_all()).map_err(io_err(&report))?;
         }
         sync_dir(&self.tmp_dir)?;
-        if crash == Some(CrashPoint::BeforeRename) {
-            std::process::abort();
-        }
+        crash_if(crash, CrashPoint::BeforeRename);
         let dataset_dir = layout::dataset_dir(&self.store.root, &self.uid);
         let final_dir = dataset_dir.join(layout::version_dir_name(self.number));
         fs::rename(&self.tmp_dir, &final_dir).map_err(io_err(&final_dir))?;
         sync_dir(&dataset_dir)?;
-        if crash == Some(CrashPoint::BeforeCommit) {
-            std::process::abort();
+        if self.is_new {
+            sync_dir(&self.store.root.join(layout::DATASETS_DIR))?;
         }
+        crash_if(crash, CrashPoint::BeforeCommit);
 
-        let fields_json = serde_json::to_string(fields)
-            .map_err(|e| Error::CorruptCatalog(format!("fields not serialisable: {e}")))?;
         let now = now_rfc3339();
-        let count = i64::try_from(records_count).unwrap_or(i64::MAX);
-        let rejected = i64::try_from(rejected_count).unwrap_or(i64::MAX);
-        let result = (|| -> Result<()> {
-            let mut conn = self.store.conn();
-            let tx = conn.transaction()?;
-            if self.is_new {
-                tx.execute(
-                    "INSERT INTO datasets (uid, id, title, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                    params![self.uid, self.dataset_id, title.unwrap_or(&self.dataset_id), now],
-                )?;
-            } else if let Some(title) = title {
-                tx.execute(
-                    "UPDATE datasets SET title = ?1 WHERE uid = ?2",
-                    params![title, self.uid],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![self.uid, self.number, fields_json, count, rejected, source, now],
-            )?;
-            tx.execute(
-                "UPDATE datasets SET current_version = ?1, modified_at = ?2 WHERE uid = ?3",
-                params![self.number, now, self.uid],
-            )?;
-            tx.execute("UPDATE generation SET n = n + 1", [])?;
-            tx.commit()?;
-            self.store.freshness.committed();
-            Ok(())
-        })();
-        if let Err(e) = result {
+        let version = NewVersion {
+            uid: &self.uid,
+            id: &self.dataset_id,
+            is_new: self.is_new,
+            number: self.number,
+            title,
+            fields,
+            records_count: i64::try_from(records_count).unwrap_or(i64::MAX),
+            rejected_count: i64::try_from(rejected_count).unwrap_or(i64::MAX),
+            source,
+            now: &now,
+        };
+        if let Err(e) = self.store.catalog.record_version(&version) {
             // The catalog did not take the version: it must not stay on disk as if it had.
             let _ = fs::remove_dir_all(&final_dir);
             return Err(e);
         }
+        self.store.freshness.committed();
+        crash_if(crash, CrashPoint::AfterCommit);
         self.committed = true;
         Ok(Publication {
             uid: self.uid.clone(),
@@ -476,5 +476,118 @@ mod tests {
             store.update_metas("nope", patch.as_object().unwrap()),
             Err(Error::DatasetNotFound { .. })
         ));
+    }
+
+    #[test]
+    fn concurrent_annotations_and_metadata_edits_are_all_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let pending = store.begin_version("mesures").expect("begin");
+        fs::write(pending.data_path(), b"x").expect("write");
+        let fields: Vec<Field> =
+            (0..16).map(|i| Field::new(format!("f{i}"), format!("F{i}"), FieldType::Int)).collect();
+        pending.commit(&fields, 1, 0, None, None).expect("commit");
+        // One store per thread: separate SQLite connections, as separate processes would have.
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let path = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let store = Store::open(&path).expect("open");
+                    let set = vec![(format!("a{i}"), vec![i.to_string()])];
+                    store.annotate_field("mesures", &format!("f{i}"), &set, &[]).expect("annotate");
+                    let mut patch = serde_json::Map::new();
+                    patch.insert(format!("k{i}"), serde_json::json!(i));
+                    store.update_metas("mesures", &patch).expect("metas");
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("no panic");
+        }
+        let ds = store.get_dataset("mesures").unwrap().unwrap();
+        for i in 0..16 {
+            let field = &ds.version.fields[i];
+            assert_eq!(
+                field.annotations.get(&format!("a{i}")),
+                Some(&vec![i.to_string()]),
+                "{field:?}"
+            );
+            assert_eq!(ds.metas[&format!("k{i}")], serde_json::json!(i), "{:?}", ds.metas);
+        }
+    }
+
+    #[test]
+    fn annotations_are_carried_to_the_next_version_but_not_storage_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        publish(&store, "parkings", b"one");
+        store.annotate_field("parkings", "a", &[("facet".to_owned(), vec![])], &[]).unwrap();
+        // An annotation made while the next version is being written is kept by it.
+        let pending = store.begin_version("parkings").expect("begin");
+        store
+            .annotate_field(
+                "parkings",
+                "a",
+                &[("facetsort".to_owned(), vec!["-count".to_owned()])],
+                &[],
+            )
+            .unwrap();
+        fs::write(pending.data_path(), b"two").expect("write");
+        let mut old = Field::new("a", "A", FieldType::Int);
+        old.annotations.insert("id".to_owned(), vec![]);
+        pending.commit(&[old, Field::new("b", "B", FieldType::Text)], 1, 0, None, None).unwrap();
+        let ds = store.get_dataset("parkings").unwrap().unwrap();
+        assert_eq!(ds.version.number, 2);
+        let names: Vec<_> = ds.version.fields[0].annotations.keys().cloned().collect();
+        assert_eq!(names, vec!["facet", "facetsort", "id"]);
+        assert!(ds.version.fields[1].annotations.is_empty());
+
+        store
+            .annotate_field(
+                "parkings",
+                "b",
+                &[("multivalued".to_owned(), vec![";".to_owned()])],
+                &[],
+            )
+            .unwrap();
+        publish(&store, "parkings", b"three");
+        let ds = store.get_dataset("parkings").unwrap().unwrap();
+        assert!(ds.version.fields.iter().all(|f| !f.annotations.contains_key("multivalued")));
+    }
+
+    #[test]
+    fn a_directory_with_datasets_but_no_catalog_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = {
+            let store = Store::open(dir.path()).expect("open");
+            publish(&store, "parkings", b"one")
+        };
+        let catalog = dir.path().join("catalog.sqlite");
+        for f in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] {
+            let _ = fs::remove_file(dir.path().join(f));
+        }
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, Error::MissingCatalog { datasets: 1, .. }), "{err}");
+        assert!(err.to_string().contains("Restore catalog.sqlite"), "{err}");
+        assert!(!catalog.exists(), "no catalog was created");
+        // An empty file is no catalog either.
+        fs::write(&catalog, b"").unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(Error::MissingCatalog { .. })));
+        // Nor is a SQLite database without our tables.
+        fs::remove_file(&catalog).unwrap();
+        rusqlite::Connection::open(&catalog).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(Error::MissingCatalog { .. })));
+        // A file that is not SQLite at all is unreadable.
+        fs::write(
+            &catalog,
+            b"not a database, just some bytes that are long enough to be a header......",
+        )
+        .unwrap();
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, Error::UnreadableCatalog { .. }), "{err}");
+        assert!(p.dir.join("data.parquet").exists(), "the dataset files are untouched");
+        // A new, empty directory is still initialised.
+        let fresh = tempfile::tempdir().expect("tempdir");
+        Store::open(fresh.path().join("new")).expect("a new directory is initialised");
     }
 }

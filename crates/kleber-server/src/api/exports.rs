@@ -110,7 +110,7 @@ pub(crate) fn export_options(
         csv: csv_options(params)?,
         parquet_compression,
         gpx,
-        spool: SpoolDir::new(state.store.root().join("tmp").join("exports")),
+        spool: state.spool.spool_dir(),
     })
 }
 
@@ -198,7 +198,10 @@ pub(crate) async fn export_response(
     let body = match writer {
         ExportWriter::Stream(writer) => Body::from_stream(streamed(first, stream, writer, gzip)),
         ExportWriter::Spool(writer) => {
-            Body::from_stream(spooled(first, stream, writer, gzip, label, started))
+            // The spool's slot and files live as long as the body: a client that goes away
+            // drops it, which gives them back.
+            let spool = options.spool.clone();
+            Body::from_stream(spooled(first, stream, writer, gzip, label, started, spool))
         }
     };
     let mut response = body.into_response();
@@ -303,9 +306,11 @@ async fn spool(
     first: Option<RecordBatch>,
     mut stream: RecordBatchStream,
     mut writer: Box<dyn SpoolWriter + Send>,
+    dir: &SpoolDir,
 ) -> Result<std::fs::File, std::io::Error> {
     let mut next = first;
     loop {
+        dir.check().map_err(io_error)?;
         let batch = match next.take() {
             Some(batch) => batch,
             None => match stream.next().await {
@@ -333,16 +338,17 @@ fn spooled(
     gzip: Option<GzipChunks>,
     format: &'static str,
     started: Instant,
+    dir: SpoolDir,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     enum S {
         Writing(Option<RecordBatch>, RecordBatchStream, Box<dyn SpoolWriter + Send>),
         Reading(tokio::fs::File),
     }
-    let initial = (S::Writing(first, stream, writer), gzip);
+    let initial = (S::Writing(first, stream, writer), gzip, dir);
     futures::stream::unfold(Some(initial), move |state| async move {
-        let (s, mut gzip) = state?;
+        let (s, mut gzip, dir) = state?;
         let mut file = match s {
-            S::Writing(first, stream, writer) => match spool(first, stream, writer).await {
+            S::Writing(first, stream, writer) => match spool(first, stream, writer, &dir).await {
                 Ok(file) => {
                     tracing::debug!(
                         format,
@@ -368,7 +374,7 @@ fn spooled(
             Ok(n) => {
                 buffer.truncate(n);
                 let out = squeeze(&mut gzip, buffer);
-                Some((out, Some((S::Reading(file), gzip))))
+                Some((out, Some((S::Reading(file), gzip, dir))))
             }
             Err(e) => {
                 tracing::error!(error = %e, format, "reading the spooled export failed");
