@@ -28,9 +28,9 @@ const PROGRESS_EVERY: u64 = 65_536;
 const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
 /// Counts the bytes read from the file, for progress.
-struct CountingReader<R> {
-    inner: R,
-    count: Rc<Cell<u64>>,
+pub(crate) struct CountingReader<R> {
+    pub(crate) inner: R,
+    pub(crate) count: Rc<Cell<u64>>,
 }
 
 impl<R: Read> Read for CountingReader<R> {
@@ -138,7 +138,7 @@ impl<R: Read> Read for LineReader<R> {
 }
 
 /// Decodes a legacy encoding to UTF-8 while reading.
-struct DecodeReader<R> {
+pub(crate) struct DecodeReader<R> {
     inner: R,
     decoder: Decoder,
     inbuf: Vec<u8>,
@@ -152,7 +152,7 @@ struct DecodeReader<R> {
 }
 
 impl<R: Read> DecodeReader<R> {
-    fn new(inner: R, encoding: &'static Encoding) -> Self {
+    pub(crate) fn new(inner: R, encoding: &'static Encoding) -> Self {
         DecodeReader {
             inner,
             decoder: encoding.new_decoder_without_bom_handling(),
