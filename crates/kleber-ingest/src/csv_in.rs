@@ -470,7 +470,10 @@ impl Stream {
             Ok(false) => Ok(Next::End),
             Err(e) => {
                 let line = self.line_at(e.position());
-                self.lines.borrow_mut().mark = next_start;
+                // A record that could not be read whole ends where the reader stopped.
+                if !matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    self.lines.borrow_mut().mark = next_start;
+                }
                 match e.into_kind() {
                     csv::ErrorKind::Utf8 { .. } => Ok(Next::BadUtf8 { line }),
                     csv::ErrorKind::Io(io) => {
