@@ -735,7 +735,7 @@ fn item_record(
         }
     }
     if !matches!(geometry, Value::Null) {
-        sink(Record::RecordGeometry)?;
+        sink(Record::HasGeometry)?;
         if let Err(e) = validate_geometry(&geometry) {
             return sink(Record::Rejected {
                 loc,

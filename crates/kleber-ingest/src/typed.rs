@@ -139,7 +139,7 @@ pub(crate) enum Record {
     /// A record that cannot be read.
     Rejected { loc: u64, field: Option<&'static str>, value: Option<String>, reason: String },
     /// An Opendatasoft record has a geometry: the table gets a geometry column.
-    RecordGeometry,
+    HasGeometry,
 }
 
 /// A source read as a stream, twice, in the same order each time: pass 1 infers the schema,
@@ -218,7 +218,7 @@ pub(crate) fn scan_schema(
                 value,
                 reason,
             }),
-            Record::RecordGeometry => {
+            Record::HasGeometry => {
                 s.geometry.get_or_insert(Role::RecordGeometry);
             }
         }
