@@ -10,6 +10,7 @@ use std::rc::Rc;
 use encoding_rs::{CoderResult, Decoder, Encoding, UTF_8, WINDOWS_1252};
 
 use crate::infer::{ColStats, Role, SourceCol, plan};
+use crate::limits::{MAX_RECORD_BYTES, MAX_RECORD_LINES, mib};
 use crate::output::Output;
 use crate::values::{M_TEXT_SOURCE, classify_str, is_blank};
 use crate::{
@@ -27,9 +28,9 @@ const PROGRESS_EVERY: u64 = 65_536;
 const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
 /// Counts the bytes read from the file, for progress.
-struct CountingReader<R> {
-    inner: R,
-    count: Rc<Cell<u64>>,
+pub(crate) struct CountingReader<R> {
+    pub(crate) inner: R,
+    pub(crate) count: Rc<Cell<u64>>,
 }
 
 impl<R: Read> Read for CountingReader<R> {
@@ -53,7 +54,24 @@ struct Lines {
     seen: u64,
     /// `\n` bytes passed.
     passed: u64,
+    /// Stream offset where the record being read starts (just after the last one read).
+    mark: u64,
 }
+
+/// A record beyond [`MAX_RECORD_BYTES`] or [`MAX_RECORD_LINES`]: the read stops there, so that
+/// an unterminated quote does not pull the rest of the file into memory.
+#[derive(Debug)]
+struct RecordTooLong {
+    lines: bool,
+}
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.lines { "too many lines in one record" } else { "record too long" })
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
 
 impl Lines {
     fn scan(&mut self, chunk: &[u8]) {
@@ -62,6 +80,16 @@ impl Lines {
             if chunk[i] == b'\n' { self.nl.push_back(at) } else { self.cr.push_back(at) }
         }
         self.seen += chunk.len() as u64;
+    }
+
+    /// Whether the record being read, from [`Lines::mark`] to what was seen, is beyond a limit.
+    fn over_limit(&self) -> Option<RecordTooLong> {
+        if self.seen.saturating_sub(self.mark) > MAX_RECORD_BYTES {
+            return Some(RecordTooLong { lines: false });
+        }
+        let after = |q: &VecDeque<u64>| q.len() - q.partition_point(|&o| o < self.mark);
+        (after(&self.nl) + after(&self.cr) > MAX_RECORD_LINES)
+            .then_some(RecordTooLong { lines: true })
     }
 
     /// The 1-based line of the first byte at or after stream offset `start` that is not a line
@@ -98,6 +126,11 @@ struct LineReader<R> {
 
 impl<R: Read> Read for LineReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The csv reader asks for more only once it parsed all it had: everything since the
+        // mark belongs to the record being read.
+        if let Some(too_long) = self.lines.borrow().over_limit() {
+            return Err(io::Error::other(too_long));
+        }
         let n = self.inner.read(buf)?;
         self.lines.borrow_mut().scan(&buf[..n]);
         Ok(n)
@@ -105,7 +138,7 @@ impl<R: Read> Read for LineReader<R> {
 }
 
 /// Decodes a legacy encoding to UTF-8 while reading.
-struct DecodeReader<R> {
+pub(crate) struct DecodeReader<R> {
     inner: R,
     decoder: Decoder,
     inbuf: Vec<u8>,
@@ -119,7 +152,7 @@ struct DecodeReader<R> {
 }
 
 impl<R: Read> DecodeReader<R> {
-    fn new(inner: R, encoding: &'static Encoding) -> Self {
+    pub(crate) fn new(inner: R, encoding: &'static Encoding) -> Self {
         DecodeReader {
             inner,
             decoder: encoding.new_decoder_without_bom_handling(),
@@ -365,6 +398,23 @@ struct Stream {
     rdr: csv::Reader<LineReader<Box<dyn Read>>>,
     bytes: Rc<Cell<u64>>,
     lines: Rc<RefCell<Lines>>,
+    /// The line where the last record read starts.
+    line: u64,
+}
+
+fn too_long_error(path: &Path, line: u64, too_long: &RecordTooLong) -> Error {
+    let what = if too_long.lines {
+        format!("spans more than {MAX_RECORD_LINES} lines, the line limit of one record")
+    } else {
+        format!("is longer than {}, the record size limit", mib(MAX_RECORD_BYTES))
+    };
+    Error::TooLarge {
+        path: path.to_path_buf(),
+        reason: format!(
+            "the CSV record starting at line {line} {what}; a quote opened in it is probably \
+             never closed (check the quotes on that line), or export the file with smaller values"
+        ),
+    }
 }
 
 enum Next {
@@ -398,7 +448,7 @@ impl Stream {
             .flexible(true)
             .buffer_capacity(256 * 1024)
             .from_reader(LineReader { inner: reader, lines: lines.clone() });
-        Ok(Stream { rdr, bytes, lines })
+        Ok(Stream { rdr, bytes, lines, line: 0 })
     }
 
     /// The physical line where a record at this position starts.
@@ -406,15 +456,36 @@ impl Stream {
         pos.map_or(0, |p| self.lines.borrow_mut().line_at(p.byte()))
     }
 
+    /// Reads the next record; [`Stream::line`] is then the line where it starts.
     fn next(&mut self, path: &Path, rec: &mut csv::StringRecord) -> Result<Next, Error> {
-        match self.rdr.read_record(rec) {
-            Ok(true) => Ok(Next::Record),
+        let result = self.rdr.read_record(rec);
+        let next_start = self.rdr.position().byte();
+        match result {
+            Ok(true) => {
+                // Locating every record also forgets the line breaks before it.
+                self.line = self.line_at(rec.position());
+                self.lines.borrow_mut().mark = next_start;
+                Ok(Next::Record)
+            }
             Ok(false) => Ok(Next::End),
             Err(e) => {
                 let line = self.line_at(e.position());
+                // A record that could not be read whole ends where the reader stopped.
+                if !matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    self.lines.borrow_mut().mark = next_start;
+                }
                 match e.into_kind() {
                     csv::ErrorKind::Utf8 { .. } => Ok(Next::BadUtf8 { line }),
-                    csv::ErrorKind::Io(io) => Err(Error::input(path, io)),
+                    csv::ErrorKind::Io(io) => {
+                        match io.get_ref().and_then(|e| e.downcast_ref::<RecordTooLong>()) {
+                            Some(too_long) => {
+                                let mark = self.lines.borrow().mark;
+                                let start = self.lines.borrow_mut().line_at(mark);
+                                Err(too_long_error(path, start, too_long))
+                            }
+                            None => Err(Error::input(path, io)),
+                        }
+                    }
                     other => Err(Error::unreadable(
                         path,
                         format!("CSV error near line {line}: {other:?}"),
@@ -538,12 +609,21 @@ pub(crate) fn import(
     // Pass 2: conversion.
     let mut out = Output::create(out_path, &plans, opts.row_group_size)?;
     let mut stream = Stream::open(path, enc, bom, delim, quote)?;
-    let mut rejected = Vec::new();
+    let mut rejected: Vec<RowIssue> = Vec::new();
     let mut header_pending = has_header;
     let mut rows = 0u64;
+    let mut unclosed = None;
     loop {
         match stream.next(path, &mut rec)? {
-            Next::End => break,
+            Next::End => {
+                if let Some(issue) = unclosed.and_then(|i: usize| rejected.get_mut(i)) {
+                    issue.reason.push_str(
+                        "; a quote opened in this record is probably never closed: the record \
+                         runs to the end of the file",
+                    );
+                }
+                break;
+            }
             Next::BadUtf8 { line } => rejected.push(RowIssue {
                 line,
                 location_kind: LocationKind::Line,
@@ -563,9 +643,13 @@ pub(crate) fn import(
                     continue;
                 }
                 rows += 1;
+                unclosed = None;
                 if field_count(&rec, ncols) != ncols {
+                    // A multi-line record that fails is the end of the file when a quote
+                    // is never closed: said once the end is reached.
+                    unclosed = rec.iter().any(|f| f.contains('\n')).then_some(rejected.len());
                     rejected.push(RowIssue {
-                        line: stream.line_at(rec.position()),
+                        line: stream.line,
                         location_kind: LocationKind::Line,
                         field: None,
                         value: None,
@@ -574,7 +658,7 @@ pub(crate) fn import(
                 } else {
                     let r = &rec;
                     if let Err(mut issue) = out.push_text_row(&plans, |i| &r[i], decimal_comma)? {
-                        issue.line = stream.line_at(rec.position());
+                        issue.line = stream.line;
                         rejected.push(issue);
                     }
                 }

@@ -44,6 +44,18 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The file goes beyond one of the readers' limits (`kleber_ingest::limits`): a record
+    /// larger than the record size limit (often an unterminated CSV quote), JSON nested too
+    /// deep, an archive that decompresses to more than allowed (a zip bomb). The reason names
+    /// the limit.
+    #[error("{path}: {reason}")]
+    TooLarge {
+        /// The input path.
+        path: PathBuf,
+        /// What is too large, the limit's name and value, and what to do.
+        reason: String,
+    },
+
     /// An import option is invalid: a type override or multivalued separator naming a field that
     /// does not exist, a multivalued field forced to a type other than text, a zero row group
     /// size...

@@ -99,6 +99,7 @@ mod error;
 mod geo;
 mod infer;
 mod json_in;
+pub mod limits;
 mod output;
 mod typed;
 mod values;

@@ -1,10 +1,14 @@
 //! XLSX (and XLS, XLSB, ODS) through calamine.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
 
-use calamine::{Data, Reader, open_workbook_auto};
+use calamine::{Data, DataRef, Reader, Sheets, open_workbook_auto};
 
 use crate::infer::is_null_value;
+use crate::limits::{MAX_ARCHIVE_ENTRIES, MAX_ARCHIVE_UNCOMPRESSED, mib};
 use crate::typed::{Table, finish};
 use crate::values::{Value, days_from_civil};
 use crate::{Detected, Error, Format, ImportOptions, ImportOutcome, LocationKind, Progress};
@@ -44,8 +48,59 @@ fn cell_value(d: &Data) -> Value {
     }
 }
 
+/// The non-empty cells of the sheet, `(row, column, value)` with 0-based absolute positions.
+///
+/// XLSX and XLSB are read cell by cell, so a sheet with cells at A1 and XFD1048576 costs two
+/// cells; XLS and ODS go through calamine's dense range.
+fn sheet_cells(
+    path: &Path,
+    wb: &mut Sheets<BufReader<File>>,
+    sheet: &str,
+) -> Result<Vec<(u32, u32, Data)>, Error> {
+    let bad = |e: &dyn std::fmt::Display| {
+        Error::unreadable(path, format!("cannot read sheet \"{sheet}\": {e}"))
+    };
+    let mut cells = Vec::new();
+    let mut keep = |c: calamine::Cell<DataRef<'_>>| {
+        if !matches!(c.get_value(), DataRef::Empty) {
+            let (row, col) = c.get_position();
+            cells.push((row, col, Data::from(c.get_value().clone())));
+        }
+    };
+    match wb {
+        Sheets::Xlsx(x) => {
+            let mut reader = match x.worksheet_cells_reader(sheet) {
+                Ok(r) => r,
+                // A chart sheet: nothing to read.
+                Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(cells),
+                Err(e) => return Err(bad(&e)),
+            };
+            while let Some(c) = reader.next_cell().map_err(|e| bad(&e))? {
+                keep(c);
+            }
+        }
+        Sheets::Xlsb(x) => {
+            let mut reader = x.worksheet_cells_reader(sheet).map_err(|e| bad(&e))?;
+            while let Some(c) = reader.next_cell().map_err(|e| bad(&e))? {
+                keep(c);
+            }
+        }
+        Sheets::Xls(_) | Sheets::Ods(_) => {
+            let range = wb.worksheet_range(sheet).map_err(|e| bad(&e))?;
+            let (row0, col0) = range.start().unwrap_or((0, 0));
+            for (i, j, d) in range.used_cells() {
+                // used_cells positions are relative to the range's start and fit in it.
+                let (row, col) = (row0 + i as u32, col0 + j as u32);
+                cells.push((row, col, d.clone()));
+            }
+        }
+    }
+    Ok(cells)
+}
+
 /// The sheet's records, positional, header excluded.
 fn read_sheet(path: &Path, opts: &ImportOptions) -> Result<Table, Error> {
+    check_archive(path)?;
     let mut wb = open_workbook_auto(path).map_err(|e| {
         Error::unreadable(
             path,
@@ -65,49 +120,86 @@ fn read_sheet(path: &Path, opts: &ImportOptions) -> Result<Table, Error> {
             .cloned()
             .ok_or_else(|| Error::unreadable(path, "the workbook has no sheet"))?,
     };
-    let range = wb
-        .worksheet_range(&sheet)
-        .map_err(|e| Error::unreadable(path, format!("cannot read sheet \"{sheet}\": {e}")))?;
-    let first_row = range.start().map_or(0, |(r, _)| u64::from(r));
-    let mut rows = range.rows().enumerate().filter(|(_, r)| r.iter().any(|c| *c != Data::Empty));
-    let Some((_, header)) = rows.next() else {
+    let mut cells = sheet_cells(path, &mut wb, &sheet)?;
+    drop(wb);
+    cells.sort_by_key(|&(row, col, _)| (row, col));
+    // The first non-empty row is the header; columns count from the leftmost used one.
+    let Some(&(header_row, _, _)) = cells.first() else {
         return Err(Error::Empty { path: path.to_path_buf() });
     };
-    let width = range.width();
-    let mut labels: Vec<String> = (0..width)
-        .map(|j| header.get(j).map(cell_value).map(|v| v.to_text()).unwrap_or_default())
-        .collect();
-    let mut data: Vec<(u64, Vec<Value>)> = Vec::new();
-    let mut used = vec![false; width];
-    for (i, r) in rows {
-        let cells: Vec<Value> = r.iter().map(cell_value).collect();
-        for (u, c) in used.iter_mut().zip(&cells) {
-            if !is_null_value(c) {
-                *u = true;
-            }
+    let first_col = cells.iter().map(|&(_, col, _)| col).min().unwrap_or(0);
+    let mut labels: BTreeMap<u32, String> = BTreeMap::new();
+    let mut used: BTreeSet<u32> = BTreeSet::new();
+    for (row, col, d) in &cells {
+        if *row == header_row {
+            labels.insert(*col, cell_value(d).to_text());
+        } else if !is_null_value(&cell_value(d)) {
+            used.insert(*col);
         }
-        data.push((first_row + i as u64 + 1, cells));
     }
     // Columns without a header and without a value are dropped; unnamed ones get a name.
-    let keep: Vec<usize> =
-        (0..width).filter(|&j| used[j] || !labels[j].trim().is_empty()).collect();
-    for &j in &keep {
-        if labels[j].trim().is_empty() {
-            labels[j] = format!("column_{}", j + 1);
+    let keep: Vec<u32> = labels
+        .iter()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(&c, _)| c)
+        .chain(used.iter().copied())
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    let names: Vec<String> = keep
+        .iter()
+        .map(|c| match labels.get(c) {
+            Some(l) if !l.trim().is_empty() => l.clone(),
+            _ => format!("column_{}", u64::from(c - first_col) + 1),
+        })
+        .collect();
+    let position: HashMap<u32, usize> = keep.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    let mut table = Table::with_labels(LocationKind::SheetRow, names);
+    let mut rest = cells.into_iter().skip_while(|&(row, _, _)| row == header_row).peekable();
+    while let Some(&(row, _, _)) = rest.peek() {
+        let mut values = vec![Value::Null; keep.len()];
+        while let Some((_, col, d)) = rest.next_if(|&(r, _, _)| r == row) {
+            if let Some(&i) = position.get(&col) {
+                values[i] = cell_value(&d);
+            }
         }
-    }
-    let mut table = Table::with_labels(
-        LocationKind::SheetRow,
-        keep.iter().map(|&j| labels[j].clone()).collect(),
-    );
-    for (loc, mut cells) in data {
-        let row: Vec<Value> = keep
-            .iter()
-            .map(|&j| cells.get_mut(j).map(std::mem::take).unwrap_or_default())
-            .collect();
-        table.push_cells(loc, row);
+        table.push_cells(u64::from(row) + 1, values);
     }
     Ok(table)
+}
+
+/// Refuses an archive (XLSX, XLSB, ODS) with too many members or whose members declare more
+/// than [`MAX_ARCHIVE_UNCOMPRESSED`] bytes uncompressed, before calamine parses any of it. The
+/// declared sizes are enough: the zip reader calamine uses stops a member that decompresses
+/// beyond its declared size with an error. A file that is not a zip archive (XLS) is left to
+/// calamine.
+fn check_archive(path: &Path) -> Result<(), Error> {
+    let file = File::open(path).map_err(|e| Error::input(path, e))?;
+    let Ok(mut archive) = zip::ZipArchive::new(BufReader::new(file)) else {
+        return Ok(());
+    };
+    let too_large = |what: String| Error::TooLarge {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{what}; a spreadsheet archive may hold at most {} uncompressed (the archive size \
+             limit) in at most {MAX_ARCHIVE_ENTRIES} members: this looks like a zip bomb, or \
+             split the data into smaller files",
+            mib(MAX_ARCHIVE_UNCOMPRESSED)
+        ),
+    };
+    if archive.len() > MAX_ARCHIVE_ENTRIES {
+        return Err(too_large(format!("the archive has {} members", archive.len())));
+    }
+    let mut declared = 0u64;
+    for i in 0..archive.len() {
+        if let Ok(entry) = archive.by_index_raw(i) {
+            declared = declared.saturating_add(entry.size());
+        }
+    }
+    if declared > MAX_ARCHIVE_UNCOMPRESSED {
+        return Err(too_large(format!("the archive declares {} uncompressed", mib(declared))));
+    }
+    Ok(())
 }
 
 /// Imports a workbook sheet.

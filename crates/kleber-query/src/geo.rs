@@ -17,7 +17,7 @@
 
 mod aggregate;
 mod cluster;
-mod parse;
+pub(crate) mod parse;
 mod scalar;
 
 use std::sync::Arc;

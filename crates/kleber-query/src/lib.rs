@@ -28,6 +28,23 @@ mod record_id;
 mod refine;
 mod text;
 
+/// Entry points of the fuzz targets (`crates/kleber-query/fuzz`); not an API to build on.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Splits a `refine`/`exclude` value into facet and value, as the engine does.
+    pub fn split_refine(text: &str) -> Option<(String, String)> {
+        crate::refine::split(text)
+    }
+
+    /// Parses a geometry literal (WKT or GeoJSON) as ODSQL's `geom'...'`, checks it as a query
+    /// geometry and writes it back as GeoJSON, as the engine does.
+    pub fn parse_geometry_literal(text: &str) -> Result<String, String> {
+        let geometry = crate::geo::parse::parse_geometry(text)?;
+        crate::geo::parse::check_wgs84(&geometry)?;
+        Ok(crate::geo::parse::to_geojson(&geometry))
+    }
+}
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;

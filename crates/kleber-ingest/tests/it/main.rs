@@ -4,6 +4,7 @@
 mod csv;
 mod errors;
 mod geojson;
+mod hostile;
 mod json;
 mod output;
 mod real;

@@ -1,0 +1,26 @@
+//! The bounds every reader enforces so that a hostile or broken file ends in a clear error
+//! within bounded memory. Each is named in the error it causes and listed in `docs/import.md`.
+
+/// The largest record: a CSV record (all its fields, quotes included), a JSON Lines line, or
+/// one item of a JSON array or GeoJSON `features` (and any other single JSON value of the
+/// document). An unterminated CSV quote makes the rest of the file one field and meets it.
+pub const MAX_RECORD_BYTES: u64 = 32 << 20;
+
+/// The most line breaks one CSV record may span (the reader keeps their offsets to locate
+/// records by line).
+pub const MAX_RECORD_LINES: usize = 1_000_000;
+
+/// The most a spreadsheet archive (XLSX, XLSB, ODS) may hold once decompressed, all its
+/// members together: a zip bomb is refused before any member is parsed.
+pub const MAX_ARCHIVE_UNCOMPRESSED: u64 = 1 << 30;
+
+/// The most members a spreadsheet archive may have.
+pub const MAX_ARCHIVE_ENTRIES: usize = 10_000;
+
+/// How deep JSON arrays and objects may nest (serde_json's own recursion limit).
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Text of a limit in bytes for messages: `32 MiB`.
+pub(crate) fn mib(bytes: u64) -> String {
+    format!("{} MiB", bytes >> 20)
+}
