@@ -16,6 +16,7 @@ mod http;
 mod import_cli;
 mod limits;
 mod odsclient;
+mod odsql_writer;
 mod portal;
 mod real_files;
 mod roundtrip;
