@@ -1,6 +1,7 @@
 //! Integration tests of the Kleber server: a real server on 127.0.0.1, real files, the real
 //! `kleber` binary. One test binary (modules per feature) to keep link time low.
 
+mod abuse;
 mod api;
 mod api_client;
 mod browser;
