@@ -13,6 +13,7 @@ mod error_codes;
 mod exports_formats;
 mod facets;
 mod golden;
+mod hardening;
 mod http;
 mod import_cli;
 mod limits;
