@@ -88,7 +88,8 @@ impl Lines {
             return Some(RecordTooLong { lines: false });
         }
         let after = |q: &VecDeque<u64>| q.len() - q.partition_point(|&o| o < self.mark);
-        (after(&self.nl) + after(&self.cr) > MAX_RECORD_LINES)
+        // CRLF, LF and CR line ends each count once.
+        (after(&self.nl).max(after(&self.cr)) > MAX_RECORD_LINES)
             .then_some(RecordTooLong { lines: true })
     }
 

@@ -86,13 +86,26 @@
 //! field list as JSON under the key-value metadata key [`FIELDS_METADATA_KEY`]. The file is
 //! written under a temporary name beside the target and renamed at the end.
 //!
+//! # Memory and limits
+//!
+//! No reader holds the file: CSV, JSON, JSONL and GeoJSON are streamed (JSON documents once to
+//! find their shape, skipping every value, then twice one record at a time), XLSX and XLSB are
+//! read cell by cell, so a sheet with cells at A1 and XFD1048576 costs two cells (XLS and ODS
+//! go through calamine's dense range). What a file may not exceed is in [`limits`]: a record of
+//! more than [`limits::MAX_RECORD_BYTES`] (an unterminated CSV quote meets it), a CSV record
+//! over more than [`limits::MAX_RECORD_LINES`] lines, JSON nested deeper than
+//! [`limits::MAX_JSON_DEPTH`], a spreadsheet archive declaring more than
+//! [`limits::MAX_ARCHIVE_UNCOMPRESSED`] bytes or [`limits::MAX_ARCHIVE_ENTRIES`] members (a zip
+//! bomb; the zip reader holds each member to its declared size). Each gives
+//! [`Error::TooLarge`] naming the limit; a JSON Lines line nested too deep is a rejected row.
+//!
 //! # Progress
 //!
-//! The callback is called about every 65,536 rows and at the end. For CSV, `bytes_total` is
-//! **twice** the file size because the file is read twice: pass 1 reports bytes `0..size`,
-//! pass 2 `size..2*size`, and `rows` counts the rows of the current pass. Other formats are read
-//! into memory first (reported as `bytes_done == bytes_total == size`, rows 0), then `rows`
-//! counts converted rows.
+//! The callback is called about every 65,536 rows and at the end. For CSV, JSON, JSONL and
+//! GeoJSON, `bytes_total` is **twice** the file size because the records are read twice:
+//! pass 1 reports bytes `0..size`, pass 2 `size..2*size`, and `rows` counts the rows of the
+//! current pass. XLSX is read into memory first (reported as `bytes_done == bytes_total ==
+//! size`, rows 0), then `rows` counts converted rows.
 
 mod csv_in;
 mod error;

@@ -395,6 +395,13 @@ fn records_just_below_the_size_limit_are_read() {
     let i = import(&path, &ImportOptions::default());
     assert_eq!(i.outcome.rows, 2);
     assert_eq!(i.str("a", 0).map(|s| s.len()), Some(big.len()));
+    // CRLF line ends count once each: a quoted field just below the line limit is read.
+    let breaks = "\r\n".repeat(MAX_RECORD_LINES - 10);
+    let (_d, path) =
+        temp_file("crlf.csv", format!("a,b\r\n\"x{breaks}y\",1\r\nz,2\r\n").as_bytes());
+    let i = import(&path, &ImportOptions::default());
+    assert_eq!(i.outcome.rows, 2);
+    assert_eq!(i.str("a", 1).as_deref(), Some("z"));
 }
 
 // --- CSV ---
