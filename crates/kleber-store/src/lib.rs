@@ -96,7 +96,7 @@ impl Store {
 
     /// The generation as [`generation`](Self::generation) would read it, answered from memory
     /// when it cannot have changed: a change committed by this process is seen at once, one
-    /// committed by another process within [`freshness::MAX_AGE`](crate::freshness::MAX_AGE).
+    /// committed by another process within [`freshness::MAX_AGE`].
     /// For readers that ask on every request.
     pub fn recent_generation(&self) -> Result<i64> {
         self.freshness.generation(|| self.generation())

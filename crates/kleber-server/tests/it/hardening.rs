@@ -401,3 +401,57 @@ fn serve_and_import_refuse_a_data_directory_whose_catalog_is_lost() {
         .expect("run kleber");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn concurrent_annotate_processes_and_an_import_lose_no_update() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fields: Vec<String> = (0..12).map(|i| format!("f{i}")).collect();
+    let write = |path: &Path, rows: usize| {
+        let mut text = fields.join(";") + "\n";
+        for r in 0..rows {
+            text += &(0..12).map(|i| (r * 12 + i).to_string()).collect::<Vec<_>>().join(";");
+            text += "\n";
+        }
+        std::fs::write(path, text).expect("write");
+    };
+    let (v1, v2) = (dir.path().join("v1.csv"), dir.path().join("v2.csv"));
+    write(&v1, 3);
+    write(&v2, 20_000);
+    let data = dir.path().join("data");
+    let import = |file: &Path| {
+        kleber()
+            .arg("import")
+            .arg(file)
+            .args(["--dataset", "mesures", "--data-dir"])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn import")
+    };
+    assert!(import(&v1).wait().expect("wait").success());
+    // A new version being imported while twelve processes annotate twelve fields.
+    let mut importing = import(&v2);
+    let annotating: Vec<_> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            kleber()
+                .args(["annotate", "--dataset", "mesures", "--data-dir"])
+                .arg(&data)
+                .args([field.as_str(), &format!("unit=u{i}")])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn annotate")
+        })
+        .collect();
+    for mut child in annotating {
+        assert!(child.wait().expect("wait").success());
+    }
+    assert!(importing.wait().expect("wait").success());
+    let store = Store::open(&data).expect("open");
+    let ds = store.get_dataset("mesures").expect("get").expect("exists");
+    assert_eq!((ds.version.number, ds.version.records_count), (2, 20_000));
+    for (i, field) in ds.version.fields.iter().enumerate() {
+        assert_eq!(field.annotations.get("unit"), Some(&vec![format!("u{i}")]), "{field:?}");
+    }
+}
