@@ -135,10 +135,13 @@ fn cast_to(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
+/// Indexes by (uid, version), and the bytes they hold.
+type Entries = (HashMap<(String, i64), Arc<RecordIndex>>, usize);
+
 /// The indexes built so far, by (uid, version), bounded by [`MAX_INDEX_BYTES`].
 #[derive(Debug, Default)]
 pub(crate) struct IndexCache {
-    entries: Mutex<(HashMap<(String, i64), Arc<RecordIndex>>, usize)>,
+    entries: Mutex<Entries>,
 }
 
 impl IndexCache {
