@@ -88,7 +88,7 @@ pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQ
     let mut query = v1.records_query(Some(rows), start);
     query.select = Some(v1_select(&v1));
     let tz = query.tz()?;
-    let planned = state.engine.plan_record(&dataset, &query, &record_id).await?;
+    let planned = state.engine.plan(&dataset, &query).await?;
     let encoder = encoder_for(&planned.columns, tz);
     let context = RecordContext::new(
         &record.id,
