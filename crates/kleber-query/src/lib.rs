@@ -25,6 +25,7 @@ pub mod limits;
 mod lower;
 mod plan;
 mod record_id;
+mod record_index;
 mod refine;
 mod text;
 
@@ -186,6 +187,8 @@ pub struct Engine {
     /// The runtime queries run on (an `Option` only so that `Drop` can shut it down).
     cpu: Option<tokio::runtime::Runtime>,
     query_timeout: Duration,
+    /// Record-id indexes by (uid, version), built on the first lookup of one record.
+    indexes: std::sync::Arc<record_index::IndexCache>,
 }
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
@@ -215,6 +218,7 @@ impl Engine {
             scans: Mutex::new(HashMap::new()),
             cpu: Some(cpu),
             query_timeout: limits.query_timeout,
+            indexes: std::sync::Arc::default(),
         })
     }
 
@@ -294,6 +298,37 @@ impl Engine {
         let table = self.scan(dataset).await?;
         let (fields, query) = (dataset.fields.clone(), query.clone());
         let work = async move { plan::plan(table, &fields, &query, None) };
+        let mut planned = self.on_cpu(deadline, work).await?;
+        planned.deadline = Some(deadline);
+        Ok(planned)
+    }
+
+    /// Plans `query` (which filters on `_id = "<record_id>"`) over only the rows of `dataset`
+    /// whose id may be `record_id`, found in the version's id index (built on first use)
+    /// instead of hashing every row.
+    pub async fn plan_record(
+        &self,
+        dataset: &DatasetRef,
+        query: &RecordsQuery,
+        record_id: &str,
+    ) -> Result<PlannedQuery> {
+        let deadline = self.deadline();
+        let table = self.scan(dataset).await?;
+        let schema = std::sync::Arc::new(table.schema().as_arrow().clone());
+        let key = (dataset.uid.clone(), dataset.version);
+        let (path, fields, query) =
+            (dataset.data_path.clone(), dataset.fields.clone(), query.clone());
+        let (indexes, ctx, id) =
+            (std::sync::Arc::clone(&self.indexes), self.ctx.clone(), record_id.to_owned());
+        let work = async move {
+            let index = match indexes.get(&key) {
+                Some(index) => index,
+                // Kept even when this request runs out of time: the next one finds it.
+                None => indexes.put(key, record_index::RecordIndex::build(&path, &fields)?),
+            };
+            let rows = record_index::read_rows(&path, &index.rows(&id), &schema)?;
+            plan::plan(ctx.read_batch(rows)?, &fields, &query, None)
+        };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);
         Ok(planned)

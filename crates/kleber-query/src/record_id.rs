@@ -36,9 +36,7 @@ pub(crate) fn random_expr(fields: &[Field], seed: i64) -> Expr {
 }
 
 fn hash_expr(fields: &[Field], seed: Option<i64>) -> Expr {
-    let keyed: Vec<&Field> = fields.iter().filter(|f| f.annotations.contains_key("id")).collect();
-    let hashed: Vec<&Field> = if keyed.is_empty() { fields.iter().collect() } else { keyed };
-    let names: Vec<String> = hashed.iter().map(|f| f.name.clone()).collect();
+    let names = hashed_names(fields);
     let args = names.iter().map(|n| column(n)).collect();
     let udf = RecordId { names, seed, signature: Signature::variadic_any(Volatility::Immutable) };
     Arc::new(ScalarUDF::new_from_impl(udf)).call(args)
@@ -73,35 +71,57 @@ impl ScalarUDFImpl for RecordId {
         let rows = args.number_rows;
         let arrays: Vec<ArrayRef> =
             args.args.into_iter().map(|a| a.into_array(rows)).collect::<Result<_>>()?;
-        let options = FormatOptions::default().with_null("\u{0}null");
-        let formatters = arrays
-            .iter()
-            .map(|a| ArrayFormatter::try_new(a.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
         let mut out = StringBuilder::with_capacity(rows, rows * 40);
         let mut text = String::new();
-        for row in 0..rows {
-            let mut hasher = Sha1::new();
-            if let Some(seed) = self.seed {
-                hasher.update(seed.to_le_bytes());
-            }
-            for (name, formatter) in self.names.iter().zip(&formatters) {
-                text.clear();
-                use std::fmt::Write as _;
-                let _ = write!(text, "{}", formatter.value(row));
-                hasher.update(name.as_bytes());
-                hasher.update([0x1f]);
-                hasher.update(text.as_bytes());
-                hasher.update([0x1e]);
-            }
-            let digest = hasher.finalize();
+        digests(&self.names, self.seed, &arrays, |digest| {
             text.clear();
-            for byte in digest.iter() {
+            for byte in digest {
                 use std::fmt::Write as _;
                 let _ = write!(text, "{byte:02x}");
             }
             out.append_value(&text);
-        }
+        })?;
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
+}
+
+/// Calls `each` with the SHA-1 digest of every row of `arrays` (the columns `names`, in order):
+/// the record id when `seed` is `None`. Shared by the `_id` function and the id index.
+pub(crate) fn digests(
+    names: &[String],
+    seed: Option<i64>,
+    arrays: &[ArrayRef],
+    mut each: impl FnMut(&[u8]),
+) -> Result<()> {
+    let rows = arrays.first().map_or(0, |a| a.len());
+    let options = FormatOptions::default().with_null("\u{0}null");
+    let formatters = arrays
+        .iter()
+        .map(|a| ArrayFormatter::try_new(a.as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut text = String::new();
+    for row in 0..rows {
+        let mut hasher = Sha1::new();
+        if let Some(seed) = seed {
+            hasher.update(seed.to_le_bytes());
+        }
+        for (name, formatter) in names.iter().zip(&formatters) {
+            text.clear();
+            use std::fmt::Write as _;
+            let _ = write!(text, "{}", formatter.value(row));
+            hasher.update(name.as_bytes());
+            hasher.update([0x1f]);
+            hasher.update(text.as_bytes());
+            hasher.update([0x1e]);
+        }
+        each(hasher.finalize().as_slice());
+    }
+    Ok(())
+}
+
+/// The fields a record id hashes: those annotated `id`, else every field.
+pub(crate) fn hashed_names(fields: &[Field]) -> Vec<String> {
+    let keyed: Vec<&Field> = fields.iter().filter(|f| f.annotations.contains_key("id")).collect();
+    let hashed: Vec<&Field> = if keyed.is_empty() { fields.iter().collect() } else { keyed };
+    hashed.iter().map(|f| f.name.clone()).collect()
 }

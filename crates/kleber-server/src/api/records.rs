@@ -164,7 +164,7 @@ pub async fn get_record(
     // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
     query.r#where = vec![format!("_id = {}", kleber_odsql::write::string(&record_id))];
     query.group_by = None;
-    let planned = state.engine.plan(&dataset_ref(&record), &query).await?;
+    let planned = state.engine.plan_record(&dataset_ref(&record), &query, &record_id).await?;
     let encoder = encoder_for(&planned.columns, query.tz()?);
     let batches = state.engine.collect(planned).await?;
     let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {

@@ -147,7 +147,7 @@ pub async fn get_record(
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
     let tz = query.tz()?;
-    let planned = state.engine.plan(&dataset, &query).await?;
+    let planned = state.engine.plan_record(&dataset, &query, &record_id).await?;
     let encoder = encoder_for(&planned.columns, tz);
     let context = RecordContext::new(
         &record.id,
