@@ -33,8 +33,14 @@ fn err<T>(message: impl Into<String>) -> Result<T> {
 
 /// Longest `q` accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 4096;
-/// Deepest nesting of parentheses and `NOT`s accepted.
-const MAX_DEPTH: usize = 64;
+/// Deepest nesting of parentheses and `NOT`s accepted: each level becomes at most one level of
+/// ODSQL nesting, and the innermost term adds at most two (`now(days=-7)`), so the ODSQL
+/// written stays within [`crate::MAX_DEPTH`].
+pub const MAX_DEPTH: usize = crate::MAX_DEPTH - 2;
+/// Most terms (words, field queries, functions) in one query: each adds at most one level to
+/// the ODSQL tree's height, so with [`MAX_DEPTH`] the ODSQL written stays within
+/// [`crate::MAX_HEIGHT`].
+pub const MAX_TERMS: usize = crate::MAX_HEIGHT / 2;
 
 /// What the translator needs to know of a field's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -539,6 +545,12 @@ fn parse(q: &str) -> Result<Option<Node>> {
     let tokens = Lexer::new(q).tokens()?;
     if tokens.is_empty() {
         return Ok(None);
+    }
+    let terms = tokens.iter().filter(|t| matches!(t, Token::Term(_))).count();
+    if terms > MAX_TERMS {
+        return err(format!(
+            "the query has {terms} terms, at most {MAX_TERMS} are allowed; combine values in one field query, e.g. total:[1 TO 10]"
+        ));
     }
     let mut parser = Parser { tokens, pos: 0, depth: 0 };
     let node = parser.or()?;
