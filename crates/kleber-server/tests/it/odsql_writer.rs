@@ -92,3 +92,24 @@ async fn volatility_is_read_from_the_clauses_not_the_text() {
         assert_ne!(cache.as_ref().and_then(|v| v.to_str().ok()), Some("no-cache"), "{query}");
     }
 }
+
+#[tokio::test]
+async fn portal_refinements_keep_quotes_and_backslashes() {
+    let server = server().await;
+    // The total the page states: <p id="result-count" role="status">N record(s)</p>.
+    let count = |body: &str| -> Option<u32> {
+        let at = body.find("id=\"result-count\"")?;
+        let text = &body[at..];
+        let text = &text[text.find('>')? + 1..];
+        text.split_whitespace().next()?.parse().ok()
+    };
+    let (status, _, all) = server.get("/explore/dataset/noms/table/?lang=en").await;
+    assert_eq!(status, 200);
+    assert_eq!(count(&all), Some(3), "unfiltered page");
+    for value in [r#"A"B\C"#, r#""quoted""#, "plain"] {
+        let path = format!("/explore/dataset/noms/table/?lang=en&refine.nom={}", enc(value));
+        let (status, _, body) = server.get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(count(&body), Some(1), "{path}");
+    }
+}
