@@ -3,4 +3,5 @@
 mod common;
 mod dates;
 mod geo;
+mod limits;
 mod text;

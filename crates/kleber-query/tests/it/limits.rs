@@ -1,0 +1,82 @@
+//! The engine's own limits: the caps refuse before planning, the deadline cancels, and one
+//! record is found by id through the version's index.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{ArrayRef, Int64Array, StringArray};
+use kleber_query::limits::{MAX_IN_LIST_ITEMS, MAX_WHERE_PARAMS};
+use kleber_query::{Engine, Error, Limits, RecordsQuery};
+use kleber_types::{Field, FieldType};
+
+use crate::common::TestDataset;
+
+fn dataset(rows: i64) -> TestDataset {
+    let fields = vec![
+        Field::new("nom", "Nom", FieldType::Text),
+        Field::new("valeur", "Valeur", FieldType::Int),
+    ];
+    let noms: Vec<String> = (0..rows).map(|i| format!("Station {i}")).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(noms)),
+        Arc::new(Int64Array::from((0..rows).map(|i| i % 100).collect::<Vec<_>>())),
+    ];
+    TestDataset::new(fields, columns)
+}
+
+#[tokio::test]
+async fn caps_refuse_before_any_work() {
+    let ds = dataset(10);
+    let q = RecordsQuery {
+        r#where: vec!["valeur >= 0".to_owned(); MAX_WHERE_PARAMS + 1],
+        ..RecordsQuery::default()
+    };
+    let err = ds.engine.plan(&ds.dataset, &q).await.err().expect("refused");
+    assert!(matches!(err, Error::InvalidParameter { name: "where", .. }), "{err}");
+    let list = (0..=MAX_IN_LIST_ITEMS).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let err = ds.count(&format!("valeur in ({list})")).await.unwrap_err();
+    assert!(err.to_string().contains("MAX_IN_LIST_ITEMS"), "{err}");
+    // At the cap, answered.
+    let q = RecordsQuery {
+        r#where: vec!["valeur >= 0".to_owned(); MAX_WHERE_PARAMS],
+        limit: Some(0),
+        ..RecordsQuery::default()
+    };
+    assert_eq!(ds.run(q).await.unwrap().0, 10);
+}
+
+#[tokio::test]
+async fn the_deadline_cancels_planning_and_running() {
+    let mut ds = dataset(1_000);
+    ds.engine = Engine::new(Limits { query_timeout: Duration::ZERO, ..Limits::default() }).unwrap();
+    let err = ds.count("valeur = 3").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TooHeavy { limit: "time", detail } if detail.contains("query_timeout")),
+        "{err}"
+    );
+    ds.engine = Engine::new(Limits::default()).unwrap();
+    assert_eq!(ds.count("valeur = 3").await.unwrap(), 10);
+}
+
+#[tokio::test]
+async fn one_record_is_planned_over_its_candidate_rows_only() {
+    let ds = dataset(3_000);
+    let listed = ds.select("_id, nom", Some("nom = \"Station 2999\""), None, None).await.unwrap();
+    let id = listed[0]["_id"].as_str().unwrap().to_owned();
+    let q = RecordsQuery {
+        r#where: vec![format!("_id = \"{id}\"")],
+        select: Some("nom, valeur".to_owned()),
+        ..RecordsQuery::default()
+    };
+    let planned = ds.engine.plan_record(&ds.dataset, &q, &id).await.unwrap();
+    let batches = ds.engine.collect(planned).await.unwrap();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1);
+    let nom = batches.iter().find(|b| b.num_rows() > 0).unwrap().column(0).clone();
+    assert_eq!(arrow::util::display::array_value_to_string(&nom, 0).unwrap(), "Station 2999");
+    // An unknown id: no row, no error.
+    let other = "0".repeat(40);
+    let planned = ds.engine.plan_record(&ds.dataset, &q, &other).await.unwrap();
+    let batches = ds.engine.collect(planned).await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+}
