@@ -14,6 +14,7 @@ mod facets;
 mod golden;
 mod http;
 mod import_cli;
+mod layering;
 mod limits;
 mod odsclient;
 mod portal;
