@@ -93,6 +93,16 @@ pub struct Page {
     pub total: u64,
 }
 
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("columns", &self.columns.iter().map(|c| &c.key).collect::<Vec<_>>())
+            .field("rows", &self.len())
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
 impl Page {
     /// The rows as JSON objects (v2.1 encodings).
     pub fn values(&self) -> Result<Vec<Value>, Error> {
