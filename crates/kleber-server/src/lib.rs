@@ -39,17 +39,21 @@ pub use state::AppState;
 /// The router of the whole server: every front end's route list, mounted once, from which
 /// the router and the route table (what each route reads) are both built.
 pub fn app(mut state: AppState) -> Router {
+    let (routes, table) = routes().into_parts();
+    state.routes = std::sync::Arc::new(table);
+    let routes = routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+    http::apply(routes, &state).with_state(state)
+}
+
+/// Every front end's routes, mounted: the router and the route table together.
+pub fn routes() -> http::routes::Routes {
     use http::routes::{Routes, plain};
-    let (routes, table) = Routes::new()
+    Routes::new()
         .mount(api::V2_1, api::routes(), plain)
         .mount(api_v20::V2_0, api_v20::routes(), api_v20::layers)
         .mount(api_v20::V2_ALIAS, api_v20::routes(), api_v20::layers)
         .mount("", api_v1::routes(), plain)
         .merge_untabled(web::routes())
-        .into_parts();
-    state.routes = std::sync::Arc::new(table);
-    let routes = routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
-    http::apply(routes, &state).with_state(state)
 }
 
 async fn not_found(request: Request) -> Response {

@@ -151,3 +151,40 @@ impl Routes {
 pub fn plain(router: Router<AppState>) -> Router<AppState> {
     router
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_says_what_every_api_route_reads() {
+        let (_, table) = crate::routes().into_parts();
+        let routes: Vec<RouteInfo> = table.iter().collect();
+        assert!(routes.len() > 40, "{} routes", routes.len());
+        for route in &routes {
+            let p = route.pattern;
+            match route.reads {
+                Reads::Dataset(IdFrom::Path) => assert!(p.contains("/{id}"), "{p}"),
+                Reads::Dataset(IdFrom::Query(name)) => {
+                    assert_eq!(name, "dataset");
+                    assert!(p.starts_with("/api/records/1.0/"), "{p}");
+                }
+                Reads::Catalog => assert!(!p.contains("{id}"), "{p}"),
+                Reads::Fixed => {
+                    assert!(
+                        ["/api/explore/v2.1", "/api/explore/v2.0", "/api/v2"].contains(&p),
+                        "{p}"
+                    );
+                }
+            }
+            // The pattern is interned: the same text is the same cache-key name.
+            assert!(std::ptr::eq(p, table.get(p).map(|r| r.pattern).unwrap_or_default()));
+        }
+        let reads = |p: &str| table.get(p).map(|r| r.reads);
+        assert_eq!(reads("/api/explore/v2.1/catalog/datasets/{id}/records"), Some(DATASET));
+        assert_eq!(reads("/api/v2/catalog/facets"), Some(Reads::Catalog));
+        assert_eq!(reads("/api/datasets/1.0/search"), Some(Reads::Catalog));
+        assert_eq!(reads("/explore/dataset/{id}/download"), Some(DATASET));
+        assert_eq!(reads("/explore/dataset/{id}/{tab}"), None, "portal pages are not tabled");
+    }
+}
