@@ -102,6 +102,8 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
     let Some(route) = state.routes.get(matched.as_str()) else {
         return Resolution::default();
     };
+    // Anonymous until API keys name a principal (the `ApiKey` extension is already here): the
+    // principal then decides what resolves, and the handler reuses it.
     let ctx = RequestContext::anonymous();
     let resolved = match route.reads {
         Reads::Fixed => Some(Resolved::Fixed),
