@@ -3,7 +3,7 @@
 //! JavaScript); the script draws the same numbers with Chart.js.
 
 use axum::response::Response;
-use kleber_app::{DatasetVersion, RequestContext};
+use kleber_app::DatasetVersion;
 use kleber_query::RecordsQuery;
 use kleber_types::{Field, FieldType};
 use kleber_web::pages::{AnalyzePage, ChartRow};
@@ -163,7 +163,7 @@ pub(crate) async fn analyze_tab(
                 query.limit = Some(MAX_GROUPS);
                 let page = state
                     .app
-                    .rows(&RequestContext::anonymous(), version, &query)
+                    .rows(&ctx.request(), version, &query)
                     .await
                     .map_err(|e| PageError::from_api(ctx, e))?;
                 let mut groups = Vec::new();

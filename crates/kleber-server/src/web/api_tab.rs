@@ -2,7 +2,7 @@
 //! from its schema so that every example names real fields, and from its data so that every
 //! example finds records (the text searched is a frequent value, the point a record's).
 
-use kleber_app::{DatasetVersion, RequestContext};
+use kleber_app::DatasetVersion;
 use kleber_types::{Field, FieldType};
 use kleber_web::pages::{ApiPage, Snippet, SnippetGroup};
 use kleber_web::url::Query;
@@ -59,7 +59,7 @@ async fn rows(
 ) -> Result<Vec<Value>, PageError> {
     let page = state
         .app
-        .rows(&RequestContext::anonymous(), version, &query)
+        .rows(&ctx.request(), version, &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
     page.values().map_err(|e| PageError::internal(ctx, e))

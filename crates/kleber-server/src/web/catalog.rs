@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use kleber_app::RequestContext;
 use kleber_query::facets::FacetValue;
 use kleber_store::DatasetRecord;
 use kleber_web::Lang;
@@ -101,7 +100,7 @@ pub async fn get_catalog(
     };
     let number = page_number(&ctx, PAGE_SIZE)?;
 
-    let app_ctx = RequestContext::anonymous();
+    let app_ctx = ctx.request();
     let snapshot = state.app.catalog(&app_ctx).await.map_err(api)?;
     let mut query = filters.records_query();
     query.order_by = (!order_by.is_empty()).then(|| (*order_by).to_owned());

@@ -7,7 +7,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use kleber_app::{DatasetVersion, RequestContext};
+use kleber_app::DatasetVersion;
 use kleber_export::ExportFormat;
 use kleber_store::DatasetRecord;
 use kleber_types::FieldType;
@@ -198,11 +198,8 @@ pub async fn render_tab(
     if !TABS.contains(&tab) {
         return Err(PageError::not_found(&ctx));
     }
-    let version = state
-        .app
-        .dataset(&RequestContext::anonymous(), id)
-        .await
-        .map_err(|e| PageError::from_api(&ctx, e))?;
+    let version =
+        state.app.dataset(&ctx.request(), id).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let record = version.record();
     if tab == "map" && !is_geo(record) {
         return Err(PageError::not_found(&ctx));

@@ -25,11 +25,8 @@ pub async fn get_home(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, raw.as_deref());
     let t = ctx.lang.messages();
-    let snapshot = state
-        .app
-        .catalog(&kleber_app::RequestContext::anonymous())
-        .await
-        .map_err(|e| PageError::from_api(&ctx, e))?;
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let records = snapshot.records();
     let total_records: i64 = records.iter().map(|r| r.version.records_count).sum();
     let publishers: BTreeSet<&str> =
@@ -44,12 +41,7 @@ pub async fn get_home(
     };
     let groups = state
         .app
-        .facets(
-            &kleber_app::RequestContext::anonymous(),
-            &snapshot,
-            &kleber_query::RecordsQuery::default(),
-            &[request],
-        )
+        .facets(&ctx.request(), &snapshot, &kleber_query::RecordsQuery::default(), &[request])
         .await
         .map_err(|e| PageError::from_api(&ctx, e))?;
     let themes = groups
@@ -92,11 +84,8 @@ pub async fn get_about(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, raw.as_deref());
     let t = ctx.lang.messages();
-    let snapshot = state
-        .app
-        .catalog(&kleber_app::RequestContext::anonymous())
-        .await
-        .map_err(|e| PageError::from_api(&ctx, e))?;
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut layout = ctx.layout(t.about_heading, "/about/");
     layout.nav = "about";
     let about = AboutPage { layout, datasets: t.datasets(snapshot.records().len() as i64) };

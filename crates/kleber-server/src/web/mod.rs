@@ -85,6 +85,13 @@ impl PageContext {
         PageContext { lang, query, base_url: base_url(headers), set_cookie }
     }
 
+    /// The application layer's view of this request: anonymous, in the page's language.
+    pub fn request(&self) -> kleber_app::RequestContext {
+        let mut request = kleber_app::RequestContext::anonymous();
+        request.lang = Some(self.lang.code().to_owned());
+        request
+    }
+
     /// A layout for a page of this request.
     pub fn layout(&self, title: impl Into<String>, path: impl Into<String>) -> Layout {
         let mut layout = Layout::new(self.lang, title, path, self.query.clone());

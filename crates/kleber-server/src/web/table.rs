@@ -3,7 +3,7 @@
 //! for readers without JavaScript.
 
 use axum::response::Response;
-use kleber_app::{DatasetVersion, RequestContext};
+use kleber_app::DatasetVersion;
 use kleber_query::RecordsQuery;
 use kleber_query::facets::default_facets;
 use kleber_types::{Field, FieldType};
@@ -55,7 +55,7 @@ async fn record_filters(
         None => {
             let groups = state
                 .app
-                .facets(&RequestContext::anonymous(), version, &query, &requests)
+                .facets(&ctx.request(), version, &query, &requests)
                 .await
                 .map_err(|e| PageError::from_api(ctx, e))?;
             state.web.facets.put(key, groups)
@@ -96,7 +96,7 @@ pub(crate) async fn count(
     query.limit = Some(1);
     let page = state
         .app
-        .rows(&RequestContext::anonymous(), version, &query)
+        .rows(&ctx.request(), version, &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
     let mut n = 0;
@@ -116,7 +116,7 @@ async fn records_page(
     let record = version.record();
     query.select = Some(format!("*, _id AS {RECORD_ID}"));
     // Date-times come in the dataset's time zone, shown at that wall-clock time.
-    let app_ctx = RequestContext::anonymous().in_zone(cells::time_zone(record));
+    let app_ctx = ctx.request().in_zone(cells::time_zone(record));
     let page = state
         .app
         .records(&app_ctx, version, &query)
