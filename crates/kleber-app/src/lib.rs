@@ -212,6 +212,8 @@ pub struct App {
     catalog: Arc<CatalogCache>,
     results: ResultCache,
     limits: Limits,
+    /// Catalog resolutions so far.
+    resolutions: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -224,6 +226,7 @@ impl App {
             catalog: Arc::new(CatalogCache::default()),
             results: ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20),
             limits,
+            resolutions: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -249,6 +252,12 @@ impl App {
         &self.results
     }
 
+    /// How many times the catalog was resolved ([`App::catalog`], [`App::dataset`]) since
+    /// start-up: one per request that reads stored data (for tests and metrics).
+    pub fn resolutions(&self) -> u64 {
+        self.resolutions.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Where exports that need a footer are spooled (`<data dir>/tmp/exports`).
     pub fn spool_dir(&self) -> PathBuf {
         self.store.root().join("tmp").join("exports")
@@ -261,6 +270,7 @@ impl App {
     /// Checking that the snapshot is current is one read of the catalog's generation, done in
     /// place; rebuilding it after a change reads the whole catalog on the blocking pool.
     pub async fn catalog(&self, _ctx: &RequestContext) -> Result<CatalogView, Error> {
+        self.resolutions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(snapshot) =
             self.catalog.current_if_fresh(&self.store).map_err(Error::internal)?
         {

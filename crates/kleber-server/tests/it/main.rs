@@ -19,6 +19,7 @@ mod limits;
 mod odsclient;
 mod portal;
 mod real_files;
+mod resolution;
 mod roundtrip;
 mod v1_api;
 mod v20_api;
