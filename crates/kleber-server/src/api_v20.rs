@@ -21,21 +21,24 @@
 //! its JavaScript client reads) and `Link: </api/explore/v2.1>; rel="successor-version"`.
 
 use axum::Router;
-use axum::body::to_bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::get;
+use kleber_app::{CatalogPage, DatasetVersion, Page};
+use kleber_export::ExportFormat;
 use kleber_types::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::api::params::Params;
-use crate::api::records::run_with_time_limit;
-use crate::api::{
-    catalog, dataset_object::dataset_object, encoder_for, exports, facets, json_response,
-};
 use crate::error::ApiError;
-use crate::state::{AppState, dataset_ref};
+use crate::http::resolve::Resolution;
+use crate::http::routes::{DATASET, Reads, RouteDef, def};
+use crate::shared::dataset_object::dataset_object;
+use crate::shared::exports::{export_dataset, parse_format};
+use crate::shared::json::{json_response, page_hrefs};
+use crate::shared::{render_timestamp, request_context};
+use crate::state::AppState;
 
 /// Where v2.0 is mounted.
 pub const V2_0: &str = "/api/explore/v2.0";
@@ -46,23 +49,32 @@ pub const V2_ALIAS: &str = "/api/v2";
 pub const DEPRECATION: &str =
     "Explore API v2.0 is deprecated; use Explore API v2.1 (/api/explore/v2.1).";
 
-/// The v2.0 routes (mounted under [`V2_0`] and [`V2_ALIAS`]).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(root))
-        .route("/catalog", get(catalog_root))
-        .route("/catalog/datasets", get(list_datasets))
-        .route("/catalog/facets", get(facets::get_catalog_facets))
-        .route("/catalog/datasets/{id}", get(get_dataset))
-        .route("/catalog/datasets/{id}/facets", get(facets::get_records_facets))
-        .route("/catalog/datasets/{id}/records", get(get_records))
-        .route("/catalog/datasets/{id}/records/{record_id}", get(get_record))
-        .route("/catalog/datasets/{id}/exports", get(list_exports))
-        .route("/catalog/datasets/{id}/exports/{format}", get(export))
-        .route("/catalog/datasets/{id}/attachments", get(list_attachments))
-        .route("/catalog/datasets/{id}/attachments/{file}", get(attachment))
-        .route("/catalog/datasets/{id}/alternative_exports/{file}", get(alternative_export))
-        .layer(axum::middleware::map_response(deprecation_headers))
+/// The v2.0 routes (mounted under [`V2_0`] and [`V2_ALIAS`]) and what each reads.
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        def("/", Reads::Fixed, get(root)),
+        def("/catalog", Reads::Catalog, get(catalog_root)),
+        def("/catalog/datasets", Reads::Catalog, get(list_datasets)),
+        def("/catalog/facets", Reads::Catalog, get(crate::shared::facets::get_catalog_facets)),
+        def("/catalog/datasets/{id}", DATASET, get(get_dataset)),
+        def(
+            "/catalog/datasets/{id}/facets",
+            DATASET,
+            get(crate::shared::facets::get_records_facets),
+        ),
+        def("/catalog/datasets/{id}/records", DATASET, get(get_records)),
+        def("/catalog/datasets/{id}/records/{record_id}", DATASET, get(get_record)),
+        def("/catalog/datasets/{id}/exports", DATASET, get(list_exports)),
+        def("/catalog/datasets/{id}/exports/{format}", DATASET, get(export)),
+        def("/catalog/datasets/{id}/attachments", DATASET, get(list_attachments)),
+        def("/catalog/datasets/{id}/attachments/{file}", DATASET, get(attachment)),
+        def("/catalog/datasets/{id}/alternative_exports/{file}", DATASET, get(alternative_export)),
+    ]
+}
+
+/// The v2.0 layers: the deprecation headers on every answer.
+pub fn layers(router: Router<AppState>) -> Router<AppState> {
+    router.layer(axum::middleware::map_response(deprecation_headers))
 }
 
 async fn deprecation_headers(mut response: Response) -> Response {
@@ -106,59 +118,42 @@ async fn catalog_root(OriginalUri(uri): OriginalUri) -> Response {
 
 /// `self`, `first`, `last` and `next` links of a page at `path`.
 fn page_links(path: &str, params: &Params, total: u64, limit: usize, offset: usize) -> Vec<Value> {
-    let page = |offset: usize| {
-        let mut pairs: Vec<(String, String)> =
-            params.pairs().iter().filter(|(k, _)| k != "offset").cloned().collect();
-        pairs.push(("offset".into(), offset.to_string()));
-        let query: String =
-            form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-        format!("{path}?{query}")
-    };
-    let total = total as usize;
-    let last = if total == 0 || limit == 0 { 0 } else { (total - 1) / limit * limit };
-    let mut links =
-        vec![link(page(offset), "self"), link(page(0), "first"), link(page(last), "last")];
-    if limit > 0 && offset + limit < total {
-        links.push(link(page(offset + limit), "next"));
-    }
-    links
-}
-
-/// Reads the JSON body of a v2.1 handler's answer (a page: bounded by the records window).
-async fn body_json(response: Response) -> Result<Value, ApiError> {
-    let bytes = to_bytes(response.into_body(), 64 << 20).await.map_err(ApiError::internal)?;
-    serde_json::from_slice(&bytes).map_err(ApiError::internal)
+    page_hrefs(path, params.pairs(), total, limit, offset)
+        .into_iter()
+        .map(|(href, rel)| link(href, rel))
+        .collect()
 }
 
 async fn list_datasets(
     State(state): State<AppState>,
+    resolution: Resolution,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
-    let response = catalog::list_datasets(State(state), RawQuery(query)).await?;
-    if response.status() != StatusCode::OK {
-        return Ok(response);
-    }
-    let v = body_json(response).await?;
-    let total = v["total_count"].as_u64().unwrap_or(0);
+    let ctx = request_context(&params)?;
+    let view = resolution.catalog(&state, &ctx).await?;
+    let page =
+        state.app.search_catalog(&ctx, &view, &params.records_query(Some(limit), offset)).await?;
     let b = base(&uri);
     let path = format!("{b}/catalog/datasets");
-    let datasets: Vec<Value> = v["results"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|d| {
-                    let links = match d["dataset_id"].as_str() {
-                        Some(id) => vec![link(format!("{path}/{id}"), "self")],
-                        None => Vec::new(),
-                    };
-                    json!({"links": links, "dataset": d})
-                })
-                .collect()
+    let (total, objects) = match page {
+        CatalogPage::Datasets { total, datasets } => {
+            (total, datasets.iter().map(dataset_object).collect::<Vec<_>>())
+        }
+        CatalogPage::Rows(page) => (page.total, page.values()?),
+    };
+    let datasets: Vec<Value> = objects
+        .into_iter()
+        .map(|d| {
+            let links = match d["dataset_id"].as_str() {
+                Some(id) => vec![link(format!("{path}/{id}"), "self")],
+                None => Vec::new(),
+            };
+            json!({"links": links, "dataset": d})
         })
-        .unwrap_or_default();
+        .collect();
     let links = page_links(&path, &params, total, limit, offset);
     Ok(json_response(
         json!({"total_count": total, "links": links, "datasets": datasets}).to_string(),
@@ -177,11 +172,12 @@ fn dataset_links(b: &str, id: &str) -> Vec<Value> {
 
 async fn get_dataset(
     State(state): State<AppState>,
+    resolution: Resolution,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = state.dataset(&id).await?;
-    let body = json!({"links": dataset_links(base(&uri), &id), "dataset": dataset_object(&record)});
+    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let body = json!({"links": dataset_links(base(&uri), &id), "dataset": dataset_object(version.record())});
     Ok(json_response(body.to_string()))
 }
 
@@ -197,23 +193,25 @@ fn epoch_millis(text: &str) -> Option<i64> {
     Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
 }
 
-/// Runs a records query and answers v2.0 records.
-async fn records_page(
-    state: &AppState,
-    b: &str,
-    id: &str,
-    query: &mut kleber_query::RecordsQuery,
-) -> Result<(u64, Vec<Value>), ApiError> {
-    let record = state.dataset(id).await?;
+/// Selects the record id (under a private name) beside `query`'s select, unless grouped.
+fn with_record_id(query: &mut kleber_query::RecordsQuery) -> bool {
     let grouped = query.group_by.as_deref().is_some_and(|g| !g.trim().is_empty());
     if !grouped {
         query.record_id_column = Some(RECORD_ID.to_owned());
     }
-    let tz = query.tz()?;
-    let planned = state.engine.plan(&dataset_ref(&record), query).await?;
-    let encoder = encoder_for(&planned.columns, tz);
+    grouped
+}
+
+/// The v2.0 records of a page of `version`.
+fn v20_records(
+    page: &Page,
+    version: &DatasetVersion,
+    b: &str,
+    grouped: bool,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<Value>, ApiError> {
     // Group keys that are date or datetime fields: v2.0 renders them as epoch milliseconds.
-    let temporal: Vec<String> = planned
+    let temporal: Vec<&str> = page
         .columns
         .iter()
         .filter(|c| {
@@ -224,81 +222,86 @@ async fn records_page(
                 )
             })
         })
-        .map(|c| c.key.clone())
+        .map(|c| c.key.as_str())
         .collect();
-    let (total, batches) = run_with_time_limit(state, state.engine.page(planned)).await?;
-    let timestamp = super_timestamp(&record.version.created_at, tz);
-    let path = format!("{b}/catalog/datasets/{id}");
+    let timestamp = render_timestamp(&version.record().version.created_at, tz);
+    let path = format!("{b}/catalog/datasets/{}", version.id());
     let mut records = Vec::new();
-    for batch in &batches {
-        for row in encoder.batch_values(batch)? {
-            let Value::Object(mut fields) = row else { continue };
-            if grouped {
-                for key in &temporal {
-                    if let Some(v) = fields.get_mut(key)
-                        && let Some(ms) = v.as_str().and_then(epoch_millis)
-                    {
-                        *v = json!(ms);
-                    }
+    for row in page.values()? {
+        let Value::Object(mut fields) = row else { continue };
+        if grouped {
+            for key in &temporal {
+                if let Some(v) = fields.get_mut(*key)
+                    && let Some(ms) = v.as_str().and_then(epoch_millis)
+                {
+                    *v = json!(ms);
                 }
-                records.push(json!({"links": [], "record": {"fields": fields}}));
-                continue;
             }
-            let rid = fields.remove(RECORD_ID).unwrap_or(Value::Null);
-            let size = serde_json::to_vec(&fields).map_or(0, |v| v.len());
-            let rid_text = rid.as_str().unwrap_or_default().to_owned();
-            records.push(json!({
-                "links": [
-                    link(format!("{path}/records/{rid_text}"), "self"),
-                    link(path.clone(), "dataset"),
-                ],
-                "record": {"id": rid, "timestamp": timestamp, "size": size, "fields": fields},
-            }));
+            records.push(json!({"links": [], "record": {"fields": fields}}));
+            continue;
         }
+        let rid = fields.remove(RECORD_ID).unwrap_or(Value::Null);
+        let size = serde_json::to_vec(&fields).map_or(0, |v| v.len());
+        let rid_text = rid.as_str().unwrap_or_default().to_owned();
+        records.push(json!({
+            "links": [
+                link(format!("{path}/records/{rid_text}"), "self"),
+                link(path.clone(), "dataset"),
+            ],
+            "record": {"id": rid, "timestamp": timestamp, "size": size, "fields": fields},
+        }));
     }
-    Ok((total, records))
-}
-
-fn super_timestamp(rfc3339: &str, tz: chrono_tz::Tz) -> String {
-    crate::api_v1::response::render_timestamp(rfc3339, tz)
+    Ok(records)
 }
 
 async fn get_records(
     State(state): State<AppState>,
+    resolution: Resolution,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
+    let ctx = request_context(&params)?;
     let mut q = params.records_query(Some(limit), offset);
     let b = base(&uri);
-    let (total, records) = records_page(&state, b, &id, &mut q).await?;
-    let links =
-        page_links(&format!("{b}/catalog/datasets/{id}/records"), &params, total, limit, offset);
-    Ok(json_response(json!({"total_count": total, "links": links, "records": records}).to_string()))
+    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let grouped = with_record_id(&mut q);
+    let page = state.app.records(&ctx, &version, &q).await?;
+    let records = v20_records(&page, &version, b, grouped, ctx.tz)?;
+    let links = page_links(
+        &format!("{b}/catalog/datasets/{id}/records"),
+        &params,
+        page.total,
+        limit,
+        offset,
+    );
+    Ok(json_response(
+        json!({"total_count": page.total, "links": links, "records": records}).to_string(),
+    ))
 }
 
 async fn get_record(
     State(state): State<AppState>,
+    resolution: Resolution,
     OriginalUri(uri): OriginalUri,
     Path((id, record_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let not_found =
-        || ApiError::new(ErrorCode::RecordNotFound, format!("Unknown record: {record_id}"));
-    if !kleber_query::is_record_id(&record_id) {
-        state.dataset(&id).await?;
-        return Err(not_found());
-    }
+    let ctx = request_context(&params)?;
+    let version = resolution.dataset(&state, &ctx, &id).await?;
     let mut q = params.records_query(Some(1), 0);
-    // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
-    q.r#where = vec![format!("_id = {}", kleber_odsql::write::string(&record_id))];
     q.group_by = None;
-    let (_, mut records) = records_page(&state, base(&uri), &id, &mut q).await?;
+    with_record_id(&mut q);
+    let page = state.app.record(&ctx, &version, &record_id, &q).await?;
+    let mut records = v20_records(&page, &version, base(&uri), false, ctx.tz)?;
     if records.is_empty() {
-        return Err(not_found());
+        return Err(ApiError::new(
+            ErrorCode::RecordNotFound,
+            format!("Unknown record: {record_id}"),
+        ));
     }
     let mut one = records.swap_remove(0);
     let body = json!({"links": one["links"].take(), "record": one["record"].take()});
@@ -307,50 +310,60 @@ async fn get_record(
 
 async fn list_exports(
     State(state): State<AppState>,
+    resolution: Resolution,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    // The v2.1 list, with its hrefs moved under this API's root.
-    let response = exports::list_export_formats(State(state), Path(id)).await?;
-    let mut v = body_json(response).await?;
+    let version = resolution.dataset(&state, &Default::default(), &id).await?;
     let b = base(&uri);
-    if let Some(links) = v["links"].as_array_mut() {
-        for l in links {
-            if let Some(href) = l["href"].as_str() {
-                l["href"] = json!(href.replacen(crate::api::V2_1, b, 1));
-            }
-        }
-    }
-    Ok(json_response(v.to_string()))
+    let links: Vec<Value> = ExportFormat::ALL
+        .iter()
+        .map(|f| {
+            json!({"rel": f.name(), "href": format!("{b}/catalog/datasets/{}/exports/{}", version.id(), f.name())})
+        })
+        .collect();
+    Ok(json_response(json!({"links": links}).to_string()))
 }
 
 /// Exports as v2.1, except that CSV has no BOM unless `with_bom=true` (the v2.0 default).
 async fn export(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path((id, format)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let format = parse_format(&format, &ExportFormat::ALL)?;
     let params = Params::parse(query.as_deref());
     let mut pairs: Vec<(String, String)> = params.pairs().to_vec();
     if params.get("with_bom").is_none() {
         pairs.push(("with_bom".into(), "false".into()));
     }
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-    exports::export_records(State(state), Path((id, format)), RawQuery(Some(query))).await
+    let params = Params::parse(Some(&query));
+    let ctx = request_context(&params)?;
+    let version = resolution.dataset(&state, &ctx, &id).await?;
+    export_dataset(&state, &ctx, &version, format, &params).await
 }
 
 async fn list_attachments(
     State(state): State<AppState>,
+    resolution: Resolution,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.dataset(&id).await?;
+    resolution.dataset(&state, &Default::default(), &id).await?;
     let href = format!("{}/catalog/datasets/{id}/attachments", base(&uri));
     Ok(json_response(json!({"links": [link(href, "self")], "attachments": []}).to_string()))
 }
 
-async fn no_file(state: &AppState, id: &str, kind: &str, file: &str) -> ApiError {
-    if let Err(e) = state.dataset(id).await {
+async fn no_file(
+    state: &AppState,
+    resolution: &Resolution,
+    id: &str,
+    kind: &str,
+    file: &str,
+) -> ApiError {
+    if let Err(e) = resolution.dataset(state, &Default::default(), id).await {
         return e;
     }
     ApiError::new(
@@ -361,14 +374,16 @@ async fn no_file(state: &AppState, id: &str, kind: &str, file: &str) -> ApiError
 
 async fn attachment(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path((id, file)): Path<(String, String)>,
 ) -> ApiError {
-    no_file(&state, &id, "attachment", &file).await
+    no_file(&state, &resolution, &id, "attachment", &file).await
 }
 
 async fn alternative_export(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path((id, file)): Path<(String, String)>,
 ) -> ApiError {
-    no_file(&state, &id, "alternative export", &file).await
+    no_file(&state, &resolution, &id, "alternative export", &file).await
 }

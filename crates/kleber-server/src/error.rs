@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use kleber_types::{ErrorCode, HasErrorCode};
 
 /// An error answered by the API.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     /// The stable code.
     pub code: ErrorCode,
@@ -90,6 +90,12 @@ impl From<kleber_store::Error> for ApiError {
 
 impl From<kleber_export::Error> for ApiError {
     fn from(e: kleber_export::Error) -> Self {
+        from_coded(e)
+    }
+}
+
+impl From<kleber_app::Error> for ApiError {
+    fn from(e: kleber_app::Error) -> Self {
         from_coded(e)
     }
 }

@@ -1,26 +1,29 @@
 //! The Kleber server: the only crate that speaks HTTP.
 //!
-//! [`app`] builds the axum router over an [`AppState`] (store + query engine); [`serve`] runs it
-//! on a bound listener until a shutdown signal. The command line (`kleber import`, `kleber
-//! serve`) is in [`cli`]; importing a file as a new dataset version is [`import`], shared by
+//! [`app`] builds the axum router over an [`AppState`] (the application layer of `kleber-app`,
+//! the portal's settings, the route table); [`serve`] runs it on a bound listener until a
+//! shutdown signal. The command line (`kleber import`, `kleber serve`) is in [`cli`];
+//! importing a file as a new dataset version is [`import`] (`kleber_app::import`), shared by
 //! the CLI and the demo data ([`demo`]).
 //!
-//! Handler modules mirror the URL tree: `api/` is `/api/explore/v2.1/...`.
+//! Front ends are leaves: `api/` (Explore v2.1), `api_v20`, `api_v1/` (Search API v1 and the
+//! legacy download URL) and `web/` (the portal) translate their parameters into calls of
+//! [`kleber_app::App`] and render the answers; they share only [`http`], [`shared`],
+//! [`error`] and [`state`], never each other's modules (`tests/it/layering.rs` checks it).
 
 pub mod api;
 pub mod api_v1;
 pub mod api_v20;
-pub mod catalog_cache;
 pub mod cli;
 pub mod demo;
-pub mod download;
 pub mod error;
 pub mod http;
-pub mod import;
 pub mod listener;
-pub mod result_cache;
+pub mod shared;
 pub mod state;
 pub mod web;
+
+pub use kleber_app::import;
 
 use std::future::Future;
 
@@ -35,18 +38,24 @@ pub use error::ApiError;
 pub use listener::HttpLimits;
 pub use state::AppState;
 
-/// The router of the whole server.
-pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
-        .nest(api::V2_1, api::routes())
-        .merge(web::routes())
-        .nest(api_v20::V2_0, api_v20::routes())
-        .nest(api_v20::V2_ALIAS, api_v20::routes())
-        .merge(api_v1::routes())
-        .merge(download::routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+/// The router of the whole server: every front end's route list, mounted once, from which
+/// the router and the route table (what each route reads) are both built.
+pub fn app(mut state: AppState) -> Router {
+    let (routes, table) = routes().into_parts();
+    state.routes = std::sync::Arc::new(table);
+    let routes = routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
     http::apply(routes, &state).with_state(state)
+}
+
+/// Every front end's routes, mounted: the router and the route table together.
+pub fn routes() -> http::routes::Routes {
+    use http::routes::{Routes, plain};
+    Routes::new()
+        .mount(api::V2_1, api::routes(), plain)
+        .mount(api_v20::V2_0, api_v20::routes(), api_v20::layers)
+        .mount(api_v20::V2_ALIAS, api_v20::routes(), api_v20::layers)
+        .mount("", api_v1::routes(), plain)
+        .merge_untabled(web::routes())
 }
 
 async fn not_found(request: Request) -> Response {

@@ -1,17 +1,17 @@
-//! What every handler shares.
+//! What every handler shares: the application layer, the portal's settings, the route table
+//! and the bounds of spooled exports.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use kleber_query::{DatasetRef, Engine};
-use kleber_store::{DatasetRecord, Store};
+use kleber_app::{App, Limits};
+use kleber_query::Engine;
+use kleber_store::Store;
 
-use crate::catalog_cache::{CatalogCache, CatalogSnapshot};
-use crate::error::ApiError;
-use crate::result_cache::ResultCache;
+use crate::http::routes::RouteTable;
+use crate::shared::portal::PortalConfig;
 
-/// Default size of the response cache.
-pub const DEFAULT_RESULT_CACHE_MB: u64 = 64;
+pub use kleber_app::DEFAULT_RESULT_CACHE_MB;
 
 /// Default number of exports spooled to disk at once.
 pub const DEFAULT_MAX_SPOOLED_EXPORTS: usize = 8;
@@ -22,45 +22,41 @@ pub const DEFAULT_MAX_SPOOL_MB: u64 = 4096;
 /// Shared state of the server.
 #[derive(Clone)]
 pub struct AppState {
-    /// The catalog and version files.
-    pub store: Arc<Store>,
-    /// The query engine.
-    pub engine: Arc<Engine>,
-    /// Longest time a `/records` query may run.
-    pub query_timeout: Duration,
-    /// The catalog table and search index, rebuilt when the store changes.
-    pub catalog: Arc<CatalogCache>,
-    /// Finished responses by dataset version or catalog generation.
-    pub results: Arc<ResultCache>,
-    /// The portal's settings (tile server) and page-view counts.
-    pub web: Arc<crate::web::WebConfig>,
+    /// The application layer: every front end reaches data through it, and only through it.
+    pub app: Arc<App>,
+    /// The portal's settings (tile server), page-view counts and page caches.
+    pub web: Arc<PortalConfig>,
+    /// What each route reads (filled in by [`crate::app`]).
+    pub routes: Arc<RouteTable>,
     /// The bounds of exports spooled to `<data dir>/tmp/exports` (cleaned when made).
     pub spool: Arc<kleber_export::SpoolBudget>,
 }
 
 impl AppState {
-    /// A state over `store` with a fresh engine.
+    /// A state over `store` with `engine`, queries bounded by `query_timeout`.
     pub fn new(store: Store, engine: Engine, query_timeout: Duration) -> AppState {
+        let app = App::new(store, engine, Limits { query_timeout });
         let spool = kleber_export::SpoolBudget::new(
-            spool_path(&store),
+            app.spool_dir(),
             DEFAULT_MAX_SPOOLED_EXPORTS,
             DEFAULT_MAX_SPOOL_MB << 20,
         );
         AppState {
+            app: Arc::new(app),
+            web: Arc::new(PortalConfig::default()),
+            routes: Arc::new(RouteTable::default()),
             spool,
-            store: Arc::new(store),
-            engine: Arc::new(engine),
-            query_timeout,
-            catalog: Arc::new(CatalogCache::default()),
-            results: Arc::new(ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20)),
-            web: Arc::new(crate::web::WebConfig::default()),
         }
     }
 
-    /// The same state with a response cache of `mb` MiB (0 turns it off).
+    /// The same state with a response cache of `mb` MiB (0 turns it off). Call it before
+    /// the state is shared (cloned).
     #[must_use]
     pub fn with_result_cache_mb(mut self, mb: u64) -> AppState {
-        self.results = Arc::new(ResultCache::new(mb << 20));
+        match Arc::get_mut(&mut self.app) {
+            Some(app) => app.set_result_cache_mb(mb),
+            None => tracing::warn!("the response cache size is set after the state was shared"),
+        }
         self
     }
 
@@ -69,58 +65,18 @@ impl AppState {
     #[must_use]
     pub fn with_spool_limits(mut self, max_exports: usize, max_mb: u64) -> AppState {
         self.spool =
-            kleber_export::SpoolBudget::new(spool_path(&self.store), max_exports, max_mb << 20);
+            kleber_export::SpoolBudget::new(self.app.spool_dir(), max_exports, max_mb << 20);
         self
     }
 
     /// The same state with the map tiles of `url` (a Leaflet URL template) and `attribution`.
     #[must_use]
     pub fn with_tile_url(mut self, url: String, attribution: String) -> AppState {
-        self.web = Arc::new(crate::web::WebConfig {
+        self.web = Arc::new(PortalConfig {
             tile_url: url,
             tile_attribution: attribution,
             ..Default::default()
         });
         self
-    }
-
-    /// The current catalog snapshot.
-    ///
-    /// Checking that the snapshot is current is one read of the catalog's generation (a WAL
-    /// database in the page cache: microseconds), done in place; rebuilding it after a change
-    /// reads the whole catalog and runs on the blocking pool.
-    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
-        if let Some(current) =
-            self.catalog.current_if_fresh(&self.store).map_err(ApiError::internal)?
-        {
-            return Ok(current);
-        }
-        let store = Arc::clone(&self.store);
-        let cache = Arc::clone(&self.catalog);
-        tokio::task::spawn_blocking(move || cache.snapshot(&store))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
-    }
-
-    /// The published dataset `id`, or a 404 error, from the current catalog snapshot.
-    pub async fn dataset(&self, id: &str) -> Result<DatasetRecord, ApiError> {
-        let snapshot = self.catalog().await?;
-        snapshot.record(id).cloned().ok_or_else(|| ApiError::dataset_not_found(id))
-    }
-}
-
-/// Where exports are spooled: `<data dir>/tmp/exports`.
-fn spool_path(store: &Store) -> std::path::PathBuf {
-    store.root().join("tmp").join("exports")
-}
-
-/// The query engine's view of a dataset's current version.
-pub fn dataset_ref(record: &DatasetRecord) -> DatasetRef {
-    DatasetRef {
-        uid: record.uid.clone(),
-        version: record.version.number,
-        data_path: record.version.data_path.clone(),
-        fields: record.version.fields.clone(),
     }
 }

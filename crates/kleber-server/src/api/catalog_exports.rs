@@ -14,10 +14,13 @@ use axum::response::Response;
 use kleber_export::ExportFormat;
 use serde_json::json;
 
-use super::exports::{export_options, export_response, parse_format};
+use super::V2_1;
 use super::params::Params;
-use super::{V2_1, encoder_for, json_response};
 use crate::error::ApiError;
+use crate::http::resolve::Resolution;
+use crate::shared::exports::{export_options, export_response, parse_format};
+use crate::shared::json::json_response;
+use crate::shared::request_context;
 use crate::state::AppState;
 
 /// Name of the downloaded file, before its extension.
@@ -35,6 +38,7 @@ pub async fn list_catalog_export_formats() -> Response {
 /// `GET /catalog/exports/{format}`: every dataset matching the query.
 pub async fn export_catalog(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path(format): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -45,19 +49,8 @@ pub async fn export_catalog(
     let compressed = params.bool("compressed", false)?;
     let options = export_options(&state, &params, FILE_NAME)?;
     let query = params.records_query(limit, offset);
-    let tz = query.tz()?;
-    let snapshot = state.catalog().await?;
-    let search = |text: &str| -> Vec<String> {
-        match snapshot.index.search(text, snapshot.records.len().max(1)) {
-            Ok(hits) => hits.into_iter().map(|h| h.dataset_id).collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "catalog search failed");
-                Vec::new()
-            }
-        }
-    };
-    let planned = state.engine.plan_catalog(&snapshot.table, &query, Some(&search))?;
-    let encoder = encoder_for(&planned.columns, tz);
-    let stream = state.engine.stream(planned).await?;
-    export_response(format, FILE_NAME, compressed, encoder, stream, &options).await
+    let ctx = request_context(&params)?;
+    let view = resolution.catalog(&state, &ctx).await?;
+    let export = state.app.export(&ctx, &view, &query).await?;
+    export_response(format, FILE_NAME, compressed, export, &options)
 }

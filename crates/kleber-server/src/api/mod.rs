@@ -2,39 +2,40 @@
 
 pub mod catalog;
 pub mod catalog_exports;
-pub mod dataset_object;
 pub mod exports;
-pub mod facets;
 pub mod params;
 pub mod records;
 
-use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use kleber_export::{EncodeOptions, OutputColumn, RecordEncoder};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::http::routes::{DATASET, Reads, RouteDef, def};
+use crate::shared::json::json_response;
 
 /// Where the v2.1 API is mounted.
 pub const V2_1: &str = "/api/explore/v2.1";
 
-/// The routes of Explore v2.1, relative to [`V2_1`].
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(root))
-        .route("/catalog", get(catalog_root))
-        .route("/catalog/datasets", get(catalog::list_datasets))
-        .route("/catalog/facets", get(facets::get_catalog_facets))
-        .route("/catalog/datasets/{id}/facets", get(facets::get_records_facets))
-        .route("/catalog/datasets/{id}", get(catalog::get_dataset))
-        .route("/catalog/datasets/{id}/records", get(records::get_records))
-        .route("/catalog/datasets/{id}/records/{record_id}", get(records::get_record))
-        .route("/catalog/datasets/{id}/exports", get(exports::list_export_formats))
-        .route("/catalog/datasets/{id}/exports/{format}", get(exports::export_records))
-        .route("/catalog/exports", get(catalog_exports::list_catalog_export_formats))
-        .route("/catalog/exports/{format}", get(catalog_exports::export_catalog))
+/// The routes of Explore v2.1, relative to [`V2_1`], and what each reads.
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        def("/", Reads::Fixed, get(root)),
+        def("/catalog", Reads::Catalog, get(catalog_root)),
+        def("/catalog/datasets", Reads::Catalog, get(catalog::list_datasets)),
+        def("/catalog/facets", Reads::Catalog, get(crate::shared::facets::get_catalog_facets)),
+        def(
+            "/catalog/datasets/{id}/facets",
+            DATASET,
+            get(crate::shared::facets::get_records_facets),
+        ),
+        def("/catalog/datasets/{id}", DATASET, get(catalog::get_dataset)),
+        def("/catalog/datasets/{id}/records", DATASET, get(records::get_records)),
+        def("/catalog/datasets/{id}/records/{record_id}", DATASET, get(records::get_record)),
+        def("/catalog/datasets/{id}/exports", DATASET, get(exports::list_export_formats)),
+        def("/catalog/datasets/{id}/exports/{format}", DATASET, get(exports::export_records)),
+        def("/catalog/exports", Reads::Catalog, get(catalog_exports::list_catalog_export_formats)),
+        def("/catalog/exports/{format}", Reads::Catalog, get(catalog_exports::export_catalog)),
+    ]
 }
 
 async fn root() -> Response {
@@ -50,29 +51,4 @@ async fn catalog_root() -> Response {
         ]})
         .to_string(),
     )
-}
-
-/// A `200` JSON response.
-pub fn json_response(body: impl Into<axum::body::Body>) -> Response {
-    let mut response = body.into().into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    response
-}
-
-/// The encoder of a query's output columns, rendering datetimes in `tz`.
-pub fn encoder_for(columns: &[kleber_query::OutputColumn], tz: chrono_tz::Tz) -> RecordEncoder {
-    let columns =
-        columns.iter().map(|c| OutputColumn::new(c.key.clone(), c.label.clone(), c.role)).collect();
-    let options = if tz == chrono_tz::UTC {
-        EncodeOptions::default()
-    } else {
-        EncodeOptions::with_offset_fn(move |utc_seconds| {
-            use chrono::{Offset, TimeZone};
-            chrono::DateTime::from_timestamp(utc_seconds, 0)
-                .map_or(0, |t| tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc())
-        })
-    };
-    RecordEncoder::new(columns, options)
 }

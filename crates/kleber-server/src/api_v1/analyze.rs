@@ -15,6 +15,7 @@
 //!   ignored.
 
 use axum::extract::{RawQuery, State};
+use kleber_app::{DatasetVersion, RequestContext};
 use kleber_types::FieldType;
 use serde_json::{Value, json};
 
@@ -22,77 +23,68 @@ use super::filters::{main_geo_field, params_of, translate_request};
 use super::query_v1::odsql_name;
 use super::response::{callback, geometry_of, json_or_jsonp};
 use super::{V1Error, V1Result};
-use crate::api::encoder_for;
 use crate::api::params::{MAX_GROUPED_LIMIT, Params};
-use crate::api::records::run_with_time_limit;
 use crate::error::ApiError;
-use crate::state::{AppState, dataset_ref};
+use crate::http::resolve::Resolution;
+use crate::state::AppState;
 
 fn bad(message: String) -> V1Error {
     V1Error::bad_param(message)
 }
 
-/// Runs a grouped query and returns its rows as JSON objects.
+/// Runs a grouped query over the v1 filters of `params` and returns its rows as JSON objects.
 async fn rows(
     state: &AppState,
+    version: &DatasetVersion,
     params: &Params,
     select: String,
     group_by: Option<String>,
     order_by: Option<String>,
     limit: usize,
-) -> Result<(Vec<Value>, kleber_store::DatasetRecord), V1Error> {
-    let id = params
-        .get("dataset")
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| {
-            bad("Missing dataset API parameter: name the dataset, e.g. dataset=parkings.".into())
-        })?
-        .to_owned();
-    let record = state.dataset(&id).await?;
+) -> Result<Vec<Value>, V1Error> {
     // `sort` names a serie or x here, not a field: it is applied by the caller.
     let filters: Vec<(String, String)> =
         params.pairs().iter().filter(|(k, _)| k != "sort").cloned().collect();
-    let v1 = translate_request(&params_of(&filters), &record.version.fields, Some(&id))?;
-    let mut dataset = dataset_ref(&record);
-    dataset.fields = v1.fields.clone();
+    let v1 = translate_request(&params_of(&filters), version.fields(), Some(version.id()))?;
+    let version = version.clone().with_fields(v1.fields.clone());
     let mut query = v1.records_query(Some(limit), 0);
     query.select = Some(select);
     query.group_by = group_by;
     if order_by.is_some() {
         query.order_by = order_by;
     }
-    let tz = query.tz()?;
-    let planned = state.engine.plan(&dataset, &query).await?;
-    let encoder = encoder_for(&planned.columns, tz);
-    let batches = run_with_time_limit(state, state.engine.collect(planned)).await?;
-    let mut out = Vec::new();
-    for batch in &batches {
-        out.extend(encoder.batch_values(batch).map_err(ApiError::from)?);
-    }
-    Ok((out, record))
+    let ctx = super::search::context_of(&query)?;
+    let page = state.app.rows(&ctx, &version, &query).await?;
+    Ok(page.values().map_err(ApiError::from)?)
 }
 
-async fn dataset_fields(
+/// The dataset named by `dataset=`, at the version this request reads.
+async fn dataset(
     state: &AppState,
+    resolution: &Resolution,
     params: &Params,
-) -> Result<Vec<kleber_types::Field>, V1Error> {
+) -> Result<DatasetVersion, V1Error> {
     let id = params.get("dataset").map(str::trim).unwrap_or_default();
     if id.is_empty() {
         return Err(bad(
             "Missing dataset API parameter: name the dataset, e.g. dataset=parkings.".into()
         ));
     }
-    Ok(state.dataset(id).await?.version.fields)
+    Ok(resolution.dataset(state, &RequestContext::anonymous(), id).await?)
 }
 
 const PRECISIONS: [&str; 5] = ["year", "month", "day", "hour", "minute"];
 
 /// `GET /api/records/1.0/analyze/`.
-pub async fn analyze(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+pub async fn analyze(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    RawQuery(query): RawQuery,
+) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
-    let fields = dataset_fields(&state, &params).await?;
+    let version = dataset(&state, &resolution, &params).await?;
+    let fields = version.fields();
     let Some(x) = params.get("x").map(str::trim).filter(|x| !x.is_empty()) else {
         return Err(bad(
             "Missing x API parameter: name the field to group by, e.g. x=commune.".into()
@@ -192,8 +184,9 @@ pub async fn analyze(State(state): State<AppState>, RawQuery(query): RawQuery) -
             "Invalid value for maxpoints API parameter: {maxpoints} was found but 1 <= maxpoints <= {MAX_GROUPED_LIMIT} is expected."
         )));
     }
-    let (rows, _) = rows(
+    let rows = rows(
         &state,
+        &version,
         &params,
         select.join(", "),
         Some(group_by.join(", ")),
@@ -252,13 +245,18 @@ fn geo_name(fields: &[kleber_types::Field]) -> Result<String, V1Error> {
 }
 
 /// `GET /api/records/1.0/boundingbox/`.
-pub async fn bounding_box(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+pub async fn bounding_box(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    RawQuery(query): RawQuery,
+) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
-    let fields = dataset_fields(&state, &params).await?;
-    let geo = odsql_name(&geo_name(&fields)?);
+    let version = dataset(&state, &resolution, &params).await?;
+    let fields = version.fields();
+    let geo = odsql_name(&geo_name(fields)?);
     let select = format!("count(*) AS n, bbox({geo}) AS b");
-    let (rows, _) = rows(&state, &params, select, None, None, 1).await?;
+    let rows = rows(&state, &version, &params, select, None, None, 1).await?;
     let row = rows.into_iter().next().unwrap_or(Value::Null);
     let count = row.get("n").cloned().unwrap_or(json!(0));
     let bbox = row.get("b").and_then(geometry_of).and_then(|g| bbox_of(&g));
@@ -266,11 +264,16 @@ pub async fn bounding_box(State(state): State<AppState>, RawQuery(query): RawQue
 }
 
 /// `GET /api/records/1.0/geocluster/`.
-pub async fn geocluster(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+pub async fn geocluster(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    RawQuery(query): RawQuery,
+) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
-    let fields = dataset_fields(&state, &params).await?;
-    let geo_field = geo_name(&fields)?;
+    let version = dataset(&state, &resolution, &params).await?;
+    let fields = version.fields();
+    let geo_field = geo_name(fields)?;
     if !fields.iter().any(|f| f.name == geo_field && f.field_type == FieldType::GeoPoint2d) {
         return Err(bad("geocluster needs a geo_point_2d field.".to_owned()));
     }
@@ -285,8 +288,9 @@ pub async fn geocluster(State(state): State<AppState>, RawQuery(query): RawQuery
     let geo = odsql_name(&geo_field);
     let select = format!("c, count(*) AS n, envelope({geo}) AS e");
     let group_by = format!("geo_cluster({geo}, {precision}) AS c");
-    let (rows, _) =
-        rows(&state, &params, select, Some(group_by), None, MAX_GROUPED_LIMIT as usize).await?;
+    let rows =
+        rows(&state, &version, &params, select, Some(group_by), None, MAX_GROUPED_LIMIT as usize)
+            .await?;
     let mut clusters = Vec::new();
     let (mut min, mut max) = (u64::MAX, 0u64);
     for row in rows {

@@ -4,6 +4,7 @@
 //! and field `annotations` as a list of `{"name", "args"?}` objects.
 
 use axum::extract::{Path, RawQuery, State};
+use kleber_app::{CatalogPage, RequestContext};
 use kleber_store::DatasetRecord;
 use kleber_types::ErrorCode;
 use serde_json::{Map, Value, json};
@@ -11,10 +12,10 @@ use serde_json::{Map, Value, json};
 use super::filters::{rows_start, translate_request};
 use super::response::{callback, facet_groups, json_or_jsonp};
 use super::{V1Error, V1Result};
-use crate::api::dataset_object::dataset_object;
-use crate::api::encoder_for;
 use crate::api::params::Params;
 use crate::error::ApiError;
+use crate::http::resolve::Resolution;
+use crate::shared::dataset_object::dataset_object;
 use crate::state::AppState;
 
 /// The v1 object of a dataset.
@@ -64,38 +65,34 @@ pub fn v1_dataset(record: &DatasetRecord, interop_metas: bool) -> Value {
 }
 
 /// `GET /api/datasets/1.0/search/`: the catalog, searched with v1 parameters.
-pub async fn search_datasets(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+pub async fn search_datasets(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    RawQuery(query): RawQuery,
+) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
     let (rows, start) = rows_start(&params)?;
     let interop = params.bool("interopmetas", false)?;
-    let snapshot = state.catalog().await?;
+    let ctx = RequestContext::anonymous();
+    let view = resolution.catalog(&state, &ctx).await?;
     let fields = kleber_query::catalog::catalog_fields();
     let v1 = translate_request(&params, &fields, None)?;
-    let hook = |text: &str| -> Vec<String> {
-        snapshot
-            .index
-            .search(text, snapshot.records.len().max(1))
-            .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
-            .unwrap_or_default()
-    };
     let mut q = v1.records_query(Some(rows), start);
-    q.select = Some("dataset_id".to_owned());
+    // Datasets of a v1 search come by identifier unless sorted.
     if q.order_by.is_none() {
         q.order_by = Some("dataset_id ASC".to_owned());
     }
-    let planned = state.engine.plan_catalog(&snapshot.table, &q, Some(&hook))?;
-    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
-    let (total, batches) = state.engine.page(planned).await?;
-    let mut datasets = Vec::new();
-    for batch in &batches {
-        for row in encoder.batch_values(batch).map_err(ApiError::from)? {
-            let id = row.get("dataset_id").and_then(Value::as_str).unwrap_or_default();
-            if let Some(record) = snapshot.records.iter().find(|r| r.id == id) {
-                datasets.push(v1_dataset(record, interop));
-            }
+    q.select = None;
+    q.group_by = None;
+    let (total, datasets) = match state.app.search_catalog(&ctx, &view, &q).await? {
+        CatalogPage::Datasets { total, datasets } => {
+            (total, datasets.iter().map(|record| v1_dataset(record, interop)).collect())
         }
-    }
+        CatalogPage::Rows(_) => {
+            return Err(V1Error(ApiError::internal("a v1 catalog search planned rows")));
+        }
+    };
     let mut parameters = v1.echo.clone();
     parameters.insert("rows".into(), json!(rows));
     if params.get("start").is_some() {
@@ -113,8 +110,7 @@ pub async fn search_datasets(State(state): State<AppState>, RawQuery(query): Raw
     if !facets.is_empty() {
         let requests = v1.facet_requests(&facets);
         let filters = v1.records_query(None, 0);
-        let groups =
-            state.engine.catalog_facets(&snapshot.table, &filters, &requests, Some(&hook)).await?;
+        let groups = state.app.facets(&ctx, &view, &filters, &requests).await?;
         body.insert("facet_groups".into(), facet_groups(&groups));
     }
     Ok(json_or_jsonp(&Value::Object(body), callback.as_deref()))
@@ -123,18 +119,25 @@ pub async fn search_datasets(State(state): State<AppState>, RawQuery(query): Raw
 /// `GET /api/datasets/1.0/{id}/`: one dataset's v1 object.
 pub async fn get_dataset(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
     let interop = params.bool("interopmetas", false)?;
-    let record = state.dataset(&id).await?;
-    Ok(json_or_jsonp(&v1_dataset(&record, interop), callback.as_deref()))
+    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
+    Ok(json_or_jsonp(&v1_dataset(version.record(), interop), callback.as_deref()))
 }
 
-async fn no_file(state: &AppState, id: &str, kind: &str, name: &str) -> V1Error {
-    if let Err(e) = state.dataset(id).await {
+async fn no_file(
+    state: &AppState,
+    resolution: &Resolution,
+    id: &str,
+    kind: &str,
+    name: &str,
+) -> V1Error {
+    if let Err(e) = resolution.dataset(state, &RequestContext::anonymous(), id).await {
         return V1Error(e);
     }
     V1Error(ApiError::new(
@@ -147,15 +150,17 @@ async fn no_file(state: &AppState, id: &str, kind: &str, name: &str) -> V1Error 
 /// a clear 404 (after checking the dataset).
 pub async fn attachment(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path((id, name)): Path<(String, String)>,
 ) -> V1Result {
-    Err(no_file(&state, &id, "attachment", &name).await)
+    Err(no_file(&state, &resolution, &id, "attachment", &name).await)
 }
 
 /// `GET /api/datasets/1.0/{id}/alternative_exports/{id}`: a clear 404, as for attachments.
 pub async fn alternative_export(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path((id, name)): Path<(String, String)>,
 ) -> V1Result {
-    Err(no_file(&state, &id, "alternative export", &name).await)
+    Err(no_file(&state, &resolution, &id, "alternative export", &name).await)
 }

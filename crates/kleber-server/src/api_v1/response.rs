@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kleber_query::facets::{FacetGroup, FacetValue};
-use kleber_query::{ColumnRole, OutputColumn, RecordBatch};
+use kleber_query::{ColumnRole, OutputColumn};
 use serde_json::{Map, Value, json};
 
 use super::V1Error;
-use crate::api::json_response;
+use crate::shared::json::json_response;
 
 /// The private name of the record id in v1 selects.
 pub const RECORD_ID: &str = "__kleber_v1_recordid";
@@ -82,19 +82,14 @@ impl RecordContext {
         Value::Object(record)
     }
 
-    /// The v1 records of `batches`, encoded by `encoder`.
-    pub fn records(
-        &self,
-        encoder: &kleber_export::RecordEncoder,
-        batches: &[RecordBatch],
-    ) -> Result<Vec<Value>, V1Error> {
-        let mut out = Vec::new();
-        for batch in batches {
-            for row in encoder.batch_values(batch).map_err(crate::ApiError::from)? {
-                out.push(self.record(row));
-            }
-        }
-        Ok(out)
+    /// The v1 records of a page.
+    pub fn records(&self, page: &kleber_app::Page) -> Result<Vec<Value>, V1Error> {
+        Ok(page
+            .values()
+            .map_err(crate::ApiError::from)?
+            .into_iter()
+            .map(|row| self.record(row))
+            .collect())
     }
 }
 
@@ -127,13 +122,7 @@ pub fn geometry_of(value: &Value) -> Option<Value> {
     obj.get("type").is_some().then(|| value.clone())
 }
 
-/// The instant `rfc3339` rendered in `tz` as Opendatasoft does (`2019-04-03T03:20:15+00:00`).
-pub fn render_timestamp(rfc3339: &str, tz: chrono_tz::Tz) -> String {
-    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        Err(_) => rfc3339.to_owned(),
-    }
-}
+pub use crate::shared::render_timestamp;
 
 fn facet_value(v: &FacetValue) -> Value {
     let mut o = json!({"name": v.name, "path": v.value, "count": v.count, "state": v.state.name()});

@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures::StreamExt;
-use kleber_store::DatasetRecord;
-use kleber_types::ErrorCode;
+use kleber_app::{DatasetVersion, RequestContext};
+use kleber_export::ExportFormat;
 use serde_json::{Value, json};
 
 use super::filters::{V1Query, main_geo_field, rows_start, translate_request};
@@ -17,11 +17,11 @@ use super::response::{
     GEOMETRY, RECORD_ID, RecordContext, callback, facet_groups, json_or_jsonp, render_timestamp,
 };
 use super::{V1Error, V1Result};
-use crate::api::encoder_for;
 use crate::api::params::Params;
-use crate::api::records::run_with_time_limit;
 use crate::error::ApiError;
-use crate::state::{AppState, dataset_ref};
+use crate::http::resolve::Resolution;
+use crate::shared::exports::{export_dataset, parse_format};
+use crate::state::AppState;
 
 /// The `dataset` parameter, required by the records APIs.
 fn dataset_param(params: &Params) -> Result<String, V1Error> {
@@ -47,16 +47,36 @@ fn v1_select(v1: &V1Query) -> String {
     items.join(", ")
 }
 
-/// The v1 query of a request on `record`'s dataset, with the v1 select, `limit` rows from
-/// `offset`.
+/// The v1 query of a request on `version`'s dataset, and the version planned over its fields
+/// (with the `disjunctive` annotations asked).
 fn planned_query(
     params: &Params,
-    record: &DatasetRecord,
-) -> Result<(V1Query, kleber_query::DatasetRef), V1Error> {
-    let v1 = translate_request(params, &record.version.fields, Some(&record.id))?;
-    let mut dataset = dataset_ref(record);
-    dataset.fields = v1.fields.clone();
-    Ok((v1, dataset))
+    version: DatasetVersion,
+) -> Result<(V1Query, DatasetVersion), V1Error> {
+    let v1 = translate_request(params, version.fields(), Some(version.id()))?;
+    let version = version.with_fields(v1.fields.clone());
+    Ok((v1, version))
+}
+
+/// The request context of a translated v1 query (its time zone and language).
+pub(crate) fn context_of(query: &kleber_query::RecordsQuery) -> Result<RequestContext, V1Error> {
+    Ok(RequestContext::with_params(query.timezone.as_deref(), query.lang.as_deref())
+        .map_err(ApiError::from)?)
+}
+
+/// The v1 record context of a page of `version`.
+fn record_context(
+    version: &DatasetVersion,
+    ctx: &RequestContext,
+    columns: &[kleber_query::OutputColumn],
+    v1: &V1Query,
+) -> RecordContext {
+    RecordContext::new(
+        version.id(),
+        render_timestamp(&version.record().version.created_at, ctx.tz),
+        columns,
+        v1.selected.clone(),
+    )
 }
 
 fn check_format(params: &Params, allowed: &[&str]) -> Result<String, V1Error> {
@@ -71,7 +91,11 @@ fn check_format(params: &Params, allowed: &[&str]) -> Result<String, V1Error> {
 }
 
 /// `GET /api/records/1.0/search/`.
-pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQuery) -> V1Result {
+pub async fn search_records(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    RawQuery(query): RawQuery,
+) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
     let format = check_format(&params, &["json", "jsonp"])?;
@@ -82,22 +106,14 @@ pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQ
     }
     let id = dataset_param(&params)?;
     let (rows, start) = rows_start(&params)?;
-    let record = state.dataset(&id).await?;
-    let (v1, dataset) = planned_query(&params, &record)?;
+    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
+    let (v1, version) = planned_query(&params, version)?;
     let mut query = v1.records_query(Some(rows), start);
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let tz = query.tz()?;
-    let planned = state.engine.plan(&dataset, &query).await?;
-    let encoder = encoder_for(&planned.columns, tz);
-    let context = RecordContext::new(
-        &record.id,
-        render_timestamp(&record.version.created_at, tz),
-        &planned.columns,
-        v1.selected.clone(),
-    );
-    let (total, batches) = run_with_time_limit(&state, state.engine.page(planned)).await?;
-    let records = context.records(&encoder, &batches)?;
+    let ctx = context_of(&query)?;
+    let page = state.app.records(&ctx, &version, &query).await?;
+    let records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
 
     let mut parameters = v1.echo.clone();
     parameters.insert("rows".into(), json!(rows));
@@ -106,14 +122,14 @@ pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQ
     }
     parameters.insert("format".into(), json!(format));
     let mut body = serde_json::Map::new();
-    body.insert("nhits".into(), json!(total));
+    body.insert("nhits".into(), json!(page.total));
     body.insert("parameters".into(), Value::Object(parameters));
     body.insert("records".into(), Value::Array(records));
     let facets = params.all("facet");
     if !facets.is_empty() {
         let requests = v1.facet_requests(&facets);
         let filters = v1.records_query(None, 0);
-        let groups = state.engine.facets(&dataset, &filters, &requests).await?;
+        let groups = state.app.facets(&ctx, &version, &filters, &requests).await?;
         body.insert("facet_groups".into(), facet_groups(&groups));
     }
     Ok(json_or_jsonp(&Value::Object(body), callback.as_deref()))
@@ -122,43 +138,28 @@ pub async fn search_records(State(state): State<AppState>, RawQuery(query): RawQ
 /// `GET /api/datasets/1.0/{id}/records/{recordid}`: one v1 record.
 pub async fn get_record(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path((id, record_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
-    let record = state.dataset(&id).await?;
-    let not_found = || {
-        V1Error(ApiError::new(ErrorCode::RecordNotFound, format!("Unknown record: {record_id}")))
-    };
-    if !kleber_query::is_record_id(&record_id) {
-        return Err(not_found());
-    }
+    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
     let only: Vec<(String, String)> = params
         .pairs()
         .iter()
         .filter(|(k, _)| matches!(k.as_str(), "timezone" | "lang" | "fields"))
         .cloned()
         .collect();
-    let (v1, dataset) = planned_query(&super::filters::params_of(&only), &record)?;
+    let (v1, version) = planned_query(&super::filters::params_of(&only), version)?;
     let mut query = v1.records_query(Some(1), 0);
-    // The id was checked to be 40 hexadecimal digits, so it cannot break out of the string.
-    query.r#where = vec![format!("_id = {}", kleber_odsql::write::string(&record_id))];
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let tz = query.tz()?;
-    let planned = state.engine.plan_record(&dataset, &query, &record_id).await?;
-    let encoder = encoder_for(&planned.columns, tz);
-    let context = RecordContext::new(
-        &record.id,
-        render_timestamp(&record.version.created_at, tz),
-        &planned.columns,
-        v1.selected.clone(),
-    );
-    let batches = run_with_time_limit(&state, state.engine.collect(planned)).await?;
-    let mut records = context.records(&encoder, &batches)?;
+    let ctx = context_of(&query)?;
+    let page = state.app.record(&ctx, &version, &record_id, &query).await?;
+    let mut records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
     if records.is_empty() {
-        return Err(not_found());
+        return Err(kleber_app::Error::RecordNotFound(record_id).into());
     }
     Ok(json_or_jsonp(&records.swap_remove(0), callback.as_deref()))
 }
@@ -166,25 +167,26 @@ pub async fn get_record(
 /// `GET /api/records/1.0/download/`: every matching record of `dataset=`.
 pub async fn download_records(
     State(state): State<AppState>,
+    resolution: Resolution,
     RawQuery(query): RawQuery,
 ) -> V1Result {
     let params = Params::parse(query.as_deref());
     let id = dataset_param(&params)?;
-    download(state, &id, &params).await
+    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
+    download(&state, version, &params).await
 }
 
-/// The legacy download of dataset `id`, shared by `/api/records/1.0/download/` and
+/// The legacy download of a dataset, shared by `/api/records/1.0/download/` and
 /// `/explore/dataset/{id}/download/`.
 ///
 /// `format=json` (and `jsonp` with `callback`) streams v1 records, as Opendatasoft's v1
-/// downloads do; every other format is the v2.1 export of the same query
-/// ([`crate::api::exports::export_records`]), CSV with `csv_separator` (default `;`),
+/// downloads do; every other format is the export of the same query
+/// ([`crate::shared::exports::export_dataset`]), CSV with `csv_separator` (default `;`),
 /// `use_labels_for_header` (default false) and no BOM (the v1 default).
-pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
+pub async fn download(state: &AppState, version: DatasetVersion, params: &Params) -> V1Result {
     let callback = callback(params)?;
     let format = params.get("format").unwrap_or("csv").trim().to_ascii_lowercase();
-    let record = state.dataset(id).await?;
-    let (v1, dataset) = planned_query(params, &record)?;
+    let (v1, version) = planned_query(params, version)?;
     match format.as_str() {
         "json" | "jsonp" => {
             if format == "jsonp" && callback.is_none() {
@@ -193,7 +195,7 @@ pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
                 ));
             }
             let wrap = if format == "jsonp" { callback } else { None };
-            stream_v1_json(&state, &record, &v1, &dataset, wrap).await
+            stream_v1_json(state, &version, &v1, wrap).await
         }
         _ => {
             let format = match format.as_str() {
@@ -205,13 +207,14 @@ pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
                 "xls" => "xlsx".to_owned(),
                 other => other.to_owned(),
             };
+            let format = parse_format(&format, &ExportFormat::ALL)?;
             let mut extra: Vec<(&str, String)> = Vec::new();
             if let Some(names) = &v1.selected {
                 let select: Vec<String> =
                     names.iter().map(|n| format!("{0} AS {0}", odsql_name(n))).collect();
                 extra.push(("select", select.join(", ")));
             }
-            if format == "csv" {
+            if format == ExportFormat::Csv {
                 let separator = params.get("csv_separator").unwrap_or(";");
                 extra.push(("delimiter", separator.to_owned()));
                 extra.push(("with_bom", "false".to_owned()));
@@ -224,16 +227,8 @@ pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
                 ));
             }
             let v21 = v1.params(&extra);
-            let query = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(v21.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .finish();
-            let response = crate::api::exports::export_records(
-                State(state),
-                Path((id.to_owned(), format)),
-                RawQuery(Some(query)),
-            )
-            .await?;
-            Ok(response)
+            let ctx = context_of(&v21.records_query(None, 0))?;
+            Ok(export_dataset(state, &ctx, &version, format, &v21).await?)
         }
     }
 }
@@ -241,30 +236,17 @@ pub async fn download(state: AppState, id: &str, params: &Params) -> V1Result {
 /// Streams every matching record as a JSON array of v1 records (optionally in a JSONP call).
 async fn stream_v1_json(
     state: &AppState,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     v1: &V1Query,
-    dataset: &kleber_query::DatasetRef,
     callback: Option<String>,
 ) -> V1Result {
     let mut query = v1.records_query(None, 0);
     query.select = Some(v1_select(v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let tz = query.tz()?;
-    let planned = state.engine.plan(dataset, &query).await?;
-    let encoder = encoder_for(&planned.columns, tz);
-    let context = RecordContext::new(
-        &record.id,
-        render_timestamp(&record.version.created_at, tz),
-        &planned.columns,
-        v1.selected.clone(),
-    );
-    let mut stream = state.engine.stream(planned).await?;
-    // Wait for the first batch so that a failing query gets an error status.
-    let first = match stream.next().await {
-        Some(Ok(batch)) => Some(batch),
-        Some(Err(e)) => return Err(kleber_query::Error::from(e).into()),
-        None => None,
-    };
+    let ctx = context_of(&query)?;
+    let export = state.app.export(&ctx, version, &query).await?;
+    let context = record_context(version, &ctx, &export.columns, v1);
+    let kleber_app::Export { encoder, first, stream, .. } = export;
     let mut head = match &callback {
         Some(cb) => format!("/**/{cb}(["),
         None => "[".to_owned(),
@@ -312,7 +294,7 @@ async fn stream_v1_json(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if callback.is_none()
         && let Ok(value) =
-            HeaderValue::from_str(&format!("attachment; filename=\"{}.json\"", record.id))
+            HeaderValue::from_str(&format!("attachment; filename=\"{}.json\"", version.id()))
     {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }

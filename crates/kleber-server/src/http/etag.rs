@@ -1,8 +1,9 @@
 //! Validators and caching headers: `ETag`, `304 Not Modified`, `Cache-Control`.
 //!
-//! A response is a function of the request's path and query string and of what it reads
-//! ([`Resource`]): one dataset's current version and metadata, or the catalog's generation.
-//! The entity tag hashes those, so it is computed from the catalog alone; a matching
+//! A response is a function of the request's path and query string and of what it reads: one
+//! dataset's current version and metadata, or the catalog's generation. The layer resolves
+//! that once ([`super::resolve`], from the route table of [`super::routes`]) and hands the
+//! resolution to the handler; the entity tag hashes the resolution's stamp, so a matching
 //! `If-None-Match` answers `304` without running the handler (no query is planned or run).
 //!
 //! Tags are weak (`W/"..."`): the same tag covers the identity, gzip and brotli encodings of
@@ -20,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use sha1::{Digest, Sha1};
 
 use super::apikey::ApiKey;
-use super::resource::{Resource, resource_of};
+use super::resolve::resolve;
 use crate::state::AppState;
 
 /// `Cache-Control` of a public response: caches may keep it one minute, then revalidate.
@@ -48,14 +49,6 @@ pub fn entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
         hash.update([0xff]);
     }
     format!("W/\"{}\"", &hex(&hash.finalize())[..32])
-}
-
-/// Whether the query string calls a function whose result changes with time (decided from
-/// the parsed clauses, as the response cache does: `kleber_odsql::volatile`).
-pub fn is_volatile(query: Option<&str>) -> bool {
-    let Some(query) = query else { return false };
-    form_urlencoded::parse(query.as_bytes())
-        .any(|(name, value)| kleber_odsql::volatile::param_is_volatile(&name, &value))
 }
 
 /// Whether `If-None-Match` lists `tag` (weak comparison) or is `*`.
@@ -97,33 +90,22 @@ fn set_cache_headers(headers: &mut HeaderMap, tag: &HeaderValue, cache_control: 
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
 }
 
-/// The stamp of what `resource` reads now, or `None` if it cannot be known (an unknown
-/// dataset: the handler answers the error, without validator).
-async fn stamp(state: &AppState, resource: &Resource) -> Option<String> {
-    match resource {
-        Resource::Fixed => Some(String::new()),
-        Resource::Catalog => {
-            let snapshot = state.catalog().await.ok()?;
-            Some(format!("catalog:{}", snapshot.generation))
-        }
-        Resource::Dataset(id) => {
-            let snapshot = state.catalog().await.ok()?;
-            snapshot.stamp(id).map(str::to_owned)
-        }
-    }
-}
-
 /// Middleware: answers `304` to a GET or HEAD whose `If-None-Match` matches the current tag,
 /// and adds `ETag` and `Cache-Control` to successful answers.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let resolution = resolve(&state, &mut parts).await;
+    let stamp = resolution.stamp();
+    parts.extensions.insert(resolution);
+    let request = Request::from_parts(parts, body);
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
     let uri = request.uri().clone();
-    let Some(resource) = resource_of(uri.path(), uri.query()) else {
+    let Some(stamp) = stamp else {
         return next.run(request).await;
     };
-    if is_volatile(uri.query()) {
+    if kleber_app::volatile::is_volatile(uri.query()) {
         let mut response = next.run(request).await;
         if response.status() == StatusCode::OK {
             response
@@ -132,9 +114,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
         return response;
     }
-    let Some(stamp) = stamp(&state, &resource).await else {
-        return next.run(request).await;
-    };
     let Ok(tag) = HeaderValue::from_str(&entity_tag(&stamp, uri.path(), uri.query())) else {
         return next.run(request).await;
     };
@@ -158,17 +137,6 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn volatile_queries_are_recognised() {
-        assert!(is_volatile(Some("where=date%20%3E%20now(days%3D-1)")));
-        assert!(is_volatile(Some("order_by=RANDOM%20(1)")));
-        assert!(is_volatile(Some("q=date%3E%23now(days%3D-1)")));
-        assert!(!is_volatile(Some("where=known%3D1&select=snow(x)")));
-        assert!(!is_volatile(Some("where=`now`%3D1")));
-        assert!(!is_volatile(Some("select=now")));
-        assert!(!is_volatile(None));
-    }
 
     #[test]
     fn tags_change_with_each_input_and_are_weak() {

@@ -15,9 +15,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kleber_types::ErrorCode;
 
-use super::resource::{is_api_path, is_v1_path};
-use crate::api_v1::V1Error;
+use super::paths::{is_api_path, is_v1_path};
 use crate::error::ApiError;
+use crate::shared::v1_error::V1Error;
 
 /// Longest error body read back to be wrapped in JSON.
 const MAX_ERROR_BODY: usize = 16 * 1024;

@@ -9,7 +9,8 @@
 //! 3. [`apikey`], which refuses ill-formed credentials before anything is looked up, and
 //!    removes the `apikey` parameter from the URI;
 //! 4. request tracing, which therefore never logs a key;
-//! 5. [`etag`], which may answer `304` without calling the handler;
+//! 5. [`etag`], which resolves what the request reads once ([`resolve`], by the route table of
+//!    [`routes`]), hands that to the handler, and may answer `304` without calling it;
 //! 6. [`json_errors`], which turns non-JSON errors of API paths into the JSON envelope;
 //! 7. `CatchPanic`, which turns a panicking handler into `500 InternalError`.
 
@@ -18,7 +19,9 @@ pub mod compression;
 pub mod cors;
 pub mod etag;
 pub mod json_errors;
-pub mod resource;
+pub mod paths;
+pub mod resolve;
+pub mod routes;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};

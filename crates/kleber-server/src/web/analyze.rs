@@ -3,8 +3,8 @@
 //! JavaScript); the script draws the same numbers with Chart.js.
 
 use axum::response::Response;
+use kleber_app::DatasetVersion;
 use kleber_query::RecordsQuery;
-use kleber_store::DatasetRecord;
 use kleber_types::{Field, FieldType};
 use kleber_web::pages::{AnalyzePage, ChartRow};
 use kleber_web::view::{Hidden, SelectOption, script_json};
@@ -14,8 +14,7 @@ use super::cells;
 use super::dataset::{header, layout, tab_path};
 use super::filters::{self, Filters, odsql_field};
 use super::{Framing, PageContext, PageError, page};
-use crate::api::encoder_for;
-use crate::state::{AppState, dataset_ref};
+use crate::state::AppState;
 
 /// Most groups drawn.
 const MAX_GROUPS: usize = 200;
@@ -113,9 +112,10 @@ fn options(choices: &[(String, String)], selected: &str) -> Vec<SelectOption> {
 pub(crate) async fn analyze_tab(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     embed: bool,
 ) -> Result<Response, PageError> {
+    let record = version.record();
     let t = ctx.lang.messages();
     let fields = &record.version.fields;
     let path = tab_path(&record.id, "analyze", embed);
@@ -166,23 +166,17 @@ pub(crate) async fn analyze_tab(
                 query.select = Some(format!("{x_sql} as x, {y_sql} as y"));
                 query.group_by = Some(x_sql);
                 query.limit = Some(MAX_GROUPS);
-                let planned = state
-                    .engine
-                    .plan(&dataset_ref(record), &query)
-                    .await
-                    .map_err(|e| PageError::from_api(ctx, e.into()))?;
-                let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
-                let batches = super::run(state, state.engine.collect(planned))
+                let page = state
+                    .app
+                    .rows(&ctx.request(), version, &query)
                     .await
                     .map_err(|e| PageError::from_api(ctx, e))?;
                 let mut groups = Vec::new();
-                for batch in &batches {
-                    for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
-                        groups.push((
-                            v.get("x").cloned().unwrap_or(Value::Null),
-                            v.get("y").cloned().unwrap_or(Value::Null),
-                        ));
-                    }
+                for v in page.values().map_err(|e| PageError::internal(ctx, e))? {
+                    groups.push((
+                        v.get("x").cloned().unwrap_or(Value::Null),
+                        v.get("y").cloned().unwrap_or(Value::Null),
+                    ));
                 }
                 state.web.charts.put(key, groups)
             }
@@ -215,7 +209,7 @@ pub(crate) async fn analyze_tab(
     let total = if filters.is_empty() {
         record.version.records_count
     } else {
-        super::table::count(state, ctx, record, &filters).await?
+        super::table::count(state, ctx, version, &filters).await?
     };
     let mut layout = layout(record, ctx, "analyze", embed);
     layout.scripts =

@@ -2,7 +2,7 @@
 //! from its schema so that every example names real fields, and from its data so that every
 //! example finds records (the text searched is a frequent value, the point a record's).
 
-use kleber_store::DatasetRecord;
+use kleber_app::DatasetVersion;
 use kleber_types::{Field, FieldType};
 use kleber_web::pages::{ApiPage, Snippet, SnippetGroup};
 use kleber_web::url::Query;
@@ -13,8 +13,7 @@ use serde_json::Value;
 use super::dataset::{header, layout};
 use super::filters::{odsql_field, odsql_string};
 use super::{PageContext, PageError};
-use crate::api::encoder_for;
-use crate::state::{AppState, dataset_ref};
+use crate::state::AppState;
 
 fn first(fields: &[Field], pred: impl Fn(&Field) -> bool) -> Option<&Field> {
     fields.iter().find(|f| pred(f))
@@ -55,23 +54,15 @@ fn search_text(value: &str) -> Option<String> {
 async fn rows(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     query: RecordsQuery,
 ) -> Result<Vec<Value>, PageError> {
-    let planned = state
-        .engine
-        .plan(&dataset_ref(record), &query)
-        .await
-        .map_err(|e| PageError::from_api(ctx, e.into()))?;
-    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
-    let batches = super::run(state, state.engine.collect(planned))
+    let page = state
+        .app
+        .rows(&ctx.request(), version, &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
-    let mut out = Vec::new();
-    for batch in &batches {
-        out.extend(encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))?);
-    }
-    Ok(out)
+    page.values().map_err(|e| PageError::internal(ctx, e))
 }
 
 /// The most frequent value of the text field and a located record, from the data (two small
@@ -79,8 +70,9 @@ async fn rows(
 async fn from_data(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
 ) -> Result<FromData, PageError> {
+    let record = version.record();
     let fields = &record.version.fields;
     let key = super::cache::key(&record.uid, record.version.number, &["api examples"]);
     let cached = match state.web.charts.get(&key) {
@@ -97,7 +89,7 @@ async fn from_data(
                     limit: Some(1),
                     ..RecordsQuery::default()
                 };
-                let top = rows(state, ctx, record, query).await?;
+                let top = rows(state, ctx, version, query).await?;
                 let value = top.first().and_then(|r| r.get("v")).cloned().unwrap_or(Value::Null);
                 found.push((Value::from("word"), value));
             }
@@ -115,7 +107,7 @@ async fn from_data(
                     limit: Some(1),
                     ..RecordsQuery::default()
                 };
-                let located = rows(state, ctx, record, query).await?;
+                let located = rows(state, ctx, version, query).await?;
                 found.push((Value::from("place"), located.into_iter().next().unwrap_or_default()));
             }
             state.web.charts.put(key, found)
@@ -230,8 +222,9 @@ fn odsql_examples(fields: &[Field], data: &FromData) -> Vec<Example> {
 pub(crate) async fn api_page(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
 ) -> Result<ApiPage, PageError> {
+    let record = version.record();
     let t = ctx.lang.messages();
     let en = ctx.lang == kleber_web::Lang::En;
     let host = if ctx.base_url.is_empty() {
@@ -273,7 +266,7 @@ pub(crate) async fn api_page(
     };
     let odsql = SnippetGroup {
         heading: t.api_odsql,
-        snippets: odsql_examples(&record.version.fields, &from_data(state, ctx, record).await?)
+        snippets: odsql_examples(&record.version.fields, &from_data(state, ctx, version).await?)
             .into_iter()
             .enumerate()
             .map(|(i, (fr, english, pairs))| {

@@ -2,23 +2,18 @@
 //! index as `/api/explore/v2.1/catalog/datasets`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use kleber_query::facets::FacetValue;
-use kleber_query::{ColumnRole, OutputColumn, RecordsQuery};
 use kleber_store::DatasetRecord;
 use kleber_web::Lang;
 use kleber_web::pages::CatalogPage;
 use kleber_web::view::{Hidden, Pagination, SelectOption};
-use serde_json::Value;
 
 use super::filters::{self, Filters};
 use super::{Framing, PageContext, PageError, page};
-use crate::api::encoder_for;
-use crate::catalog_cache::CatalogSnapshot;
 use crate::state::AppState;
 
 /// Datasets per page.
@@ -65,53 +60,6 @@ fn refined_label(name: &str, value: &str, lang: Lang) -> Option<String> {
     }
 }
 
-/// The datasets matching `query` in the catalog, ranked by relevance when a text is searched
-/// and no order is given, like `/catalog/datasets`.
-pub async fn search(
-    state: &AppState,
-    snapshot: &CatalogSnapshot,
-    mut query: RecordsQuery,
-) -> Result<Vec<String>, crate::ApiError> {
-    let ranks: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
-    let hook = |text: &str| -> Vec<String> {
-        let hits = snapshot.index.search(text, snapshot.records.len().max(1)).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "catalog search failed");
-            Vec::new()
-        });
-        let ids: Vec<String> = hits.into_iter().map(|h| h.dataset_id).collect();
-        *ranks.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect());
-        ids
-    };
-    let ordered = query.order_by.as_deref().is_some_and(|o| !o.is_empty());
-    query.select = Some("dataset_id".to_owned());
-    query.limit = None;
-    let planned = state.engine.plan_catalog(&snapshot.table, &query, Some(&hook))?;
-    let batches = state.engine.collect(planned).await?;
-    let encoder = encoder_for(
-        &[OutputColumn {
-            key: "dataset_id".into(),
-            label: "dataset_id".into(),
-            role: ColumnRole::Plain,
-            field: None,
-        }],
-        chrono_tz::UTC,
-    );
-    let mut ids = Vec::new();
-    for batch in &batches {
-        for value in encoder.batch_values(batch)? {
-            if let Some(id) = value.get("dataset_id").and_then(Value::as_str) {
-                ids.push(id.to_owned());
-            }
-        }
-    }
-    let ranks = ranks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-    if let (Some(ranks), false) = (ranks, ordered) {
-        ids.sort_by_key(|id| ranks.get(id).copied().unwrap_or(usize::MAX));
-    }
-    Ok(ids)
-}
-
 /// The page number of `page=` (from 1) or `start=` (an offset), checked.
 pub fn page_number(ctx: &PageContext, page_size: usize) -> Result<u64, PageError> {
     let bad = |name: &str, v: &str| {
@@ -143,7 +91,7 @@ pub async fn get_catalog(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, raw.as_deref());
     let t = ctx.lang.messages();
-    let api = |e| PageError::from_api(&ctx, e);
+    let api = |e: kleber_app::Error| PageError::from_api(&ctx, e);
     let fields = kleber_query::catalog::catalog_fields();
     let filters = Filters::parse(&ctx, &ctx.query, &fields)?;
     let sort = ctx.query.get("sort").unwrap_or("");
@@ -152,35 +100,26 @@ pub async fn get_catalog(
     };
     let number = page_number(&ctx, PAGE_SIZE)?;
 
-    let snapshot = state.catalog().await.map_err(api)?;
+    let app_ctx = ctx.request();
+    let snapshot = state.app.catalog(&app_ctx).await.map_err(api)?;
     let mut query = filters.records_query();
     query.order_by = (!order_by.is_empty()).then(|| (*order_by).to_owned());
     // The catalog only changes with its generation: searches and facets are cached by it.
     let key = super::cache::key(
         "catalog",
-        snapshot.generation,
+        snapshot.generation(),
         &[&super::cache::list(&query.r#where), &super::cache::list(&query.refine), order_by],
     );
     let cached = match state.web.catalog.get(&key) {
         Some(found) => found,
         None => {
-            let ids = search(&state, &snapshot, query.clone()).await.map_err(api)?;
+            let ids = state.app.catalog_ids(&app_ctx, &snapshot, &query).await.map_err(api)?;
             let requests = filters::requests(FACETS.iter().map(|s| {
                 let limit = if *s == "modified" { filters::DATE_FACET_LIMIT } else { 12 };
                 ((*s).to_owned(), limit)
             }));
-            let hook = |text: &str| -> Vec<String> {
-                snapshot
-                    .index
-                    .search(text, snapshot.records.len().max(1))
-                    .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
-                    .unwrap_or_default()
-            };
-            let groups = state
-                .engine
-                .catalog_facets(&snapshot.table, &query, &requests, Some(&hook))
-                .await
-                .map_err(|e| api(e.into()))?;
+            let groups =
+                state.app.facets(&app_ctx, &snapshot, &query, &requests).await.map_err(api)?;
             state.web.catalog.put(key, (ids, groups))
         }
     };
@@ -189,7 +128,7 @@ pub async fn get_catalog(
     let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
     let number = number.min(pages);
     let by_id: HashMap<&str, &DatasetRecord> =
-        snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
+        snapshot.records().iter().map(|r| (r.id.as_str(), r)).collect();
     let cards = ids
         .iter()
         .skip((number as usize - 1) * PAGE_SIZE)

@@ -7,6 +7,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use kleber_app::DatasetVersion;
 use kleber_export::ExportFormat;
 use kleber_store::DatasetRecord;
 use kleber_types::FieldType;
@@ -19,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::cards::{format_date, meta_list, meta_text, publisher_link, refine_link};
 use super::filters::Filters;
-use super::{Framing, PageContext, PageError, page};
+use super::{Framing, PageContext, PageError, V2_1, page};
 use crate::state::AppState;
 
 /// The tabs, in order.
@@ -197,8 +198,10 @@ pub async fn render_tab(
     if !TABS.contains(&tab) {
         return Err(PageError::not_found(&ctx));
     }
-    let record = state.dataset(id).await.map_err(|e| PageError::from_api(&ctx, e))?;
-    if tab == "map" && !is_geo(&record) {
+    let version =
+        state.app.dataset(&ctx.request(), id).await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let record = version.record();
+    if tab == "map" && !is_geo(record) {
         return Err(PageError::not_found(&ctx));
     }
     if !embed {
@@ -206,16 +209,16 @@ pub async fn render_tab(
     }
     let framing = if embed { Framing::Anywhere } else { Framing::SameOrigin };
     match tab {
-        "table" => super::table::table_tab(state, &ctx, &record, embed).await,
-        "map" => super::table::map_tab(state, &ctx, &record, embed).await,
-        "analyze" => super::analyze::analyze_tab(state, &ctx, &record, embed).await,
+        "table" => super::table::table_tab(state, &ctx, &version, embed).await,
+        "map" => super::table::map_tab(state, &ctx, &version, embed).await,
+        "analyze" => super::analyze::analyze_tab(state, &ctx, &version, embed).await,
         "api" => {
-            let api = super::api_tab::api_page(state, &ctx, &record).await?;
+            let api = super::api_tab::api_page(state, &ctx, &version).await?;
             page(state, &ctx, &api, framing)
         }
-        "export" => export_tab(state, &ctx, &record).await,
+        "export" => export_tab(state, &ctx, &version).await,
         _ => {
-            let info = information(&ctx, &record);
+            let info = information(&ctx, record);
             page(state, &ctx, &info, framing)
         }
     }
@@ -287,18 +290,19 @@ fn information(ctx: &PageContext, record: &DatasetRecord) -> InformationPage {
 async fn export_tab(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
 ) -> Result<Response, PageError> {
+    let record = version.record();
     let t = ctx.lang.messages();
     let filters = Filters::parse(ctx, &ctx.query, &record.version.fields)?;
     let path = tab_path(&record.id, "export", false);
     let filtered_total = if filters.is_empty() {
         record.version.records_count
     } else {
-        super::table::count(state, ctx, record, &filters).await?
+        super::table::count(state, ctx, version, &filters).await?
     };
     let api_query = Query::from_pairs(filters.api_pairs());
-    let base = format!("{}/catalog/datasets/{}/exports", crate::api::V2_1, record.id);
+    let base = format!("{V2_1}/catalog/datasets/{}/exports", record.id);
     let formats = formats(record)
         .into_iter()
         .map(|f| ExportLink {

@@ -44,7 +44,8 @@ impl PageError {
 
     /// Maps an API error met while building a page: user errors (a bad filter) are 400, an
     /// unknown dataset 404, the rest 500.
-    pub fn from_api(ctx: &PageContext, e: crate::ApiError) -> PageError {
+    pub fn from_api(ctx: &PageContext, e: impl Into<crate::ApiError>) -> PageError {
+        let e: crate::ApiError = e.into();
         match e.code.status() {
             404 => PageError::not_found(ctx),
             400 => PageError::bad_request(ctx, e.message),

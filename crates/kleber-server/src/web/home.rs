@@ -25,8 +25,9 @@ pub async fn get_home(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, raw.as_deref());
     let t = ctx.lang.messages();
-    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
-    let records = &snapshot.records;
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let records = snapshot.records();
     let total_records: i64 = records.iter().map(|r| r.version.records_count).sum();
     let publishers: BTreeSet<&str> =
         records.iter().filter_map(|r| meta_text(r, "publisher")).collect();
@@ -39,10 +40,10 @@ pub async fn get_home(
         separator: None,
     };
     let groups = state
-        .engine
-        .catalog_facets(&snapshot.table, &kleber_query::RecordsQuery::default(), &[request], None)
+        .app
+        .facets(&ctx.request(), &snapshot, &kleber_query::RecordsQuery::default(), &[request])
         .await
-        .map_err(|e| PageError::from_api(&ctx, e.into()))?;
+        .map_err(|e| PageError::from_api(&ctx, e))?;
     let themes = groups
         .iter()
         .flat_map(|g| &g.facets)
@@ -83,9 +84,10 @@ pub async fn get_about(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, raw.as_deref());
     let t = ctx.lang.messages();
-    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut layout = ctx.layout(t.about_heading, "/about/");
     layout.nav = "about";
-    let about = AboutPage { layout, datasets: t.datasets(snapshot.records.len() as i64) };
+    let about = AboutPage { layout, datasets: t.datasets(snapshot.records().len() as i64) };
     page(&state, &ctx, &about, Framing::SameOrigin)
 }

@@ -1,7 +1,7 @@
 //! The public portal's pages (Opendatasoft's URLs), rendered by `kleber-web`.
 //!
-//! Handlers read the request (language, query string), ask the store and the engine through
-//! the same paths as the API (catalog snapshot, `plan_catalog`, `Engine::plan`, facets), fill
+//! Handlers read the request (language, query string), ask the application layer
+//! (`kleber_app::App`: catalog, dataset versions, rows, facets) as the APIs do, fill
 //! in a `kleber_web::pages` view model and answer HTML with the portal's security headers
 //! ([`html`]). Bad parameters answer a 400 page, unknown datasets a 404 page, never a panic.
 
@@ -22,9 +22,6 @@ pub mod publisher;
 pub mod seo;
 mod table;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -37,72 +34,9 @@ use crate::state::AppState;
 
 pub use errors::PageError;
 
-/// OpenStreetMap's tile server, the default map background.
-pub const DEFAULT_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-/// Attribution of the default tiles.
-pub const DEFAULT_TILE_ATTRIBUTION: &str = "© OpenStreetMap contributors";
-
-/// The portal's settings and counters.
-#[derive(Debug)]
-pub struct WebConfig {
-    /// Tile URL template for Leaflet (`{z}/{x}/{y}`, optional `{s}`).
-    pub tile_url: String,
-    /// Attribution shown on the map.
-    pub tile_attribution: String,
-    /// Dataset page views since the server started, for "most viewed" on the home page.
-    pub views: Mutex<HashMap<String, u64>>,
-    /// Facets by dataset version and filters.
-    pub facets: cache::BoundedCache<Vec<kleber_query::facets::FacetGroup>>,
-    /// Catalog searches (matching ids, facets) by catalog generation and query.
-    pub catalog: cache::BoundedCache<(Vec<String>, Vec<kleber_query::facets::FacetGroup>)>,
-    /// Chart groups (x, y) by dataset version, filters and chart.
-    pub charts: cache::BoundedCache<Vec<(serde_json::Value, serde_json::Value)>>,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        WebConfig {
-            tile_url: DEFAULT_TILE_URL.to_owned(),
-            tile_attribution: DEFAULT_TILE_ATTRIBUTION.to_owned(),
-            views: Mutex::new(HashMap::new()),
-            facets: cache::BoundedCache::new(512),
-            charts: cache::BoundedCache::new(512),
-            catalog: cache::BoundedCache::new(256),
-        }
-    }
-}
-
-impl WebConfig {
-    /// Counts one view of dataset `id`.
-    pub fn count_view(&self, id: &str) {
-        let mut views = self.views.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Bounded: a portal has thousands of datasets, not millions; ids come from the catalog.
-        if views.len() < 100_000 || views.contains_key(id) {
-            *views.entry(id.to_owned()).or_default() += 1;
-        }
-    }
-
-    /// Views of dataset `id`.
-    pub fn views_of(&self, id: &str) -> u64 {
-        self.views
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(id)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// The origin of the tile server for the Content-Security-Policy (`https://*.tile.x.org`).
-    pub fn tile_origin(&self) -> Option<String> {
-        let rest = self.tile_url.split_once("://")?;
-        let host = rest.1.split('/').next()?.replace("{s}", "*");
-        let valid = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
-        valid.then(|| format!("{}://{host}", rest.0))
-    }
-}
+pub use crate::shared::portal::{
+    DEFAULT_TILE_ATTRIBUTION, DEFAULT_TILE_URL, PortalConfig as WebConfig,
+};
 
 /// The portal's routes. Paths are given with and without their trailing slash, as
 /// Opendatasoft's links have one and [`crate::serve`] removes it.
@@ -149,6 +83,13 @@ impl PageContext {
         let query = Query::parse(raw_query.unwrap_or(""));
         let (lang, set_cookie) = lang::negotiate(&query, headers);
         PageContext { lang, query, base_url: base_url(headers), set_cookie }
+    }
+
+    /// The application layer's view of this request: anonymous, in the page's language.
+    pub fn request(&self) -> kleber_app::RequestContext {
+        let mut request = kleber_app::RequestContext::anonymous();
+        request.lang = Some(self.lang.code().to_owned());
+        request
     }
 
     /// A layout for a page of this request.
@@ -232,13 +173,8 @@ pub fn page<T: kleber_web::Template>(
     Ok(html(state, ctx, StatusCode::OK, body, framing))
 }
 
-/// Runs an engine query under the records time limit, like the API.
-pub(crate) async fn run<T>(
-    state: &AppState,
-    query: impl std::future::Future<Output = Result<T, kleber_query::Error>>,
-) -> Result<T, crate::ApiError> {
-    crate::api::records::run_with_time_limit(state, query).await
-}
+/// Where Explore v2.1 is mounted (links from the portal to the API).
+pub const V2_1: &str = "/api/explore/v2.1";
 
 #[cfg(test)]
 mod tests {

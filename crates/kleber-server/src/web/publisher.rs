@@ -18,10 +18,11 @@ pub async fn get_publisher(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, raw.as_deref());
     let t = ctx.lang.messages();
-    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut name = None;
     let mut records: Vec<_> = snapshot
-        .records
+        .records()
         .iter()
         .filter(|r| match meta_text(r, "publisher") {
             Some(p) if slug(p) == wanted => {

@@ -39,14 +39,15 @@ pub async fn get_sitemap(
 ) -> Result<Response, PageError> {
     let ctx = PageContext::new(&headers, None);
     let base = base_url(&headers);
-    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut urls = vec![
         SitemapUrl { loc: format!("{base}/"), lastmod: None },
         SitemapUrl { loc: format!("{base}/explore/"), lastmod: None },
         SitemapUrl { loc: format!("{base}/about/"), lastmod: None },
     ];
     let mut publishers = std::collections::BTreeSet::new();
-    for r in &snapshot.records {
+    for r in snapshot.records() {
         let lastmod = Some(r.modified.clone());
         for tab in ["", "table/", "analyze/", "api/", "export/"] {
             urls.push(SitemapUrl {
@@ -78,8 +79,9 @@ pub async fn get_feed(
     let ctx = PageContext::new(&headers, None);
     let t = ctx.lang.messages();
     let base = base_url(&headers);
-    let snapshot = state.catalog().await.map_err(|e| PageError::from_api(&ctx, e))?;
-    let mut records: Vec<_> = snapshot.records.iter().collect();
+    let snapshot =
+        state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let mut records: Vec<_> = snapshot.records().iter().collect();
     records.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| a.id.cmp(&b.id)));
     let entries: Vec<FeedEntry> = records
         .iter()

@@ -3,9 +3,9 @@
 //! for readers without JavaScript.
 
 use axum::response::Response;
+use kleber_app::DatasetVersion;
 use kleber_query::RecordsQuery;
 use kleber_query::facets::default_facets;
-use kleber_store::DatasetRecord;
 use kleber_types::{Field, FieldType};
 use kleber_web::pages::{Column, MapPage, RecordDetail, RecordFilters, Row, TablePage};
 use kleber_web::url::Query;
@@ -14,10 +14,9 @@ use serde_json::Value;
 
 use super::cells;
 use super::dataset::{header, layout, tab_path};
-use super::filters::{self, Filters, odsql_field, odsql_string};
-use super::{Framing, PageContext, PageError, page};
-use crate::api::encoder_for;
-use crate::state::{AppState, dataset_ref};
+use super::filters::{self, Filters, odsql_field};
+use super::{Framing, PageContext, PageError, V2_1, page};
+use crate::state::AppState;
 
 /// Records per page of the table.
 pub(crate) const PAGE_SIZE: usize = 20;
@@ -32,10 +31,11 @@ pub(crate) const MAP_LIMIT: usize = 5000;
 async fn record_filters(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     filters: &Filters,
     path: &str,
 ) -> Result<RecordFilters, PageError> {
+    let record = version.record();
     let fields = &record.version.fields;
     // A date facet lists every month of a year and every day of a month once refined.
     let requests = filters::requests(default_facets(fields).into_iter().map(|r| {
@@ -53,10 +53,11 @@ async fn record_filters(
         Some(groups) => groups,
         None if requests.is_empty() => std::sync::Arc::new(Vec::new()),
         None => {
-            let groups =
-                super::run(state, state.engine.facets(&dataset_ref(record), &query, &requests))
-                    .await
-                    .map_err(|e| PageError::from_api(ctx, e))?;
+            let groups = state
+                .app
+                .facets(&ctx.request(), version, &query, &requests)
+                .await
+                .map_err(|e| PageError::from_api(ctx, e))?;
             state.web.facets.put(key, groups)
         }
     };
@@ -87,26 +88,20 @@ async fn record_filters(
 pub(crate) async fn count(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     filters: &Filters,
 ) -> Result<i64, PageError> {
     let mut query = filters.records_query();
     query.select = Some("count(*) as n".to_owned());
     query.limit = Some(1);
-    let planned = state
-        .engine
-        .plan(&dataset_ref(record), &query)
-        .await
-        .map_err(|e| PageError::from_api(ctx, e.into()))?;
-    let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
-    let batches = super::run(state, state.engine.collect(planned))
+    let page = state
+        .app
+        .rows(&ctx.request(), version, &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
     let mut n = 0;
-    for batch in &batches {
-        for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
-            n = v.get("n").and_then(Value::as_i64).unwrap_or(0);
-        }
+    for v in page.values().map_err(|e| PageError::internal(ctx, e))? {
+        n = v.get("n").and_then(Value::as_i64).unwrap_or(0);
     }
     Ok(n)
 }
@@ -115,29 +110,25 @@ pub(crate) async fn count(
 async fn records_page(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     mut query: RecordsQuery,
 ) -> Result<(u64, Vec<serde_json::Map<String, Value>>), PageError> {
+    let record = version.record();
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let planned = state
-        .engine
-        .plan(&dataset_ref(record), &query)
-        .await
-        .map_err(|e| PageError::from_api(ctx, e.into()))?;
     // Date-times come in the dataset's time zone, shown at that wall-clock time.
-    let encoder = encoder_for(&planned.columns, cells::time_zone(record));
-    let (total, batches) = super::run(state, state.engine.page(planned))
+    let app_ctx = ctx.request().in_zone(cells::time_zone(record));
+    let page = state
+        .app
+        .records(&app_ctx, version, &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
     let mut rows = Vec::new();
-    for batch in &batches {
-        for v in encoder.batch_values(batch).map_err(|e| PageError::internal(ctx, e))? {
-            if let Value::Object(map) = v {
-                rows.push(map);
-            }
+    for v in page.values().map_err(|e| PageError::internal(ctx, e))? {
+        if let Value::Object(map) = v {
+            rows.push(map);
         }
     }
-    Ok((total, rows))
+    Ok((page.total, rows))
 }
 
 /// The page asked, its offset, and whether it was capped by the records window.
@@ -159,21 +150,23 @@ fn pagination(ctx: &PageContext, path: &str, number: u64, total: u64) -> Paginat
 async fn detail(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     id: &str,
     path: &str,
 ) -> Result<Option<RecordDetail>, PageError> {
+    let record = version.record();
     if !kleber_query::is_record_id(id) {
         return Ok(None);
     }
-    let query = RecordsQuery {
-        // The id was checked to be 40 hexadecimal digits.
-        r#where: vec![format!("_id = {}", odsql_string(id))],
-        limit: Some(1),
-        ..RecordsQuery::default()
+    // Found through the version's id index, not by hashing every row.
+    let app_ctx = ctx.request().in_zone(cells::time_zone(record));
+    let page = match state.app.record(&app_ctx, version, id, &RecordsQuery::default()).await {
+        Ok(page) => page,
+        Err(kleber_app::Error::RecordNotFound(_)) => return Ok(None),
+        Err(e) => return Err(PageError::from_api(ctx, e)),
     };
-    let (_, rows) = records_page(state, ctx, record, query).await?;
-    let Some(row) = rows.into_iter().next() else { return Ok(None) };
+    let rows = page.values().map_err(|e| PageError::internal(ctx, e))?;
+    let Some(Value::Object(row)) = rows.into_iter().next() else { return Ok(None) };
     let values = record
         .version
         .fields
@@ -186,7 +179,7 @@ async fn detail(
     Ok(Some(RecordDetail {
         values,
         close_href: ctx.query.without(&["record", "lang"]).href(path),
-        api_href: format!("{}/catalog/datasets/{}/records/{id}", crate::api::V2_1, record.id),
+        api_href: format!("{V2_1}/catalog/datasets/{}/records/{id}", record.id),
     }))
 }
 
@@ -203,9 +196,10 @@ fn shown_fields(fields: &[Field]) -> Vec<&Field> {
 pub(crate) async fn table_tab(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     embed: bool,
 ) -> Result<Response, PageError> {
+    let record = version.record();
     let t = ctx.lang.messages();
     let fields = &record.version.fields;
     let path = tab_path(&record.id, "table", embed);
@@ -222,8 +216,8 @@ pub(crate) async fn table_tab(
     query.offset = offset;
     // The page and the facets are independent queries: run them together.
     let (rows, facets) = futures::join!(
-        records_page(state, ctx, record, query),
-        record_filters(state, ctx, record, &filters, &path)
+        records_page(state, ctx, version, query),
+        record_filters(state, ctx, version, &filters, &path)
     );
     let (total, rows) = rows?;
     let mut record_filters = facets?;
@@ -270,7 +264,7 @@ pub(crate) async fn table_tab(
         .collect();
     let (detail, detail_missing) = match ctx.query.get("record") {
         Some(id) => {
-            let d = detail(state, ctx, record, id, &path).await?;
+            let d = detail(state, ctx, version, id, &path).await?;
             let missing = d.is_none();
             (d, missing)
         }
@@ -294,9 +288,10 @@ pub(crate) async fn table_tab(
 pub(crate) async fn map_tab(
     state: &AppState,
     ctx: &PageContext,
-    record: &DatasetRecord,
+    version: &DatasetVersion,
     embed: bool,
 ) -> Result<Response, PageError> {
+    let record = version.record();
     let fields = &record.version.fields;
     let path = tab_path(&record.id, "map", embed);
     let filters = Filters::parse(ctx, &ctx.query, fields)?;
@@ -313,8 +308,8 @@ pub(crate) async fn map_tab(
     query.limit = Some(PAGE_SIZE);
     query.offset = offset;
     let (rows, facets) = futures::join!(
-        records_page(state, ctx, record, query),
-        record_filters(state, ctx, record, &filters, &path)
+        records_page(state, ctx, version, query),
+        record_filters(state, ctx, version, &filters, &path)
     );
     let (total, rows) = rows?;
     let mut record_filters = facets?;
@@ -350,8 +345,7 @@ pub(crate) async fn map_tab(
     let api = Query::from_pairs(filters.api_pairs())
         .add("select", &select.join(", "))
         .add("limit", &MAP_LIMIT.to_string());
-    let data_url =
-        api.href(&format!("{}/catalog/datasets/{}/exports/json", crate::api::V2_1, record.id));
+    let data_url = api.href(&format!("{V2_1}/catalog/datasets/{}/exports/json", record.id));
     let mut layout = layout(record, ctx, "map", embed);
     layout.styles = vec![
         kleber_web::assets::url("leaflet.css"),

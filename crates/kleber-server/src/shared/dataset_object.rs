@@ -1,25 +1,10 @@
-//! The v2.1 dataset object (`/catalog/datasets/{id}` and the items of `/catalog/datasets`).
+//! The v2.1 dataset object (`/catalog/datasets/{id}` and the items of `/catalog/datasets`), also
+//! the base of the v2.0 and v1 dataset objects.
+
+use kleber_app::features;
 
 use kleber_store::DatasetRecord;
-use kleber_types::FieldType;
 use serde_json::{Map, Value, json};
-
-/// The `features` of a dataset: `analyze` when it has records, `geo` with a geo field,
-/// `timeserie` with a date field.
-pub fn features(record: &DatasetRecord) -> Vec<&'static str> {
-    let fields = &record.version.fields;
-    let mut features = Vec::new();
-    if record.version.records_count > 0 {
-        features.push("analyze");
-    }
-    if fields.iter().any(|f| matches!(f.field_type, FieldType::GeoPoint2d | FieldType::GeoShape)) {
-        features.push("geo");
-    }
-    if fields.iter().any(|f| matches!(f.field_type, FieldType::Date | FieldType::Datetime)) {
-        features.push("timeserie");
-    }
-    features
-}
 
 /// Keys of `metas.default` every dataset carries, with `null` when unset.
 const DEFAULT_METAS: &[&str] = &[

@@ -15,8 +15,6 @@ use bytes::Bytes;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use crate::error::ApiError;
-
 /// Largest body kept.
 pub const MAX_ENTRY_BYTES: usize = 1 << 20;
 
@@ -82,14 +80,14 @@ impl ResultCache {
 
     /// The body for `key`, computed by `compute` when it is not kept (and then kept if the
     /// query is deterministic and the body small). Errors are never kept.
-    pub async fn get_or_compute<F>(&self, key: CacheKey, compute: F) -> Result<Bytes, ApiError>
+    pub async fn get_or_compute<F, E>(&self, key: CacheKey, compute: F) -> Result<Bytes, E>
     where
-        F: Future<Output = Result<Bytes, ApiError>>,
+        F: Future<Output = Result<Bytes, E>>,
     {
         let Some(cache) = &self.cache else {
             return compute.await;
         };
-        if is_volatile(&key.query) {
+        if crate::volatile::is_volatile(Some(&key.query)) {
             return compute.await;
         }
         match cache.get_value_or_guard_async(&key).await {
@@ -111,24 +109,9 @@ impl ResultCache {
     }
 }
 
-/// True when the query string calls a function whose answer changes from call to call.
-fn is_volatile(raw_query: &str) -> bool {
-    form_urlencoded::parse(raw_query.as_bytes())
-        .any(|(name, value)| kleber_odsql::volatile::param_is_volatile(&name, &value))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clock_and_chance_are_volatile_whatever_the_spelling() {
-        assert!(is_volatile("where=date%20%3E%20NOW%20(days%3D-1)"));
-        assert!(is_volatile("order_by=random()"));
-        assert!(is_volatile("select=random(1)%20as%20r"));
-        assert!(!is_volatile("where=nowhere%3D%22x%22&order_by=randomness"));
-        assert!(!is_volatile(""));
-    }
 
     #[tokio::test]
     async fn second_request_is_served_from_the_cache_and_errors_are_not_kept() {
@@ -137,7 +120,7 @@ mod tests {
         let calls = std::sync::atomic::AtomicUsize::new(0);
         let run = || async {
             calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Bytes::from_static(b"{}"))
+            Ok::<_, crate::Error>(Bytes::from_static(b"{}"))
         };
         cache.get_or_compute(key.clone(), run()).await.unwrap();
         cache.get_or_compute(key.clone(), run()).await.unwrap();
@@ -148,8 +131,7 @@ mod tests {
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 
         let failing = CacheKey::dataset("records", "uid", 1, Some("limit=2"));
-        let fail =
-            || async { Err::<Bytes, _>(ApiError::new(kleber_types::ErrorCode::OdsqlError, "bad")) };
+        let fail = || async { Err::<Bytes, _>(crate::Error::BadParameter("bad".to_owned())) };
         assert!(cache.get_or_compute(failing.clone(), fail()).await.is_err());
         assert_eq!(cache.get_or_compute(failing, run()).await.unwrap(), "{}");
         assert_eq!(cache.usage().0, 3);
@@ -159,7 +141,10 @@ mod tests {
     async fn a_zero_capacity_cache_keeps_nothing() {
         let cache = ResultCache::new(0);
         let key = CacheKey::catalog("catalog", 1, None);
-        cache.get_or_compute(key.clone(), async { Ok(Bytes::new()) }).await.unwrap();
+        cache
+            .get_or_compute(key.clone(), async { Ok::<_, crate::Error>(Bytes::new()) })
+            .await
+            .unwrap();
         assert_eq!(cache.usage(), (0, 0));
     }
 }

@@ -1,14 +1,30 @@
-//! The catalog as the APIs read it: every published dataset, the catalog table the query engine
-//! filters, and the full-text index; rebuilt when the store's generation changes.
+//! The catalog as every front end reads it: every published dataset, the catalog table the
+//! query engine filters, and the full-text index; rebuilt when the store's generation changes.
 
 use std::sync::{Arc, RwLock};
 
 use kleber_query::catalog::CatalogEntry;
 use kleber_search::{CatalogDoc, CatalogIndex};
 use kleber_store::{DatasetRecord, Store};
+use kleber_types::FieldType;
 use serde_json::Value;
 
-use crate::api::dataset_object::features;
+/// The `features` of a dataset: `analyze` when it has records, `geo` with a geo field,
+/// `timeserie` with a date field.
+pub fn features(record: &DatasetRecord) -> Vec<&'static str> {
+    let fields = &record.version.fields;
+    let mut features = Vec::new();
+    if record.version.records_count > 0 {
+        features.push("analyze");
+    }
+    if fields.iter().any(|f| matches!(f.field_type, FieldType::GeoPoint2d | FieldType::GeoShape)) {
+        features.push("geo");
+    }
+    if fields.iter().any(|f| matches!(f.field_type, FieldType::Date | FieldType::Datetime)) {
+        features.push("timeserie");
+    }
+    features
+}
 
 /// One consistent view of the catalog.
 pub struct CatalogSnapshot {
@@ -109,7 +125,8 @@ impl CatalogSnapshot {
         self.position(id).map(|i| self.stamps[i].as_str())
     }
 
-    fn position(&self, id: &str) -> Option<usize> {
+    /// The position of dataset `id` in [`CatalogSnapshot::records`].
+    pub fn position(&self, id: &str) -> Option<usize> {
         self.records.binary_search_by(|r| r.id.as_str().cmp(id)).ok()
     }
 }

@@ -1,19 +1,19 @@
-//! `/catalog/datasets/{id}/facets` and `/catalog/facets`.
+//! `/catalog/datasets/{id}/facets` and `/catalog/facets`, the same in Explore v2.1 and v2.0.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
+use bytes::Bytes;
 use kleber_query::facets::{
     FacetGroup, FacetRequest, FacetValue, default_facets, parse_facet_param,
 };
 use serde_json::{Value, json};
 
-use super::json_response;
-use super::params::Params;
-use crate::catalog_cache::CatalogSnapshot;
+use crate::api::params::Params;
 use crate::error::ApiError;
-use crate::result_cache::CacheKey;
-use crate::state::{AppState, dataset_ref};
-use bytes::Bytes;
+use crate::http::resolve::Resolution;
+use crate::shared::json::json_response;
+use crate::shared::request_context;
+use crate::state::AppState;
 
 fn value_json(v: &FacetValue) -> Value {
     let mut o =
@@ -46,51 +46,39 @@ fn requests(
 /// `GET /catalog/datasets/{id}/facets`.
 pub async fn get_records_facets(
     State(state): State<AppState>,
+    resolution: Resolution,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let record = state.dataset(&id).await?;
-    let key = CacheKey::dataset("facets", &record.uid, record.version.number, query.as_deref());
+    let ctx = request_context(&params)?;
+    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let key = resolution.dataset_key(&version, query.as_deref());
     let compute = async {
-        let dataset = dataset_ref(&record);
-        let requests = requests(&params, &dataset.fields)?;
+        let requests = requests(&params, version.fields())?;
         let mut query = params.records_query(None, 0);
-        query.r#where.extend(crate::api_v1::query_v1::qv1_where(&params, &dataset.fields)?);
-        let groups = state.engine.facets(&dataset, &query, &requests).await?;
-        Ok(body(&groups))
+        query.r#where.extend(crate::api_v1::query_v1::qv1_where(&params, version.fields())?);
+        let groups = state.app.facets(&ctx, &version, &query, &requests).await?;
+        Ok::<_, ApiError>(body(&groups))
     };
-    Ok(json_response(state.results.get_or_compute(key, compute).await?))
+    Ok(json_response(state.app.cached(key, compute).await?))
 }
 
 /// `GET /catalog/facets`.
 pub async fn get_catalog_facets(
     State(state): State<AppState>,
+    resolution: Resolution,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let snapshot = state.catalog().await?;
-    let key = CacheKey::catalog("catalog_facets", snapshot.generation, query.as_deref());
-    let compute = catalog_facets_body(&state, &snapshot, &params);
-    Ok(json_response(state.results.get_or_compute(key, compute).await?))
-}
-
-async fn catalog_facets_body(
-    state: &AppState,
-    snapshot: &CatalogSnapshot,
-    params: &Params,
-) -> Result<Bytes, ApiError> {
-    let requests = requests(params, &kleber_query::catalog::catalog_fields())?;
-    let hook = |text: &str| -> Vec<String> {
-        snapshot
-            .index
-            .search(text, snapshot.records.len().max(1))
-            .map(|hits| hits.into_iter().map(|h| h.dataset_id).collect())
-            .unwrap_or_default()
+    let ctx = request_context(&params)?;
+    let view = resolution.catalog(&state, &ctx).await?;
+    let key = resolution.catalog_key(&view, query.as_deref());
+    let compute = async {
+        let requests = requests(&params, &kleber_query::catalog::catalog_fields())?;
+        let query = params.records_query(None, 0);
+        let groups = state.app.facets(&ctx, &view, &query, &requests).await?;
+        Ok::<_, ApiError>(body(&groups))
     };
-    let groups = state
-        .engine
-        .catalog_facets(&snapshot.table, &params.records_query(None, 0), &requests, Some(&hook))
-        .await?;
-    Ok(body(&groups))
+    Ok(json_response(state.app.cached(key, compute).await?))
 }

@@ -1,0 +1,62 @@
+//! The one error type of the application layer.
+
+use kleber_types::{ErrorCode, HasErrorCode};
+
+/// What a use case can fail with. Every front end renders it through its code
+/// ([`HasErrorCode`]): JSON envelopes for the APIs, error pages for the portal.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No published dataset with this identifier is visible to the caller.
+    #[error("Unknown dataset: {0}")]
+    DatasetNotFound(String),
+    /// No record with this id in the dataset (or the id is not a record id).
+    #[error("Unknown record: {0}")]
+    RecordNotFound(String),
+    /// A parameter the use case checks itself (the message names it).
+    #[error("{0}")]
+    BadParameter(String),
+    /// The query ran past the time limit.
+    #[error(
+        "the query exceeded the time limit of {seconds} s; narrow it with a where clause or use the exports endpoint"
+    )]
+    TimeLimit {
+        /// The limit, in seconds.
+        seconds: u64,
+    },
+    /// Planning or running a query failed.
+    #[error(transparent)]
+    Query(#[from] kleber_query::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] kleber_store::Error),
+    /// Encoding an answer failed.
+    #[error(transparent)]
+    Export(#[from] kleber_export::Error),
+    /// An import failed (the message says why; nothing was published).
+    #[error("{0:#}")]
+    Import(anyhow::Error),
+    /// Anything else: a bug or the machine (the message goes to the log, not to users).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// An internal failure.
+    pub fn internal(e: impl std::fmt::Display) -> Error {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl HasErrorCode for Error {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Error::DatasetNotFound(_) => ErrorCode::DatasetNotFound,
+            Error::RecordNotFound(_) => ErrorCode::RecordNotFound,
+            Error::BadParameter(_) => ErrorCode::InvalidRestParameter,
+            Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
+            Error::Query(e) => e.error_code(),
+            Error::Store(e) => e.error_code(),
+            Error::Export(_) | Error::Import(_) | Error::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! A request's view of the stored data, resolved once: the catalog at one generation, or one
+//! dataset at one version. The `ETag`, the response-cache key and the answer all come from the
+//! same resolution, so they always agree.
+
+use std::sync::Arc;
+
+use kleber_query::DatasetRef;
+use kleber_store::DatasetRecord;
+use kleber_types::Field;
+
+use crate::cache::CacheKey;
+use crate::catalog::CatalogSnapshot;
+
+/// The catalog as one request sees it.
+#[derive(Clone)]
+pub struct CatalogView {
+    pub(crate) snapshot: Arc<CatalogSnapshot>,
+}
+
+impl std::fmt::Debug for CatalogView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogView").field("generation", &self.snapshot.generation).finish()
+    }
+}
+
+impl CatalogView {
+    /// The store generation it was built from.
+    pub fn generation(&self) -> i64 {
+        self.snapshot.generation
+    }
+
+    /// The published datasets, by identifier.
+    pub fn records(&self) -> &[DatasetRecord] {
+        &self.snapshot.records
+    }
+
+    /// The published dataset `id`, if any.
+    pub fn record(&self, id: &str) -> Option<&DatasetRecord> {
+        self.snapshot.record(id)
+    }
+
+    /// What the catalog's answers depend on: its generation.
+    pub fn stamp(&self) -> String {
+        format!("catalog:{}", self.snapshot.generation)
+    }
+
+    /// The response-cache key of `route` with `query` over this catalog.
+    pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
+        CacheKey::catalog(route, self.snapshot.generation, query)
+    }
+}
+
+/// One dataset at the version a request reads.
+#[derive(Clone)]
+pub struct DatasetVersion {
+    pub(crate) snapshot: Arc<CatalogSnapshot>,
+    pub(crate) index: usize,
+    /// Fields to plan over instead of the stored ones (v1 `disjunctive.F` annotations).
+    pub(crate) fields: Option<Arc<Vec<Field>>>,
+}
+
+impl std::fmt::Debug for DatasetVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetVersion")
+            .field("id", &self.id())
+            .field("version", &self.number())
+            .finish()
+    }
+}
+
+impl DatasetVersion {
+    /// The dataset's catalog record (metadata, the version's fields and files).
+    pub fn record(&self) -> &DatasetRecord {
+        &self.snapshot.records[self.index]
+    }
+
+    /// Its identifier.
+    pub fn id(&self) -> &str {
+        &self.record().id
+    }
+
+    /// Its immutable uid.
+    pub fn uid(&self) -> &str {
+        &self.record().uid
+    }
+
+    /// The version number read.
+    pub fn number(&self) -> i64 {
+        self.record().version.number
+    }
+
+    /// The fields queries are planned over.
+    pub fn fields(&self) -> &[Field] {
+        match &self.fields {
+            Some(fields) => fields,
+            None => &self.record().version.fields,
+        }
+    }
+
+    /// The same version, planned over `fields` (the stored fields with other annotations).
+    #[must_use]
+    pub fn with_fields(mut self, fields: Vec<Field>) -> DatasetVersion {
+        self.fields = Some(Arc::new(fields));
+        self
+    }
+
+    /// The query engine's view of this version.
+    pub fn dataset_ref(&self) -> DatasetRef {
+        let record = self.record();
+        DatasetRef {
+            uid: record.uid.clone(),
+            version: record.version.number,
+            data_path: record.version.data_path.clone(),
+            fields: self.fields().to_vec(),
+        }
+    }
+
+    /// A digest of everything its answers depend on (uid, version, metadata, fields).
+    pub fn stamp(&self) -> &str {
+        &self.snapshot.stamps[self.index]
+    }
+
+    /// The catalog generation this version was read at.
+    pub fn catalog(&self) -> CatalogView {
+        CatalogView { snapshot: Arc::clone(&self.snapshot) }
+    }
+
+    /// The response-cache key of `route` with `query` over this version.
+    pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
+        CacheKey::dataset(route, self.uid(), self.number(), query)
+    }
+}

@@ -1,0 +1,136 @@
+//! One resolution per request: the route's [`Reads`] (from the [`super::routes`] table) turned
+//! into the catalog view or the dataset version the request reads, by the application layer.
+//!
+//! The conditional-request layer ([`super::etag::layer`]) resolves, tags the response from the
+//! resolution's stamp, and hands the resolution to the handler as a request extension
+//! ([`Resolution`]); the handler answers from the same version and keys its cached body on
+//! it. A request never looks the catalog up twice.
+
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
+use axum::http::request::Parts;
+use kleber_app::{App, CacheKey, CatalogView, DatasetVersion, RequestContext};
+
+use super::routes::{IdFrom, Reads};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a request reads, resolved.
+#[derive(Clone, Debug)]
+pub enum Resolved {
+    /// One dataset at one version.
+    Dataset(DatasetVersion),
+    /// The catalog at one generation.
+    Catalog(CatalogView),
+    /// Nothing stored.
+    Fixed,
+}
+
+/// The resolution of a request, as handlers extract it. Empty when the route is not in the
+/// table or what it names could not be resolved (an unknown dataset: the handler then
+/// answers the error).
+#[derive(Clone, Debug, Default)]
+pub struct Resolution {
+    /// The route's full pattern (the name its cached bodies are keyed by).
+    pub route: Option<&'static str>,
+    /// What it reads, if resolved.
+    pub resolved: Option<Resolved>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Resolution {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Resolution>().cloned().unwrap_or_default())
+    }
+}
+
+impl Resolution {
+    /// The stamp of what the request reads: what its `ETag` hashes.
+    pub fn stamp(&self) -> Option<String> {
+        match self.resolved.as_ref()? {
+            Resolved::Dataset(version) => Some(version.stamp().to_owned()),
+            Resolved::Catalog(view) => Some(view.stamp()),
+            Resolved::Fixed => Some(String::new()),
+        }
+    }
+
+    /// Dataset `id` at the version resolved for this request (resolved now if the route did
+    /// not name it, e.g. several `dataset=` given).
+    pub async fn dataset(
+        &self,
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<DatasetVersion, ApiError> {
+        match &self.resolved {
+            Some(Resolved::Dataset(version)) if version.id() == id => Ok(version.clone()),
+            Some(Resolved::Dataset(version)) => Ok(App::dataset_in(ctx, &version.catalog(), id)?),
+            Some(Resolved::Catalog(view)) => Ok(App::dataset_in(ctx, view, id)?),
+            _ => Ok(state.app.dataset(ctx, id).await?),
+        }
+    }
+
+    /// The catalog at the generation resolved for this request.
+    pub async fn catalog(
+        &self,
+        state: &AppState,
+        ctx: &RequestContext,
+    ) -> Result<CatalogView, ApiError> {
+        match &self.resolved {
+            Some(Resolved::Catalog(view)) => Ok(view.clone()),
+            Some(Resolved::Dataset(version)) => Ok(version.catalog()),
+            _ => Ok(state.app.catalog(ctx).await?),
+        }
+    }
+
+    /// The response-cache key of this route with `query` over `version`.
+    pub fn dataset_key(&self, version: &DatasetVersion, query: Option<&str>) -> CacheKey {
+        version.cache_key(self.route.unwrap_or("unrouted"), query)
+    }
+
+    /// The response-cache key of this route with `query` over `view`.
+    pub fn catalog_key(&self, view: &CatalogView, query: Option<&str>) -> CacheKey {
+        view.cache_key(self.route.unwrap_or("unrouted"), query)
+    }
+}
+
+/// Resolves what the request of `parts` reads, from its route in `state`'s table.
+pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
+    let Some(matched) = parts.extensions.get::<MatchedPath>() else {
+        return Resolution::default();
+    };
+    let Some(route) = state.routes.get(matched.as_str()) else {
+        return Resolution::default();
+    };
+    // Anonymous until API keys name a principal (the `ApiKey` extension is already here): the
+    // principal then decides what resolves, and the handler reuses it.
+    let ctx = RequestContext::anonymous();
+    let resolved = match route.reads {
+        Reads::Fixed => Some(Resolved::Fixed),
+        Reads::Catalog => state.app.catalog(&ctx).await.ok().map(Resolved::Catalog),
+        Reads::Dataset(from) => match dataset_id(parts, from).await {
+            Some(id) => state.app.dataset(&ctx, &id).await.ok().map(Resolved::Dataset),
+            None => None,
+        },
+    };
+    Resolution { route: Some(route.pattern), resolved }
+}
+
+/// The dataset identifier a request names, if exactly one.
+async fn dataset_id(parts: &mut Parts, from: IdFrom) -> Option<String> {
+    match from {
+        IdFrom::Path => {
+            let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+            params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned())
+        }
+        IdFrom::Query(name) => {
+            let query = parts.uri.query()?;
+            let mut ids = form_urlencoded::parse(query.as_bytes())
+                .filter(|(key, _)| key == name)
+                .map(|(_, value)| value.trim().to_owned());
+            let first = ids.next()?;
+            // Several datasets named: no single version to key on.
+            ids.all(|other| other == first).then_some(first)
+        }
+    }
+}

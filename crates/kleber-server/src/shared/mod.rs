@@ -1,0 +1,31 @@
+//! What the front ends share that is not HTTP plumbing: JSON answers, the v2.1 dataset object
+//! (the base of the v2.0 and v1 ones), export bodies, the v1 error shape, the portal's
+//! settings. Front ends (`api`, `api_v20`, `api_v1`, `download`, `web`) import from here, from
+//! `http` and from `kleber_app`, never from each other (checked by `tests/it/layering.rs`).
+
+pub mod dataset_object;
+pub mod exports;
+pub mod facets;
+pub mod json;
+pub mod page_cache;
+pub mod portal;
+pub mod v1_error;
+
+use kleber_app::RequestContext;
+
+use crate::api::params::Params;
+use crate::error::ApiError;
+
+/// The request context of an API request: anonymous, in the `timezone` and `lang` it asks
+/// (a bad time zone is a 400).
+pub fn request_context(params: &Params) -> Result<RequestContext, ApiError> {
+    Ok(RequestContext::with_params(params.get("timezone"), params.get("lang"))?)
+}
+
+/// The instant `rfc3339` rendered in `tz` as Opendatasoft does (`2019-04-03T03:20:15+00:00`).
+pub fn render_timestamp(rfc3339: &str, tz: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
