@@ -531,15 +531,43 @@ impl App {
     /// Imports a file as a new version of a dataset (on the blocking pool).
     pub async fn import(
         &self,
+        ctx: &RequestContext,
+        request: import::ImportRequest,
+    ) -> Result<import::ImportSummary, Error> {
+        self.import_with_progress(ctx, request, |_| {}).await
+    }
+
+    /// [`App::import`], telling `progress` how much of the file has been read (the CLI's
+    /// progress bar). A file that cannot be read is [`Error::Import`], holding the reader's
+    /// error with its causes; nothing is published then.
+    pub async fn import_with_progress(
+        &self,
         _ctx: &RequestContext,
         request: import::ImportRequest,
+        mut progress: impl FnMut(kleber_ingest::Progress) + Send + 'static,
     ) -> Result<import::ImportSummary, Error> {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || {
-            import::import_file(&store, &request, &mut |_| {}).map_err(Error::Import)
+            import::import_file(&store, &request, &mut progress).map_err(Error::Import)
         })
         .await
         .map_err(Error::internal)?
+    }
+
+    /// Merges `patch` into the metadata of dataset `id` (`metas.default.title`, ...).
+    pub async fn update_metas(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        patch: serde_json::Map<String, Value>,
+    ) -> Result<(), Error> {
+        self.dataset(ctx, id).await?;
+        let store = Arc::clone(&self.store);
+        let id = id.to_owned();
+        tokio::task::spawn_blocking(move || store.update_metas(&id, &patch))
+            .await
+            .map_err(Error::internal)?
+            .map_err(Error::from)
     }
 
     /// Changes the annotations of field `field` of dataset `id`: `set` adds or replaces

@@ -30,13 +30,13 @@ use kleber_export::ExportFormat;
 use kleber_types::ErrorCode;
 use serde_json::{Value, json};
 
-use crate::api::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::http::routes::{DATASET, Reads, RouteDef, def};
 use crate::shared::dataset_object::dataset_object;
 use crate::shared::exports::{export_dataset, parse_format};
 use crate::shared::json::{json_response, page_hrefs};
+use crate::shared::params::Params;
 use crate::shared::{render_timestamp, request_context};
 use crate::state::AppState;
 

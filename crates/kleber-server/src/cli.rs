@@ -1,4 +1,7 @@
-//! The `kleber` command line: `import` and `serve`.
+//! The `kleber` command line: `import`, `annotate` and `serve`.
+//!
+//! Like every front end, the command line reaches data through the application layer
+//! ([`kleber_app::App`]): `import` and `annotate` are its use cases, run on a small runtime.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -9,12 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use kleber_app::{App, RequestContext};
 use kleber_ingest::{Format, ImportOptions};
 use kleber_query::{Engine, Limits};
 use kleber_store::{CrashPoint, Store};
 use kleber_types::FieldType;
 
-use crate::import::{ImportRequest, ImportSummary, import_file};
+use crate::import::{ImportRequest, ImportSummary};
 use crate::state::AppState;
 
 /// Kleber, an open data portal: import files as datasets and serve them through the
@@ -229,11 +233,33 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<ImportOptions> {
     })
 }
 
+/// The application over the data directory `dir`, for the commands that write (`import`,
+/// `annotate`), and the runtime their use cases run on.
+fn open_app(dir: &DataDir) -> anyhow::Result<(App, tokio::runtime::Runtime)> {
+    let store = Store::open(&dir.data_dir)
+        .with_context(|| format!("cannot open data directory {}", dir.data_dir.display()))?;
+    let engine = Engine::new(Limits::default())?;
+    let app = App::new(store, engine, kleber_app::Limits::default());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok((app, runtime))
+}
+
+/// A use case's error as the command line reports it: an import's own error with its causes,
+/// an unknown dataset in the store's words (as before the application layer), else the
+/// error with its sources.
+fn cli_error(e: kleber_app::Error) -> anyhow::Error {
+    match e {
+        kleber_app::Error::Import(e) => e,
+        kleber_app::Error::DatasetNotFound(id) => {
+            kleber_store::Error::DatasetNotFound { id }.into()
+        }
+        e => e.into(),
+    }
+}
+
 fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     let options = import_options(&args)?;
-    let store = Store::open(&args.data_dir.data_dir).with_context(|| {
-        format!("cannot open data directory {}", args.data_dir.data_dir.display())
-    })?;
+    let (app, runtime) = open_app(&args.data_dir)?;
     let request = ImportRequest {
         path: args.path.clone(),
         dataset: args.dataset.clone(),
@@ -252,12 +278,17 @@ fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     );
     bar.set_message(format!("importing {}", args.path.display()));
     let started = Instant::now();
-    let result = import_file(&store, &request, &mut |p| {
-        bar.set_length(p.bytes_total);
-        bar.set_position(p.bytes_done);
-    });
+    let progress = bar.clone();
+    let result = runtime.block_on(app.import_with_progress(
+        &RequestContext::anonymous(),
+        request,
+        move |p| {
+            progress.set_length(p.bytes_total);
+            progress.set_position(p.bytes_done);
+        },
+    ));
     bar.finish_and_clear();
-    let summary = result?;
+    let summary = result.map_err(cli_error)?;
     print_summary(&summary, &args, started.elapsed());
     Ok(())
 }
@@ -331,10 +362,16 @@ fn run_annotate(args: AnnotateArgs) -> anyhow::Result<()> {
             "invalid annotation {bad:?}: use lowercase names such as facet, disjunctive, facetsort=-count"
         );
     }
-    let store = Store::open(&args.data_dir.data_dir).with_context(|| {
-        format!("cannot open data directory {}", args.data_dir.data_dir.display())
-    })?;
-    let field = store.annotate_field(&args.dataset, &args.field, &set, &remove)?;
+    let (app, runtime) = open_app(&args.data_dir)?;
+    let field = runtime
+        .block_on(app.annotate(
+            &RequestContext::anonymous(),
+            &args.dataset,
+            &args.field,
+            set,
+            remove,
+        ))
+        .map_err(cli_error)?;
     println!(
         "{}.{} annotations: {}",
         args.dataset,
@@ -362,13 +399,6 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     for path in &orphans.removed {
         tracing::info!(path = %path.display(), "removed an unfinished version left by a crash");
     }
-    if args.demo {
-        let loaded = crate::demo::ensure(&store).context("cannot load the demo datasets")?;
-        if !loaded.is_empty() {
-            tracing::info!(datasets = %loaded.join(", "), "demo datasets loaded");
-        }
-    }
-    let count = store.list_datasets()?.len();
     let engine = Engine::new(Limits {
         memory_bytes: args.query_memory_mb << 20,
         query_timeout: Duration::from_secs(args.query_timeout),
@@ -386,6 +416,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        let ctx = RequestContext::anonymous();
+        if args.demo {
+            let loaded =
+                crate::demo::ensure(&state.app).await.context("cannot load the demo datasets")?;
+            if !loaded.is_empty() {
+                tracing::info!(datasets = %loaded.join(", "), "demo datasets loaded");
+            }
+        }
+        let count = state.app.catalog(&ctx).await?.records().len();
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
             format!(
                 "cannot listen on {}; is another server using it? try --addr 127.0.0.1:8081",

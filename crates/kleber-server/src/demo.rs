@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
+use kleber_app::{App, RequestContext};
 use kleber_ingest::ImportOptions;
-use kleber_store::Store;
 use serde_json::{Value, json};
 
-use crate::import::{ImportRequest, import_file};
+use crate::import::ImportRequest;
 
 /// A small deterministic generator (xorshift64*), enough for plausible demo values.
 struct Rng(u64);
@@ -349,10 +349,13 @@ pub fn ids() -> Vec<&'static str> {
     all().iter().map(|d| d.id).collect()
 }
 
-/// Imports every demo dataset the store does not have yet; returns those imported.
-pub fn ensure(store: &Store) -> anyhow::Result<Vec<&'static str>> {
+/// Imports every demo dataset the application does not have yet, through its use cases
+/// ([`App::import`], [`App::update_metas`]); returns those imported.
+pub async fn ensure(app: &App) -> anyhow::Result<Vec<&'static str>> {
+    let ctx = RequestContext::anonymous();
+    let catalog = app.catalog(&ctx).await?;
     let missing: Vec<DemoDataset> =
-        all().into_iter().filter(|d| !matches!(store.get_dataset(d.id), Ok(Some(_)))).collect();
+        all().into_iter().filter(|d| App::dataset_in(&ctx, &catalog, d.id).is_err()).collect();
     if missing.is_empty() {
         return Ok(Vec::new());
     }
@@ -370,9 +373,12 @@ pub fn ensure(store: &Store) -> anyhow::Result<Vec<&'static str>> {
             unique_id: demo.unique_id.map(str::to_owned),
             crash: None,
         };
-        import_file(store, &request, &mut |_| {})?;
+        app.import(&ctx, request).await.map_err(|e| match e {
+            kleber_app::Error::Import(e) => e,
+            e => e.into(),
+        })?;
         if let Value::Object(metas) = demo.metas {
-            store.update_metas(demo.id, &metas)?;
+            app.update_metas(&ctx, demo.id, metas).await?;
         }
         loaded.push(demo.id);
     }

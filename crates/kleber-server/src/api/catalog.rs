@@ -12,11 +12,11 @@ use bytes::Bytes;
 use kleber_app::CatalogPage;
 use serde_json::{Value, json};
 
-use super::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::dataset_object::dataset_object;
 use crate::shared::json::json_response;
+use crate::shared::params::Params;
 use crate::shared::request_context;
 use crate::state::AppState;
 

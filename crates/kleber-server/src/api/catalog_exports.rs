@@ -15,11 +15,11 @@ use kleber_export::ExportFormat;
 use serde_json::json;
 
 use super::V2_1;
-use super::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::exports::{export_options, export_response, parse_format};
 use crate::shared::json::json_response;
+use crate::shared::params::Params;
 use crate::shared::request_context;
 use crate::state::AppState;
 

@@ -7,11 +7,11 @@ use axum::response::Response;
 use kleber_export::ExportFormat;
 use serde_json::json;
 
-use super::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::exports::{export_dataset, parse_format};
 use crate::shared::json::json_response;
+use crate::shared::params::Params;
 use crate::shared::request_context;
 use crate::state::AppState;
 

@@ -3,7 +3,6 @@
 pub mod catalog;
 pub mod catalog_exports;
 pub mod exports;
-pub mod params;
 pub mod records;
 
 use axum::response::Response;

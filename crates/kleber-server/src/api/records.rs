@@ -5,10 +5,10 @@ use axum::response::Response;
 use bytes::Bytes;
 use kleber_app::{DatasetVersion, Page, RequestContext};
 
-use super::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::json::{json_response, page_hrefs};
+use crate::shared::params::Params;
 use crate::shared::request_context;
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ async fn records_body(
     include_links: bool,
 ) -> Result<Bytes, ApiError> {
     let mut query = params.records_query(Some(limit), offset);
-    query.r#where.extend(crate::api_v1::query_v1::qv1_where(&params, version.fields())?);
+    query.r#where.extend(crate::shared::qv1::qv1_where(&params, version.fields())?);
     // Per-record links need each record's id: select it under a private name.
     let record_links = include_links && !params.grouped();
     if record_links {

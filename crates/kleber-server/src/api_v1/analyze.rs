@@ -20,12 +20,12 @@ use kleber_types::FieldType;
 use serde_json::{Value, json};
 
 use super::filters::{main_geo_field, params_of, translate_request};
-use super::query_v1::odsql_name;
 use super::response::{callback, geometry_of, json_or_jsonp};
 use super::{V1Error, V1Result};
-use crate::api::params::{MAX_GROUPED_LIMIT, Params};
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
+use crate::shared::params::{MAX_GROUPED_LIMIT, Params};
+use crate::shared::qv1::odsql_name;
 use crate::state::AppState;
 
 fn bad(message: String) -> V1Error {

@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 use super::filters::{rows_start, translate_request};
 use super::response::{callback, facet_groups, json_or_jsonp};
 use super::{V1Error, V1Result};
-use crate::api::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::dataset_object::dataset_object;
+use crate::shared::params::Params;
 use crate::state::AppState;
 
 /// The v1 object of a dataset.

@@ -11,8 +11,8 @@
 use axum::extract::{Path, RawQuery, State};
 use kleber_app::RequestContext;
 
-use crate::api::params::Params;
 use crate::http::resolve::Resolution;
+use crate::shared::params::Params;
 use crate::shared::v1_error::V1Result;
 use crate::state::AppState;
 

@@ -2,7 +2,7 @@
 //!
 //! | v1 | becomes |
 //! |---|---|
-//! | `q`, `q.<anything>` | one `where` each (ANDed), translated by [`super::query_v1`] |
+//! | `q`, `q.<anything>` | one `where` each (ANDed), translated by [`crate::shared::qv1`] |
 //! | `refine.F=v`, `exclude.F=v` | `refine=F:"v"`, `exclude=F:"v"` |
 //! | `disjunctive.F=true` | the field `F` annotated `disjunctive`: its refinements are ORed |
 //! | `geofilter.distance=lat,lon,m` | `within_distance(geo, geom'POINT(lon lat)', m m)` |
@@ -19,10 +19,10 @@ use kleber_types::{Field, FieldType};
 use serde_json::{Map, Value, json};
 
 use super::V1Error;
-use super::query_v1::{
+use crate::shared::params::Params;
+use crate::shared::qv1::{
     MAX_QUERY_LEN, meters_value, odsql_number, polygon, polygon_ring, translate, within_distance,
 };
-use crate::api::params::Params;
 
 /// Largest `rows`, and `start + rows`, of a v1 search.
 pub const V1_WINDOW: i64 = 10_000;

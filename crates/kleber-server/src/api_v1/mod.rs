@@ -11,7 +11,6 @@ pub mod analyze;
 pub mod datasets;
 pub mod download_url;
 pub mod filters;
-pub mod query_v1;
 pub mod response;
 pub mod search;
 

@@ -185,7 +185,7 @@ pub fn json_or_jsonp(body: &Value, callback: Option<&str>) -> Response {
 }
 
 /// The checked `callback` parameter, if any (blank is none).
-pub fn callback(params: &crate::api::params::Params) -> Result<Option<String>, V1Error> {
+pub fn callback(params: &crate::shared::params::Params) -> Result<Option<String>, V1Error> {
     match params.get("callback").filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(cb) => {

@@ -12,15 +12,15 @@ use kleber_export::ExportFormat;
 use serde_json::{Value, json};
 
 use super::filters::{V1Query, main_geo_field, rows_start, translate_request};
-use super::query_v1::odsql_name;
 use super::response::{
     GEOMETRY, RECORD_ID, RecordContext, callback, facet_groups, json_or_jsonp, render_timestamp,
 };
 use super::{V1Error, V1Result};
-use crate::api::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::exports::{export_dataset, parse_format};
+use crate::shared::params::Params;
+use crate::shared::qv1::odsql_name;
 use crate::state::AppState;
 
 /// The `dataset` parameter, required by the records APIs.

@@ -24,8 +24,8 @@ use kleber_query::{RecordBatch, RecordBatchStream};
 use kleber_types::{ErrorCode, FieldType};
 use tokio::io::AsyncReadExt;
 
-use crate::api::params::Params;
 use crate::error::ApiError;
+use crate::shared::params::Params;
 use crate::state::AppState;
 
 /// Bytes read from a spooled file per body chunk.

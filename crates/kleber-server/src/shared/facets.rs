@@ -8,10 +8,10 @@ use kleber_query::facets::{
 };
 use serde_json::{Value, json};
 
-use crate::api::params::Params;
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
 use crate::shared::json::json_response;
+use crate::shared::params::Params;
 use crate::shared::request_context;
 use crate::state::AppState;
 
@@ -57,7 +57,7 @@ pub async fn get_records_facets(
     let compute = async {
         let requests = requests(&params, version.fields())?;
         let mut query = params.records_query(None, 0);
-        query.r#where.extend(crate::api_v1::query_v1::qv1_where(&params, version.fields())?);
+        query.r#where.extend(crate::shared::qv1::qv1_where(&params, version.fields())?);
         let groups = state.app.facets(&ctx, &version, &query, &requests).await?;
         Ok::<_, ApiError>(body(&groups))
     };

@@ -1,6 +1,7 @@
 //! What the front ends share that is not HTTP plumbing: JSON answers, the v2.1 dataset object
 //! (the base of the v2.0 and v1 ones), export bodies, the v1 error shape, the portal's
-//! settings. Front ends (`api`, `api_v20`, `api_v1`, `download`, `web`) import from here, from
+//! settings, the query-string parameters (`params`) and the v1 `q` adapter (`qv1`, also
+//! v2.1's `qv1` parameter). Front ends (`api`, `api_v20`, `api_v1`, `download`, `web`) import from here, from
 //! `http` and from `kleber_app`, never from each other (checked by `tests/it/layering.rs`).
 
 pub mod dataset_object;
@@ -8,13 +9,15 @@ pub mod exports;
 pub mod facets;
 pub mod json;
 pub mod page_cache;
+pub mod params;
 pub mod portal;
+pub mod qv1;
 pub mod v1_error;
 
 use kleber_app::RequestContext;
 
-use crate::api::params::Params;
 use crate::error::ApiError;
+use crate::shared::params::Params;
 
 /// The request context of an API request: anonymous, in the `timezone` and `lang` it asks
 /// (a bad time zone is a 400).

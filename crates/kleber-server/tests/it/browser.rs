@@ -55,9 +55,7 @@ fn require_tools() {
 /// A server on 127.0.0.1 with the demo datasets.
 async fn demo_server() -> TestServer {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = kleber_store::Store::open(dir.path()).expect("open store");
-    kleber_server::demo::ensure(&store).expect("demo datasets");
-    drop(store);
+    crate::common::load_demo(dir.path()).await;
     TestServer::start(dir).await
 }
 

@@ -10,9 +10,7 @@ const V: &str = "/api/explore/v2.1";
 
 async fn demo() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let store = kleber_store::Store::open(dir.path()).unwrap();
-    kleber_server::demo::ensure(&store).unwrap();
-    drop(store);
+    crate::common::load_demo(dir.path()).await;
     TestServer::start(dir).await
 }
 

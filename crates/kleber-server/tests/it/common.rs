@@ -38,6 +38,20 @@ pub(crate) fn import(
         .unwrap_or_else(|e| panic!("import of {} failed: {e:#}", path.display()))
 }
 
+/// The application layer over the data directory `dir` (default limits).
+pub(crate) fn app_over(dir: &Path) -> kleber_app::App {
+    let store = Store::open(dir).expect("open store");
+    let engine = Engine::new(Limits::default()).expect("engine");
+    kleber_app::App::new(store, engine, kleber_app::Limits::default())
+}
+
+/// Loads the demo datasets into the data directory `dir`, through the application layer as
+/// `kleber serve --demo` does.
+pub(crate) async fn load_demo(dir: &Path) -> Vec<&'static str> {
+    let app = app_over(dir);
+    kleber_server::demo::ensure(&app).await.expect("demo datasets")
+}
+
 /// A running server; stops when dropped.
 pub(crate) struct TestServer {
     pub(crate) base: String,

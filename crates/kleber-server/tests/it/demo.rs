@@ -7,14 +7,14 @@ use crate::common::TestServer;
 #[tokio::test]
 async fn demo_datasets_load_once_and_are_served() {
     let dir = tempfile::tempdir().unwrap();
-    let store = kleber_store::Store::open(dir.path()).unwrap();
-    let loaded = kleber_server::demo::ensure(&store).unwrap();
+    let app = crate::common::app_over(dir.path());
+    let loaded = kleber_server::demo::ensure(&app).await.unwrap();
     assert_eq!(loaded, kleber_server::demo::ids());
     assert!(
-        kleber_server::demo::ensure(&store).unwrap().is_empty(),
+        kleber_server::demo::ensure(&app).await.unwrap().is_empty(),
         "a second run imports nothing"
     );
-    drop(store);
+    drop(app);
     let server = TestServer::start(dir).await;
     let list = server.json("/api/explore/v2.1/catalog/datasets?limit=100", 200).await;
     assert_eq!(list["total_count"], loaded.len());

@@ -522,9 +522,7 @@ async fn content_types_file_names_format_list_and_compression() {
 #[tokio::test]
 async fn demo_datasets_export_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
-    let store = kleber_store::Store::open(dir.path()).unwrap();
-    kleber_server::demo::ensure(&store).unwrap();
-    drop(store);
+    crate::common::load_demo(dir.path()).await;
     let server = TestServer::start(dir).await;
     let work = tempfile::tempdir().unwrap();
     for dataset in ["toilettes-publiques", "lignes-tram"] {

@@ -12,9 +12,7 @@ use crate::common::{TestServer, enc, import, real};
 #[tokio::test]
 async fn golden_queries_answer_as_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let store = kleber_store::Store::open(dir.path()).unwrap();
-    kleber_server::demo::ensure(&store).unwrap();
-    drop(store);
+    crate::common::load_demo(dir.path()).await;
     import(
         dir.path(),
         &real("strasbourg_occupation-parkings-temps-reel.csv"),

@@ -11,9 +11,7 @@ use crate::common::{TestServer, enc};
 
 async fn demo_server() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let store = kleber_store::Store::open(dir.path()).unwrap();
-    kleber_server::demo::ensure(&store).unwrap();
-    drop(store);
+    crate::common::load_demo(dir.path()).await;
     TestServer::start(dir).await
 }
 
@@ -795,9 +793,7 @@ async fn hostile_text_is_escaped_everywhere() {
 async fn pages_follow_a_new_import_despite_their_caches() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
-    let store = kleber_store::Store::open(&path).unwrap();
-    kleber_server::demo::ensure(&store).unwrap();
-    drop(store);
+    crate::common::load_demo(&path).await;
     let server = TestServer::start(dir).await;
     let before = page(&server, "/explore/?q=fontaines").await;
     assert_eq!(result_count(&before), 0);

@@ -61,7 +61,7 @@ pub fn translate(q: &str, fields: &[Field]) -> std::result::Result<Option<String
 /// The `qv1` parameter of Explore v2.1 (a v1 query, sent by Opendatasoft's widgets) as one
 /// more ODSQL `where`.
 pub fn qv1_where(
-    params: &crate::api::params::Params,
+    params: &crate::shared::params::Params,
     fields: &[Field],
 ) -> std::result::Result<Option<String>, crate::ApiError> {
     let Some(q) = params.get("qv1") else { return Ok(None) };
