@@ -35,7 +35,8 @@ pub struct RequestContext {
     pub principal: Principal,
     /// The language asked (`fr`, `en`), if any.
     pub lang: Option<String>,
-    /// The time zone datetimes are rendered in (UTC by default), parsed once.
+    /// The time zone of the request (UTC by default), parsed once: datetimes are rendered in
+    /// it, and every query the request runs is planned in it.
     pub tz: chrono_tz::Tz,
 }
 
@@ -57,14 +58,10 @@ impl RequestContext {
         timezone: Option<&str>,
         lang: Option<&str>,
     ) -> Result<RequestContext, Error> {
-        let probe = kleber_query::RecordsQuery {
-            timezone: timezone.map(str::to_owned),
-            ..kleber_query::RecordsQuery::default()
-        };
         Ok(RequestContext {
             principal: Principal::Anonymous,
             lang: lang.map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned),
-            tz: probe.tz()?,
+            tz: kleber_query::parse_timezone(timezone)?,
         })
     }
 

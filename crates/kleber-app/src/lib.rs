@@ -20,6 +20,7 @@ pub mod import;
 mod resolve;
 pub mod volatile;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -338,13 +339,26 @@ impl App {
         Ok(result)
     }
 
-    /// Plans `query` over `target`; catalog plans search the catalog index through `ranker`.
+    /// `query` in the request's time zone: the zone parsed once into `ctx` is the one every
+    /// query is planned in (the query's own `tz` is replaced).
+    fn zoned<'q>(ctx: &RequestContext, query: &'q RecordsQuery) -> Cow<'q, RecordsQuery> {
+        if query.tz == ctx.tz {
+            Cow::Borrowed(query)
+        } else {
+            Cow::Owned(query.clone().in_zone(ctx.tz))
+        }
+    }
+
+    /// Plans `query` over `target`, in the request's time zone; catalog plans search the
+    /// catalog index through `ranker`.
     async fn plan(
         &self,
+        ctx: &RequestContext,
         target: Target<'_>,
         query: &RecordsQuery,
         ranker: Option<&Ranker<'_>>,
     ) -> Result<PlannedQuery, Error> {
+        let query = &*App::zoned(ctx, query);
         match target {
             Target::Dataset(version) => Ok(self.engine.plan(&version.dataset_ref(), query).await?),
             Target::Catalog(view) => {
@@ -364,7 +378,7 @@ impl App {
     ) -> Result<Page, Error> {
         let target = target.into();
         let ranker = Ranker::new_for(target);
-        let planned = self.plan(target, query, ranker.as_ref()).await?;
+        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
         let columns = planned.columns.clone();
         let encoder = encoder_for(&columns, ctx.tz);
         let (total, batches) = self.timed(self.engine.page(planned)).await?;
@@ -381,7 +395,7 @@ impl App {
     ) -> Result<Page, Error> {
         let target = target.into();
         let ranker = Ranker::new_for(target);
-        let planned = self.plan(target, query, ranker.as_ref()).await?;
+        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
         let columns = planned.columns.clone();
         let encoder = encoder_for(&columns, ctx.tz);
         let batches = self.timed(self.engine.collect(planned)).await?;
@@ -401,7 +415,7 @@ impl App {
         if !kleber_query::is_record_id(record_id) {
             return Err(Error::RecordNotFound(record_id.to_owned()));
         }
-        let mut query = query.clone();
+        let mut query = query.clone().in_zone(ctx.tz);
         query.r#where = vec![format!("_id = {}", kleber_odsql::write::string(record_id))];
         query.refine.clear();
         query.exclude.clear();
@@ -425,7 +439,7 @@ impl App {
     /// by relevance when a text is searched and `query` has no `order_by`, else in its order.
     pub async fn catalog_ids(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         view: &CatalogView,
         query: &RecordsQuery,
     ) -> Result<Vec<String>, Error> {
@@ -436,7 +450,7 @@ impl App {
         query.limit = None;
         query.offset = 0;
         let ranker = Ranker::new(view);
-        let planned = self.plan(Target::Catalog(view), &query, Some(&ranker)).await?;
+        let planned = self.plan(ctx, Target::Catalog(view), &query, Some(&ranker)).await?;
         let encoder = encoder_for(&planned.columns, chrono_tz::UTC);
         let batches = self.timed(self.engine.collect(planned)).await?;
         let mut ids = Vec::new();
@@ -481,11 +495,12 @@ impl App {
     /// The facets of `target` under the filters of `query` (`where`, `refine`, `exclude`).
     pub async fn facets<'a>(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         target: impl Into<Target<'a>>,
         query: &RecordsQuery,
         requests: &[FacetRequest],
     ) -> Result<Vec<FacetGroup>, Error> {
+        let query = &*App::zoned(ctx, query);
         match target.into() {
             Target::Dataset(version) => {
                 let dataset = version.dataset_ref();
@@ -514,7 +529,7 @@ impl App {
     ) -> Result<Export, Error> {
         let target = target.into();
         let ranker = Ranker::new_for(target);
-        let planned = self.plan(target, query, ranker.as_ref()).await?;
+        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
         let columns = planned.columns.clone();
         let encoder = encoder_for(&columns, ctx.tz);
         let mut stream = self.engine.stream(planned).await?;

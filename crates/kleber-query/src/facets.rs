@@ -233,7 +233,7 @@ pub(crate) async fn compute(
 ) -> Result<Vec<FacetGroup>> {
     crate::limits::check_query(query)?;
     crate::limits::check_facets(requests.len())?;
-    let tz = query.tz()?;
+    let tz = query.tz;
     let disjunctive: Vec<String> =
         requests.iter().filter(|r| r.disjunctive).map(|r| r.name.clone()).collect();
     let mut groups = Vec::with_capacity(requests.len());

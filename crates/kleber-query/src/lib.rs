@@ -66,7 +66,7 @@ pub use datafusion::arrow::record_batch::RecordBatch;
 pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
 pub use lower::parse_date_literal;
-pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook};
+pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook, parse_timezone};
 pub use record_id::is_record_id;
 
 /// One version of one dataset, as the catalog describes it.

@@ -33,8 +33,10 @@ pub struct RecordsQuery {
     pub limit: Option<usize>,
     /// Rows to skip.
     pub offset: usize,
-    /// `timezone` (IANA name), `None` for UTC.
-    pub timezone: Option<String>,
+    /// The time zone of the request (UTC by default), already parsed: front ends parse the
+    /// `timezone` parameter once, with [`parse_timezone`], into the request context, and the
+    /// application layer hands the context's zone to every query it plans.
+    pub tz: chrono_tz::Tz,
     /// `lang`, `None` for `fr`.
     pub lang: Option<String>,
     /// `refine=FACET:VALUE` parameters.
@@ -47,16 +49,24 @@ pub struct RecordsQuery {
     pub record_id_column: Option<String>,
 }
 
+/// The `timezone` parameter as a time zone: blank or absent is UTC, anything else must be an
+/// IANA name (`Europe/Paris`). The one place the parameter is parsed.
+pub fn parse_timezone(text: Option<&str>) -> Result<chrono_tz::Tz> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(chrono_tz::UTC),
+        Some(name) => name.parse().map_err(|_| Error::InvalidParameter {
+            name: "timezone",
+            message: format!("Invalid value for timezone API parameter: {name} was found but a time zone name such as Europe/Paris or UTC is expected."),
+        }),
+    }
+}
+
 impl RecordsQuery {
-    /// The time zone of the query, checked.
-    pub fn tz(&self) -> Result<chrono_tz::Tz> {
-        match self.timezone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            None => Ok(chrono_tz::UTC),
-            Some(name) => name.parse().map_err(|_| Error::InvalidParameter {
-                name: "timezone",
-                message: format!("Invalid value for timezone API parameter: {name} was found but a time zone name such as Europe/Paris or UTC is expected."),
-            }),
-        }
+    /// The same query in time zone `tz`.
+    #[must_use]
+    pub fn in_zone(mut self, tz: chrono_tz::Tz) -> RecordsQuery {
+        self.tz = tz;
+        self
     }
 
     /// The language of the query (`fr` by default).
@@ -140,7 +150,7 @@ pub(crate) fn filtered(
 ) -> Result<DataFrame> {
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
-    let tz = query.tz()?;
+    let tz = query.tz;
     let where_scope = Scope {
         fields,
         schema: &schema,
@@ -204,7 +214,7 @@ pub(crate) fn plan(
     crate::limits::check_query(query)?;
     let schema = table.schema().clone();
     let no_aliases = HashMap::new();
-    let tz = query.tz()?;
+    let tz = query.tz;
     let lang = query.lang();
     let mut df = filtered(table, fields, query, None, &[], search)?;
 

@@ -149,3 +149,95 @@ async fn a_query_past_the_time_limit_is_refused_as_too_heavy() {
     assert!(matches!(e, Error::TimeLimit { seconds: 0 }), "{e}");
     assert_eq!(e.error_code(), ErrorCode::QueryTooHeavy);
 }
+
+/// The time zone is parsed once, into the request context, and every query of the request is
+/// planned in it: the query's own zone is replaced, so a front end cannot plan in one zone
+/// and render in another.
+#[tokio::test(flavor = "multi_thread")]
+async fn queries_run_in_the_zone_of_the_request_context() {
+    use chrono::{Datelike, Offset, TimeZone, Timelike};
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("instants.csv");
+    let instants = ["2023-12-31T23:30:00Z", "2024-06-30T22:30:00Z"];
+    std::fs::write(&file, format!("n,t\n1,{}\n2,{}\n", instants[0], instants[1])).unwrap();
+    let app = app(&dir.path().join("data"), Limits::default());
+    app.import(&RequestContext::anonymous(), request(file, "instants")).await.unwrap();
+    let version = app.dataset(&RequestContext::anonymous(), "instants").await.unwrap();
+
+    let err = RequestContext::with_params(Some("Mars/Olympus"), None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Invalid value for timezone API parameter: Mars/Olympus was found but a time zone name such as Europe/Paris or UTC is expected."
+    );
+    assert_eq!(err.error_code(), ErrorCode::InvalidRestParameter);
+
+    // The query says UTC (its default); the context's zone wins.
+    let query = RecordsQuery {
+        select: Some("n, hour(t) as h, year(t) as y".to_owned()),
+        order_by: Some("n".to_owned()),
+        ..RecordsQuery::default()
+    };
+    let facet = kleber_query::facets::FacetRequest {
+        name: "t".to_owned(),
+        disjunctive: false,
+        sort: None,
+        limit: None,
+        separator: None,
+    };
+    for zone in ["UTC", "Europe/Paris", "America/New_York"] {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let ctx = RequestContext::with_params(Some(zone), None).unwrap();
+        assert_eq!(ctx.tz, tz);
+        let local: Vec<_> = instants
+            .iter()
+            .map(|i| chrono::DateTime::parse_from_rfc3339(i).unwrap().with_timezone(&tz))
+            .collect();
+        let rows = app.records(&ctx, &version, &query).await.unwrap().values().unwrap();
+        let got: Vec<(i64, i64)> =
+            rows.iter().map(|r| (r["h"].as_i64().unwrap(), r["y"].as_i64().unwrap())).collect();
+        let expected: Vec<(i64, i64)> =
+            local.iter().map(|t| (i64::from(t.hour()), i64::from(t.year()))).collect();
+        assert_eq!(got, expected, "{zone}");
+
+        // A filter runs in the same zone.
+        let hour = local[0].hour();
+        let filtered = RecordsQuery { r#where: vec![format!("hour(t) = {hour}")], ..query.clone() };
+        let page = app.records(&ctx, &version, &filtered).await.unwrap();
+        let expected = local.iter().filter(|t| t.hour() == hour).count() as u64;
+        assert_eq!(page.total, expected, "{zone}");
+
+        // So do facets: the years of the instants in that zone.
+        let groups = app.facets(&ctx, &version, &RecordsQuery::default(), &[facet.clone()]).await;
+        let mut years: Vec<String> =
+            groups.unwrap()[0].facets.iter().map(|f| f.name.clone()).collect();
+        years.sort();
+        let mut expected: Vec<String> = local.iter().map(|t| t.year().to_string()).collect();
+        expected.dedup();
+        assert_eq!(years, expected, "{zone}");
+
+        // And values are rendered in it.
+        let rendered = app
+            .records(
+                &ctx,
+                &version,
+                &RecordsQuery {
+                    select: Some("t".to_owned()),
+                    order_by: Some("n".to_owned()),
+                    ..RecordsQuery::default()
+                },
+            )
+            .await
+            .unwrap()
+            .values()
+            .unwrap();
+        let first =
+            chrono::DateTime::parse_from_rfc3339(rendered[0]["t"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            first.offset().local_minus_utc(),
+            local[0].offset().fix().local_minus_utc(),
+            "{zone}"
+        );
+        assert_eq!(first, tz.from_utc_datetime(&local[0].naive_utc()), "{zone}");
+    }
+}

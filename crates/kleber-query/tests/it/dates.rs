@@ -109,7 +109,7 @@ fn query(
         r#where: where_.map(|w| vec![w.to_owned()]).unwrap_or_default(),
         group_by: group_by.map(str::to_owned),
         order_by: order_by.map(str::to_owned),
-        timezone: Some(tz.name().to_owned()),
+        tz,
         lang: Some(lang.to_owned()),
         ..Default::default()
     }

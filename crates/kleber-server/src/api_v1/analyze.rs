@@ -53,7 +53,7 @@ async fn rows(
     if order_by.is_some() {
         query.order_by = order_by;
     }
-    let ctx = super::search::context_of(&query)?;
+    let ctx = super::search::context_of(&v1)?;
     let page = state.app.rows(&ctx, &version, &query).await?;
     Ok(page.values().map_err(ApiError::from)?)
 }

@@ -58,10 +58,9 @@ fn planned_query(
     Ok((v1, version))
 }
 
-/// The request context of a translated v1 query (its time zone and language).
-pub(crate) fn context_of(query: &kleber_query::RecordsQuery) -> Result<RequestContext, V1Error> {
-    Ok(RequestContext::with_params(query.timezone.as_deref(), query.lang.as_deref())
-        .map_err(ApiError::from)?)
+/// The request context of a translated v1 request (its time zone and language).
+pub(crate) fn context_of(v1: &V1Query) -> Result<RequestContext, V1Error> {
+    Ok(crate::shared::request_context(&v1.params(&[]))?)
 }
 
 /// The v1 record context of a page of `version`.
@@ -111,7 +110,7 @@ pub async fn search_records(
     let mut query = v1.records_query(Some(rows), start);
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let ctx = context_of(&query)?;
+    let ctx = context_of(&v1)?;
     let page = state.app.records(&ctx, &version, &query).await?;
     let records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
 
@@ -155,7 +154,7 @@ pub async fn get_record(
     let mut query = v1.records_query(Some(1), 0);
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let ctx = context_of(&query)?;
+    let ctx = context_of(&v1)?;
     let page = state.app.record(&ctx, &version, &record_id, &query).await?;
     let mut records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
     if records.is_empty() {
@@ -227,7 +226,7 @@ pub async fn download(state: &AppState, version: DatasetVersion, params: &Params
                 ));
             }
             let v21 = v1.params(&extra);
-            let ctx = context_of(&v21.records_query(None, 0))?;
+            let ctx = crate::shared::request_context(&v21)?;
             Ok(export_dataset(state, &ctx, &version, format, &v21).await?)
         }
     }
@@ -243,7 +242,7 @@ async fn stream_v1_json(
     let mut query = v1.records_query(None, 0);
     query.select = Some(v1_select(v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let ctx = context_of(&query)?;
+    let ctx = context_of(v1)?;
     let export = state.app.export(&ctx, version, &query).await?;
     let context = record_context(version, &ctx, &export.columns, v1);
     let kleber_app::Export { encoder, first, stream, .. } = export;

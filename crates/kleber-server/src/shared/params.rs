@@ -111,7 +111,9 @@ impl Params {
             order_by: self.get("order_by").map(str::to_owned),
             limit,
             offset,
-            timezone: self.get("timezone").map(str::to_owned),
+            // The zone is the request context's, parsed once (`shared::request_context`); the
+            // application layer plans every query in it.
+            tz: chrono_tz::UTC,
             lang: self.get("lang").map(str::to_owned),
             refine: self.all("refine"),
             exclude: self.all("exclude"),

@@ -115,13 +115,14 @@ async fn records_page(
 ) -> Result<(u64, Vec<serde_json::Map<String, Value>>), PageError> {
     let record = version.record();
     query.record_id_column = Some(RECORD_ID.to_owned());
-    // Date-times come in the dataset's time zone, shown at that wall-clock time.
-    let app_ctx = ctx.request().in_zone(cells::time_zone(record));
-    let page = state
+    // The page's query runs in the request's zone (UTC: pages take no `timezone`, as the
+    // facets beside it), and date-times are shown at the dataset zone's wall-clock time.
+    let mut page = state
         .app
-        .records(&app_ctx, version, &query)
+        .records(&ctx.request(), version, &query)
         .await
         .map_err(|e| PageError::from_api(ctx, e))?;
+    page.encoder = kleber_app::encoder_for(&page.columns, cells::time_zone(record));
     let mut rows = Vec::new();
     for v in page.values().map_err(|e| PageError::internal(ctx, e))? {
         if let Value::Object(map) = v {
@@ -159,12 +160,13 @@ async fn detail(
         return Ok(None);
     }
     // Found through the version's id index, not by hashing every row.
-    let app_ctx = ctx.request().in_zone(cells::time_zone(record));
-    let page = match state.app.record(&app_ctx, version, id, &RecordsQuery::default()).await {
-        Ok(page) => page,
-        Err(kleber_app::Error::RecordNotFound(_)) => return Ok(None),
-        Err(e) => return Err(PageError::from_api(ctx, e)),
-    };
+    let mut page =
+        match state.app.record(&ctx.request(), version, id, &RecordsQuery::default()).await {
+            Ok(page) => page,
+            Err(kleber_app::Error::RecordNotFound(_)) => return Ok(None),
+            Err(e) => return Err(PageError::from_api(ctx, e)),
+        };
+    page.encoder = kleber_app::encoder_for(&page.columns, cells::time_zone(record));
     let rows = page.values().map_err(|e| PageError::internal(ctx, e))?;
     let Some(Value::Object(row)) = rows.into_iter().next() else { return Ok(None) };
     let values = record
