@@ -208,7 +208,9 @@ async fn queries_run_in_the_zone_of_the_request_context() {
         assert_eq!(page.total, expected, "{zone}");
 
         // So do facets: the years of the instants in that zone.
-        let groups = app.facets(&ctx, &version, &RecordsQuery::default(), &[facet.clone()]).await;
+        let groups = app
+            .facets(&ctx, &version, &RecordsQuery::default(), std::slice::from_ref(&facet))
+            .await;
         let mut years: Vec<String> =
             groups.unwrap()[0].facets.iter().map(|f| f.name.clone()).collect();
         years.sort();
