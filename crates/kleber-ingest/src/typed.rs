@@ -58,6 +58,22 @@ impl Table {
     }
 }
 
+/// The error of a file from which no field could be read: its first rejected record, else empty.
+fn nothing_read(path: &Path, kind: LocationKind, rejected: &[RowIssue]) -> Error {
+    match rejected.first() {
+        Some(r) => Error::unreadable(
+            path,
+            format!(
+                "no record could be read; the first problem, at {} {}: {}",
+                kind.name(),
+                r.line,
+                r.reason
+            ),
+        ),
+        None => Error::Empty { path: path.to_path_buf() },
+    }
+}
+
 /// Infers the schema of a table and writes it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
@@ -85,18 +101,7 @@ pub(crate) fn finish(
         });
     }
     if cols.is_empty() {
-        return Err(match rejected.first() {
-            Some(r) => Error::unreadable(
-                path,
-                format!(
-                    "no record could be read; the first problem, at {} {}: {}",
-                    kind.name(),
-                    r.line,
-                    r.reason
-                ),
-            ),
-            None => Error::Empty { path: path.to_path_buf() },
-        });
+        return Err(nothing_read(path, kind, &rejected));
     }
     for row in &rows {
         for (j, c) in cols.iter_mut().enumerate() {
@@ -105,6 +110,9 @@ pub(crate) fn finish(
         }
     }
     let plans = plan(&cols, rows.len() as u64, opts)?;
+    if plans.is_empty() {
+        return Err(nothing_read(path, kind, &rejected));
+    }
     let mut out = Output::create(out_path, &plans, opts.row_group_size)?;
     for (n, row) in rows.iter().enumerate() {
         let get =
@@ -253,20 +261,13 @@ pub(crate) fn write_scanned(
         cols.push(SourceCol { label: "geometry".to_owned(), stats: geometry_stats, role });
     }
     if cols.is_empty() {
-        return Err(match rejected.first() {
-            Some(r) => Error::unreadable(
-                path,
-                format!(
-                    "no record could be read; the first problem, at {} {}: {}",
-                    kind.name(),
-                    r.line,
-                    r.reason
-                ),
-            ),
-            None => Error::Empty { path: path.to_path_buf() },
-        });
+        return Err(nothing_read(path, kind, &rejected));
     }
     let plans = plan(&cols, rows, opts)?;
+    // Only a geometry column that never had a value (every feature rejected, say): no field.
+    if plans.is_empty() {
+        return Err(nothing_read(path, kind, &rejected));
+    }
     let mut out = Output::create(out_path, &plans, opts.row_group_size)?;
     let mut cells: Vec<Value> = Vec::with_capacity(ncols);
     let mut n = 0u64;

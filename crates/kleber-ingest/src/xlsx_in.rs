@@ -98,8 +98,9 @@ fn sheet_cells(
     Ok(cells)
 }
 
-/// The sheet's records, positional, header excluded.
-fn read_sheet(path: &Path, opts: &ImportOptions) -> Result<Table, Error> {
+/// The non-empty cells of the sheet to import, sorted by row then column: everything done by
+/// calamine, third-party code reading an untrusted archive.
+fn read_cells(path: &Path, opts: &ImportOptions) -> Result<Vec<(u32, u32, Data)>, Error> {
     check_archive(path)?;
     let mut wb = open_workbook_auto(path).map_err(|e| {
         Error::unreadable(
@@ -123,6 +124,11 @@ fn read_sheet(path: &Path, opts: &ImportOptions) -> Result<Table, Error> {
     let mut cells = sheet_cells(path, &mut wb, &sheet)?;
     drop(wb);
     cells.sort_by_key(|&(row, col, _)| (row, col));
+    Ok(cells)
+}
+
+/// The sheet's records, positional, header excluded.
+fn read_sheet(path: &Path, cells: Vec<(u32, u32, Data)>) -> Result<Table, Error> {
     // The first non-empty row is the header; columns count from the leftmost used one.
     let Some(&(header_row, _, _)) = cells.first() else {
         return Err(Error::Empty { path: path.to_path_buf() });
@@ -210,13 +216,15 @@ pub(crate) fn import(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportOutcome, Error> {
     let total = std::fs::metadata(path).map_err(|e| Error::input(path, e))?.len();
-    // calamine is third-party code reading an untrusted archive: never let a panic escape.
-    let table = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(path, opts)))
+    // calamine is third-party code reading an untrusted archive: never let a panic escape
+    // (fuzzing found arithmetic overflows on long cell references).
+    let cells = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_cells(path, opts)))
         .map_err(|_| {
             Error::unreadable(
                 path,
                 "the workbook is malformed; open it in a spreadsheet program and save it again",
             )
         })??;
+    let table = read_sheet(path, cells)?;
     finish(table, path, out_path, opts, progress, Format::Xlsx, Detected::default(), total)
 }

@@ -39,5 +39,8 @@ pub fn run(data: &[u8], format: Format, ext: &str) {
                 assert!(!output.exists(), "a failed import left its output behind");
             }
         }
+        // No temporary file is left beside the output.
+        let left = std::fs::read_dir(dir()).expect("list the directory").count();
+        assert!(left <= 2, "{left} files in the import directory");
     }
 }

@@ -1,10 +1,10 @@
 //! GeoJSON: the real exports and synthetic cases.
 
-use kleber_ingest::{Format, ImportOptions, LocationKind};
+use kleber_ingest::{Error, Format, ImportOptions, LocationKind};
 use kleber_types::FieldType;
 use serde_json::Value;
 
-use crate::util::{import, real, temp_file};
+use crate::util::{files_in, import, real, temp_file, try_import};
 
 fn features(name: &str) -> Vec<Value> {
     let v: Value =
@@ -108,4 +108,36 @@ fn invalid_geometry_is_rejected_with_its_index_and_name_clash_suffixed() {
     assert_eq!(r.len(), 1);
     assert_eq!((r[0].line, r[0].location_kind), (2, LocationKind::Item));
     assert!(r[0].reason.contains("invalid geometry"), "{}", r[0].reason);
+}
+
+/// Found by the `geojson` fuzz target: when every feature is rejected, the only column, the
+/// geometry, has no value, and the import published a dataset without any field.
+#[test]
+fn every_feature_rejected_is_an_error_not_a_dataset_without_fields() {
+    let cases: [(&str, &[u8]); 3] = [
+        ("scalar.geojson", br#"{"type":"FeatureCollection","features":[5]}"#),
+        (
+            "props.geojson",
+            br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":[1],"geometry":{"type":"Point","coordinates":[7,48]}}]}"#,
+        ),
+        (
+            "geometry.geojson",
+            br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Pt","coordinates":[7,48]}}, 5]}"#,
+        ),
+    ];
+    let first = [
+        "at item 1: feature 1 is not a JSON object",
+        "at item 1: the properties of feature 1 are not a JSON object",
+        "at item 1: invalid geometry of feature 1",
+    ];
+    for ((name, content), first) in cases.into_iter().zip(first) {
+        let (_d, p) = temp_file(name, content);
+        let Err((e, out)) = try_import(&p, &ImportOptions::default()) else {
+            panic!("{name} was imported");
+        };
+        assert!(matches!(e, Error::Unreadable { .. }), "{name}: {e}");
+        let msg = e.to_string();
+        assert!(msg.contains("no record could be read") && msg.contains(first), "{name}: {msg}");
+        assert!(files_in(out.path()).is_empty());
+    }
 }

@@ -104,6 +104,32 @@ fn sparse_xlsx_with_cells_at_a1_and_xfd1048576_is_read_cell_by_cell() {
     assert_peak_below(300, "sparse XLSX");
 }
 
+/// Found by the `xlsx` fuzz target: a cell reference with a long column (`PPP...PA1`) makes
+/// calamine multiply past `u32::MAX`. With overflow checks (debug builds) calamine panics and
+/// the import says the workbook is malformed; without them (release) the column wraps and the
+/// cell is read sparsely, where a dense grid would have been allocated up to that column.
+#[test]
+fn a_cell_reference_with_a_huge_column_is_not_a_crash() {
+    let column = "P".repeat(80);
+    let xlsx = workbook(&format!(
+        r#"<row r="1"><c r="A1" t="inlineStr"><is><t>nom</t></is></c><c r="{column}1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"><c r="A2"><v>1</v></c></row>"#
+    ));
+    let (_d, path) = temp_file("column.xlsx", &xlsx);
+    match try_import(&path, &ImportOptions::default()) {
+        Err((Error::Unreadable { reason, .. }, out)) if cfg!(debug_assertions) => {
+            assert!(reason.contains("the workbook is malformed"), "{reason}");
+            assert!(files_in(out.path()).is_empty());
+        }
+        Ok(i) if !cfg!(debug_assertions) => {
+            assert_eq!(i.outcome.rows, 1);
+            assert_eq!(i.int("nom", 0), Some(1));
+        }
+        Ok(i) => panic!("imported with overflow checks on: {:?}", i.names()),
+        Err((e, _)) => panic!("{e}"),
+    }
+    assert_peak_below(300, "huge column");
+}
+
 /// Deflate bits, least significant first (RFC 1951).
 #[derive(Default)]
 struct Bits {
