@@ -368,6 +368,21 @@ impl App {
         }
     }
 
+    /// `query` planned over `target`, with its output columns and their encoder in the
+    /// request's time zone: what every page, list of rows and export starts from.
+    async fn prepare(
+        &self,
+        ctx: &RequestContext,
+        target: Target<'_>,
+        query: &RecordsQuery,
+    ) -> Result<(PlannedQuery, Vec<OutputColumn>, RecordEncoder), Error> {
+        let ranker = Ranker::new_for(target);
+        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
+        let columns = planned.columns.clone();
+        let encoder = encoder_for(&columns, ctx.tz);
+        Ok((planned, columns, encoder))
+    }
+
     /// One page of `query` over `target` and the total count (rows, or groups with
     /// `group_by`), datetimes in the request's time zone.
     pub async fn records<'a>(
@@ -376,11 +391,7 @@ impl App {
         target: impl Into<Target<'a>>,
         query: &RecordsQuery,
     ) -> Result<Page, Error> {
-        let target = target.into();
-        let ranker = Ranker::new_for(target);
-        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
-        let columns = planned.columns.clone();
-        let encoder = encoder_for(&columns, ctx.tz);
+        let (planned, columns, encoder) = self.prepare(ctx, target.into(), query).await?;
         let (total, batches) = self.timed(self.engine.page(planned)).await?;
         Ok(Page { columns, encoder, batches, total })
     }
@@ -393,11 +404,7 @@ impl App {
         target: impl Into<Target<'a>>,
         query: &RecordsQuery,
     ) -> Result<Page, Error> {
-        let target = target.into();
-        let ranker = Ranker::new_for(target);
-        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
-        let columns = planned.columns.clone();
-        let encoder = encoder_for(&columns, ctx.tz);
+        let (planned, columns, encoder) = self.prepare(ctx, target.into(), query).await?;
         let batches = self.timed(self.engine.collect(planned)).await?;
         let total = batches.iter().map(|b| b.num_rows() as u64).sum();
         Ok(Page { columns, encoder, batches, total })
@@ -527,11 +534,7 @@ impl App {
         target: impl Into<Target<'a>>,
         query: &RecordsQuery,
     ) -> Result<Export, Error> {
-        let target = target.into();
-        let ranker = Ranker::new_for(target);
-        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
-        let columns = planned.columns.clone();
-        let encoder = encoder_for(&columns, ctx.tz);
+        let (planned, columns, encoder) = self.prepare(ctx, target.into(), query).await?;
         let mut stream = self.engine.stream(planned).await?;
         let first = match stream.next().await {
             Some(Ok(batch)) => Some(batch),
