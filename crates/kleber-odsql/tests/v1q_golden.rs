@@ -6,6 +6,9 @@
 //! constrains nothing), or an `.err` file the error message. Every written `where` must also
 //! parse. Run with `UPDATE_EXPECT=1` to (re)write them, then review the diff like code.
 
+#[path = "support/expect.rs"]
+mod expect;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -68,18 +71,7 @@ fn run(dir: &str, should_translate: bool) {
             }
         };
         let expect_path = path.with_extension(expect_ext);
-        match fs::read_to_string(&expect_path) {
-            Ok(expected) if expected == actual => {}
-            _ if update => fs::write(&expect_path, &actual).unwrap(),
-            Ok(expected) => failures.push(format!(
-                "{name}: output differs from {}\n--- expected\n{expected}--- actual\n{actual}",
-                expect_path.display()
-            )),
-            Err(_) => failures.push(format!(
-                "{name}: {} is missing; actual output:\n{actual}",
-                expect_path.display()
-            )),
-        }
+        expect::compare(&name, &expect_path, &actual, update, &mut failures);
     }
     assert!(cases > 0, "no cases in {}", dir.display());
     assert!(
