@@ -231,6 +231,12 @@ impl App {
         }
     }
 
+    /// Bytes of the engine's memory pool held now by running queries and open result streams
+    /// (exports being sent hold their share until their body ends or is dropped).
+    pub fn memory_reserved(&self) -> usize {
+        self.engine.memory_reserved()
+    }
+
     /// The same application with a response cache of `mb` MiB (0 turns it off).
     #[must_use]
     pub fn with_result_cache_mb(mut self, mb: u64) -> App {

@@ -222,6 +222,11 @@ impl Engine {
         })
     }
 
+    /// Bytes of the memory pool that running queries and open result streams hold now.
+    pub fn memory_reserved(&self) -> usize {
+        self.ctx.runtime_env().memory_pool.reserved()
+    }
+
     /// The time limit of one query.
     pub fn query_timeout(&self) -> Duration {
         self.query_timeout

@@ -158,6 +158,11 @@ struct ServeArgs {
     /// answer 503 ServerBusy.
     #[arg(long, env = "KLEBER_MAX_SPOOL_MB", default_value_t = crate::state::DEFAULT_MAX_SPOOL_MB)]
     max_spool_mb: u64,
+    /// Seconds a client may leave an export's next chunk untaken (it stopped reading but keeps
+    /// its connection); the export is then dropped, releasing its query and spool file.
+    #[arg(long, env = "KLEBER_EXPORT_STALL_SECS", default_value_t = crate::shared::stall::DEFAULT_EXPORT_STALL_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    export_stall_secs: u64,
 }
 
 fn at_least_one(value: &str) -> Result<usize, String> {
@@ -407,7 +412,8 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
         .with_result_cache_mb(args.result_cache_mb)
         .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone())
-        .with_spool_limits(args.max_spooled_exports, args.max_spool_mb);
+        .with_spool_limits(args.max_spooled_exports, args.max_spool_mb)
+        .with_export_stall(Duration::from_secs(args.export_stall_secs));
     let limits = crate::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         max_requests: args.max_requests,

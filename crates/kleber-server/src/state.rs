@@ -30,6 +30,9 @@ pub struct AppState {
     pub routes: Arc<RouteTable>,
     /// The bounds of exports spooled to `<data dir>/tmp/exports` (cleaned when made).
     pub spool: Arc<kleber_export::SpoolBudget>,
+    /// How long a client may leave an export's next chunk untaken before the export is
+    /// dropped, releasing its query stream and spool file.
+    pub export_stall: Duration,
 }
 
 impl AppState {
@@ -46,7 +49,15 @@ impl AppState {
             web: Arc::new(PortalConfig::default()),
             routes: Arc::new(RouteTable::default()),
             spool,
+            export_stall: Duration::from_secs(crate::shared::stall::DEFAULT_EXPORT_STALL_SECS),
         }
+    }
+
+    /// The same state where a client that takes no chunk of an export for `stall` loses it.
+    #[must_use]
+    pub fn with_export_stall(mut self, stall: Duration) -> AppState {
+        self.export_stall = stall;
+        self
     }
 
     /// The same state with a response cache of `mb` MiB (0 turns it off). Call it before

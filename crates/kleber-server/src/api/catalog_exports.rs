@@ -52,5 +52,5 @@ pub async fn export_catalog(
     let ctx = request_context(&params)?;
     let view = resolution.catalog(&state, &ctx).await?;
     let export = state.app.export(&ctx, &view, &query).await?;
-    export_response(format, FILE_NAME, compressed, export, &options)
+    export_response(format, FILE_NAME, compressed, export, &options, state.export_stall)
 }

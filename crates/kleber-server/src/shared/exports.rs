@@ -8,7 +8,7 @@
 //! way memory does not grow with the dataset; there is no size limit. `compressed=true` gzips
 //! the body as it goes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -26,6 +26,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::error::ApiError;
 use crate::shared::params::Params;
+use crate::shared::stall::watched;
 use crate::state::AppState;
 
 /// Bytes read from a spooled file per body chunk.
@@ -140,7 +141,7 @@ pub async fn export_dataset(
             ExportFormat::without_geometry().join(", ")
         )));
     }
-    export_response(format, id, compressed, export, &options)
+    export_response(format, id, compressed, export, &options, state.export_stall)
 }
 
 /// The format named `name` among `formats`, or the 404 listing them.
@@ -156,13 +157,15 @@ pub fn parse_format(name: &str, formats: &[ExportFormat]) -> Result<ExportFormat
 
 /// Answers an export already at its first batch (so that a query failing at once got an
 /// error status rather than a truncated 200): streams the body in `format`, gzipped when
-/// `compressed`, as the attachment `<name>.<ext>` (`.gz` added when compressed).
+/// `compressed`, as the attachment `<name>.<ext>` (`.gz` added when compressed). A client
+/// that takes no chunk for `stall` loses the body and what it holds ([`watched`]).
 pub fn export_response(
     format: ExportFormat,
     name: &str,
     compressed: bool,
     export: Export,
     options: &ExportOptions,
+    stall: Duration,
 ) -> Result<Response, ApiError> {
     let Export { encoder, first, stream, .. } = export;
     let schema = stream.schema();
@@ -171,12 +174,15 @@ pub fn export_response(
     let started = Instant::now();
     let label = format.name();
     let body = match writer {
-        ExportWriter::Stream(writer) => Body::from_stream(streamed(first, stream, writer, gzip)),
+        ExportWriter::Stream(writer) => {
+            Body::from_stream(watched(streamed(first, stream, writer, gzip), stall))
+        }
         ExportWriter::Spool(writer) => {
             // The spool's slot and files live as long as the body: a client that goes away
-            // drops it, which gives them back.
+            // drops it, and one that stops reading has it dropped, which gives them back.
             let spool = options.spool.clone();
-            Body::from_stream(spooled(first, stream, writer, gzip, label, started, spool))
+            let body = spooled(first, stream, writer, gzip, label, started, spool);
+            Body::from_stream(watched(body, stall))
         }
     };
     let mut response = body.into_response();

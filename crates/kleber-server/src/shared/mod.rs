@@ -12,6 +12,7 @@ pub mod page_cache;
 pub mod params;
 pub mod portal;
 pub mod qv1;
+pub mod stall;
 pub mod v1_error;
 
 use kleber_app::RequestContext;

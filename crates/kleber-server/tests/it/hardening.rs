@@ -19,11 +19,23 @@ struct Server {
     addr: std::net::SocketAddr,
     base: String,
     root: PathBuf,
+    /// The server's application layer (to look at its memory pool).
+    app: std::sync::Arc<kleber_app::App>,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
 
 async fn start(dir: tempfile::TempDir, limits: HttpLimits, spool: (usize, u64)) -> Server {
+    start_with_stall(dir, limits, spool, Duration::from_secs(60)).await
+}
+
+/// [`start`], where a client that takes no chunk of an export for `stall` loses it.
+async fn start_with_stall(
+    dir: tempfile::TempDir,
+    limits: HttpLimits,
+    spool: (usize, u64),
+    stall: Duration,
+) -> Server {
     let store = Store::open(dir.path()).expect("open store");
     let root = store.root().to_path_buf();
     let state = AppState::new(
@@ -31,14 +43,16 @@ async fn start(dir: tempfile::TempDir, limits: HttpLimits, spool: (usize, u64)) 
         Engine::new(Limits::default()).expect("engine"),
         Duration::from_secs(30),
     )
-    .with_spool_limits(spool.0, spool.1);
+    .with_spool_limits(spool.0, spool.1)
+    .with_export_stall(stall);
+    let app = state.app.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel();
     tokio::spawn(kleber_server::serve_with(listener, state, limits, async {
         let _ = stopped.await;
     }));
-    Server { addr, base: format!("http://{addr}"), root, _stop: stop, _dir: dir }
+    Server { addr, base: format!("http://{addr}"), root, app, _stop: stop, _dir: dir }
 }
 
 fn limits() -> HttpLimits {
@@ -316,6 +330,84 @@ async fn spooled_exports_beyond_the_bound_answer_503_and_streamed_ones_still_run
         assert!(started.elapsed() < Duration::from_secs(10), "the slot never came back");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `done()` holds, failing after `limit` with `what`.
+async fn eventually(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what} after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_but_stays_connected_loses_its_spooled_export() {
+    let stall = Duration::from_secs(2);
+    let server = start_with_stall(big_dataset(200_000), limits(), (1, 1024), stall).await;
+    let spool = server.root.join("tmp").join("exports");
+    let export = format!(
+        "{}/api/explore/v2.1/catalog/datasets/big/exports/parquet?parquet_compression=none",
+        server.base
+    );
+    let mut held = reqwest::get(&export).await.expect("export");
+    assert_eq!(held.status(), 200);
+    held.chunk().await.expect("chunk").expect("a first chunk");
+    let stopped_reading = Instant::now();
+    // The client keeps its connection and reads nothing more: the file and the only slot are
+    // held for now...
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!open_files_under(&spool).is_empty(), "the spooled file is open while it is sent");
+    let busy = reqwest::get(&export).await.expect("second");
+    assert_eq!(busy.status(), 503, "the only spool slot is taken");
+    // ...until the stall bound passes: then the export is dropped, file and slot given back,
+    // while the client is still connected.
+    eventually(stall * 4, "the stalled export still holds its spool file", || {
+        open_files_under(&spool).is_empty()
+    })
+    .await;
+    // The clock starts at the last chunk the server handed out, after the client's first.
+    let waited = stopped_reading.elapsed();
+    assert!(waited >= stall, "released before the bound: {waited:?}");
+    let left: Vec<_> = std::fs::read_dir(&spool).expect("read").collect();
+    assert!(left.is_empty(), "nothing left in tmp/exports: {left:?}");
+    let again = reqwest::get(format!("{export}&limit=10")).await.expect("again");
+    assert_eq!(again.status(), 200, "the slot came back");
+    assert_eq!(&again.bytes().await.expect("body")[..4], b"PAR1");
+    // The stalled client gets no more than a cut-off body.
+    let rest = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut total = 0usize;
+        loop {
+            match held.chunk().await {
+                Ok(Some(chunk)) => total += chunk.len(),
+                Ok(None) => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await
+    .expect("the stalled body ends");
+    assert!(rest.is_err(), "a stalled export ends with a cut-off body, not a complete file");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_a_streamed_export_gives_back_its_memory_share() {
+    let stall = Duration::from_secs(2);
+    let server = start_with_stall(big_dataset(200_000), limits(), (8, 1024), stall).await;
+    let app = server.app.clone();
+    assert_eq!(app.memory_reserved(), 0, "nothing reserved at rest");
+    // A sorted export holds its sorted rows in the memory pool while it is sent.
+    let export =
+        format!("{}/api/explore/v2.1/catalog/datasets/big/exports/csv?order_by=texte", server.base);
+    let mut held = reqwest::get(&export).await.expect("export");
+    assert_eq!(held.status(), 200);
+    held.chunk().await.expect("chunk").expect("a first chunk");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.memory_reserved() > 0, "the stalled export holds its share for now");
+    eventually(stall * 4, "the stalled export still holds memory", || app.memory_reserved() == 0)
+        .await;
+    assert_still_serves(&server.base).await;
+    drop(held);
 }
 
 #[tokio::test]
