@@ -92,7 +92,7 @@ check('where(updater) ANDs', async () => assert.equal(
     P.open_over_300));
 check('where(textSearch)', async () => assert.ok((await count(parkings.records().where(textSearch('gare')))) >= P.name_has_gare));
 check('where(textSearch in fields)', async () => assert.ok((await count(parkings.records().where(textSearch('gare', ['nom_parking'])))) >= P.name_has_gare));
-check('where(textStartWith)', async () => assert.equal(await count(parkings.records().where(textStartWith('Parking', ['nom_parking']))), P.count));
+check('where(textStartWith)', async () => assert.equal(await count(parkings.records().where(textStartWith('Parking', ['nom_parking']))), P.starts_parking));
 check('where(textSuggest)', async () => assert.ok((await count(parkings.records().where(textSuggest('Parking', ['nom_parking'])))) > 0));
 check('where(string in list)', async () => assert.equal(
     await count(parkings.records().where(`${field('etat_descriptif')} IN (${string('Ouvert')}, ${string('Fermé')})`)),

@@ -78,6 +78,7 @@ fn expectations() -> Value {
             "open_over_300": count(&|r| open(r) && int(r, total) > 300),
             "open_or_over_300": count(&|r| open(r) || int(r, total) > 300),
             "name_has_gare": count(&|r| r[name].to_lowercase().contains("gare")),
+            "starts_parking": count(&|r| r[name].starts_with("Parking")),
             "names": names,
             "open_etat_1": count(&|r| open(r) && &r[etat] == "1"),
             "open_etat_1_over_300": count(&|r| open(r) && &r[etat] == "1" && int(r, total) > 300),
@@ -254,6 +255,14 @@ fn api_urls(html: &str, base: &str) -> Vec<String> {
         let mut rest = text.as_str();
         while let Some(i) = rest.find(start) {
             let tail = &rest[i..];
+            // A URL starts the attribute or text, not the middle of a path (`/dataset/x/api/`).
+            let inside = rest[..i].chars().next_back().is_some_and(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')
+            });
+            if inside {
+                rest = &tail[1..];
+                continue;
+            }
             let end = tail
                 .find(|c: char| matches!(c, '"' | '<' | '>' | ' ' | '\n' | '\'' | '`'))
                 .unwrap_or(tail.len());
