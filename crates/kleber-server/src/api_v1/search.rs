@@ -238,10 +238,7 @@ pub async fn download(state: &AppState, version: DatasetVersion, params: &Params
             }
             let v21 = v1.params(&extra);
             let ctx = crate::shared::request_context(&v21)?;
-            Ok(
-                export_dataset_styled(state, &ctx, &version, format, &v21, GeoJsonStyle::V1)
-                    .await?,
-            )
+            Ok(export_dataset_styled(state, &ctx, &version, format, &v21, GeoJsonStyle::V1).await?)
         }
     }
 }

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use kleber_app::{DatasetVersion, Export, RequestContext};
 use kleber_export::{
-    CsvOptions, ExportFormat, ExportOptions, GeoJsonStyle, ExportWriter, GpxOptions, GzipChunks,
+    CsvOptions, ExportFormat, ExportOptions, ExportWriter, GeoJsonStyle, GpxOptions, GzipChunks,
     ParquetCompression, RecordWriter, SpoolDir, SpoolWriter, export_writer, geometry_column,
 };
 use kleber_query::{RecordBatch, RecordBatchStream};

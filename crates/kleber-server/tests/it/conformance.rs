@@ -19,7 +19,11 @@ pub(crate) struct Found {
 /// Short text of a value for messages.
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 80 { format!("{}…", s.chars().take(80).collect::<String>()) } else { s }
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s
+    }
 }
 
 /// Every difference between `expected` (Opendatasoft) and `got` (Kleber), recursively: missing
@@ -130,6 +134,8 @@ pub(crate) struct Verdict {
     pub(crate) unexplained: Vec<Found>,
     pub(crate) gone: Vec<&'static str>,
     pub(crate) held: BTreeSet<&'static str>,
+    /// `pattern (n): reason` for each volatile path found, for the test's log.
+    pub(crate) volatile: Vec<String>,
 }
 
 /// Checks the differences `found` against `ignores`.
@@ -144,12 +150,15 @@ pub(crate) fn judge(found: &[Found], ignores: &[Ignore]) -> Verdict {
         }
     }
     for (ignore, hits) in ignores.iter().zip(hits) {
-        if let Why::Difference(id) = ignore.why {
-            if hits == 0 {
-                verdict.gone.push(id);
-            } else {
+        match ignore.why {
+            Why::Difference(id) if hits == 0 => verdict.gone.push(id),
+            Why::Difference(id) => {
                 verdict.held.insert(id);
             }
+            Why::Volatile(reason) if hits > 0 => {
+                verdict.volatile.push(format!("{} ({hits}): {reason}", ignore.pattern));
+            }
+            Why::Volatile(_) => {}
         }
     }
     verdict
@@ -207,7 +216,8 @@ pub(crate) fn check_listed(source: &str, held: &BTreeSet<&'static str>) {
         });
         assert_eq!(d.source, source, "difference {id} belongs to source {source}");
     }
-    let mine: Vec<&String> = listed.values().filter(|d| d.source == source).map(|d| &d.id).collect();
+    let mine: Vec<&String> =
+        listed.values().filter(|d| d.source == source).map(|d| &d.id).collect();
     for id in mine {
         assert!(
             held.contains(id.as_str()),

@@ -59,7 +59,8 @@ fn expectations() -> Value {
     names.sort();
 
     let (vh, vrows) = read_csv(VELIB);
-    let (station, updated) = (col(&vh, "Identifiant station"), col(&vh, "Actualisation de la donnée"));
+    let (station, updated) =
+        (col(&vh, "Identifiant station"), col(&vh, "Actualisation de la donnée"));
     let first = vrows.iter().min_by_key(|r| r[station].parse::<i64>().unwrap()).unwrap();
     let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
     let first_paris = DateTime::parse_from_rfc3339(&first[updated]).unwrap().with_timezone(&paris);
@@ -116,8 +117,18 @@ fn api_client_known() -> BTreeMap<String, &'static str> {
     known.insert("dataset export mvt".to_owned(), "dataset-export-mvt");
     known.insert("dataset export ical".to_owned(), "dataset-export-ical");
     for f in [
-        "rdf", "ttl", "data.json", "rss", "dcat", "dcat-ap-ch", "dcat-ap-it", "dcat-ap-de",
-        "dcat-ap-se", "dcat-ap-sp", "dcat-ap-v1", "dcat_ap_benap",
+        "rdf",
+        "ttl",
+        "data.json",
+        "rss",
+        "dcat",
+        "dcat-ap-ch",
+        "dcat-ap-it",
+        "dcat-ap-de",
+        "dcat-ap-se",
+        "dcat-ap-sp",
+        "dcat-ap-v1",
+        "dcat_ap_benap",
     ] {
         known.insert(format!("catalog export {f}"), "catalog-export-dcat-rss");
     }
@@ -162,7 +173,9 @@ async fn every_request_the_real_clients_build_is_answered() {
         let ok = case["ok"].as_bool().unwrap();
         match (known.get(name), ok) {
             (None, true) => {}
-            (None, false) => failures.push(format!("api-client {name}\n    GET {url}\n    {}", case["detail"])),
+            (None, false) => {
+                failures.push(format!("api-client {name}\n    GET {url}\n    {}", case["detail"]))
+            }
             (Some(id), false) => {
                 held.insert(*id);
             }
@@ -195,20 +208,64 @@ async fn every_request_the_real_clients_build_is_answered() {
     }
     let p = &expected["parkings"];
     let result = |name: &str| cases[name]["result"].clone();
-    let technical: Vec<String> =
-        p["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_ascii_lowercase()).collect();
+    let technical: Vec<String> = p["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_ascii_lowercase())
+        .collect();
     let checks = [
-        ("csv, labels (defaults)", result("csv, labels (defaults)")["header"].clone(), p["labels"].clone()),
-        ("csv, labels count", result("csv, labels (defaults)")["count"].clone(), p["count"].clone()),
-        ("csv, technical names", result("csv, technical names")["header"].clone(), json!(technical)),
-        ("csv, comma separator", result("csv, comma separator")["header"].clone(), p["labels"].clone()),
-        ("csv, timezone", result("csv, timezone")["count"].clone(), expected["velib"]["count"].clone()),
-        ("csv, q option", result("csv, q option")["count"].clone(), p["by_state"]["Ouvert"].clone()),
-        ("csv, refine option", result("csv, refine option")["count"].clone(), p["by_state"]["Ouvert"].clone()),
-        ("csv, exclude option", result("csv, exclude option")["count"].clone(), json!(p["count"].as_u64().unwrap() - p["by_state"]["Ouvert"].as_u64().unwrap())),
+        (
+            "csv, labels (defaults)",
+            result("csv, labels (defaults)")["header"].clone(),
+            p["labels"].clone(),
+        ),
+        (
+            "csv, labels count",
+            result("csv, labels (defaults)")["count"].clone(),
+            p["count"].clone(),
+        ),
+        (
+            "csv, technical names",
+            result("csv, technical names")["header"].clone(),
+            json!(technical),
+        ),
+        (
+            "csv, comma separator",
+            result("csv, comma separator")["header"].clone(),
+            p["labels"].clone(),
+        ),
+        (
+            "csv, timezone",
+            result("csv, timezone")["count"].clone(),
+            expected["velib"]["count"].clone(),
+        ),
+        (
+            "csv, q option",
+            result("csv, q option")["count"].clone(),
+            p["by_state"]["Ouvert"].clone(),
+        ),
+        (
+            "csv, refine option",
+            result("csv, refine option")["count"].clone(),
+            p["by_state"]["Ouvert"].clone(),
+        ),
+        (
+            "csv, exclude option",
+            result("csv, exclude option")["count"].clone(),
+            json!(p["count"].as_u64().unwrap() - p["by_state"]["Ouvert"].as_u64().unwrap()),
+        ),
         ("json", result("json")["count"].clone(), p["count"].clone()),
-        ("json keys", result("json")["keys"].clone(), json!(["datasetid", "recordid", "fields", "record_timestamp"])),
-        ("geojson", result("geojson"), json!({"type": "FeatureCollection", "count": expected["trafic_count"]})),
+        (
+            "json keys",
+            result("json")["keys"].clone(),
+            json!(["datasetid", "recordid", "fields", "record_timestamp"]),
+        ),
+        (
+            "geojson",
+            result("geojson"),
+            json!({"type": "FeatureCollection", "count": expected["trafic_count"]}),
+        ),
     ];
     for (name, got, want) in checks {
         if got != want {
@@ -256,16 +313,15 @@ fn api_urls(html: &str, base: &str) -> Vec<String> {
         while let Some(i) = rest.find(start) {
             let tail = &rest[i..];
             // A URL starts the attribute or text, not the middle of a path (`/dataset/x/api/`).
-            let inside = rest[..i].chars().next_back().is_some_and(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')
-            });
+            let inside = rest[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'));
             if inside {
                 rest = &tail[1..];
                 continue;
             }
-            let end = tail
-                .find(|c: char| matches!(c, '"' | '<' | '>' | ' ' | '\n' | '\'' | '`'))
-                .unwrap_or(tail.len());
+            let end = tail.find(['"', '<', '>', ' ', '\n', '\'', '`']).unwrap_or(tail.len());
             let mut url = tail[..end].to_owned();
             for entity in ["&#39;", "&#34;", "&quot;"] {
                 if let Some(j) = url.find(entity) {

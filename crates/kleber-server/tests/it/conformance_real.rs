@@ -71,12 +71,9 @@ fn csv_value(bytes: &[u8]) -> Value {
     let bom = bytes.starts_with("\u{feff}".as_bytes());
     let body = if bom { &bytes[3..] } else { bytes };
     let line_ending = if body.windows(2).any(|w| w == b"\r\n") { "\r\n" } else { "\n" };
-    let mut reader =
-        csv::ReaderBuilder::new().delimiter(b';').has_headers(false).from_reader(body);
-    let rows: Vec<Value> = reader
-        .records()
-        .map(|r| json!(r.expect("CSV row").iter().collect::<Vec<_>>()))
-        .collect();
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').has_headers(false).from_reader(body);
+    let rows: Vec<Value> =
+        reader.records().map(|r| json!(r.expect("CSV row").iter().collect::<Vec<_>>())).collect();
     json!({"bom": bom, "line_ending": line_ending, "rows": rows})
 }
 
@@ -86,10 +83,15 @@ fn report(cases: &[Case]) -> BTreeSet<&'static str> {
     let mut held = BTreeSet::new();
     for case in cases {
         let found = diff(&case.expected, &case.got);
-        let Verdict { unexplained, gone, held: h } = judge(&found, &case.ignores);
+        let Verdict { unexplained, gone, held: h, volatile } = judge(&found, &case.ignores);
+        eprintln!("{} ← GET {}: {} difference(s) found", case.file, case.request, found.len());
+        for v in volatile {
+            eprintln!("    ignored {v}");
+        }
         held.extend(h);
         for f in unexplained.iter().take(5) {
-            failures.push(format!("{} ← GET {}\n    {}: {}", case.file, case.request, f.path, f.what));
+            failures
+                .push(format!("{} ← GET {}\n    {}: {}", case.file, case.request, f.path, f.what));
         }
         if unexplained.len() > 5 {
             failures.push(format!("    … and {} more", unexplained.len() - 5));
@@ -121,7 +123,10 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
             "strasbourg_frequentation-piscines-temps-reel_api-v1-download.json",
             "frequentation-en-temps-reel-des-piscines",
         ),
-        ("paris_velib-disponibilite-en-temps-reel_api-v1-download.json", "velib-disponibilite-en-temps-reel"),
+        (
+            "paris_velib-disponibilite-en-temps-reel_api-v1-download.json",
+            "velib-disponibilite-en-temps-reel",
+        ),
     ];
     let geojsons = [
         ("strasbourg_trafic-temps-reel_lines.geojson", "trafic"),
@@ -183,10 +188,14 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
             let got = json_of(&server, &request).await;
             let mut ignores = Vec::new();
             if file.contains("trafic") {
-                ignores.push(known("$.features[].properties.dmajetatexp", "v1-datetime-milliseconds"));
+                ignores
+                    .push(known("$.features[].properties.dmajetatexp", "v1-datetime-milliseconds"));
             }
             if file.contains("parcs") {
-                ignores.push(known("$.features[].properties.geo_point_2d", "geojson-point-geometry-reimported"));
+                ignores.push(known(
+                    "$.features[].properties.geo_point_2d",
+                    "geojson-point-geometry-reimported",
+                ));
             }
             cases.push(Case { file, request, expected: expected.clone(), got, ignores });
         }
@@ -197,7 +206,9 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
     for (file, id) in csvs {
         let expected = csv_value(&std::fs::read(real(file)).expect("read CSV"));
         let request = if file.contains("bom") {
-            format!("/api/explore/v2.1/catalog/datasets/{id}/exports/csv?use_labels=true&timezone=Europe/Paris")
+            format!(
+                "/api/explore/v2.1/catalog/datasets/{id}/exports/csv?use_labels=true&timezone=Europe/Paris"
+            )
         } else {
             format!("/explore/dataset/{id}/download/?format=csv&use_labels_for_header=true")
         };
