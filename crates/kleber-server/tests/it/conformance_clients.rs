@@ -299,6 +299,13 @@ async fn every_request_the_real_clients_build_is_answered() {
         }
     }
 
+    eprintln!(
+        "api-client: {api_cases} requests ({} known differences); odsclient: {} requests; \
+         portal: {} URLs",
+        held.len(),
+        cases.len(),
+        portal_urls.len()
+    );
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
     check_listed("clients", &held);
 }

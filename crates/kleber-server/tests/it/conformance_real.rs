@@ -1,6 +1,6 @@
 //! Every real Opendatasoft answer we hold (../shared/data/real, see its SOURCES.md), asked again
 //! of Kleber over the same data: the v1 search responses (with and without facets), the v1
-//! download exports, the GeoJSON and CSV exports. The data imported is the file itself (the
+//! download exports, the GeoJSON, CSV and XLSX exports. The data imported is the file itself (the
 //! records an answer holds, or the exported file); the question is the one the file answers
 //! (a search's `parameters`, or the export's format and time zone, read from its offsets).
 //! Answers are compared key by key by the generic diff of `conformance.rs`; what may differ is
@@ -77,6 +77,35 @@ fn csv_value(bytes: &[u8]) -> Value {
     json!({"bom": bom, "line_ending": line_ending, "rows": rows})
 }
 
+/// An XLSX body as the diff sees it: the first sheet's name, its header, and each row as an
+/// object keyed by the header (so that a column can be named in a path).
+fn xlsx_value(bytes: Vec<u8>) -> Value {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX workbook");
+    let sheet = book.sheet_names().first().cloned().expect("a sheet");
+    let range = book.worksheet_range(&sheet).expect("the first sheet");
+    let cell = |d: &Data| match d {
+        Data::Empty => Value::Null,
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => json!(s),
+        Data::Float(f) => json!(f),
+        Data::Int(i) => json!(*i as f64),
+        Data::Bool(b) => json!(b),
+        Data::DateTime(dt) => json!({"excel_datetime": dt.as_f64()}),
+        Data::Error(e) => json!(format!("#{e:?}")),
+    };
+    let mut rows = range.rows();
+    let header: Vec<String> =
+        rows.next().expect("a header").iter().map(|d| d.to_string()).collect();
+    let rows: Vec<Value> = rows
+        .map(|r| {
+            let map: serde_json::Map<String, Value> =
+                header.iter().cloned().zip(r.iter().map(cell)).collect();
+            Value::Object(map)
+        })
+        .collect();
+    json!({"sheet": sheet, "header": header, "rows": rows})
+}
+
 /// Runs every case and reports all that differ at once.
 fn report(cases: &[Case]) -> BTreeSet<&'static str> {
     let mut failures = Vec::new();
@@ -138,7 +167,9 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
         ("strasbourg_occupation-parkings-temps-reel.csv", "occupation-csv"),
         ("paris_velib-disponibilite-en-temps-reel_utf8-bom.csv", "velib-csv"),
     ];
-    for (file, id) in searches.iter().chain(&downloads).chain(&geojsons).chain(&csvs) {
+    let xlsx = ("paris_velib-disponibilite-en-temps-reel.xlsx", "velib-xlsx");
+    for (file, id) in searches.iter().chain(&downloads).chain(&geojsons).chain(&csvs).chain([&xlsx])
+    {
         import(dir.path(), &real(file), id, ImportOptions::default());
     }
     let server = TestServer::start(dir).await;
@@ -222,7 +253,25 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
         cases.push(Case { file, request, expected, got, ignores });
     }
 
-    assert_eq!(cases.len(), 2 + 2 * 2 + 4 * 2 + 2, "every real answer is a case");
+    // The XLSX export of the portal's export tab (labels, Paris time).
+    let (file, id) = xlsx;
+    let expected = xlsx_value(std::fs::read(real(file)).expect("read XLSX"));
+    let request = format!(
+        "/api/explore/v2.1/catalog/datasets/{id}/exports/xlsx?use_labels=true&timezone=Europe/Paris"
+    );
+    let response = server.client.get(format!("{}{request}", server.base)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{request}");
+    let got = xlsx_value(response.bytes().await.unwrap().to_vec());
+    let ignores = vec![
+        volatile(
+            "$.sheet",
+            "Feuil1 is French Excel's default name: the file was saved again by Excel",
+        ),
+        known("$.rows[].Actualisation de la donnée", "xlsx-datetime-cells"),
+    ];
+    cases.push(Case { file, request, expected, got, ignores });
+
+    assert_eq!(cases.len(), 2 + 2 * 2 + 4 * 2 + 2 + 1, "every real answer is a case");
     let held = report(&cases);
     check_listed("real-answers", &held);
 }
