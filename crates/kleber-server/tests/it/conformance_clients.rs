@@ -279,15 +279,24 @@ async fn every_request_the_real_clients_build_is_answered() {
 
     // The portal's own pages: every API or download URL they hold is answered.
     let mut portal_urls = BTreeSet::new();
+    // Filtered pages too: their links, map data and exports carry the filters.
+    let filters = ["", "?q=Paris", "?refine.nom_communes_equipees=Paris&q=gare"];
     for id in ["parkings", "velib", "trafic"] {
-        for tab in ["", "table/", "map/", "export/", "api/"] {
-            let (status, _, body) = server.get(&format!("/explore/dataset/{id}/{tab}")).await;
-            if id == "parkings" && tab == "map/" {
-                // No geo field, no map tab.
-                assert_eq!(status, 404, "/explore/dataset/{id}/{tab}");
+        for (tab, filter) in ["", "table/", "map/", "export/", "api/"]
+            .into_iter()
+            .flat_map(|tab| filters.map(|f| (tab, f)))
+        {
+            if id != "velib" && !filter.is_empty() {
                 continue;
             }
-            assert_eq!(status, 200, "/explore/dataset/{id}/{tab}");
+            let (status, _, body) =
+                server.get(&format!("/explore/dataset/{id}/{tab}{filter}")).await;
+            if id == "parkings" && tab == "map/" {
+                // No geo field, no map tab.
+                assert_eq!(status, 404, "/explore/dataset/{id}/{tab}{filter}");
+                continue;
+            }
+            assert_eq!(status, 200, "/explore/dataset/{id}/{tab}{filter}");
             portal_urls.extend(api_urls(&body, &server.base));
         }
     }
