@@ -162,6 +162,7 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
         ("strasbourg_stationnement-payant_polygons.geojson", "stationnement"),
         ("strasbourg_parcs-jardins_points.geojson", "parcs"),
         ("paris_arrondissements_polygons.geojson", "arrondissements"),
+        ("strasbourg_boucles_multilines.geojson", "boucles"),
     ];
     let csvs = [
         ("strasbourg_occupation-parkings-temps-reel.csv", "occupation-csv"),
@@ -271,7 +272,9 @@ async fn every_real_opendatasoft_answer_is_answered_alike() {
     ];
     cases.push(Case { file, request, expected, got, ignores });
 
-    assert_eq!(cases.len(), 2 + 2 * 2 + 4 * 2 + 2 + 1, "every real answer is a case");
+    // Every Opendatasoft output of ../shared/data/real but the Latin-1 CSV, which its author
+    // derived (re-encoded, header removed), so it answers no question of the portal.
+    assert_eq!(cases.len(), 2 + 2 * 2 + 5 * 2 + 2 + 1, "every real answer is a case");
     let held = report(&cases);
     check_listed("real-answers", &held);
 }
