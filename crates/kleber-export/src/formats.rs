@@ -6,7 +6,7 @@ use arrow::datatypes::SchemaRef;
 use crate::encode::RecordEncoder;
 use crate::error::Result;
 use crate::fgb::FgbWriter;
-use crate::geojson_out::GeoJsonWriter;
+use crate::geojson_out::{GeoJsonStyle, GeoJsonWriter};
 use crate::gpx::{GpxOptions, GpxWriter};
 use crate::kml::KmlWriter;
 use crate::parquet_out::{ParquetCompression, ParquetWriter};
@@ -137,6 +137,8 @@ pub struct ExportOptions {
     pub parquet_compression: ParquetCompression,
     /// GPX naming and attributes.
     pub gpx: GpxOptions,
+    /// Which API's GeoJSON to write.
+    pub geojson: GeoJsonStyle,
     /// Where spooled formats write their temporary files.
     pub spool: SpoolDir,
 }
@@ -172,7 +174,9 @@ pub fn export_writer(
         }
         ExportFormat::Json => ExportWriter::Stream(Box::new(JsonArrayWriter::new(encoder))),
         ExportFormat::Jsonl => ExportWriter::Stream(Box::new(JsonLinesWriter::new(encoder))),
-        ExportFormat::GeoJson => ExportWriter::Stream(Box::new(GeoJsonWriter::new(encoder))),
+        ExportFormat::GeoJson => {
+            ExportWriter::Stream(Box::new(GeoJsonWriter::with_style(encoder, options.geojson)))
+        }
         ExportFormat::Kml => ExportWriter::Stream(Box::new(KmlWriter::new(encoder, &options.name))),
         ExportFormat::Xlsx => {
             ExportWriter::Spool(Box::new(XlsxWriter::new(encoder, options.csv.use_labels, spool)?))

@@ -95,7 +95,7 @@ pub use encode::RecordEncoder;
 pub use error::{Error, Result};
 pub use fgb::FgbWriter;
 pub use formats::{ExportFormat, ExportOptions, ExportWriter, export_writer};
-pub use geojson_out::GeoJsonWriter;
+pub use geojson_out::{GeoJsonStyle, GeoJsonWriter};
 pub use geometry::geometry_column;
 pub use gpx::{GPX_EXTENSION_NAMESPACE, GpxOptions, GpxWriter};
 pub use gzip::GzipChunks;

@@ -267,3 +267,43 @@ fn record_value_and_errors() {
     let expected: Vec<Value> = rows[1..4].iter().map(common::expected_json).collect();
     assert_eq!(values, expected);
 }
+
+/// The legacy (v1) GeoJSON of Opendatasoft's real exports against the v2.1 one: points in
+/// properties as `[lat, lon]` rather than `{"lon", "lat"}`, null properties left out, and a
+/// point used as the geometry kept in the properties.
+#[test]
+fn geojson_styles_v21_and_legacy() {
+    use kleber_export::{GeoJsonStyle, GeoJsonWriter};
+    let rows = common::rows();
+    let batch = common::batch(&rows);
+    let geojson = |style, encoder, batch: &RecordBatch| -> Value {
+        let bytes = encode_all(&mut GeoJsonWriter::with_style(encoder, style), [batch]).unwrap();
+        serde_json::from_slice(&bytes).expect("GeoJSON")
+    };
+    // The shape is the geometry; the point is a property.
+    let v21 = geojson(GeoJsonStyle::V21, encoder(), &batch);
+    let v1 = geojson(GeoJsonStyle::V1, encoder(), &batch);
+    let (lon, lat) = rows[0].point.unwrap();
+    assert_eq!(v21["features"][0]["properties"]["point"], json!({"lon": lon, "lat": lat}));
+    assert_eq!(v1["features"][0]["properties"]["point"], json!([lat, lon]));
+    assert_eq!(v1["features"][0]["geometry"], v21["features"][0]["geometry"]);
+    assert!(v21["features"][0]["properties"].get("shape").is_none());
+    assert!(v1["features"][0]["properties"].get("shape").is_none());
+    // The row of nulls: every property null in v2.1, none in v1.
+    let nulls = rows.iter().position(|r| r.name.is_none()).unwrap();
+    assert_eq!(v21["features"][nulls]["properties"]["name"], Value::Null);
+    assert_eq!(v1["features"][nulls]["properties"], json!({}));
+    // Only a point: it is the geometry, and stays a property in v1 only.
+    let fields = common::fields();
+    let only = [0usize, 7];
+    let subset: Vec<_> = only.iter().map(|&i| fields[i].clone()).collect();
+    let point_batch = batch.project(&only).unwrap();
+    let point_encoder = || RecordEncoder::for_fields(&subset, EncodeOptions::default());
+    let v21 = geojson(GeoJsonStyle::V21, point_encoder(), &point_batch);
+    let v1 = geojson(GeoJsonStyle::V1, point_encoder(), &point_batch);
+    let point = json!({"type": "Point", "coordinates": [lon, lat]});
+    assert_eq!(v21["features"][0]["geometry"], point);
+    assert_eq!(v1["features"][0]["geometry"], point);
+    assert_eq!(v21["features"][0]["properties"], json!({"name": "Saint-Leu"}));
+    assert_eq!(v1["features"][0]["properties"], json!({"name": "Saint-Leu", "point": [lat, lon]}));
+}

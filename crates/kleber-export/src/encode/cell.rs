@@ -60,6 +60,11 @@ impl<'a> Prepared<'a> {
         col.csv_text(row, out, &style, &self.encoder.options).is_some()
     }
 
+    /// Whether column `c` is null at `row` (a column out of range is).
+    pub(crate) fn is_null(&self, c: usize, row: usize) -> bool {
+        self.cols.get(c).is_none_or(|col| col.is_null(row))
+    }
+
     /// Appends the JSON value of column `c` at `row`, as the JSON export writes it.
     pub(crate) fn json_value(&self, c: usize, row: usize, out: &mut Vec<u8>) {
         match self.cols.get(c) {

@@ -235,7 +235,8 @@ pub fn translate_request(
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut echo = Map::new();
     if let Some(id) = dataset {
-        echo.insert("dataset".into(), json!([id]));
+        // A string, as Opendatasoft answered in 2020 (a one-element list in 2019).
+        echo.insert("dataset".into(), json!(id));
     }
     // q and q.<anything>, ANDed.
     for (key, text) in params.pairs() {
@@ -384,7 +385,7 @@ mod tests {
         assert_eq!(get("order_by"), vec!["nom ASC"]);
         assert!(q.fields[0].annotations.contains_key("disjunctive"));
         assert_eq!(q.echo["exclude"], json!({"jour": ["2019", "2019/09"]}));
-        assert_eq!(q.echo["dataset"], json!(["ds"]));
+        assert_eq!(q.echo["dataset"], json!("ds"));
         assert_eq!(q.echo["timezone"], json!("Europe/Paris"));
     }
 

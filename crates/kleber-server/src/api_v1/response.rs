@@ -125,11 +125,16 @@ pub fn geometry_of(value: &Value) -> Option<Value> {
 pub use crate::shared::render_timestamp;
 
 fn facet_value(v: &FacetValue) -> Value {
-    let mut o = json!({"name": v.name, "path": v.value, "count": v.count, "state": v.state.name()});
+    // Opendatasoft's key order: count, path, state, name.
+    let mut o = Map::new();
+    o.insert("count".into(), json!(v.count));
+    o.insert("path".into(), json!(v.value));
+    o.insert("state".into(), json!(v.state.name()));
+    o.insert("name".into(), json!(v.name));
     if !v.facets.is_empty() {
-        o["facets"] = Value::Array(v.facets.iter().map(facet_value).collect());
+        o.insert("facets".into(), Value::Array(v.facets.iter().map(facet_value).collect()));
     }
-    o
+    Value::Object(o)
 }
 
 /// `facet_groups`: each facet's values as `{name, path, count, state, facets?}`.
@@ -138,10 +143,11 @@ pub fn facet_groups(groups: &[FacetGroup]) -> Value {
         groups
             .iter()
             .map(|g| {
-                json!({
-                    "name": g.name,
-                    "facets": g.facets.iter().map(facet_value).collect::<Vec<_>>(),
-                })
+                // Opendatasoft's key order: facets, name.
+                let mut o = Map::new();
+                o.insert("facets".into(), g.facets.iter().map(facet_value).collect());
+                o.insert("name".into(), json!(g.name));
+                Value::Object(o)
             })
             .collect(),
     )

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures::StreamExt;
 use kleber_app::{DatasetVersion, RequestContext};
-use kleber_export::ExportFormat;
+use kleber_export::{ExportFormat, GeoJsonStyle};
 use serde_json::{Value, json};
 
 use super::filters::{V1Query, main_geo_field, rows_start, translate_request};
@@ -18,7 +18,7 @@ use super::response::{
 use super::{V1Error, V1Result};
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
-use crate::shared::exports::{export_dataset, parse_format};
+use crate::shared::exports::{export_dataset_styled, parse_format};
 use crate::shared::params::Params;
 use crate::shared::qv1::odsql_name;
 use crate::state::AppState;
@@ -114,12 +114,23 @@ pub async fn search_records(
     let page = state.app.records(&ctx, &version, &query).await?;
     let records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
 
-    let mut parameters = v1.echo.clone();
+    // Opendatasoft's order: dataset, timezone, rows, start, format, then the rest (facet, ...).
+    let mut parameters = serde_json::Map::new();
+    for key in ["dataset", "timezone"] {
+        if let Some(value) = v1.echo.get(key) {
+            parameters.insert(key.into(), value.clone());
+        }
+    }
     parameters.insert("rows".into(), json!(rows));
     if params.get("start").is_some() {
         parameters.insert("start".into(), json!(start));
     }
     parameters.insert("format".into(), json!(format));
+    for (key, value) in &v1.echo {
+        if !parameters.contains_key(key) {
+            parameters.insert(key.clone(), value.clone());
+        }
+    }
     let mut body = serde_json::Map::new();
     body.insert("nhits".into(), json!(page.total));
     body.insert("parameters".into(), Value::Object(parameters));
@@ -227,7 +238,7 @@ pub async fn download(state: &AppState, version: DatasetVersion, params: &Params
             }
             let v21 = v1.params(&extra);
             let ctx = crate::shared::request_context(&v21)?;
-            Ok(export_dataset(state, &ctx, &version, format, &v21).await?)
+            Ok(export_dataset_styled(state, &ctx, &version, format, &v21, GeoJsonStyle::V1).await?)
         }
     }
 }

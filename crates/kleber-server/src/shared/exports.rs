@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use kleber_app::{DatasetVersion, Export, RequestContext};
 use kleber_export::{
-    CsvOptions, ExportFormat, ExportOptions, ExportWriter, GpxOptions, GzipChunks,
+    CsvOptions, ExportFormat, ExportOptions, ExportWriter, GeoJsonStyle, GpxOptions, GzipChunks,
     ParquetCompression, RecordWriter, SpoolDir, SpoolWriter, export_writer, geometry_column,
 };
 use kleber_query::{RecordBatch, RecordBatchStream};
@@ -93,6 +93,7 @@ pub fn export_options(
         csv: csv_options(params)?,
         parquet_compression,
         gpx,
+        geojson: GeoJsonStyle::V21,
         spool: state.spool.spool_dir(),
     })
 }
@@ -118,11 +119,25 @@ pub async fn export_dataset(
     format: ExportFormat,
     params: &Params,
 ) -> Result<Response, ApiError> {
+    export_dataset_styled(state, ctx, version, format, params, GeoJsonStyle::V21).await
+}
+
+/// [`export_dataset`] with GeoJSON in `geojson` style (the legacy downloads ask
+/// [`GeoJsonStyle::V1`]).
+pub async fn export_dataset_styled(
+    state: &AppState,
+    ctx: &RequestContext,
+    version: &DatasetVersion,
+    format: ExportFormat,
+    params: &Params,
+    geojson: GeoJsonStyle,
+) -> Result<Response, ApiError> {
     let limit = params.export_limit()?;
     let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
     let compressed = params.bool("compressed", false)?;
     let id = version.id();
-    let options = export_options(state, params, id)?;
+    let mut options = export_options(state, params, id)?;
+    options.geojson = geojson;
     let query = params.records_query(limit, offset);
     let export = state.app.export(ctx, version, &query).await?;
     if format.needs_geometry() && geometry_column(export.encoder.columns()).is_none() {

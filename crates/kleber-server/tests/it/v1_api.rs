@@ -94,7 +94,7 @@ async fn v1_search_shape_and_values_follow_the_file() {
     let server = velib_server().await;
     let v = search(&server, "rows=1").await;
     assert_eq!(v["nhits"], stations.len() as u64);
-    assert_eq!(v["parameters"]["dataset"], serde_json::json!(["velib"]));
+    assert_eq!(v["parameters"]["dataset"], serde_json::json!("velib"));
     assert_eq!(v["parameters"]["rows"], 1);
     assert_eq!(v["parameters"]["format"], "json");
     assert_eq!(v["parameters"]["timezone"], "UTC");
