@@ -3,7 +3,9 @@
 //! Without aggregation: filter, sort, project, limit. With aggregation (a `group_by`, or an
 //! aggregate in `select`): filter, aggregate (group keys and every aggregate named in `select`
 //! and `order_by`), sort, project, limit. Aliases from `select` and `group_by` are substituted
-//! by their expressions where later clauses name them.
+//! by their expressions where later clauses name them. Each group key is an output column,
+//! before the select list (by its alias, its field name or its text), unless a select item
+//! already is it: every front end and export format gets the keys from this one plan.
 
 use std::collections::HashMap;
 
@@ -255,10 +257,7 @@ pub(crate) fn plan(
     match query.select.as_deref().filter(|t| !t.trim().is_empty()) {
         None if !groups.is_empty() => {
             for (expr, key) in &groups {
-                let field = match expr {
-                    Expr::Column(c) => fields.iter().find(|f| f.name == c.name).cloned(),
-                    _ => None,
-                };
+                let field = group_field(expr, fields);
                 outputs.push(SelectOut { expr: expr.clone(), key: key.clone(), field });
             }
         }
@@ -323,6 +322,21 @@ pub(crate) fn plan(
     if outputs.is_empty() {
         return Err(Error::odsql(Clause::Select, "the select clause selects no field.", None));
     }
+    // Every group key is in each result, before the select list, as Opendatasoft answers
+    // (`select=count(*) as n&group_by=commune` → `{"commune": …, "n": …}`), unless a select
+    // item already is that expression (`select=commune, count(*)`, or a group alias).
+    if query.select.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        let keys: Vec<SelectOut> = groups
+            .iter()
+            .filter(|(expr, _)| !outputs.iter().any(|o| o.expr == *expr))
+            .map(|(expr, key)| SelectOut {
+                expr: expr.clone(),
+                key: key.clone(),
+                field: group_field(expr, fields),
+            })
+            .collect();
+        outputs.splice(0..0, keys);
+    }
     if let Some(key) = &query.record_id_column
         && groups.is_empty()
         && find_aggregate_exprs(outputs.iter().map(|o| &o.expr)).is_empty()
@@ -336,7 +350,7 @@ pub(crate) fn plan(
             return Err(Error::odsql(
                 Clause::Select,
                 format!(
-                    "two selected expressions are named `{}`; give one an alias with AS.",
+                    "two selected or grouped expressions are named `{}`; give one an alias with AS.",
                     out.key
                 ),
                 None,
@@ -471,6 +485,14 @@ pub(crate) fn plan(
         aggregated,
         deadline: None,
     })
+}
+
+/// The dataset field a group key is, when it is a plain field.
+fn group_field(expr: &Expr, fields: &[Field]) -> Option<Field> {
+    match expr {
+        Expr::Column(c) => fields.iter().find(|f| f.name == c.name).cloned(),
+        _ => None,
+    }
 }
 
 /// ODSQL sorts nulls last in both directions.
