@@ -7,6 +7,7 @@ mod api_client;
 mod browser;
 mod catalog_query;
 mod common;
+mod conformance_docs;
 mod crash;
 mod demo;
 mod error_codes;
