@@ -19,6 +19,8 @@ mod now;
 mod parts;
 mod range;
 
+pub(crate) use range::static_range_order;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};

@@ -426,16 +426,31 @@ pub(crate) fn plan(
         let rebase = |e: &Expr, clause: Clause| rebase_on(e, &computed, clause, fields);
         let select =
             outputs.iter().map(|o| rebase(&o.expr, Clause::Select)).collect::<Result<Vec<_>>>()?;
+        let key_names: Vec<String> =
+            computed.iter().take(group_exprs.len()).map(|(_, n)| n.clone()).collect();
+        // A group key sorts by its value, except static ranges, which sort by their bounds.
+        let key_order = |g: &Expr, name: &str| {
+            crate::dates::static_range_order(g, column(name)).unwrap_or_else(|| column(name))
+        };
         let mut sort = order
             .iter()
-            .map(|(e, desc)| Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc)))
+            .map(|(e, desc)| {
+                if let Some(i) = group_exprs.iter().position(|g| g == e) {
+                    return Ok(sort_expr(key_order(e, &key_names[i]), *desc));
+                }
+                // random(seed) shuffles the groups, by their keys.
+                if let Some(shuffle) = crate::record_id::random_over_groups(e, &key_names) {
+                    return Ok(sort_expr(shuffle, *desc));
+                }
+                Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc))
+            })
             .collect::<Result<Vec<_>>>()?;
         if sort.is_empty() {
             // Without order_by, groups come by their keys, so pages are stable.
-            sort = computed
+            sort = group_exprs
                 .iter()
-                .take(group_exprs.len())
-                .map(|(_, name)| sort_expr(column(name), false))
+                .zip(&key_names)
+                .map(|(g, name)| sort_expr(key_order(g, name), false))
                 .collect();
         }
         let sorted = if sort.is_empty() {

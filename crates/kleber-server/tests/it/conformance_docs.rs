@@ -44,6 +44,9 @@ struct Suite {
 struct Dataset {
     id: String,
     file: String,
+    /// The CSV has a header row (said explicitly, not left to detection).
+    #[serde(default)]
+    header: bool,
     #[serde(default)]
     multivalued: BTreeMap<String, String>,
     #[serde(default)]
@@ -88,6 +91,16 @@ struct Case {
     /// With `response_example`: compare values too, not only keys and JSON types.
     #[serde(default)]
     example_values: bool,
+    /// With `response_example`: a null of ours stands for a value the fixture does not have
+    /// (metadata it was not given).
+    #[serde(default)]
+    null_ok: bool,
+    /// With `response_example`: paths of the answer not compared (`*` for any key or index),
+    /// each explained by the difference `known`.
+    #[serde(default)]
+    ignore: Vec<String>,
+    /// The id of the difference (differences.toml) that explains `ignore`.
+    known: Option<String>,
     /// Why the expectation is what it is, when the document leaves it implicit.
     #[allow(dead_code)]
     note: Option<String>,
@@ -288,12 +301,24 @@ fn every_documented_example_is_covered() {
     }
     let known = |e: &str| examples.iter().any(|(x, _)| x == e);
     for c in &suite.case {
+        match &c.known {
+            Some(id) if !diffs.difference.iter().any(|d| d.id == *id) => {
+                problems.push(format!("case {:?}: no difference {id}", c.example));
+            }
+            None if !c.ignore.is_empty() => {
+                problems.push(format!("case {:?}: ignores paths without a difference", c.example));
+            }
+            _ => {}
+        }
         if !known(&c.example) {
             problems.push(format!("case {:?} is not an example of openapi.json", c.example));
         }
         if !c.source.starts_with('/') || doc.pointer(c.source.split('#').next().unwrap()).is_none()
         {
-            problems.push(format!("case {:?}: source {:?} is not in openapi.json", c.example, c.source));
+            problems.push(format!(
+                "case {:?}: source {:?} is not in openapi.json",
+                c.example, c.source
+            ));
         }
     }
     for d in &diffs.difference {
@@ -308,7 +333,8 @@ fn every_documented_example_is_covered() {
             }
         }
         if doc.pointer(d.source.split('#').next().unwrap()).is_none() {
-            problems.push(format!("difference {}: source {:?} is not in openapi.json", d.id, d.source));
+            problems
+                .push(format!("difference {}: source {:?} is not in openapi.json", d.id, d.source));
         }
     }
     let ids: Vec<&str> = diffs.difference.iter().map(|d| d.id.as_str()).collect();
@@ -341,6 +367,9 @@ async fn server(suite: &Suite) -> TestServer {
     for d in &suite.dataset {
         let mut options = ImportOptions::default();
         options.multivalued = d.multivalued.clone();
+        if d.header {
+            options.has_header = Some(true);
+        }
         for (name, t) in &d.types {
             let t: FieldType = serde_json::from_value(Value::String(t.clone()))
                 .unwrap_or_else(|e| panic!("dataset {}: type {t}: {e}", d.id));
@@ -357,8 +386,7 @@ fn url(case: &Case) -> String {
         (Some(d), "") => format!("/api/explore/v2.1/catalog/datasets/{d}"),
         (Some(d), e) => format!("/api/explore/v2.1/catalog/datasets/{d}/{e}"),
     };
-    let query: Vec<String> =
-        case.params.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+    let query: Vec<String> = case.params.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
     format!("{path}?{}", query.join("&"))
 }
 
@@ -375,18 +403,24 @@ fn json_type(v: &Value) -> &'static str {
 
 /// Compares `ours` with Opendatasoft's `example`, key by key: the same keys, the same JSON
 /// types, and the same values when `values`.
-fn compare(example: &Value, ours: &Value, at: &str, values: bool, errs: &mut Vec<String>) {
+fn compare(example: &Value, ours: &Value, at: &str, how: &Case, errs: &mut Vec<String>) {
+    if how.ignore.iter().any(|pattern| path_matches(pattern, at)) {
+        return;
+    }
+    let values = how.example_values;
     match (example, ours) {
         (Value::Object(e), Value::Object(o)) => {
-            for k in e.keys().filter(|k| !o.contains_key(*k)) {
+            let ignored =
+                |k: &str| how.ignore.iter().any(|p| path_matches(p, &format!("{at}/{k}")));
+            for k in e.keys().filter(|k| !o.contains_key(*k) && !ignored(k)) {
                 errs.push(format!("{at}/{k}: missing (Opendatasoft has it)"));
             }
-            for k in o.keys().filter(|k| !e.contains_key(*k)) {
+            for k in o.keys().filter(|k| !e.contains_key(*k) && !ignored(k)) {
                 errs.push(format!("{at}/{k}: extra (Opendatasoft has no such key)"));
             }
             for (k, ev) in e {
                 if let Some(ov) = o.get(k) {
-                    compare(ev, ov, &format!("{at}/{k}"), values, errs);
+                    compare(ev, ov, &format!("{at}/{k}"), how, errs);
                 }
             }
         }
@@ -395,9 +429,10 @@ fn compare(example: &Value, ours: &Value, at: &str, values: bool, errs: &mut Vec
                 errs.push(format!("{at}: {} items, Opendatasoft {}", o.len(), e.len()));
             }
             for (i, (ev, ov)) in e.iter().zip(o).enumerate() {
-                compare(ev, ov, &format!("{at}/{i}"), values, errs);
+                compare(ev, ov, &format!("{at}/{i}"), how, errs);
             }
         }
+        (_, Value::Null) if how.null_ok => {}
         (e, o) if json_type(e) != json_type(o) => {
             errs.push(format!("{at}: {} {o}, Opendatasoft {} {e}", json_type(o), json_type(e)));
         }
@@ -405,6 +440,26 @@ fn compare(example: &Value, ours: &Value, at: &str, values: bool, errs: &mut Vec
             errs.push(format!("{at}: {o}, Opendatasoft {e}"));
         }
         _ => {}
+    }
+}
+
+/// Whether the answer path `at` (`/a/0/b`) matches `pattern`, where `*` matches one segment.
+fn path_matches(pattern: &str, at: &str) -> bool {
+    let (p, a): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), at.split('/').collect());
+    p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| *p == "*" || p == a)
+}
+
+/// JSON equality where numbers compare by value (`46` and `46.0` alike).
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(_), Value::Number(_)) => same_value(a, b),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -465,14 +520,14 @@ async fn run(server: &TestServer, doc: &Value, case: &Case) -> Vec<String> {
     }
     if let Some(text) = &case.results {
         let expected = parse(case, "results", text);
-        if Value::Array(results.clone()) != expected {
+        if !json_eq(&Value::Array(results.clone()), &expected) {
             errs.push(format!("results {}, expected {expected}", Value::Array(results.clone())));
         }
     }
     if let (Some(col), Some(text)) = (&case.column, &case.values) {
         let expected = parse(case, "values", text);
         let got: Vec<Value> = results.iter().map(|r| r[col.as_str()].clone()).collect();
-        if Value::Array(got.clone()) != expected {
+        if !json_eq(&Value::Array(got.clone()), &expected) {
             errs.push(format!("{col}: {}, expected {expected}", Value::Array(got)));
         }
     }
@@ -481,7 +536,7 @@ async fn run(server: &TestServer, doc: &Value, case: &Case) -> Vec<String> {
             .pointer(pointer)
             .unwrap_or_else(|| panic!("case {:?}: no {pointer} in openapi.json", case.example));
         match v.pointer(&case.answer_at) {
-            Some(ours) => compare(example, ours, &case.answer_at, case.example_values, &mut errs),
+            Some(ours) => compare(example, ours, &case.answer_at, case, &mut errs),
             None => errs.push(format!("no {} in the answer", case.answer_at)),
         }
     }
@@ -501,7 +556,12 @@ async fn documented_examples_answer_as_documented() {
     for case in &suite.case {
         let errs = run(&server, &doc, case).await;
         if !errs.is_empty() {
-            failures.push(format!("{:?} (GET {}):\n  {}", case.example, url(case), errs.join("\n  ")));
+            failures.push(format!(
+                "{:?} (GET {}):\n  {}",
+                case.example,
+                url(case),
+                errs.join("\n  ")
+            ));
         }
     }
     assert!(
