@@ -572,3 +572,157 @@ async fn documented_examples_answer_as_documented() {
         failures.join("\n")
     );
 }
+
+/// The Python of the test clients' virtualenv (pyarrow and openpyxl read exports back).
+fn python() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/.venv/bin/python");
+    assert!(path.exists(), "missing {}: run scripts/install-test-deps.sh", path.display());
+    path
+}
+
+/// Runs `script` with `file` as `sys.argv[1]`, returning its JSON output.
+fn py(script: &str, file: &Path) -> Value {
+    let output = std::process::Command::new(python())
+        .args(["-c", script, &file.to_string_lossy()])
+        .output()
+        .expect("run python");
+    assert!(output.status.success(), "python failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("python JSON")
+}
+
+const XLSX_ROWS: &str = r#"
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1], read_only=True).active
+print(json.dumps([list(r) for r in ws.iter_rows(values_only=True)]))
+"#;
+
+const PARQUET_ROWS: &str = r#"
+import json, sys, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+print(json.dumps({"columns": t.column_names, "rows": t.to_pylist()}))
+"#;
+
+/// Group keys come from the plan, so every front end and export format has them: the keys
+/// first, then the select list (`select=count(*) as population_count&group_by=city`).
+#[tokio::test(flavor = "multi_thread")]
+async fn group_keys_reach_every_front_end() {
+    let server = server(&suite()).await;
+    let q = format!(
+        "select={}&group_by=city&order_by={}",
+        enc("count(*) as population_count"),
+        enc("population_count DESC")
+    );
+    let expected = serde_json::json!([
+        {"city": "Paris", "population_count": 4},
+        {"city": "Lyon", "population_count": 3},
+        {"city": "Nantes", "population_count": 1}
+    ]);
+    let base = "/api/explore/v2.1/catalog/datasets/cities";
+    let page = server.json(&format!("{base}/records?{q}"), 200).await;
+    assert_eq!(page["results"], expected);
+    let keys: Vec<&String> = page["results"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["city", "population_count"], "group keys first");
+
+    // CSV: the header names the key, every row has it.
+    let (status, _, csv) = server.get(&format!("{base}/exports/csv?{q}")).await;
+    assert_eq!(status, 200, "{csv}");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines, ["city;population_count", "Paris;4", "Lyon;3", "Nantes;1"]);
+
+    // JSON and JSONL exports.
+    let json = server.json(&format!("{base}/exports/json?{q}"), 200).await;
+    assert_eq!(json, expected);
+    let (status, _, jsonl) = server.get(&format!("{base}/exports/jsonl?{q}")).await;
+    assert_eq!(status, 200, "{jsonl}");
+    let rows: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(Value::Array(rows), expected);
+
+    // XLSX and Parquet, read back by openpyxl and pyarrow.
+    let work = tempfile::tempdir().unwrap();
+    for format in ["xlsx", "parquet"] {
+        let url = format!("{}{base}/exports/{format}?{q}", server.base);
+        let response = server.client.get(url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{format}");
+        let file = work.path().join(format!("groups.{format}"));
+        std::fs::write(&file, response.bytes().await.unwrap()).unwrap();
+        if format == "xlsx" {
+            assert_eq!(
+                py(XLSX_ROWS, &file),
+                serde_json::json!([
+                    ["city", "population_count"],
+                    ["Paris", 4],
+                    ["Lyon", 3],
+                    ["Nantes", 1]
+                ])
+            );
+        } else {
+            let v = py(PARQUET_ROWS, &file);
+            assert_eq!(v["columns"], serde_json::json!(["city", "population_count"]));
+            assert_eq!(v["rows"], expected);
+        }
+    }
+
+    // Explore v2.0: the keys in each record's fields; a date key as epoch milliseconds.
+    let v20 =
+        server.json(&format!("/api/explore/v2.0/catalog/datasets/cities/records?{q}"), 200).await;
+    let fields: Vec<Value> =
+        v20["records"].as_array().unwrap().iter().map(|r| r["record"]["fields"].clone()).collect();
+    assert_eq!(Value::Array(fields), expected);
+    let dated = server
+        .json(
+            &format!(
+                "/api/explore/v2.0/catalog/datasets/cities/records?select={}&group_by=birth_date&limit=1",
+                enc("count(*) as n")
+            ),
+            200,
+        )
+        .await;
+    assert_eq!(
+        dated["records"][0]["record"]["fields"],
+        serde_json::json!({"birth_date": 163_036_800_000_i64, "n": 1}),
+        "1975-03-03 as v2.0 rendered date keys"
+    );
+
+    // v1 analyze: the key is `x`, beside each series.
+    let analyze =
+        server.json("/api/records/1.0/analyze/?dataset=cities&x=city&y.n.func=COUNT", 200).await;
+    assert_eq!(
+        analyze,
+        serde_json::json!([{"x": "Lyon", "n": 3}, {"x": "Nantes", "n": 1}, {"x": "Paris", "n": 4}])
+    );
+
+    // An alias names the key; an unaliased expression is named by its text.
+    let aliased = server
+        .records(
+            "cities",
+            &format!("select={}&group_by={}", enc("count(*) as n"), enc("year(birth_date) as y")),
+        )
+        .await;
+    assert_eq!(aliased[0], serde_json::json!({"y": 1975, "n": 2}));
+    let text = server
+        .records(
+            "cities",
+            &format!("select={}&group_by={}", enc("count(*) as n"), enc("year(birth_date)")),
+        )
+        .await;
+    assert_eq!(text[0], serde_json::json!({"year(birth_date)": 1975, "n": 2}));
+    // A select item that is the group expression is not repeated, and keeps its place.
+    let listed = server
+        .records("cities", &format!("select={}&group_by=city&limit=1", enc("count(*) as n, city")))
+        .await;
+    let keys: Vec<&String> = listed[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["n", "city"]);
+    // A select alias that takes a key's name for another expression is refused.
+    let clash = server
+        .json(
+            &format!(
+                "{base}/records?select={}&group_by={}",
+                enc("count(*) as y"),
+                enc("year(birth_date) as y")
+            ),
+            400,
+        )
+        .await;
+    assert_eq!(clash["error_code"], "ODSQLError");
+    assert!(clash["message"].as_str().unwrap().contains("named `y`"), "{clash}");
+}
