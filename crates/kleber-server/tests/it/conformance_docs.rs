@@ -155,7 +155,7 @@ fn differences() -> Differences {
 
 /// Even numbers of single and double quotes.
 fn balanced(s: &str) -> bool {
-    s.matches('\'').count() % 2 == 0 && s.matches('"').count() % 2 == 0
+    s.matches('\'').count().is_multiple_of(2) && s.matches('"').count().is_multiple_of(2)
 }
 
 /// Splits an SQL line at its `--` comment (outside quotes).
@@ -365,8 +365,8 @@ fn examples_are_extracted_line_by_line() {
 async fn server(suite: &Suite) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
     for d in &suite.dataset {
-        let mut options = ImportOptions::default();
-        options.multivalued = d.multivalued.clone();
+        let mut options =
+            ImportOptions { multivalued: d.multivalued.clone(), ..ImportOptions::default() };
         if d.header {
             options.has_header = Some(true);
         }
@@ -500,7 +500,7 @@ async fn run(server: &TestServer, doc: &Value, case: &Case) -> Vec<String> {
         errs.push(format!("error_code {}, expected {code}", v["error_code"]));
     }
     if let Some(n) = case.total_count
-        && v["total_count"] != Value::from(n)
+        && v["total_count"] != n
     {
         errs.push(format!("total_count {}, expected {n}", v["total_count"]));
     }
