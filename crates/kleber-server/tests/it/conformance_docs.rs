@@ -34,8 +34,6 @@ fn openapi() -> Value {
 struct Suite {
     dataset: Vec<Dataset>,
     case: Vec<Case>,
-    #[serde(default)]
-    template: Vec<Template>,
 }
 
 /// A fixture imported before the server starts.
@@ -104,15 +102,6 @@ struct Case {
     /// Why the expectation is what it is, when the document leaves it implicit.
     #[allow(dead_code)]
     note: Option<String>,
-}
-
-/// A syntax template of the document (`group_by=<field_literal>`), covered by the case of an
-/// example that instantiates it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Template {
-    example: String,
-    instance: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,14 +277,7 @@ fn every_documented_example_is_covered() {
     for (example, source) in &examples {
         let case = covered_by_case(example);
         let diff = diffs.difference.iter().any(|d| d.examples.iter().any(|x| x == example));
-        let template = suite.template.iter().find(|t| t.example == *example);
-        if let Some(t) = template
-            && !covered_by_case(&t.instance)
-        {
-            problems
-                .push(format!("template {example:?}: its instance {:?} has no case", t.instance));
-        }
-        if !case && !diff && template.is_none() {
+        if !case && !diff {
             problems.push(format!("{source}: {example:?} is neither a case nor a difference"));
         }
     }
