@@ -529,6 +529,32 @@ impl<'s> Parser<'s> {
             })?;
             return Ok((ExprKind::InList { expr, list, negated }, 1 + height.max(lh)));
         }
+        // `<literal> IN <field>`: the literal is one of a multivalued field's values, which is
+        // what `<field> = <literal>` means; it is read as that comparison.
+        if matches!(expr.kind, ExprKind::Literal(_))
+            && !self.nth_is(0, Punct::LBracket)
+            && !self.nth_is(0, Punct::RBracket)
+        {
+            let field_start = self.start();
+            let (field, fh) = self.additive()?;
+            if !matches!(field.kind, ExprKind::Field(_)) {
+                return Err(ParseError::new(
+                    format!(
+                        "expected a field name after IN at position {}, as in \"Paris\" IN multivalued_field",
+                        self.position(field_start)
+                    ),
+                    field.span,
+                    vec![],
+                ));
+            }
+            let kind = ExprKind::Binary { op: BinaryOp::Eq, left: Box::new(field), right: expr };
+            let height = 1 + height.max(fh);
+            if !negated {
+                return Ok((kind, height));
+            }
+            let (test, height) = self.node(kind, start, height)?;
+            return Ok((ExprKind::Unary { op: UnaryOp::Not, expr: Box::new(test) }, height + 1));
+        }
         let low_inclusive = if self.at(Punct::LBracket) {
             true
         } else if self.at(Punct::RBracket) {

@@ -19,6 +19,8 @@ mod now;
 mod parts;
 mod range;
 
+pub(crate) use range::static_range_order;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -116,7 +118,7 @@ pub(crate) const FUNCTIONS: &[FunctionDoc] = &[
         name: "range",
         kind: FunctionKind::Scalar,
         signature: "range(field, [*,] bound, ... [, *]) | range(field, width)",
-        description: "Group of a number, date or datetime. With bounds: text keys '[10, 50[' (lower bound included, upper excluded), '[*, 10[' and '[100, *[' when the leading/trailing * collect the values beyond the bounds; values outside every range (and nulls) have no group. Date bounds are date literals, keys print datetimes as 2020-11-13T00:00:00+01:00 in the request's timezone and dates as 2020-11-13. With a number width: the bucket's lower bound as a number. With a time width (1.5h, 15 minutes, 7 days, 1 week, 1 month, 1 quarter, 1 year): the bucket's start in the request's timezone, as ISO 8601 text (YYYY-MM-DD for a date field).",
+        description: "Group of a number, date or datetime. With bounds: text keys '[10, 50[' (lower bound included, upper excluded), '[*, 10[' and '[100, *[' when the leading/trailing * collect the values beyond the bounds; values outside every range (and nulls) have no group; groups sort by their ranges, not by the text of their keys. Date bounds are date literals, keys print datetimes as 2020-11-13T00:00:00+01:00 in the request's timezone and dates as 2020-11-13. With a number width: the bucket's lower bound as a number. With a time width (1.5h, 15 minutes, 7 days, 1 week, 1 month, 1 quarter, 1 year): the bucket's start in the request's timezone, as ISO 8601 text (YYYY-MM-DD for a date field).",
         example: "group_by=range(date_mesure, 1 month) as mois",
     },
     FunctionDoc {

@@ -66,7 +66,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
         name: "random",
         kind: FunctionKind::Scalar,
         signature: "random(seed)",
-        description: "A pseudo-random sort key, the same for the same seed and records, so that paging through a shuffled order works (in order_by).",
+        description: "A pseudo-random sort key, the same for the same seed and records (with group_by, for the same groups), so that paging through a shuffled order works (in order_by).",
         example: "order_by=random(42)",
     },
     FunctionDoc {

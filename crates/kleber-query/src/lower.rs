@@ -224,8 +224,29 @@ impl Scope<'_> {
             }
             (_, ExprKind::Literal(rl)) => {
                 let l = self.lower(left)?;
-                let t = l.get_type(self.schema).ok();
-                let r = self.literal(rl, right.span, t.as_ref())?;
+                // A literal compared with a multivalued field is one of its values; those are
+                // stored as text, so a number or a boolean is compared by its text (`15`).
+                let r = match (l.get_type(self.schema).ok(), rl) {
+                    (Some(DataType::List(item)), Literal::Integer(i))
+                        if item.data_type() == &DataType::Utf8 =>
+                    {
+                        lit(i.to_string())
+                    }
+                    (Some(DataType::List(item)), Literal::Decimal(d))
+                        if item.data_type() == &DataType::Utf8 =>
+                    {
+                        lit(d.to_string())
+                    }
+                    (Some(DataType::List(item)), Literal::Bool(b))
+                        if item.data_type() == &DataType::Utf8 =>
+                    {
+                        lit(b.to_string())
+                    }
+                    (Some(DataType::List(item)), _) => {
+                        self.literal(rl, right.span, Some(item.data_type()))?
+                    }
+                    (t, _) => self.literal(rl, right.span, t.as_ref())?,
+                };
                 (l, r)
             }
             _ => (self.lower(left)?, self.lower(right)?),

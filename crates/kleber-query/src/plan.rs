@@ -3,7 +3,9 @@
 //! Without aggregation: filter, sort, project, limit. With aggregation (a `group_by`, or an
 //! aggregate in `select`): filter, aggregate (group keys and every aggregate named in `select`
 //! and `order_by`), sort, project, limit. Aliases from `select` and `group_by` are substituted
-//! by their expressions where later clauses name them.
+//! by their expressions where later clauses name them. Each group key is an output column,
+//! before the select list (by its alias, its field name or its text), unless a select item
+//! already is it: every front end and export format gets the keys from this one plan.
 
 use std::collections::HashMap;
 
@@ -255,10 +257,7 @@ pub(crate) fn plan(
     match query.select.as_deref().filter(|t| !t.trim().is_empty()) {
         None if !groups.is_empty() => {
             for (expr, key) in &groups {
-                let field = match expr {
-                    Expr::Column(c) => fields.iter().find(|f| f.name == c.name).cloned(),
-                    _ => None,
-                };
+                let field = group_field(expr, fields);
                 outputs.push(SelectOut { expr: expr.clone(), key: key.clone(), field });
             }
         }
@@ -323,6 +322,21 @@ pub(crate) fn plan(
     if outputs.is_empty() {
         return Err(Error::odsql(Clause::Select, "the select clause selects no field.", None));
     }
+    // Every group key is in each result, before the select list, as Opendatasoft answers
+    // (`select=count(*) as n&group_by=commune` → `{"commune": …, "n": …}`), unless a select
+    // item already is that expression (`select=commune, count(*)`, or a group alias).
+    if query.select.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        let keys: Vec<SelectOut> = groups
+            .iter()
+            .filter(|(expr, _)| !outputs.iter().any(|o| o.expr == *expr))
+            .map(|(expr, key)| SelectOut {
+                expr: expr.clone(),
+                key: key.clone(),
+                field: group_field(expr, fields),
+            })
+            .collect();
+        outputs.splice(0..0, keys);
+    }
     if let Some(key) = &query.record_id_column
         && groups.is_empty()
         && find_aggregate_exprs(outputs.iter().map(|o| &o.expr)).is_empty()
@@ -336,7 +350,7 @@ pub(crate) fn plan(
             return Err(Error::odsql(
                 Clause::Select,
                 format!(
-                    "two selected expressions are named `{}`; give one an alias with AS.",
+                    "two selected or grouped expressions are named `{}`; give one an alias with AS.",
                     out.key
                 ),
                 None,
@@ -412,16 +426,31 @@ pub(crate) fn plan(
         let rebase = |e: &Expr, clause: Clause| rebase_on(e, &computed, clause, fields);
         let select =
             outputs.iter().map(|o| rebase(&o.expr, Clause::Select)).collect::<Result<Vec<_>>>()?;
+        let key_names: Vec<String> =
+            computed.iter().take(group_exprs.len()).map(|(_, n)| n.clone()).collect();
+        // A group key sorts by its value, except static ranges, which sort by their bounds.
+        let key_order = |g: &Expr, name: &str| {
+            crate::dates::static_range_order(g, column(name)).unwrap_or_else(|| column(name))
+        };
         let mut sort = order
             .iter()
-            .map(|(e, desc)| Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc)))
+            .map(|(e, desc)| {
+                if let Some(i) = group_exprs.iter().position(|g| g == e) {
+                    return Ok(sort_expr(key_order(e, &key_names[i]), *desc));
+                }
+                // random(seed) shuffles the groups, by their keys.
+                if let Some(shuffle) = crate::record_id::random_over_groups(e, &key_names) {
+                    return Ok(sort_expr(shuffle, *desc));
+                }
+                Ok(sort_expr(rebase(e, Clause::OrderBy)?, *desc))
+            })
             .collect::<Result<Vec<_>>>()?;
         if sort.is_empty() {
             // Without order_by, groups come by their keys, so pages are stable.
-            sort = computed
+            sort = group_exprs
                 .iter()
-                .take(group_exprs.len())
-                .map(|(_, name)| sort_expr(column(name), false))
+                .zip(&key_names)
+                .map(|(g, name)| sort_expr(key_order(g, name), false))
                 .collect();
         }
         let sorted = if sort.is_empty() {
@@ -471,6 +500,14 @@ pub(crate) fn plan(
         aggregated,
         deadline: None,
     })
+}
+
+/// The dataset field a group key is, when it is a plain field.
+fn group_field(expr: &Expr, fields: &[Field]) -> Option<Field> {
+    match expr {
+        Expr::Column(c) => fields.iter().find(|f| f.name == c.name).cloned(),
+        _ => None,
+    }
 }
 
 /// ODSQL sorts nulls last in both directions.

@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
 };
 use kleber_types::Field;
 use sha1::{Digest, Sha1};
@@ -33,6 +33,21 @@ pub(crate) fn record_id_expr(fields: &[Field]) -> Expr {
 /// paging through a random order works. The key is the record's values hashed with the seed.
 pub(crate) fn random_expr(fields: &[Field], seed: i64) -> Expr {
     hash_expr(fields, Some(seed))
+}
+
+/// When `e` is `random(seed)` (over the records' values), the same shuffle over the groups:
+/// their keys, the columns `keys` of the aggregate, hashed with the seed.
+pub(crate) fn random_over_groups(e: &Expr, keys: &[String]) -> Option<Expr> {
+    let Expr::ScalarFunction(f) = e else { return None };
+    let seed = f.func.inner().downcast_ref::<RecordId>()?.seed?;
+    let udf = RecordId {
+        names: keys.to_vec(),
+        seed: Some(seed),
+        signature: Signature::variadic_any(Volatility::Immutable),
+    };
+    let args =
+        if keys.is_empty() { vec![lit(0)] } else { keys.iter().map(|n| column(n)).collect() };
+    Some(Arc::new(ScalarUDF::new_from_impl(udf)).call(args))
 }
 
 fn hash_expr(fields: &[Field], seed: Option<i64>) -> Expr {

@@ -313,6 +313,59 @@ impl ScalarUDFImpl for StaticRangeUdf {
     }
 }
 
+/// When `group` (a lowered `group_by` item) is a static `range()`, the order of its groups:
+/// an expression over `key` (the group's key column) giving each key the position of its range,
+/// so that `[50, 100[` comes before `[100, *[`, which their text would not.
+pub(crate) fn static_range_order(group: &Expr, key: Expr) -> Option<Expr> {
+    let mut e = group;
+    while let Expr::Alias(alias) = e {
+        e = &alias.expr;
+    }
+    let Expr::ScalarFunction(f) = e else { return None };
+    let ranges = f.func.inner().downcast_ref::<StaticRangeUdf>()?;
+    let order = RangeOrderUdf {
+        keys: ranges.keys.iter().flatten().cloned().collect(),
+        signature: Signature::any(1, Volatility::Immutable),
+    };
+    Some(Arc::new(ScalarUDF::new_from_impl(order)).call(vec![key]))
+}
+
+/// The position of a static range's key among its ranges (null for any other text).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RangeOrderUdf {
+    keys: Vec<String>,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for RangeOrderUdf {
+    fn name(&self) -> &str {
+        "kleber_range_order"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let array = cast(&args.args[0].to_array(args.number_rows)?, &DataType::Utf8)?;
+        let text = array.as_string::<i32>();
+        let mut out = Int64Builder::with_capacity(text.len());
+        for i in 0..text.len() {
+            let position = text
+                .is_valid(i)
+                .then(|| self.keys.iter().position(|k| k == text.value(i)))
+                .flatten()
+                .and_then(|p| i64::try_from(p).ok());
+            out.append_option(position);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
 // ----- equal-width buckets -----
 
 /// The width of equal-width buckets.

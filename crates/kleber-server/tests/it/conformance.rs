@@ -172,6 +172,9 @@ pub(crate) struct Difference {
     pub(crate) source: String,
     #[serde(default)]
     pub(crate) case: String,
+    /// openapi-examples only: the documented examples the difference covers.
+    #[serde(default)]
+    pub(crate) examples: Vec<String>,
     pub(crate) ods: String,
     pub(crate) kleber: String,
     pub(crate) why: String,

@@ -9,6 +9,7 @@ mod catalog_query;
 mod common;
 mod conformance;
 mod conformance_clients;
+mod conformance_docs;
 mod conformance_real;
 mod crash;
 mod demo;
