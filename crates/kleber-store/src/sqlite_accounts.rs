@@ -101,7 +101,7 @@ pub(crate) fn migrate_to_3(conn: &Connection, default_org: &str) -> Result<()> {
         "3",
         json!({"default_org": default_org, "datasets_moved": moved}),
     )?;
-    conn.execute_batch("UPDATE generation SET n = n + 1; PRAGMA user_version = 3;")?;
+    conn.execute_batch("PRAGMA user_version = 3;")?;
     Ok(())
 }
 
