@@ -133,9 +133,8 @@ pub fn split_key(key: &str) -> Option<(&str, &str)> {
 
 /// The argon2id hasher with Kleber's explicit parameters.
 fn argon2() -> Result<argon2::Argon2<'static>, AccountError> {
-    let params =
-        argon2::Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
-            .map_err(|e| AccountError::Invalid(format!("argon2 parameters: {e}")))?;
+    let params = argon2::Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
+        .map_err(|e| AccountError::Invalid(format!("argon2 parameters: {e}")))?;
     Ok(argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
 }
 
@@ -253,7 +252,9 @@ impl Accounts {
         expires_days: Option<u32>,
     ) -> Result<CreatedKey, AccountError> {
         if name.trim().is_empty() {
-            return Err(AccountError::Invalid("the key's name is empty: give one with --name".into()));
+            return Err(AccountError::Invalid(
+                "the key's name is empty: give one with --name".into(),
+            ));
         }
         if scopes.is_empty() {
             return Err(AccountError::Invalid(
@@ -309,7 +310,12 @@ impl Accounts {
     }
 
     /// Moves a dataset to organization `org`.
-    pub fn set_dataset_org(&self, actor: &Actor, dataset: &str, org: &str) -> Result<(), AccountError> {
+    pub fn set_dataset_org(
+        &self,
+        actor: &Actor,
+        dataset: &str,
+        org: &str,
+    ) -> Result<(), AccountError> {
         Ok(self.store.account_change(|c| c.set_dataset_org(actor, dataset, org))?)
     }
 
@@ -326,7 +332,10 @@ impl Accounts {
     /// Resolves a presented key, from memory when the catalog has not changed since it was
     /// last read. Blocking on a miss (one SQLite read): call it from a blocking context, or
     /// use [`Accounts::cached_principal`] first.
-    pub fn principal_for_key(&self, presented: &str) -> anyhow::Result<Result<Principal, KeyRefusal>> {
+    pub fn principal_for_key(
+        &self,
+        presented: &str,
+    ) -> anyhow::Result<Result<Principal, KeyRefusal>> {
         let digest = sha256(presented.as_bytes());
         let generation = self.store.recent_generation()?;
         let entry = match self.keys.get(&digest) {

@@ -90,8 +90,12 @@ impl Account {
         }
         match d.visibility {
             Visibility::Public => true,
-            Visibility::Restricted => self.role(d.organization).is_some() || self.grants.contains(d.uid),
-            Visibility::Draft => matches!(self.role(d.organization), Some(Role::Admin | Role::Editor)),
+            Visibility::Restricted => {
+                self.role(d.organization).is_some() || self.grants.contains(d.uid)
+            }
+            Visibility::Draft => {
+                matches!(self.role(d.organization), Some(Role::Admin | Role::Editor))
+            }
         }
     }
 
@@ -171,22 +175,112 @@ mod tests {
         let all = [Scope::Read, Scope::Write, Scope::Admin];
         vec![
             ("anonymous", Principal::Anonymous, [true, false, false], false, false),
-            ("no role", user(account(None, false, false, false)), [true, false, false], false, false),
-            ("other org's admin", user(account(Some(Role::Admin), true, false, false)), [true, false, false], false, false),
-            ("viewer", user(account(Some(Role::Viewer), false, false, false)), [true, true, false], false, false),
-            ("editor", user(account(Some(Role::Editor), false, false, false)), [true, true, true], true, false),
-            ("admin", user(account(Some(Role::Admin), false, false, false)), [true, true, true], true, true),
+            (
+                "no role",
+                user(account(None, false, false, false)),
+                [true, false, false],
+                false,
+                false,
+            ),
+            (
+                "other org's admin",
+                user(account(Some(Role::Admin), true, false, false)),
+                [true, false, false],
+                false,
+                false,
+            ),
+            (
+                "viewer",
+                user(account(Some(Role::Viewer), false, false, false)),
+                [true, true, false],
+                false,
+                false,
+            ),
+            (
+                "editor",
+                user(account(Some(Role::Editor), false, false, false)),
+                [true, true, true],
+                true,
+                false,
+            ),
+            (
+                "admin",
+                user(account(Some(Role::Admin), false, false, false)),
+                [true, true, true],
+                true,
+                true,
+            ),
             ("granted", user(account(None, false, true, false)), [true, true, false], false, false),
-            ("granted, other org's editor", user(account(Some(Role::Editor), true, true, false)), [true, true, false], false, false),
-            ("portal admin", user(account(None, false, false, true)), [true, true, true], true, true),
-            ("admin's key: read", key(account(Some(Role::Admin), false, false, false), &[Scope::Read]), [true, true, true], false, false),
-            ("admin's key: write", key(account(Some(Role::Admin), false, false, false), &[Scope::Write]), [true, false, false], true, false),
-            ("admin's key: admin", key(account(Some(Role::Admin), false, false, false), &[Scope::Admin]), [true, false, false], false, true),
-            ("viewer's key: all scopes", key(account(Some(Role::Viewer), false, false, false), &all), [true, true, false], false, false),
-            ("editor's key: all scopes", key(account(Some(Role::Editor), false, false, false), &all), [true, true, true], true, false),
-            ("granted key: read", key(account(None, false, true, false), &[Scope::Read]), [true, true, false], false, false),
-            ("portal admin's key: none", key(account(None, false, false, true), &[]), [true, false, false], false, false),
-            ("portal admin's key: all", key(account(None, false, false, true), &all), [true, true, true], true, true),
+            (
+                "granted, other org's editor",
+                user(account(Some(Role::Editor), true, true, false)),
+                [true, true, false],
+                false,
+                false,
+            ),
+            (
+                "portal admin",
+                user(account(None, false, false, true)),
+                [true, true, true],
+                true,
+                true,
+            ),
+            (
+                "admin's key: read",
+                key(account(Some(Role::Admin), false, false, false), &[Scope::Read]),
+                [true, true, true],
+                false,
+                false,
+            ),
+            (
+                "admin's key: write",
+                key(account(Some(Role::Admin), false, false, false), &[Scope::Write]),
+                [true, false, false],
+                true,
+                false,
+            ),
+            (
+                "admin's key: admin",
+                key(account(Some(Role::Admin), false, false, false), &[Scope::Admin]),
+                [true, false, false],
+                false,
+                true,
+            ),
+            (
+                "viewer's key: all scopes",
+                key(account(Some(Role::Viewer), false, false, false), &all),
+                [true, true, false],
+                false,
+                false,
+            ),
+            (
+                "editor's key: all scopes",
+                key(account(Some(Role::Editor), false, false, false), &all),
+                [true, true, true],
+                true,
+                false,
+            ),
+            (
+                "granted key: read",
+                key(account(None, false, true, false), &[Scope::Read]),
+                [true, true, false],
+                false,
+                false,
+            ),
+            (
+                "portal admin's key: none",
+                key(account(None, false, false, true), &[]),
+                [true, false, false],
+                false,
+                false,
+            ),
+            (
+                "portal admin's key: all",
+                key(account(None, false, false, true), &all),
+                [true, true, true],
+                true,
+                true,
+            ),
         ]
     }
 
@@ -202,7 +296,8 @@ mod tests {
             }
             assert_eq!(may_admin(&principal, ORG), admins, "{name} administering");
             assert!(
-                !may_admin(&principal, "another-org") || matches!(&principal, Principal::User(a) | Principal::Key { account: a, .. } if a.admin),
+                !may_admin(&principal, "another-org")
+                    || matches!(&principal, Principal::User(a) | Principal::Key { account: a, .. } if a.admin),
                 "{name} administers an organization it is not admin of"
             );
         }

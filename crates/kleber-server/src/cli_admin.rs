@@ -207,7 +207,9 @@ fn read_password() -> anyhow::Result<String> {
         .context("cannot read the password from standard input")?;
     let line = text.lines().next().unwrap_or_default().to_owned();
     if line.is_empty() {
-        bail!("--password-stdin: standard input is empty; pipe the password in, e.g. `printf '%s' \"$PASSWORD\" | kleber user create ...`");
+        bail!(
+            "--password-stdin: standard input is empty; pipe the password in, e.g. `printf '%s' \"$PASSWORD\" | kleber user create ...`"
+        );
     }
     Ok(line)
 }
@@ -317,7 +319,9 @@ pub(crate) fn run_dataset(command: DatasetCommand) -> anyhow::Result<()> {
     match command {
         DatasetCommand::Set { id, visibility, org, data_dir } => {
             if visibility.is_none() && org.is_none() {
-                bail!("nothing to change: give --visibility public|restricted|draft and/or --org ORG");
+                bail!(
+                    "nothing to change: give --visibility public|restricted|draft and/or --org ORG"
+                );
             }
             let accounts = open(&data_dir)?;
             if let Some(org) = &org {

@@ -88,7 +88,9 @@ pub enum Error {
         id: String,
     },
     /// No organization has this identifier.
-    #[error("unknown organization {id:?}; `kleber org list` shows them, `kleber org create` adds one")]
+    #[error(
+        "unknown organization {id:?}; `kleber org list` shows them, `kleber org create` adds one"
+    )]
     OrgNotFound {
         /// The identifier asked for.
         id: String,

@@ -353,7 +353,10 @@ impl Catalog for SqliteCatalog {
                 )?;
             } else {
                 if let Some(org) = v.organization {
-                    tx.execute("UPDATE datasets SET org_id = ?1 WHERE uid = ?2", params![org, v.uid])?;
+                    tx.execute(
+                        "UPDATE datasets SET org_id = ?1 WHERE uid = ?2",
+                        params![org, v.uid],
+                    )?;
                 }
                 if let Some(visibility) = v.visibility {
                     tx.execute(

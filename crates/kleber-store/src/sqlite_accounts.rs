@@ -4,9 +4,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 use crate::accounts::{
-    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization,
-    NewUser, OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id,
-    parse_scopes, parse_word, scopes_text,
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
+    OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id, parse_scopes,
+    parse_word, scopes_text,
 };
 use crate::catalog::NewVersion;
 use crate::error::{Error, Result};
@@ -93,7 +93,8 @@ pub(crate) fn migrate_to_3(conn: &Connection, default_org: &str) -> Result<()> {
         params![default_org, now],
     )?;
     conn.execute("INSERT INTO settings (key, value) VALUES ('default_org', ?1)", [default_org])?;
-    let moved = conn.execute("UPDATE datasets SET org_id = ?1 WHERE org_id IS NULL", [default_org])?;
+    let moved =
+        conn.execute("UPDATE datasets SET org_id = ?1 WHERE org_id IS NULL", [default_org])?;
     append(
         conn,
         &Actor::System,
@@ -106,7 +107,13 @@ pub(crate) fn migrate_to_3(conn: &Connection, default_org: &str) -> Result<()> {
 }
 
 /// Appends one audit entry (inside the caller's transaction).
-fn append(conn: &Connection, actor: &Actor, action: &str, target: &str, details: Value) -> Result<()> {
+fn append(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    details: Value,
+) -> Result<()> {
     let (who, via) = actor.columns();
     conn.execute(
         "INSERT INTO audit_log (at, actor, via, action, target, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -130,11 +137,10 @@ pub(crate) fn check_access(tx: &Transaction<'_>, v: &NewVersion<'_>) -> Result<(
 }
 
 pub(crate) fn audit_publish(tx: &Transaction<'_>, v: &NewVersion<'_>) -> Result<()> {
-    let (org, visibility): (String, String) = tx.query_row(
-        "SELECT org_id, visibility FROM datasets WHERE uid = ?1",
-        [v.uid],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (org, visibility): (String, String) =
+        tx.query_row("SELECT org_id, visibility FROM datasets WHERE uid = ?1", [v.uid], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     append(
         tx,
         v.actor,
@@ -146,11 +152,10 @@ pub(crate) fn audit_publish(tx: &Transaction<'_>, v: &NewVersion<'_>) -> Result<
 }
 
 fn org_exists(conn: &Connection, org: &str) -> Result<()> {
-    let found: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM organizations WHERE id = ?1)",
-        [org],
-        |r| r.get(0),
-    )?;
+    let found: bool =
+        conn.query_row("SELECT EXISTS(SELECT 1 FROM organizations WHERE id = ?1)", [org], |r| {
+            r.get(0)
+        })?;
     if found { Ok(()) } else { Err(Error::OrgNotFound { id: org.to_owned() }) }
 }
 
@@ -400,7 +405,13 @@ impl AccountCatalog for SqliteCatalog {
                  ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
                 params![org, found.id, role.as_str()],
             )?;
-            append(tx, actor, "member.set", org, json!({"user": found.email, "role": role.as_str()}))
+            append(
+                tx,
+                actor,
+                "member.set",
+                org,
+                json!({"user": found.email, "role": role.as_str()}),
+            )
         })
     }
 
@@ -545,7 +556,9 @@ impl AccountCatalog for SqliteCatalog {
         write(&mut conn, |tx| {
             let uid = dataset_uid(tx, dataset)?;
             let before: String =
-                tx.query_row("SELECT visibility FROM datasets WHERE uid = ?1", [&uid], |r| r.get(0))?;
+                tx.query_row("SELECT visibility FROM datasets WHERE uid = ?1", [&uid], |r| {
+                    r.get(0)
+                })?;
             tx.execute(
                 "UPDATE datasets SET visibility = ?1, modified_at = ?2 WHERE uid = ?3",
                 params![visibility.as_str(), now_rfc3339(), uid],

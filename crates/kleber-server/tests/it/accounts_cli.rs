@@ -29,7 +29,12 @@ fn text(bytes: &[u8]) -> String {
 /// Runs a command that must succeed; returns its standard output.
 fn ok(data: &Path, args: &[&str]) -> String {
     let out = kleber(data, args);
-    assert!(out.status.success(), "kleber {args:?} failed: {}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kleber {args:?} failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -47,11 +52,8 @@ async fn get(server: &TestServer, path: &str, key: Option<&str>) -> (u16, Value,
     }
     let response = request.send().await.expect("request");
     let status = response.status().as_u16();
-    let auth = response
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let auth =
+        response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = response.text().await.expect("body");
     let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"));
     (status, json, auth)
@@ -84,7 +86,10 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
 
     // Organizations, with clear errors.
     ok(&data, &["import", csv, "--dataset", "ouvert"]);
-    ok(&data, &["org", "create", "ems", "--name", "Eurométropole de Strasbourg", "--kind", "metropolis"]);
+    ok(
+        &data,
+        &["org", "create", "ems", "--name", "Eurométropole de Strasbourg", "--kind", "metropolis"],
+    );
     let e = fails(&data, &["org", "create", "ems", "--name", "Again"]);
     assert!(e.contains("organization \"ems\" already exists"), "{e}");
     let e = fails(&data, &["org", "create", "EMS", "--name", "Caps"]);
@@ -96,7 +101,10 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     assert!(list.contains("ems\tmetropolis\tEurométropole de Strasbourg"), "{list}");
 
     // Datasets with an organization and a visibility; an unknown organization publishes nothing.
-    ok(&data, &["import", csv, "--dataset", "interne", "--org", "ems", "--visibility", "restricted"]);
+    ok(
+        &data,
+        &["import", csv, "--dataset", "interne", "--org", "ems", "--visibility", "restricted"],
+    );
     ok(&data, &["import", csv, "--dataset", "brouillon", "--org", "ems", "--visibility", "draft"]);
     let e = fails(&data, &["import", csv, "--dataset", "perdu", "--org", "nope"]);
     assert!(e.contains("unknown organization \"nope\""), "{e}");
@@ -120,16 +128,23 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     assert!(e.contains("unknown scope \"root\""), "{e}");
 
     // Keys: printed once, alone on standard output.
-    let key = ok(&data, &["key", "create", "anne@example.org", "--name", "tableau de bord", "--scope", "read"]);
+    let key = ok(
+        &data,
+        &["key", "create", "anne@example.org", "--name", "tableau de bord", "--scope", "read"],
+    );
     let key = key.trim().to_owned();
     assert_eq!(key.lines().count(), 1, "{key}");
     assert!(key.starts_with("klb_") && key.len() == 4 + 12 + 1 + 64, "{key}");
     let key_id = key[4..16].to_owned();
-    let expiring = ok(&data, &["key", "create", "anne@example.org", "--name", "court", "--expires", "1"]);
+    let expiring =
+        ok(&data, &["key", "create", "anne@example.org", "--name", "court", "--expires", "1"]);
     let expiring = expiring.trim().to_owned();
     let expiring_id = expiring[4..16].to_owned();
     let listed = ok(&data, &["key", "list", "anne@example.org"]);
-    assert!(listed.contains(&format!("{key_id}\tanne@example.org\ttableau de bord\tread\t")), "{listed}");
+    assert!(
+        listed.contains(&format!("{key_id}\tanne@example.org\ttableau de bord\tread\t")),
+        "{listed}"
+    );
     assert!(!listed.contains(&key[17..]), "key list must not show secrets: {listed}");
     // The stored digest is not the secret.
     let conn = rusqlite::Connection::open(data.join("catalog.sqlite")).unwrap();
@@ -174,7 +189,8 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     assert_eq!(status, 200, "{seen}");
     assert_eq!(dataset_ids(&seen), ["interne", "ouvert"]);
     assert_eq!(seen["total_count"], 2);
-    let (status, records, _) = get(&server, &format!("{CATALOG}/interne/records?order_by=nom"), Some(&key)).await;
+    let (status, records, _) =
+        get(&server, &format!("{CATALOG}/interne/records?order_by=nom"), Some(&key)).await;
     assert_eq!(status, 200, "{records}");
     assert_eq!(records["total_count"], 3);
     assert_eq!(records["results"][0]["nom"], "A");
@@ -190,7 +206,11 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
 
     // Unknown and expired keys: 401 InvalidApiKey with WWW-Authenticate.
     let forged = format!("klb_{key_id}_{}", "0".repeat(64));
-    for (bad, words) in [(forged.as_str(), "Unknown API key"), ("klb_nothing", "Unknown API key"), (expiring.as_str(), "expired")] {
+    for (bad, words) in [
+        (forged.as_str(), "Unknown API key"),
+        ("klb_nothing", "Unknown API key"),
+        (expiring.as_str(), "expired"),
+    ] {
         let (status, body, auth) = get(&server, CATALOG, Some(bad)).await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error_code"], "InvalidApiKey");
@@ -213,7 +233,10 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
 
     // Revocation from another process reaches the running server.
     let revoked = ok(&data, &["key", "revoke", &key_id]);
-    assert!(revoked.contains(&format!("Revoked API key {key_id} of anne@example.org")), "{revoked}");
+    assert!(
+        revoked.contains(&format!("Revoked API key {key_id} of anne@example.org")),
+        "{revoked}"
+    );
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         let (status, body, _) = get(&server, CATALOG, Some(&key)).await;
