@@ -95,10 +95,13 @@ impl std::fmt::Display for KeyRefusal {
     }
 }
 
+/// A key's principal and its expiry, or why it is refused.
+type KeyOutcome = Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), KeyRefusal>;
+
 #[derive(Clone)]
 struct CachedKey {
     generation: i64,
-    outcome: Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), KeyRefusal>,
+    outcome: KeyOutcome,
 }
 
 /// The account use cases over a store, and the API-key cache.
@@ -379,11 +382,7 @@ impl Accounts {
         Ok(principal)
     }
 
-    fn read_key(
-        &self,
-        presented: &str,
-    ) -> anyhow::Result<Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), KeyRefusal>>
-    {
+    fn read_key(&self, presented: &str) -> anyhow::Result<KeyOutcome> {
         let Some((id, secret)) = split_key(presented) else {
             return Ok(Err(KeyRefusal::Unknown));
         };
