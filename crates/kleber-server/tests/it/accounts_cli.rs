@@ -183,6 +183,16 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     }
     let (_, grouped, _) = get(&server, &format!("{CATALOG}?group_by=dataset_id"), None).await;
     assert_eq!(grouped["results"].as_array().map(Vec::len), Some(1), "{grouped}");
+    let export = server
+        .client
+        .get(format!("{}/api/explore/v2.1/catalog/exports/csv", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status().as_u16(), 200);
+    let export = export.text().await.unwrap();
+    assert!(export.contains("ouvert"), "{export}");
+    assert!(!export.contains("interne") && !export.contains("brouillon"), "{export}");
 
     // The viewer's read key: the restricted dataset too, not the draft.
     let (status, seen, _) = get(&server, CATALOG, Some(&key)).await;
@@ -203,6 +213,28 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     assert_eq!(by_param.status().as_u16(), 200);
     let (status, _, _) = get(&server, &format!("{CATALOG}/brouillon"), Some(&key)).await;
     assert_eq!(status, 404);
+
+    // Callers who see different catalogs never share an ETag: the key's tag is not the
+    // anonymous one, and does not make an anonymous request a 304.
+    let tag = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_owned();
+    let url = format!("{}{CATALOG}", server.base);
+    let anonymous = server.client.get(&url).send().await.unwrap();
+    let keyed = server
+        .client
+        .get(&url)
+        .header("Authorization", format!("Apikey {key}"))
+        .send()
+        .await
+        .unwrap();
+    let (anonymous_tag, keyed_tag) = (tag(&anonymous), tag(&keyed));
+    assert_ne!(anonymous_tag, keyed_tag);
+    let again = server.client.get(&url).header("If-None-Match", &keyed_tag).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(dataset_ids(&body), ["ouvert"], "a cached keyed answer was served anonymously");
+    let revalidated =
+        server.client.get(&url).header("If-None-Match", &anonymous_tag).send().await.unwrap();
+    assert_eq!(revalidated.status().as_u16(), 304);
 
     // Unknown and expired keys: 401 InvalidApiKey with WWW-Authenticate.
     let forged = format!("klb_{key_id}_{}", "0".repeat(64));
