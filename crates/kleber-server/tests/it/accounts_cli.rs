@@ -358,3 +358,50 @@ fn every_publisher_command_has_help() {
         assert!(help.contains("--data-dir"), "{command:?}: {help}");
     }
 }
+
+#[test]
+fn passwords_come_from_standard_input_and_are_stored_as_argon2id() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let with_stdin = |email: &str, input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kleber"))
+            .args(["user", "create", email, "--password-stdin", "--data-dir"])
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = with_stdin("carol@example.org", "une phrase de passe longue\nignored\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = with_stdin("dan@example.org", "court\n");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("at least 12 characters"), "{}", text(&out.stderr));
+    let out = with_stdin("erin@example.org", "");
+    assert!(text(&out.stderr).contains("standard input is empty"), "{}", text(&out.stderr));
+
+    let conn = rusqlite::Connection::open(data.join("catalog.sqlite")).unwrap();
+    let hashes: Vec<(String, Option<String>)> = conn
+        .prepare("SELECT email, password_hash FROM users ORDER BY email")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(hashes.len(), 1, "refused users are not created: {hashes:?}");
+    let hash = hashes[0].1.clone().expect("a password hash");
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(!hash.contains("phrase"));
+    drop(conn);
+
+    let store = kleber_store::Store::open(&data).unwrap();
+    let accounts = kleber_app::accounts::Accounts::new(std::sync::Arc::new(store));
+    assert!(accounts.check_password("Carol@example.org", "une phrase de passe longue").unwrap());
+    assert!(!accounts.check_password("carol@example.org", "une phrase de passe longuE").unwrap());
+    ok(&data, &["user", "disable", "carol@example.org"]);
+    assert!(!accounts.check_password("carol@example.org", "une phrase de passe longue").unwrap());
+}
