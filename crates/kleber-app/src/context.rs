@@ -19,6 +19,9 @@ pub enum Principal {
     Anonymous,
     /// A signed-in user (a portal session).
     User(Arc<Account>),
+    /// The operator at the shell (`kleber annotate`, `kleber import`): reads, edits and
+    /// administers everything, like a portal admin. Never made from a request.
+    Operator,
     /// An API key, acting for its owner within its scopes.
     Key {
         /// The key's public id.
@@ -54,7 +57,7 @@ impl Principal {
     /// The account behind it, if any.
     pub fn account(&self) -> Option<&Account> {
         match self {
-            Principal::Anonymous => None,
+            Principal::Anonymous | Principal::Operator => None,
             Principal::User(account) | Principal::Key { account, .. } => Some(account),
         }
     }
@@ -82,6 +85,11 @@ impl RequestContext {
     /// An anonymous request in UTC.
     pub fn anonymous() -> RequestContext {
         RequestContext { principal: Principal::Anonymous, lang: None, tz: chrono_tz::UTC }
+    }
+
+    /// A request of the operator at the shell ([`Principal::Operator`]), in UTC.
+    pub fn operator() -> RequestContext {
+        RequestContext::anonymous().with_principal(Principal::Operator)
     }
 
     /// An anonymous request with the `timezone` and `lang` parameters as given (blank or

@@ -9,7 +9,7 @@
 //! | restricted | the organization's members (any role) and users it is granted to | the organization's editors and admins |
 //! | draft | the organization's editors and admins | the organization's editors and admins |
 //!
-//! A portal admin reads, edits and administers everything. An organization's admin
+//! A portal admin, and the operator at the shell, read, edit and administer everything. An organization's admin
 //! administers it (members, keys). An API key acts for its owner but only within its scopes:
 //! `read` to read what is not public, `write` to edit, `admin` to administer; a key without
 //! `read` reads what anonymous callers read. A disabled owner's keys are refused before a
@@ -116,6 +116,7 @@ pub fn may_read(principal: &Principal, d: DatasetAccess<'_>) -> bool {
     }
     match principal {
         Principal::Anonymous => false,
+        Principal::Operator => true,
         Principal::User(account) => account.may_read(d),
         Principal::Key { scopes, account, .. } => scopes.read && account.may_read(d),
     }
@@ -125,6 +126,7 @@ pub fn may_read(principal: &Principal, d: DatasetAccess<'_>) -> bool {
 pub fn may_edit(principal: &Principal, d: DatasetAccess<'_>) -> bool {
     match principal {
         Principal::Anonymous => false,
+        Principal::Operator => true,
         Principal::User(account) => account.may_edit(d),
         Principal::Key { scopes, account, .. } => scopes.write && account.may_edit(d),
     }
@@ -134,6 +136,7 @@ pub fn may_edit(principal: &Principal, d: DatasetAccess<'_>) -> bool {
 pub fn may_admin(principal: &Principal, org: &str) -> bool {
     match principal {
         Principal::Anonymous => false,
+        Principal::Operator => true,
         Principal::User(account) => account.may_admin(org),
         Principal::Key { scopes, account, .. } => scopes.admin && account.may_admin(org),
     }
@@ -175,6 +178,7 @@ mod tests {
         let all = [Scope::Read, Scope::Write, Scope::Admin];
         vec![
             ("anonymous", Principal::Anonymous, [true, false, false], false, false),
+            ("operator", Principal::Operator, [true, true, true], true, true),
             (
                 "no role",
                 user(account(None, false, false, false)),

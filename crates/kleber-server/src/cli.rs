@@ -320,7 +320,7 @@ fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         actor: None,
     };
     let result = runtime.block_on(app.import_with_access(
-        &RequestContext::anonymous(),
+        &RequestContext::operator(),
         request,
         access,
         move |p| {
@@ -406,7 +406,7 @@ fn run_annotate(args: AnnotateArgs) -> anyhow::Result<()> {
     let (app, runtime) = open_app(&args.data_dir)?;
     let field = runtime
         .block_on(app.annotate(
-            &RequestContext::anonymous(),
+            &RequestContext::operator(),
             &args.dataset,
             &args.field,
             set,
@@ -457,7 +457,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let ctx = RequestContext::anonymous();
+        let ctx = RequestContext::operator();
         if args.demo {
             let loaded =
                 crate::demo::ensure(&state.app).await.context("cannot load the demo datasets")?;

@@ -110,6 +110,16 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     assert!(e.contains("unknown organization \"nope\""), "{e}");
     let e = fails(&data, &["import", csv, "--dataset", "perdu", "--visibility", "secret"]);
     assert!(e.contains("unknown visibility \"secret\""), "{e}");
+    // The operator at the shell works on every dataset, drafts included.
+    let out = Command::new(env!("CARGO_BIN_EXE_kleber"))
+        .args(["annotate", "--dataset", "brouillon", "--data-dir"])
+        .arg(&data)
+        .args(["nom", "+facet"])
+        .output()
+        .unwrap();
+    let annotated = text(&out.stdout);
+    assert!(out.status.success(), "{annotated}{}", text(&out.stderr));
+    assert!(annotated.contains("brouillon.nom annotations: {\"facet\":[]}"), "{annotated}");
 
     // Users and memberships.
     ok(&data, &["user", "create", "anne@example.org", "--name", "Anne"]);
