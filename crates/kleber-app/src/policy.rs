@@ -301,6 +301,7 @@ mod tests {
             assert_eq!(may_admin(&principal, ORG), admins, "{name} administering");
             assert!(
                 !may_admin(&principal, "another-org")
+                    || matches!(&principal, Principal::Operator)
                     || matches!(&principal, Principal::User(a) | Principal::Key { account: a, .. } if a.admin),
                 "{name} administers an organization it is not admin of"
             );
