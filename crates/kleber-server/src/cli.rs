@@ -1,5 +1,5 @@
 //! The `kleber` command line: `import`, `annotate` and `serve`; the publishers' commands
-//! (`org`, `user`, `member`, `key`, `dataset`) are in [`crate::cli_admin`].
+//! (`org`, `user`, `member`, `key`, `dataset`) are in `cli_admin.rs`.
 //!
 //! Like every front end, the command line reaches data through the application layer
 //! ([`kleber_app::App`]): `import` and `annotate` are its use cases, run on a small runtime.
