@@ -415,3 +415,74 @@ fn passwords_come_from_standard_input_and_are_stored_as_argon2id() {
     ok(&data, &["user", "disable", "carol@example.org"]);
     assert!(!accounts.check_password("carol@example.org", "une phrase de passe longue").unwrap());
 }
+
+/// A data directory as Kleber wrote it before organizations existed: a schema-2 catalog (the
+/// schema kept in kleber-store's tests) and the dataset's Parquet file written by the importer.
+fn write_schema_2_directory(data: &Path, id: &str, source: &Path) {
+    let uid = "da_legacy";
+    let version_dir = data.join("datasets").join(uid).join("v1");
+    std::fs::create_dir_all(&version_dir).unwrap();
+    let outcome = kleber_ingest::import_file(
+        source,
+        &version_dir.join("data.parquet"),
+        &kleber_ingest::ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(data.join("catalog.sqlite")).unwrap();
+    conn.execute_batch(include_str!("../../../kleber-store/tests/it/schema_v2.sql")).unwrap();
+    conn.execute(
+        "INSERT INTO datasets (uid, id, title, current_version, created_at, modified_at)
+         VALUES (?1, ?2, 'Parkings', 1, '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')",
+        [uid, id],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO versions (dataset_uid, version, fields, records_count, created_at)
+         VALUES (?1, 1, ?2, ?3, '2024-01-01T00:00:00+00:00')",
+        rusqlite::params![
+            uid,
+            serde_json::to_string(&outcome.fields).unwrap(),
+            i64::try_from(outcome.rows).unwrap()
+        ],
+    )
+    .unwrap();
+    conn.execute("UPDATE generation SET n = n + 1", []).unwrap();
+}
+
+#[tokio::test]
+async fn a_schema_2_directory_migrates_on_first_start_and_stays_public() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let source = crate::common::real("strasbourg_occupation-parkings-temps-reel.csv");
+    write_schema_2_directory(&data, "parkings", &source);
+
+    // The first command to open it migrates it, into the organization it names.
+    let out = Command::new(env!("CARGO_BIN_EXE_kleber"))
+        .args(["org", "list", "--data-dir"])
+        .arg(&data)
+        .env("KLEBER_DEFAULT_ORG", "ville-strasbourg")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ville-strasbourg\tpublic_body\tville-strasbourg  (default)\n");
+    let store = kleber_store::Store::open(&data).unwrap();
+    let record = store.get_dataset("parkings").unwrap().unwrap();
+    assert_eq!(record.organization, "ville-strasbourg");
+    assert_eq!(record.visibility, kleber_store::Visibility::Public);
+    let rows = record.version.records_count;
+    assert!(rows > 0);
+    drop(store);
+
+    let server_dir = tempfile::TempDir::new_in(dir.path()).unwrap();
+    std::fs::remove_dir(server_dir.path()).unwrap();
+    std::fs::rename(&data, server_dir.path()).unwrap();
+    let server = TestServer::start(server_dir).await;
+    let (status, catalog, _) = get(&server, CATALOG, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(dataset_ids(&catalog), ["parkings"]);
+    let (status, records, _) =
+        get(&server, &format!("{CATALOG}/parkings/records?limit=1"), None).await;
+    assert_eq!(status, 200, "{records}");
+    assert_eq!(records["total_count"], rows);
+}
