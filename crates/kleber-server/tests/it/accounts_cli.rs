@@ -204,6 +204,26 @@ async fn cli_accounts_keys_and_visibility_end_to_end() {
     assert!(export.contains("ouvert"), "{export}");
     assert!(!export.contains("interne") && !export.contains("brouillon"), "{export}");
 
+    // Legacy APIs and the portal resolve anonymous callers the same way: not found, not listed.
+    for path in [
+        "/api/v2/catalog/datasets/interne",
+        "/api/explore/v2.0/catalog/datasets/brouillon/records",
+        "/api/records/1.0/search/?dataset=interne",
+        "/api/datasets/1.0/brouillon/",
+        "/explore/dataset/interne/",
+        "/explore/dataset/brouillon/table/",
+    ] {
+        let response = server.client.get(format!("{}{path}", server.base)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+    }
+    for path in ["/api/datasets/1.0/search/", "/explore/", "/", "/sitemap.xml", "/feed.atom"] {
+        let response = server.client.get(format!("{}{path}", server.base)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("ouvert"), "{path} does not list the public dataset: {body}");
+        assert!(!body.contains("interne") && !body.contains("brouillon"), "{path} leaks: {body}");
+    }
+
     // The viewer's read key: the restricted dataset too, not the draft.
     let (status, seen, _) = get(&server, CATALOG, Some(&key)).await;
     assert_eq!(status, 200, "{seen}");
