@@ -250,9 +250,16 @@ check('errors: an unknown dataset is a NotFoundError (404)', async () => {
 });
 
 check('api keys: the client\'s ApiKey header', async () => {
-    const keyed = new ApiClient({ domain: base, apiKey: 'k-0123456789' });
+    const keyed = new ApiClient({ domain: base, apiKey: expected.api_key });
     const page = await keyed.get(parkings.records().limit(0));
     assert.equal(page.total_count, expected.parkings.count);
+    const unknown = new ApiClient({ domain: base, apiKey: 'k-0123456789' });
+    await assert.rejects(unknown.get(parkings.records().limit(0)), (error) => {
+        assert.ok(error instanceof AuthenticationError, `AuthenticationError expected, got ${error}`);
+        assert.equal(error.response.status, 401);
+        assert.equal(error.details.message, 'Unknown API key.');
+        return true;
+    });
     const broken = new ApiClient({ domain: base, apiKey: 'two words' });
     await assert.rejects(broken.get(parkings.records().limit(0)), (error) => {
         assert.ok(error instanceof AuthenticationError, `AuthenticationError expected, got ${error}`);

@@ -44,9 +44,20 @@ impl CacheKey {
 
     /// A key for a route over the whole catalog at one generation.
     pub fn catalog(route: &'static str, generation: i64, query: Option<&str>) -> CacheKey {
+        CacheKey::catalog_for(route, generation, "", query)
+    }
+
+    /// A key for a route over the part of the catalog an audience sees (`audience` empty:
+    /// the whole catalog) at one generation.
+    pub fn catalog_for(
+        route: &'static str,
+        generation: i64,
+        audience: &str,
+        query: Option<&str>,
+    ) -> CacheKey {
         CacheKey {
             route,
-            dataset: String::new(),
+            dataset: format!("catalog:{audience}"),
             version: generation,
             query: query.unwrap_or_default().to_owned(),
         }

@@ -1,7 +1,8 @@
 //! The catalog as every front end reads it: every published dataset, the catalog table the
 //! query engine filters, and the full-text index; rebuilt when the store's generation changes.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use kleber_query::catalog::CatalogEntry;
 use kleber_search::{CatalogDoc, CatalogIndex};
@@ -40,7 +41,16 @@ pub struct CatalogSnapshot {
     pub index: CatalogIndex,
     /// For each record, a digest of everything its answers depend on (the ETag's stamp).
     pub stamps: Vec<String>,
+    /// Empty for the whole catalog; for the part one audience sees, a digest of the uids it
+    /// sees (part of ETags and response-cache keys, so audiences never share them).
+    pub audience: String,
+    /// The parts of this catalog built for audiences that see less than all of it, by the
+    /// positions of what they see.
+    audiences: Mutex<HashMap<Vec<usize>, Arc<CatalogSnapshot>>>,
 }
+
+/// Audience views kept per generation; past it they are dropped and rebuilt when asked.
+const MAX_AUDIENCES: usize = 64;
 
 /// The latest snapshot, shared by requests.
 #[derive(Default)]
@@ -94,13 +104,15 @@ fn doc(e: &CatalogEntry) -> CatalogDoc {
     }
 }
 
-/// A digest of what a dataset's answers depend on: its uid, version, modification time, title,
-/// description, metadata and fields.
+/// A digest of what a dataset's answers depend on: its uid, organization, visibility,
+/// version, modification time, title, description, metadata and fields.
 pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
     use sha1::{Digest, Sha1};
     let mut hash = Sha1::new();
     for part in [
         record.uid.as_str(),
+        &record.organization,
+        record.visibility.as_str(),
         &record.version.number.to_string(),
         &record.modified,
         &record.title,
@@ -115,6 +127,68 @@ pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
 }
 
 impl CatalogSnapshot {
+    /// A snapshot of `records` (ordered by identifier) at `generation`.
+    fn build(
+        generation: i64,
+        records: Vec<DatasetRecord>,
+        audience: String,
+    ) -> anyhow::Result<CatalogSnapshot> {
+        let entries: Vec<CatalogEntry> = records.iter().map(entry).collect();
+        let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
+        let index = CatalogIndex::build(&docs)?;
+        let table = kleber_query::catalog::catalog_batch(&entries)?;
+        let stamps = records.iter().map(stamp_of_dataset).collect();
+        Ok(CatalogSnapshot {
+            generation,
+            records,
+            entries,
+            table,
+            index,
+            stamps,
+            audience,
+            audiences: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Positions of the records `principal` may read.
+    pub fn visible_to(&self, principal: &crate::Principal) -> Vec<usize> {
+        (0..self.records.len()).filter(|&i| principal.may_read(&self.records[i])).collect()
+    }
+
+    /// The part of this catalog made of the records at `visible`, if it is this one or
+    /// already built.
+    pub fn audience_if_built(self: &Arc<Self>, visible: &[usize]) -> Option<Arc<CatalogSnapshot>> {
+        if visible.len() == self.records.len() {
+            return Some(Arc::clone(self));
+        }
+        let audiences = self.audiences.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        audiences.get(visible).map(Arc::clone)
+    }
+
+    /// The part of this catalog made of the records at `visible` (built and kept if needed;
+    /// blocking: builds a search index).
+    pub fn audience(self: Arc<Self>, visible: Vec<usize>) -> anyhow::Result<Arc<CatalogSnapshot>> {
+        if let Some(built) = self.audience_if_built(&visible) {
+            return Ok(built);
+        }
+        use sha1::{Digest, Sha1};
+        let mut hash = Sha1::new();
+        for &i in &visible {
+            hash.update(self.records[i].uid.as_bytes());
+            hash.update([0xff]);
+        }
+        let audience: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let records = visible.iter().map(|&i| self.records[i].clone()).collect();
+        let part = Arc::new(CatalogSnapshot::build(self.generation, records, audience)?);
+        let mut audiences =
+            self.audiences.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if audiences.len() >= MAX_AUDIENCES {
+            audiences.clear();
+        }
+        audiences.insert(visible, Arc::clone(&part));
+        Ok(part)
+    }
+
     /// The published dataset `id` (records are ordered by identifier).
     pub fn record(&self, id: &str) -> Option<&DatasetRecord> {
         self.position(id).map(|i| &self.records[i])
@@ -150,13 +224,7 @@ impl CatalogCache {
             return Ok(Arc::clone(current));
         }
         let records = store.list_datasets()?;
-        let entries: Vec<CatalogEntry> = records.iter().map(entry).collect();
-        let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
-        let index = CatalogIndex::build(&docs)?;
-        let table = kleber_query::catalog::catalog_batch(&entries)?;
-        let stamps = records.iter().map(stamp_of_dataset).collect();
-        let snapshot =
-            Arc::new(CatalogSnapshot { generation, records, entries, table, index, stamps });
+        let snapshot = Arc::new(CatalogSnapshot::build(generation, records, String::new())?);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Arc::clone(&snapshot));
         Ok(snapshot)

@@ -1,29 +1,64 @@
 //! Who asks, and in which language and time zone: read once per request by the front end.
 
+use std::sync::Arc;
+
 use kleber_store::DatasetRecord;
 
 use crate::Error;
+use crate::policy::{self, Account, DatasetAccess, Scopes};
 
 /// Who is asking.
 ///
-/// Everyone is anonymous until accounts and API keys exist; every use case already receives
-/// the principal and asks it what it may read ([`Principal::may_read`]), so that private
-/// datasets are decided here, once, for every front end.
+/// Every use case receives the principal and asks it what it may read
+/// ([`Principal::may_read`]); the rules are in [`crate::policy`], once, for every front end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Principal {
-    /// No credentials: published datasets only.
+    /// No credentials: public datasets only.
     #[default]
     Anonymous,
+    /// A signed-in user (a portal session).
+    User(Arc<Account>),
+    /// The operator at the shell (`kleber annotate`, `kleber import`): reads, edits and
+    /// administers everything, like a portal admin. Never made from a request.
+    Operator,
+    /// An API key, acting for its owner within its scopes.
+    Key {
+        /// The key's public id.
+        key_id: String,
+        /// What it may be used for.
+        scopes: Scopes,
+        /// Its owner's rights.
+        account: Arc<Account>,
+    },
 }
 
 impl Principal {
-    /// Whether this principal may read `record`. Every dataset of the catalog is public
-    /// until private datasets exist, so anonymous callers read them all; the record is what
-    /// that check will look at.
-    pub fn may_read(&self, _record: &DatasetRecord) -> bool {
+    /// Whether this principal may read `record` ([`policy::may_read`]).
+    pub fn may_read(&self, record: &DatasetRecord) -> bool {
+        policy::may_read(self, DatasetAccess::from(record))
+    }
+
+    /// Whether this principal may read a dataset described by `access`.
+    pub fn may_read_access(&self, access: DatasetAccess<'_>) -> bool {
+        policy::may_read(self, access)
+    }
+
+    /// Whether this principal may edit `record` ([`policy::may_edit`]).
+    pub fn may_edit(&self, record: &DatasetRecord) -> bool {
+        policy::may_edit(self, DatasetAccess::from(record))
+    }
+
+    /// Whether this principal may administer organization `org` ([`policy::may_admin`]).
+    pub fn may_admin(&self, org: &str) -> bool {
+        policy::may_admin(self, org)
+    }
+
+    /// The account behind it, if any.
+    pub fn account(&self) -> Option<&Account> {
         match self {
-            Principal::Anonymous => true,
+            Principal::Anonymous | Principal::Operator => None,
+            Principal::User(account) | Principal::Key { account, .. } => Some(account),
         }
     }
 }
@@ -52,6 +87,11 @@ impl RequestContext {
         RequestContext { principal: Principal::Anonymous, lang: None, tz: chrono_tz::UTC }
     }
 
+    /// A request of the operator at the shell ([`Principal::Operator`]), in UTC.
+    pub fn operator() -> RequestContext {
+        RequestContext::anonymous().with_principal(Principal::Operator)
+    }
+
     /// An anonymous request with the `timezone` and `lang` parameters as given (blank or
     /// absent: UTC, no language). A time zone that is not an IANA name is a 400.
     pub fn with_params(
@@ -63,6 +103,13 @@ impl RequestContext {
             lang: lang.map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned),
             tz: kleber_query::parse_timezone(timezone)?,
         })
+    }
+
+    /// The same request made by `principal`.
+    #[must_use]
+    pub fn with_principal(mut self, principal: Principal) -> RequestContext {
+        self.principal = principal;
+        self
     }
 
     /// The same request with datetimes rendered in `tz`.

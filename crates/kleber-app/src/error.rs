@@ -12,6 +12,10 @@ pub enum Error {
     /// No record with this id in the dataset (or the id is not a record id).
     #[error("Unknown record: {0}")]
     RecordNotFound(String),
+    /// The API key is unknown, revoked, expired or its owner disabled (the message says which;
+    /// an unknown key and a wrong secret read the same).
+    #[error("{0}")]
+    InvalidApiKey(String),
     /// A parameter the use case checks itself (the message names it).
     #[error("{0}")]
     BadParameter(String),
@@ -53,6 +57,7 @@ impl HasErrorCode for Error {
             Error::DatasetNotFound(_) => ErrorCode::DatasetNotFound,
             Error::RecordNotFound(_) => ErrorCode::RecordNotFound,
             Error::BadParameter(_) => ErrorCode::InvalidRestParameter,
+            Error::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
             Error::Query(e) => e.error_code(),
             Error::Store(e) => e.error_code(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use kleber_ingest::{ImportOptions, ImportOutcome, Progress};
-use kleber_store::{CrashPoint, Store};
+use kleber_store::{Actor, CrashPoint, Store, Visibility};
 
 /// What to import where.
 #[derive(Debug, Clone)]
@@ -26,6 +26,18 @@ pub struct ImportRequest {
     pub unique_id: Option<String>,
     /// Test hook: abort the process at this point of the publication.
     pub crash: Option<CrashPoint>,
+}
+
+/// Where an import publishes: its organization and visibility (each `None`: a new dataset
+/// goes to the default organization, public; an existing one keeps its own), and who does it.
+#[derive(Debug, Clone, Default)]
+pub struct ImportAccess {
+    /// The organization.
+    pub organization: Option<String>,
+    /// The visibility.
+    pub visibility: Option<Visibility>,
+    /// Who publishes, for the audit log (default: the operator at the shell).
+    pub actor: Option<Actor>,
 }
 
 /// What an import produced.
@@ -53,7 +65,29 @@ pub fn import_file(
     request: &ImportRequest,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<ImportSummary> {
-    let pending = store.begin_version(&request.dataset)?;
+    import_file_with(store, request, &ImportAccess::default(), progress)
+}
+
+/// [`import_file`] into the organization and visibility of `access`. An unknown organization
+/// is refused before the file is read.
+pub fn import_file_with(
+    store: &Store,
+    request: &ImportRequest,
+    access: &ImportAccess,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<ImportSummary> {
+    if let Some(org) = &access.organization
+        && store.catalog().get_org(org)?.is_none()
+    {
+        return Err(kleber_store::Error::OrgNotFound { id: org.clone() })
+            .context("nothing was published");
+    }
+    let mut pending = store.begin_version(&request.dataset)?;
+    pending.set_access(
+        access.organization.as_deref(),
+        access.visibility,
+        access.actor.clone().unwrap_or_else(crate::accounts::operator),
+    );
     let outcome =
         kleber_ingest::import_file(&request.path, &pending.data_path(), &request.options, progress)
             .with_context(|| {

@@ -12,11 +12,13 @@
 //! download URL, the portal) renders its own shape from the same data. This crate knows
 //! nothing of HTTP: the plan → encoder → time limit → values sequence is written here once.
 
+pub mod accounts;
 pub mod cache;
 pub mod catalog;
 mod context;
 mod error;
 pub mod import;
+pub mod policy;
 mod resolve;
 pub mod volatile;
 
@@ -209,6 +211,7 @@ impl<'a> Ranker<'a> {
 /// The application: store, engine, catalog snapshot, response cache and limits.
 pub struct App {
     store: Arc<Store>,
+    accounts: Arc<accounts::Accounts>,
     engine: Engine,
     catalog: Arc<CatalogCache>,
     results: ResultCache,
@@ -221,8 +224,10 @@ impl App {
     /// An application over `store` and `engine`, with a response cache of
     /// [`DEFAULT_RESULT_CACHE_MB`].
     pub fn new(store: Store, engine: Engine, limits: Limits) -> App {
+        let store = Arc::new(store);
         App {
-            store: Arc::new(store),
+            accounts: Arc::new(accounts::Accounts::new(Arc::clone(&store))),
+            store,
             engine,
             catalog: Arc::new(CatalogCache::default()),
             results: ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20),
@@ -249,6 +254,29 @@ impl App {
         self.results = ResultCache::new(mb << 20);
     }
 
+    /// Organizations, accounts, keys, grants and visibility.
+    pub fn accounts(&self) -> &accounts::Accounts {
+        &self.accounts
+    }
+
+    /// The principal an API key stands for, or [`Error::InvalidApiKey`] when it is unknown,
+    /// revoked, expired or its owner disabled. From memory when the catalog has not changed
+    /// since the key was last read (see [`accounts`]).
+    pub async fn principal_for_key(&self, key: &str) -> Result<Principal, Error> {
+        let outcome = match self.accounts.cached_principal(key).map_err(Error::internal)? {
+            Some(outcome) => outcome,
+            None => {
+                let accounts = Arc::clone(&self.accounts);
+                let key = key.to_owned();
+                tokio::task::spawn_blocking(move || accounts.principal_for_key(&key))
+                    .await
+                    .map_err(Error::internal)?
+                    .map_err(Error::internal)?
+            }
+        };
+        outcome.map_err(|refusal| Error::InvalidApiKey(refusal.to_string()))
+    }
+
     /// The limits queries run under.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -272,20 +300,31 @@ impl App {
 
     // ---- resolution ----------------------------------------------------------------------
 
-    /// The current catalog, as `ctx` may see it.
+    /// The current catalog, as `ctx` may see it: only the datasets its principal may read
+    /// ([`policy::may_read`]), so every list, count, facet, search and export made from the
+    /// view leaves the others out, as if they did not exist.
     ///
     /// Checking that the snapshot is current is one read of the catalog's generation, done in
-    /// place; rebuilding it after a change reads the whole catalog on the blocking pool.
-    pub async fn catalog(&self, _ctx: &RequestContext) -> Result<CatalogView, Error> {
+    /// place; rebuilding it after a change reads the whole catalog on the blocking pool, and
+    /// so does the first view of an audience that sees part of it (kept for the generation).
+    pub async fn catalog(&self, ctx: &RequestContext) -> Result<CatalogView, Error> {
         self.resolutions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(snapshot) =
-            self.catalog.current_if_fresh(&self.store).map_err(Error::internal)?
-        {
+        let full = match self.catalog.current_if_fresh(&self.store).map_err(Error::internal)? {
+            Some(snapshot) => snapshot,
+            None => {
+                let store = Arc::clone(&self.store);
+                let cache = Arc::clone(&self.catalog);
+                tokio::task::spawn_blocking(move || cache.snapshot(&store))
+                    .await
+                    .map_err(Error::internal)?
+                    .map_err(Error::internal)?
+            }
+        };
+        let visible = full.visible_to(&ctx.principal);
+        if let Some(snapshot) = full.audience_if_built(&visible) {
             return Ok(CatalogView { snapshot });
         }
-        let store = Arc::clone(&self.store);
-        let cache = Arc::clone(&self.catalog);
-        let snapshot = tokio::task::spawn_blocking(move || cache.snapshot(&store))
+        let snapshot = tokio::task::spawn_blocking(move || full.audience(visible))
             .await
             .map_err(Error::internal)?
             .map_err(Error::internal)?;
@@ -566,13 +605,25 @@ impl App {
     /// error with its causes; nothing is published then.
     pub async fn import_with_progress(
         &self,
+        ctx: &RequestContext,
+        request: import::ImportRequest,
+        progress: impl FnMut(kleber_ingest::Progress) + Send + 'static,
+    ) -> Result<import::ImportSummary, Error> {
+        self.import_with_access(ctx, request, import::ImportAccess::default(), progress).await
+    }
+
+    /// [`App::import_with_progress`] into the organization and visibility of `access`.
+    pub async fn import_with_access(
+        &self,
         _ctx: &RequestContext,
         request: import::ImportRequest,
+        access: import::ImportAccess,
         mut progress: impl FnMut(kleber_ingest::Progress) + Send + 'static,
     ) -> Result<import::ImportSummary, Error> {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || {
-            import::import_file(&store, &request, &mut progress).map_err(Error::Import)
+            import::import_file_with(&store, &request, &access, &mut progress)
+                .map_err(Error::Import)
         })
         .await
         .map_err(Error::internal)?

@@ -39,14 +39,20 @@ impl CatalogView {
         self.snapshot.record(id)
     }
 
-    /// What the catalog's answers depend on: its generation.
+    /// What the catalog's answers depend on: its generation, and which part of it the
+    /// caller sees (callers who see different datasets never share an `ETag`).
     pub fn stamp(&self) -> String {
-        format!("catalog:{}", self.snapshot.generation)
+        if self.snapshot.audience.is_empty() {
+            format!("catalog:{}", self.snapshot.generation)
+        } else {
+            format!("catalog:{}:{}", self.snapshot.generation, self.snapshot.audience)
+        }
     }
 
-    /// The response-cache key of `route` with `query` over this catalog.
+    /// The response-cache key of `route` with `query` over this catalog (and this audience:
+    /// callers who see different datasets never share a cached body).
     pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
-        CacheKey::catalog(route, self.snapshot.generation, query)
+        CacheKey::catalog_for(route, self.snapshot.generation, &self.snapshot.audience, query)
     }
 }
 

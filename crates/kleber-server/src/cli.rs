@@ -1,4 +1,5 @@
-//! The `kleber` command line: `import`, `annotate` and `serve`.
+//! The `kleber` command line: `import`, `annotate` and `serve`; the publishers' commands
+//! (`org`, `user`, `member`, `key`, `dataset`) are in `cli_admin.rs`.
 //!
 //! Like every front end, the command line reaches data through the application layer
 //! ([`kleber_app::App`]): `import` and `annotate` are its use cases, run on a small runtime.
@@ -45,6 +46,22 @@ enum Command {
     /// Example: `kleber annotate --dataset agenda-culturel commune +facet +disjunctive facetsort=alphanum`,
     /// `kleber annotate --dataset agenda-culturel lieu -facet`.
     Annotate(AnnotateArgs),
+    /// Organizations: `kleber org create ORG --name NAME [--kind KIND]`, `kleber org list`.
+    #[command(subcommand)]
+    Org(crate::cli_admin::OrgCommand),
+    /// User accounts: `kleber user create EMAIL ...`, `kleber user disable EMAIL`.
+    #[command(subcommand)]
+    User(crate::cli_admin::UserCommand),
+    /// Memberships: `kleber member add ORG EMAIL --role ROLE`, `kleber member remove ORG EMAIL`.
+    #[command(subcommand)]
+    Member(crate::cli_admin::MemberCommand),
+    /// API keys: `kleber key create EMAIL --name NAME ...`, `kleber key revoke KEY_ID`,
+    /// `kleber key list [EMAIL]`.
+    #[command(subcommand)]
+    Key(crate::cli_admin::KeyCommand),
+    /// Datasets' access: `kleber dataset set ID --visibility ...`, `kleber dataset grant ID EMAIL`.
+    #[command(subcommand)]
+    Dataset(crate::cli_admin::DatasetCommand),
 }
 
 #[derive(Debug, Args)]
@@ -62,10 +79,15 @@ struct AnnotateArgs {
 }
 
 #[derive(Debug, Args)]
-struct DataDir {
+pub(crate) struct DataDir {
     /// The data directory (catalog and dataset files).
     #[arg(long, env = "KLEBER_DATA_DIR", default_value = "./kleber-data")]
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
+    /// The organization that datasets without one are given when a data directory written
+    /// before organizations existed is first opened (created then; new datasets imported
+    /// without --org go to it). Ignored once the directory has its default organization.
+    #[arg(long, env = "KLEBER_DEFAULT_ORG", default_value = kleber_store::accounts::DEFAULT_ORG)]
+    pub(crate) default_org: String,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +102,14 @@ struct ImportArgs {
     title: Option<String>,
     #[command(flatten)]
     data_dir: DataDir,
+    /// The organization that publishes it (a new dataset without it goes to the default
+    /// organization; an existing one keeps its own).
+    #[arg(long)]
+    org: Option<String>,
+    /// Who may read it: public, restricted (the organization's members and grants), draft
+    /// (its editors only). A new dataset is public unless told; an existing one keeps its own.
+    #[arg(long)]
+    visibility: Option<kleber_store::Visibility>,
     /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx.
     #[arg(long)]
     format: Option<Format>,
@@ -179,6 +209,11 @@ pub fn main() -> ExitCode {
         Command::Import(args) => run_import(args),
         Command::Serve(args) => run_serve(args),
         Command::Annotate(args) => run_annotate(args),
+        Command::Org(command) => crate::cli_admin::run_org(command),
+        Command::User(command) => crate::cli_admin::run_user(command),
+        Command::Member(command) => crate::cli_admin::run_member(command),
+        Command::Key(command) => crate::cli_admin::run_key(command),
+        Command::Dataset(command) => crate::cli_admin::run_dataset(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,7 +276,7 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<ImportOptions> {
 /// The application over the data directory `dir`, for the commands that write (`import`,
 /// `annotate`), and the runtime their use cases run on.
 fn open_app(dir: &DataDir) -> anyhow::Result<(App, tokio::runtime::Runtime)> {
-    let store = Store::open(&dir.data_dir)
+    let store = Store::open_with_default_org(&dir.data_dir, &dir.default_org)
         .with_context(|| format!("cannot open data directory {}", dir.data_dir.display()))?;
     let engine = Engine::new(Limits::default())?;
     let app = App::new(store, engine, kleber_app::Limits::default());
@@ -284,9 +319,15 @@ fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     bar.set_message(format!("importing {}", args.path.display()));
     let started = Instant::now();
     let progress = bar.clone();
-    let result = runtime.block_on(app.import_with_progress(
-        &RequestContext::anonymous(),
+    let access = kleber_app::import::ImportAccess {
+        organization: args.org.clone(),
+        visibility: args.visibility,
+        actor: None,
+    };
+    let result = runtime.block_on(app.import_with_access(
+        &RequestContext::operator(),
         request,
+        access,
         move |p| {
             progress.set_length(p.bytes_total);
             progress.set_position(p.bytes_done);
@@ -370,7 +411,7 @@ fn run_annotate(args: AnnotateArgs) -> anyhow::Result<()> {
     let (app, runtime) = open_app(&args.data_dir)?;
     let field = runtime
         .block_on(app.annotate(
-            &RequestContext::anonymous(),
+            &RequestContext::operator(),
             &args.dataset,
             &args.field,
             set,
@@ -395,7 +436,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let data_dir = &args.data_dir.data_dir;
-    let store = Store::open(data_dir)
+    let store = Store::open_with_default_org(data_dir, &args.data_dir.default_org)
         .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let orphans = store.remove_orphans()?;
     if orphans.skipped_busy {
@@ -422,7 +463,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let ctx = RequestContext::anonymous();
+        let ctx = RequestContext::operator();
         if args.demo {
             let loaded =
                 crate::demo::ensure(&state.app).await.context("cannot load the demo datasets")?;

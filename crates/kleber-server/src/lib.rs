@@ -15,6 +15,7 @@ pub mod api;
 pub mod api_v1;
 pub mod api_v20;
 pub mod cli;
+mod cli_admin;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 
 /// The catalog database behind a [`Store`](crate::Store).
-pub trait Catalog: Send + Sync {
+pub trait Catalog: crate::AccountCatalog + Send + Sync {
     /// Every published dataset with its current version, ordered by identifier.
     fn list_datasets(&self) -> Result<Vec<DatasetRecord>>;
 
@@ -85,6 +85,13 @@ pub struct NewVersion<'a> {
     pub source: Option<&'a str>,
     /// When it was published (RFC 3339).
     pub now: &'a str,
+    /// The organization it belongs to: given, or (a new dataset) the default organization,
+    /// or (an existing one) unchanged.
+    pub organization: Option<&'a str>,
+    /// Who may read it: given, or public (new), or unchanged (existing).
+    pub visibility: Option<crate::Visibility>,
+    /// Who publishes it (for the audit log).
+    pub actor: &'a crate::Actor,
 }
 
 /// A published dataset with its current version.
@@ -102,6 +109,10 @@ pub struct DatasetRecord {
     pub metas: Map<String, Value>,
     /// When the dataset's data or metadata last changed (RFC 3339).
     pub modified: String,
+    /// The organization that publishes it.
+    pub organization: String,
+    /// Who may read it (decided by `kleber_app::policy`).
+    pub visibility: crate::Visibility,
     /// The version served.
     pub version: VersionRecord,
 }

@@ -79,13 +79,69 @@ pub enum Error {
         /// The identifier asked for.
         id: String,
     },
+    /// An organization identifier is not a valid slug.
+    #[error(
+        "invalid organization identifier {id:?}: use 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+    )]
+    InvalidOrgId {
+        /// The rejected identifier.
+        id: String,
+    },
+    /// No organization has this identifier.
+    #[error(
+        "unknown organization {id:?}; `kleber org list` shows them, `kleber org create` adds one"
+    )]
+    OrgNotFound {
+        /// The identifier asked for.
+        id: String,
+    },
+    /// An organization with this identifier already exists.
+    #[error("organization {id:?} already exists; choose another identifier")]
+    OrgExists {
+        /// The identifier.
+        id: String,
+    },
+    /// No user has this email.
+    #[error("unknown user {email:?}; `kleber user create {email}` adds it")]
+    UserNotFound {
+        /// The email asked for.
+        email: String,
+    },
+    /// A user with this email (compared case-insensitively) already exists.
+    #[error("a user with email {email:?} already exists (emails are compared without case)")]
+    UserExists {
+        /// The email.
+        email: String,
+    },
+    /// The email is not an address.
+    #[error("invalid email {email:?}: expected an address such as name@example.org")]
+    InvalidEmail {
+        /// The rejected text.
+        email: String,
+    },
+    /// The user is not a member of the organization.
+    #[error("{email} is not a member of organization {org:?}")]
+    NotAMember {
+        /// The organization.
+        org: String,
+        /// The user.
+        email: String,
+    },
+    /// No API key has this identifier.
+    #[error("unknown API key id {id:?}; `kleber key list` shows the keys and their ids")]
+    KeyNotFound {
+        /// The identifier asked for.
+        id: String,
+    },
 }
 
 impl HasErrorCode for Error {
     fn error_code(&self) -> ErrorCode {
         match self {
             Error::DatasetNotFound { .. } => ErrorCode::DatasetNotFound,
-            Error::InvalidDatasetId { .. } => ErrorCode::InvalidRestParameter,
+            Error::InvalidDatasetId { .. }
+            | Error::InvalidOrgId { .. }
+            | Error::InvalidEmail { .. } => ErrorCode::InvalidRestParameter,
             _ => ErrorCode::InternalError,
         }
     }

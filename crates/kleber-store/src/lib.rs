@@ -3,7 +3,8 @@
 //! Everything lives under one data directory:
 //!
 //! ```text
-//! <data-dir>/catalog.sqlite              datasets, versions (SQLite, WAL)
+//! <data-dir>/catalog.sqlite              datasets, versions, organizations, accounts, keys,
+//!                                        audit log (SQLite, WAL)
 //! <data-dir>/.write.lock                 held by whoever is publishing
 //! <data-dir>/datasets/<uid>/v<N>/data.parquet     immutable version N of a dataset
 //! <data-dir>/datasets/<uid>/v<N>/rejected.csv     rows the import could not read, if any
@@ -22,13 +23,19 @@
 //! implementation. A data directory that holds dataset folders but no readable catalog is
 //! refused ([`Error::MissingCatalog`], [`Error::UnreadableCatalog`]), never re-initialised.
 
+pub mod accounts;
 mod catalog;
 mod error;
 pub mod freshness;
 mod layout;
 mod publish;
 mod sqlite;
+mod sqlite_accounts;
 
+pub use accounts::{
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
+    OrgKind, Organization, Role, Scope, User, Visibility,
+};
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
@@ -52,10 +59,18 @@ impl Store {
     /// A new or empty directory is initialised; one that holds dataset folders but whose
     /// catalog is missing or unreadable is refused with an error that says how to fix it.
     pub fn open(root: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with_default_org(root, accounts::DEFAULT_ORG)
+    }
+
+    /// [`Store::open`], naming the organization (`--default-org`) that datasets without one
+    /// go to when a catalog written before organizations existed is migrated; it is created
+    /// then, and new datasets imported without an organization go to it. Once a catalog has
+    /// its default organization, `default_org` is ignored.
+    pub fn open_with_default_org(root: impl AsRef<Path>, default_org: &str) -> Result<Store> {
         let root = root.as_ref().to_path_buf();
         std::fs::create_dir_all(&root)
             .map_err(|source| Error::DataDir { path: root.clone(), source })?;
-        let catalog = SqliteCatalog::open(&root)?;
+        let catalog = SqliteCatalog::open_with_default_org(&root, default_org)?;
         std::fs::create_dir_all(root.join(layout::DATASETS_DIR))
             .map_err(|source| Error::DataDir { path: root.clone(), source })?;
         Ok(Store::with_catalog(root, Box::new(catalog)))
@@ -76,6 +91,14 @@ impl Store {
     /// The catalog.
     pub fn catalog(&self) -> &dyn Catalog {
         self.catalog.as_ref()
+    }
+
+    /// Runs a change of organizations, accounts, keys, grants or visibility (`f` calls one
+    /// [`AccountCatalog`] write) and lets this process's readers see it at once.
+    pub fn account_change<T>(&self, f: impl FnOnce(&dyn Catalog) -> Result<T>) -> Result<T> {
+        let out = f(self.catalog.as_ref())?;
+        self.freshness.committed();
+        Ok(out)
     }
 
     /// Every published dataset, ordered by identifier.

@@ -82,6 +82,9 @@ pub struct PendingVersion<'a> {
     number: i64,
     tmp_dir: PathBuf,
     committed: bool,
+    organization: Option<String>,
+    visibility: Option<crate::Visibility>,
+    actor: crate::Actor,
 }
 
 /// What a commit produced.
@@ -193,6 +196,9 @@ impl Store {
             number,
             tmp_dir,
             committed: false,
+            organization: None,
+            visibility: None,
+            actor: crate::Actor::Operator(None),
         })
     }
 
@@ -267,6 +273,21 @@ impl PendingVersion<'_> {
         self.tmp_dir.join(layout::DATA_FILE)
     }
 
+    /// Publishes the version into `organization` with `visibility` (each `None`: a new
+    /// dataset goes to the default organization, public; an existing one keeps its own),
+    /// recorded in the audit log as done by `actor`. Checked in the commit's transaction: an
+    /// unknown organization publishes nothing.
+    pub fn set_access(
+        &mut self,
+        organization: Option<&str>,
+        visibility: Option<crate::Visibility>,
+        actor: crate::Actor,
+    ) {
+        self.organization = organization.map(str::to_owned);
+        self.visibility = visibility;
+        self.actor = actor;
+    }
+
     /// Where the rejected-rows report of this version may be written.
     pub fn report_path(&self) -> PathBuf {
         self.tmp_dir.join(layout::REPORT_FILE)
@@ -326,6 +347,9 @@ impl PendingVersion<'_> {
             rejected_count: i64::try_from(rejected_count).unwrap_or(i64::MAX),
             source,
             now: &now,
+            organization: self.organization.as_deref(),
+            visibility: self.visibility,
+            actor: &self.actor,
         };
         if let Err(e) = self.store.catalog.record_version(&version) {
             // The catalog did not take the version: it must not stay on disk as if it had.

@@ -14,12 +14,12 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
-    root: PathBuf,
-    conn: Mutex<Connection>,
+    pub(crate) root: PathBuf,
+    pub(crate) conn: Mutex<Connection>,
 }
 
 impl SqliteCatalog {
@@ -28,16 +28,26 @@ impl SqliteCatalog {
     /// Refuses a catalog that is missing, empty or not a SQLite database while `root` already
     /// holds dataset files: a new catalog would take every dataset for an orphan.
     pub fn open(root: &Path) -> Result<SqliteCatalog> {
+        SqliteCatalog::open_with_default_org(root, crate::accounts::DEFAULT_ORG)
+    }
+
+    /// [`SqliteCatalog::open`], naming the organization that datasets without one are given
+    /// when a catalog written before organizations existed is migrated (and new datasets go to
+    /// when none is named). Ignored once the catalog has a default organization.
+    pub fn open_with_default_org(root: &Path, default_org: &str) -> Result<SqliteCatalog> {
+        if !crate::accounts::is_valid_org_id(default_org) {
+            return Err(Error::InvalidOrgId { id: default_org.to_owned() });
+        }
         let path = root.join(layout::CATALOG_FILE);
         let datasets = layout::dataset_dirs(root)?;
-        let conn = open(&path, datasets).map_err(|e| match e {
+        let conn = open(&path, datasets, default_org).map_err(|e| match e {
             Error::Catalog(source) => Error::UnreadableCatalog { path: path.clone(), source },
             other => other,
         })?;
         Ok(SqliteCatalog { root: root.to_path_buf(), conn: Mutex::new(conn) })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave the connection in a torn state
         // (SQLite transactions roll back on drop), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -45,7 +55,7 @@ impl SqliteCatalog {
 }
 
 /// Opens the catalog file; `datasets` is the number of dataset folders already on disk.
-fn open(path: &Path, datasets: usize) -> Result<Connection> {
+fn open(path: &Path, datasets: usize, default_org: &str) -> Result<Connection> {
     if datasets > 0 && std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true) {
         return Err(Error::MissingCatalog { path: path.to_path_buf(), datasets });
     }
@@ -58,7 +68,7 @@ fn open(path: &Path, datasets: usize) -> Result<Connection> {
     // FULL: a committed publish survives a power cut, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    retry_busy(|| migrate(&conn, path, datasets))?;
+    retry_busy(|| migrate(&conn, path, datasets, default_org))?;
     Ok(conn)
 }
 
@@ -84,9 +94,9 @@ fn retry_busy<T>(mut step: impl FnMut() -> Result<T>) -> Result<T> {
 
 /// Brings the catalog schema up to date, in one write transaction so that two processes
 /// opening a new data directory at once cannot both create the tables.
-fn migrate(conn: &Connection, path: &Path, datasets: usize) -> Result<()> {
+fn migrate(conn: &Connection, path: &Path, datasets: usize, default_org: &str) -> Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    match migrate_in_transaction(conn, path, datasets) {
+    match migrate_in_transaction(conn, path, datasets, default_org) {
         Ok(()) => Ok(conn.execute_batch("COMMIT")?),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
@@ -95,7 +105,12 @@ fn migrate(conn: &Connection, path: &Path, datasets: usize) -> Result<()> {
     }
 }
 
-fn migrate_in_transaction(conn: &Connection, path: &Path, datasets: usize) -> Result<()> {
+fn migrate_in_transaction(
+    conn: &Connection,
+    path: &Path,
+    datasets: usize,
+    default_org: &str,
+) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version == 0 && datasets > 0 {
         // A SQLite file without our tables beside dataset files: not the catalog of these
@@ -142,16 +157,20 @@ fn migrate_in_transaction(conn: &Connection, path: &Path, datasets: usize) -> Re
              PRAGMA user_version = 2;",
         )?;
     }
+    if version < 3 {
+        crate::sqlite_accounts::migrate_to_3(conn, default_org)?;
+    }
     Ok(())
 }
 
 const SELECT_CURRENT: &str = "SELECT d.uid, d.id, d.title, d.description, d.metas, d.modified_at,
-        v.version, v.fields, v.records_count, v.rejected_count, v.source, v.created_at
+        v.version, v.fields, v.records_count, v.rejected_count, v.source, v.created_at,
+        d.org_id, d.visibility
    FROM datasets d JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version";
 
 /// Runs `f` in a transaction that takes SQLite's write lock before its first read
 /// (`BEGIN IMMEDIATE`), so a read-modify-write never works on a stale read.
-fn write<T>(
+pub(crate) fn write<T>(
     conn: &mut Connection,
     f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
@@ -320,12 +339,31 @@ impl Catalog for SqliteCatalog {
         let mut conn = self.conn();
         write(&mut conn, |tx| {
             let mut fields = v.fields.to_vec();
+            crate::sqlite_accounts::check_access(tx, v)?;
             if v.is_new {
+                let org = match v.organization {
+                    Some(org) => org.to_owned(),
+                    None => crate::sqlite_accounts::default_org(tx)?,
+                };
+                let visibility = v.visibility.unwrap_or(crate::Visibility::Public);
                 tx.execute(
-                    "INSERT INTO datasets (uid, id, title, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                    params![v.uid, v.id, v.title.unwrap_or(v.id), v.now],
+                    "INSERT INTO datasets (uid, id, title, created_at, modified_at, org_id, visibility)
+                     VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+                    params![v.uid, v.id, v.title.unwrap_or(v.id), v.now, org, visibility.as_str()],
                 )?;
             } else {
+                if let Some(org) = v.organization {
+                    tx.execute(
+                        "UPDATE datasets SET org_id = ?1 WHERE uid = ?2",
+                        params![org, v.uid],
+                    )?;
+                }
+                if let Some(visibility) = v.visibility {
+                    tx.execute(
+                        "UPDATE datasets SET visibility = ?1 WHERE uid = ?2",
+                        params![visibility.as_str(), v.uid],
+                    )?;
+                }
                 if let Some(title) = v.title {
                     tx.execute(
                         "UPDATE datasets SET title = ?1 WHERE uid = ?2",
@@ -356,6 +394,7 @@ impl Catalog for SqliteCatalog {
                 "UPDATE datasets SET current_version = ?1, modified_at = ?2 WHERE uid = ?3",
                 params![v.number, v.now, v.uid],
             )?;
+            crate::sqlite_accounts::audit_publish(tx, v)?;
             Ok(())
         })
     }
@@ -408,15 +447,21 @@ impl SqliteCatalog {
         let number: i64 = row.get(6)?;
         let fields: String = row.get(7)?;
         let rejected_count: i64 = row.get(9)?;
+        let organization: Option<String> = row.get(12)?;
+        let visibility: String = row.get(13)?;
         let dir = layout::dataset_dir(&self.root, &uid).join(layout::version_dir_name(number));
         let parsed = (|| {
             let metas: Map<String, Value> =
                 serde_json::from_str(&metas).map_err(|e| format!("metas of {uid}: {e}"))?;
             let fields: Vec<Field> = serde_json::from_str(&fields)
                 .map_err(|e| format!("fields of {uid} v{number}: {e}"))?;
-            Ok((metas, fields))
+            let visibility: crate::Visibility =
+                visibility.parse().map_err(|e| format!("visibility of {uid}: {e}"))?;
+            let organization =
+                organization.ok_or_else(|| format!("dataset {uid} has no organization"))?;
+            Ok((metas, fields, visibility, organization))
         })();
-        let (metas, fields) = match parsed {
+        let (metas, fields, visibility, organization) = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -426,6 +471,8 @@ impl SqliteCatalog {
             description: row.get(3)?,
             metas,
             modified: row.get(5)?,
+            organization,
+            visibility,
             version: VersionRecord {
                 number,
                 fields,

@@ -28,7 +28,7 @@ pub async fn list_datasets(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
-    let ctx = request_context(&params)?;
+    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
     let view = resolution.catalog(&state, &ctx).await?;
     let key = resolution.catalog_key(&view, query.as_deref());
     let compute = async {

@@ -49,7 +49,7 @@ pub async fn export_catalog(
     let compressed = params.bool("compressed", false)?;
     let options = export_options(&state, &params, FILE_NAME)?;
     let query = params.records_query(limit, offset);
-    let ctx = request_context(&params)?;
+    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
     let view = resolution.catalog(&state, &ctx).await?;
     let export = state.app.export(&ctx, &view, &query).await?;
     export_response(format, FILE_NAME, compressed, export, &options, state.export_stall)

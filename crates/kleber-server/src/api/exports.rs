@@ -40,7 +40,7 @@ pub async fn export_records(
 ) -> Result<Response, ApiError> {
     let format = parse_format(&format, &ExportFormat::ALL)?;
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?;
+    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
     let version = resolution.dataset(&state, &ctx, &id).await?;
     export_dataset(&state, &ctx, &version, format, &params).await
 }

@@ -5,20 +5,25 @@
 //! no handler sees it as a parameter, echoes it in a link or keys a cache on it, and the
 //! request log does not record it.
 //!
-//! There is no key store yet: a well-formed key grants what anonymous access grants (every
-//! published dataset). An ill-formed key or `Authorization` header answers `401
-//! InvalidApiKey`, so a client never silently gets less than it asked for.
+//! A well-formed key is then resolved by the application layer
+//! ([`kleber_app::App::principal_for_key`], from memory in the common case) into the request's
+//! [`Principal`], inserted as a request extension for the resolution layer and the handlers;
+//! a request without a key is [`Principal::Anonymous`]. An ill-formed key or `Authorization`
+//! header, and an unknown, revoked or expired key (or one whose owner is disabled), answer
+//! `401 InvalidApiKey`, so a client never silently gets less than it asked for.
 
 use std::fmt;
 
-use axum::extract::{OriginalUri, Request};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use kleber_app::Principal;
 use kleber_types::ErrorCode;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The query-string parameter that carries a key.
 pub const PARAM: &str = "apikey";
@@ -175,20 +180,30 @@ fn with_query(uri: &Uri, query: Option<&str>) -> Option<Uri> {
     Uri::from_parts(parts).ok()
 }
 
-/// Middleware: validates the key, stores it as an [`ApiKey`] extension and removes `apikey`
-/// from the URI (and from [`OriginalUri`]).
-pub async fn layer(mut request: Request, next: Next) -> Response {
+fn refuse(path: &str, error: ApiError) -> Response {
+    tracing::debug!(message = %error.message, "credentials refused");
+    let mut response = super::json_errors::render(path, error);
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Apikey"));
+    }
+    response
+}
+
+/// Middleware: validates the key, resolves it into the request's [`Principal`] (an extension,
+/// with the [`ApiKey`]) and removes `apikey` from the URI (and from [`OriginalUri`]).
+pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let (key, rest) = match extract(request.headers(), request.uri().query()) {
         Ok(found) => found,
-        Err(error) => {
-            tracing::debug!(message = %error.message, "credentials refused");
-            let mut response = super::json_errors::render(request.uri().path(), error);
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Apikey"));
-            return response;
-        }
+        Err(error) => return refuse(request.uri().path(), error),
     };
+    let principal = match &key {
+        None => Principal::Anonymous,
+        Some(key) => match state.app.principal_for_key(key.as_str()).await {
+            Ok(principal) => principal,
+            Err(error) => return refuse(request.uri().path(), error.into()),
+        },
+    };
+    request.extensions_mut().insert(principal);
     if request.uri().query().is_some_and(|q| rest.as_deref() != Some(q)) {
         if let Some(uri) = with_query(request.uri(), rest.as_deref()) {
             *request.uri_mut() = uri;

@@ -6,8 +6,8 @@
 //!
 //! 1. [`cors`], so that every answer, errors and `304` included, is readable cross-origin;
 //! 2. [`compression`] of whatever the layers below answer;
-//! 3. [`apikey`], which refuses ill-formed credentials before anything is looked up, and
-//!    removes the `apikey` parameter from the URI;
+//! 3. [`apikey`], which refuses ill-formed, unknown, revoked or expired keys, resolves the
+//!    request's `Principal`, and removes the `apikey` parameter from the URI;
 //! 4. request tracing, which therefore never logs a key;
 //! 5. [`etag`], which resolves what the request reads once ([`resolve`], by the route table of
 //!    [`routes`]), hands that to the handler, and may answer `304` without calling it;
@@ -40,7 +40,7 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(from_fn(json_errors::layer))
         .layer(from_fn_with_state(state.clone(), etag::layer))
         .layer(TraceLayer::new_for_http())
-        .layer(from_fn(apikey::layer))
+        .layer(from_fn_with_state(state.clone(), apikey::layer))
         .layer(map_response(compression::fuse_body))
         .layer(compression::layer())
         .layer(cors::layer())

@@ -8,7 +8,7 @@
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
-use kleber_app::{App, CacheKey, CatalogView, DatasetVersion, RequestContext};
+use kleber_app::{App, CacheKey, CatalogView, DatasetVersion, Principal, RequestContext};
 
 use super::routes::{IdFrom, Reads};
 use crate::error::ApiError;
@@ -34,6 +34,8 @@ pub struct Resolution {
     pub route: Option<&'static str>,
     /// What it reads, if resolved.
     pub resolved: Option<Resolved>,
+    /// Who asks (from the API key layer): what resolved is what it may see.
+    pub principal: Principal,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Resolution {
@@ -96,15 +98,15 @@ impl Resolution {
 
 /// Resolves what the request of `parts` reads, from its route in `state`'s table.
 pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
+    // The principal the API key layer resolved decides what resolves; handlers reuse both.
+    let principal = parts.extensions.get::<Principal>().cloned().unwrap_or_default();
     let Some(matched) = parts.extensions.get::<MatchedPath>() else {
-        return Resolution::default();
+        return Resolution { principal, ..Resolution::default() };
     };
     let Some(route) = state.routes.get(matched.as_str()) else {
-        return Resolution::default();
+        return Resolution { principal, ..Resolution::default() };
     };
-    // Anonymous until API keys name a principal (the `ApiKey` extension is already here): the
-    // principal then decides what resolves, and the handler reuses it.
-    let ctx = RequestContext::anonymous();
+    let ctx = RequestContext::anonymous().with_principal(principal.clone());
     let resolved = match route.reads {
         Reads::Fixed => Some(Resolved::Fixed),
         Reads::Catalog => state.app.catalog(&ctx).await.ok().map(Resolved::Catalog),
@@ -113,7 +115,7 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
             None => None,
         },
     };
-    Resolution { route: Some(route.pattern), resolved }
+    Resolution { route: Some(route.pattern), resolved, principal }
 }
 
 /// The dataset identifier a request names, if exactly one.

@@ -102,8 +102,11 @@ async fn the_real_opendatasoft_api_client_reads_kleber() {
     import(dir.path(), &real(VELIB), "velib", ImportOptions::default());
     let scratch = tempfile::tempdir().unwrap();
     let expected = scratch.path().join("expectations.json");
-    std::fs::write(&expected, expectations().to_string()).unwrap();
     let server = TestServer::start(dir).await;
+    // A real key (of a user in no organization) for the client's ApiKey header.
+    let mut expectations = expectations();
+    expectations["api_key"] = json!(server.api_key());
+    std::fs::write(&expected, expectations.to_string()).unwrap();
 
     let base = server.base.clone();
     let script = clients.join("api_client.test.mjs");

@@ -125,6 +125,23 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// A new API key with the `read` scope, of a new user who belongs to no organization
+    /// (so it reads what anonymous callers read), created in the served data directory.
+    pub(crate) fn api_key(&self) -> String {
+        let dir = self.dir.as_ref().expect("the directory is kept while serving").path();
+        let store = Store::open(dir).expect("open store");
+        let accounts = kleber_app::accounts::Accounts::new(std::sync::Arc::new(store));
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let email = format!("tester-{n}@example.org");
+        let actor = kleber_app::accounts::operator();
+        accounts.create_user(&actor, &email, None, false, None).expect("user");
+        let scopes = [kleber_store::Scope::Read];
+        accounts.create_key(&actor, &email, "tests", &scopes, None).expect("key").key
+    }
+
     /// Stops the server and gives its data directory back.
     pub(crate) fn stop(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {

@@ -388,15 +388,18 @@ async fn cors_preflight_and_exposed_headers() {
 #[tokio::test]
 async fn api_keys_in_both_forms_grant_public_access_and_never_leak() {
     let server = server().await;
+    // A real key of a user in no organization: it reads what anonymous callers read.
+    let key = server.api_key();
     let records = format!("{V}/catalog/datasets/parkings/records");
     let path = format!("{records}?limit=2&include_links=true");
     let anonymous = get(&server, &path, &[]).await;
     assert_eq!(anonymous.status, 200);
+    let (header, header_other_case) = (format!("Apikey {key}"), format!("ApiKey {key}"));
     let keyed_forms: [(String, Option<&str>); 4] = [
-        (format!("{path}&apikey=0123abcd"), None),
-        (format!("{records}?apikey=0123abcd&limit=2&include_links=true"), None),
-        (path.clone(), Some("Apikey 0123abcd")),
-        (path.clone(), Some("ApiKey 0123abcd")),
+        (format!("{path}&apikey={key}"), None),
+        (format!("{records}?apikey={key}&limit=2&include_links=true"), None),
+        (path.clone(), Some(&header)),
+        (path.clone(), Some(&header_other_case)),
     ];
     for (p, authorization) in &keyed_forms {
         let headers: Vec<(&str, &str)> =
@@ -404,14 +407,17 @@ async fn api_keys_in_both_forms_grant_public_access_and_never_leak() {
         let a = get(&server, p, &headers).await;
         assert_eq!(a.status, 200, "{p}: {}", String::from_utf8_lossy(&a.body));
         assert_eq!(a.json(), anonymous.json(), "{p}: the key is not echoed in links");
-        assert!(!String::from_utf8_lossy(&a.body).contains("0123abcd"));
+        assert!(!String::from_utf8_lossy(&a.body).contains(&key[4..]));
         assert_eq!(etag(&a), etag(&anonymous), "{p}: the key is not part of the tag");
         assert_eq!(a.header("cache-control"), "private, max-age=60, must-revalidate");
     }
     // Exports and the catalog take it too.
     let export =
-        get(&server, &format!("{V}/catalog/datasets/parkings/exports/csv?apikey=k"), &[]).await;
+        get(&server, &format!("{V}/catalog/datasets/parkings/exports/csv?apikey={key}"), &[]).await;
     assert_eq!(export.status, 200);
+    // A well-formed key that no account holds is refused, like an ill-formed one.
+    let unknown = get(&server, &format!("{path}&apikey=0123abcd"), &[]).await;
+    assert!(unknown.assert_error(401, "InvalidApiKey").contains("Unknown API key"));
 
     for (header_value, needle) in [
         ("Bearer abc", "Unsupported authorization scheme \"Bearer\""),
@@ -559,6 +565,7 @@ async fn panics_and_plain_text_errors_become_json_and_compressed_bodies_stay_as_
 #[tokio::test]
 async fn legacy_routes_get_the_same_treatment() {
     let server = server().await;
+    let key = server.api_key();
     for path in [
         "/api/explore/v2.0/catalog/datasets/parkings/records?rows=2",
         "/api/v2/catalog/datasets/parkings",
@@ -579,7 +586,7 @@ async fn legacy_routes_get_the_same_treatment() {
         assert_eq!((h.status, h.header("etag")), (g.status, tag.as_str()), "HEAD {path}");
         assert!(h.body.is_empty());
         let separator = if path.contains('?') { '&' } else { '?' };
-        let keyed = get(&server, &format!("{path}{separator}apikey=k"), &[]).await;
+        let keyed = get(&server, &format!("{path}{separator}apikey={key}"), &[]).await;
         assert_eq!(etag(&keyed), tag, "{path}: apikey is not part of the tag");
     }
     // v1 errors made outside the handlers keep the v1 shape (odsclient reads `error`).

@@ -1,0 +1,342 @@
+//! The operator's commands for publishers: `kleber org`, `user`, `member`, `key` and
+//! `dataset`. Each opens the data directory and calls the application layer's account use
+//! cases ([`kleber_app::accounts::Accounts`]); every change is written to the audit log as
+//! done by the operator (`$USER`).
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use kleber_app::accounts::{Accounts, operator};
+use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+
+use crate::cli::DataDir;
+
+/// `kleber org ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrgCommand {
+    /// Create an organization.
+    ///
+    /// Example: `kleber org create ems --name "Eurométropole de Strasbourg" --kind metropolis`.
+    Create {
+        /// Its identifier: lowercase letters, digits, '-' and '_'.
+        org: String,
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+        /// What it is: city, metropolis, commune, public_body, company, association.
+        #[arg(long, default_value = "public_body")]
+        kind: OrgKind,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Its web site.
+        #[arg(long)]
+        website: Option<String>,
+        /// Its logo's URL.
+        #[arg(long)]
+        logo: Option<String>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// List the organizations.
+    List {
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+/// `kleber user ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user account.
+    Create {
+        /// The email (unique, compared without case).
+        email: String,
+        /// The display name (default: the email).
+        #[arg(long)]
+        name: Option<String>,
+        /// A portal administrator: reads, edits and administers everything.
+        #[arg(long)]
+        admin: bool,
+        /// Read a password (at least 12 characters) from standard input, first line; it is
+        /// stored as an argon2id hash.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Disable a user: its keys and sessions stop working.
+    Disable {
+        /// The user's email.
+        email: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+/// `kleber member ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum MemberCommand {
+    /// Add a user to an organization, or change its role.
+    Add {
+        /// The organization.
+        org: String,
+        /// The user's email.
+        email: String,
+        /// admin (members, keys, all datasets), editor (publishes), viewer (reads restricted).
+        #[arg(long)]
+        role: Role,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Remove a user from an organization.
+    Remove {
+        /// The organization.
+        org: String,
+        /// The user's email.
+        email: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+/// `kleber key ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Create an API key; it is printed once, alone on its line, and never shown again.
+    Create {
+        /// The owner's email: the key acts for this user, within its scopes.
+        email: String,
+        /// A name, to recognise it in `kleber key list`.
+        #[arg(long)]
+        name: String,
+        /// What it may do: read (non-public datasets its owner reads), write, admin.
+        /// Repeat for several (default: read).
+        #[arg(long = "scope")]
+        scopes: Vec<Scope>,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Revoke an API key by its id (the part after `klb_`, shown by `kleber key list`).
+    Revoke {
+        /// The key's id.
+        key_id: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// List the API keys (never their secrets), of one user or all.
+    List {
+        /// Only this user's keys.
+        email: Option<String>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+/// `kleber dataset ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCommand {
+    /// Change who may read a dataset, or move it to another organization.
+    Set {
+        /// The dataset.
+        id: String,
+        /// public (everyone), restricted (members and grants), draft (editors only).
+        #[arg(long)]
+        visibility: Option<Visibility>,
+        /// The organization it belongs to.
+        #[arg(long)]
+        org: Option<String>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Let a user read a restricted dataset.
+    Grant {
+        /// The dataset.
+        id: String,
+        /// The user's email.
+        email: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+/// The account use cases over `dir`.
+fn open(dir: &DataDir) -> anyhow::Result<Accounts> {
+    let store = Store::open_with_default_org(&dir.data_dir, &dir.default_org)
+        .with_context(|| format!("cannot open data directory {}", dir.data_dir.display()))?;
+    Ok(Accounts::new(Arc::new(store)))
+}
+
+pub(crate) fn run_org(command: OrgCommand) -> anyhow::Result<()> {
+    match command {
+        OrgCommand::Create { org, name, kind, description, website, logo, data_dir } => {
+            let accounts = open(&data_dir)?;
+            let new = NewOrganization {
+                id: &org,
+                name: &name,
+                kind,
+                description: description.as_deref(),
+                website: website.as_deref(),
+                logo: logo.as_deref(),
+            };
+            let created = accounts.create_org(&operator(), &new)?;
+            println!("Created organization {} ({}, {}).", created.id, created.name, created.kind);
+        }
+        OrgCommand::List { data_dir } => {
+            let accounts = open(&data_dir)?;
+            let default = accounts.store().catalog().default_org()?;
+            for org in accounts.orgs()? {
+                let mark = if org.id == default { "  (default)" } else { "" };
+                println!("{}\t{}\t{}{mark}", org.id, org.kind, org.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .context("cannot read the password from standard input")?;
+    let line = text.lines().next().unwrap_or_default().to_owned();
+    if line.is_empty() {
+        bail!(
+            "--password-stdin: standard input is empty; pipe the password in, e.g. `printf '%s' \"$PASSWORD\" | kleber user create ...`"
+        );
+    }
+    Ok(line)
+}
+
+pub(crate) fn run_user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, name, admin, password_stdin, data_dir } => {
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            let accounts = open(&data_dir)?;
+            let user = accounts.create_user(
+                &operator(),
+                &email,
+                name.as_deref(),
+                admin,
+                password.as_deref(),
+            )?;
+            let role = if user.admin { ", portal admin" } else { "" };
+            println!("Created user {} ({}{role}).", user.email, user.name);
+        }
+        UserCommand::Disable { email, data_dir } => {
+            let user = open(&data_dir)?.disable_user(&operator(), &email)?;
+            println!("Disabled user {}: its keys and sessions no longer work.", user.email);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run_member(command: MemberCommand) -> anyhow::Result<()> {
+    match command {
+        MemberCommand::Add { org, email, role, data_dir } => {
+            open(&data_dir)?.set_member(&operator(), &org, &email, role)?;
+            println!("{email} is now {role} of {org}.");
+        }
+        MemberCommand::Remove { org, email, data_dir } => {
+            open(&data_dir)?.remove_member(&operator(), &org, &email)?;
+            println!("{email} is no longer a member of {org}.");
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run_key(command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { email, name, mut scopes, expires, data_dir } => {
+            if scopes.is_empty() {
+                scopes.push(Scope::Read);
+            }
+            let created =
+                open(&data_dir)?.create_key(&operator(), &email, &name, &scopes, expires)?;
+            let record = &created.record;
+            let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+            eprintln!(
+                "Created API key {} \"{}\" for {} (scopes: {}; expires: {}). It is shown once, below:",
+                record.id,
+                record.name,
+                record.user_email,
+                scopes.join(", "),
+                record.expires_at.as_deref().unwrap_or("never"),
+            );
+            println!("{}", created.key);
+        }
+        KeyCommand::Revoke { key_id, data_dir } => {
+            let key_id = key_id.strip_prefix(kleber_app::accounts::KEY_PREFIX).unwrap_or(&key_id);
+            let record = open(&data_dir)?.revoke_key(&operator(), key_id)?;
+            println!(
+                "Revoked API key {} of {} (at {}).",
+                record.id,
+                record.user_email,
+                record.revoked_at.as_deref().unwrap_or("?")
+            );
+        }
+        KeyCommand::List { email, data_dir } => {
+            let keys = open(&data_dir)?.keys(email.as_deref())?;
+            println!("id\towner\tname\tscopes\tcreated\texpires\tlast used\tstate");
+            let now = chrono::Utc::now();
+            for k in keys {
+                let expired = k
+                    .expires_at
+                    .as_deref()
+                    .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                    .is_some_and(|at| at <= now);
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if expired {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{state}",
+                    k.id,
+                    k.user_email,
+                    k.name,
+                    scopes.join(","),
+                    k.created_at,
+                    k.expires_at.as_deref().unwrap_or("never"),
+                    k.last_used_at.as_deref().unwrap_or("never"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run_dataset(command: DatasetCommand) -> anyhow::Result<()> {
+    match command {
+        DatasetCommand::Set { id, visibility, org, data_dir } => {
+            if visibility.is_none() && org.is_none() {
+                bail!(
+                    "nothing to change: give --visibility public|restricted|draft and/or --org ORG"
+                );
+            }
+            let accounts = open(&data_dir)?;
+            if let Some(org) = &org {
+                accounts.set_dataset_org(&operator(), &id, org)?;
+                println!("Dataset {id} now belongs to {org}.");
+            }
+            if let Some(visibility) = visibility {
+                accounts.set_visibility(&operator(), &id, visibility)?;
+                println!("Dataset {id} is now {visibility}.");
+            }
+        }
+        DatasetCommand::Grant { id, email, data_dir } => {
+            open(&data_dir)?.grant(&operator(), &id, &email)?;
+            println!("{email} may now read dataset {id}.");
+        }
+    }
+    Ok(())
+}

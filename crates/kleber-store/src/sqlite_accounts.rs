@@ -1,0 +1,645 @@
+//! The SQLite side of [`AccountCatalog`]: schema version 3 and its queries.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Value, json};
+
+use crate::accounts::{
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
+    OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id, parse_scopes,
+    parse_word, scopes_text,
+};
+use crate::catalog::NewVersion;
+use crate::error::{Error, Result};
+use crate::publish::now_rfc3339;
+use crate::sqlite::{SqliteCatalog, write};
+
+/// Schema 2 → 3: organizations, users, memberships, grants, keys, sessions, the audit log, and
+/// each dataset's organization and visibility. Datasets already there go to `default_org`
+/// (created) and stay public.
+pub(crate) fn migrate_to_3(conn: &Connection, default_org: &str) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE organizations (
+           id TEXT PRIMARY KEY,
+           name TEXT NOT NULL,
+           kind TEXT NOT NULL
+             CHECK (kind IN ('city','metropolis','commune','public_body','company','association')),
+           description TEXT,
+           website TEXT,
+           logo TEXT,
+           created_at TEXT NOT NULL
+         );
+         CREATE TABLE users (
+           id INTEGER PRIMARY KEY,
+           email TEXT NOT NULL,
+           email_key TEXT NOT NULL UNIQUE,
+           name TEXT NOT NULL,
+           password_hash TEXT,
+           admin INTEGER NOT NULL DEFAULT 0,
+           disabled INTEGER NOT NULL DEFAULT 0,
+           created_at TEXT NOT NULL
+         );
+         CREATE TABLE memberships (
+           org_id TEXT NOT NULL REFERENCES organizations(id),
+           user_id INTEGER NOT NULL REFERENCES users(id),
+           role TEXT NOT NULL CHECK (role IN ('admin','editor','viewer')),
+           PRIMARY KEY (org_id, user_id)
+         );
+         CREATE INDEX memberships_user ON memberships(user_id);
+         CREATE TABLE dataset_grants (
+           dataset_uid TEXT NOT NULL REFERENCES datasets(uid),
+           user_id INTEGER NOT NULL REFERENCES users(id),
+           created_at TEXT NOT NULL,
+           PRIMARY KEY (dataset_uid, user_id)
+         );
+         CREATE INDEX dataset_grants_user ON dataset_grants(user_id);
+         CREATE TABLE api_keys (
+           id TEXT PRIMARY KEY,
+           secret_hash BLOB NOT NULL,
+           name TEXT NOT NULL,
+           scopes TEXT NOT NULL,
+           user_id INTEGER NOT NULL REFERENCES users(id),
+           created_at TEXT NOT NULL,
+           expires_at TEXT,
+           last_used_at TEXT,
+           revoked_at TEXT
+         );
+         CREATE INDEX api_keys_user ON api_keys(user_id);
+         CREATE TABLE sessions (
+           token_hash BLOB PRIMARY KEY,
+           user_id INTEGER NOT NULL REFERENCES users(id),
+           created_at TEXT NOT NULL,
+           expires_at TEXT NOT NULL,
+           csrf_secret BLOB NOT NULL
+         );
+         CREATE INDEX sessions_user ON sessions(user_id);
+         CREATE TABLE audit_log (
+           id INTEGER PRIMARY KEY,
+           at TEXT NOT NULL,
+           actor TEXT NOT NULL,
+           via TEXT,
+           action TEXT NOT NULL,
+           target TEXT NOT NULL,
+           details TEXT NOT NULL DEFAULT '{}'
+         );
+         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         ALTER TABLE datasets ADD COLUMN org_id TEXT REFERENCES organizations(id);
+         ALTER TABLE datasets ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'
+           CHECK (visibility IN ('public','restricted','draft'));
+         CREATE INDEX datasets_org ON datasets(org_id);",
+    )?;
+    let now = now_rfc3339();
+    conn.execute(
+        "INSERT INTO organizations (id, name, kind, created_at) VALUES (?1, ?1, 'public_body', ?2)",
+        params![default_org, now],
+    )?;
+    conn.execute("INSERT INTO settings (key, value) VALUES ('default_org', ?1)", [default_org])?;
+    let moved =
+        conn.execute("UPDATE datasets SET org_id = ?1 WHERE org_id IS NULL", [default_org])?;
+    append(
+        conn,
+        &Actor::System,
+        "catalog.migrate",
+        "3",
+        json!({"default_org": default_org, "datasets_moved": moved}),
+    )?;
+    conn.execute_batch("PRAGMA user_version = 3;")?;
+    Ok(())
+}
+
+/// Appends one audit entry (inside the caller's transaction).
+fn append(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    details: Value,
+) -> Result<()> {
+    let (who, via) = actor.columns();
+    conn.execute(
+        "INSERT INTO audit_log (at, actor, via, action, target, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![now_rfc3339(), who, via, action, target, details.to_string()],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn default_org(tx: &Transaction<'_>) -> Result<String> {
+    tx.query_row("SELECT value FROM settings WHERE key = 'default_org'", [], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::CorruptCatalog("no default organization in settings".to_owned()))
+}
+
+/// Refuses a publication into an organization that does not exist.
+pub(crate) fn check_access(tx: &Transaction<'_>, v: &NewVersion<'_>) -> Result<()> {
+    if let Some(org) = v.organization {
+        org_exists(tx, org)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn audit_publish(tx: &Transaction<'_>, v: &NewVersion<'_>) -> Result<()> {
+    let (org, visibility): (String, String) =
+        tx.query_row("SELECT org_id, visibility FROM datasets WHERE uid = ?1", [v.uid], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    append(
+        tx,
+        v.actor,
+        "dataset.publish",
+        v.id,
+        json!({"version": v.number, "records": v.records_count, "organization": org,
+               "visibility": visibility, "source": v.source}),
+    )
+}
+
+fn org_exists(conn: &Connection, org: &str) -> Result<()> {
+    let found: bool =
+        conn.query_row("SELECT EXISTS(SELECT 1 FROM organizations WHERE id = ?1)", [org], |r| {
+            r.get(0)
+        })?;
+    if found { Ok(()) } else { Err(Error::OrgNotFound { id: org.to_owned() }) }
+}
+
+const USER_COLUMNS: &str =
+    "u.id, u.email, u.name, u.admin, u.disabled, u.password_hash IS NOT NULL, u.created_at";
+
+fn row_to_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        name: row.get(2)?,
+        admin: row.get(3)?,
+        disabled: row.get(4)?,
+        has_password: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+fn find_user(conn: &Connection, email: &str) -> Result<Option<User>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email_key = ?1"),
+            [email_key(email)],
+            row_to_user,
+        )
+        .optional()?)
+}
+
+fn user(conn: &Connection, email: &str) -> Result<User> {
+    find_user(conn, email)?.ok_or_else(|| Error::UserNotFound { email: email.trim().to_owned() })
+}
+
+fn dataset_uid(conn: &Connection, id: &str) -> Result<String> {
+    conn.query_row("SELECT uid FROM datasets WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::DatasetNotFound { id: id.to_owned() })
+}
+
+fn row_to_org(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Organization, String)> {
+    let kind: String = row.get(2)?;
+    Ok((
+        Organization {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            kind: OrgKind::City,
+            description: row.get(3)?,
+            website: row.get(4)?,
+            logo: row.get(5)?,
+            created_at: row.get(6)?,
+        },
+        kind,
+    ))
+}
+
+fn with_kind((mut org, kind): (Organization, String)) -> Result<Organization> {
+    org.kind = parse_word(&kind)?;
+    Ok(org)
+}
+
+const ORG_COLUMNS: &str = "id, name, kind, description, website, logo, created_at";
+
+const KEY_COLUMNS: &str = "k.id, k.name, k.scopes, k.user_id, u.email, k.created_at, k.expires_at,
+     k.last_used_at, k.revoked_at";
+
+fn row_to_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKeyRecord, String)> {
+    Ok((
+        ApiKeyRecord {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            scopes: Vec::new(),
+            user_id: row.get(3)?,
+            user_email: row.get(4)?,
+            created_at: row.get(5)?,
+            expires_at: row.get(6)?,
+            last_used_at: row.get(7)?,
+            revoked_at: row.get(8)?,
+        },
+        row.get(2)?,
+    ))
+}
+
+fn with_scopes((mut key, scopes): (ApiKeyRecord, String)) -> Result<ApiKeyRecord> {
+    key.scopes = parse_scopes(&scopes)?;
+    Ok(key)
+}
+
+fn key(conn: &Connection, id: &str) -> Result<ApiKeyRecord> {
+    let found = conn
+        .query_row(
+            &format!("SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?1"),
+            [id],
+            row_to_key,
+        )
+        .optional()?;
+    with_scopes(found.ok_or_else(|| Error::KeyNotFound { id: id.to_owned() })?)
+}
+
+/// A plausible address: something, `@`, a domain with a dot; no spaces or control characters.
+fn check_email(email: &str) -> Result<()> {
+    let bad = || Error::InvalidEmail { email: email.to_owned() };
+    let trimmed = email.trim();
+    let (local, domain) = trimmed.split_once('@').ok_or_else(bad)?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && trimmed.len() <= 254
+        && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok { Ok(()) } else { Err(bad()) }
+}
+
+impl AccountCatalog for SqliteCatalog {
+    fn create_org(&self, actor: &Actor, org: &NewOrganization<'_>) -> Result<Organization> {
+        if !is_valid_org_id(org.id) {
+            return Err(Error::InvalidOrgId { id: org.id.to_owned() });
+        }
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            if tx
+                .query_row("SELECT 1 FROM organizations WHERE id = ?1", [org.id], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                return Err(Error::OrgExists { id: org.id.to_owned() });
+            }
+            tx.execute(
+                "INSERT INTO organizations (id, name, kind, description, website, logo, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    org.id,
+                    org.name,
+                    org.kind.as_str(),
+                    org.description,
+                    org.website,
+                    org.logo,
+                    now_rfc3339()
+                ],
+            )?;
+            append(
+                tx,
+                actor,
+                "org.create",
+                org.id,
+                json!({"name": org.name, "kind": org.kind.as_str()}),
+            )?;
+            let found = tx.query_row(
+                &format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?1"),
+                [org.id],
+                row_to_org,
+            )?;
+            with_kind(found)
+        })
+    }
+
+    fn list_orgs(&self) -> Result<Vec<Organization>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT {ORG_COLUMNS} FROM organizations ORDER BY id"))?;
+        let rows = stmt.query_map([], row_to_org)?;
+        rows.map(|r| with_kind(r?)).collect()
+    }
+
+    fn get_org(&self, id: &str) -> Result<Option<Organization>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                &format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?1"),
+                [id],
+                row_to_org,
+            )
+            .optional()?;
+        found.map(with_kind).transpose()
+    }
+
+    fn default_org(&self) -> Result<String> {
+        let conn = self.conn();
+        conn.query_row("SELECT value FROM settings WHERE key = 'default_org'", [], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::CorruptCatalog("no default organization in settings".to_owned()))
+    }
+
+    fn create_user(&self, actor: &Actor, new: &NewUser<'_>) -> Result<User> {
+        check_email(new.email)?;
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            if find_user(tx, new.email)?.is_some() {
+                return Err(Error::UserExists { email: new.email.trim().to_owned() });
+            }
+            tx.execute(
+                "INSERT INTO users (email, email_key, name, password_hash, admin, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    new.email.trim(),
+                    email_key(new.email),
+                    new.name,
+                    new.password_hash,
+                    new.admin,
+                    now_rfc3339()
+                ],
+            )?;
+            append(
+                tx,
+                actor,
+                "user.create",
+                new.email.trim(),
+                json!({"admin": new.admin, "password": new.password_hash.is_some()}),
+            )?;
+            user(tx, new.email)
+        })
+    }
+
+    fn get_user(&self, email: &str) -> Result<Option<User>> {
+        find_user(&self.conn(), email)
+    }
+
+    fn disable_user(&self, actor: &Actor, email: &str) -> Result<User> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let found = user(tx, email)?;
+            tx.execute("UPDATE users SET disabled = 1 WHERE id = ?1", [found.id])?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [found.id])?;
+            append(tx, actor, "user.disable", &found.email, json!({}))?;
+            user(tx, email)
+        })
+    }
+
+    fn password_hash(&self, email: &str) -> Result<Option<String>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "SELECT password_hash FROM users WHERE email_key = ?1",
+                [email_key(email)],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    fn set_member(&self, actor: &Actor, org: &str, email: &str, role: Role) -> Result<()> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            org_exists(tx, org)?;
+            let found = user(tx, email)?;
+            tx.execute(
+                "INSERT INTO memberships (org_id, user_id, role) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                params![org, found.id, role.as_str()],
+            )?;
+            append(
+                tx,
+                actor,
+                "member.set",
+                org,
+                json!({"user": found.email, "role": role.as_str()}),
+            )
+        })
+    }
+
+    fn remove_member(&self, actor: &Actor, org: &str, email: &str) -> Result<()> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            org_exists(tx, org)?;
+            let found = user(tx, email)?;
+            let removed = tx.execute(
+                "DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2",
+                params![org, found.id],
+            )?;
+            if removed == 0 {
+                return Err(Error::NotAMember { org: org.to_owned(), email: found.email });
+            }
+            append(tx, actor, "member.remove", org, json!({"user": found.email}))
+        })
+    }
+
+    fn members(&self, org: &str) -> Result<Vec<(User, Role)>> {
+        let conn = self.conn();
+        org_exists(&conn, org)?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLUMNS}, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+              WHERE m.org_id = ?1 ORDER BY u.email_key"
+        ))?;
+        let rows = stmt.query_map([org], |r| Ok((row_to_user(r)?, r.get::<_, String>(7)?)))?;
+        rows.map(|r| {
+            let (user, role) = r?;
+            Ok((user, parse_word(&role)?))
+        })
+        .collect()
+    }
+
+    fn create_key(&self, actor: &Actor, new: &NewApiKey<'_>) -> Result<ApiKeyRecord> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let owner = user(tx, new.user_email)?;
+            tx.execute(
+                "INSERT INTO api_keys (id, secret_hash, name, scopes, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    new.id,
+                    new.secret_hash,
+                    new.name,
+                    scopes_text(new.scopes),
+                    owner.id,
+                    now_rfc3339(),
+                    new.expires_at
+                ],
+            )?;
+            append(
+                tx,
+                actor,
+                "key.create",
+                new.id,
+                json!({"user": owner.email, "name": new.name, "scopes": scopes_text(new.scopes),
+                       "expires_at": new.expires_at}),
+            )?;
+            key(tx, new.id)
+        })
+    }
+
+    fn revoke_key(&self, actor: &Actor, id: &str) -> Result<ApiKeyRecord> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let found = key(tx, id)?;
+            if found.revoked_at.is_none() {
+                tx.execute(
+                    "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2",
+                    params![now_rfc3339(), id],
+                )?;
+                append(tx, actor, "key.revoke", id, json!({"user": found.user_email}))?;
+            }
+            key(tx, id)
+        })
+    }
+
+    fn list_keys(&self, email: Option<&str>) -> Result<Vec<ApiKeyRecord>> {
+        let conn = self.conn();
+        let owner = email.map(|e| user(&conn, e)).transpose()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id
+              WHERE ?1 IS NULL OR k.user_id = ?1 ORDER BY k.created_at, k.id"
+        ))?;
+        let rows = stmt.query_map([owner.map(|u| u.id)], row_to_key)?;
+        rows.map(|r| with_scopes(r?)).collect()
+    }
+
+    fn key_grant(&self, id: &str) -> Result<Option<KeyGrant>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                &format!(
+                    "SELECT {KEY_COLUMNS}, k.secret_hash FROM api_keys k JOIN users u ON u.id = k.user_id
+                      WHERE k.id = ?1"
+                ),
+                [id],
+                |r| Ok((row_to_key(r)?, r.get::<_, Vec<u8>>(9)?)),
+            )
+            .optional()?;
+        let Some((record, secret_hash)) = found else {
+            return Ok(None);
+        };
+        let key = with_scopes(record)?;
+        let owner = conn.query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
+            [key.user_id],
+            row_to_user,
+        )?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id",
+        )?;
+        let memberships = stmt
+            .query_map([owner.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .map(|r| {
+                let (org, role) = r?;
+                Ok((org, parse_word(&role)?))
+            })
+            .collect::<Result<Vec<(String, Role)>>>()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT dataset_uid FROM dataset_grants WHERE user_id = ?1 ORDER BY dataset_uid",
+        )?;
+        let grants = stmt.query_map([owner.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(Some(KeyGrant { key, secret_hash, user: owner, memberships, grants }))
+    }
+
+    fn touch_keys(&self, uses: &[(String, String)]) -> Result<()> {
+        let mut conn = self.conn();
+        // Not `write`: last use is bookkeeping, it changes nothing anyone reads through the
+        // catalog's generation.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (id, at) in uses {
+            tx.execute("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2", params![at, id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let uid = dataset_uid(tx, dataset)?;
+            let before: String =
+                tx.query_row("SELECT visibility FROM datasets WHERE uid = ?1", [&uid], |r| {
+                    r.get(0)
+                })?;
+            tx.execute(
+                "UPDATE datasets SET visibility = ?1, modified_at = ?2 WHERE uid = ?3",
+                params![visibility.as_str(), now_rfc3339(), uid],
+            )?;
+            append(
+                tx,
+                actor,
+                "dataset.visibility",
+                dataset,
+                json!({"from": before, "to": visibility.as_str()}),
+            )
+        })
+    }
+
+    fn set_dataset_org(&self, actor: &Actor, dataset: &str, org: &str) -> Result<()> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let uid = dataset_uid(tx, dataset)?;
+            org_exists(tx, org)?;
+            let before: Option<String> =
+                tx.query_row("SELECT org_id FROM datasets WHERE uid = ?1", [&uid], |r| r.get(0))?;
+            tx.execute(
+                "UPDATE datasets SET org_id = ?1, modified_at = ?2 WHERE uid = ?3",
+                params![org, now_rfc3339(), uid],
+            )?;
+            append(tx, actor, "dataset.org", dataset, json!({"from": before, "to": org}))
+        })
+    }
+
+    fn grant(&self, actor: &Actor, dataset: &str, email: &str) -> Result<()> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let uid = dataset_uid(tx, dataset)?;
+            let found = user(tx, email)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO dataset_grants (dataset_uid, user_id, created_at)
+                 VALUES (?1, ?2, ?3)",
+                params![uid, found.id, now_rfc3339()],
+            )?;
+            append(tx, actor, "dataset.grant", dataset, json!({"user": found.email}))
+        })
+    }
+
+    fn grants(&self, dataset: &str) -> Result<Vec<User>> {
+        let conn = self.conn();
+        let uid = dataset_uid(&conn, dataset)?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLUMNS} FROM dataset_grants g JOIN users u ON u.id = g.user_id
+              WHERE g.dataset_uid = ?1 ORDER BY u.email_key"
+        ))?;
+        let rows = stmt.query_map([uid], row_to_user)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, at, actor, via, action, target, details FROM audit_log
+              ORDER BY id DESC LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map([limit], |r| {
+            Ok((
+                AuditEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    via: r.get(3)?,
+                    action: r.get(4)?,
+                    target: r.get(5)?,
+                    details: Value::Null,
+                },
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (mut entry, details) = r?;
+            entry.details =
+                serde_json::from_str(&details).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
+            Ok(entry)
+        })
+        .collect()
+    }
+}

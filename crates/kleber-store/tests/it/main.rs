@@ -1,0 +1,5 @@
+//! Integration tests of the store: the catalog's accounts and keys, and the migration of a
+//! catalog written before them.
+
+mod accounts;
+mod migration;
