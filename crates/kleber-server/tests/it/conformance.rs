@@ -262,6 +262,10 @@ pub(crate) fn render(list: &BTreeMap<String, Difference>) -> String {
             if !d.case.is_empty() {
                 out.push_str(&format!("- Case: {}\n", d.case.trim()));
             }
+            if !d.examples.is_empty() {
+                let quoted: Vec<String> = d.examples.iter().map(|e| format!("`{e}`")).collect();
+                out.push_str(&format!("- Examples: {}\n", quoted.join(", ")));
+            }
             out.push_str(&format!("- Opendatasoft: {}\n", d.ods.trim()));
             out.push_str(&format!("- Kleber: {}\n", d.kleber.trim()));
             out.push_str(&format!("- Why: {}\n", d.why.trim()));
