@@ -8,6 +8,7 @@ use kleber_app::{App, Limits};
 use kleber_query::Engine;
 use kleber_store::Store;
 
+use crate::http::public_url::PublicUrl;
 use crate::http::routes::RouteTable;
 use crate::shared::portal::PortalConfig;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub routes: Arc<RouteTable>,
     /// The bounds of exports spooled to `<data dir>/tmp/exports` (cleaned when made).
     pub spool: Arc<kleber_export::SpoolBudget>,
+    /// The configured public base URL (`--public-url`); when unset, each request's `Host`.
+    pub public_url: Option<PublicUrl>,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             web: Arc::new(PortalConfig::default()),
             routes: Arc::new(RouteTable::default()),
             spool,
+            public_url: None,
         }
     }
 
@@ -77,6 +81,13 @@ impl AppState {
             tile_attribution: attribution,
             ..Default::default()
         });
+        self
+    }
+
+    /// The same state with absolute URLs built on `url` instead of each request's `Host`.
+    #[must_use]
+    pub fn with_public_url(mut self, url: PublicUrl) -> AppState {
+        self.public_url = Some(url);
         self
     }
 }

@@ -13,6 +13,7 @@ use kleber_app::CatalogPage;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
 use crate::shared::dataset_object::dataset_object;
 use crate::shared::json::json_response;
@@ -63,4 +64,19 @@ pub async fn get_dataset(
 ) -> Result<Response, ApiError> {
     let version = resolution.dataset(&state, &Default::default(), &id).await?;
     Ok(json_response(dataset_object(version.record()).to_string()))
+}
+
+/// `GET /catalog/datasets/{id}/attachments`: Kleber stores no attachments yet, so the list is
+/// empty (`_links` to itself, as Opendatasoft's schema has it).
+pub async fn list_attachments(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    base: PublicUrl,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let href = base.url(&format!("{}/catalog/datasets/{}/attachments", super::V2_1, version.id()));
+    Ok(json_response(
+        json!({"_links": [{"href": href, "rel": "self"}], "attachments": []}).to_string(),
+    ))
 }

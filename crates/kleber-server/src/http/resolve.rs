@@ -34,6 +34,9 @@ pub struct Resolution {
     pub route: Option<&'static str>,
     /// What it reads, if resolved.
     pub resolved: Option<Resolved>,
+    /// The request's base URL (see [`super::public_url`]): cached bodies hold absolute URLs,
+    /// so they are keyed by it too.
+    pub base: Option<super::PublicUrl>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Resolution {
@@ -85,12 +88,18 @@ impl Resolution {
 
     /// The response-cache key of this route with `query` over `version`.
     pub fn dataset_key(&self, version: &DatasetVersion, query: Option<&str>) -> CacheKey {
-        version.cache_key(self.route.unwrap_or("unrouted"), query)
+        version.cache_key(self.route.unwrap_or("unrouted"), Some(&self.keyed(query)))
     }
 
     /// The response-cache key of this route with `query` over `view`.
     pub fn catalog_key(&self, view: &CatalogView, query: Option<&str>) -> CacheKey {
-        view.cache_key(self.route.unwrap_or("unrouted"), query)
+        view.cache_key(self.route.unwrap_or("unrouted"), Some(&self.keyed(query)))
+    }
+
+    /// `query` behind the request's base, so answers for two hosts never share an entry.
+    fn keyed(&self, query: Option<&str>) -> String {
+        let base = self.base.as_ref().map_or("", |b| b.as_str());
+        format!("{base} {}", query.unwrap_or_default())
     }
 }
 
@@ -113,7 +122,8 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
             None => None,
         },
     };
-    Resolution { route: Some(route.pattern), resolved }
+    let base = parts.extensions.get::<super::PublicUrl>().cloned();
+    Resolution { route: Some(route.pattern), resolved, base }
 }
 
 /// The dataset identifier a request names, if exactly one.
