@@ -129,10 +129,12 @@ pub fn request_base(configured: Option<&PublicUrl>, parts: &Parts) -> Option<Pub
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let Some(base) = request_base(state.public_url.as_ref(), &parts) else {
-        let shown = parts.headers.get(header::HOST).map_or_else(
-            || "no Host header".to_owned(),
-            |h| format!("the Host header {:?}", String::from_utf8_lossy(h.as_bytes())),
-        );
+        // The header itself is not echoed: it is what an attacker controls.
+        let shown = if parts.headers.contains_key(header::HOST) {
+            "a Host header that is not a host name or IP address with an optional port"
+        } else {
+            "no Host header"
+        };
         let message = format!(
             "The request has {shown}: send the host name (and port) the server is reached at, \
              e.g. Host: data.example.org, or start the server with --public-url."
@@ -150,9 +152,9 @@ fn refuse(path: &str, message: String) -> Response {
         return ApiError::new(ErrorCode::InvalidHost, message).into_response();
     }
     let mut response = (StatusCode::BAD_REQUEST, message).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 

@@ -21,6 +21,7 @@ mod limits;
 mod odsclient;
 mod odsql_writer;
 mod portal;
+mod public_url;
 mod real_files;
 mod resolution;
 mod roundtrip;
