@@ -24,6 +24,7 @@ pub async fn get_records(
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
     let include_links = params.bool("include_links", false)?;
+    params.bool("include_app_metas", false)?;
     let ctx = request_context(&params)?;
     let version = resolution.dataset(&state, &ctx, &id).await?;
     let key = resolution.dataset_key(&version, query.as_deref());

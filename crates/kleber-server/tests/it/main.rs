@@ -25,6 +25,7 @@ mod public_url;
 mod real_files;
 mod resolution;
 mod roundtrip;
+mod schemathesis;
 mod v1_api;
 mod v20_api;
 mod vs_sqlite;
