@@ -222,6 +222,27 @@ mod tests {
     }
 
     #[test]
+    fn the_configured_url_wins_then_the_target_authority_then_host() {
+        let parts = |uri: &str, host: Option<&str>| {
+            let mut builder = axum::http::Request::builder().uri(uri);
+            if let Some(host) = host {
+                builder = builder.header(header::HOST, host);
+            }
+            builder.body(()).unwrap().into_parts().0
+        };
+        let base = |c: Option<&PublicUrl>, p: &Parts| request_base(c, p).map(|u| u.0);
+        let configured = PublicUrl::parse("https://data.example.org").unwrap();
+        let p = parts("/x", Some("evil.org/<x>"));
+        assert_eq!(base(Some(&configured), &p).as_deref(), Some("https://data.example.org"));
+        assert_eq!(base(None, &p), None);
+        let p = parts("http://Target.example:81/x", Some("host.example"));
+        assert_eq!(base(None, &p).as_deref(), Some("http://target.example:81"));
+        let p = parts("/x", Some("host.example"));
+        assert_eq!(base(None, &p).as_deref(), Some("http://host.example"));
+        assert_eq!(base(None, &parts("/x", None)), None);
+    }
+
+    #[test]
     fn urls_are_the_base_and_the_path() {
         let base = PublicUrl::parse("https://data.example.org/").unwrap();
         assert_eq!(base.url("/explore/"), "https://data.example.org/explore/");
