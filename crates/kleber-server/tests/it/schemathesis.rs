@@ -9,7 +9,9 @@
 //!
 //! Bounded for two cores: 10 examples per operation and phase, a fixed seed, no shrinking, the
 //! examples, coverage and fuzzing phases (the stateful phase chains operations and its
-//! failures name no operation).
+//! failures name no operation), one worker (with two, CPython 3.11 sometimes failed inside
+//! schemathesis with "AST constructor recursion depth mismatch", and one is as fast here).
+//! About 15 s, 1,179 requests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,7 +25,7 @@ use crate::common::TestServer;
 
 /// The heading of the section of docs/compatibility.md this test reads.
 const SECTION: &str = "## Routes of the Opendatasoft OpenAPI that Kleber does not serve";
-/// Longest the run may take before it is stopped (it takes about 40 s on two cores).
+/// Longest the run may take before it is stopped (it takes 15 to 40 s on two busy cores).
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 
 fn repository() -> PathBuf {
@@ -225,7 +227,7 @@ async fn opendatasofts_openapi_finds_nothing_but_the_documented_differences() {
         .arg(&openapi)
         .arg("--url")
         .arg(format!("{}/api/explore/v2.1", server.base))
-        .args(["--max-examples", "10", "--seed", "20261205", "--workers", "2", "--no-shrink"])
+        .args(["--max-examples", "10", "--seed", "20261205", "--workers", "1", "--no-shrink"])
         .args(["--phases", "examples,coverage,fuzzing", "--continue-on-failure"])
         .args(["--suppress-health-check", "all", "--request-timeout", "60"])
         .args(["--report", "junit,json", "--report-junit-path"])
@@ -277,7 +279,10 @@ async fn opendatasofts_openapi_finds_nothing_but_the_documented_differences() {
     let mut unexpected = Vec::new();
     let mut used = vec![0_usize; accepted.len()];
     for finding in &found {
-        assert!(finding.status > 0, "a failure without an answer: {finding:?}");
+        assert!(
+            finding.status > 0,
+            "schemathesis reported an error without an answer (an error of its own?): {finding:?}"
+        );
         for check in &finding.checks {
             match accepted.iter().position(|a| a.covers(finding, check)) {
                 Some(i) => used[i] += 1,
