@@ -1,12 +1,14 @@
 // Accessibility checks of the portal's pages in headless Chromium:
-// - axe-core with the WCAG 2.0/2.1 A and AA rules on every page type (home, catalog, each tab
-//   of a geo dataset, a record's detail, a built chart, embeds, a publisher, the about and 404 pages);
+// - axe-core with the WCAG 2.0/2.1 A and AA rules and its landmark rules on every page type
+//   (home, catalog, each tab of a geo dataset, the information page of a dataset with many
+//   fields, a record's detail, a built chart, embeds, a publisher, the about and 404 pages);
 // - the page contract's hooks: <html lang>, <main id="main">, a skip link as the first Tab
 //   stop with a visible outline that moves to #main, the language switcher;
 // - visible focus on the next Tab stops;
 // - 320 px wide: no horizontal scrolling.
 //
-// Usage: node tests/browser/a11y.mjs http://127.0.0.1:PORT   (a server with the demo data)
+// Usage: node tests/browser/a11y.mjs http://127.0.0.1:PORT   (a server with the demo data and
+// the dataset with many fields `champs-nombreux`, as tests/it/browser.rs serves)
 // Writes tests/artifacts/axe-results.json; exits 1 listing every violation and problem.
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,8 +30,24 @@ const base = baseFromArgs('a11y.mjs');
 deadline(170);
 
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+// axe's landmark rules are tagged best-practice, outside the WCAG tags: run them too, so two
+// landmarks with the same name (a section and its table's scroll region) are caught.
+const LANDMARK_RULES = [
+  'landmark-unique',
+  'landmark-one-main',
+  'landmark-no-duplicate-banner',
+  'landmark-no-duplicate-contentinfo',
+  'landmark-no-duplicate-main',
+  'landmark-banner-is-top-level',
+  'landmark-contentinfo-is-top-level',
+  'landmark-main-is-top-level',
+  'landmark-complementary-is-top-level',
+];
 const GEO = 'toilettes-publiques';
 const VELO = 'comptages-velos';
+// A dataset with many fields (imported by tests/it/browser.rs beside the demo datasets): its
+// information page has a scrolling schema table, a landmark of its own.
+const WIDE = 'champs-nombreux';
 const tab = (id, name) => `/explore/dataset/${id}/${name}/`;
 
 /**
@@ -44,6 +62,7 @@ const PAGES = [
   { name: 'catalog search', path: '/explore/?q=velo' },
   { name: 'catalog refined', path: `/explore/?refine.theme=${encodeURIComponent('Mobilité')}` },
   { name: 'dataset information', path: tab(GEO, 'information') },
+  { name: 'dataset information, many fields', path: tab(WIDE, 'information'), wide: true },
   { name: 'dataset table', path: tab(GEO, 'table') },
   {
     name: 'dataset table, record detail',
@@ -128,13 +147,20 @@ async function checkPage(spec, result) {
   const narrowCheck = checkNarrow(result);
 
   result.problems.push(...(await contractHooks(spec)));
+  if (spec.wide) {
+    const fields = await page.locator('table#schema tbody tr').count();
+    if (fields < 40) result.problems.push(`${fields} fields in the schema table, expected at least 40`);
+  }
   if (!spec.embed) result.problems.push(...(await focusChecks(result)));
   if (spec.status === 404) result.problems.push(...(await errorPageHelps()));
 
   await page.addScriptTag({ content: axeSource });
   const axe = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
-    TAGS,
+    ([tags, extra]) => {
+      const rules = [...window.axe.getRules(tags).map((r) => r.ruleId), ...extra];
+      return window.axe.run(document, { runOnly: { type: 'rule', values: rules } });
+    },
+    [TAGS, LANDMARK_RULES],
   );
   result.violations = axe.violations.map((v) => ({
     id: v.id,
@@ -328,7 +354,7 @@ try {
 await browser.close();
 artifactDir();
 const report = join(artifacts, 'axe-results.json');
-writeFileSync(report, JSON.stringify({ tags: TAGS, base, pages: results }, null, 2));
+writeFileSync(report, JSON.stringify({ tags: TAGS, rules: LANDMARK_RULES, base, pages: results }, null, 2));
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const failing = results.filter((r) => r.violations.length || r.problems.length);

@@ -31,6 +31,7 @@ use kleber_types::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
 use crate::http::routes::{DATASET, Reads, RouteDef, def};
 use crate::shared::dataset_object::dataset_object;
@@ -96,16 +97,16 @@ fn link(href: String, rel: &str) -> Value {
     json!({"href": href, "rel": rel})
 }
 
-async fn root(OriginalUri(uri): OriginalUri) -> Response {
-    let b = base(&uri);
+async fn root(public: PublicUrl, OriginalUri(uri): OriginalUri) -> Response {
+    let b = public.url(base(&uri));
     json_response(
-        json!({"links": [link(b.to_owned(), "self"), link(format!("{b}/catalog"), "catalog")]})
+        json!({"links": [link(b.clone(), "self"), link(format!("{b}/catalog"), "catalog")]})
             .to_string(),
     )
 }
 
-async fn catalog_root(OriginalUri(uri): OriginalUri) -> Response {
-    let b = base(&uri);
+async fn catalog_root(public: PublicUrl, OriginalUri(uri): OriginalUri) -> Response {
+    let b = public.url(base(&uri));
     json_response(
         json!({"links": [
             link(format!("{b}/catalog"), "self"),
@@ -127,6 +128,7 @@ fn page_links(path: &str, params: &Params, total: u64, limit: usize, offset: usi
 async fn list_datasets(
     State(state): State<AppState>,
     resolution: Resolution,
+    public: PublicUrl,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -136,7 +138,7 @@ async fn list_datasets(
     let view = resolution.catalog(&state, &ctx).await?;
     let page =
         state.app.search_catalog(&ctx, &view, &params.records_query(Some(limit), offset)).await?;
-    let b = base(&uri);
+    let b = public.url(base(&uri));
     let path = format!("{b}/catalog/datasets");
     let (total, objects) = match page {
         CatalogPage::Datasets { total, datasets } => {
@@ -173,11 +175,12 @@ fn dataset_links(b: &str, id: &str) -> Vec<Value> {
 async fn get_dataset(
     State(state): State<AppState>,
     resolution: Resolution,
+    public: PublicUrl,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let version = resolution.dataset(&state, &Default::default(), &id).await?;
-    let body = json!({"links": dataset_links(base(&uri), &id), "dataset": dataset_object(version.record())});
+    let body = json!({"links": dataset_links(&public.url(base(&uri)), &id), "dataset": dataset_object(version.record())});
     Ok(json_response(body.to_string()))
 }
 
@@ -257,6 +260,7 @@ fn v20_records(
 async fn get_records(
     State(state): State<AppState>,
     resolution: Resolution,
+    public: PublicUrl,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -265,11 +269,11 @@ async fn get_records(
     let (limit, offset) = params.page(params.grouped())?;
     let ctx = request_context(&params)?;
     let mut q = params.records_query(Some(limit), offset);
-    let b = base(&uri);
+    let b = public.url(base(&uri));
     let version = resolution.dataset(&state, &ctx, &id).await?;
     let grouped = with_record_id(&mut q);
     let page = state.app.records(&ctx, &version, &q).await?;
-    let records = v20_records(&page, &version, b, grouped, ctx.tz)?;
+    let records = v20_records(&page, &version, &b, grouped, ctx.tz)?;
     let links = page_links(
         &format!("{b}/catalog/datasets/{id}/records"),
         &params,
@@ -285,6 +289,7 @@ async fn get_records(
 async fn get_record(
     State(state): State<AppState>,
     resolution: Resolution,
+    public: PublicUrl,
     OriginalUri(uri): OriginalUri,
     Path((id, record_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
@@ -296,7 +301,7 @@ async fn get_record(
     q.group_by = None;
     with_record_id(&mut q);
     let page = state.app.record(&ctx, &version, &record_id, &q).await?;
-    let mut records = v20_records(&page, &version, base(&uri), false, ctx.tz)?;
+    let mut records = v20_records(&page, &version, &public.url(base(&uri)), false, ctx.tz)?;
     if records.is_empty() {
         return Err(ApiError::new(
             ErrorCode::RecordNotFound,
@@ -311,11 +316,12 @@ async fn get_record(
 async fn list_exports(
     State(state): State<AppState>,
     resolution: Resolution,
+    public: PublicUrl,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let version = resolution.dataset(&state, &Default::default(), &id).await?;
-    let b = base(&uri);
+    let b = public.url(base(&uri));
     let links: Vec<Value> = ExportFormat::ALL
         .iter()
         .map(|f| {
@@ -348,11 +354,12 @@ async fn export(
 async fn list_attachments(
     State(state): State<AppState>,
     resolution: Resolution,
+    public: PublicUrl,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     resolution.dataset(&state, &Default::default(), &id).await?;
-    let href = format!("{}/catalog/datasets/{id}/attachments", base(&uri));
+    let href = public.url(&format!("{}/catalog/datasets/{id}/attachments", base(&uri)));
     Ok(json_response(json!({"links": [link(href, "self")], "attachments": []}).to_string()))
 }
 

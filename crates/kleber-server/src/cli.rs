@@ -167,6 +167,11 @@ struct ServeArgs {
     /// Attribution shown on the map for those tiles.
     #[arg(long, env = "KLEBER_TILE_ATTRIBUTION", default_value = crate::web::DEFAULT_TILE_ATTRIBUTION)]
     tile_attribution: String,
+    /// The portal's public base URL (http or https, a host and an optional port), e.g.
+    /// https://data.example.org: every absolute URL (API links, sitemap, feed, canonical
+    /// links) is built on it. Unset: each request's Host header, over http.
+    #[arg(long, env = "KLEBER_PUBLIC_URL", value_name = "URL", value_parser = public_url)]
+    public_url: Option<crate::http::PublicUrl>,
     /// Seconds a client has to send a request's head; also how long an idle kept-alive
     /// connection stays open.
     #[arg(long, env = "KLEBER_HEADER_READ_TIMEOUT", default_value_t = crate::listener::DEFAULT_HEADER_READ_TIMEOUT_SECS,
@@ -193,6 +198,10 @@ struct ServeArgs {
     #[arg(long, env = "KLEBER_EXPORT_STALL_SECS", default_value_t = crate::shared::stall::DEFAULT_EXPORT_STALL_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     export_stall_secs: u64,
+}
+
+fn public_url(value: &str) -> Result<crate::http::PublicUrl, String> {
+    crate::http::PublicUrl::parse(value)
 }
 
 fn at_least_one(value: &str) -> Result<usize, String> {
@@ -450,11 +459,14 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         query_timeout: Duration::from_secs(args.query_timeout),
         ..Limits::default()
     })?;
-    let state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
+    let mut state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
         .with_result_cache_mb(args.result_cache_mb)
         .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone())
         .with_spool_limits(args.max_spooled_exports, args.max_spool_mb)
         .with_export_stall(Duration::from_secs(args.export_stall_secs));
+    if let Some(url) = args.public_url.clone() {
+        state = state.with_public_url(url);
+    }
     let limits = crate::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         max_requests: args.max_requests,
@@ -480,6 +492,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         })?;
         let addr = listener.local_addr()?;
         println!("Kleber serves {count} datasets from {} on http://{addr}/", data_dir.display());
+        if let Some(url) = &args.public_url {
+            println!("  public URL: {url}/ (absolute links are built on it)");
+        }
         println!("  portal: http://{addr}/ (French; ?lang=en for English)");
         println!("  try: curl 'http://{addr}/api/explore/v2.1/catalog/datasets'");
         crate::serve_with(listener, state, limits, async {

@@ -8,6 +8,7 @@ use kleber_app::{App, Limits};
 use kleber_query::Engine;
 use kleber_store::Store;
 
+use crate::http::public_url::PublicUrl;
 use crate::http::routes::RouteTable;
 use crate::shared::portal::PortalConfig;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     /// How long a client may leave an export's next chunk untaken before the export is
     /// dropped, releasing its query stream and spool file.
     pub export_stall: Duration,
+    /// The configured public base URL (`--public-url`); when unset, each request's `Host`.
+    pub public_url: Option<PublicUrl>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             routes: Arc::new(RouteTable::default()),
             spool,
             export_stall: Duration::from_secs(crate::shared::stall::DEFAULT_EXPORT_STALL_SECS),
+            public_url: None,
         }
     }
 
@@ -88,6 +92,13 @@ impl AppState {
             tile_attribution: attribution,
             ..Default::default()
         });
+        self
+    }
+
+    /// The same state with absolute URLs built on `url` instead of each request's `Host`.
+    #[must_use]
+    pub fn with_public_url(mut self, url: PublicUrl) -> AppState {
+        self.public_url = Some(url);
         self
     }
 }

@@ -31,6 +31,9 @@ pub enum ErrorCode {
     ServerBusy,
     /// The request body is larger than the route accepts.
     PayloadTooLarge,
+    /// The request's `Host` header is missing or is not a host name (or IP address) with an
+    /// optional port, and no public URL is configured to build absolute URLs from.
+    InvalidHost,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -48,6 +51,7 @@ impl ErrorCode {
         ErrorCode::QueryTooHeavy,
         ErrorCode::ServerBusy,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::InvalidHost,
         ErrorCode::InternalError,
     ];
 
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::QueryTooHeavy => "QueryTooHeavy",
             ErrorCode::ServerBusy => "ServerBusy",
             ErrorCode::PayloadTooLarge => "PayloadTooLarge",
+            ErrorCode::InvalidHost => "InvalidHost",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -71,7 +76,7 @@ impl ErrorCode {
     /// The HTTP status answered with this code.
     pub const fn status(self) -> u16 {
         match self {
-            ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter => 400,
+            ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter | ErrorCode::InvalidHost => 400,
             ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InvalidApiKey => 401,

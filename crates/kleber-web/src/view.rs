@@ -91,9 +91,15 @@ impl Layout {
             .collect()
     }
 
+    /// The absolute URL of `href` (a path from the root) on the base URL: the one place the
+    /// portal's templates join them.
+    pub fn absolute(&self, href: &str) -> String {
+        format!("{}{href}", self.base_url)
+    }
+
     /// The canonical URL: the path (and query without `lang`) on the base URL.
     pub fn canonical(&self) -> String {
-        format!("{}{}", self.base_url, self.query.without(&["lang"]).href(&self.path))
+        self.absolute(&self.query.without(&["lang"]).href(&self.path))
     }
 
     /// The URL of the portal's style sheet.

@@ -13,6 +13,7 @@ use kleber_app::CatalogPage;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
 use crate::shared::dataset_object::dataset_object;
 use crate::shared::json::json_response;
@@ -29,6 +30,7 @@ pub async fn list_datasets(
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
     let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
+    check_flags(&params)?;
     let view = resolution.catalog(&state, &ctx).await?;
     let key = resolution.catalog_key(&view, query.as_deref());
     let compute = async {
@@ -37,6 +39,15 @@ pub async fn list_datasets(
         Ok::<_, ApiError>(Bytes::from(catalog_body(&page)?))
     };
     Ok(json_response(state.app.cached(key, compute).await?))
+}
+
+/// Checks the boolean parameters Opendatasoft's schema gives the catalog and dataset routes
+/// (`include_links`, `include_app_metas`): a value that is not a boolean is refused rather
+/// than ignored. Kleber has no application metadata to add.
+pub(crate) fn check_flags(params: &Params) -> Result<(), ApiError> {
+    params.bool("include_links", false)?;
+    params.bool("include_app_metas", false)?;
+    Ok(())
 }
 
 /// The v2.1 body of a catalog page.
@@ -60,7 +71,26 @@ pub async fn get_dataset(
     State(state): State<AppState>,
     resolution: Resolution,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref());
+    let ctx = request_context(&params)?;
+    check_flags(&params)?;
+    let version = resolution.dataset(&state, &ctx, &id).await?;
+    Ok(json_response(dataset_object(version.record()).to_string()))
+}
+
+/// `GET /catalog/datasets/{id}/attachments`: Kleber stores no attachments yet, so the list is
+/// empty (`_links` to itself, as Opendatasoft's schema has it).
+pub async fn list_attachments(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    base: PublicUrl,
+    Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let version = resolution.dataset(&state, &Default::default(), &id).await?;
-    Ok(json_response(dataset_object(version.record()).to_string()))
+    let href = base.url(&format!("{}/catalog/datasets/{}/attachments", super::V2_1, version.id()));
+    Ok(json_response(
+        json!({"_links": [{"href": href, "rel": "self"}], "attachments": []}).to_string(),
+    ))
 }

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::V2_1;
 use crate::error::ApiError;
+use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
 use crate::shared::exports::{export_options, export_response, parse_format};
 use crate::shared::json::json_response;
@@ -27,10 +28,12 @@ use crate::state::AppState;
 const FILE_NAME: &str = "catalog";
 
 /// `GET /catalog/exports`: the catalog export formats, as links.
-pub async fn list_catalog_export_formats() -> Response {
+pub async fn list_catalog_export_formats(base: PublicUrl) -> Response {
     let links: Vec<_> = ExportFormat::CATALOG
         .iter()
-        .map(|f| json!({"rel": f.name(), "href": format!("{V2_1}/catalog/exports/{}", f.name())}))
+        .map(|f| {
+            json!({"rel": f.name(), "href": base.url(&format!("{V2_1}/catalog/exports/{}", f.name()))})
+        })
         .collect();
     json_response(json!({"links": links}).to_string())
 }

@@ -8,6 +8,7 @@ use kleber_export::ExportFormat;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
 use crate::shared::exports::{export_dataset, parse_format};
 use crate::shared::json::json_response;
@@ -19,13 +20,16 @@ use crate::state::AppState;
 pub async fn list_export_formats(
     State(state): State<AppState>,
     resolution: Resolution,
+    base: PublicUrl,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let version = resolution.dataset(&state, &Default::default(), &id).await?;
     let links: Vec<_> = ExportFormat::ALL
         .iter()
         .map(|f| {
-            json!({"rel": f.name(), "href": format!("{}/catalog/datasets/{}/exports/{}", super::V2_1, version.id(), f.name())})
+            let path =
+                format!("{}/catalog/datasets/{}/exports/{}", super::V2_1, version.id(), f.name());
+            json!({"rel": f.name(), "href": base.url(&path)})
         })
         .collect();
     Ok(json_response(json!({"links": links}).to_string()))

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
 
+use crate::http::PublicUrl;
 use crate::http::routes::{DATASET, Reads, RouteDef, def};
 use crate::shared::json::json_response;
 
@@ -30,6 +31,7 @@ pub fn routes() -> Vec<RouteDef> {
         def("/catalog/datasets/{id}", DATASET, get(catalog::get_dataset)),
         def("/catalog/datasets/{id}/records", DATASET, get(records::get_records)),
         def("/catalog/datasets/{id}/records/{record_id}", DATASET, get(records::get_record)),
+        def("/catalog/datasets/{id}/attachments", DATASET, get(catalog::list_attachments)),
         def("/catalog/datasets/{id}/exports", DATASET, get(exports::list_export_formats)),
         def("/catalog/datasets/{id}/exports/{format}", DATASET, get(exports::export_records)),
         def("/catalog/exports", Reads::Catalog, get(catalog_exports::list_catalog_export_formats)),
@@ -37,16 +39,17 @@ pub fn routes() -> Vec<RouteDef> {
     ]
 }
 
-async fn root() -> Response {
+async fn root(base: PublicUrl) -> Response {
     json_response(
-        json!({"links": [{"href": format!("{V2_1}/catalog"), "rel": "catalog"}]}).to_string(),
+        json!({"links": [{"href": base.url(&format!("{V2_1}/catalog")), "rel": "catalog"}]})
+            .to_string(),
     )
 }
 
-async fn catalog_root() -> Response {
+async fn catalog_root(base: PublicUrl) -> Response {
     json_response(
         json!({"links": [
-            {"href": format!("{V2_1}/catalog/datasets"), "rel": "datasets"},
+            {"href": base.url(&format!("{V2_1}/catalog/datasets")), "rel": "datasets"},
         ]})
         .to_string(),
     )

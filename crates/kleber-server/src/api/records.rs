@@ -6,6 +6,7 @@ use bytes::Bytes;
 use kleber_app::{DatasetVersion, Page, RequestContext};
 
 use crate::error::ApiError;
+use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
 use crate::shared::json::{json_response, page_hrefs};
 use crate::shared::params::Params;
@@ -16,16 +17,19 @@ use crate::state::AppState;
 pub async fn get_records(
     State(state): State<AppState>,
     resolution: Resolution,
+    base: PublicUrl,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
     let include_links = params.bool("include_links", false)?;
+    params.bool("include_app_metas", false)?;
     let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
     let version = resolution.dataset(&state, &ctx, &id).await?;
     let key = resolution.dataset_key(&version, query.as_deref());
-    let compute = records_body(&state, &ctx, &version, params, limit, offset, include_links);
+    let links = include_links.then_some(&base);
+    let compute = records_body(&state, &ctx, &version, params, limit, offset, links);
     Ok(json_response(state.app.cached(key, compute).await?))
 }
 
@@ -37,18 +41,18 @@ async fn records_body(
     params: Params,
     limit: usize,
     offset: usize,
-    include_links: bool,
+    links: Option<&PublicUrl>,
 ) -> Result<Bytes, ApiError> {
     let mut query = params.records_query(Some(limit), offset);
     query.r#where.extend(crate::shared::qv1::qv1_where(&params, version.fields())?);
     // Per-record links need each record's id: select it under a private name.
-    let record_links = include_links && !params.grouped();
+    let record_links = links.is_some() && !params.grouped();
     if record_links {
         query.record_id_column = Some(LINK_ID.to_owned());
     }
     let page = state.app.records(ctx, version, &query).await?;
-    if include_links {
-        let body = with_links(version.id(), &params, &page, limit, offset, record_links)?;
+    if let Some(base) = links {
+        let body = with_links(base, version.id(), &params, &page, limit, offset, record_links)?;
         return Ok(Bytes::from(body.to_string()));
     }
     let results = page.json_array()?;
@@ -65,8 +69,10 @@ async fn records_body(
 const LINK_ID: &str = "__kleber_link_id";
 
 /// The response with `include_links=true`: `_links` to this page, the first, the last and the
-/// next, and on each record (without group_by) to itself and its dataset. Hrefs are paths.
+/// next, and on each record (without group_by) to itself and its dataset. Hrefs are absolute
+/// URLs on the request's `base`.
 fn with_links(
+    base: &PublicUrl,
     id: &str,
     params: &Params,
     page: &Page,
@@ -75,9 +81,9 @@ fn with_links(
     record_links: bool,
 ) -> Result<serde_json::Value, ApiError> {
     use serde_json::{Value, json};
-    let base = format!("{}/catalog/datasets/{id}", super::V2_1);
+    let dataset = base.url(&format!("{}/catalog/datasets/{id}", super::V2_1));
     let links: Vec<Value> =
-        page_hrefs(&format!("{base}/records"), params.pairs(), page.total, limit, offset)
+        page_hrefs(&format!("{dataset}/records"), params.pairs(), page.total, limit, offset)
             .into_iter()
             .map(|(href, rel)| json!({"href": href, "rel": rel}))
             .collect();
@@ -88,7 +94,7 @@ fn with_links(
                 map.remove(LINK_ID).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             map.insert(
                 "_links".into(),
-                json!([{"href": format!("{base}/records/{rid}"), "rel": "self"}, {"href": base, "rel": "dataset"}]),
+                json!([{"href": format!("{dataset}/records/{rid}"), "rel": "self"}, {"href": dataset, "rel": "dataset"}]),
             );
         }
         results.push(value);

@@ -9,10 +9,12 @@
 //! 3. [`apikey`], which refuses ill-formed, unknown, revoked or expired keys, resolves the
 //!    request's `Principal`, and removes the `apikey` parameter from the URI;
 //! 4. request tracing, which therefore never logs a key;
-//! 5. [`etag`], which resolves what the request reads once ([`resolve`], by the route table of
+//! 5. [`public_url`], which settles the request's base URL (configured, else its `Host`,
+//!    refused with `400 InvalidHost` when malformed) for absolute URLs and cache keys;
+//! 6. [`etag`], which resolves what the request reads once ([`resolve`], by the route table of
 //!    [`routes`]), hands that to the handler, and may answer `304` without calling it;
-//! 6. [`json_errors`], which turns non-JSON errors of API paths into the JSON envelope;
-//! 7. `CatchPanic`, which turns a panicking handler into `500 InternalError`.
+//! 7. [`json_errors`], which turns non-JSON errors of API paths into the JSON envelope;
+//! 8. `CatchPanic`, which turns a panicking handler into `500 InternalError`.
 
 pub mod apikey;
 pub mod compression;
@@ -20,6 +22,7 @@ pub mod cors;
 pub mod etag;
 pub mod json_errors;
 pub mod paths;
+pub mod public_url;
 pub mod resolve;
 pub mod routes;
 
@@ -29,6 +32,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use apikey::ApiKey;
+pub use public_url::PublicUrl;
 
 use crate::state::AppState;
 
@@ -39,6 +43,7 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(CatchPanicLayer::custom(json_errors::on_panic))
         .layer(from_fn(json_errors::layer))
         .layer(from_fn_with_state(state.clone(), etag::layer))
+        .layer(from_fn_with_state(state.clone(), public_url::layer))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), apikey::layer))
         .layer(map_response(compression::fuse_body))

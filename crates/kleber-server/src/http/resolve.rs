@@ -36,6 +36,9 @@ pub struct Resolution {
     pub resolved: Option<Resolved>,
     /// Who asks (from the API key layer): what resolved is what it may see.
     pub principal: Principal,
+    /// The request's base URL (see [`super::public_url`]): cached bodies hold absolute URLs,
+    /// so they are keyed by it too.
+    pub base: Option<super::PublicUrl>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Resolution {
@@ -87,12 +90,18 @@ impl Resolution {
 
     /// The response-cache key of this route with `query` over `version`.
     pub fn dataset_key(&self, version: &DatasetVersion, query: Option<&str>) -> CacheKey {
-        version.cache_key(self.route.unwrap_or("unrouted"), query)
+        version.cache_key(self.route.unwrap_or("unrouted"), Some(&self.keyed(query)))
     }
 
     /// The response-cache key of this route with `query` over `view`.
     pub fn catalog_key(&self, view: &CatalogView, query: Option<&str>) -> CacheKey {
-        view.cache_key(self.route.unwrap_or("unrouted"), query)
+        view.cache_key(self.route.unwrap_or("unrouted"), Some(&self.keyed(query)))
+    }
+
+    /// `query` behind the request's base, so answers for two hosts never share an entry.
+    fn keyed(&self, query: Option<&str>) -> String {
+        let base = self.base.as_ref().map_or("", |b| b.as_str());
+        format!("{base} {}", query.unwrap_or_default())
     }
 }
 
@@ -100,11 +109,12 @@ impl Resolution {
 pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
     // The principal the API key layer resolved decides what resolves; handlers reuse both.
     let principal = parts.extensions.get::<Principal>().cloned().unwrap_or_default();
+    let base = parts.extensions.get::<super::PublicUrl>().cloned();
     let Some(matched) = parts.extensions.get::<MatchedPath>() else {
-        return Resolution { principal, ..Resolution::default() };
+        return Resolution { principal, base, ..Resolution::default() };
     };
     let Some(route) = state.routes.get(matched.as_str()) else {
-        return Resolution { principal, ..Resolution::default() };
+        return Resolution { principal, base, ..Resolution::default() };
     };
     let ctx = RequestContext::anonymous().with_principal(principal.clone());
     let resolved = match route.reads {
@@ -115,7 +125,7 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
             None => None,
         },
     };
-    Resolution { route: Some(route.pattern), resolved, principal }
+    Resolution { route: Some(route.pattern), resolved, principal, base }
 }
 
 /// The dataset identifier a request names, if exactly one.

@@ -36,7 +36,9 @@ fn requests(
     params: &Params,
     fields: &[kleber_types::Field],
 ) -> Result<Vec<FacetRequest>, ApiError> {
-    let asked = params.all("facet");
+    // An empty `facet=` asks for nothing, as an empty `refine=` refines nothing.
+    let mut asked = params.all("facet");
+    asked.retain(|f| !f.trim().is_empty());
     if asked.is_empty() {
         return Ok(default_facets(fields));
     }

@@ -227,11 +227,7 @@ pub(crate) async fn api_page(
     let record = version.record();
     let t = ctx.lang.messages();
     let en = ctx.lang == kleber_web::Lang::En;
-    let host = if ctx.base_url.is_empty() {
-        "http://127.0.0.1:8080".to_owned()
-    } else {
-        ctx.base_url.clone()
-    };
+    let host = ctx.url("");
     let id = &record.id;
     let records = format!("{host}/api/explore/v2.1/catalog/datasets/{id}/records");
     let exports = format!("{host}/api/explore/v2.1/catalog/datasets/{id}/exports");

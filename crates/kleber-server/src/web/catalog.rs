@@ -14,6 +14,7 @@ use kleber_web::view::{Hidden, Pagination, SelectOption};
 
 use super::filters::{self, Filters};
 use super::{Framing, PageContext, PageError, page};
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 /// Datasets per page.
@@ -87,9 +88,10 @@ pub fn page_number(ctx: &PageContext, page_size: usize) -> Result<u64, PageError
 pub async fn get_catalog(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref());
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
     let t = ctx.lang.messages();
     let api = |e: kleber_app::Error| PageError::from_api(&ctx, e);
     let fields = kleber_query::catalog::catalog_fields();

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use super::cards::{format_date, meta_list, meta_text, publisher_link, refine_link};
 use super::filters::Filters;
 use super::{Framing, PageContext, PageError, V2_1, page};
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 /// The tabs, in order.
@@ -114,13 +115,13 @@ pub fn layout(record: &DatasetRecord, ctx: &PageContext, tab: &str, embed: bool)
             layout.description = text;
         }
     }
-    layout.json_ld = Some(script_json(&json_ld(record, &ctx.base_url)));
+    layout.json_ld = Some(script_json(&json_ld(record, ctx)));
     layout
 }
 
 /// The schema.org `Dataset` of a dataset, with a `DataDownload` per export format.
-pub fn json_ld(record: &DatasetRecord, base_url: &str) -> Value {
-    let url = format!("{base_url}/explore/dataset/{}/", record.id);
+pub fn json_ld(record: &DatasetRecord, ctx: &PageContext) -> Value {
+    let url = ctx.url(&format!("/explore/dataset/{}/", record.id));
     let distribution: Vec<Value> = formats(record)
         .into_iter()
         .map(|f| {
@@ -128,7 +129,7 @@ pub fn json_ld(record: &DatasetRecord, base_url: &str) -> Value {
                 "@type": "DataDownload",
                 "name": f.name().to_uppercase(),
                 "encodingFormat": f.content_type().split(';').next().unwrap_or("").trim(),
-                "contentUrl": format!("{base_url}/api/explore/v2.1/catalog/datasets/{}/exports/{}", record.id, f.name()),
+                "contentUrl": ctx.url(&format!("{}/catalog/datasets/{}/exports/{}", super::V2_1, record.id, f.name())),
             })
         })
         .collect();
@@ -172,9 +173,17 @@ pub async fn get_dataset_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    render_tab(&state, PageContext::new(&headers, raw.as_deref()), &id, "information", false).await
+    render_tab(
+        &state,
+        PageContext::new(&headers, raw.as_deref(), Some(&base)),
+        &id,
+        "information",
+        false,
+    )
+    .await
 }
 
 /// `GET /explore/dataset/{id}/{tab}/`.
@@ -182,9 +191,11 @@ pub async fn get_dataset_tab(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    render_tab(&state, PageContext::new(&headers, raw.as_deref()), &id, &tab, false).await
+    render_tab(&state, PageContext::new(&headers, raw.as_deref(), Some(&base)), &id, &tab, false)
+        .await
 }
 
 /// Renders one tab of a dataset, full page or embedded.

@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{PageContext, PageError};
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 /// The tabs that can be embedded.
@@ -16,9 +17,10 @@ pub async fn get_embed(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref());
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
     if !EMBEDDABLE.contains(&tab.as_str()) {
         return Err(PageError::not_found(&ctx));
     }

@@ -12,6 +12,7 @@ use kleber_web::view::FacetLink;
 
 use super::cards::{card, meta_text};
 use super::{Framing, PageContext, PageError, page};
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 /// How many datasets each home list shows.
@@ -21,9 +22,10 @@ const LIST_LEN: usize = 6;
 pub async fn get_home(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref());
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
@@ -80,9 +82,10 @@ pub async fn get_home(
 pub async fn get_about(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref());
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;

@@ -30,6 +30,7 @@ use kleber_web::Lang;
 use kleber_web::url::Query;
 use kleber_web::view::Layout;
 
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 pub use errors::PageError;
@@ -71,18 +72,28 @@ pub struct PageContext {
     pub lang: Lang,
     /// The query string.
     pub query: Query,
-    /// `http://host` of the request, for absolute URLs.
-    pub base_url: String,
+    /// The request's base URL ([`crate::http::public_url`]), for absolute URLs; `None` only
+    /// when the public-URL layer did not run (links then stay relative).
+    pub base: Option<PublicUrl>,
     /// A `Set-Cookie` remembering the language chosen with `?lang=`.
     pub set_cookie: Option<HeaderValue>,
 }
 
 impl PageContext {
     /// The context of a request.
-    pub fn new(headers: &HeaderMap, raw_query: Option<&str>) -> PageContext {
+    pub fn new(
+        headers: &HeaderMap,
+        raw_query: Option<&str>,
+        base: Option<&PublicUrl>,
+    ) -> PageContext {
         let query = Query::parse(raw_query.unwrap_or(""));
         let (lang, set_cookie) = lang::negotiate(&query, headers);
-        PageContext { lang, query, base_url: base_url(headers), set_cookie }
+        PageContext { lang, query, base: base.cloned(), set_cookie }
+    }
+
+    /// The absolute URL of `path` on the portal (built by [`PublicUrl::url`]).
+    pub fn url(&self, path: &str) -> String {
+        self.base.as_ref().map_or_else(|| path.to_owned(), |b| b.url(path))
     }
 
     /// The application layer's view of this request: anonymous, in the page's language.
@@ -95,21 +106,10 @@ impl PageContext {
     /// A layout for a page of this request.
     pub fn layout(&self, title: impl Into<String>, path: impl Into<String>) -> Layout {
         let mut layout = Layout::new(self.lang, title, path, self.query.clone());
-        layout.base_url.clone_from(&self.base_url);
+        layout.base_url = self.url("");
         layout.header_q = self.query.get("q").unwrap_or("").to_owned();
         layout
     }
-}
-
-/// `http://host` from the `Host` header, when it looks like a host name.
-pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let valid = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if valid { format!("http://{host}") } else { String::new() }
 }
 
 /// How a page may be framed.

@@ -7,6 +7,7 @@ use kleber_web::pages::PublisherPage;
 
 use super::cards::{card, meta_text, slug};
 use super::{Framing, PageContext, PageError, page};
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 /// `GET /publisher/{slug}/`.
@@ -14,9 +15,10 @@ pub async fn get_publisher(
     State(state): State<AppState>,
     Path(wanted): Path<String>,
     headers: HeaderMap,
+    base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref());
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;

@@ -8,7 +8,8 @@ use kleber_web::pages::{Feed, FeedEntry, Sitemap, SitemapUrl};
 
 use super::cards::{meta_list, meta_text};
 use super::dataset::is_geo;
-use super::{PageContext, PageError, base_url};
+use super::{PageContext, PageError};
+use crate::http::PublicUrl;
 use crate::state::AppState;
 
 /// Entries in the feed.
@@ -23,12 +24,11 @@ fn text(content_type: &'static str, body: String) -> Response {
 }
 
 /// `GET /robots.txt`: everything may be crawled but the API's bulk exports.
-pub async fn get_robots(headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
+pub async fn get_robots(base: PublicUrl) -> Response {
     let mut body = String::from(
         "User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /explore/embed/\nDisallow: /explore/dataset/*/download/\n",
     );
-    body.push_str(&format!("\nSitemap: {base}/sitemap.xml\n"));
+    body.push_str(&format!("\nSitemap: {}\n", base.url("/sitemap.xml")));
     text("text/plain; charset=utf-8", body)
 }
 
@@ -36,27 +36,30 @@ pub async fn get_robots(headers: HeaderMap) -> Response {
 pub async fn get_sitemap(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: PublicUrl,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, None);
-    let base = base_url(&headers);
+    let ctx = PageContext::new(&headers, None, Some(&base));
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut urls = vec![
-        SitemapUrl { loc: format!("{base}/"), lastmod: None },
-        SitemapUrl { loc: format!("{base}/explore/"), lastmod: None },
-        SitemapUrl { loc: format!("{base}/about/"), lastmod: None },
+        SitemapUrl { loc: base.url("/"), lastmod: None },
+        SitemapUrl { loc: base.url("/explore/"), lastmod: None },
+        SitemapUrl { loc: base.url("/about/"), lastmod: None },
     ];
     let mut publishers = std::collections::BTreeSet::new();
     for r in snapshot.records() {
         let lastmod = Some(r.modified.clone());
         for tab in ["", "table/", "analyze/", "api/", "export/"] {
             urls.push(SitemapUrl {
-                loc: format!("{base}/explore/dataset/{}/{tab}", r.id),
+                loc: base.url(&format!("/explore/dataset/{}/{tab}", r.id)),
                 lastmod: lastmod.clone(),
             });
         }
         if is_geo(r) {
-            urls.push(SitemapUrl { loc: format!("{base}/explore/dataset/{}/map/", r.id), lastmod });
+            urls.push(SitemapUrl {
+                loc: base.url(&format!("/explore/dataset/{}/map/", r.id)),
+                lastmod,
+            });
         }
         if let Some(p) = meta_text(r, "publisher") {
             publishers.insert(super::cards::slug(p));
@@ -65,7 +68,7 @@ pub async fn get_sitemap(
     urls.extend(
         publishers
             .into_iter()
-            .map(|p| SitemapUrl { loc: format!("{base}/publisher/{p}/"), lastmod: None }),
+            .map(|p| SitemapUrl { loc: base.url(&format!("/publisher/{p}/")), lastmod: None }),
     );
     let body = kleber_web::render(&Sitemap { urls }).map_err(|e| PageError::internal(&ctx, e))?;
     Ok(text("application/xml; charset=utf-8", body))
@@ -75,10 +78,10 @@ pub async fn get_sitemap(
 pub async fn get_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: PublicUrl,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, None);
+    let ctx = PageContext::new(&headers, None, Some(&base));
     let t = ctx.lang.messages();
-    let base = base_url(&headers);
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut records: Vec<_> = snapshot.records().iter().collect();
@@ -87,7 +90,7 @@ pub async fn get_feed(
         .iter()
         .take(FEED_LEN)
         .map(|r| FeedEntry {
-            url: format!("{base}/explore/dataset/{}/", r.id),
+            url: base.url(&format!("/explore/dataset/{}/", r.id)),
             title: r.title.clone(),
             summary: r
                 .description
@@ -104,8 +107,8 @@ pub async fn get_feed(
         entries.first().map_or_else(|| "1970-01-01T00:00:00Z".to_owned(), |e| e.updated.clone());
     let feed = Feed {
         title: format!("{} – {}", t.site_name, t.feed_title),
-        self_url: format!("{base}/explore/feed.atom"),
-        site_url: format!("{base}/explore/"),
+        self_url: base.url("/explore/feed.atom"),
+        site_url: base.url("/explore/"),
         updated,
         entries,
     };

@@ -4,7 +4,8 @@
 //! - `walk.mjs`: a user's walk (search, refine, table, map, chart, export, English), with
 //!   screenshots in `tests/artifacts/screenshots/`;
 //! - `a11y.mjs`: axe-core (WCAG 2.1 A and AA) on every page type, skip link and visible focus,
-//!   320 px without horizontal scrolling; report in `tests/artifacts/axe-results.json`.
+//!   320 px without horizontal scrolling; report in `tests/artifacts/axe-results.json`. Its
+//!   server also holds a dataset with many fields ([`WIDE`]), whose schema table scrolls.
 //!
 //! The browser, Node modules and axe-core are installed by `scripts/install-test-deps.sh`; when
 //! one is missing the tests fail and say so.
@@ -52,11 +53,43 @@ fn require_tools() {
     );
 }
 
-/// A server on 127.0.0.1 with the demo datasets.
-async fn demo_server() -> TestServer {
+/// A server on 127.0.0.1 with the demo datasets, and with `wide` the dataset of
+/// [`import_wide`].
+async fn demo_server(wide: bool) -> TestServer {
     let dir = tempfile::tempdir().expect("temporary directory");
     crate::common::load_demo(dir.path()).await;
+    if wide {
+        import_wide(dir.path());
+    }
     TestServer::start(dir).await
+}
+
+/// Identifier of a dataset with many fields (none of the demo datasets has enough for its
+/// schema table to scroll).
+const WIDE: &str = "champs-nombreux";
+
+/// Imports [`WIDE`]: 48 fields with long labels (text, integers, decimals, dates), 30 rows.
+fn import_wide(data_dir: &Path) {
+    let files = tempfile::tempdir().expect("temporary directory");
+    let path = files.path().join(format!("{WIDE}.csv"));
+    let kinds = ["Commentaire libre", "Nombre de passages", "Taux mesuré", "Date du relevé"];
+    let header: Vec<String> =
+        (1..=48).map(|i| format!("{} du point de mesure {i}", kinds[i % 4])).collect();
+    let mut csv = header.join(";");
+    for row in 1..=30 {
+        csv.push('\n');
+        let cells: Vec<String> = (1..=48)
+            .map(|i| match i % 4 {
+                0 => format!("relevé {row} au point {i}"),
+                1 => (row * i).to_string(),
+                2 => format!("{row}.{i}"),
+                _ => format!("2024-{:02}-{:02}", 1 + row % 12, 1 + i % 28),
+            })
+            .collect();
+        csv.push_str(&cells.join(";"));
+    }
+    std::fs::write(&path, csv).expect("write the wide CSV");
+    crate::common::import(data_dir, &path, WIDE, kleber_ingest::ImportOptions::default());
 }
 
 /// Runs `node tests/browser/<script> <base>` while the server answers; returns its status and
@@ -94,10 +127,10 @@ async fn run_node(script: &str, base: &str) -> (ExitStatus, String) {
     (status, format!("{out}{err}"))
 }
 
-async fn run_script(script: &str) {
+async fn run_script(script: &str, wide: bool) {
     require_tools();
     let _one = ONE_BROWSER.lock().await;
-    let server = demo_server().await;
+    let server = demo_server(wide).await;
     let (status, output) = run_node(script, &server.base).await;
     println!("{output}");
     assert!(status.success(), "node tests/browser/{script} failed ({status}):\n{output}");
@@ -105,10 +138,10 @@ async fn run_script(script: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_searches_filters_maps_charts_and_downloads_in_the_browser() {
-    run_script("walk.mjs").await;
+    run_script("walk.mjs", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_pages_have_no_axe_violation_and_work_by_keyboard_at_320_px() {
-    run_script("a11y.mjs").await;
+    run_script("a11y.mjs", true).await;
 }

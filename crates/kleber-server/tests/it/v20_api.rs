@@ -32,7 +32,7 @@ async fn v20_records_are_wrapped_with_links() {
         assert_eq!(rels, ["self", "first", "last", "next"]);
         let next = v["links"][3]["href"].as_str().unwrap();
         assert!(
-            next.starts_with(&format!("{root}/catalog/datasets/velib/records?"))
+            next.starts_with(&format!("{}{root}/catalog/datasets/velib/records?", server.base))
                 && next.contains("offset=6"),
             "{next}"
         );
