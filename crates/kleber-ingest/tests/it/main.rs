@@ -3,6 +3,7 @@
 
 mod csv;
 mod errors;
+mod fidelity;
 mod geojson;
 mod hostile;
 mod json;
