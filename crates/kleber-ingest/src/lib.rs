@@ -114,9 +114,11 @@ mod infer;
 mod json_in;
 pub mod limits;
 mod output;
+mod sniff;
 mod typed;
 mod values;
 mod xlsx_in;
+mod xml_in;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -181,14 +183,25 @@ pub enum Format {
     GeoJson,
     /// An Excel workbook (XLSX; XLS, XLSB and ODS are read too).
     Xlsx,
+    /// A KML document (Google Earth, uMap, My Maps...): one record per placemark.
+    Kml,
+    /// A GPX document (GPS tracks): one record per waypoint, route and track.
+    Gpx,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: &'static [Format] =
-        &[Format::Csv, Format::Json, Format::Jsonl, Format::GeoJson, Format::Xlsx];
+    pub const ALL: &'static [Format] = &[
+        Format::Csv,
+        Format::Json,
+        Format::Jsonl,
+        Format::GeoJson,
+        Format::Xlsx,
+        Format::Kml,
+        Format::Gpx,
+    ];
 
-    /// The format's name: `csv`, `json`, `jsonl`, `geojson`, `xlsx`.
+    /// The format's name: `csv`, `json`, `jsonl`, `geojson`, `xlsx`, `kml`, `gpx`.
     pub const fn name(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -196,6 +209,8 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::GeoJson => "geojson",
             Format::Xlsx => "xlsx",
+            Format::Kml => "kml",
+            Format::Gpx => "gpx",
         }
     }
 
@@ -207,6 +222,8 @@ impl Format {
             "jsonl" | "ndjson" | "jsonlines" => Some(Format::Jsonl),
             "geojson" => Some(Format::GeoJson),
             "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Format::Xlsx),
+            "kml" => Some(Format::Kml),
+            "gpx" => Some(Format::Gpx),
             _ => None,
         }
     }
@@ -229,7 +246,9 @@ impl FromStr for Format {
             _ => {}
         }
         Format::ALL.iter().copied().find(|f| f.name() == wanted).ok_or_else(|| {
-            format!("unknown format `{s}`; expected one of csv, json, jsonl, geojson, xlsx")
+            format!(
+                "unknown format `{s}`; expected one of csv, json, jsonl, geojson, xlsx, kml, gpx"
+            )
         })
     }
 }
@@ -346,10 +365,7 @@ pub fn import_file(
     if meta.len() == 0 {
         return Err(Error::Empty { path: input.to_path_buf() });
     }
-    let format = match opts.format {
-        Some(f) => f,
-        None => detect_format(input)?,
-    };
+    let format = choose_format(input, opts.format)?;
     match format {
         Format::Csv => csv_in::import(input, output_parquet, opts, progress),
         Format::Json | Format::GeoJson => {
@@ -357,19 +373,112 @@ pub fn import_file(
         }
         Format::Jsonl => json_in::import_jsonl(input, output_parquet, opts, progress),
         Format::Xlsx => xlsx_in::import(input, output_parquet, opts, progress),
+        Format::Kml => xml_in::import_kml(input, output_parquet, opts, progress),
+        Format::Gpx => xml_in::import_gpx(input, output_parquet, opts, progress),
     }
 }
 
+/// How to fix an import of something that is not a data file.
+const EXPORT_HINT: &str = "export the data as CSV, JSON, GeoJSON, KML, GPX or XLSX and import \
+                           that file";
+
+/// The format to read `path` with: the one given, else the one its extension names, else
+/// the one its content shows; in every case the content is looked at first, so that a file
+/// that is not delimited text is never read as CSV. A KML or GPX document is read as such
+/// whatever its extension (unless another format is given); HTML pages, other XML documents,
+/// PDF, images and archives are refused, saying what they are.
+fn choose_format(path: &Path, given: Option<Format>) -> Result<Format, Error> {
+    use sniff::Content;
+    let head = read_prefix(path, 64 * 1024)?;
+    let content = sniff::sniff(&head);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let refuse = |what: String| Err(Error::unreadable(path, what));
+    match (&content, given) {
+        (Content::Kml, None | Some(Format::Kml)) => return Ok(Format::Kml),
+        (Content::Gpx, None | Some(Format::Gpx)) => return Ok(Format::Gpx),
+        (Content::Kml | Content::Gpx, Some(f)) => {
+            let is = if content == Content::Kml { "kml" } else { "gpx" };
+            return refuse(format!(
+                "this is a {} document, not {f}; import it with format {is} (or without a \
+                 format: it is recognised)",
+                is.to_ascii_uppercase()
+            ));
+        }
+        (Content::Html(start), _) => {
+            return refuse(format!(
+                "this is an HTML page (it starts with `{}`), not data: a download link that \
+                 answered with a web page (an error or a login page)? {EXPORT_HINT}",
+                start.trim()
+            ));
+        }
+        (Content::Xml(root), _) => {
+            let root =
+                if root.is_empty() { String::new() } else { format!(" whose root is <{root}>") };
+            return refuse(format!(
+                "this is an XML document{root}; of XML formats only KML (<kml>) and GPX (<gpx>) \
+                 documents are read; {EXPORT_HINT}"
+            ));
+        }
+        (Content::Binary(what), _) => {
+            let fix = if what.contains("archive") {
+                "decompress it first and import the file inside".to_owned()
+            } else {
+                EXPORT_HINT.to_owned()
+            };
+            return refuse(format!("this is {what}, not a data file this importer reads; {fix}"));
+        }
+        (Content::Zip | Content::Ole, Some(Format::Xlsx)) => return Ok(Format::Xlsx),
+        (Content::Zip, _) if ext.as_deref() == Some("kmz") => {
+            return refuse(
+                "this is a KMZ archive (zipped KML); unzip it and import the doc.kml inside"
+                    .to_owned(),
+            );
+        }
+        (Content::Zip | Content::Ole, None)
+            if ext
+                .as_deref()
+                .and_then(Format::from_extension)
+                .is_none_or(|f| f == Format::Xlsx) =>
+        {
+            return Ok(Format::Xlsx);
+        }
+        (Content::Zip, _) => {
+            return refuse(
+                "this is a zip archive, not text: an XLSX or ODS workbook? then import it with \
+                 format xlsx (or the .xlsx extension); a zipped CSV or shapefile? unzip it \
+                 first"
+                    .to_owned(),
+            );
+        }
+        (Content::Ole, _) => {
+            return refuse(
+                "this is an old Office file (XLS?), not text; import it with format xlsx (or \
+                 the .xls extension)"
+                    .to_owned(),
+            );
+        }
+        (Content::Other, Some(f @ (Format::Kml | Format::Gpx))) => {
+            return refuse(format!(
+                "this is not an XML document with a <{f}> root element, so not {}; import it \
+                 with its own format, or without a format to detect it",
+                f.name().to_ascii_uppercase()
+            ));
+        }
+        (Content::Other, Some(f)) => return Ok(f),
+        (Content::Other, None) => {}
+    }
+    detect_format(path, &head)
+}
+
 /// The format of a file: from its extension, else from its first bytes.
-fn detect_format(path: &Path) -> Result<Format, Error> {
+fn detect_format(path: &Path, head: &[u8]) -> Result<Format, Error> {
     if let Some(f) = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension) {
         return Ok(f);
     }
-    let head = read_prefix(path, 64 * 1024)?;
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Ok(Format::Xlsx);
     }
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let first = text.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &text[i..]);
     match first {
         None => Err(Error::Empty { path: path.to_path_buf() }),

@@ -7,6 +7,7 @@ mod fidelity;
 mod geojson;
 mod hostile;
 mod json;
+mod nontabular;
 mod output;
 mod real;
 mod robustness;
