@@ -80,7 +80,8 @@ struct ImportArgs {
     title: Option<String>,
     #[command(flatten)]
     data_dir: DataDir,
-    /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx.
+    /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx,
+    /// kml, gpx.
     #[arg(long)]
     format: Option<Format>,
     /// XLSX: the sheet to read (default: the first).
