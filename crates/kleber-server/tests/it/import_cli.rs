@@ -185,7 +185,7 @@ async fn files_that_are_not_data_are_refused_and_change_nothing() {
     let kml = "<?xml version=\"1.0\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\">\
                <Document><Placemark><name>a</name><Point><coordinates>7.7,48.5</coordinates>\
                </Point></Placemark></Document></kml>\n";
-    let cases: [Refused; 6] = [
+    let cases: [Refused<'_>; 6] = [
         (
             "page.csv",
             b"<!DOCTYPE html>\n<html><body><p>Not found</p></body></html>\n",
