@@ -1,5 +1,5 @@
-//! Reads a data file — CSV/TSV, JSON, JSONL, GeoJSON or XLSX — into typed Arrow batches and
-//! writes them as one Parquet file, with a schema inferred over the whole file.
+//! Reads a data file — CSV/TSV, JSON, JSONL, GeoJSON, XLSX, KML or GPX — into typed Arrow
+//! batches and writes them as one Parquet file, with a schema inferred over the whole file.
 //!
 //! The entry point is [`import_file`]. It returns the inferred [`Field`]s, the number of rows
 //! written and the rows that could not be read ([`RowIssue`]s); only a file that cannot be read
@@ -13,12 +13,17 @@
 //!   records; on a tie `;` wins over `,`, as French exports with decimal commas tie),
 //!   quote `"` or, when text fields of the sample are all wrapped in `'...'` and no field starts
 //!   with `"`, `'`. Quoted fields may span lines; CRLF and LF are both fine. The header is
-//!   detected: a first row of distinct, non-numeric, non-date texts is a header when some column
-//!   below it holds numbers, dates, booleans or points, or when none of its values repeats below;
-//!   a first row holding such typed values is data, and fields are then named `column_1`,
-//!   `column_2`... Rows with a wrong number of fields are rejected
-//!   (`expected N fields, found M`), except that one extra, empty, last field (a trailing
-//!   delimiter) is ignored; empty lines are skipped. The file is streamed twice
+//!   detected: a first row of non-numeric, non-date texts is a header when some column below it
+//!   holds numbers, dates, booleans or points, or when none of its values repeats below; the
+//!   same name may appear twice (spreadsheets export such headers). Distinct four-digit years
+//!   (1000–2999) count as names when some column they head holds something else than years
+//!   below (`commune;2019;2020` over figures: one column per year); a first row of years over
+//!   more years, or holding other typed values, is data, and fields are then named `column_1`,
+//!   `column_2`... A blank name in a header is `column_<position>` too; blank names at the end
+//!   of the header with no value under them in the first records (a trailing delimiter) are no
+//!   column. Rows with a wrong number of fields are rejected (`expected N fields, found M`),
+//!   except that extra, empty, last fields (a trailing delimiter) are ignored; empty lines are
+//!   skipped. The file is streamed twice
 //!   (pass 1 infers types, pass 2 converts and writes), so memory does not grow with its size.
 //! * **JSON** — an array of objects; Opendatasoft API v1 exports (an array of items with a
 //!   `fields` object) and search responses (an object with `records`); an object with `results`
@@ -33,13 +38,35 @@
 //!
 //! When the format comes from the extension, content that clearly belongs to a neighbour format
 //! is read as such: JSON Lines in a `.json` file, a JSON array in a `.jsonl` file, a plain JSON
-//! array in a `.geojson` file. A format given in [`ImportOptions::format`] is never second-guessed.
+//! array in a `.geojson` file, a KML or GPX document in a `.xml`, `.csv` or `.txt` file.
+//!
+//! Whatever the format, the first bytes are looked at before any reader runs, so that a file
+//! that is not data is never read as CSV: an HTML page, an XML document other than KML or GPX,
+//! a PDF, an image, an archive (zip outside a spreadsheet, KMZ, gzip, 7z, RAR...), a Parquet or
+//! SQLite file is refused with [`Error::Unreadable`] saying what it is and what to do. A
+//! format given in [`ImportOptions::format`] is otherwise not second-guessed, but KML or GPX
+//! content given as another format is refused (name the format, or give none).
 //! * **GeoJSON** — a FeatureCollection (or a single Feature): properties become fields and the
 //!   geometry becomes `geo_point_2d` when every geometry is a point, else `geo_shape` (GeoJSON
 //!   text), suffixed `_2`... if a property already has that name. A feature with an invalid
 //!   geometry is rejected; a null geometry is a null value.
 //! * **XLSX** (and the other formats calamine reads: XLS, XLSB, ODS) — the first sheet or the
 //!   named one; the first non-empty row is the header. Cells keep their spreadsheet type.
+//! * **KML** (georust `kml`) — one record per placemark, in folders too: `name`,
+//!   `description`, `folder` (the innermost named folder, when any placemark has one), then the
+//!   extended data (`Data`/`value`, `SchemaData`/`SimpleData`) and `TimeStamp`/`TimeSpan` in
+//!   order of first appearance, and the geometry (points, lines, polygons, multi-geometries) as
+//!   in GeoJSON. Extended data are text like CSV values: a column whose every value is a
+//!   boolean, an int or a number (decimal point) gets that type. A placemark without geometry
+//!   keeps its row with a null geometry.
+//! * **GPX** (georust `gpx`) — one record per waypoint, route and track, in that order: `kind`
+//!   (`waypoint`, `route`, `track`), `name`, `description`, `comment`, `type`, `elevation` and
+//!   `time` (waypoints), and the geometry: a point, a line, a multi-line (one per segment).
+//!   Columns no record fills are left out (but `name`).
+//!
+//!   KML and GPX documents are read whole (at most [`limits::MAX_XML_BYTES`]), after a check
+//!   that they are well-formed XML nested at most [`limits::MAX_XML_DEPTH`] deep; records are
+//!   located by their position ([`LocationKind::Item`]).
 //!
 //! In JSON, JSONL, GeoJSON and XLSX, values keep their source type: numbers stay numbers and
 //! strings are text — a string `"67000"` stays text — except that strings holding dates,
@@ -74,8 +101,10 @@
 //!
 //! # Fields and annotations
 //!
-//! Names are [`kleber_types::technical_name`] of the header, made unique with `_2`, `_3`...;
-//! labels are the headers, trimmed, BOM removed. Multivalued text fields get the annotation
+//! Names are [`kleber_types::technical_name`] of the header (a name starting with a digit gets
+//! `f_`: `2019` is `f_2019`), made unique with `_2`, `_3`... in column order (`Nom;Nom` gives
+//! `nom`, `nom_2`; `Prix (€);prix` gives `prix`, `prix_2`); labels are the headers, trimmed, BOM
+//! removed, so repeated names keep their label. Multivalued text fields get the annotation
 //! `multivalued: [sep]`. Text fields with at most 50 distinct values, fewer than half the row
 //! count, and every date or datetime field get `facet: []`.
 //!

@@ -22,7 +22,7 @@ pub const MAX_JSON_DEPTH: usize = 128;
 
 /// The largest KML or GPX document: these are parsed whole into a tree (GeoJSON, read as a
 /// stream, has no such limit).
-pub const MAX_XML_BYTES: u64 = 128 << 20;
+pub const MAX_XML_BYTES: u64 = 64 << 20;
 
 /// How deep XML elements may nest in a KML or GPX document (the parsers recurse).
 pub const MAX_XML_DEPTH: usize = 128;

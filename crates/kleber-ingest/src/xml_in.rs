@@ -16,7 +16,7 @@ fn read_document(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
         return Err(Error::TooLarge {
             path: path.to_path_buf(),
             reason: format!(
-                "the {what} document is {} , more than {}, the XML size limit ({what} is read \
+                "the {what} document is {}, more than {}, the XML size limit ({what} is read \
                  whole); split it, or convert it to GeoJSON, which is read as a stream",
                 mib(size),
                 mib(MAX_XML_BYTES)
@@ -358,6 +358,9 @@ pub(crate) fn import_kml(
     })?;
     let mut cols = Columns::new(&["name", "description"]);
     walk_kml(&doc, None, &mut cols);
+    // The tree and the text weigh more than the rows: free them before the conversion.
+    drop(doc);
+    drop(bytes);
     if cols.rows.is_empty() {
         return Err(Error::unreadable(
             path,
@@ -449,6 +452,8 @@ pub(crate) fn import_gpx(
         };
         cols.push(cells, geometry);
     }
+    drop(doc);
+    drop(bytes);
     if cols.rows.is_empty() {
         return Err(Error::unreadable(path, "the GPX document holds no waypoint, route or track"));
     }

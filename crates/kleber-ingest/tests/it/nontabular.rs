@@ -283,3 +283,68 @@ fn a_format_given_against_the_content_is_refused() {
     let msg = refused("parcs.kml", KML.as_bytes(), &gpx);
     assert!(msg.contains("format kml"), "{msg}");
 }
+
+#[test]
+fn kml_and_gpx_cut_or_damaged_anywhere_end_in_a_result() {
+    // The parsers build trees from events; on a document cut short some of their loops would
+    // wait for an end tag forever. Every prefix and every one-byte deletion must end, within
+    // a deadline, in an import or an error that leaves nothing behind.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut counts = (0usize, 0usize);
+        for (name, doc) in [("a.kml", KML_SHAPES), ("a.gpx", GPX)] {
+            let bytes = doc.as_bytes();
+            let mut variants: Vec<Vec<u8>> =
+                (1..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+            for i in (0..bytes.len()).step_by(3) {
+                let mut v = bytes.to_vec();
+                v.remove(i);
+                variants.push(v);
+            }
+            for v in variants {
+                let input = dir.path().join(name);
+                std::fs::write(&input, &v).expect("write");
+                let out = dir.path().join("out.parquet");
+                match kleber_ingest::import_file(
+                    &input,
+                    &out,
+                    &ImportOptions::default(),
+                    &mut |_| {},
+                ) {
+                    Ok(_) => counts.0 += 1,
+                    Err(e) => {
+                        assert!(!out.exists(), "{e}");
+                        counts.1 += 1;
+                    }
+                }
+                let _ = std::fs::remove_file(&out);
+            }
+        }
+        tx.send(counts).expect("send");
+    });
+    let (ok, err) = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("a damaged KML or GPX document made the import hang");
+    assert!(ok > 0 && err > 0, "ok {ok}, err {err}");
+}
+
+#[test]
+fn a_kml_document_beyond_the_xml_size_limit_is_refused_before_it_is_parsed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let input = dir.path().join("huge.kml");
+    std::fs::write(&input, KML).expect("write");
+    // Sparse: the size is checked before a byte beyond the first ones is read.
+    let f = std::fs::OpenOptions::new().write(true).open(&input).expect("open");
+    f.set_len(kleber_ingest::limits::MAX_XML_BYTES + 1).expect("grow");
+    let out = dir.path().join("out.parquet");
+    let err = kleber_ingest::import_file(&input, &out, &ImportOptions::default(), &mut |_| {})
+        .expect_err("too large");
+    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("more than 64 MiB, the XML size limit") && msg.contains("GeoJSON"),
+        "{msg}"
+    );
+    assert!(!out.exists());
+}
