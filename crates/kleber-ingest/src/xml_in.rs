@@ -369,11 +369,7 @@ pub(crate) fn import_kml(
         ));
     }
     let table = cols.into_table();
-    finish(table, path, out_path, opts, progress, Format::Kml, utf8(), total)
-}
-
-fn utf8() -> Detected {
-    Detected { encoding: Some("UTF-8".to_owned()), ..Detected::default() }
+    finish(table, path, out_path, opts, progress, Format::Kml, Detected::default(), total)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,5 +454,5 @@ pub(crate) fn import_gpx(
         return Err(Error::unreadable(path, "the GPX document holds no waypoint, route or track"));
     }
     let table = cols.into_table();
-    finish(table, path, out_path, opts, progress, Format::Gpx, utf8(), total)
+    finish(table, path, out_path, opts, progress, Format::Gpx, Detected::default(), total)
 }
