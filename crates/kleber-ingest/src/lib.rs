@@ -62,7 +62,9 @@
 //! * **GPX** (georust `gpx`) — one record per waypoint, route and track, in that order: `kind`
 //!   (`waypoint`, `route`, `track`), `name`, `description`, `comment`, `type`, `elevation` and
 //!   `time` (waypoints), and the geometry: a point, a line, a multi-line (one per segment).
-//!   Columns no record fills are left out (but `name`).
+//!   Columns no record fills are left out (in KML too: `name`, `description`, `folder`);
+//!   extended data named like one of them (`name`) is a field of its own (`name_2` beside a
+//!   filled `name`).
 //!
 //!   KML and GPX documents are read whole (at most [`limits::MAX_XML_BYTES`]), after a check
 //!   that they are well-formed XML nested at most [`limits::MAX_XML_DEPTH`] deep; records are

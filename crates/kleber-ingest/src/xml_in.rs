@@ -99,8 +99,6 @@ struct Columns {
     rows: Vec<(Vec<Value>, Value)>,
     /// Columns whose text values are typed like CSV values (KML extended data).
     textual: Vec<bool>,
-    /// The index of the `name` column.
-    name: usize,
 }
 
 impl Columns {
@@ -109,12 +107,14 @@ impl Columns {
             labels: fixed.iter().map(|s| (*s).to_owned()).collect(),
             rows: Vec::new(),
             textual: vec![false; fixed.len()],
-            name: fixed.iter().position(|f| *f == "name").unwrap_or(usize::MAX),
         }
     }
 
     fn index(&mut self, label: &str, textual: bool) -> usize {
-        match self.labels.iter().position(|l| l == label) {
+        // Extended data keep their own columns even when named like a fixed one (`name`).
+        match (0..self.labels.len())
+            .find(|&i| self.labels[i] == label && self.textual[i] == textual)
+        {
             Some(i) => i,
             None => {
                 self.labels.push(label.to_owned());
@@ -165,12 +165,11 @@ impl Columns {
                 }
             }
         }
-        // Fixed columns (description, comment, time...) that no record fills are left out;
-        // `name` and the extended data keys the document declares are kept.
+        // Fixed columns (name, description, comment, time...) that no record fills are left
+        // out; the extended data keys the document declares are kept.
         let keep: Vec<bool> = (0..self.labels.len())
             .map(|j| {
-                j == self.name
-                    || self.textual[j]
+                self.textual[j]
                     || self.rows.iter().any(|(r, _)| r.get(j).is_some_and(|v| *v != Value::Null))
             })
             .collect();

@@ -179,3 +179,38 @@ async fn kml_and_gpx_become_geographic_datasets() {
         json!({"type": "Point", "coordinates": [7.7509, 48.5816]})
     );
 }
+
+#[tokio::test]
+async fn a_kml_export_imports_back_to_the_same_records() {
+    let csv = "nom;capacite;ouvert;geo\n\
+               Parking Gare;450;true;48.5846, 7.7344\n\
+               Parking Kléber;280;false;48.5833, 7.7458\n";
+    let server = serve(&[("parkings.csv", csv, "parkings")]).await;
+    let (status, _, kml) =
+        server.get("/api/explore/v2.1/catalog/datasets/parkings/exports/kml").await;
+    assert_eq!(status, 200, "{kml}");
+    let original = server.records("parkings", "order_by=nom").await;
+
+    let again = serve(&[("parkings.kml", &kml, "parkings")]).await;
+    // KML has no name for the geometry: it comes back as `geo_point_2d`; the other fields
+    // come back with their names and types.
+    assert_eq!(
+        fields(&again, "parkings").await,
+        triples(&[
+            ("nom", "nom", "text"),
+            ("capacite", "capacite", "int"),
+            ("ouvert", "ouvert", "boolean"),
+            ("geo_point_2d", "geo_point_2d", "geo_point_2d"),
+        ])
+    );
+    let back = again.records("parkings", "order_by=nom").await;
+    assert_eq!(back.len(), 2);
+    for (a, b) in original.iter().zip(&back) {
+        for name in ["nom", "capacite", "ouvert"] {
+            assert_eq!(a[name], b[name], "{name}");
+        }
+        assert_eq!(a["geo"], b["geo_point_2d"]);
+    }
+    assert_eq!(back[1]["nom"], "Parking Kléber");
+    assert_eq!(back[1]["geo_point_2d"], json!({"lon": 7.7458, "lat": 48.5833}));
+}
