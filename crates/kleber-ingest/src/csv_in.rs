@@ -376,9 +376,11 @@ fn detect_header(records: &[Vec<String>], decimal_comma: bool) -> bool {
         }
     }
     if non_blank == 0 {
-        return false;
+        // A first row of empty names above data: a header that names nothing.
+        return records.len() > 1 && first.len() > 1;
     }
-    let rest: Vec<&Vec<String>> = records[1..].iter().filter(|r| r.len() == first.len()).collect();
+    // Rows longer than the first are compared too: a header may lack its last names.
+    let rest: Vec<&Vec<String>> = records[1..].iter().filter(|r| r.len() >= first.len()).collect();
     if rest.is_empty() {
         // A lone row of texts names columns; a lone row of years is more likely data.
         return years.is_empty();
@@ -413,9 +415,20 @@ fn detect_header(records: &[Vec<String>], decimal_comma: bool) -> bool {
 
 /// The column labels of a header row: a blank name becomes `column_<position>` (as when there
 /// is no header), and blank names at the end are dropped when no row of the sample has a value
-/// under them (a trailing delimiter on the header, with or without one on the rows).
+/// under them (a trailing delimiter on the header, with or without one on the rows). When most
+/// rows have values beyond the header, the extra columns are unnamed columns.
 fn header_labels(records: &[Vec<String>]) -> Vec<String> {
     let mut labels = records[0].clone();
+    // Most rows with values beyond the header (its last names left out by a spreadsheet):
+    // unnamed columns. A few such rows are rows with too many fields, rejected.
+    let longer: Vec<usize> = records[1..]
+        .iter()
+        .filter(|r| r.iter().skip(labels.len()).any(|v| !is_blank(v)))
+        .map(Vec::len)
+        .collect();
+    if longer.len() * 2 > records.len() - 1 {
+        labels.resize(mode(&longer).0, String::new());
+    }
     while labels.len() > 1 && labels.last().is_some_and(|l| is_blank(l)) {
         let j = labels.len() - 1;
         if records[1..].iter().any(|r| r.get(j).is_some_and(|v| !is_blank(v))) {

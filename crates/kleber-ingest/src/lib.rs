@@ -19,9 +19,10 @@
 //!   (1000–2999) count as names when some column they head holds something else than years
 //!   below (`commune;2019;2020` over figures: one column per year); a first row of years over
 //!   more years, or holding other typed values, is data, and fields are then named `column_1`,
-//!   `column_2`... A blank name in a header is `column_<position>` too; blank names at the end
-//!   of the header with no value under them in the first records (a trailing delimiter) are no
-//!   column. Rows with a wrong number of fields are rejected (`expected N fields, found M`),
+//!   `column_2`... A blank name in a header is `column_<position>` too (a first row of blank
+//!   names is such a header); blank names at the end of the header with no value under them in
+//!   the first records (a trailing delimiter) are no column, and when most of the first records
+//!   have values beyond the header, those are unnamed columns. Rows with a wrong number of fields are rejected (`expected N fields, found M`),
 //!   except that extra, empty, last fields (a trailing delimiter) are ignored; empty lines are
 //!   skipped. The file is streamed twice
 //!   (pass 1 infers types, pass 2 converts and writes), so memory does not grow with its size.

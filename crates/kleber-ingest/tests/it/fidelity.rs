@@ -167,3 +167,24 @@ fn a_first_row_of_years_over_more_years_is_data() {
     let i = csv("2020;2020\n1,5;2\n");
     assert_eq!(i.outcome.detected.has_header, Some(false));
 }
+
+#[test]
+fn a_header_shorter_than_its_rows_gets_unnamed_columns() {
+    let i = csv("id;nom\n1;a;2,5\n2;b;3\n3;c;\n");
+    assert_eq!(i.outcome.detected.has_header, Some(true));
+    assert_eq!(i.names(), ["id", "nom", "column_3"]);
+    assert!(i.outcome.rejected.is_empty(), "{:?}", i.outcome.rejected);
+    assert_eq!(i.type_of("column_3"), FieldType::Double);
+    assert_eq!(i.double("column_3", 0), Some(2.5));
+    assert_eq!(i.double("column_3", 2), None);
+}
+
+#[test]
+fn a_header_row_of_empty_names_is_a_header_that_names_nothing() {
+    let i = csv(";;\n1;Strasbourg;2,5\n2;Colmar;3\n");
+    assert_eq!(i.outcome.detected.has_header, Some(true));
+    assert_eq!(i.names(), ["column_1", "column_2", "column_3"]);
+    assert_eq!(i.rows(), 2, "the empty row is not a record of nulls");
+    assert_eq!(i.type_of("column_1"), FieldType::Int);
+    assert_eq!(i.str("column_2", 1).as_deref(), Some("Colmar"));
+}
