@@ -58,7 +58,8 @@
 //!   extended data (`Data`/`value`, `SchemaData`/`SimpleData`) and `TimeStamp`/`TimeSpan` in
 //!   order of first appearance, and the geometry (points, lines, polygons, multi-geometries) as
 //!   in GeoJSON. Extended data are text like CSV values: a column whose every value is a
-//!   boolean, an int or a number (decimal point) gets that type. A placemark without geometry
+//!   boolean, an int or a number (decimal point) gets that type, unless the document's
+//!   `Schema` declares it a `string` (GDAL writes such schemas), and then it stays text. A placemark without geometry
 //!   keeps its row with a null geometry.
 //! * **GPX** (georust `gpx`) — one record per waypoint, route and track, in that order: `kind`
 //!   (`waypoint`, `route`, `track`), `name`, `description`, `comment`, `type`, `elevation` and

@@ -99,6 +99,8 @@ struct Columns {
     rows: Vec<(Vec<Value>, Value)>,
     /// Columns whose text values are typed like CSV values (KML extended data).
     textual: Vec<bool>,
+    /// Extended data a KML `Schema` declares as strings: they stay text.
+    strings: std::collections::HashSet<String>,
 }
 
 impl Columns {
@@ -107,6 +109,7 @@ impl Columns {
             labels: fixed.iter().map(|s| (*s).to_owned()).collect(),
             rows: Vec::new(),
             textual: vec![false; fixed.len()],
+            strings: std::collections::HashSet::new(),
         }
     }
 
@@ -136,7 +139,8 @@ impl Columns {
     /// CSV, decimal point only), and hands the table over. Other values stay strings (dates
     /// and points are still recognised in them).
     fn into_table(mut self) -> Table {
-        for j in (0..self.labels.len()).filter(|&j| self.textual[j]) {
+        let typed = |j: &usize| self.textual[*j] && !self.strings.contains(&self.labels[*j]);
+        for j in (0..self.labels.len()).filter(typed) {
             let mut mask = M_BOOL | M_INT | M_DOUBLE;
             for (row, _) in &self.rows {
                 if let Some(Value::Str(s)) = row.get(j)
@@ -336,6 +340,16 @@ fn walk_kml(k: &kml::Kml<f64>, folder: Option<&str>, cols: &mut Columns) {
             }
             let geometry = p.geometry.as_ref().map_or(Value::Null, kml_geometry);
             cols.push(cells, geometry);
+        }
+        K::Element(e) if e.name == "Schema" => {
+            // `<SimpleField name="code" type="string">`: a declared string stays text.
+            for f in e.children.iter().filter(|f| f.name == "SimpleField") {
+                if let (Some(name), Some("string")) =
+                    (f.attrs.get("name"), f.attrs.get("type").map(String::as_str))
+                {
+                    cols.strings.insert(name.clone());
+                }
+            }
         }
         _ => {}
     }

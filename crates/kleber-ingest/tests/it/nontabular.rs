@@ -348,3 +348,86 @@ fn a_kml_document_beyond_the_xml_size_limit_is_refused_before_it_is_parsed() {
     );
     assert!(!out.exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// KML written by another program: GDAL's ogr2ogr from the real GeoJSON files.
+
+/// The coordinates of a GeoJSON geometry text, flattened.
+fn flat_coords(shape: &str) -> Vec<f64> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(shape).expect("geometry JSON");
+    let mut out = Vec::new();
+    walk(&v["coordinates"], &mut out);
+    out
+}
+
+#[test]
+fn kml_written_by_gdal_from_real_geojson_imports_to_the_same_records() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (file, geometry) in [
+        ("strasbourg_parcs-jardins_points.geojson", "geo_point_2d"),
+        ("paris_arrondissements_polygons.geojson", "geo_shape"),
+        ("strasbourg_trafic-temps-reel_lines.geojson", "geo_shape"),
+    ] {
+        let source = crate::util::real(file);
+        let kml = dir.path().join(file.replace(".geojson", ".kml"));
+        let out = std::process::Command::new("ogr2ogr")
+            .args(["-f", "KML"])
+            .arg(&kml)
+            .arg(&source)
+            .output()
+            .expect("ogr2ogr (gdal-bin, installed by scripts/install-test-deps.sh)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let g = import(&source, &ImportOptions::default());
+        let k = import(&kml, &ImportOptions::default());
+        assert_eq!(k.outcome.format, Format::Kml);
+        assert_eq!(k.rows(), g.rows(), "{file}");
+        assert!(k.outcome.rejected.is_empty(), "{file}: {:?}", k.outcome.rejected);
+        let mut compared = 0;
+        for f in &g.outcome.fields {
+            let t = f.field_type;
+            if f.name == geometry
+                || !matches!(t, FieldType::Text | FieldType::Int | FieldType::Double)
+            {
+                continue;
+            }
+            assert_eq!(k.type_of(&f.name), t, "{file}: {}", f.name);
+            for row in 0..g.rows() {
+                match t {
+                    FieldType::Int => assert_eq!(k.int(&f.name, row), g.int(&f.name, row)),
+                    FieldType::Double => {
+                        let (a, b) = (k.double(&f.name, row), g.double(&f.name, row));
+                        assert!(
+                            a.zip(b)
+                                .map_or(a == b, |(a, b)| (a - b).abs() <= 1e-9 * b.abs().max(1.0)),
+                            "{file}: {} row {row}: {a:?} {b:?}",
+                            f.name
+                        );
+                    }
+                    _ => assert_eq!(k.str(&f.name, row), g.str(&f.name, row), "{file}: {}", f.name),
+                }
+            }
+            compared += 1;
+        }
+        assert!(compared >= 2, "{file}: {compared} fields compared");
+        assert_eq!(k.type_of(geometry), g.type_of(geometry), "{file}");
+        for row in 0..g.rows() {
+            if geometry == "geo_point_2d" {
+                let (a, b) = (k.point(geometry, row), g.point(geometry, row));
+                let (a, b) = (a.expect("kml point"), b.expect("geojson point"));
+                assert!((a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9, "{file} row {row}");
+            } else {
+                let a = flat_coords(&k.str(geometry, row).expect("kml shape"));
+                let b = flat_coords(&g.str(geometry, row).expect("geojson shape"));
+                assert_eq!(a.len(), b.len(), "{file} row {row}");
+                assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-9), "{file} row {row}");
+            }
+        }
+    }
+}
