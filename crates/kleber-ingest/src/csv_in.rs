@@ -219,11 +219,10 @@ fn detect_encoding(sample: &[u8], truncated: bool) -> (&'static Encoding, usize)
 
 /// Refuses files that are obviously not text.
 fn check_binary(path: &Path, sample: &[u8], enc: &'static Encoding) -> Result<(), Error> {
-    let signatures: [(&[u8], &str); 5] = [
+    let signatures: [(&[u8], &str); 4] = [
         (b"PK\x03\x04", "a zip archive (an XLSX workbook? then import it with format xlsx)"),
         (&[0xD0, 0xCF, 0x11, 0xE0], "an old Office file (XLS? import it with format xlsx)"),
         (b"%PDF", "a PDF document"),
-        (b"PAR1", "a Parquet file"),
         (b"\x1F\x8B", "a gzip archive (decompress it first)"),
     ];
     for (sig, what) in signatures {

@@ -36,7 +36,6 @@ const SIGNATURES: &[(&[u8], &str)] = &[
     (b"Rar!\x1A\x07", "a RAR archive"),
     (b"\xFD7zXZ\0", "an xz archive"),
     (b"BZh91AY&SY", "a bzip2 archive"),
-    (b"PAR1", "a Parquet file"),
     (b"SQLite format 3\0", "an SQLite database"),
     (b"\0\0\x27\x0A", "an ESRI shapefile geometry file (.shp)"),
     (b"{\\rtf", "an RTF document"),
@@ -55,6 +54,10 @@ pub(crate) fn sniff(head: &[u8]) -> Content {
     }
     if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
         return Content::Binary("a WebP image");
+    }
+    // `PAR1` could start a CSV header; a Parquet file has binary right after it.
+    if head.starts_with(b"PAR1") && head[..head.len().min(64)].contains(&0) {
+        return Content::Binary("a Parquet file");
     }
     if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| head.starts_with(sig)) {
         return Content::Binary(what);
@@ -139,6 +142,8 @@ mod tests {
         assert_eq!(sniff(b"a;b\n1;2\n"), Content::Other);
         assert_eq!(sniff(b"%PDF-1.4"), Content::Binary("a PDF document"));
         assert_eq!(sniff(b"PK\x03\x04rest"), Content::Zip);
+        assert_eq!(sniff(b"PAR1\x15\x04\x15\0"), Content::Binary("a Parquet file"));
+        assert_eq!(sniff(b"PAR1;PAR2\n1;2\n"), Content::Other);
         // UTF-16 with BOM.
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()

@@ -188,3 +188,10 @@ fn a_header_row_of_empty_names_is_a_header_that_names_nothing() {
     assert_eq!(i.type_of("column_1"), FieldType::Int);
     assert_eq!(i.str("column_2", 1).as_deref(), Some("Colmar"));
 }
+
+#[test]
+fn a_header_that_starts_like_a_file_signature_is_still_a_header() {
+    let i = csv("PAR1;PAR2\n1;2\n");
+    assert_eq!(i.names(), ["par1", "par2"]);
+    assert_eq!(i.int("par2", 0), Some(2));
+}
