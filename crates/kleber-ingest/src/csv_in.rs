@@ -219,11 +219,10 @@ fn detect_encoding(sample: &[u8], truncated: bool) -> (&'static Encoding, usize)
 
 /// Refuses files that are obviously not text.
 fn check_binary(path: &Path, sample: &[u8], enc: &'static Encoding) -> Result<(), Error> {
-    let signatures: [(&[u8], &str); 5] = [
+    let signatures: [(&[u8], &str); 4] = [
         (b"PK\x03\x04", "a zip archive (an XLSX workbook? then import it with format xlsx)"),
         (&[0xD0, 0xCF, 0x11, 0xE0], "an old Office file (XLS? import it with format xlsx)"),
         (b"%PDF", "a PDF document"),
-        (b"PAR1", "a Parquet file"),
         (b"\x1F\x8B", "a gzip archive (decompress it first)"),
     ];
     for (sig, what) in signatures {
@@ -255,13 +254,10 @@ fn check_binary(path: &Path, sample: &[u8], enc: &'static Encoding) -> Result<()
     Ok(())
 }
 
-/// The number of fields of a record, not counting one extra, empty, last field when the header
-/// has one field fewer (a trailing delimiter on data rows).
+/// The number of fields of a record, not counting extra, empty, last fields beyond the header's
+/// `ncols` (a trailing delimiter on data rows).
 fn field_count(r: &csv::StringRecord, ncols: usize) -> usize {
-    match r.get(ncols) {
-        Some(last) if r.len() == ncols + 1 && is_blank(last) => ncols,
-        _ => r.len(),
-    }
+    if r.len() > ncols && r.iter().skip(ncols).all(is_blank) { ncols } else { r.len() }
 }
 
 fn is_blank_record(r: &csv::StringRecord) -> bool {
@@ -352,46 +348,99 @@ fn detect_quote(text: &str, delim: u8) -> u8 {
     }
 }
 
+/// A four-digit year (1000 to 2999): a header cell in tables with one column per year.
+fn is_year(v: &str) -> bool {
+    let v = v.trim();
+    v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) && matches!(v.as_bytes()[0], b'1' | b'2')
+}
+
 /// Whether the first sample record is a header (see the crate documentation).
+///
+/// Its cells must be texts (repeated names are fine: spreadsheets export them) or distinct
+/// years. Years are a header only when some column headed by a year holds something else than
+/// years below (`2019;2020` over `12,5;13`); a first row of years over more years is data.
 fn detect_header(records: &[Vec<String>], decimal_comma: bool) -> bool {
     let Some(first) = records.first() else { return false };
-    let mut seen = std::collections::HashSet::new();
+    let mut years = std::collections::HashSet::new();
     let mut non_blank = 0;
     for v in first {
         if is_blank(v) {
             continue;
         }
         non_blank += 1;
-        if classify_str(v.trim(), M_TEXT_SOURCE, decimal_comma).0 != 0 || !seen.insert(v.trim()) {
+        if classify_str(v.trim(), M_TEXT_SOURCE, decimal_comma).0 != 0
+            && !(is_year(v) && years.insert(v.trim()))
+        {
             return false;
         }
     }
     if non_blank == 0 {
-        return false;
+        // A first row of empty names above data: a header that names nothing.
+        return records.len() > 1 && first.len() > 1;
     }
-    let rest: Vec<&Vec<String>> = records[1..].iter().filter(|r| r.len() == first.len()).collect();
+    // Rows longer than the first are compared too: a header may lack its last names.
+    let rest: Vec<&Vec<String>> = records[1..].iter().filter(|r| r.len() >= first.len()).collect();
     if rest.is_empty() {
-        return true;
+        // A lone row of texts names columns; a lone row of years is more likely data.
+        return years.is_empty();
+    }
+    let below = |j: usize| rest.iter().map(move |r| r[j].trim()).filter(|v| !v.is_empty());
+    if !years.is_empty() {
+        let year_columns = first.iter().enumerate().filter(|(_, h)| years.contains(h.trim()));
+        let evidence = year_columns.clone().any(|(j, _)| below(j).any(|v| !is_year(v)));
+        if !evidence {
+            return false;
+        }
     }
     for (j, h) in first.iter().enumerate() {
+        if years.contains(h.trim()) {
+            continue;
+        }
         let mut mask = M_TEXT_SOURCE;
         let mut values = 0;
-        for r in &rest {
-            let v = &r[j];
-            if is_blank(v) {
-                continue;
-            }
+        for v in below(j) {
             values += 1;
-            if v.trim() == h.trim() {
+            if v == h.trim() {
                 return false;
             }
-            mask &= classify_str(v.trim(), mask, decimal_comma).0;
+            mask &= classify_str(v, mask, decimal_comma).0;
         }
         if values > 0 && mask != 0 {
             return true;
         }
     }
     true
+}
+
+/// The column labels of a header row: a blank name becomes `column_<position>` (as when there
+/// is no header), and blank names at the end are dropped when no row of the sample has a value
+/// under them (a trailing delimiter on the header, with or without one on the rows). When most
+/// rows have values beyond the header, the extra columns are unnamed columns.
+fn header_labels(records: &[Vec<String>]) -> Vec<String> {
+    let mut labels = records[0].clone();
+    // Most rows with values beyond the header (its last names left out by a spreadsheet):
+    // unnamed columns. A few such rows are rows with too many fields, rejected.
+    let longer: Vec<usize> = records[1..]
+        .iter()
+        .filter(|r| r.iter().skip(labels.len()).any(|v| !is_blank(v)))
+        .map(Vec::len)
+        .collect();
+    if longer.len() * 2 > records.len() - 1 {
+        labels.resize(mode(&longer).0, String::new());
+    }
+    while labels.len() > 1 && labels.last().is_some_and(|l| is_blank(l)) {
+        let j = labels.len() - 1;
+        if records[1..].iter().any(|r| r.get(j).is_some_and(|v| !is_blank(v))) {
+            break;
+        }
+        labels.pop();
+    }
+    for (j, l) in labels.iter_mut().enumerate() {
+        if is_blank(l) {
+            *l = format!("column_{}", j + 1);
+        }
+    }
+    labels
 }
 
 /// One streaming read of the file.
@@ -537,10 +586,15 @@ pub(crate) fn import(
     }
     let has_header = opts.has_header.unwrap_or_else(|| detect_header(&records, decimal_comma));
     let labels: Vec<String> = if has_header {
-        records[0].clone()
+        header_labels(&records)
     } else {
         let counts: Vec<usize> = records.iter().map(Vec::len).collect();
-        (1..=mode(&counts).0).map(|i| format!("column_{i}")).collect()
+        let mut n = mode(&counts).0;
+        // A trailing delimiter on every line is not a column.
+        while n > 1 && records.iter().all(|r| r.get(n - 1).is_none_or(|v| is_blank(v))) {
+            n -= 1;
+        }
+        (1..=n).map(|i| format!("column_{i}")).collect()
     };
     let ncols = labels.len();
 

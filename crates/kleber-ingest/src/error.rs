@@ -17,7 +17,7 @@ pub enum Error {
 
     /// The format could not be told from the extension nor from the content.
     #[error(
-        "{path}: cannot tell the file format ({hint}); pass the format explicitly (csv, json, jsonl, geojson, xlsx)"
+        "{path}: cannot tell the file format ({hint}); pass the format explicitly (csv, json, jsonl, geojson, xlsx, kml, gpx)"
     )]
     UnknownFormat {
         /// The input path.

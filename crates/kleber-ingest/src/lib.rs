@@ -1,5 +1,5 @@
-//! Reads a data file — CSV/TSV, JSON, JSONL, GeoJSON or XLSX — into typed Arrow batches and
-//! writes them as one Parquet file, with a schema inferred over the whole file.
+//! Reads a data file — CSV/TSV, JSON, JSONL, GeoJSON, XLSX, KML or GPX — into typed Arrow
+//! batches and writes them as one Parquet file, with a schema inferred over the whole file.
 //!
 //! The entry point is [`import_file`]. It returns the inferred [`Field`]s, the number of rows
 //! written and the rows that could not be read ([`RowIssue`]s); only a file that cannot be read
@@ -13,12 +13,18 @@
 //!   records; on a tie `;` wins over `,`, as French exports with decimal commas tie),
 //!   quote `"` or, when text fields of the sample are all wrapped in `'...'` and no field starts
 //!   with `"`, `'`. Quoted fields may span lines; CRLF and LF are both fine. The header is
-//!   detected: a first row of distinct, non-numeric, non-date texts is a header when some column
-//!   below it holds numbers, dates, booleans or points, or when none of its values repeats below;
-//!   a first row holding such typed values is data, and fields are then named `column_1`,
-//!   `column_2`... Rows with a wrong number of fields are rejected
-//!   (`expected N fields, found M`), except that one extra, empty, last field (a trailing
-//!   delimiter) is ignored; empty lines are skipped. The file is streamed twice
+//!   detected: a first row of non-numeric, non-date texts is a header when some column below it
+//!   holds numbers, dates, booleans or points, or when none of its values repeats below; the
+//!   same name may appear twice (spreadsheets export such headers). Distinct four-digit years
+//!   (1000–2999) count as names when some column they head holds something else than years
+//!   below (`commune;2019;2020` over figures: one column per year); a first row of years over
+//!   more years, or holding other typed values, is data, and fields are then named `column_1`,
+//!   `column_2`... A blank name in a header is `column_<position>` too (a first row of blank
+//!   names is such a header); blank names at the end of the header with no value under them in
+//!   the first records (a trailing delimiter) are no column, and when most of the first records
+//!   have values beyond the header, those are unnamed columns. Rows with a wrong number of fields are rejected (`expected N fields, found M`),
+//!   except that extra, empty, last fields (a trailing delimiter) are ignored; empty lines are
+//!   skipped. The file is streamed twice
 //!   (pass 1 infers types, pass 2 converts and writes), so memory does not grow with its size.
 //! * **JSON** — an array of objects; Opendatasoft API v1 exports (an array of items with a
 //!   `fields` object) and search responses (an object with `records`); an object with `results`
@@ -33,13 +39,38 @@
 //!
 //! When the format comes from the extension, content that clearly belongs to a neighbour format
 //! is read as such: JSON Lines in a `.json` file, a JSON array in a `.jsonl` file, a plain JSON
-//! array in a `.geojson` file. A format given in [`ImportOptions::format`] is never second-guessed.
+//! array in a `.geojson` file, a KML or GPX document in a `.xml`, `.csv` or `.txt` file.
+//!
+//! Whatever the format, the first bytes are looked at before any reader runs, so that a file
+//! that is not data is never read as CSV: an HTML page, an XML document other than KML or GPX,
+//! a PDF, an image, an archive (zip outside a spreadsheet, KMZ, gzip, 7z, RAR...), a Parquet or
+//! SQLite file is refused with [`Error::Unreadable`] saying what it is and what to do. A
+//! format given in [`ImportOptions::format`] is otherwise not second-guessed, but KML or GPX
+//! content given as another format is refused (name the format, or give none).
 //! * **GeoJSON** — a FeatureCollection (or a single Feature): properties become fields and the
 //!   geometry becomes `geo_point_2d` when every geometry is a point, else `geo_shape` (GeoJSON
 //!   text), suffixed `_2`... if a property already has that name. A feature with an invalid
 //!   geometry is rejected; a null geometry is a null value.
 //! * **XLSX** (and the other formats calamine reads: XLS, XLSB, ODS) — the first sheet or the
 //!   named one; the first non-empty row is the header. Cells keep their spreadsheet type.
+//! * **KML** (georust `kml`) — one record per placemark, in folders too: `name`,
+//!   `description`, `folder` (the innermost named folder, when any placemark has one), then the
+//!   extended data (`Data`/`value`, `SchemaData`/`SimpleData`) and `TimeStamp`/`TimeSpan` in
+//!   order of first appearance, and the geometry (points, lines, polygons, multi-geometries) as
+//!   in GeoJSON. Extended data are text like CSV values: a column whose every value is a
+//!   boolean, an int or a number (decimal point) gets that type, unless the document's
+//!   `Schema` declares it a `string` (GDAL writes such schemas), and then it stays text. A placemark without geometry
+//!   keeps its row with a null geometry.
+//! * **GPX** (georust `gpx`) — one record per waypoint, route and track, in that order: `kind`
+//!   (`waypoint`, `route`, `track`), `name`, `description`, `comment`, `type`, `elevation` and
+//!   `time` (waypoints), and the geometry: a point, a line, a multi-line (one per segment).
+//!   Columns no record fills are left out (in KML too: `name`, `description`, `folder`);
+//!   extended data named like one of them (`name`) is a field of its own (`name_2` beside a
+//!   filled `name`).
+//!
+//!   KML and GPX documents are read whole (at most [`limits::MAX_XML_BYTES`]), after a check
+//!   that they are well-formed XML nested at most [`limits::MAX_XML_DEPTH`] deep; records are
+//!   located by their position ([`LocationKind::Item`]).
 //!
 //! In JSON, JSONL, GeoJSON and XLSX, values keep their source type: numbers stay numbers and
 //! strings are text — a string `"67000"` stays text — except that strings holding dates,
@@ -74,8 +105,10 @@
 //!
 //! # Fields and annotations
 //!
-//! Names are [`kleber_types::technical_name`] of the header, made unique with `_2`, `_3`...;
-//! labels are the headers, trimmed, BOM removed. Multivalued text fields get the annotation
+//! Names are [`kleber_types::technical_name`] of the header (a name starting with a digit gets
+//! `f_`: `2019` is `f_2019`), made unique with `_2`, `_3`... in column order (`Nom;Nom` gives
+//! `nom`, `nom_2`; `Prix (€);prix` gives `prix`, `prix_2`); labels are the headers, trimmed, BOM
+//! removed, so repeated names keep their label. Multivalued text fields get the annotation
 //! `multivalued: [sep]`. Text fields with at most 50 distinct values, fewer than half the row
 //! count, and every date or datetime field get `facet: []`.
 //!
@@ -114,9 +147,11 @@ mod infer;
 mod json_in;
 pub mod limits;
 mod output;
+mod sniff;
 mod typed;
 mod values;
 mod xlsx_in;
+mod xml_in;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -181,14 +216,25 @@ pub enum Format {
     GeoJson,
     /// An Excel workbook (XLSX; XLS, XLSB and ODS are read too).
     Xlsx,
+    /// A KML document (Google Earth, uMap, My Maps...): one record per placemark.
+    Kml,
+    /// A GPX document (GPS tracks): one record per waypoint, route and track.
+    Gpx,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: &'static [Format] =
-        &[Format::Csv, Format::Json, Format::Jsonl, Format::GeoJson, Format::Xlsx];
+    pub const ALL: &'static [Format] = &[
+        Format::Csv,
+        Format::Json,
+        Format::Jsonl,
+        Format::GeoJson,
+        Format::Xlsx,
+        Format::Kml,
+        Format::Gpx,
+    ];
 
-    /// The format's name: `csv`, `json`, `jsonl`, `geojson`, `xlsx`.
+    /// The format's name: `csv`, `json`, `jsonl`, `geojson`, `xlsx`, `kml`, `gpx`.
     pub const fn name(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -196,6 +242,8 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::GeoJson => "geojson",
             Format::Xlsx => "xlsx",
+            Format::Kml => "kml",
+            Format::Gpx => "gpx",
         }
     }
 
@@ -207,6 +255,8 @@ impl Format {
             "jsonl" | "ndjson" | "jsonlines" => Some(Format::Jsonl),
             "geojson" => Some(Format::GeoJson),
             "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Format::Xlsx),
+            "kml" => Some(Format::Kml),
+            "gpx" => Some(Format::Gpx),
             _ => None,
         }
     }
@@ -229,7 +279,9 @@ impl FromStr for Format {
             _ => {}
         }
         Format::ALL.iter().copied().find(|f| f.name() == wanted).ok_or_else(|| {
-            format!("unknown format `{s}`; expected one of csv, json, jsonl, geojson, xlsx")
+            format!(
+                "unknown format `{s}`; expected one of csv, json, jsonl, geojson, xlsx, kml, gpx"
+            )
         })
     }
 }
@@ -346,10 +398,7 @@ pub fn import_file(
     if meta.len() == 0 {
         return Err(Error::Empty { path: input.to_path_buf() });
     }
-    let format = match opts.format {
-        Some(f) => f,
-        None => detect_format(input)?,
-    };
+    let format = choose_format(input, opts.format)?;
     match format {
         Format::Csv => csv_in::import(input, output_parquet, opts, progress),
         Format::Json | Format::GeoJson => {
@@ -357,19 +406,112 @@ pub fn import_file(
         }
         Format::Jsonl => json_in::import_jsonl(input, output_parquet, opts, progress),
         Format::Xlsx => xlsx_in::import(input, output_parquet, opts, progress),
+        Format::Kml => xml_in::import_kml(input, output_parquet, opts, progress),
+        Format::Gpx => xml_in::import_gpx(input, output_parquet, opts, progress),
     }
 }
 
+/// How to fix an import of something that is not a data file.
+const EXPORT_HINT: &str = "export the data as CSV, JSON, GeoJSON, KML, GPX or XLSX and import \
+                           that file";
+
+/// The format to read `path` with: the one given, else the one its extension names, else
+/// the one its content shows; in every case the content is looked at first, so that a file
+/// that is not delimited text is never read as CSV. A KML or GPX document is read as such
+/// whatever its extension (unless another format is given); HTML pages, other XML documents,
+/// PDF, images and archives are refused, saying what they are.
+fn choose_format(path: &Path, given: Option<Format>) -> Result<Format, Error> {
+    use sniff::Content;
+    let head = read_prefix(path, 64 * 1024)?;
+    let content = sniff::sniff(&head);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let refuse = |what: String| Err(Error::unreadable(path, what));
+    match (&content, given) {
+        (Content::Kml, None | Some(Format::Kml)) => return Ok(Format::Kml),
+        (Content::Gpx, None | Some(Format::Gpx)) => return Ok(Format::Gpx),
+        (Content::Kml | Content::Gpx, Some(f)) => {
+            let is = if content == Content::Kml { "kml" } else { "gpx" };
+            return refuse(format!(
+                "this is a {} document, not {f}; import it with format {is} (or without a \
+                 format: it is recognised)",
+                is.to_ascii_uppercase()
+            ));
+        }
+        (Content::Html(start), _) => {
+            return refuse(format!(
+                "this is an HTML page (it starts with `{}`), not data: a download link that \
+                 answered with a web page (an error or a login page)? {EXPORT_HINT}",
+                start.trim()
+            ));
+        }
+        (Content::Xml(root), _) => {
+            let root =
+                if root.is_empty() { String::new() } else { format!(" whose root is <{root}>") };
+            return refuse(format!(
+                "this is an XML document{root}; of XML formats only KML (<kml>) and GPX (<gpx>) \
+                 documents are read; {EXPORT_HINT}"
+            ));
+        }
+        (Content::Binary(what), _) => {
+            let fix = if what.contains("archive") {
+                "decompress it first and import the file inside".to_owned()
+            } else {
+                EXPORT_HINT.to_owned()
+            };
+            return refuse(format!("this is {what}, not a data file this importer reads; {fix}"));
+        }
+        (Content::Zip | Content::Ole, Some(Format::Xlsx)) => return Ok(Format::Xlsx),
+        (Content::Zip, _) if ext.as_deref() == Some("kmz") => {
+            return refuse(
+                "this is a KMZ archive (zipped KML); unzip it and import the doc.kml inside"
+                    .to_owned(),
+            );
+        }
+        (Content::Zip | Content::Ole, None)
+            if ext
+                .as_deref()
+                .and_then(Format::from_extension)
+                .is_none_or(|f| f == Format::Xlsx) =>
+        {
+            return Ok(Format::Xlsx);
+        }
+        (Content::Zip, _) => {
+            return refuse(
+                "this is a zip archive, not text: an XLSX or ODS workbook? then import it with \
+                 format xlsx (or the .xlsx extension); a zipped CSV or shapefile? unzip it \
+                 first"
+                    .to_owned(),
+            );
+        }
+        (Content::Ole, _) => {
+            return refuse(
+                "this is an old Office file (XLS?), not text; import it with format xlsx (or \
+                 the .xls extension)"
+                    .to_owned(),
+            );
+        }
+        (Content::Other, Some(f @ (Format::Kml | Format::Gpx))) => {
+            return refuse(format!(
+                "this is not an XML document with a <{f}> root element, so not {}; import it \
+                 with its own format, or without a format to detect it",
+                f.name().to_ascii_uppercase()
+            ));
+        }
+        (Content::Other, Some(f)) => return Ok(f),
+        (Content::Other, None) => {}
+    }
+    detect_format(path, &head)
+}
+
 /// The format of a file: from its extension, else from its first bytes.
-fn detect_format(path: &Path) -> Result<Format, Error> {
+fn detect_format(path: &Path, head: &[u8]) -> Result<Format, Error> {
     if let Some(f) = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension) {
         return Ok(f);
     }
-    let head = read_prefix(path, 64 * 1024)?;
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Ok(Format::Xlsx);
     }
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let first = text.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &text[i..]);
     match first {
         None => Err(Error::Empty { path: path.to_path_buf() }),

@@ -20,6 +20,13 @@ pub const MAX_ARCHIVE_ENTRIES: usize = 10_000;
 /// How deep JSON arrays and objects may nest (serde_json's own recursion limit).
 pub const MAX_JSON_DEPTH: usize = 128;
 
+/// The largest KML or GPX document: these are parsed whole into a tree (GeoJSON, read as a
+/// stream, has no such limit).
+pub const MAX_XML_BYTES: u64 = 64 << 20;
+
+/// How deep XML elements may nest in a KML or GPX document (the parsers recurse).
+pub const MAX_XML_DEPTH: usize = 128;
+
 /// Text of a limit in bytes for messages: `32 MiB`.
 pub(crate) fn mib(bytes: u64) -> String {
     format!("{} MiB", bytes >> 20)

@@ -110,7 +110,8 @@ struct ImportArgs {
     /// (its editors only). A new dataset is public unless told; an existing one keeps its own.
     #[arg(long)]
     visibility: Option<kleber_store::Visibility>,
-    /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx.
+    /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx,
+    /// kml, gpx.
     #[arg(long)]
     format: Option<Format>,
     /// XLSX: the sheet to read (default: the first).

@@ -297,8 +297,10 @@ fn lat_lon_columns_add_a_point() {
 fn duplicate_and_empty_headers_get_unique_names() {
     let (_d, p) = temp_file("t.csv", b"Nom;nom;;\xef\xbb\xbfX\na;b;c;d\n");
     let i = import(&p, &opts());
-    assert_eq!(i.names(), ["nom", "nom_2", "field", "x"]);
-    assert_eq!(i.field("field").label, "field");
+    // An empty name is named by its position, as in a file without header and in XLSX.
+    assert_eq!(i.names(), ["nom", "nom_2", "column_3", "x"]);
+    assert_eq!(i.field("column_3").label, "column_3");
+    assert_eq!(i.field("nom_2").label, "nom");
 }
 
 #[test]

@@ -3,9 +3,11 @@
 
 mod csv;
 mod errors;
+mod fidelity;
 mod geojson;
 mod hostile;
 mod json;
+mod nontabular;
 mod output;
 mod real;
 mod robustness;

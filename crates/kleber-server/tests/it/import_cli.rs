@@ -148,3 +148,93 @@ async fn kleber_annotate_changes_the_default_facets() {
         .collect();
     assert_eq!(values, ["3", "2", "1"], "sorted by -num");
 }
+
+/// Every file under `dir` (relative path) with its content, SQLite's transient `-shm` index
+/// apart (it is rebuilt by whoever opens the catalog).
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.to_string_lossy().ends_with("-shm") {
+                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A file that must be refused: name, content, extra arguments, what the error must say.
+type Refused<'a> = (&'a str, &'a [u8], &'a [&'a str], &'a [&'a str]);
+
+#[tokio::test]
+async fn files_that_are_not_data_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "a;b\n1;x\n2;y\n").unwrap();
+    assert!(import(&good, &data, &[]).status.success());
+    let before = snapshot(&data);
+    assert!(before.iter().any(|(p, _)| p.ends_with("data.parquet")), "{:?}", before.len());
+
+    let kml = "<?xml version=\"1.0\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\">\
+               <Document><Placemark><name>a</name><Point><coordinates>7.7,48.5</coordinates>\
+               </Point></Placemark></Document></kml>\n";
+    let cases: [Refused<'_>; 6] = [
+        (
+            "page.csv",
+            b"<!DOCTYPE html>\n<html><body><p>Not found</p></body></html>\n",
+            &[],
+            &["HTML page", "export the data"],
+        ),
+        (
+            "carte.xml",
+            b"<?xml version=\"1.0\"?>\n<osm><node id=\"1\"/></osm>\n",
+            &[],
+            &["XML document whose root is <osm>", "KML"],
+        ),
+        ("rapport.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", &[], &["PDF document"]),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", &[], &["PNG image"]),
+        ("parcs.csv", kml.as_bytes(), &["--format", "csv"], &["KML document", "format kml"]),
+        ("coupe.kml", b"<?xml version=\"1.0\"?><kml><Document><Placemark>", &[], &["cut short"]),
+    ];
+    for (name, content, args, expected) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, content).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kleber"))
+            .arg("import")
+            .arg(&file)
+            .args(["--dataset", "autre", "--data-dir"])
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{name} was imported: {}", text(&out.stdout));
+        assert!(stderr.starts_with("error: ") && stderr.contains(name), "{name}: {stderr}");
+        for e in expected {
+            assert!(stderr.contains(e), "{name}: `{e}` missing from {stderr}");
+        }
+        assert!(stderr.contains("nothing was published"), "{name}: {stderr}");
+        // Also as a new version of the existing dataset.
+        let out = import(&file, &data, args);
+        assert!(!out.status.success(), "{name} replaced mesures");
+        assert_eq!(snapshot(&data), before, "{name} changed the data directory");
+    }
+
+    let dir2 = tempfile::TempDir::new_in(dir.path()).unwrap();
+    std::fs::remove_dir(dir2.path()).unwrap();
+    std::fs::rename(&data, dir2.path()).unwrap();
+    let server = TestServer::start(dir2).await;
+    let list = server.json("/api/explore/v2.1/catalog/datasets", 200).await;
+    assert_eq!(list["total_count"], 1);
+    assert_eq!(list["results"][0]["dataset_id"], "mesures");
+    let v = server.json("/api/explore/v2.1/catalog/datasets/mesures/records?order_by=a", 200).await;
+    assert_eq!(v["total_count"], 2);
+    assert_eq!(v["results"][1]["b"], "y");
+}

@@ -21,6 +21,7 @@ mod golden;
 mod hardening;
 mod http;
 mod import_cli;
+mod import_fidelity;
 mod layering;
 mod limits;
 mod odsclient;
