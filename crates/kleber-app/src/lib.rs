@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod cluster;
 mod context;
 mod error;
 pub mod import;
@@ -39,6 +40,7 @@ use serde_json::Value;
 
 pub use cache::{CacheKey, ResultCache};
 pub use catalog::{CatalogCache, CatalogSnapshot, features};
+pub use cluster::MapClusters;
 pub use context::{Principal, RequestContext};
 pub use error::Error;
 pub use resolve::{CatalogView, DatasetVersion};

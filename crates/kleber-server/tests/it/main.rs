@@ -18,6 +18,7 @@ mod http;
 mod import_cli;
 mod layering;
 mod limits;
+mod map_cluster;
 mod odsclient;
 mod odsql_writer;
 mod portal;
