@@ -35,8 +35,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::functions_aggregate::expr_fn::{avg, max, min};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-    lit,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
 };
 use kleber_types::{Field, FieldType, GEO_LAT, GEO_LON};
 
@@ -283,8 +282,11 @@ impl ScalarUDFImpl for MapCellUdf {
         };
         let array: ArrayRef = arg.into_array(rows)?;
         let viewport = self.viewport();
-        let (mut keys, mut lons, mut lats) =
-            (Int64Builder::with_capacity(rows), Float64Builder::with_capacity(rows), Float64Builder::with_capacity(rows));
+        let (mut keys, mut lons, mut lats) = (
+            Int64Builder::with_capacity(rows),
+            Float64Builder::with_capacity(rows),
+            Float64Builder::with_capacity(rows),
+        );
         let mut valid = Vec::with_capacity(rows);
         let mut push = |at: Option<(f64, f64)>| match at {
             Some((lon, lat)) => {
@@ -577,8 +579,7 @@ mod tests {
         }
         // Keys are unique within a grid.
         let g = Grid::new(3).unwrap();
-        let mut keys: Vec<i64> =
-            (0..8).flat_map(|x| (0..8).map(move |y| g.key((x, y)))).collect();
+        let mut keys: Vec<i64> = (0..8).flat_map(|x| (0..8).map(move |y| g.key((x, y)))).collect();
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), 64);

@@ -52,7 +52,9 @@ pub fn map_field<'a>(fields: &'a [Field], asked: Option<&str>) -> Result<&'a Fie
             .iter()
             .find(|f| f.field_type == FieldType::GeoPoint2d)
             .or_else(|| fields.iter().find(geo))
-            .ok_or_else(|| bad("This dataset has no geo_point_2d or geo_shape field to map.".to_owned())),
+            .ok_or_else(|| {
+                bad("This dataset has no geo_point_2d or geo_shape field to map.".to_owned())
+            }),
     }
 }
 
@@ -154,7 +156,8 @@ async fn clusters_body(
         leaves_below: if max_records == 0 { 0 } else { LEAVES_BELOW },
         max_leaves: max_records,
         max_clusters: MAX_CELLS as usize,
-        simplify: (field.field_type == FieldType::GeoShape).then(|| tolerance_at(zoom)),
+        // Every shape answered is simplified, whichever geo field is clustered.
+        simplify: Some(tolerance_at(zoom)),
     };
     let answer = state.app.clusters(ctx, version, &query, &request).await?;
     let body = render(&answer, zoom, &viewport, &field.name)?;

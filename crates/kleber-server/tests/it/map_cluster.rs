@@ -28,7 +28,8 @@ async fn server() -> TestServer {
 fn tile(lon: f64, lat: f64, level: u32) -> (i64, i64) {
     let n = f64::from(1u32 << level);
     let x = ((lon + 180.0) / 360.0 * n).floor() as i64;
-    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor() as i64;
+    let y =
+        ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor() as i64;
     (x, y)
 }
 
@@ -89,10 +90,15 @@ async fn clusters_count_every_record_once_at_every_zoom() {
         assert_eq!(v["records"].as_array().map(Vec::len), Some(0), "zoom {zoom}");
         for c in v["clusters"].as_array().unwrap() {
             // The centre is the mean of the cluster's points: inside its bounds.
-            let b: Vec<f64> = c["bbox"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-            let (lon, lat) = (c["center"]["lon"].as_f64().unwrap(), c["center"]["lat"].as_f64().unwrap());
+            let b: Vec<f64> =
+                c["bbox"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+            let (lon, lat) =
+                (c["center"]["lon"].as_f64().unwrap(), c["center"]["lat"].as_f64().unwrap());
             assert!(b[0] <= lon && lon <= b[2] && b[1] <= lat && lat <= b[3], "{c}");
-            assert!(box_[0] <= b[0] && b[2] <= box_[2] && box_[1] <= b[1] && b[3] <= box_[3], "{c}");
+            assert!(
+                box_[0] <= b[0] && b[2] <= box_[2] && box_[1] <= b[1] && b[3] <= box_[3],
+                "{c}"
+            );
         }
         // With records: small cells come as records, and everything still adds up.
         let v = server
@@ -152,7 +158,9 @@ async fn clusters_follow_the_filters_and_the_viewport() {
         for zoom in [3u32, 9, 12] {
             let v = server
                 .json(
-                    &format!("{CLUSTERS}/velib/clusters?zoom={zoom}&bbox={box_}&max_records=0&{filter}"),
+                    &format!(
+                        "{CLUSTERS}/velib/clusters?zoom={zoom}&bbox={box_}&max_records=0&{filter}"
+                    ),
                     200,
                 )
                 .await;
@@ -171,7 +179,10 @@ async fn clusters_follow_the_filters_and_the_viewport() {
     // The viewport: only the stations west of the Seine's Pont Neuf meridian.
     let west: Vec<&Station> = all.iter().filter(|s| s.lon <= 2.34).collect();
     let v = server
-        .json(&format!("{CLUSTERS}/velib/clusters?zoom=11&bbox=2.0,48.0,2.34,49.5&max_records=0"), 200)
+        .json(
+            &format!("{CLUSTERS}/velib/clusters?zoom=11&bbox=2.0,48.0,2.34,49.5&max_records=0"),
+            200,
+        )
         .await;
     assert_eq!(v["total_count"], west.len() as u64);
     assert_eq!(counts_of(&v), expected_counts(west.iter().copied(), 11));
@@ -198,7 +209,7 @@ async fn the_map_page_asks_clusters_under_its_filters() {
         server.get("/explore/dataset/velib/map/?refine.nom_communes_equipees=Paris").await;
     assert_eq!(status, 200);
     let start = html.find("data-url=\"").expect("data-url") + "data-url=\"".len();
-    let url = html[start..].split('"').next().unwrap().replace("&amp;", "&");
+    let url = html[start..].split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&");
     assert!(url.starts_with(&format!("{CLUSTERS}/velib/clusters?")), "{url}");
     // What map.js asks first: the whole world at zoom 0.
     let v = server.json(&format!("{url}&zoom=0"), 200).await;
@@ -227,24 +238,36 @@ async fn shapes_are_simplified_by_zoom() {
     let paris = "2.2,48.8,2.5,48.92";
     let mut sizes = Vec::new();
     for zoom in [8u32, 11, 14] {
-        let v = server.json(&format!("{CLUSTERS}/districts/clusters?zoom={zoom}&bbox={paris}"), 200).await;
+        let v = server
+            .json(&format!("{CLUSTERS}/districts/clusters?zoom={zoom}&bbox={paris}"), 200)
+            .await;
         assert_eq!(v["total_count"], features.len() as u64, "zoom {zoom}");
         let records = v["records"].as_array().unwrap();
         assert_eq!(records.len(), features.len(), "every district a record at zoom {zoom}");
         let size: usize = records
             .iter()
             .map(|r| {
-                let shape = r["record"].as_object().unwrap().values().find(|v| v.get("type").is_some()).unwrap();
+                let shape = r["record"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find(|v| v.get("type").is_some())
+                    .unwrap();
                 positions(shape)
             })
             .sum();
         sizes.push(size);
     }
     // Fewer vertices when zoomed out, never more than the file has.
-    assert!(sizes[0] < sizes[1] && sizes[1] <= sizes[2] && sizes[2] <= original, "{sizes:?} of {original}");
+    assert!(
+        sizes[0] < sizes[1] && sizes[1] <= sizes[2] && sizes[2] <= original,
+        "{sizes:?} of {original}"
+    );
     assert!(sizes[0] * 4 < original, "zoom 8 keeps {} of {original} vertices", sizes[0]);
     // A viewport away from Paris holds no district.
-    let v = server.json(&format!("{CLUSTERS}/districts/clusters?zoom=10&bbox=7.7,48.5,7.8,48.6"), 200).await;
+    let v = server
+        .json(&format!("{CLUSTERS}/districts/clusters?zoom=10&bbox=7.7,48.5,7.8,48.6"), 200)
+        .await;
     assert_eq!(v["total_count"], 0);
 }
 
@@ -278,6 +301,7 @@ async fn bad_parameters_answer_400_and_say_which() {
     }
     let v = server.json(&format!("{CLUSTERS}/nothing/clusters?zoom=3"), 404).await;
     assert_eq!(v["error_code"], "DatasetNotFound");
-    let v = server.json("/api/records/1.0/geocluster/?dataset=velib&clusterprecision=13", 400).await;
+    let v =
+        server.json("/api/records/1.0/geocluster/?dataset=velib&clusterprecision=13", 400).await;
     assert!(v.to_string().contains("clusterprecision"), "{v}");
 }
