@@ -514,7 +514,7 @@ pub(crate) async fn run(
             clusters.push(cell.cluster);
         }
     }
-    clusters.sort_by(|a, b| b.count.cmp(&a.count));
+    clusters.sort_by_key(|c| std::cmp::Reverse(c.count));
     let leaves = if leaf_keys.is_empty() {
         None
     } else {

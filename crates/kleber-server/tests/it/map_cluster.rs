@@ -16,6 +16,9 @@ const VELIB: &str = "paris_velib-disponibilite-en-temps-reel_utf8-bom.csv";
 const DISTRICTS: &str = "paris_arrondissements_polygons.geojson";
 const CLUSTERS: &str = "/api/explore/v2.1/catalog/datasets";
 
+/// Which stations a filter keeps.
+type Keep = Box<dyn Fn(&Station) -> bool>;
+
 async fn server() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     import(dir.path(), &real(VELIB), "velib", ImportOptions::default());
@@ -130,7 +133,7 @@ async fn clusters_follow_the_filters_and_the_viewport() {
     let server = server().await;
     let all = stations();
     let box_ = bbox_param(extent(&all));
-    let cases: Vec<(String, Box<dyn Fn(&Station) -> bool>)> = vec![
+    let cases: Vec<(String, Keep)> = vec![
         (
             format!("refine={}", enc("nom_communes_equipees:Paris")),
             Box::new(|s: &Station| s.commune == "Paris"),
