@@ -108,7 +108,13 @@
     });
     marker.on("add", function () {
       var icon = marker.getElement();
-      if (icon) { icon.setAttribute("role", "button"); icon.setAttribute("aria-label", name); }
+      if (!icon) { return; }
+      icon.setAttribute("role", "button");
+      icon.setAttribute("aria-label", name);
+      // Leaflet clicks a focused marker on Enter; a button also answers Space.
+      icon.addEventListener("keydown", function (e) {
+        if (e.key === " " || e.key === "Spacebar") { e.preventDefault(); marker.fire("click"); }
+      });
     });
     clusters.addLayer(marker);
   }
