@@ -431,20 +431,23 @@ pub(crate) async fn run(
     crate::limits::check_query(query)?;
     let field = geo_field(fields, &request.field)?;
     let viewport = request.viewport;
-    let mut df = crate::plan::filtered(table.clone(), fields, query, None, &[], None)?;
     // Points outside the viewport are dropped by a range filter the Parquet reader applies
     // (with row-group statistics) before the UDF sees them.
-    if field.field_type == FieldType::GeoPoint2d && !viewport.is_world() {
-        let lon = get_field(column(&field.name), GEO_LON);
-        let lat = get_field(column(&field.name), GEO_LAT);
-        let inside = lon
-            .clone()
-            .gt_eq(lit(viewport.west))
-            .and(lon.lt_eq(lit(viewport.east)))
-            .and(lat.clone().gt_eq(lit(viewport.south)))
-            .and(lat.lt_eq(lit(viewport.north)));
-        df = df.filter(inside).map_err(planning(Clause::Where))?;
-    }
+    let table = match field.field_type {
+        FieldType::GeoPoint2d if !viewport.is_world() => {
+            let lon = get_field(column(&field.name), GEO_LON);
+            let lat = get_field(column(&field.name), GEO_LAT);
+            let inside = lon
+                .clone()
+                .gt_eq(lit(viewport.west))
+                .and(lon.lt_eq(lit(viewport.east)))
+                .and(lat.clone().gt_eq(lit(viewport.south)))
+                .and(lat.lt_eq(lit(viewport.north)));
+            table.filter(inside).map_err(planning(Clause::Where))?
+        }
+        _ => table,
+    };
+    let df = crate::plan::filtered(table.clone(), fields, query, None, &[], None)?;
     let cell_udf = udf(MapCellUdf {
         grid: request.grid,
         viewport: viewport.bits(),
