@@ -9,7 +9,7 @@
   var el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   var status = document.getElementById("map-status");
-  var map = L.map(el, { keyboard: true, zoomControl: false, preferCanvas: false, worldCopyJump: false })
+  var map = L.map(el, { keyboard: true, zoomControl: false, preferCanvas: false, maxZoom: 19 })
     .setView([48.5839, 7.7455], 12);
   // Zoom buttons keep their visible sign and are named by visually hidden words, not by an
   // aria-label that would differ from what is seen (WCAG 2.5.3, label in name).
