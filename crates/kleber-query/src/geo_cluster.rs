@@ -9,7 +9,7 @@
 //!
 //! The plan: the query's filters (`where`, `refine`, `exclude`, as for records), then for a
 //! point field a range filter on `lon`/`lat` (pushed into the Parquet reader, so row groups
-//! outside the viewport are skipped), then one UDF ([`MapCellUdf`]) giving each record its
+//! outside the viewport are skipped), then one UDF (`MapCellUdf`) giving each record its
 //! cell key and coordinates, then DataFusion's hash aggregate: per cell, `count(*)`, the mean
 //! of the coordinates (the cluster's centroid) and their bounds (what a map zooms into). No
 //! row is collected in Rust; only one row per non-empty cell comes back.
