@@ -8,7 +8,7 @@ import common as c
 
 def main():
     parts = []
-    for letter in "abcdefg":
+    for letter in "abcdefgh":
         path = c.RESULTS / f"{letter}.json"
         if path.exists():
             parts.append(json.loads(path.read_text()))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kleber's benchmark against its peers, in one command from a fresh clone:
 #
-#   bench/run.sh            # every scenario, a to g
+#   bench/run.sh            # every scenario, a to h
 #   bench/run.sh b d        # some of them
 #   ROWS=200000 bench/run.sh   # a quick run on a smaller records table
 #
@@ -47,7 +47,7 @@ trap 'exit 130' INT TERM HUP
 
 scenarios=("$@")
 if [[ ${#scenarios[@]} -eq 0 ]]; then
-  scenarios=(a b c d e f g)
+  scenarios=(a b c d e f g h)
 fi
 
 echo "== Kleber release build"
@@ -78,7 +78,7 @@ fi
 
 declare -A script=(
   [a]=a_ingest.py [b]=b_page.py [c]=c_groupby.py [d]=d_small.py
-  [e]=e_export.py [f]=f_catalog_search.py [g]=g_idle_start.py
+  [e]=e_export.py [f]=f_catalog_search.py [g]=g_idle_start.py [h]=h_map.py
 )
 started=$(date +%s)
 failed=()
@@ -86,7 +86,7 @@ echo "== scenarios: ${scenarios[*]} (ROWS=${ROWS:-2000000}; load average: $(cut 
 for s in "${scenarios[@]}"; do
   file="${script[$s]:-}"
   if [[ -z "$file" ]]; then
-    echo "unknown scenario '$s' (a to g)" >&2
+    echo "unknown scenario '$s' (a to h)" >&2
     exit 2
   fi
   "$VENV/bin/python" "$BENCH/scenarios/$file" &

@@ -15,6 +15,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod catalog;
+pub mod cluster;
 mod context;
 mod error;
 pub mod import;
@@ -41,6 +42,7 @@ use serde_json::Value;
 
 pub use cache::{CacheKey, ResultCache};
 pub use catalog::{CatalogCache, CatalogSnapshot, features};
+pub use cluster::MapClusters;
 pub use context::{Principal, RequestContext};
 pub use error::Error;
 pub use resolve::{CatalogView, DatasetVersion};

@@ -18,7 +18,7 @@
 mod aggregate;
 mod cluster;
 pub(crate) mod parse;
-mod scalar;
+pub(crate) mod scalar;
 
 use std::sync::Arc;
 

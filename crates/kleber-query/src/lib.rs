@@ -19,6 +19,7 @@ pub mod facets;
 mod fulltext;
 pub mod functions;
 mod geo;
+pub mod geo_cluster;
 mod id_set;
 mod json;
 pub mod limits;
@@ -351,6 +352,27 @@ impl Engine {
         let (fields, query, requests) = (dataset.fields.clone(), query.clone(), requests.to_vec());
         let work = async move { facets::compute(table, &fields, &query, &requests, None).await };
         self.on_cpu(deadline, work).await
+    }
+
+    /// The records of `dataset` under the filters of `query` (`where`, `refine`, `exclude`),
+    /// counted per cell of a map grid over a viewport ([`geo_cluster`]); the cells with few
+    /// records come back as a planned records query (`query`'s `select`), to collect with
+    /// [`Engine::collect`] under the same deadline.
+    pub async fn clusters(
+        &self,
+        dataset: &DatasetRef,
+        query: &RecordsQuery,
+        request: &geo_cluster::ClusterRequest,
+    ) -> Result<geo_cluster::Clusters> {
+        let deadline = self.deadline();
+        let table = self.scan(dataset).await?;
+        let (fields, query, request) = (dataset.fields.clone(), query.clone(), request.clone());
+        let work = async move { geo_cluster::run(table, &fields, &query, &request).await };
+        let mut answer = self.on_cpu(deadline, work).await?;
+        if let Some(leaves) = answer.leaves.as_mut() {
+            leaves.deadline = Some(deadline);
+        }
+        Ok(answer)
     }
 
     /// Runs a planned query: the number of matching rows (or groups) and the page.

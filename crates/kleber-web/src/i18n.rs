@@ -288,8 +288,8 @@ pub struct Messages {
     pub shape: &'static str,
     /// Map: the map's accessible name.
     pub map_label: &'static str,
-    /// Map: shown n of m.
-    pub map_partial: &'static str,
+    /// Map: the name of a cluster's button, `{n}` its count.
+    pub map_cluster: &'static str,
     /// Map: the zoom-in button (after its visible `+`).
     pub zoom_in: &'static str,
     /// Map: the zoom-out button (after its visible `−`).
@@ -557,12 +557,12 @@ pub static FR: Messages = Messages {
     no_records: "Aucun enregistrement ne correspond à ces filtres.",
     window_note: "Seuls les 10 000 premiers enregistrements sont consultables page par page ; affinez la recherche ou utilisez l'export pour le reste.",
     map_heading: "Carte",
-    map_help: "La carte se déplace au clavier avec les flèches et se zoome avec + et −. Chaque point est aussi listé dans le tableau ci-dessous.",
+    map_help: "La carte se déplace au clavier avec les flèches et se zoome avec + et −. Les enregistrements proches sont regroupés : un groupe montre leur nombre, et Entrée zoome dessus. Chaque point est aussi listé dans le tableau ci-dessous.",
     map_records_caption: "Enregistrements localisés",
     location: "Position",
     shape: "Forme",
     map_label: "Carte des enregistrements",
-    map_partial: "La carte affiche au plus 5 000 enregistrements ; affinez les filtres pour voir les autres.",
+    map_cluster: "{n} enregistrements ici : zoomer dessus",
     zoom_in: "Zoomer",
     zoom_out: "Dézoomer",
     chart_heading: "Construire un graphique",
@@ -709,12 +709,12 @@ pub static EN: Messages = Messages {
     no_records: "No record matches these filters.",
     window_note: "Only the first 10,000 records can be browsed page by page; narrow the search or use an export for the rest.",
     map_heading: "Map",
-    map_help: "Move the map with the arrow keys and zoom with + and −. Every point is also listed in the table below.",
+    map_help: "Move the map with the arrow keys and zoom with + and −. Nearby records are grouped: a group shows their number, and Enter zooms into it. Every point is also listed in the table below.",
     map_records_caption: "Located records",
     location: "Location",
     shape: "Shape",
     map_label: "Map of the records",
-    map_partial: "The map shows at most 5,000 records; narrow the filters to see the others.",
+    map_cluster: "{n} records here: zoom in",
     zoom_in: "Zoom in",
     zoom_out: "Zoom out",
     chart_heading: "Build a chart",

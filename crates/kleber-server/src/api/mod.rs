@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod catalog_exports;
+pub mod clusters;
 pub mod exports;
 pub mod records;
 
@@ -32,6 +33,7 @@ pub fn routes() -> Vec<RouteDef> {
         def("/catalog/datasets/{id}/records", DATASET, get(records::get_records)),
         def("/catalog/datasets/{id}/records/{record_id}", DATASET, get(records::get_record)),
         def("/catalog/datasets/{id}/attachments", DATASET, get(catalog::list_attachments)),
+        def("/catalog/datasets/{id}/clusters", DATASET, get(clusters::get_clusters)),
         def("/catalog/datasets/{id}/exports", DATASET, get(exports::list_export_formats)),
         def("/catalog/datasets/{id}/exports/{format}", DATASET, get(exports::export_records)),
         def("/catalog/exports", Reads::Catalog, get(catalog_exports::list_catalog_export_formats)),

@@ -263,12 +263,16 @@ pub async fn bounding_box(
     Ok(json_or_jsonp(&json!({"count": count, "bbox": bbox}), callback.as_deref()))
 }
 
-/// `GET /api/records/1.0/geocluster/`.
+/// `GET /api/records/1.0/geocluster/`: the portal map's clustering use case
+/// ([`kleber_app::App::clusters`]) over the whole world, on the grid of the geohash length
+/// `clusterprecision` (`ceil(5p/2)` levels: a geohash of `p` characters has that many
+/// longitude bits), without records.
 pub async fn geocluster(
     State(state): State<AppState>,
     resolution: Resolution,
     RawQuery(query): RawQuery,
 ) -> V1Result {
+    use kleber_app::cluster::{ClusterRequest, Grid, Viewport};
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
     let version = dataset(&state, &resolution, &params).await?;
@@ -285,32 +289,40 @@ pub async fn geocluster(
             "Invalid value for clusterprecision API parameter: {precision} was found but 1 <= clusterprecision <= 12 is expected."
         )));
     }
-    let geo = odsql_name(&geo_field);
-    let select = format!("c, count(*) AS n, envelope({geo}) AS e");
-    let group_by = format!("geo_cluster({geo}, {precision}) AS c");
-    let rows =
-        rows(&state, &version, &params, select, Some(group_by), None, MAX_GROUPED_LIMIT as usize)
-            .await?;
-    let mut clusters = Vec::new();
-    let (mut min, mut max) = (u64::MAX, 0u64);
-    for row in rows {
-        let n = row.get("n").and_then(Value::as_u64).unwrap_or(0);
-        let shape =
-            row.get("e").and_then(geometry_of).or_else(|| row.get("c").and_then(geometry_of));
-        let Some(b) = shape.as_ref().and_then(bbox_of) else { continue };
-        min = min.min(n);
-        max = max.max(n);
-        clusters.push(json!({
-            "cluster_center": [(b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0],
-            "count": n,
-            "cluster": shape,
-        }));
-    }
-    let count = if clusters.is_empty() {
-        json!({"min": 0, "max": 0})
-    } else {
-        json!({"min": min, "max": max})
+    let level = (precision as u8 * 5).div_ceil(2);
+    let grid = Grid::new(level).map_err(|why| bad(format!("Invalid clusterprecision: {why}.")))?;
+    let filters: Vec<(String, String)> =
+        params.pairs().iter().filter(|(k, _)| k != "sort").cloned().collect();
+    let v1 = translate_request(&params_of(&filters), fields, Some(version.id()))?;
+    let version = version.clone().with_fields(v1.fields.clone());
+    let query = v1.records_query(None, 0);
+    let ctx = super::search::context_of(&v1)?;
+    let request = ClusterRequest {
+        field: geo_field,
+        grid,
+        viewport: Viewport::WORLD,
+        leaves_below: 0,
+        max_leaves: 0,
+        max_clusters: MAX_GROUPED_LIMIT as usize,
+        simplify: None,
     };
+    let answer = state.app.clusters(&ctx, &version, &query, &request).await?;
+    let clusters: Vec<Value> = answer
+        .clusters
+        .iter()
+        .map(|c| {
+            let [w, s, e, n] = c.bbox;
+            // The cluster's extent: a point when its records share one place.
+            let shape = if w == e && s == n {
+                json!({"type": "Point", "coordinates": [w, s]})
+            } else {
+                json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
+            };
+            json!({"cluster_center": [c.lat, c.lon], "count": c.count, "cluster": shape})
+        })
+        .collect();
+    let counts = answer.clusters.iter().map(|c| c.count);
+    let count = json!({"min": counts.clone().min().unwrap_or(0), "max": counts.max().unwrap_or(0)});
     Ok(json_or_jsonp(
         &json!({"clusters": clusters, "count": count, "clusterprecision": precision}),
         callback.as_deref(),

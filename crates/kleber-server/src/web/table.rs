@@ -24,8 +24,6 @@ pub(crate) const PAGE_SIZE: usize = 20;
 const WINDOW: usize = 10_000;
 /// The private name of the record id in a page's query.
 const RECORD_ID: &str = "__kleber_rid";
-/// Most located records the map fetches.
-pub(crate) const MAP_LIMIT: usize = 5000;
 
 /// The filters, facets and counts shared by the table and map tabs.
 async fn record_filters(
@@ -344,10 +342,12 @@ pub(crate) async fn map_tab(
             .take(6),
     );
     let select: Vec<String> = popup_fields.iter().map(|f| odsql_field(&f.name)).collect();
+    // The map asks the clusters of its viewport (zoom and bbox added by map.js) under the
+    // page's filters: every record shows, as clusters or one by one.
     let api = Query::from_pairs(filters.api_pairs())
-        .add("select", &select.join(", "))
-        .add("limit", &MAP_LIMIT.to_string());
-    let data_url = api.href(&format!("{V2_1}/catalog/datasets/{}/exports/json", record.id));
+        .add("field", &geo.name)
+        .add("select", &select.join(", "));
+    let data_url = api.href(&format!("{V2_1}/catalog/datasets/{}/clusters", record.id));
     let mut layout = layout(record, ctx, "map", embed);
     layout.styles = vec![
         kleber_web::assets::url("leaflet.css"),

@@ -24,6 +24,7 @@ mod import_cli;
 mod import_fidelity;
 mod layering;
 mod limits;
+mod map_cluster;
 mod odsclient;
 mod odsql_writer;
 mod portal;
