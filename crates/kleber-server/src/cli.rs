@@ -193,6 +193,28 @@ struct ServeArgs {
     #[arg(long, env = "KLEBER_EXPORT_STALL_SECS", default_value_t = crate::shared::stall::DEFAULT_EXPORT_STALL_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     export_stall_secs: u64,
+    /// Requests per window an anonymous client address may make (0: no limit); beyond,
+    /// 429 with Opendatasoft's body.
+    #[arg(long, env = "KLEBER_RATE_LIMIT_ANONYMOUS", default_value_t = 0)]
+    rate_limit_anonymous: u64,
+    /// Requests per window one API key of a user may make (0: no limit).
+    #[arg(long, env = "KLEBER_RATE_LIMIT_USER", default_value_t = 0)]
+    rate_limit_user: u64,
+    /// Requests per window one API key of a portal admin may make (0: no limit).
+    #[arg(long, env = "KLEBER_RATE_LIMIT_ADMIN", default_value_t = 0)]
+    rate_limit_admin: u64,
+    /// The window the rate limits count in; `day` resets at midnight UTC.
+    #[arg(long, env = "KLEBER_RATE_LIMIT_WINDOW", value_enum, default_value = "day")]
+    rate_limit_window: crate::http::ratelimit::Window,
+    /// Reverse proxies in front of the server whose X-Forwarded-For is trusted for the client
+    /// address (0: the header is ignored, the connection's peer is the client).
+    #[arg(long, env = "KLEBER_TRUSTED_PROXIES", default_value_t = 0)]
+    trusted_proxies: usize,
+    /// Clients (addresses, keys) whose rate-limit counters are kept; the least used are
+    /// forgotten beyond.
+    #[arg(long, env = "KLEBER_RATE_LIMIT_CLIENTS", default_value_t = crate::http::ratelimit::DEFAULT_MAX_CLIENTS,
+          value_parser = at_least_one)]
+    rate_limit_clients: usize,
 }
 
 fn at_least_one(value: &str) -> Result<usize, String> {
@@ -454,7 +476,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_result_cache_mb(args.result_cache_mb)
         .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone())
         .with_spool_limits(args.max_spooled_exports, args.max_spool_mb)
-        .with_export_stall(Duration::from_secs(args.export_stall_secs));
+        .with_export_stall(Duration::from_secs(args.export_stall_secs))
+        .with_rate_limits(crate::http::ratelimit::RateLimitConfig {
+            anonymous: args.rate_limit_anonymous,
+            user: args.rate_limit_user,
+            admin: args.rate_limit_admin,
+            window: args.rate_limit_window,
+            trusted_proxies: args.trusted_proxies,
+            max_clients: args.rate_limit_clients,
+        });
     let limits = crate::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         max_requests: args.max_requests,

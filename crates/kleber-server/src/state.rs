@@ -33,6 +33,8 @@ pub struct AppState {
     /// How long a client may leave an export's next chunk untaken before the export is
     /// dropped, releasing its query stream and spool file.
     pub export_stall: Duration,
+    /// The request budgets of keys and client addresses (`http::ratelimit`).
+    pub rate_limits: Arc<crate::http::ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -50,6 +52,9 @@ impl AppState {
             routes: Arc::new(RouteTable::default()),
             spool,
             export_stall: Duration::from_secs(crate::shared::stall::DEFAULT_EXPORT_STALL_SECS),
+            rate_limits: Arc::new(crate::http::ratelimit::RateLimiter::new(
+                crate::http::ratelimit::RateLimitConfig::default(),
+            )),
         }
     }
 
@@ -77,6 +82,13 @@ impl AppState {
     pub fn with_spool_limits(mut self, max_exports: usize, max_mb: u64) -> AppState {
         self.spool =
             kleber_export::SpoolBudget::new(self.app.spool_dir(), max_exports, max_mb << 20);
+        self
+    }
+
+    /// The same state with the rate limits of `config` (counters start empty).
+    #[must_use]
+    pub fn with_rate_limits(mut self, config: crate::http::ratelimit::RateLimitConfig) -> AppState {
+        self.rate_limits = Arc::new(crate::http::ratelimit::RateLimiter::new(config));
         self
     }
 
