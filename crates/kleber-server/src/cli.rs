@@ -62,6 +62,8 @@ enum Command {
     /// Datasets' access: `kleber dataset set ID --visibility ...`, `kleber dataset grant ID EMAIL`.
     #[command(subcommand)]
     Dataset(crate::cli_admin::DatasetCommand),
+    /// The audit log, newest first: `kleber audit [--org ORG] [--limit N]`.
+    Audit(crate::cli_admin::AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +238,7 @@ pub fn main() -> ExitCode {
         Command::Member(command) => crate::cli_admin::run_member(command),
         Command::Key(command) => crate::cli_admin::run_key(command),
         Command::Dataset(command) => crate::cli_admin::run_dataset(command),
+        Command::Audit(args) => crate::cli_admin::run_audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

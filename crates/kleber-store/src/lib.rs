@@ -33,7 +33,7 @@ mod sqlite;
 mod sqlite_accounts;
 
 pub use accounts::{
-    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey, NewOrganization, NewUser,
     OrgKind, Organization, Role, Scope, User, Visibility,
 };
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
