@@ -100,7 +100,11 @@ fn time_bound(name: &str, text: &str) -> Result<String, Error> {
 
 impl App {
     /// The page of the audit log `query` asks for, of the entries `principal` may read.
-    pub async fn audit(&self, principal: &Principal, query: AuditQuery) -> Result<AuditPage, Error> {
+    pub async fn audit(
+        &self,
+        principal: &Principal,
+        query: AuditQuery,
+    ) -> Result<AuditPage, Error> {
         let readable = readable_orgs(principal)?;
         if query.limit == 0 || query.limit > MAX_LIMIT {
             return Err(Error::BadParameter(format!(
@@ -164,10 +168,8 @@ mod tests {
     fn anonymous_and_keys_without_admin_are_refused() {
         assert!(matches!(readable_orgs(&Principal::Anonymous), Err(Error::Unauthenticated(_))));
         assert!(matches!(readable_orgs(&Principal::Operator), Ok(None)));
-        let account = std::sync::Arc::new(crate::policy::Account {
-            admin: true,
-            ..Default::default()
-        });
+        let account =
+            std::sync::Arc::new(crate::policy::Account { admin: true, ..Default::default() });
         let key = |admin| Principal::Key {
             key_id: "k".to_owned(),
             scopes: crate::policy::Scopes { read: true, write: false, admin },

@@ -4,9 +4,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 use crate::accounts::{
-    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey, NewOrganization, NewUser,
-    OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id, parse_scopes,
-    parse_word, scopes_text,
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
+    NewOrganization, NewUser, OrgKind, Organization, Role, User, Visibility, email_key,
+    is_valid_org_id, parse_scopes, parse_word, scopes_text,
 };
 use crate::catalog::NewVersion;
 use crate::error::{Error, Result};

@@ -192,10 +192,9 @@ impl RateLimiter {
         }
         let seconds = self.config.window.seconds();
         let window = now / seconds;
-        let counter =
-            self.counters.get_or_insert_with(&client, || {
-                Ok::<_, std::convert::Infallible>(Arc::new(AtomicU64::new(0)))
-            });
+        let counter = self.counters.get_or_insert_with(&client, || {
+            Ok::<_, std::convert::Infallible>(Arc::new(AtomicU64::new(0)))
+        });
         let Ok(counter) = counter;
         let update = |packed: u64| {
             let (w, count) = (packed >> 32, packed & 0xffff_ffff);
@@ -260,7 +259,8 @@ impl RateLimiter {
             .collect();
         // The peer is the last proxy; the address `hops` proxies saw is `hops` from the end
         // of the header (or its first address when fewer proxies wrote it).
-        let Some(index) = forwarded.len().checked_sub(hops).or((!forwarded.is_empty()).then_some(0))
+        let Some(index) =
+            forwarded.len().checked_sub(hops).or((!forwarded.is_empty()).then_some(0))
         else {
             return peer;
         };
