@@ -332,6 +332,15 @@ impl Accounts {
         Ok(self.store.catalog().audit(limit)?)
     }
 
+    /// The audit entries `filter` selects, newest first, and how many it selects in all
+    /// (for the operator, who reads every entry; requests go through `App::audit`).
+    pub fn audit_page(
+        &self,
+        filter: &kleber_store::AuditFilter,
+    ) -> Result<(u64, Vec<AuditEntry>), AccountError> {
+        Ok(self.store.catalog().audit_page(filter)?)
+    }
+
     /// Resolves a presented key, from memory when the catalog has not changed since it was
     /// last read. Blocking on a miss (one SQLite read): call it from a blocking context, or
     /// use [`Accounts::cached_principal`] first.

@@ -16,6 +16,12 @@ pub enum Error {
     /// an unknown key and a wrong secret read the same).
     #[error("{0}")]
     InvalidApiKey(String),
+    /// The use case needs credentials and the request has none (the message says which).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The credentials do not allow this (the message says what is missing).
+    #[error("{0}")]
+    Forbidden(String),
     /// A parameter the use case checks itself (the message names it).
     #[error("{0}")]
     BadParameter(String),
@@ -58,6 +64,8 @@ impl HasErrorCode for Error {
             Error::RecordNotFound(_) => ErrorCode::RecordNotFound,
             Error::BadParameter(_) => ErrorCode::InvalidRestParameter,
             Error::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
+            Error::Unauthenticated(_) => ErrorCode::AuthenticationRequired,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
             Error::Query(e) => e.error_code(),
             Error::Store(e) => e.error_code(),

@@ -62,6 +62,8 @@ enum Command {
     /// Datasets' access: `kleber dataset set ID --visibility ...`, `kleber dataset grant ID EMAIL`.
     #[command(subcommand)]
     Dataset(crate::cli_admin::DatasetCommand),
+    /// The audit log, newest first: `kleber audit [--org ORG] [--limit N]`.
+    Audit(crate::cli_admin::AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +201,28 @@ struct ServeArgs {
     #[arg(long, env = "KLEBER_EXPORT_STALL_SECS", default_value_t = crate::shared::stall::DEFAULT_EXPORT_STALL_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     export_stall_secs: u64,
+    /// Requests per window an anonymous client address may make (0: no limit); beyond,
+    /// 429 with Opendatasoft's body.
+    #[arg(long, env = "KLEBER_RATE_LIMIT_ANONYMOUS", default_value_t = 0)]
+    rate_limit_anonymous: u64,
+    /// Requests per window one API key of a user may make (0: no limit).
+    #[arg(long, env = "KLEBER_RATE_LIMIT_USER", default_value_t = 0)]
+    rate_limit_user: u64,
+    /// Requests per window one API key of a portal admin may make (0: no limit).
+    #[arg(long, env = "KLEBER_RATE_LIMIT_ADMIN", default_value_t = 0)]
+    rate_limit_admin: u64,
+    /// The window the rate limits count in; `day` resets at midnight UTC.
+    #[arg(long, env = "KLEBER_RATE_LIMIT_WINDOW", value_enum, default_value = "day")]
+    rate_limit_window: crate::http::ratelimit::Window,
+    /// Reverse proxies in front of the server whose X-Forwarded-For is trusted for the client
+    /// address (0: the header is ignored, the connection's peer is the client).
+    #[arg(long, env = "KLEBER_TRUSTED_PROXIES", default_value_t = 0)]
+    trusted_proxies: usize,
+    /// Clients (addresses, keys) whose rate-limit counters are kept; the least used are
+    /// forgotten beyond.
+    #[arg(long, env = "KLEBER_RATE_LIMIT_CLIENTS", default_value_t = crate::http::ratelimit::DEFAULT_MAX_CLIENTS,
+          value_parser = at_least_one)]
+    rate_limit_clients: usize,
 }
 
 fn public_url(value: &str) -> Result<crate::http::PublicUrl, String> {
@@ -224,6 +248,7 @@ pub fn main() -> ExitCode {
         Command::Member(command) => crate::cli_admin::run_member(command),
         Command::Key(command) => crate::cli_admin::run_key(command),
         Command::Dataset(command) => crate::cli_admin::run_dataset(command),
+        Command::Audit(args) => crate::cli_admin::run_audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -464,7 +489,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_result_cache_mb(args.result_cache_mb)
         .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone())
         .with_spool_limits(args.max_spooled_exports, args.max_spool_mb)
-        .with_export_stall(Duration::from_secs(args.export_stall_secs));
+        .with_export_stall(Duration::from_secs(args.export_stall_secs))
+        .with_rate_limits(crate::http::ratelimit::RateLimitConfig {
+            anonymous: args.rate_limit_anonymous,
+            user: args.rate_limit_user,
+            admin: args.rate_limit_admin,
+            window: args.rate_limit_window,
+            trusted_proxies: args.trusted_proxies,
+            max_clients: args.rate_limit_clients,
+        });
     if let Some(url) = args.public_url.clone() {
         state = state.with_public_url(url);
     }

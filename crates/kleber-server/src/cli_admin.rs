@@ -166,6 +166,52 @@ pub(crate) enum DatasetCommand {
 }
 
 /// The account use cases over `dir`.
+/// `kleber audit`: the audit log, newest first.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditArgs {
+    /// Only the entries about this organization (its creation, its members, its datasets).
+    #[arg(long)]
+    org: Option<String>,
+    /// How many entries to show.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    limit: u64,
+    #[command(flatten)]
+    data_dir: DataDir,
+}
+
+pub(crate) fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
+    let accounts = open(&args.data_dir)?;
+    if let Some(org) = &args.org
+        && !accounts.orgs()?.iter().any(|o| &o.id == org)
+    {
+        bail!(
+            "unknown organization {org:?} in --org: `kleber org list --data-dir {}` lists them",
+            args.data_dir.data_dir.display()
+        );
+    }
+    let filter = kleber_store::AuditFilter {
+        orgs: args.org.map(|org| vec![org]),
+        limit: usize::try_from(args.limit).unwrap_or(usize::MAX),
+        ..Default::default()
+    };
+    let (total, entries) = accounts.audit_page(&filter)?;
+    println!("id\tat\tactor\tvia\taction\ttarget\tdetails");
+    for e in &entries {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            e.id,
+            e.at,
+            e.actor,
+            e.via.as_deref().unwrap_or("-"),
+            e.action,
+            e.target,
+            e.details
+        );
+    }
+    eprintln!("{} of {total} entries shown (newest first).", entries.len());
+    Ok(())
+}
+
 fn open(dir: &DataDir) -> anyhow::Result<Accounts> {
     let store = Store::open_with_default_org(&dir.data_dir, &dir.default_org)
         .with_context(|| format!("cannot open data directory {}", dir.data_dir.display()))?;

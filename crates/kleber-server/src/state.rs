@@ -36,6 +36,8 @@ pub struct AppState {
     pub export_stall: Duration,
     /// The configured public base URL (`--public-url`); when unset, each request's `Host`.
     pub public_url: Option<PublicUrl>,
+    /// The request budgets of keys and client addresses (`http::ratelimit`).
+    pub rate_limits: Arc<crate::http::ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -54,6 +56,9 @@ impl AppState {
             spool,
             export_stall: Duration::from_secs(crate::shared::stall::DEFAULT_EXPORT_STALL_SECS),
             public_url: None,
+            rate_limits: Arc::new(crate::http::ratelimit::RateLimiter::new(
+                crate::http::ratelimit::RateLimitConfig::default(),
+            )),
         }
     }
 
@@ -81,6 +86,13 @@ impl AppState {
     pub fn with_spool_limits(mut self, max_exports: usize, max_mb: u64) -> AppState {
         self.spool =
             kleber_export::SpoolBudget::new(self.app.spool_dir(), max_exports, max_mb << 20);
+        self
+    }
+
+    /// The same state with the rate limits of `config` (counters start empty).
+    #[must_use]
+    pub fn with_rate_limits(mut self, config: crate::http::ratelimit::RateLimitConfig) -> AppState {
+        self.rate_limits = Arc::new(crate::http::ratelimit::RateLimiter::new(config));
         self
     }
 

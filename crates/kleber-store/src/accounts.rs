@@ -314,6 +314,28 @@ pub struct AuditEntry {
     pub details: Value,
 }
 
+/// Which audit entries to read, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only entries about one of these organizations (`None`: every entry). An entry is about
+    /// an organization when it creates it or changes its members (its target), when it is about
+    /// one of its datasets (the `organization` of its details, as it was then), or when it
+    /// moves a dataset from or to it.
+    pub orgs: Option<Vec<String>>,
+    /// Only entries of this actor (`operator:NAME`, `user:ID`, `system`).
+    pub actor: Option<String>,
+    /// Only entries of this action (`member.set`, ...).
+    pub action: Option<String>,
+    /// Only entries at or after this time (RFC 3339 in the stored form, `+00:00`).
+    pub since: Option<String>,
+    /// Only entries before this time (same form).
+    pub until: Option<String>,
+    /// At most this many entries.
+    pub limit: usize,
+    /// After skipping this many.
+    pub offset: usize,
+}
+
 /// Organizations, accounts, keys and the audit log, in the catalog database.
 pub trait AccountCatalog: Send + Sync {
     /// Creates an organization.
@@ -363,6 +385,8 @@ pub trait AccountCatalog: Send + Sync {
 
     /// The last `limit` audit entries, newest first.
     fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// The entries `filter` selects, newest first, and how many it selects in all.
+    fn audit_page(&self, filter: &AuditFilter) -> Result<(u64, Vec<AuditEntry>)>;
 }
 
 pub(crate) fn parse_word<T: FromStr<Err = String>>(text: &str) -> Result<T> {

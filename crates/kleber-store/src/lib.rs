@@ -33,8 +33,8 @@ mod sqlite;
 mod sqlite_accounts;
 
 pub use accounts::{
-    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
-    OrgKind, Organization, Role, Scope, User, Visibility,
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
+    NewOrganization, NewUser, OrgKind, Organization, Role, Scope, User, Visibility,
 };
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};

@@ -4,9 +4,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 use crate::accounts::{
-    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
-    OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id, parse_scopes,
-    parse_word, scopes_text,
+    AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
+    NewOrganization, NewUser, OrgKind, Organization, Role, User, Visibility, email_key,
+    is_valid_org_id, parse_scopes, parse_word, scopes_text,
 };
 use crate::catalog::NewVersion;
 use crate::error::{Error, Result};
@@ -193,6 +193,23 @@ fn dataset_uid(conn: &Connection, id: &str) -> Result<String> {
         .optional()?
         .ok_or_else(|| Error::DatasetNotFound { id: id.to_owned() })
 }
+
+/// The organization of dataset `uid` (recorded in audit entries about it, so that the entry
+/// stays its organization's when the dataset moves).
+fn dataset_org(conn: &Connection, uid: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT org_id FROM datasets WHERE uid = ?1", [uid], |r| r.get(0))?)
+}
+
+/// The SQL condition of an audit entry concerning one of the organizations of the JSON array
+/// bound as `?1`: the target of organization and membership entries, the `organization` of
+/// dataset entries, either side of a dataset's move.
+const AUDIT_ORG_CONDITION: &str = "(
+    (action IN ('org.create', 'member.set', 'member.remove')
+       AND target IN (SELECT value FROM json_each(?1)))
+ OR json_extract(details, '$.organization') IN (SELECT value FROM json_each(?1))
+ OR (action = 'dataset.org'
+       AND (json_extract(details, '$.from') IN (SELECT value FROM json_each(?1))
+         OR json_extract(details, '$.to') IN (SELECT value FROM json_each(?1)))))";
 
 fn row_to_org(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Organization, String)> {
     let kind: String = row.get(2)?;
@@ -568,7 +585,8 @@ impl AccountCatalog for SqliteCatalog {
                 actor,
                 "dataset.visibility",
                 dataset,
-                json!({"from": before, "to": visibility.as_str()}),
+                json!({"from": before, "to": visibility.as_str(),
+                       "organization": dataset_org(tx, &uid)?}),
             )
         })
     }
@@ -598,7 +616,14 @@ impl AccountCatalog for SqliteCatalog {
                  VALUES (?1, ?2, ?3)",
                 params![uid, found.id, now_rfc3339()],
             )?;
-            append(tx, actor, "dataset.grant", dataset, json!({"user": found.email}))
+            let organization = dataset_org(tx, &uid)?;
+            append(
+                tx,
+                actor,
+                "dataset.grant",
+                dataset,
+                json!({"user": found.email, "organization": organization}),
+            )
         })
     }
 
@@ -613,6 +638,34 @@ impl AccountCatalog for SqliteCatalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn audit_page(&self, filter: &AuditFilter) -> Result<(u64, Vec<AuditEntry>)> {
+        let conn = self.conn();
+        let orgs = filter.orgs.as_ref().map(|orgs| json!(orgs).to_string());
+        let condition = format!(
+            "(?1 IS NULL OR {AUDIT_ORG_CONDITION})
+              AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
+              AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5)"
+        );
+        let bound = params![orgs, filter.actor, filter.action, filter.since, filter.until];
+        let total: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM audit_log WHERE {condition}"),
+            bound,
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, at, actor, via, action, target, details FROM audit_log
+              WHERE {condition} ORDER BY id DESC LIMIT ?6 OFFSET ?7"
+        ))?;
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![orgs, filter.actor, filter.action, filter.since, filter.until, limit, offset],
+            row_to_audit,
+        )?;
+        let entries = rows.map(|r| audit_entry(r?)).collect::<Result<Vec<_>>>()?;
+        Ok((u64::try_from(total).unwrap_or_default(), entries))
+    }
+
     fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -620,26 +673,28 @@ impl AccountCatalog for SqliteCatalog {
               ORDER BY id DESC LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map([limit], |r| {
-            Ok((
-                AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    actor: r.get(2)?,
-                    via: r.get(3)?,
-                    action: r.get(4)?,
-                    target: r.get(5)?,
-                    details: Value::Null,
-                },
-                r.get::<_, String>(6)?,
-            ))
-        })?;
-        rows.map(|r| {
-            let (mut entry, details) = r?;
-            entry.details =
-                serde_json::from_str(&details).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
-            Ok(entry)
-        })
-        .collect()
+        let rows = stmt.query_map([limit], row_to_audit)?;
+        rows.map(|r| audit_entry(r?)).collect()
     }
+}
+
+fn row_to_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEntry, String)> {
+    Ok((
+        AuditEntry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            via: r.get(3)?,
+            action: r.get(4)?,
+            target: r.get(5)?,
+            details: Value::Null,
+        },
+        r.get::<_, String>(6)?,
+    ))
+}
+
+fn audit_entry((mut entry, details): (AuditEntry, String)) -> Result<AuditEntry> {
+    entry.details =
+        serde_json::from_str(&details).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
+    Ok(entry)
 }

@@ -24,6 +24,13 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The API key (`apikey` parameter or `Authorization: Apikey <key>` header) is ill-formed.
     InvalidApiKey,
+    /// The route needs credentials (an API key) and the request has none.
+    AuthenticationRequired,
+    /// The credentials are valid but do not allow this request (a scope or a role is missing).
+    Forbidden,
+    /// The caller spent its request budget for the current window (rate limits); the body is
+    /// Opendatasoft's quota body, not the usual envelope.
+    TooManyRequests,
     /// The query exceeded a resource limit (time, memory, rows); retry later or narrow it.
     QueryTooHeavy,
     /// The server is at one of its bounds (concurrent requests, spooled exports, disk for
@@ -48,6 +55,9 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::InvalidApiKey,
+        ErrorCode::AuthenticationRequired,
+        ErrorCode::Forbidden,
+        ErrorCode::TooManyRequests,
         ErrorCode::QueryTooHeavy,
         ErrorCode::ServerBusy,
         ErrorCode::PayloadTooLarge,
@@ -65,6 +75,9 @@ impl ErrorCode {
             ErrorCode::NotFound => "NotFound",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             ErrorCode::InvalidApiKey => "InvalidApiKey",
+            ErrorCode::AuthenticationRequired => "AuthenticationRequired",
+            ErrorCode::Forbidden => "Forbidden",
+            ErrorCode::TooManyRequests => "TooManyRequests",
             ErrorCode::QueryTooHeavy => "QueryTooHeavy",
             ErrorCode::ServerBusy => "ServerBusy",
             ErrorCode::PayloadTooLarge => "PayloadTooLarge",
@@ -79,7 +92,9 @@ impl ErrorCode {
             ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter | ErrorCode::InvalidHost => 400,
             ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::InvalidApiKey => 401,
+            ErrorCode::InvalidApiKey | ErrorCode::AuthenticationRequired => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::QueryTooHeavy | ErrorCode::ServerBusy => 503,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InternalError => 500,

@@ -1,5 +1,6 @@
 //! The Explore API v2.1 (`/api/explore/v2.1`).
 
+pub mod audit;
 pub mod catalog;
 pub mod catalog_exports;
 pub mod clusters;

@@ -119,6 +119,7 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
     let ctx = RequestContext::anonymous().with_principal(principal.clone());
     let resolved = match route.reads {
         Reads::Fixed => Some(Resolved::Fixed),
+        Reads::Private => None,
         Reads::Catalog => state.app.catalog(&ctx).await.ok().map(Resolved::Catalog),
         Reads::Dataset(from) => match dataset_id(parts, from).await {
             Some(id) => state.app.dataset(&ctx, &id).await.ok().map(Resolved::Dataset),

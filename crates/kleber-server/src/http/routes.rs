@@ -31,6 +31,9 @@ pub enum Reads {
     Catalog,
     /// Nothing stored: the answer only changes with the server's code.
     Fixed,
+    /// What only the handler decides, from the caller's rights (the audit log): never
+    /// resolved here, so never tagged, answered `304` or cached.
+    Private,
 }
 
 /// The dataset route whose `{id}` is in the path.
@@ -170,6 +173,7 @@ mod tests {
                     assert!(p.starts_with("/api/records/1.0/"), "{p}");
                 }
                 Reads::Catalog => assert!(!p.contains("{id}"), "{p}"),
+                Reads::Private => assert!(p.starts_with("/api/management/"), "{p}"),
                 Reads::Fixed => {
                     assert!(
                         ["/api/explore/v2.1", "/api/explore/v2.0", "/api/v2"].contains(&p),
@@ -186,5 +190,6 @@ mod tests {
         assert_eq!(reads("/api/datasets/1.0/search"), Some(Reads::Catalog));
         assert_eq!(reads("/explore/dataset/{id}/download"), Some(DATASET));
         assert_eq!(reads("/explore/dataset/{id}/{tab}"), None, "portal pages are not tabled");
+        assert_eq!(reads("/api/management/v1/audit"), Some(Reads::Private));
     }
 }

@@ -72,9 +72,19 @@ impl TestServer {
         limits: Limits,
         timeout: Duration,
     ) -> TestServer {
+        TestServer::start_configured(dir, limits, timeout, |state| state).await
+    }
+
+    /// Serves `dir` with the given engine limits, records time limit, and state settings.
+    pub(crate) async fn start_configured(
+        dir: tempfile::TempDir,
+        limits: Limits,
+        timeout: Duration,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> TestServer {
         let store = Store::open(dir.path()).expect("open store");
         store.remove_orphans().expect("orphans");
-        let state = AppState::new(store, Engine::new(limits).expect("engine"), timeout);
+        let state = configure(AppState::new(store, Engine::new(limits).expect("engine"), timeout));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel();

@@ -2,4 +2,5 @@
 //! catalog written before them.
 
 mod accounts;
+mod audit;
 mod migration;
