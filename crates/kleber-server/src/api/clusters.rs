@@ -78,11 +78,10 @@ fn viewport(params: &Params) -> Result<Viewport, ApiError> {
         .map_err(|why| bad(format!("Invalid value for bbox API parameter: {why}.")))
 }
 
-/// The map's zoom, the grid and viewport it implies, checked against [`MAX_CELLS`].
+/// The map's zoom (0, the whole world on one tile, when not given), the grid and viewport it
+/// implies, checked against [`MAX_CELLS`].
 fn grid(params: &Params, viewport: &Viewport) -> Result<(u8, Grid), ApiError> {
-    let zoom = params.int("zoom")?.ok_or_else(|| {
-        bad(format!("Missing zoom API parameter: the map's zoom, from 0 to {MAX_ZOOM}."))
-    })?;
+    let zoom = params.int("zoom")?.unwrap_or(0);
     let checked = u8::try_from(zoom).ok().filter(|z| *z <= MAX_ZOOM).ok_or_else(|| {
         bad(format!(
             "Invalid value for zoom API parameter: {zoom} was found but 0 <= zoom <= {MAX_ZOOM} is expected."

@@ -275,10 +275,18 @@ async fn shapes_are_simplified_by_zoom() {
 }
 
 #[tokio::test]
+async fn without_a_zoom_the_whole_dataset_is_clustered_at_zoom_0() {
+    let server = server().await;
+    let v = server.json(&format!("{CLUSTERS}/velib/clusters"), 200).await;
+    assert_eq!(v["zoom"], 0);
+    let all = server.json(&format!("{CLUSTERS}/velib/records?limit=0"), 200).await;
+    assert_eq!(v["total_count"], all["total_count"]);
+}
+
+#[tokio::test]
 async fn bad_parameters_answer_400_and_say_which() {
     let server = server().await;
     let cases = [
-        ("bbox=2,48,3,49", "Missing zoom"),
         ("zoom=23", "0 <= zoom <= 22"),
         ("zoom=-1", "0 <= zoom <= 22"),
         ("zoom=near", "zoom API parameter"),
