@@ -121,9 +121,21 @@ impl DatasetVersion {
         }
     }
 
-    /// A digest of everything its answers depend on (uid, version, metadata, fields).
-    pub fn stamp(&self) -> &str {
-        &self.snapshot.stamps[self.index]
+    /// A digest of everything its answers depend on (uid, version, metadata, fields), and of
+    /// the audience it was resolved for when that audience sees part of the catalog: callers
+    /// who see different datasets never share a dataset's `ETag` either.
+    pub fn stamp(&self) -> String {
+        let stamp = &self.snapshot.stamps[self.index];
+        if self.snapshot.audience.is_empty() {
+            stamp.clone()
+        } else {
+            format!("{stamp}:{}", self.snapshot.audience)
+        }
+    }
+
+    /// Which part of the catalog the caller it was resolved for sees (empty: all of it).
+    pub fn audience(&self) -> &str {
+        &self.snapshot.audience
     }
 
     /// The catalog generation this version was read at.
@@ -131,8 +143,9 @@ impl DatasetVersion {
         CatalogView { snapshot: Arc::clone(&self.snapshot) }
     }
 
-    /// The response-cache key of `route` with `query` over this version.
+    /// The response-cache key of `route` with `query` over this version, for this audience
+    /// (callers who see different datasets never share a cached body).
     pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
-        CacheKey::dataset(route, self.uid(), self.number(), query)
+        CacheKey::dataset_for(route, self.uid(), self.number(), &self.snapshot.audience, query)
     }
 }

@@ -28,8 +28,8 @@ pub async fn list_datasets(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
-    let view = resolution.catalog(&state, &ctx).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let view = resolution.catalog(&state).await?;
     let key = resolution.catalog_key(&view, query.as_deref());
     let compute = async {
         let query = params.records_query(Some(limit), offset);
@@ -61,6 +61,6 @@ pub async fn get_dataset(
     resolution: Resolution,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     Ok(json_response(dataset_object(version.record()).to_string()))
 }

@@ -15,7 +15,7 @@
 //!   ignored.
 
 use axum::extract::{RawQuery, State};
-use kleber_app::{DatasetVersion, RequestContext};
+use kleber_app::DatasetVersion;
 use kleber_types::FieldType;
 use serde_json::{Value, json};
 
@@ -35,6 +35,7 @@ fn bad(message: String) -> V1Error {
 /// Runs a grouped query over the v1 filters of `params` and returns its rows as JSON objects.
 async fn rows(
     state: &AppState,
+    resolution: &Resolution,
     version: &DatasetVersion,
     params: &Params,
     select: String,
@@ -53,7 +54,7 @@ async fn rows(
     if order_by.is_some() {
         query.order_by = order_by;
     }
-    let ctx = super::search::context_of(&v1)?;
+    let ctx = super::search::context_of(resolution, &v1)?;
     let page = state.app.rows(&ctx, &version, &query).await?;
     Ok(page.values().map_err(ApiError::from)?)
 }
@@ -70,7 +71,7 @@ async fn dataset(
             "Missing dataset API parameter: name the dataset, e.g. dataset=parkings.".into()
         ));
     }
-    Ok(resolution.dataset(state, &RequestContext::anonymous(), id).await?)
+    Ok(resolution.dataset(state, id).await?)
 }
 
 const PRECISIONS: [&str; 5] = ["year", "month", "day", "hour", "minute"];
@@ -186,6 +187,7 @@ pub async fn analyze(
     }
     let rows = rows(
         &state,
+        &resolution,
         &version,
         &params,
         select.join(", "),
@@ -256,7 +258,7 @@ pub async fn bounding_box(
     let fields = version.fields();
     let geo = odsql_name(&geo_name(fields)?);
     let select = format!("count(*) AS n, bbox({geo}) AS b");
-    let rows = rows(&state, &version, &params, select, None, None, 1).await?;
+    let rows = rows(&state, &resolution, &version, &params, select, None, None, 1).await?;
     let row = rows.into_iter().next().unwrap_or(Value::Null);
     let count = row.get("n").cloned().unwrap_or(json!(0));
     let bbox = row.get("b").and_then(geometry_of).and_then(|g| bbox_of(&g));
@@ -289,7 +291,7 @@ pub async fn geocluster(
     let select = format!("c, count(*) AS n, envelope({geo}) AS e");
     let group_by = format!("geo_cluster({geo}, {precision}) AS c");
     let rows =
-        rows(&state, &version, &params, select, Some(group_by), None, MAX_GROUPED_LIMIT as usize)
+        rows(&state, &resolution, &version, &params, select, Some(group_by), None, MAX_GROUPED_LIMIT as usize)
             .await?;
     let mut clusters = Vec::new();
     let (mut min, mut max) = (u64::MAX, 0u64);

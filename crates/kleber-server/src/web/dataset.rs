@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use super::cards::{format_date, meta_list, meta_text, publisher_link, refine_link};
 use super::filters::Filters;
 use super::{Framing, PageContext, PageError, V2_1, page};
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// The tabs, in order.
@@ -171,20 +172,22 @@ pub fn formats(record: &DatasetRecord) -> Vec<ExportFormat> {
 pub async fn get_dataset_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    render_tab(&state, PageContext::new(&headers, raw.as_deref()), &id, "information", false).await
+    render_tab(&state, PageContext::new(&headers, raw.as_deref(), caller), &id, "information", false).await
 }
 
 /// `GET /explore/dataset/{id}/{tab}/`.
 pub async fn get_dataset_tab(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    render_tab(&state, PageContext::new(&headers, raw.as_deref()), &id, &tab, false).await
+    render_tab(&state, PageContext::new(&headers, raw.as_deref(), caller), &id, &tab, false).await
 }
 
 /// Renders one tab of a dataset, full page or embedded.

@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{PageContext, PageError};
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// The tabs that can be embedded.
@@ -15,10 +16,11 @@ pub const EMBEDDABLE: &[&str] = &["table", "map", "analyze"];
 pub async fn get_embed(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref());
+    let ctx = PageContext::new(&headers, raw.as_deref(), caller);
     if !EMBEDDABLE.contains(&tab.as_str()) {
         return Err(PageError::not_found(&ctx));
     }

@@ -101,6 +101,7 @@ impl IntoResponse for PageError {
 
 /// The 404 page of any URL that is neither a page nor an API endpoint.
 pub fn not_found_page(request: &Request) -> Response {
-    let ctx = PageContext::new(request.headers(), request.uri().query());
+    let caller = crate::http::resolve::Caller::of(request.extensions());
+    let ctx = PageContext::new(request.headers(), request.uri().query(), caller);
     render(StatusCode::NOT_FOUND, &ctx, None)
 }

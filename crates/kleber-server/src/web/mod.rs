@@ -30,6 +30,7 @@ use kleber_web::Lang;
 use kleber_web::url::Query;
 use kleber_web::view::Layout;
 
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 pub use errors::PageError;
@@ -75,21 +76,21 @@ pub struct PageContext {
     pub base_url: String,
     /// A `Set-Cookie` remembering the language chosen with `?lang=`.
     pub set_cookie: Option<HeaderValue>,
+    /// Who asks (the request's principal): what its pages may show.
+    caller: Caller,
 }
 
 impl PageContext {
-    /// The context of a request.
-    pub fn new(headers: &HeaderMap, raw_query: Option<&str>) -> PageContext {
+    /// The context of a request made by `caller`.
+    pub fn new(headers: &HeaderMap, raw_query: Option<&str>, caller: Caller) -> PageContext {
         let query = Query::parse(raw_query.unwrap_or(""));
         let (lang, set_cookie) = lang::negotiate(&query, headers);
-        PageContext { lang, query, base_url: base_url(headers), set_cookie }
+        PageContext { lang, query, base_url: base_url(headers), set_cookie, caller }
     }
 
-    /// The application layer's view of this request: anonymous, in the page's language.
+    /// The application layer's view of this request: its caller's, in the page's language.
     pub fn request(&self) -> kleber_app::RequestContext {
-        let mut request = kleber_app::RequestContext::anonymous();
-        request.lang = Some(self.lang.code().to_owned());
-        request
+        self.caller.context().in_lang(self.lang.code())
     }
 
     /// A layout for a page of this request.

@@ -9,6 +9,7 @@ use kleber_web::pages::{Feed, FeedEntry, Sitemap, SitemapUrl};
 use super::cards::{meta_list, meta_text};
 use super::dataset::is_geo;
 use super::{PageContext, PageError, base_url};
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// Entries in the feed.
@@ -35,9 +36,10 @@ pub async fn get_robots(headers: HeaderMap) -> Response {
 /// `GET /sitemap.xml`.
 pub async fn get_sitemap(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, None);
+    let ctx = PageContext::new(&headers, None, caller);
     let base = base_url(&headers);
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
@@ -74,9 +76,10 @@ pub async fn get_sitemap(
 /// `GET /explore/feed.atom` (and `/feed.atom`): the datasets, most recently modified first.
 pub async fn get_feed(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, None);
+    let ctx = PageContext::new(&headers, None, caller);
     let t = ctx.lang.messages();
     let base = base_url(&headers);
     let snapshot =
