@@ -42,20 +42,6 @@ impl CacheKey {
         }
     }
 
-    /// A key for a route over one dataset version, as one audience sees the catalog
-    /// (`audience` empty: the whole catalog).
-    pub fn dataset_for(
-        route: &'static str,
-        uid: &str,
-        version: i64,
-        audience: &str,
-        query: Option<&str>,
-    ) -> CacheKey {
-        let dataset =
-            if audience.is_empty() { uid.to_owned() } else { format!("{uid}:{audience}") };
-        CacheKey { route, dataset, version, query: query.unwrap_or_default().to_owned() }
-    }
-
     /// A key for a route over the whole catalog at one generation.
     pub fn catalog(route: &'static str, generation: i64, query: Option<&str>) -> CacheKey {
         CacheKey::catalog_for(route, generation, "", query)

@@ -39,14 +39,12 @@ impl CatalogView {
         self.snapshot.record(id)
     }
 
-    /// What the catalog's answers depend on: its generation, and which part of it the
-    /// caller sees (callers who see different datasets never share an `ETag`).
+    /// What the catalog's answers depend on: a digest of the stamps of the datasets the
+    /// caller sees, and of nothing else. Callers who see different datasets never share an
+    /// `ETag`, and a change to a dataset a caller may not see (or its creation) leaves that
+    /// caller's `ETag` as it was, as if the dataset did not exist.
     pub fn stamp(&self) -> String {
-        if self.snapshot.audience.is_empty() {
-            format!("catalog:{}", self.snapshot.generation)
-        } else {
-            format!("catalog:{}:{}", self.snapshot.generation, self.snapshot.audience)
-        }
+        format!("catalog:{}", self.snapshot.content)
     }
 
     /// The response-cache key of `route` with `query` over this catalog (and this audience:
@@ -121,21 +119,13 @@ impl DatasetVersion {
         }
     }
 
-    /// A digest of everything its answers depend on (uid, version, metadata, fields), and of
-    /// the audience it was resolved for when that audience sees part of the catalog: callers
-    /// who see different datasets never share a dataset's `ETag` either.
+    /// A digest of everything its answers depend on (uid, organization, visibility, version,
+    /// metadata, fields). Nothing else: a dataset's answers are the same for every caller who
+    /// may read it, and one who may not gets the answer of a dataset that does not exist
+    /// (never tagged nor cached), so its `ETag` neither needs nor may carry anything about
+    /// the rest of the catalog.
     pub fn stamp(&self) -> String {
-        let stamp = &self.snapshot.stamps[self.index];
-        if self.snapshot.audience.is_empty() {
-            stamp.clone()
-        } else {
-            format!("{stamp}:{}", self.snapshot.audience)
-        }
-    }
-
-    /// Which part of the catalog the caller it was resolved for sees (empty: all of it).
-    pub fn audience(&self) -> &str {
-        &self.snapshot.audience
+        self.snapshot.stamps[self.index].clone()
     }
 
     /// The catalog generation this version was read at.
@@ -143,9 +133,9 @@ impl DatasetVersion {
         CatalogView { snapshot: Arc::clone(&self.snapshot) }
     }
 
-    /// The response-cache key of `route` with `query` over this version, for this audience
-    /// (callers who see different datasets never share a cached body).
+    /// The response-cache key of `route` with `query` over this version (its answers are the
+    /// same for every caller who may read it).
     pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
-        CacheKey::dataset_for(route, self.uid(), self.number(), &self.snapshot.audience, query)
+        CacheKey::dataset(route, self.uid(), self.number(), query)
     }
 }

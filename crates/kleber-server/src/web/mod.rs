@@ -22,10 +22,9 @@ pub mod publisher;
 pub mod seo;
 mod table;
 
-use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use kleber_web::Lang;
 use kleber_web::url::Query;
 use kleber_web::view::Layout;
@@ -39,15 +38,16 @@ pub use crate::shared::portal::{
     DEFAULT_TILE_ATTRIBUTION, DEFAULT_TILE_URL, PortalConfig as WebConfig,
 };
 
-/// The portal's routes. Paths are given with and without their trailing slash, as
-/// Opendatasoft's links have one and [`crate::serve`] removes it.
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new()
-        .route("/", get(home::get_home))
-        .route("/robots.txt", get(seo::get_robots))
-        .route("/sitemap.xml", get(seo::get_sitemap))
-        .route("/feed.atom", get(seo::get_feed))
-        .route("/static/{*path}", get(assets::get_asset));
+/// The portal's routes (path, handler). Paths are given with and without their trailing
+/// slash, as Opendatasoft's links have one and [`crate::serve`] removes it.
+pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
+    let mut routes: Vec<(String, MethodRouter<AppState>)> = vec![
+        ("/".to_owned(), get(home::get_home)),
+        ("/robots.txt".to_owned(), get(seo::get_robots)),
+        ("/sitemap.xml".to_owned(), get(seo::get_sitemap)),
+        ("/feed.atom".to_owned(), get(seo::get_feed)),
+        ("/static/{*path}".to_owned(), get(assets::get_asset)),
+    ];
     for (path, handler) in [
         ("/explore", get(catalog::get_catalog)),
         ("/explore/feed.atom", get(seo::get_feed)),
@@ -57,12 +57,12 @@ pub fn routes() -> Router<AppState> {
         ("/publisher/{slug}", get(publisher::get_publisher)),
         ("/about", get(home::get_about)),
     ] {
-        router = router.route(path, handler.clone());
         if !path.ends_with(".atom") {
-            router = router.route(&format!("{path}/"), handler);
+            routes.push((format!("{path}/"), handler.clone()));
         }
+        routes.push((path.to_owned(), handler));
     }
-    router
+    routes
 }
 
 /// What every page handler knows about its request.
