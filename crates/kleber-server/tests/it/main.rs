@@ -22,6 +22,7 @@ mod hardening;
 mod http;
 mod import_cli;
 mod layering;
+mod leak_matrix;
 mod limits;
 mod odsclient;
 mod odsql_writer;
