@@ -97,9 +97,16 @@ async fn records_one_record_and_their_errors() {
         assert_eq!(e.error_code(), ErrorCode::RecordNotFound);
     }
 
-    let e = RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Mars/Olympus"), None).unwrap_err();
+    let e =
+        RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Mars/Olympus"), None)
+            .unwrap_err();
     assert_eq!(e.error_code(), ErrorCode::InvalidRestParameter);
-    let paris = RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Europe/Paris"), Some("en")).unwrap();
+    let paris = RequestContext::with_params(
+        kleber_app::Principal::Anonymous,
+        Some("Europe/Paris"),
+        Some("en"),
+    )
+    .unwrap();
     assert_eq!(paris.tz, chrono_tz::Europe::Paris);
     assert_eq!(paris.lang.as_deref(), Some("en"));
 }
@@ -162,10 +169,17 @@ async fn queries_run_in_the_zone_of_the_request_context() {
     let instants = ["2023-12-31T23:30:00Z", "2024-06-30T22:30:00Z"];
     std::fs::write(&file, format!("n,t\n1,{}\n2,{}\n", instants[0], instants[1])).unwrap();
     let app = app(&dir.path().join("data"), Limits::default());
-    app.import(&RequestContext::new(kleber_app::Principal::Anonymous), request(file, "instants")).await.unwrap();
-    let version = app.dataset(&RequestContext::new(kleber_app::Principal::Anonymous), "instants").await.unwrap();
+    app.import(&RequestContext::new(kleber_app::Principal::Anonymous), request(file, "instants"))
+        .await
+        .unwrap();
+    let version = app
+        .dataset(&RequestContext::new(kleber_app::Principal::Anonymous), "instants")
+        .await
+        .unwrap();
 
-    let err = RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Mars/Olympus"), None).unwrap_err();
+    let err =
+        RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Mars/Olympus"), None)
+            .unwrap_err();
     assert_eq!(
         err.to_string(),
         "Invalid value for timezone API parameter: Mars/Olympus was found but a time zone name such as Europe/Paris or UTC is expected."
@@ -187,7 +201,8 @@ async fn queries_run_in_the_zone_of_the_request_context() {
     };
     for zone in ["UTC", "Europe/Paris", "America/New_York"] {
         let tz: chrono_tz::Tz = zone.parse().unwrap();
-        let ctx = RequestContext::with_params(kleber_app::Principal::Anonymous, Some(zone), None).unwrap();
+        let ctx = RequestContext::with_params(kleber_app::Principal::Anonymous, Some(zone), None)
+            .unwrap();
         assert_eq!(ctx.tz, tz);
         let local: Vec<_> = instants
             .iter()

@@ -33,6 +33,7 @@ fn bad(message: String) -> V1Error {
 }
 
 /// Runs a grouped query over the v1 filters of `params` and returns its rows as JSON objects.
+#[expect(clippy::too_many_arguments, reason = "the request (state, caller) and the query's parts")]
 async fn rows(
     state: &AppState,
     resolution: &Resolution,
@@ -290,9 +291,17 @@ pub async fn geocluster(
     let geo = odsql_name(&geo_field);
     let select = format!("c, count(*) AS n, envelope({geo}) AS e");
     let group_by = format!("geo_cluster({geo}, {precision}) AS c");
-    let rows =
-        rows(&state, &resolution, &version, &params, select, Some(group_by), None, MAX_GROUPED_LIMIT as usize)
-            .await?;
+    let rows = rows(
+        &state,
+        &resolution,
+        &version,
+        &params,
+        select,
+        Some(group_by),
+        None,
+        MAX_GROUPED_LIMIT as usize,
+    )
+    .await?;
     let mut clusters = Vec::new();
     let (mut min, mut max) = (u64::MAX, 0u64);
     for row in rows {

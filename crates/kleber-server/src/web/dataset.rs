@@ -176,7 +176,14 @@ pub async fn get_dataset_page(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    render_tab(&state, PageContext::new(&headers, raw.as_deref(), caller), &id, "information", false).await
+    render_tab(
+        &state,
+        PageContext::new(&headers, raw.as_deref(), caller),
+        &id,
+        "information",
+        false,
+    )
+    .await
 }
 
 /// `GET /explore/dataset/{id}/{tab}/`.
