@@ -204,8 +204,12 @@ async fn ask(
     if_none_match: Option<&str>,
 ) -> Answer {
     let mut request = server.client.get(format!("{}{url}", server.base));
+    // A key written `?apikey=<key>` is sent as the parameter, any other in `Authorization`.
     if let Some(key) = key {
-        request = request.header("authorization", format!("Apikey {key}"));
+        request = match key.strip_prefix("?apikey=") {
+            Some(key) => request.query(&[("apikey", key)]),
+            None => request.header("authorization", format!("Apikey {key}")),
+        };
     }
     if let Some(tag) = if_none_match {
         request = request.header("if-none-match", tag);
@@ -447,6 +451,11 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         Caller {
             name: "org viewer",
             key: Some(key("viewer@ems.example", &[Scope::Read], None).key),
+            sees: Sees::Restricted,
+        },
+        Caller {
+            name: "org viewer, key sent as ?apikey=",
+            key: Some(format!("?apikey={}", key("viewer@ems.example", &[Scope::Read], None).key)),
             sees: Sees::Restricted,
         },
         Caller {
@@ -740,11 +749,13 @@ async fn nothing_a_caller_may_not_see_reaches_it_on_any_route() {
         }
     }
 
+    let named = instances.iter().filter(|i| i.kind.is_some()).count();
     eprintln!(
-        "leak matrix: {} routes, {} instances × {} callers × {} dataset kinds",
+        "leak matrix: {} routes; {} route instances ({named} naming one of the {} dataset kinds); {} callers; {} requests to the real server",
         ENTRIES.len(),
         instances.len(),
+        KINDS.len(),
         callers.len(),
-        KINDS.len()
+        instances.len() * callers.len()
     );
 }
