@@ -124,8 +124,8 @@ impl DatasetVersion {
     /// may read it, and one who may not gets the answer of a dataset that does not exist
     /// (never tagged nor cached), so its `ETag` neither needs nor may carry anything about
     /// the rest of the catalog.
-    pub fn stamp(&self) -> String {
-        self.snapshot.stamps[self.index].clone()
+    pub fn stamp(&self) -> &str {
+        &self.snapshot.stamps[self.index]
     }
 
     /// The catalog generation this version was read at.

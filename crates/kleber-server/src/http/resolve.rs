@@ -125,7 +125,7 @@ impl Resolution {
     /// The stamp of what the request reads: what its `ETag` hashes.
     pub fn stamp(&self) -> Option<String> {
         match self.resolved.as_ref()? {
-            Resolved::Dataset(version) => Some(version.stamp()),
+            Resolved::Dataset(version) => Some(version.stamp().to_owned()),
             Resolved::Catalog(view) => Some(view.stamp()),
             Resolved::Fixed => Some(String::new()),
         }
