@@ -41,6 +41,9 @@ pub struct CatalogSnapshot {
     pub index: CatalogIndex,
     /// For each record, a digest of everything its answers depend on (the ETag's stamp).
     pub stamps: Vec<String>,
+    /// A digest of every record's stamp, in order: what the answers over this snapshot depend
+    /// on (the catalog's `ETag` stamp), whatever the rest of the store holds.
+    pub content: String,
     /// Empty for the whole catalog; for the part one audience sees, a digest of the uids it
     /// sees (part of ETags and response-cache keys, so audiences never share them).
     pub audience: String,
@@ -137,7 +140,16 @@ impl CatalogSnapshot {
         let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
         let index = CatalogIndex::build(&docs)?;
         let table = kleber_query::catalog::catalog_batch(&entries)?;
-        let stamps = records.iter().map(stamp_of_dataset).collect();
+        let stamps: Vec<String> = records.iter().map(stamp_of_dataset).collect();
+        let content = {
+            use sha1::{Digest, Sha1};
+            let mut hash = Sha1::new();
+            for stamp in &stamps {
+                hash.update(stamp.as_bytes());
+                hash.update([0xff]);
+            }
+            hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        };
         Ok(CatalogSnapshot {
             generation,
             records,
@@ -145,6 +157,7 @@ impl CatalogSnapshot {
             table,
             index,
             stamps,
+            content,
             audience,
             audiences: Mutex::new(HashMap::new()),
         })

@@ -64,10 +64,15 @@ impl Principal {
 }
 
 /// What every use case knows about its request.
+///
+/// A context is always made from a principal ([`RequestContext::new`]): there is no anonymous
+/// default, so a front end cannot build one without saying who asks. The HTTP server builds
+/// them only from the principal its API-key layer resolved for the request (the `Caller`
+/// extractor of `kleber-server`), the command line only as [`RequestContext::operator`].
 #[derive(Debug, Clone)]
 pub struct RequestContext {
-    /// Who is asking.
-    pub principal: Principal,
+    /// Who is asking (read with [`RequestContext::principal`]).
+    pub(crate) principal: Principal,
     /// The language asked (`fr`, `en`), if any.
     pub lang: Option<String>,
     /// The time zone of the request (UTC by default), parsed once: datetimes are rendered in
@@ -75,47 +80,47 @@ pub struct RequestContext {
     pub tz: chrono_tz::Tz,
 }
 
-impl Default for RequestContext {
-    fn default() -> Self {
-        RequestContext::anonymous()
-    }
-}
-
 impl RequestContext {
-    /// An anonymous request in UTC.
-    pub fn anonymous() -> RequestContext {
-        RequestContext { principal: Principal::Anonymous, lang: None, tz: chrono_tz::UTC }
+    /// A request of `principal`, in UTC, with no language.
+    pub fn new(principal: Principal) -> RequestContext {
+        RequestContext { principal, lang: None, tz: chrono_tz::UTC }
     }
 
     /// A request of the operator at the shell ([`Principal::Operator`]), in UTC.
     pub fn operator() -> RequestContext {
-        RequestContext::anonymous().with_principal(Principal::Operator)
+        RequestContext::new(Principal::Operator)
     }
 
-    /// An anonymous request with the `timezone` and `lang` parameters as given (blank or
+    /// A request of `principal` with the `timezone` and `lang` parameters as given (blank or
     /// absent: UTC, no language). A time zone that is not an IANA name is a 400.
     pub fn with_params(
+        principal: Principal,
         timezone: Option<&str>,
         lang: Option<&str>,
     ) -> Result<RequestContext, Error> {
         Ok(RequestContext {
-            principal: Principal::Anonymous,
+            principal,
             lang: lang.map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned),
             tz: kleber_query::parse_timezone(timezone)?,
         })
     }
 
-    /// The same request made by `principal`.
-    #[must_use]
-    pub fn with_principal(mut self, principal: Principal) -> RequestContext {
-        self.principal = principal;
-        self
+    /// Who is asking.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
     }
 
     /// The same request with datetimes rendered in `tz`.
     #[must_use]
     pub fn in_zone(mut self, tz: chrono_tz::Tz) -> RequestContext {
         self.tz = tz;
+        self
+    }
+
+    /// The same request in language `lang`.
+    #[must_use]
+    pub fn in_lang(mut self, lang: &str) -> RequestContext {
+        self.lang = Some(lang.to_owned());
         self
     }
 }

@@ -39,14 +39,12 @@ impl CatalogView {
         self.snapshot.record(id)
     }
 
-    /// What the catalog's answers depend on: its generation, and which part of it the
-    /// caller sees (callers who see different datasets never share an `ETag`).
+    /// What the catalog's answers depend on: a digest of the stamps of the datasets the
+    /// caller sees, and of nothing else. Callers who see different datasets never share an
+    /// `ETag`, and a change to a dataset a caller may not see (or its creation) leaves that
+    /// caller's `ETag` as it was, as if the dataset did not exist.
     pub fn stamp(&self) -> String {
-        if self.snapshot.audience.is_empty() {
-            format!("catalog:{}", self.snapshot.generation)
-        } else {
-            format!("catalog:{}:{}", self.snapshot.generation, self.snapshot.audience)
-        }
+        format!("catalog:{}", self.snapshot.content)
     }
 
     /// The response-cache key of `route` with `query` over this catalog (and this audience:
@@ -121,7 +119,11 @@ impl DatasetVersion {
         }
     }
 
-    /// A digest of everything its answers depend on (uid, version, metadata, fields).
+    /// A digest of everything its answers depend on (uid, organization, visibility, version,
+    /// metadata, fields). Nothing else: a dataset's answers are the same for every caller who
+    /// may read it, and one who may not gets the answer of a dataset that does not exist
+    /// (never tagged nor cached), so its `ETag` neither needs nor may carry anything about
+    /// the rest of the catalog.
     pub fn stamp(&self) -> &str {
         &self.snapshot.stamps[self.index]
     }
@@ -131,7 +133,8 @@ impl DatasetVersion {
         CatalogView { snapshot: Arc::clone(&self.snapshot) }
     }
 
-    /// The response-cache key of `route` with `query` over this version.
+    /// The response-cache key of `route` with `query` over this version (its answers are the
+    /// same for every caller who may read it).
     pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
         CacheKey::dataset(route, self.uid(), self.number(), query)
     }

@@ -134,8 +134,8 @@ async fn list_datasets(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
-    let ctx = request_context(&params)?;
-    let view = resolution.catalog(&state, &ctx).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let view = resolution.catalog(&state).await?;
     let page =
         state.app.search_catalog(&ctx, &view, &params.records_query(Some(limit), offset)).await?;
     let b = public.url(base(&uri));
@@ -179,7 +179,7 @@ async fn get_dataset(
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let body = json!({"links": dataset_links(&public.url(base(&uri)), &id), "dataset": dataset_object(version.record())});
     Ok(json_response(body.to_string()))
 }
@@ -267,10 +267,10 @@ async fn get_records(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
-    let ctx = request_context(&params)?;
+    let ctx = request_context(&resolution, &params)?;
     let mut q = params.records_query(Some(limit), offset);
     let b = public.url(base(&uri));
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let grouped = with_record_id(&mut q);
     let page = state.app.records(&ctx, &version, &q).await?;
     let records = v20_records(&page, &version, &b, grouped, ctx.tz)?;
@@ -295,8 +295,8 @@ async fn get_record(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?;
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     let mut q = params.records_query(Some(1), 0);
     q.group_by = None;
     with_record_id(&mut q);
@@ -320,7 +320,7 @@ async fn list_exports(
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let b = public.url(base(&uri));
     let links: Vec<Value> = ExportFormat::ALL
         .iter()
@@ -346,8 +346,8 @@ async fn export(
     }
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     let params = Params::parse(Some(&query));
-    let ctx = request_context(&params)?;
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     export_dataset(&state, &ctx, &version, format, &params).await
 }
 
@@ -358,7 +358,7 @@ async fn list_attachments(
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    resolution.dataset(&state, &Default::default(), &id).await?;
+    resolution.dataset(&state, &id).await?;
     let href = public.url(&format!("{}/catalog/datasets/{id}/attachments", base(&uri)));
     Ok(json_response(json!({"links": [link(href, "self")], "attachments": []}).to_string()))
 }
@@ -370,7 +370,7 @@ async fn no_file(
     kind: &str,
     file: &str,
 ) -> ApiError {
-    if let Err(e) = resolution.dataset(state, &Default::default(), id).await {
+    if let Err(e) = resolution.dataset(state, id).await {
         return e;
     }
     ApiError::new(

@@ -352,7 +352,7 @@ pub fn ids() -> Vec<&'static str> {
 /// Imports every demo dataset the application does not have yet, through its use cases
 /// ([`App::import`], [`App::update_metas`]); returns those imported.
 pub async fn ensure(app: &App) -> anyhow::Result<Vec<&'static str>> {
-    let ctx = RequestContext::anonymous();
+    let ctx = RequestContext::operator();
     let catalog = app.catalog(&ctx).await?;
     let missing: Vec<DemoDataset> =
         all().into_iter().filter(|d| App::dataset_in(&ctx, &catalog, d.id).is_err()).collect();

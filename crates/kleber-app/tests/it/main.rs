@@ -47,7 +47,7 @@ const LINES: &str = "strasbourg_boucles_multilines.geojson";
 async fn a_resolved_version_answers_from_itself_while_a_new_one_is_published() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path(), Limits::default());
-    let ctx = RequestContext::anonymous();
+    let ctx = RequestContext::new(kleber_app::Principal::Anonymous);
     app.import(&ctx, request(real(POINTS), "espaces")).await.unwrap();
     let old = app.dataset(&ctx, "espaces").await.unwrap();
 
@@ -72,7 +72,7 @@ async fn a_resolved_version_answers_from_itself_while_a_new_one_is_published() {
 async fn records_one_record_and_their_errors() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path(), Limits::default());
-    let ctx = RequestContext::anonymous();
+    let ctx = RequestContext::new(kleber_app::Principal::Anonymous);
     app.import(&ctx, request(real(POINTS), "parcs")).await.unwrap();
     let version = app.dataset(&ctx, "parcs").await.unwrap();
 
@@ -97,9 +97,16 @@ async fn records_one_record_and_their_errors() {
         assert_eq!(e.error_code(), ErrorCode::RecordNotFound);
     }
 
-    let e = RequestContext::with_params(Some("Mars/Olympus"), None).unwrap_err();
+    let e =
+        RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Mars/Olympus"), None)
+            .unwrap_err();
     assert_eq!(e.error_code(), ErrorCode::InvalidRestParameter);
-    let paris = RequestContext::with_params(Some("Europe/Paris"), Some("en")).unwrap();
+    let paris = RequestContext::with_params(
+        kleber_app::Principal::Anonymous,
+        Some("Europe/Paris"),
+        Some("en"),
+    )
+    .unwrap();
     assert_eq!(paris.tz, chrono_tz::Europe::Paris);
     assert_eq!(paris.lang.as_deref(), Some("en"));
 }
@@ -108,7 +115,7 @@ async fn records_one_record_and_their_errors() {
 async fn the_catalog_pages_datasets_or_rows_and_searches_its_index() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path(), Limits::default());
-    let ctx = RequestContext::anonymous();
+    let ctx = RequestContext::new(kleber_app::Principal::Anonymous);
     app.import(&ctx, request(real(POINTS), "parcs-jardins")).await.unwrap();
     app.import(&ctx, request(real(LINES), "boucles")).await.unwrap();
     let view = app.catalog(&ctx).await.unwrap();
@@ -142,7 +149,7 @@ async fn the_catalog_pages_datasets_or_rows_and_searches_its_index() {
 async fn a_query_past_the_time_limit_is_refused_as_too_heavy() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path(), Limits { query_timeout: Duration::ZERO });
-    let ctx = RequestContext::anonymous();
+    let ctx = RequestContext::new(kleber_app::Principal::Anonymous);
     app.import(&ctx, request(real(POINTS), "parcs")).await.unwrap();
     let version = app.dataset(&ctx, "parcs").await.unwrap();
     let e = app.records(&ctx, &version, &RecordsQuery::default()).await.unwrap_err();
@@ -162,10 +169,17 @@ async fn queries_run_in_the_zone_of_the_request_context() {
     let instants = ["2023-12-31T23:30:00Z", "2024-06-30T22:30:00Z"];
     std::fs::write(&file, format!("n,t\n1,{}\n2,{}\n", instants[0], instants[1])).unwrap();
     let app = app(&dir.path().join("data"), Limits::default());
-    app.import(&RequestContext::anonymous(), request(file, "instants")).await.unwrap();
-    let version = app.dataset(&RequestContext::anonymous(), "instants").await.unwrap();
+    app.import(&RequestContext::new(kleber_app::Principal::Anonymous), request(file, "instants"))
+        .await
+        .unwrap();
+    let version = app
+        .dataset(&RequestContext::new(kleber_app::Principal::Anonymous), "instants")
+        .await
+        .unwrap();
 
-    let err = RequestContext::with_params(Some("Mars/Olympus"), None).unwrap_err();
+    let err =
+        RequestContext::with_params(kleber_app::Principal::Anonymous, Some("Mars/Olympus"), None)
+            .unwrap_err();
     assert_eq!(
         err.to_string(),
         "Invalid value for timezone API parameter: Mars/Olympus was found but a time zone name such as Europe/Paris or UTC is expected."
@@ -187,7 +201,8 @@ async fn queries_run_in_the_zone_of_the_request_context() {
     };
     for zone in ["UTC", "Europe/Paris", "America/New_York"] {
         let tz: chrono_tz::Tz = zone.parse().unwrap();
-        let ctx = RequestContext::with_params(Some(zone), None).unwrap();
+        let ctx = RequestContext::with_params(kleber_app::Principal::Anonymous, Some(zone), None)
+            .unwrap();
         assert_eq!(ctx.tz, tz);
         let local: Vec<_> = instants
             .iter()

@@ -96,7 +96,7 @@ async fn audit(
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
     let query = parse(query)?;
-    let page = state.app.audit(&resolution.principal, query).await?;
+    let page = state.app.audit(resolution.caller().principal(), query).await?;
     let results: Vec<_> = page
         .entries
         .into_iter()

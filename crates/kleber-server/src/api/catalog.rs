@@ -29,9 +29,9 @@ pub async fn list_datasets(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let (limit, offset) = params.page(params.grouped())?;
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
+    let ctx = request_context(&resolution, &params)?;
     check_flags(&params)?;
-    let view = resolution.catalog(&state, &ctx).await?;
+    let view = resolution.catalog(&state).await?;
     let key = resolution.catalog_key(&view, query.as_deref());
     let compute = async {
         let query = params.records_query(Some(limit), offset);
@@ -74,9 +74,8 @@ pub async fn get_dataset(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?;
     check_flags(&params)?;
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     Ok(json_response(dataset_object(version.record()).to_string()))
 }
 
@@ -88,7 +87,7 @@ pub async fn list_attachments(
     base: PublicUrl,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let href = base.url(&format!("{}/catalog/datasets/{}/attachments", super::V2_1, version.id()));
     Ok(json_response(
         json!({"_links": [{"href": href, "rel": "self"}], "attachments": []}).to_string(),

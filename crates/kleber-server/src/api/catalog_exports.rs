@@ -52,8 +52,8 @@ pub async fn export_catalog(
     let compressed = params.bool("compressed", false)?;
     let options = export_options(&state, &params, FILE_NAME)?;
     let query = params.records_query(limit, offset);
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
-    let view = resolution.catalog(&state, &ctx).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let view = resolution.catalog(&state).await?;
     let export = state.app.export(&ctx, &view, &query).await?;
     export_response(format, FILE_NAME, compressed, export, &options, state.export_stall)
 }

@@ -121,8 +121,8 @@ pub async fn get_clusters(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     let key = resolution.dataset_key(&version, query.as_deref());
     let compute = clusters_body(&state, &ctx, &version, params);
     Ok(json_response(state.app.cached(key, compute).await?))

@@ -23,7 +23,7 @@ pub async fn list_export_formats(
     base: PublicUrl,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let version = resolution.dataset(&state, &Default::default(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let links: Vec<_> = ExportFormat::ALL
         .iter()
         .map(|f| {
@@ -44,7 +44,7 @@ pub async fn export_records(
 ) -> Result<Response, ApiError> {
     let format = parse_format(&format, &ExportFormat::ALL)?;
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     export_dataset(&state, &ctx, &version, format, &params).await
 }

@@ -25,8 +25,8 @@ pub async fn get_records(
     let (limit, offset) = params.page(params.grouped())?;
     let include_links = params.bool("include_links", false)?;
     params.bool("include_app_metas", false)?;
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     let key = resolution.dataset_key(&version, query.as_deref());
     let links = include_links.then_some(&base);
     let compute = records_body(&state, &ctx, &version, params, limit, offset, links);
@@ -110,8 +110,8 @@ pub async fn get_record(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?.with_principal(resolution.principal.clone());
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     let page =
         state.app.record(&ctx, &version, &record_id, &params.records_query(Some(1), 0)).await?;
     let Some(batch) = page.batches.iter().find(|b| b.num_rows() > 0) else {

@@ -15,7 +15,7 @@
 //!   ignored.
 
 use axum::extract::{RawQuery, State};
-use kleber_app::{DatasetVersion, RequestContext};
+use kleber_app::DatasetVersion;
 use kleber_types::FieldType;
 use serde_json::{Value, json};
 
@@ -33,8 +33,10 @@ fn bad(message: String) -> V1Error {
 }
 
 /// Runs a grouped query over the v1 filters of `params` and returns its rows as JSON objects.
+#[expect(clippy::too_many_arguments, reason = "the request (state, caller) and the query's parts")]
 async fn rows(
     state: &AppState,
+    resolution: &Resolution,
     version: &DatasetVersion,
     params: &Params,
     select: String,
@@ -53,7 +55,7 @@ async fn rows(
     if order_by.is_some() {
         query.order_by = order_by;
     }
-    let ctx = super::search::context_of(&v1)?;
+    let ctx = super::search::context_of(resolution, &v1)?;
     let page = state.app.rows(&ctx, &version, &query).await?;
     Ok(page.values().map_err(ApiError::from)?)
 }
@@ -70,7 +72,7 @@ async fn dataset(
             "Missing dataset API parameter: name the dataset, e.g. dataset=parkings.".into()
         ));
     }
-    Ok(resolution.dataset(state, &RequestContext::anonymous(), id).await?)
+    Ok(resolution.dataset(state, id).await?)
 }
 
 const PRECISIONS: [&str; 5] = ["year", "month", "day", "hour", "minute"];
@@ -186,6 +188,7 @@ pub async fn analyze(
     }
     let rows = rows(
         &state,
+        &resolution,
         &version,
         &params,
         select.join(", "),
@@ -256,7 +259,7 @@ pub async fn bounding_box(
     let fields = version.fields();
     let geo = odsql_name(&geo_name(fields)?);
     let select = format!("count(*) AS n, bbox({geo}) AS b");
-    let rows = rows(&state, &version, &params, select, None, None, 1).await?;
+    let rows = rows(&state, &resolution, &version, &params, select, None, None, 1).await?;
     let row = rows.into_iter().next().unwrap_or(Value::Null);
     let count = row.get("n").cloned().unwrap_or(json!(0));
     let bbox = row.get("b").and_then(geometry_of).and_then(|g| bbox_of(&g));
@@ -296,7 +299,7 @@ pub async fn geocluster(
     let v1 = translate_request(&params_of(&filters), fields, Some(version.id()))?;
     let version = version.clone().with_fields(v1.fields.clone());
     let query = v1.records_query(None, 0);
-    let ctx = super::search::context_of(&v1)?;
+    let ctx = super::search::context_of(&resolution, &v1)?;
     let request = ClusterRequest {
         field: geo_field,
         grid,

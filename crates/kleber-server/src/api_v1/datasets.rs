@@ -4,7 +4,7 @@
 //! and field `annotations` as a list of `{"name", "args"?}` objects.
 
 use axum::extract::{Path, RawQuery, State};
-use kleber_app::{CatalogPage, RequestContext};
+use kleber_app::CatalogPage;
 use kleber_store::DatasetRecord;
 use kleber_types::ErrorCode;
 use serde_json::{Map, Value, json};
@@ -74,8 +74,8 @@ pub async fn search_datasets(
     let callback = callback(&params)?;
     let (rows, start) = rows_start(&params)?;
     let interop = params.bool("interopmetas", false)?;
-    let ctx = RequestContext::anonymous();
-    let view = resolution.catalog(&state, &ctx).await?;
+    let ctx = resolution.context();
+    let view = resolution.catalog(&state).await?;
     let fields = kleber_query::catalog::catalog_fields();
     let v1 = translate_request(&params, &fields, None)?;
     let mut q = v1.records_query(Some(rows), start);
@@ -126,7 +126,7 @@ pub async fn get_dataset(
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
     let interop = params.bool("interopmetas", false)?;
-    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     Ok(json_or_jsonp(&v1_dataset(version.record(), interop), callback.as_deref()))
 }
 
@@ -137,7 +137,7 @@ async fn no_file(
     kind: &str,
     name: &str,
 ) -> V1Error {
-    if let Err(e) = resolution.dataset(state, &RequestContext::anonymous(), id).await {
+    if let Err(e) = resolution.dataset(state, id).await {
         return V1Error(e);
     }
     V1Error(ApiError::new(

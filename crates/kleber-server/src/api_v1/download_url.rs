@@ -9,7 +9,6 @@
 //! have the v1 body `{"errorcode", "error"}` that odsclient reads.
 
 use axum::extract::{Path, RawQuery, State};
-use kleber_app::RequestContext;
 
 use crate::http::resolve::Resolution;
 use crate::shared::params::Params;
@@ -24,6 +23,6 @@ pub async fn download(
     RawQuery(query): RawQuery,
 ) -> V1Result {
     let params = Params::parse(query.as_deref());
-    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
-    super::search::download(&state, version, &params).await
+    let version = resolution.dataset(&state, &id).await?;
+    super::search::download(&state, &resolution, version, &params).await
 }

@@ -59,8 +59,8 @@ fn planned_query(
 }
 
 /// The request context of a translated v1 request (its time zone and language).
-pub(crate) fn context_of(v1: &V1Query) -> Result<RequestContext, V1Error> {
-    Ok(crate::shared::request_context(&v1.params(&[]))?)
+pub(crate) fn context_of(resolution: &Resolution, v1: &V1Query) -> Result<RequestContext, V1Error> {
+    Ok(crate::shared::request_context(resolution, &v1.params(&[]))?)
 }
 
 /// The v1 record context of a page of `version`.
@@ -105,12 +105,12 @@ pub async fn search_records(
     }
     let id = dataset_param(&params)?;
     let (rows, start) = rows_start(&params)?;
-    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let (v1, version) = planned_query(&params, version)?;
     let mut query = v1.records_query(Some(rows), start);
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let ctx = context_of(&v1)?;
+    let ctx = context_of(&resolution, &v1)?;
     let page = state.app.records(&ctx, &version, &query).await?;
     let records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
 
@@ -154,7 +154,7 @@ pub async fn get_record(
 ) -> V1Result {
     let params = Params::parse(query.as_deref());
     let callback = callback(&params)?;
-    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
+    let version = resolution.dataset(&state, &id).await?;
     let only: Vec<(String, String)> = params
         .pairs()
         .iter()
@@ -165,7 +165,7 @@ pub async fn get_record(
     let mut query = v1.records_query(Some(1), 0);
     query.select = Some(v1_select(&v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let ctx = context_of(&v1)?;
+    let ctx = context_of(&resolution, &v1)?;
     let page = state.app.record(&ctx, &version, &record_id, &query).await?;
     let mut records = record_context(&version, &ctx, &page.columns, &v1).records(&page)?;
     if records.is_empty() {
@@ -182,8 +182,8 @@ pub async fn download_records(
 ) -> V1Result {
     let params = Params::parse(query.as_deref());
     let id = dataset_param(&params)?;
-    let version = resolution.dataset(&state, &RequestContext::anonymous(), &id).await?;
-    download(&state, version, &params).await
+    let version = resolution.dataset(&state, &id).await?;
+    download(&state, &resolution, version, &params).await
 }
 
 /// The legacy download of a dataset, shared by `/api/records/1.0/download/` and
@@ -193,7 +193,12 @@ pub async fn download_records(
 /// downloads do; every other format is the export of the same query
 /// ([`crate::shared::exports::export_dataset`]), CSV with `csv_separator` (default `;`),
 /// `use_labels_for_header` (default false) and no BOM (the v1 default).
-pub async fn download(state: &AppState, version: DatasetVersion, params: &Params) -> V1Result {
+pub async fn download(
+    state: &AppState,
+    resolution: &Resolution,
+    version: DatasetVersion,
+    params: &Params,
+) -> V1Result {
     let callback = callback(params)?;
     let format = params.get("format").unwrap_or("csv").trim().to_ascii_lowercase();
     let (v1, version) = planned_query(params, version)?;
@@ -205,7 +210,7 @@ pub async fn download(state: &AppState, version: DatasetVersion, params: &Params
                 ));
             }
             let wrap = if format == "jsonp" { callback } else { None };
-            stream_v1_json(state, &version, &v1, wrap).await
+            stream_v1_json(state, resolution, &version, &v1, wrap).await
         }
         _ => {
             let format = match format.as_str() {
@@ -237,7 +242,7 @@ pub async fn download(state: &AppState, version: DatasetVersion, params: &Params
                 ));
             }
             let v21 = v1.params(&extra);
-            let ctx = crate::shared::request_context(&v21)?;
+            let ctx = crate::shared::request_context(resolution, &v21)?;
             Ok(export_dataset_styled(state, &ctx, &version, format, &v21, GeoJsonStyle::V1).await?)
         }
     }
@@ -246,6 +251,7 @@ pub async fn download(state: &AppState, version: DatasetVersion, params: &Params
 /// Streams every matching record as a JSON array of v1 records (optionally in a JSONP call).
 async fn stream_v1_json(
     state: &AppState,
+    resolution: &Resolution,
     version: &DatasetVersion,
     v1: &V1Query,
     callback: Option<String>,
@@ -253,7 +259,7 @@ async fn stream_v1_json(
     let mut query = v1.records_query(None, 0);
     query.select = Some(v1_select(v1));
     query.record_id_column = Some(RECORD_ID.to_owned());
-    let ctx = context_of(v1)?;
+    let ctx = context_of(resolution, v1)?;
     let export = state.app.export(&ctx, version, &query).await?;
     let context = record_context(version, &ctx, &export.columns, v1);
     let kleber_app::Export { encoder, first, stream, .. } = export;

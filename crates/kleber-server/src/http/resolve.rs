@@ -5,14 +5,65 @@
 //! resolution's stamp, and hands the resolution to the handler as a request extension
 //! ([`Resolution`]); the handler answers from the same version and keys its cached body on
 //! it. A request never looks the catalog up twice.
+//!
+//! Who asks comes from here too: [`Caller`] (and [`Resolution`], which carries it) is the only
+//! way a handler gets a [`RequestContext`], always made from the principal the API-key layer
+//! ([`super::apikey`]) resolved for the request. Front ends never name a principal or build a
+//! context themselves (`tests/it/leak_matrix.rs` reads their sources and fails if they do), so
+//! a route added later cannot forget who asks.
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
+use axum::http::Extensions;
 use axum::http::request::Parts;
 use kleber_app::{App, CacheKey, CatalogView, DatasetVersion, Principal, RequestContext};
 
 use super::routes::{IdFrom, Reads};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Who asks: the request's principal, as the API-key layer resolved it (anonymous when the
+/// request carried no key). Extracted by handlers; its contexts are the only ones they use.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    principal: Principal,
+}
+
+impl Caller {
+    /// The caller of a request, from its extensions.
+    pub fn of(extensions: &Extensions) -> Caller {
+        // Without the key layer's extension the request carried no key: it is anonymous.
+        let principal = extensions.get::<Principal>().cloned().unwrap_or(Principal::Anonymous);
+        Caller { principal }
+    }
+
+    /// The application layer's context of this request: its principal, in UTC.
+    pub fn context(&self) -> RequestContext {
+        RequestContext::new(self.principal.clone())
+    }
+
+    /// The context of this request in the `timezone` and `lang` it asks (a bad time zone is a
+    /// 400).
+    pub fn context_with(
+        &self,
+        timezone: Option<&str>,
+        lang: Option<&str>,
+    ) -> Result<RequestContext, ApiError> {
+        Ok(RequestContext::with_params(self.principal.clone(), timezone, lang)?)
+    }
+
+    /// Who asks.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller::of(&parts.extensions))
+    }
+}
 
 /// What a request reads, resolved.
 #[derive(Clone, Debug)]
@@ -28,14 +79,14 @@ pub enum Resolved {
 /// The resolution of a request, as handlers extract it. Empty when the route is not in the
 /// table or what it names could not be resolved (an unknown dataset: the handler then
 /// answers the error).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Resolution {
     /// The route's full pattern (the name its cached bodies are keyed by).
     pub route: Option<&'static str>,
     /// What it reads, if resolved.
     pub resolved: Option<Resolved>,
     /// Who asks (from the API key layer): what resolved is what it may see.
-    pub principal: Principal,
+    caller: Caller,
     /// The request's base URL (see [`super::public_url`]): cached bodies hold absolute URLs,
     /// so they are keyed by it too.
     pub base: Option<super::PublicUrl>,
@@ -45,11 +96,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Resolution {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Resolution>().cloned().unwrap_or_default())
+        Ok(parts.extensions.get::<Resolution>().cloned().unwrap_or_else(|| Resolution {
+            route: None,
+            resolved: None,
+            caller: Caller::of(&parts.extensions),
+            base: parts.extensions.get::<super::PublicUrl>().cloned(),
+        }))
     }
 }
 
 impl Resolution {
+    /// Who asks.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// The application layer's context of this request ([`Caller::context`]).
+    pub fn context(&self) -> RequestContext {
+        self.caller.context()
+    }
+
+    /// The context of this request in the `timezone` and `lang` it asks
+    /// ([`Caller::context_with`]).
+    pub fn context_with(
+        &self,
+        timezone: Option<&str>,
+        lang: Option<&str>,
+    ) -> Result<RequestContext, ApiError> {
+        self.caller.context_with(timezone, lang)
+    }
+
     /// The stamp of what the request reads: what its `ETag` hashes.
     pub fn stamp(&self) -> Option<String> {
         match self.resolved.as_ref()? {
@@ -59,14 +135,10 @@ impl Resolution {
         }
     }
 
-    /// Dataset `id` at the version resolved for this request (resolved now if the route did
-    /// not name it, e.g. several `dataset=` given).
-    pub async fn dataset(
-        &self,
-        state: &AppState,
-        ctx: &RequestContext,
-        id: &str,
-    ) -> Result<DatasetVersion, ApiError> {
+    /// Dataset `id` at the version resolved for this request, as its caller may see it
+    /// (resolved now if the route did not name it, e.g. several `dataset=` given).
+    pub async fn dataset(&self, state: &AppState, id: &str) -> Result<DatasetVersion, ApiError> {
+        let ctx = &self.context();
         match &self.resolved {
             Some(Resolved::Dataset(version)) if version.id() == id => Ok(version.clone()),
             Some(Resolved::Dataset(version)) => Ok(App::dataset_in(ctx, &version.catalog(), id)?),
@@ -75,16 +147,12 @@ impl Resolution {
         }
     }
 
-    /// The catalog at the generation resolved for this request.
-    pub async fn catalog(
-        &self,
-        state: &AppState,
-        ctx: &RequestContext,
-    ) -> Result<CatalogView, ApiError> {
+    /// The catalog at the generation resolved for this request, as its caller may see it.
+    pub async fn catalog(&self, state: &AppState) -> Result<CatalogView, ApiError> {
         match &self.resolved {
             Some(Resolved::Catalog(view)) => Ok(view.clone()),
             Some(Resolved::Dataset(version)) => Ok(version.catalog()),
-            _ => Ok(state.app.catalog(ctx).await?),
+            _ => Ok(state.app.catalog(&self.context()).await?),
         }
     }
 
@@ -108,15 +176,16 @@ impl Resolution {
 /// Resolves what the request of `parts` reads, from its route in `state`'s table.
 pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
     // The principal the API key layer resolved decides what resolves; handlers reuse both.
-    let principal = parts.extensions.get::<Principal>().cloned().unwrap_or_default();
+    let caller = Caller::of(&parts.extensions);
     let base = parts.extensions.get::<super::PublicUrl>().cloned();
+    let unresolved = |caller, base| Resolution { route: None, resolved: None, caller, base };
     let Some(matched) = parts.extensions.get::<MatchedPath>() else {
-        return Resolution { principal, base, ..Resolution::default() };
+        return unresolved(caller, base);
     };
     let Some(route) = state.routes.get(matched.as_str()) else {
-        return Resolution { principal, base, ..Resolution::default() };
+        return unresolved(caller, base);
     };
-    let ctx = RequestContext::anonymous().with_principal(principal.clone());
+    let ctx = caller.context();
     let resolved = match route.reads {
         Reads::Fixed => Some(Resolved::Fixed),
         Reads::Private => None,
@@ -126,7 +195,7 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
             None => None,
         },
     };
-    Resolution { route: Some(route.pattern), resolved, principal, base }
+    Resolution { route: Some(route.pattern), resolved, caller, base }
 }
 
 /// The dataset identifier a request names, if exactly one.

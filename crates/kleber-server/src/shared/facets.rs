@@ -53,8 +53,8 @@ pub async fn get_records_facets(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?;
-    let version = resolution.dataset(&state, &ctx, &id).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let version = resolution.dataset(&state, &id).await?;
     let key = resolution.dataset_key(&version, query.as_deref());
     let compute = async {
         let requests = requests(&params, version.fields())?;
@@ -73,8 +73,8 @@ pub async fn get_catalog_facets(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    let ctx = request_context(&params)?;
-    let view = resolution.catalog(&state, &ctx).await?;
+    let ctx = request_context(&resolution, &params)?;
+    let view = resolution.catalog(&state).await?;
     let key = resolution.catalog_key(&view, query.as_deref());
     let compute = async {
         let requests = requests(&params, &kleber_query::catalog::catalog_fields())?;

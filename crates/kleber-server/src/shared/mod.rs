@@ -18,12 +18,16 @@ pub mod v1_error;
 use kleber_app::RequestContext;
 
 use crate::error::ApiError;
+use crate::http::resolve::Resolution;
 use crate::shared::params::Params;
 
-/// The request context of an API request: anonymous, in the `timezone` and `lang` it asks
+/// The request context of an API request: its caller's, in the `timezone` and `lang` it asks
 /// (a bad time zone is a 400).
-pub fn request_context(params: &Params) -> Result<RequestContext, ApiError> {
-    Ok(RequestContext::with_params(params.get("timezone"), params.get("lang"))?)
+pub fn request_context(
+    resolution: &Resolution,
+    params: &Params,
+) -> Result<RequestContext, ApiError> {
+    resolution.context_with(params.get("timezone"), params.get("lang"))
 }
 
 /// The instant `rfc3339` rendered in `tz` as Opendatasoft does (`2019-04-03T03:20:15+00:00`).

@@ -84,8 +84,9 @@ async fn from_data(
                 let query = RecordsQuery {
                     select: Some(format!("{name} as v, count(*) as n")),
                     r#where: vec![format!("{name} is not null")],
+                    // Ties broken by the value: the same data always shows the same example.
+                    order_by: Some(format!("n desc, {name}")),
                     group_by: Some(name),
-                    order_by: Some("n desc".to_owned()),
                     limit: Some(1),
                     ..RecordsQuery::default()
                 };

@@ -7,16 +7,18 @@ use axum::response::{IntoResponse, Response};
 
 use super::PageContext;
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 
 /// `GET /static/{path}`.
 pub async fn get_asset(
     Path(path): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(asset) = kleber_web::assets::by_url(&format!("/static/{path}")) else {
-        let ctx = PageContext::new(&headers, q.as_deref(), Some(&base));
+        let ctx = PageContext::new(&headers, q.as_deref(), Some(&base), caller);
         return super::errors::render(StatusCode::NOT_FOUND, &ctx, None);
     };
     let etag = format!("\"{}\"", asset.hash);

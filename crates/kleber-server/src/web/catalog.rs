@@ -15,6 +15,7 @@ use kleber_web::view::{Hidden, Pagination, SelectOption};
 use super::filters::{self, Filters};
 use super::{Framing, PageContext, PageError, page};
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// Datasets per page.
@@ -87,11 +88,12 @@ pub fn page_number(ctx: &PageContext, page_size: usize) -> Result<u64, PageError
 /// `GET /explore/`.
 pub async fn get_catalog(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
     let t = ctx.lang.messages();
     let api = |e: kleber_app::Error| PageError::from_api(&ctx, e);
     let fields = kleber_query::catalog::catalog_fields();
@@ -106,10 +108,11 @@ pub async fn get_catalog(
     let snapshot = state.app.catalog(&app_ctx).await.map_err(api)?;
     let mut query = filters.records_query();
     query.order_by = (!order_by.is_empty()).then(|| (*order_by).to_owned());
-    // The catalog only changes with its generation: searches and facets are cached by it.
+    // The catalog only changes with its generation, and each audience sees its own part of
+    // it: searches and facets are cached by both (the view's stamp).
     let key = super::cache::key(
-        "catalog",
-        snapshot.generation(),
+        &snapshot.stamp(),
+        0,
         &[&super::cache::list(&query.r#where), &super::cache::list(&query.refine), order_by],
     );
     let cached = match state.web.catalog.get(&key) {

@@ -22,6 +22,7 @@ use super::cards::{format_date, meta_list, meta_text, publisher_link, refine_lin
 use super::filters::Filters;
 use super::{Framing, PageContext, PageError, V2_1, page};
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// The tabs, in order.
@@ -172,13 +173,14 @@ pub fn formats(record: &DatasetRecord) -> Vec<ExportFormat> {
 pub async fn get_dataset_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     render_tab(
         &state,
-        PageContext::new(&headers, raw.as_deref(), Some(&base)),
+        PageContext::new(&headers, raw.as_deref(), Some(&base), caller),
         &id,
         "information",
         false,
@@ -190,12 +192,19 @@ pub async fn get_dataset_page(
 pub async fn get_dataset_tab(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    render_tab(&state, PageContext::new(&headers, raw.as_deref(), Some(&base)), &id, &tab, false)
-        .await
+    render_tab(
+        &state,
+        PageContext::new(&headers, raw.as_deref(), Some(&base), caller),
+        &id,
+        &tab,
+        false,
+    )
+    .await
 }
 
 /// Renders one tab of a dataset, full page or embedded.

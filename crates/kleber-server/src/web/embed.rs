@@ -7,6 +7,7 @@ use axum::response::Response;
 
 use super::{PageContext, PageError};
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// The tabs that can be embedded.
@@ -16,11 +17,12 @@ pub const EMBEDDABLE: &[&str] = &["table", "map", "analyze"];
 pub async fn get_embed(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
     if !EMBEDDABLE.contains(&tab.as_str()) {
         return Err(PageError::not_found(&ctx));
     }

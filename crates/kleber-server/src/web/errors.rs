@@ -102,6 +102,7 @@ impl IntoResponse for PageError {
 /// The 404 page of any URL that is neither a page nor an API endpoint.
 pub fn not_found_page(request: &Request) -> Response {
     let base = request.extensions().get::<crate::http::PublicUrl>();
-    let ctx = PageContext::new(request.headers(), request.uri().query(), base);
+    let caller = crate::http::resolve::Caller::of(request.extensions());
+    let ctx = PageContext::new(request.headers(), request.uri().query(), base, caller);
     render(StatusCode::NOT_FOUND, &ctx, None)
 }

@@ -13,6 +13,7 @@ use kleber_web::view::FacetLink;
 use super::cards::{card, meta_text};
 use super::{Framing, PageContext, PageError, page};
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// How many datasets each home list shows.
@@ -21,11 +22,12 @@ const LIST_LEN: usize = 6;
 /// `GET /`.
 pub async fn get_home(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
@@ -81,11 +83,12 @@ pub async fn get_home(
 /// `GET /about/`.
 pub async fn get_about(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;

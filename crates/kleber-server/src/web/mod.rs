@@ -22,15 +22,15 @@ pub mod publisher;
 pub mod seo;
 mod table;
 
-use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use kleber_web::Lang;
 use kleber_web::url::Query;
 use kleber_web::view::Layout;
 
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 pub use errors::PageError;
@@ -39,15 +39,16 @@ pub use crate::shared::portal::{
     DEFAULT_TILE_ATTRIBUTION, DEFAULT_TILE_URL, PortalConfig as WebConfig,
 };
 
-/// The portal's routes. Paths are given with and without their trailing slash, as
-/// Opendatasoft's links have one and [`crate::serve`] removes it.
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new()
-        .route("/", get(home::get_home))
-        .route("/robots.txt", get(seo::get_robots))
-        .route("/sitemap.xml", get(seo::get_sitemap))
-        .route("/feed.atom", get(seo::get_feed))
-        .route("/static/{*path}", get(assets::get_asset));
+/// The portal's routes (path, handler). Paths are given with and without their trailing
+/// slash, as Opendatasoft's links have one and [`crate::serve`] removes it.
+pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
+    let mut routes: Vec<(String, MethodRouter<AppState>)> = vec![
+        ("/".to_owned(), get(home::get_home)),
+        ("/robots.txt".to_owned(), get(seo::get_robots)),
+        ("/sitemap.xml".to_owned(), get(seo::get_sitemap)),
+        ("/feed.atom".to_owned(), get(seo::get_feed)),
+        ("/static/{*path}".to_owned(), get(assets::get_asset)),
+    ];
     for (path, handler) in [
         ("/explore", get(catalog::get_catalog)),
         ("/explore/feed.atom", get(seo::get_feed)),
@@ -57,12 +58,12 @@ pub fn routes() -> Router<AppState> {
         ("/publisher/{slug}", get(publisher::get_publisher)),
         ("/about", get(home::get_about)),
     ] {
-        router = router.route(path, handler.clone());
         if !path.ends_with(".atom") {
-            router = router.route(&format!("{path}/"), handler);
+            routes.push((format!("{path}/"), handler.clone()));
         }
+        routes.push((path.to_owned(), handler));
     }
-    router
+    routes
 }
 
 /// What every page handler knows about its request.
@@ -77,18 +78,21 @@ pub struct PageContext {
     pub base: Option<PublicUrl>,
     /// A `Set-Cookie` remembering the language chosen with `?lang=`.
     pub set_cookie: Option<HeaderValue>,
+    /// Who asks (the request's principal): what its pages may show.
+    caller: Caller,
 }
 
 impl PageContext {
-    /// The context of a request.
+    /// The context of a request made by `caller`.
     pub fn new(
         headers: &HeaderMap,
         raw_query: Option<&str>,
         base: Option<&PublicUrl>,
+        caller: Caller,
     ) -> PageContext {
         let query = Query::parse(raw_query.unwrap_or(""));
         let (lang, set_cookie) = lang::negotiate(&query, headers);
-        PageContext { lang, query, base: base.cloned(), set_cookie }
+        PageContext { lang, query, base: base.cloned(), set_cookie, caller }
     }
 
     /// The absolute URL of `path` on the portal (built by [`PublicUrl::url`]).
@@ -96,11 +100,9 @@ impl PageContext {
         self.base.as_ref().map_or_else(|| path.to_owned(), |b| b.url(path))
     }
 
-    /// The application layer's view of this request: anonymous, in the page's language.
+    /// The application layer's view of this request: its caller's, in the page's language.
     pub fn request(&self) -> kleber_app::RequestContext {
-        let mut request = kleber_app::RequestContext::anonymous();
-        request.lang = Some(self.lang.code().to_owned());
-        request
+        self.caller.context().in_lang(self.lang.code())
     }
 
     /// A layout for a page of this request.

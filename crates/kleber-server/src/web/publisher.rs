@@ -8,17 +8,19 @@ use kleber_web::pages::PublisherPage;
 use super::cards::{card, meta_text, slug};
 use super::{Framing, PageContext, PageError, page};
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// `GET /publisher/{slug}/`.
 pub async fn get_publisher(
     State(state): State<AppState>,
     Path(wanted): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base));
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;

@@ -10,6 +10,7 @@ use super::cards::{meta_list, meta_text};
 use super::dataset::is_geo;
 use super::{PageContext, PageError};
 use crate::http::PublicUrl;
+use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// Entries in the feed.
@@ -35,10 +36,11 @@ pub async fn get_robots(base: PublicUrl) -> Response {
 /// `GET /sitemap.xml`.
 pub async fn get_sitemap(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, None, Some(&base));
+    let ctx = PageContext::new(&headers, None, Some(&base), caller);
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut urls = vec![
@@ -77,10 +79,11 @@ pub async fn get_sitemap(
 /// `GET /explore/feed.atom` (and `/feed.atom`): the datasets, most recently modified first.
 pub async fn get_feed(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     base: PublicUrl,
 ) -> Result<Response, PageError> {
-    let ctx = PageContext::new(&headers, None, Some(&base));
+    let ctx = PageContext::new(&headers, None, Some(&base), caller);
     let t = ctx.lang.messages();
     let snapshot =
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;

@@ -24,6 +24,7 @@ mod http;
 mod import_cli;
 mod import_fidelity;
 mod layering;
+mod leak_matrix;
 mod limits;
 mod map_cluster;
 mod odsclient;

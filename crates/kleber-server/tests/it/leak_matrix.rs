@@ -1,0 +1,761 @@
+//! The leak matrix (issue 12, docs/security.md#the-leak-matrix): every route of the router ×
+//! every caller × every dataset kind, generated from the route table.
+//!
+//! One data directory holds a public, a restricted and a draft dataset of one organization;
+//! every secret (identifier, title, description, publisher, field name, value) carries its
+//! dataset's marker. The oracle of a caller is a copy of that directory from which the
+//! datasets the caller may not see were deleted, queried with the same key: whatever the
+//! caller gets from the real server must be exactly what it gets from its oracle (status,
+//! headers, body, `ETag`), so a hidden dataset answers as one that does not exist, no count
+//! includes it, no `ETag` or `304` depends on it. The callers who see everything are asked
+//! first, so a cached answer shared across audiences would show as a difference too.
+//!
+//! Every pattern of the route table must have an entry in [`ENTRIES`]: a route added later
+//! without one fails [`every_route_has_a_matrix_entry`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use kleber_app::RequestContext;
+use kleber_app::accounts::{Accounts, operator};
+use kleber_app::import::ImportRequest;
+use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+
+use crate::common::{TestServer, app_over};
+
+/// Every route pattern, with the query strings it is asked with (`{id}` is the dataset's
+/// identifier). A pattern whose path or queries name `{id}`, `{record_id}` or `{slug}` is
+/// asked once per dataset kind; the others once.
+const ENTRIES: &[(&str, &[&str])] = &[
+    // Explore v2.1.
+    ("/api/explore/v2.1", &[""]),
+    ("/api/explore/v2.1/catalog", &[""]),
+    ("/api/explore/v2.1/catalog/datasets", &["", "?where=%22rqz7%22", "?limit=100"]),
+    ("/api/explore/v2.1/catalog/facets", &["", "?facet=publisher"]),
+    ("/api/explore/v2.1/catalog/exports", &[""]),
+    ("/api/explore/v2.1/catalog/exports/{format}", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/records", &["", "?select=count(*)"]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/records/{record_id}", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/facets", &["?facet=valeur"]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/exports", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/exports/{format}", &[""]),
+    // Explore v2.0 and its /api/v2 alias.
+    ("/api/explore/v2.0", &[""]),
+    ("/api/explore/v2.0/catalog", &[""]),
+    ("/api/explore/v2.0/catalog/datasets", &["", "?where=%22dxk4%22"]),
+    ("/api/explore/v2.0/catalog/facets", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/facets", &["?facet=valeur"]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/records", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/records/{record_id}", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/exports", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/exports/{format}", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/attachments", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/attachments/{file}", &[""]),
+    ("/api/explore/v2.0/catalog/datasets/{id}/alternative_exports/{file}", &[""]),
+    ("/api/v2", &[""]),
+    ("/api/v2/catalog", &[""]),
+    ("/api/v2/catalog/datasets", &[""]),
+    ("/api/v2/catalog/facets", &[""]),
+    ("/api/v2/catalog/datasets/{id}", &[""]),
+    ("/api/v2/catalog/datasets/{id}/facets", &[""]),
+    ("/api/v2/catalog/datasets/{id}/records", &[""]),
+    ("/api/v2/catalog/datasets/{id}/records/{record_id}", &[""]),
+    ("/api/v2/catalog/datasets/{id}/exports", &[""]),
+    ("/api/v2/catalog/datasets/{id}/exports/{format}", &[""]),
+    ("/api/v2/catalog/datasets/{id}/attachments", &[""]),
+    ("/api/v2/catalog/datasets/{id}/attachments/{file}", &[""]),
+    ("/api/v2/catalog/datasets/{id}/alternative_exports/{file}", &[""]),
+    // Search API v1 and the download URL.
+    ("/api/records/1.0/search", &["?dataset={id}", "?dataset={id}&facet=valeur"]),
+    ("/api/records/1.0/download", &["?dataset={id}", "?dataset={id}&format=json"]),
+    ("/api/records/1.0/analyze", &["?dataset={id}&x=valeur&y.n.func=COUNT"]),
+    ("/api/records/1.0/boundingbox", &["?dataset={id}"]),
+    ("/api/records/1.0/geocluster", &["?dataset={id}"]),
+    ("/api/datasets/1.0/search", &["", "?q=rqz7", "?rows=100&facet=publisher"]),
+    ("/api/datasets/1.0/{id}", &[""]),
+    ("/api/datasets/1.0/{id}/records/{record_id}", &[""]),
+    ("/api/datasets/1.0/{id}/attachments/{attachment}", &[""]),
+    ("/api/datasets/1.0/{id}/alternative_exports/{attachment}", &[""]),
+    ("/explore/dataset/{id}/download", &["", "?format=json"]),
+    // The portal.
+    ("/", &[""]),
+    ("/robots.txt", &[""]),
+    ("/sitemap.xml", &[""]),
+    ("/feed.atom", &[""]),
+    ("/static/{*path}", &[""]),
+    ("/explore", &["", "?q=rqz7", "?q=dxk4"]),
+    ("/explore/", &[""]),
+    ("/explore/feed.atom", &[""]),
+    ("/explore/dataset/{id}", &[""]),
+    ("/explore/dataset/{id}/", &[""]),
+    ("/explore/dataset/{id}/{tab}", &[""]),
+    ("/explore/dataset/{id}/{tab}/", &[""]),
+    ("/explore/embed/dataset/{id}/{tab}", &[""]),
+    ("/explore/embed/dataset/{id}/{tab}/", &[""]),
+    ("/publisher/{slug}", &[""]),
+    ("/publisher/{slug}/", &[""]),
+    ("/about", &[""]),
+    ("/about/", &[""]),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Public,
+    Restricted,
+    Draft,
+}
+
+const KINDS: [Kind; 3] = [Kind::Public, Kind::Restricted, Kind::Draft];
+
+/// One dataset of the fixture; every secret of a non-public one carries its marker.
+struct Dataset {
+    kind: Kind,
+    id: &'static str,
+    marker: &'static str,
+    title: &'static str,
+    description: &'static str,
+    publisher: &'static str,
+    csv: &'static str,
+}
+
+const DATASETS: [Dataset; 3] = [
+    Dataset {
+        kind: Kind::Public,
+        id: "ouvert-public",
+        marker: "",
+        title: "Jeu ouvert",
+        description: "Un jeu public.",
+        publisher: "Ville Ouverte",
+        csv: "nom;valeur\nAlpha;1\nBeta;2\n",
+    },
+    Dataset {
+        kind: Kind::Restricted,
+        id: "rqz7-interne",
+        marker: "rqz7",
+        title: "Rqz7 titre interne",
+        description: "Rqz7 description interne.",
+        publisher: "Rqz7 Publisher",
+        csv: "rqz7champ;valeur\nrqz7valeur;1\nrqz7autre;3\n",
+    },
+    Dataset {
+        kind: Kind::Draft,
+        id: "dxk4-brouillon",
+        marker: "dxk4",
+        title: "Dxk4 titre brouillon",
+        description: "Dxk4 description brouillon.",
+        publisher: "Dxk4 Publisher",
+        csv: "dxk4champ;valeur\ndxk4valeur;5\n",
+    },
+];
+
+fn dataset(kind: Kind) -> &'static Dataset {
+    DATASETS.iter().find(|d| d.kind == kind).expect("every kind has a dataset")
+}
+
+/// What a caller may see, by the rules of docs/security.md (written here independently of
+/// `kleber_app::policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Sees {
+    /// Refused: 401 on every route.
+    Refused,
+    /// Public datasets only.
+    Public,
+    /// Public and restricted.
+    Restricted,
+    /// Everything.
+    All,
+}
+
+impl Sees {
+    fn sees(self, kind: Kind) -> bool {
+        match kind {
+            Kind::Public => self != Sees::Refused,
+            Kind::Restricted => matches!(self, Sees::Restricted | Sees::All),
+            Kind::Draft => self == Sees::All,
+        }
+    }
+}
+
+struct Caller {
+    name: &'static str,
+    key: Option<String>,
+    sees: Sees,
+}
+
+/// A response, as compared: status, headers (but `Date`, `Content-Length` and rate-limit
+/// counters, which depend on the moment and on the number of requests), `ETag`, body with the
+/// server's address replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    etag: Option<String>,
+    body: String,
+}
+
+async fn ask(
+    server: &TestServer,
+    url: &str,
+    key: Option<&str>,
+    if_none_match: Option<&str>,
+) -> Answer {
+    let mut request = server.client.get(format!("{}{url}", server.base));
+    // A key written `?apikey=<key>` is sent as the parameter, any other in `Authorization`.
+    if let Some(key) = key {
+        request = match key.strip_prefix("?apikey=") {
+            Some(key) => request.query(&[("apikey", key)]),
+            None => request.header("authorization", format!("Apikey {key}")),
+        };
+    }
+    if let Some(tag) = if_none_match {
+        request = request.header("if-none-match", tag);
+    }
+    let response = request.send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let mut headers = BTreeMap::new();
+    let mut etag = None;
+    for (name, value) in response.headers() {
+        let name = name.as_str().to_ascii_lowercase();
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match name.as_str() {
+            "etag" => etag = Some(value),
+            "date" | "content-length" => {}
+            n if n.starts_with("x-ratelimit") || n == "retry-after" => {}
+            _ => {
+                headers.insert(name, value.replace(&server.base, "http://SERVER"));
+            }
+        }
+    }
+    let bytes = response.bytes().await.unwrap_or_else(|e| panic!("GET {url}: body: {e}"));
+    let host = server.base.trim_start_matches("http://");
+    let body = String::from_utf8_lossy(&bytes).replace(host, "SERVER");
+    Answer { status, headers, etag, body }
+}
+
+/// Where two bodies first differ, with some context.
+fn difference(got: &str, expected: &str) -> String {
+    let at = got.chars().zip(expected.chars()).take_while(|(a, b)| a == b).count();
+    let around = |s: &str| s.chars().skip(at.saturating_sub(120)).take(240).collect::<String>();
+    format!("at char {at}:\n  got: …{}…\n  oracle: …{}…", around(got), around(expected))
+}
+
+/// One request of the matrix: a route instance, and the dataset kind it names (if any).
+#[derive(Debug, Clone)]
+struct Instance {
+    pattern: &'static str,
+    kind: Option<Kind>,
+    url: String,
+}
+
+/// Fills a path pattern's placeholders for dataset `d` (record ids from `records`).
+fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, String>) -> Vec<String> {
+    let tabs: &[&str] = if pattern.contains("/embed/") {
+        &["table", "analyze"]
+    } else {
+        &["information", "table", "analyze", "api", "export"]
+    };
+    let mut urls = vec![pattern.to_owned()];
+    let mut expand = |placeholder: &str, values: &[String]| {
+        urls = urls
+            .iter()
+            .flat_map(|u| {
+                if u.contains(placeholder) {
+                    values.iter().map(|v| u.replace(placeholder, v)).collect()
+                } else {
+                    vec![u.clone()]
+                }
+            })
+            .collect();
+    };
+    expand("{id}", &[d.id.to_owned()]);
+    expand("{record_id}", &[records[&d.kind].clone()]);
+    expand("{slug}", &[d.publisher.to_ascii_lowercase().replace(' ', "-")]);
+    expand("{format}", &["csv".to_owned(), "json".to_owned()]);
+    expand("{file}", &["aucun.csv".to_owned()]);
+    expand("{attachment}", &["aucun.csv".to_owned()]);
+    expand("{tab}", &tabs.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>());
+    expand("{*path}", &["aucun.css".to_owned()]);
+    for url in &urls {
+        assert!(
+            !url.contains('{'),
+            "route {pattern}: a placeholder the leak matrix cannot fill ({url}); teach fill() its values"
+        );
+    }
+    urls
+}
+
+fn instances(records: &BTreeMap<Kind, String>) -> Vec<Instance> {
+    let mut all = Vec::new();
+    for (pattern, queries) in ENTRIES {
+        for query in *queries {
+            let names_dataset = ["{id}", "{record_id}", "{slug}"]
+                .iter()
+                .any(|p| pattern.contains(p) || query.contains(p));
+            let kinds: Vec<Option<Kind>> =
+                if names_dataset { KINDS.iter().copied().map(Some).collect() } else { vec![None] };
+            for kind in kinds {
+                let d = dataset(kind.unwrap_or(Kind::Public));
+                for path in fill(pattern, d, records) {
+                    let url = format!("{path}{}", query.replace("{id}", d.id));
+                    all.push(Instance { pattern, kind, url });
+                }
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn every_route_has_a_matrix_entry() {
+    let (_, table) = kleber_server::routes().into_parts();
+    let routes: BTreeSet<&str> = table.patterns().into_iter().collect();
+    let entries: BTreeSet<&str> = ENTRIES.iter().map(|(p, _)| *p).collect();
+    let missing: Vec<&&str> = routes.difference(&entries).collect();
+    let stale: Vec<&&str> = entries.difference(&routes).collect();
+    assert!(missing.is_empty(), "routes without a leak-matrix entry: {missing:?}");
+    assert!(stale.is_empty(), "leak-matrix entries of no route: {stale:?}");
+    assert!(ENTRIES.iter().all(|(_, queries)| !queries.is_empty()));
+}
+
+/// Front ends get their context only from the request's caller (`http::resolve::Caller`,
+/// `Resolution`, `PageContext`): they never name a principal nor build a context themselves.
+#[test]
+fn front_ends_never_build_a_context_themselves() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![src.join("api_v20.rs")];
+    for dir in ["api", "api_v1", "web", "shared"] {
+        let mut stack = vec![src.join(dir)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("source directory") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    assert!(files.len() > 20, "{files:?}");
+    let mut offenders = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if ["RequestContext::", "Principal::"].iter().any(|p| code.contains(p)) {
+                offenders.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "front ends building their own context: {offenders:#?}");
+}
+
+/// Imports the fixture into `dir` and creates the accounts; returns the callers.
+async fn build_fixture(dir: &Path) -> Vec<Caller> {
+    let files = tempfile::tempdir().expect("tempdir");
+    let app = app_over(dir);
+    let ctx = RequestContext::operator();
+    for d in &DATASETS {
+        let path = files.path().join(format!("{}.csv", d.id));
+        std::fs::write(&path, d.csv).expect("csv");
+        let request = ImportRequest {
+            path,
+            dataset: d.id.to_owned(),
+            title: None,
+            options: Default::default(),
+            unique_id: None,
+            crash: None,
+        };
+        app.import(&ctx, request).await.expect("import");
+        let metas = serde_json::json!({
+            "title": d.title, "description": d.description, "publisher": d.publisher,
+        });
+        let serde_json::Value::Object(metas) = metas else { unreachable!() };
+        app.update_metas(&ctx, d.id, metas).await.expect("metas");
+    }
+    drop(app);
+
+    let accounts = Accounts::new(Arc::new(Store::open(dir).expect("store")));
+    let op = operator();
+    for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre organisation")] {
+        let org = NewOrganization {
+            id,
+            name,
+            kind: OrgKind::Metropolis,
+            description: None,
+            website: None,
+            logo: None,
+        };
+        accounts.create_org(&op, &org).expect("org");
+    }
+    for d in &DATASETS {
+        accounts.set_dataset_org(&op, d.id, "ems").expect("org of dataset");
+    }
+    accounts.set_visibility(&op, dataset(Kind::Restricted).id, Visibility::Restricted).unwrap();
+    accounts.set_visibility(&op, dataset(Kind::Draft).id, Visibility::Draft).unwrap();
+    let user = |email: &str, admin: bool| {
+        accounts.create_user(&op, email, None, admin, None).expect("user");
+    };
+    for (email, membership) in [
+        ("viewer@ems.example", Some(("ems", Role::Viewer))),
+        ("editor@ems.example", Some(("ems", Role::Editor))),
+        ("admin@ems.example", Some(("ems", Role::Admin))),
+        ("other@autre.example", Some(("autre", Role::Admin))),
+        ("granted@example.org", None),
+    ] {
+        user(email, false);
+        if let Some((org, role)) = membership {
+            accounts.set_member(&op, org, email, role).expect("member");
+        }
+    }
+    user("portal@example.org", true);
+    accounts.grant(&op, dataset(Kind::Restricted).id, "granted@example.org").expect("grant");
+    let key = |email: &str, scopes: &[Scope], days: Option<u32>| {
+        accounts.create_key(&op, email, "matrix", scopes, days).expect("key")
+    };
+    let all = [Scope::Read, Scope::Write, Scope::Admin];
+    let revoked = key("admin@ems.example", &all, None);
+    accounts.revoke_key(&op, &revoked.record.id).expect("revoke");
+    let expired = key("admin@ems.example", &all, Some(1));
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).expect("catalog");
+    conn.execute(
+        "UPDATE api_keys SET expires_at = '2020-01-01T00:00:00Z' WHERE id = ?1",
+        [&expired.record.id],
+    )
+    .expect("expire");
+    let mut callers = vec![
+        Caller {
+            name: "portal admin",
+            key: Some(key("portal@example.org", &[Scope::Read], None).key),
+            sees: Sees::All,
+        },
+        Caller {
+            name: "org admin (read+write+admin)",
+            key: Some(key("admin@ems.example", &all, None).key),
+            sees: Sees::All,
+        },
+        Caller {
+            name: "org editor (read+write)",
+            key: Some(key("editor@ems.example", &[Scope::Read, Scope::Write], None).key),
+            sees: Sees::All,
+        },
+        Caller {
+            name: "org admin, read scope",
+            key: Some(key("admin@ems.example", &[Scope::Read], None).key),
+            sees: Sees::All,
+        },
+        Caller {
+            name: "org viewer",
+            key: Some(key("viewer@ems.example", &[Scope::Read], None).key),
+            sees: Sees::Restricted,
+        },
+        Caller {
+            name: "org viewer, key sent as ?apikey=",
+            key: Some(format!("?apikey={}", key("viewer@ems.example", &[Scope::Read], None).key)),
+            sees: Sees::Restricted,
+        },
+        Caller {
+            name: "granted user",
+            key: Some(key("granted@example.org", &[Scope::Read], None).key),
+            sees: Sees::Restricted,
+        },
+        Caller { name: "anonymous", key: None, sees: Sees::Public },
+        Caller {
+            name: "admin of another organization",
+            key: Some(key("other@autre.example", &all, None).key),
+            sees: Sees::Public,
+        },
+        Caller {
+            name: "org admin, write scope only",
+            key: Some(key("admin@ems.example", &[Scope::Write], None).key),
+            sees: Sees::Public,
+        },
+        Caller {
+            name: "org admin, admin scope only",
+            key: Some(key("admin@ems.example", &[Scope::Admin], None).key),
+            sees: Sees::Public,
+        },
+        Caller { name: "revoked key", key: Some(revoked.key), sees: Sees::Refused },
+        Caller { name: "expired key", key: Some(expired.key), sees: Sees::Refused },
+    ];
+    callers.sort_by_key(|c| std::cmp::Reverse(c.sees));
+    callers
+}
+
+/// A copy of the data directory `from` without the datasets of `hidden`.
+fn oracle_copy(from: &Path, hidden: &[Kind]) -> tempfile::TempDir {
+    let to = tempfile::tempdir().expect("tempdir");
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let target = to.path().join(path.strip_prefix(from).expect("prefix"));
+            if path.is_dir() {
+                std::fs::create_dir_all(&target).expect("mkdir");
+                stack.push(path);
+            } else {
+                std::fs::copy(&path, &target).expect("copy");
+            }
+        }
+    }
+    let conn = rusqlite::Connection::open(to.path().join("catalog.sqlite")).expect("catalog");
+    for kind in hidden {
+        let id = dataset(*kind).id;
+        let uid: String = conn
+            .query_row("SELECT uid FROM datasets WHERE id = ?1", [id], |r| r.get(0))
+            .expect("uid");
+        for sql in [
+            "DELETE FROM dataset_grants WHERE dataset_uid = ?1",
+            "DELETE FROM versions WHERE dataset_uid = ?1",
+            "DELETE FROM datasets WHERE uid = ?1",
+        ] {
+            conn.execute(sql, [&uid]).expect(sql);
+        }
+    }
+    conn.execute("UPDATE generation SET n = n + 1", []).expect("generation");
+    to
+}
+
+fn oracle_of(sees: Sees) -> &'static [Kind] {
+    match sees {
+        Sees::Public => &[Kind::Restricted, Kind::Draft],
+        Sees::Restricted => &[Kind::Draft],
+        Sees::All | Sees::Refused => &[],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_a_caller_may_not_see_reaches_it_on_any_route() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let callers = build_fixture(dir.path()).await;
+    let oracle_public = oracle_copy(dir.path(), oracle_of(Sees::Public));
+    let oracle_restricted = oracle_copy(dir.path(), oracle_of(Sees::Restricted));
+    let real_dir = dir.path().to_path_buf();
+    let real = TestServer::start(dir).await;
+    let oracles = [
+        (Sees::Public, TestServer::start(oracle_public).await),
+        (Sees::Restricted, TestServer::start(oracle_restricted).await),
+    ];
+    let oracle = |sees: Sees| -> &TestServer {
+        oracles.iter().find(|(s, _)| *s == sees).map_or(&real, |(_, server)| server)
+    };
+
+    // Record ids, as the portal admin reads them.
+    let admin = callers[0].key.clone();
+    let mut records = BTreeMap::new();
+    for d in &DATASETS {
+        let url = format!("/api/records/1.0/search?dataset={}&rows=1", d.id);
+        let answer = ask(&real, &url, admin.as_deref(), None).await;
+        assert_eq!(answer.status, 200, "{url}: {}", answer.body);
+        let v: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+        let id = v["records"][0]["recordid"].as_str().expect("recordid").to_owned();
+        records.insert(d.kind, id);
+    }
+    let instances = instances(&records);
+
+    // Every caller on every instance, the callers who see most first (so their answers are
+    // in the caches when the others ask), each compared with its oracle.
+    let mut answers: BTreeMap<(usize, usize), Answer> = BTreeMap::new();
+    for group in [Sees::All, Sees::Restricted, Sees::Public, Sees::Refused] {
+        let jobs: Vec<(usize, usize)> = callers
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.sees == group)
+            .flat_map(|(c, _)| (0..instances.len()).map(move |i| (c, i)))
+            .collect();
+        let results: Vec<((usize, usize), Answer, Option<Answer>)> = stream::iter(jobs)
+            .map(|(c, i)| {
+                let caller = &callers[c];
+                let instance = &instances[i];
+                let real = &real;
+                let oracle = oracle(caller.sees);
+                async move {
+                    let key = caller.key.as_deref();
+                    let got = ask(real, &instance.url, key, None).await;
+                    let expected = if caller.sees == Sees::Refused || std::ptr::eq(oracle, real) {
+                        None
+                    } else {
+                        Some(ask(oracle, &instance.url, key, None).await)
+                    };
+                    ((c, i), got, expected)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for ((c, i), got, expected) in results {
+            let caller = &callers[c];
+            let instance = &instances[i];
+            let what = format!("{} as {}", instance.url, caller.name);
+            if let Some(expected) = expected {
+                assert_eq!(
+                    got.status,
+                    expected.status,
+                    "{what}: status differs from the oracle's: {}",
+                    difference(&got.body, &expected.body)
+                );
+                assert!(
+                    got.body == expected.body,
+                    "{what}: body differs from the oracle's: {}",
+                    difference(&got.body, &expected.body)
+                );
+                assert_eq!(
+                    got.headers, expected.headers,
+                    "{what}: headers differ from the oracle's"
+                );
+                assert_eq!(got.etag, expected.etag, "{what}: ETag differs from the oracle's");
+            }
+            // No marker of a dataset it may not see, unless the URL itself names it.
+            for d in DATASETS.iter().filter(|d| !caller.sees.sees(d.kind)) {
+                if d.marker.is_empty() || instance.url.to_ascii_lowercase().contains(d.marker) {
+                    continue;
+                }
+                let head = format!("{:?}", got.headers).to_ascii_lowercase();
+                assert!(
+                    !got.body.to_ascii_lowercase().contains(d.marker) && !head.contains(d.marker),
+                    "{what}: shows the {:?} dataset's marker {}: {}",
+                    d.kind,
+                    d.marker,
+                    got.body
+                );
+            }
+            if caller.sees == Sees::Refused {
+                assert_eq!(got.status, 401, "{what}: {}", got.body);
+            }
+            answers.insert((c, i), got);
+        }
+    }
+
+    // A refused key gets the same answer whichever dataset the URL names.
+    for (c, caller) in callers.iter().enumerate().filter(|(_, c)| c.sees == Sees::Refused) {
+        let mut by_shape: BTreeMap<(&str, String), String> = BTreeMap::new();
+        for (i, instance) in instances.iter().enumerate() {
+            let Some(kind) = instance.kind else { continue };
+            let d = dataset(kind);
+            let shape = instance.url.replace(d.id, "ID").replace(&records[&kind], "RECORD");
+            let body = answers[&(c, i)].body.replace(d.id, "ID").replace(&records[&kind], "RECORD");
+            if let Some(seen) = by_shape.insert((instance.pattern, shape.clone()), body.clone()) {
+                assert_eq!(
+                    seen, body,
+                    "{shape} as {}: the 401 depends on the dataset",
+                    caller.name
+                );
+            }
+        }
+    }
+
+    // The matrix is not vacuous: those who see everything get each kind's main answers.
+    let whole = callers.iter().position(|c| c.sees == Sees::All).expect("a caller sees all");
+    for (i, instance) in instances.iter().enumerate() {
+        let main = [
+            "/api/explore/v2.1/catalog/datasets/{id}",
+            "/api/explore/v2.1/catalog/datasets/{id}/records",
+            "/api/records/1.0/search",
+            "/explore/dataset/{id}",
+            "/publisher/{slug}",
+        ];
+        if instance.kind.is_some() && main.contains(&instance.pattern) {
+            let status = answers[&(whole, i)].status;
+            assert_eq!(status, 200, "{} as {}", instance.url, callers[whole].name);
+        }
+    }
+
+    // Callers who see different things never share an ETag on an answer that differs, and the
+    // ETag of one never makes a 304 for the other.
+    let mut crossings = Vec::new();
+    for (a, ca) in callers.iter().enumerate().filter(|(_, c)| c.sees != Sees::Refused) {
+        for (b, cb) in callers.iter().enumerate().filter(|(_, c)| c.sees != Sees::Refused) {
+            if ca.sees == cb.sees {
+                continue;
+            }
+            for i in 0..instances.len() {
+                let (x, y) = (&answers[&(a, i)], &answers[&(b, i)]);
+                if let (Some(tx), Some(ty)) = (&x.etag, &y.etag)
+                    && (x.body != y.body || x.status != y.status)
+                {
+                    assert_ne!(
+                        tx, ty,
+                        "{}: {} and {} share an ETag",
+                        instances[i].url, ca.name, cb.name
+                    );
+                    crossings.push((a, i, ty.clone()));
+                }
+            }
+        }
+    }
+    assert!(!crossings.is_empty(), "no answer differs between audiences: the fixture is wrong");
+    let results: Vec<(usize, usize, Answer)> = stream::iter(crossings)
+        .map(|(a, i, tag)| {
+            let real = &real;
+            let key = callers[a].key.as_deref();
+            let url = &instances[i].url;
+            async move { (a, i, ask(real, url, key, Some(&tag)).await) }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    for (a, i, got) in results {
+        assert_eq!(
+            (got.status, &got.body),
+            (answers[&(a, i)].status, &answers[&(a, i)].body),
+            "{} as {} with another audience's ETag",
+            instances[i].url,
+            callers[a].name
+        );
+    }
+    // Editing the draft changes the ETags of those who see it, and of no one else.
+    let (_, table) = kleber_server::routes().into_parts();
+    let reads_catalog = |pattern: &str| {
+        table.get(pattern).is_some_and(|r| r.reads == kleber_server::http::routes::Reads::Catalog)
+    };
+    let catalog_urls: Vec<usize> = instances
+        .iter()
+        .enumerate()
+        .filter(|(i, instance)| {
+            reads_catalog(instance.pattern) && answers[&(whole, *i)].etag.is_some()
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(catalog_urls.len() >= 10, "{} tagged catalog answers", catalog_urls.len());
+    let patch = serde_json::json!({ "description": "Dxk4 description modifiée." });
+    let serde_json::Value::Object(patch) = patch else { unreachable!() };
+    let app = app_over(&real_dir);
+    app.update_metas(&RequestContext::operator(), dataset(Kind::Draft).id, patch).await.unwrap();
+    drop(app);
+    let probe = &instances[catalog_urls[0]].url;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while ask(&real, probe, callers[whole].key.as_deref(), None).await.etag
+        == answers[&(whole, catalog_urls[0])].etag
+    {
+        assert!(std::time::Instant::now() < deadline, "{probe}: the edit never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for (c, caller) in callers.iter().enumerate().filter(|(_, c)| c.sees != Sees::Refused) {
+        for &i in &catalog_urls {
+            let now = ask(&real, &instances[i].url, caller.key.as_deref(), None).await;
+            let before = &answers[&(c, i)];
+            let what =
+                format!("{} as {} after the draft was edited", instances[i].url, caller.name);
+            if caller.sees.sees(Kind::Draft) {
+                assert_ne!(now.etag, before.etag, "{what}: the ETag did not change");
+            } else {
+                assert_eq!(now.etag, before.etag, "{what}: the ETag changed");
+                assert!(now.body == before.body, "{what}: the answer changed");
+            }
+        }
+    }
+
+    let named = instances.iter().filter(|i| i.kind.is_some()).count();
+    eprintln!(
+        "leak matrix: {} routes; {} route instances ({named} naming one of the {} dataset kinds); {} callers; {} requests to the real server",
+        ENTRIES.len(),
+        instances.len(),
+        KINDS.len(),
+        callers.len(),
+        instances.len() * callers.len()
+    );
+}
