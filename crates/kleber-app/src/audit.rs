@@ -58,9 +58,11 @@ fn readable_orgs(principal: &Principal) -> Result<Option<Vec<String>>, Error> {
         }
         Principal::User(account) => account,
         Principal::Key { scopes, account, .. } => {
-            if !scopes.admin {
+            // Entries name the organization's datasets, restricted ones and drafts included:
+            // a key that may not read those may not read the log either.
+            if !scopes.admin || !scopes.read {
                 return Err(Error::Forbidden(
-                    "This API key lacks the admin scope, which reading the audit log needs."
+                    "Reading the audit log needs an API key with both the admin and the read scopes."
                         .to_owned(),
                 ));
             }

@@ -66,11 +66,11 @@ fn setup(dir: &Path) -> Keys {
     accounts.set_visibility(&op, "bassins", Visibility::Restricted).unwrap();
     accounts.grant(&op, "bassins", "val@example.org").unwrap();
     Keys {
-        root: key(&accounts, "root@example.org", &[Scope::Admin]),
+        root: key(&accounts, "root@example.org", &[Scope::Read, Scope::Admin]),
         root_read_only: key(&accounts, "root@example.org", &[Scope::Read]),
         ems_admin: key(&accounts, "anne@example.org", &[Scope::Read, Scope::Admin]),
         ems_admin_read_only: key(&accounts, "anne@example.org", &[Scope::Read]),
-        ems_viewer: key(&accounts, "vic@example.org", &[Scope::Admin]),
+        ems_viewer: key(&accounts, "vic@example.org", &[Scope::Read, Scope::Admin]),
     }
 }
 

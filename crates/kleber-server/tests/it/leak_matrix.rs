@@ -42,6 +42,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/datasets/{id}/facets", &["?facet=valeur"]),
     ("/api/explore/v2.1/catalog/datasets/{id}/exports", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/exports/{format}", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/attachments", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/clusters", &["", "?zoom=3"]),
+    // The management API.
+    ("/api/management/v1/audit", &["", "?limit=100"]),
     // Explore v2.0 and its /api/v2 alias.
     ("/api/explore/v2.0", &[""]),
     ("/api/explore/v2.0/catalog", &[""]),
