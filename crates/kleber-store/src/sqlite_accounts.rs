@@ -8,6 +8,7 @@ use crate::accounts::{
     OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id, parse_scopes,
     parse_word, scopes_text,
 };
+use crate::accounts::SessionGrant;
 use crate::catalog::NewVersion;
 use crate::error::{Error, Result};
 use crate::publish::now_rfc3339;
@@ -186,6 +187,30 @@ fn find_user(conn: &Connection, email: &str) -> Result<Option<User>> {
 
 fn user(conn: &Connection, email: &str) -> Result<User> {
     find_user(conn, email)?.ok_or_else(|| Error::UserNotFound { email: email.trim().to_owned() })
+}
+
+/// A user's memberships and the dataset uids granted to them.
+fn rights(conn: &Connection, user_id: i64) -> Result<(Vec<(String, Role)>, Vec<String>)> {
+    let mut stmt = conn
+        .prepare_cached("SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id")?;
+    let memberships = stmt
+        .query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .map(|r| {
+            let (org, role) = r?;
+            Ok((org, parse_word(&role)?))
+        })
+        .collect::<Result<Vec<(String, Role)>>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT dataset_uid FROM dataset_grants WHERE user_id = ?1 ORDER BY dataset_uid",
+    )?;
+    let grants = stmt.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok((memberships, grants))
+}
+
+/// How the audit log names a session: the first 8 hexadecimal digits of its token's digest
+/// (enough to tell sessions apart, useless to forge one).
+fn session_label(token_hash: &[u8]) -> String {
+    token_hash.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 fn dataset_uid(conn: &Connection, id: &str) -> Result<String> {
@@ -522,20 +547,7 @@ impl AccountCatalog for SqliteCatalog {
             [key.user_id],
             row_to_user,
         )?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id",
-        )?;
-        let memberships = stmt
-            .query_map([owner.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .map(|r| {
-                let (org, role) = r?;
-                Ok((org, parse_word(&role)?))
-            })
-            .collect::<Result<Vec<(String, Role)>>>()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT dataset_uid FROM dataset_grants WHERE user_id = ?1 ORDER BY dataset_uid",
-        )?;
-        let grants = stmt.query_map([owner.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let (memberships, grants) = rights(&conn, owner.id)?;
         Ok(Some(KeyGrant { key, secret_hash, user: owner, memberships, grants }))
     }
 
@@ -549,6 +561,74 @@ impl AccountCatalog for SqliteCatalog {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &[u8],
+        csrf_secret: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String> {
+        let mut conn = self.conn();
+        // Not `write`: a session is not catalog state that readers derive anything from.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = chrono::Utc::now();
+        let expires = (now + chrono::Duration::seconds(ttl_secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_rfc3339()])?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, csrf_secret)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user_id, now_rfc3339(), expires, csrf_secret],
+        )?;
+        let email: String =
+            tx.query_row("SELECT email FROM users WHERE id = ?1", [user_id], |r| r.get(0))?;
+        let actor = Actor::User { user_id, session: session_label(token_hash) };
+        append(&tx, &actor, "session.create", &email, json!({"expires_at": expires}))?;
+        tx.commit()?;
+        Ok(expires)
+    }
+
+    fn session_grant(&self, token_hash: &[u8]) -> Result<Option<SessionGrant>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS}, s.expires_at, s.csrf_secret FROM sessions s
+                       JOIN users u ON u.id = s.user_id
+                      WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+                ),
+                params![token_hash, now_rfc3339()],
+                |r| Ok((row_to_user(r)?, r.get::<_, String>(7)?, r.get::<_, Vec<u8>>(8)?)),
+            )
+            .optional()?;
+        let Some((user, expires_at, csrf_secret)) = found else {
+            return Ok(None);
+        };
+        let (memberships, grants) = rights(&conn, user.id)?;
+        Ok(Some(SessionGrant { user, memberships, grants, expires_at, csrf_secret }))
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let owner: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id
+                  WHERE s.token_hash = ?1",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((user_id, email)) = owner else {
+            return Ok(false);
+        };
+        tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        let actor = Actor::User { user_id, session: session_label(token_hash) };
+        append(&tx, &actor, "session.delete", &email, json!({}))?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()> {
