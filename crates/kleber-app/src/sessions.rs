@@ -77,7 +77,7 @@ impl Session {
 
     /// Whether `presented` is this session's CSRF token.
     pub fn check_csrf(&self, presented: &str) -> bool {
-        sha256(presented.as_bytes()) == sha256(self.csrf_token().as_bytes())
+        same_token(presented, &self.csrf_token())
     }
 }
 
@@ -179,6 +179,17 @@ pub fn is_token(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// A new random token of the session shape (for the sign-in form's CSRF cookie).
+pub fn new_token() -> Result<String, Error> {
+    Ok(hex(&random_32().map_err(Error::internal)?))
+}
+
+/// Whether two tokens are equal, compared by digest (the time taken tells nothing about
+/// where they differ).
+pub fn same_token(a: &str, b: &str) -> bool {
+    sha256(a.as_bytes()) == sha256(b.as_bytes())
+}
+
 impl Accounts {
     /// Signs `email` in with `password`, from client `address`: a new session, or why not.
     /// Blocking (argon2id and SQLite): call it from a blocking context.
@@ -261,7 +272,8 @@ impl App {
         password: &str,
         address: &str,
     ) -> Result<Result<SignedIn, SignInRefusal>, Error> {
-        let (email, password, address) = (email.to_owned(), password.to_owned(), address.to_owned());
+        let (email, password, address) =
+            (email.to_owned(), password.to_owned(), address.to_owned());
         self.blocking_accounts(move |a| a.sign_in(&email, &password, &address)).await
     }
 
@@ -283,13 +295,12 @@ impl App {
         f: impl FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
     ) -> Result<T, Error> {
         let accounts = Arc::clone(&self.accounts);
-        tokio::task::spawn_blocking(move || f(&accounts))
-            .await
-            .map_err(Error::internal)?
-            .map_err(|e| match e {
+        tokio::task::spawn_blocking(move || f(&accounts)).await.map_err(Error::internal)?.map_err(
+            |e| match e {
                 AccountError::Invalid(message) => Error::BadParameter(message),
                 other => Error::internal(other),
-            })
+            },
+        )
     }
 }
 

@@ -100,7 +100,7 @@ where
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -119,7 +119,9 @@ where
             let guard = Arc::clone(&guard);
             let service = service.clone();
             async move {
-                let request = request.map(Body::new);
+                let mut request = request.map(Body::new);
+                // The client's address, for handlers that count per address (sign-in).
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 Ok::<_, std::convert::Infallible>(guard.handle(request, service).await)
             }
         });

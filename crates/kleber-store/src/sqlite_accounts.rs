@@ -3,12 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
+use crate::accounts::SessionGrant;
 use crate::accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, KeyGrant, NewApiKey, NewOrganization, NewUser,
     OrgKind, Organization, Role, User, Visibility, email_key, is_valid_org_id, parse_scopes,
     parse_word, scopes_text,
 };
-use crate::accounts::SessionGrant;
 use crate::catalog::NewVersion;
 use crate::error::{Error, Result};
 use crate::publish::now_rfc3339;
@@ -191,8 +191,9 @@ fn user(conn: &Connection, email: &str) -> Result<User> {
 
 /// A user's memberships and the dataset uids granted to them.
 fn rights(conn: &Connection, user_id: i64) -> Result<(Vec<(String, Role)>, Vec<String>)> {
-    let mut stmt = conn
-        .prepare_cached("SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id",
+    )?;
     let memberships = stmt
         .query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
         .map(|r| {

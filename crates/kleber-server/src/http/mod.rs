@@ -8,11 +8,13 @@
 //! 2. [`compression`] of whatever the layers below answer;
 //! 3. [`apikey`], which refuses ill-formed, unknown, revoked or expired keys, resolves the
 //!    request's `Principal`, and removes the `apikey` parameter from the URI;
-//! 4. request tracing, which therefore never logs a key;
-//! 5. [`etag`], which resolves what the request reads once ([`resolve`], by the route table of
+//! 4. [`session`], which resolves a portal session cookie into the request's `Principal`
+//!    when no key was presented (docs/security.md);
+//! 5. request tracing, which therefore never logs a key;
+//! 6. [`etag`], which resolves what the request reads once ([`resolve`], by the route table of
 //!    [`routes`]), hands that to the handler, and may answer `304` without calling it;
-//! 6. [`json_errors`], which turns non-JSON errors of API paths into the JSON envelope;
-//! 7. `CatchPanic`, which turns a panicking handler into `500 InternalError`.
+//! 7. [`json_errors`], which turns non-JSON errors of API paths into the JSON envelope;
+//! 8. `CatchPanic`, which turns a panicking handler into `500 InternalError`.
 
 pub mod apikey;
 pub mod compression;
@@ -22,6 +24,7 @@ pub mod json_errors;
 pub mod paths;
 pub mod resolve;
 pub mod routes;
+pub mod session;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
@@ -40,6 +43,7 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(from_fn(json_errors::layer))
         .layer(from_fn_with_state(state.clone(), etag::layer))
         .layer(TraceLayer::new_for_http())
+        .layer(from_fn_with_state(state.clone(), session::layer))
         .layer(from_fn_with_state(state.clone(), apikey::layer))
         .layer(map_response(compression::fuse_body))
         .layer(compression::layer())

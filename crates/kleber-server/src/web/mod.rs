@@ -8,6 +8,7 @@
 mod analyze;
 mod api_tab;
 pub mod assets;
+pub mod auth;
 pub mod cache;
 mod cards;
 pub mod catalog;
@@ -61,7 +62,7 @@ pub fn routes() -> Router<AppState> {
             router = router.route(&format!("{path}/"), handler);
         }
     }
-    router
+    router.merge(auth::routes())
 }
 
 /// What every page handler knows about its request.
