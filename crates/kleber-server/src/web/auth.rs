@@ -4,9 +4,9 @@
 //! handlers read a body: it refuses, with a 403 page saying why, a form sent from another
 //! origin (`Origin`, else `Referer`, must be this portal's; a form with neither is refused
 //! too), one without a `csrf` field, or one whose token is not the expected one. Signed in,
-//! the expected token is the session's ([`kleber_app::sessions::Session::csrf_token`]);
-//! signed out (the sign-in form), it is the random `kleber_csrf` cookie the sign-in page set
-//! (double submit: a site that cannot read the portal's cookies cannot forge the form).
+//! the expected token is the session's ([`kleber_app::sessions::Session::csrf_token`]); the
+//! sign-in form also accepts the random `kleber_csrf` cookie the sign-in page set (double
+//! submit: a site that cannot read the portal's cookies cannot forge the form), and only it.
 //! Sign-in failures are throttled per client address and per account by the application
 //! layer (429 with `Retry-After`). See docs/security.md.
 
@@ -129,12 +129,15 @@ impl FromRequest<AppState> for CsrfForm {
         if let Err(message) = check_origin(request.headers(), m) {
             return Err(forbidden(state, &ctx, message));
         }
-        let expected = match request.extensions().get::<Session>() {
-            Some(session) => Some(session.csrf_token()),
-            None => {
-                cookie(request.headers(), CSRF_COOKIE).filter(|t| is_token(t)).map(str::to_owned)
-            }
-        };
+        // Signed in, the session's token; the sign-in form also takes its own cookie's
+        // (a browser may sign in again while a session is open).
+        let mut expected: Vec<String> =
+            request.extensions().get::<Session>().map(Session::csrf_token).into_iter().collect();
+        if matches!(request.uri().path(), "/login" | "/login/")
+            && let Some(token) = cookie(request.headers(), CSRF_COOKIE).filter(|t| is_token(t))
+        {
+            expected.push(token.to_owned());
+        }
         let body = match axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await {
             Ok(body) => body,
             Err(_) => {
@@ -150,9 +153,10 @@ impl FromRequest<AppState> for CsrfForm {
         let Some(presented) = form.get("csrf").filter(|t| !t.is_empty()) else {
             return Err(forbidden(state, &ctx, m.csrf_missing));
         };
-        match expected {
-            Some(expected) if same_token(presented, &expected) => Ok(form),
-            _ => Err(forbidden(state, &ctx, m.csrf_wrong)),
+        if expected.iter().any(|e| same_token(presented, e)) {
+            Ok(form)
+        } else {
+            Err(forbidden(state, &ctx, m.csrf_wrong))
         }
     }
 }

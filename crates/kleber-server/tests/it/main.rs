@@ -29,6 +29,7 @@ mod portal;
 mod real_files;
 mod resolution;
 mod roundtrip;
+mod sessions;
 mod v1_api;
 mod v20_api;
 mod vs_sqlite;
