@@ -189,8 +189,11 @@ fn user(conn: &Connection, email: &str) -> Result<User> {
     find_user(conn, email)?.ok_or_else(|| Error::UserNotFound { email: email.trim().to_owned() })
 }
 
-/// A user's memberships and the dataset uids granted to them.
-fn rights(conn: &Connection, user_id: i64) -> Result<(Vec<(String, Role)>, Vec<String>)> {
+/// A user's memberships (organization, role) and the dataset uids granted to them.
+type Rights = (Vec<(String, Role)>, Vec<String>);
+
+/// A user's [`Rights`].
+fn rights(conn: &Connection, user_id: i64) -> Result<Rights> {
     let mut stmt = conn.prepare_cached(
         "SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id",
     )?;

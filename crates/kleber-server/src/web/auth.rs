@@ -138,14 +138,10 @@ impl FromRequest<AppState> for CsrfForm {
         {
             expected.push(token.to_owned());
         }
-        let body = match axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await {
-            Ok(body) => body,
-            Err(_) => {
-                let message = format!(
-                    "The form is larger than the {MAX_FORM_BYTES} bytes this page accepts."
-                );
-                return Err(PageError::bad_request(&ctx, message).into_response());
-            }
+        let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await else {
+            let message =
+                format!("The form is larger than the {MAX_FORM_BYTES} bytes this page accepts.");
+            return Err(PageError::bad_request(&ctx, message).into_response());
         };
         let fields: Vec<(String, String)> =
             form_urlencoded::parse(&body).map(|(n, v)| (n.into_owned(), v.into_owned())).collect();

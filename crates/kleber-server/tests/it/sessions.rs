@@ -332,7 +332,8 @@ async fn every_form_refuses_missing_wrong_foreign_and_cross_origin_tokens() {
     let anonymous = "(ni Origin ni Referer)";
     let session = format!("kleber_session={anne}");
     // (path, cookies, the right token, another session's token, other fields)
-    let forms: Vec<(&str, String, String, String, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (&'a str, String, String, String, Vec<(&'a str, &'a str)>);
+    let forms: Vec<Case<'_>> = vec![
         (
             "/login",
             format!("kleber_csrf={login_token}"),
