@@ -491,3 +491,15 @@ async fn failed_sign_ins_are_throttled_and_disabled_users_refused_alike() {
     let sessions = sessions_in(&dir);
     assert!(sessions.is_empty(), "Bob's session was deleted, none was made since");
 }
+
+/// `tests/browser/signin.mjs` in headless Chromium: sign in, see the restricted dataset, sign
+/// out and no longer see it; axe finds no violation on the sign-in and account pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_and_out_in_the_browser() {
+    crate::browser::require_tools();
+    let _one = crate::browser::ONE_BROWSER.lock().await;
+    let (server, _dir, _client) = portal().await;
+    let (status, output) = crate::browser::run_node("signin.mjs", &server.base).await;
+    println!("{output}");
+    assert!(status.success(), "node tests/browser/signin.mjs failed ({status}):\n{output}");
+}
