@@ -295,6 +295,16 @@ async fn every_sign_in_gets_a_new_token_and_ends_the_previous_session() {
     assert_eq!(b.catalog_ids(&format!("kleber_session={first}")).await, ["ouvert"]);
     assert_eq!(b.catalog_ids(&format!("kleber_session={second}")).await, ["interne", "ouvert"]);
     assert_eq!(sessions_in(&dir).len(), 1);
+
+    // An expired session is refused, and deleted at the next sign-in.
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).unwrap();
+    conn.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00+00:00'", []).unwrap();
+    let expired = format!("kleber_session={second}");
+    assert_eq!(b.catalog_ids(&expired).await, ["ouvert"]);
+    assert_eq!(b.get("/account/", &expired).await.status(), StatusCode::SEE_OTHER);
+    let third = b.sign_in(BOB).await;
+    assert_eq!(sessions_in(&dir).len(), 1, "only the new session is left");
+    assert_eq!(b.catalog_ids(&format!("kleber_session={third}")).await, ["ouvert"]);
 }
 
 /// What a refused form answers: 403 and the reason on the page.
