@@ -264,6 +264,61 @@ impl Accounts {
     }
 }
 
+/// How long an invitation link stays valid, in seconds (7 days).
+pub const INVITATION_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// A new invitation: the one-time token of its link (shown once, never stored) and its expiry.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The token, for `/invitation/<token>`.
+    pub token: String,
+    /// When the link stops working (RFC 3339).
+    pub expires_at: String,
+}
+
+impl Accounts {
+    /// Invites `email` into `org` with `role` (creating the user without a password if
+    /// needed): a one-time link token, valid [`INVITATION_TTL_SECS`], that replaces any earlier
+    /// one of the user. The catalog keeps only its SHA-256 digest.
+    pub fn invite(
+        &self,
+        actor: &Actor,
+        email: &str,
+        org: &str,
+        role: kleber_store::Role,
+    ) -> Result<Invitation, AccountError> {
+        let token = hex(&random_32()?);
+        let digest = sha256(token.as_bytes());
+        let expires_at = self.store().account_change(|c| {
+            c.create_invitation(actor, email, org, role, &digest, INVITATION_TTL_SECS)
+        })?;
+        Ok(Invitation { token, expires_at })
+    }
+
+    /// The user a current invitation `token` is for.
+    pub fn invitation_user(&self, token: &str) -> Result<Option<kleber_store::User>, AccountError> {
+        if !is_token(token) {
+            return Ok(None);
+        }
+        Ok(self.store().catalog().invitation_user(&sha256(token.as_bytes()))?)
+    }
+
+    /// Uses invitation `token` to set the user's password (checked and hashed like any
+    /// password); `None` when the link is unknown, used, expired or the user disabled.
+    pub fn accept_invitation(
+        &self,
+        token: &str,
+        password: &str,
+    ) -> Result<Option<kleber_store::User>, AccountError> {
+        if !is_token(token) {
+            return Ok(None);
+        }
+        let hash = crate::accounts::hash_password(password)?;
+        let digest = sha256(token.as_bytes());
+        Ok(self.store().account_change(|c| c.accept_invitation(&digest, &hash))?)
+    }
+}
+
 impl App {
     /// [`Accounts::sign_in`] on a blocking thread.
     pub async fn sign_in(

@@ -385,6 +385,26 @@ pub trait AccountCatalog: Send + Sync {
     /// Deletes a session (sign-out), appending `session.delete`; `false` when there was none.
     fn delete_session(&self, token_hash: &[u8]) -> Result<bool>;
 
+    /// Invites `email` into `org` with `role`: creates the user (without a password) if there is
+    /// none, sets the membership, and stores the SHA-256 digest of a one-time token valid
+    /// `ttl_secs` seconds (replacing the user's earlier invitations), appending `user.invite`.
+    /// Returns the expiry (RFC 3339).
+    fn create_invitation(
+        &self,
+        actor: &Actor,
+        email: &str,
+        org: &str,
+        role: Role,
+        token_hash: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String>;
+    /// The enabled user a current invitation token's digest is for.
+    fn invitation_user(&self, token_hash: &[u8]) -> Result<Option<User>>;
+    /// Uses an invitation once: sets the user's password (an argon2id PHC string) and deletes
+    /// the invitation, appending `user.invitation.accept`; `None` when the token is unknown,
+    /// used or expired, or the user disabled.
+    fn accept_invitation(&self, token_hash: &[u8], password_hash: &str) -> Result<Option<User>>;
+
     /// Sets a dataset's visibility.
     fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()>;
     /// Moves a dataset to another organization.

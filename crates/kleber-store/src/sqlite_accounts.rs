@@ -107,6 +107,22 @@ pub(crate) fn migrate_to_3(conn: &Connection, default_org: &str) -> Result<()> {
     Ok(())
 }
 
+/// Schema 3 → 4: one-time invitation links (the digest of their token, the invited user, an
+/// expiry).
+pub(crate) fn migrate_to_4(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE invitations (
+           token_hash BLOB PRIMARY KEY,
+           user_id INTEGER NOT NULL REFERENCES users(id),
+           created_at TEXT NOT NULL,
+           expires_at TEXT NOT NULL
+         );
+         CREATE INDEX invitations_user ON invitations(user_id);
+         PRAGMA user_version = 4;",
+    )?;
+    Ok(())
+}
+
 /// Appends one audit entry (inside the caller's transaction).
 fn append(
     conn: &Connection,
@@ -633,6 +649,99 @@ impl AccountCatalog for SqliteCatalog {
         append(&tx, &actor, "session.delete", &email, json!({}))?;
         tx.commit()?;
         Ok(true)
+    }
+
+    fn create_invitation(
+        &self,
+        actor: &Actor,
+        email: &str,
+        org: &str,
+        role: Role,
+        token_hash: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String> {
+        check_email(email)?;
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            org_exists(tx, org)?;
+            let now = now_rfc3339();
+            let invited = match find_user(tx, email)? {
+                Some(found) => found,
+                None => {
+                    tx.execute(
+                        "INSERT INTO users (email, email_key, name, admin, created_at)
+                         VALUES (?1, ?2, ?1, 0, ?3)",
+                        params![email.trim(), email_key(email), now],
+                    )?;
+                    user(tx, email)?
+                }
+            };
+            tx.execute(
+                "INSERT INTO memberships (org_id, user_id, role) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                params![org, invited.id, role.as_str()],
+            )?;
+            let expires = (chrono::Utc::now() + chrono::Duration::seconds(ttl_secs))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+            tx.execute(
+                "DELETE FROM invitations WHERE user_id = ?1 OR expires_at <= ?2",
+                params![invited.id, now],
+            )?;
+            tx.execute(
+                "INSERT INTO invitations (token_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, invited.id, now, expires],
+            )?;
+            append(
+                tx,
+                actor,
+                "user.invite",
+                &invited.email,
+                json!({"org": org, "role": role.as_str(), "expires_at": expires}),
+            )?;
+            Ok(expires)
+        })
+    }
+
+    fn invitation_user(&self, token_hash: &[u8]) -> Result<Option<User>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM invitations i JOIN users u ON u.id = i.user_id
+                      WHERE i.token_hash = ?1 AND i.expires_at > ?2 AND u.disabled = 0"
+                ),
+                params![token_hash, now_rfc3339()],
+                row_to_user,
+            )
+            .optional()?)
+    }
+
+    fn accept_invitation(&self, token_hash: &[u8], password_hash: &str) -> Result<Option<User>> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let found = tx
+                .query_row(
+                    &format!(
+                        "SELECT {USER_COLUMNS} FROM invitations i JOIN users u ON u.id = i.user_id
+                          WHERE i.token_hash = ?1 AND i.expires_at > ?2 AND u.disabled = 0"
+                    ),
+                    params![token_hash, now_rfc3339()],
+                    row_to_user,
+                )
+                .optional()?;
+            let Some(found) = found else {
+                return Ok(None);
+            };
+            tx.execute("DELETE FROM invitations WHERE token_hash = ?1", [token_hash])?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+                params![password_hash, found.id],
+            )?;
+            let actor = Actor::User { user_id: found.id, session: String::from("invitation") };
+            append(tx, &actor, "user.invitation.accept", &found.email, json!({}))?;
+            Ok(Some(user(tx, &found.email)?))
+        })
     }
 
     fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()> {

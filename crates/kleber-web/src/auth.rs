@@ -104,6 +104,22 @@ pub struct AuthMessages {
     pub key_name_missing: &'static str,
     /// A key without a scope.
     pub key_scope_missing: &'static str,
+    /// Invitation: heading and page title.
+    pub invitation_heading: &'static str,
+    /// Invitation: introduction, before the email.
+    pub invitation_intro: &'static str,
+    /// New password label.
+    pub new_password_label: &'static str,
+    /// Password confirmation label.
+    pub confirm_password_label: &'static str,
+    /// Hint under the password.
+    pub password_hint: &'static str,
+    /// Button.
+    pub set_password_button: &'static str,
+    /// The two passwords differ.
+    pub passwords_differ: &'static str,
+    /// The password is too short.
+    pub password_too_short: &'static str,
 }
 
 impl AuthMessages {
@@ -176,6 +192,14 @@ pub static AUTH_FR: AuthMessages = AuthMessages {
     bad_expiry: "L'expiration doit être un nombre de jours entre 1 et 3650, ou rester vide.",
     key_name_missing: "Donnez un nom à la clé.",
     key_scope_missing: "Cochez au moins un droit pour la clé.",
+    invitation_heading: "Choisir votre mot de passe",
+    invitation_intro: "Vous avez été invité sur ce portail. Choisissez le mot de passe du compte",
+    new_password_label: "Mot de passe",
+    confirm_password_label: "Confirmez le mot de passe",
+    password_hint: "Au moins 12 caractères.",
+    set_password_button: "Enregistrer le mot de passe",
+    passwords_differ: "Les deux mots de passe sont différents.",
+    password_too_short: "Le mot de passe est trop court : il faut au moins 12 caractères.",
 };
 
 /// English.
@@ -226,6 +250,14 @@ pub static AUTH_EN: AuthMessages = AuthMessages {
     bad_expiry: "The expiry must be a number of days from 1 to 3650, or left empty.",
     key_name_missing: "Give the key a name.",
     key_scope_missing: "Tick at least one scope for the key.",
+    invitation_heading: "Choose your password",
+    invitation_intro: "You were invited to this portal. Choose the password of the account",
+    new_password_label: "Password",
+    confirm_password_label: "Confirm the password",
+    password_hint: "At least 12 characters.",
+    set_password_button: "Save the password",
+    passwords_differ: "The two passwords differ.",
+    password_too_short: "The password is too short: use at least 12 characters.",
 };
 
 /// The sign-in page.
@@ -310,5 +342,23 @@ pub struct AccountPage {
     /// A key just created, shown once.
     pub created_key: Option<String>,
     /// Why the last form failed.
+    pub error: Option<String>,
+}
+
+/// The page an invitation link opens: choose a password.
+#[derive(Template, Debug)]
+#[template(path = "invitation.html")]
+pub struct InvitationPage {
+    /// Chrome.
+    pub layout: Layout,
+    /// Messages.
+    pub m: &'static AuthMessages,
+    /// The form's CSRF token.
+    pub csrf: String,
+    /// The invited email.
+    pub email: String,
+    /// Where the form posts (the link itself).
+    pub action: String,
+    /// Why the last attempt failed.
     pub error: Option<String>,
 }

@@ -5,8 +5,9 @@
 //! origin (`Origin`, else `Referer`, must be this portal's; a form with neither is refused
 //! too), one without a `csrf` field, or one whose token is not the expected one. Signed in,
 //! the expected token is the session's ([`kleber_app::sessions::Session::csrf_token`]); the
-//! sign-in form also accepts the random `kleber_csrf` cookie the sign-in page set (double
-//! submit: a site that cannot read the portal's cookies cannot forge the form), and only it.
+//! sign-in and invitation forms also accept the random `kleber_csrf` cookie their page set
+//! (double submit: a site that cannot read the portal's cookies cannot forge the form), and
+//! only they.
 //! Sign-in failures are throttled per client address and per account by the application
 //! layer (429 with `Retry-After`). See docs/security.md.
 
@@ -22,7 +23,7 @@ use kleber_app::RequestContext;
 use kleber_app::sessions::{SESSION_TTL_SECS, Session, SignInRefusal, is_token, same_token};
 use kleber_store::{Scope, Visibility};
 use kleber_web::auth::{
-    AccountPage, AuthMessages, DatasetLink, KeyView, LoginPage, MembershipView,
+    AccountPage, AuthMessages, DatasetLink, InvitationPage, KeyView, LoginPage, MembershipView,
 };
 use kleber_web::pages::ErrorPage;
 
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/", get(get_account))
         .route("/account/keys", post(post_key))
         .route("/account/keys/{id}/revoke", post(post_revoke))
+        .route("/invitation/{token}", get(get_invitation).post(post_invitation))
 }
 
 /// A form that passed the origin and CSRF checks: its fields, in order.
@@ -133,7 +135,8 @@ impl FromRequest<AppState> for CsrfForm {
         // (a browser may sign in again while a session is open).
         let mut expected: Vec<String> =
             request.extensions().get::<Session>().map(Session::csrf_token).into_iter().collect();
-        if matches!(request.uri().path(), "/login" | "/login/")
+        let path = request.uri().path();
+        if (matches!(path, "/login" | "/login/") || path.starts_with("/invitation/"))
             && let Some(token) = cookie(request.headers(), CSRF_COOKIE).filter(|t| is_token(t))
         {
             expected.push(token.to_owned());
@@ -233,6 +236,14 @@ pub async fn get_login(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// The signed-out forms' CSRF token: the `kleber_csrf` cookie's, or a new one (to set).
+fn form_token(headers: &HeaderMap, ctx: &PageContext) -> Result<(String, bool), PageError> {
+    Ok(match cookie(headers, CSRF_COOKIE).filter(|t| is_token(t)) {
+        Some(token) => (token.to_owned(), false),
+        None => (kleber_app::sessions::new_token().map_err(|e| PageError::internal(ctx, e))?, true),
+    })
 }
 
 /// `POST /login`: checks the password and opens a new session.
@@ -488,4 +499,99 @@ pub async fn post_revoke(
         return Err(PageError::not_found(&ctx));
     }
     Ok(redirect("/account/"))
+}
+
+fn invitation_page(
+    state: &AppState,
+    ctx: &PageContext,
+    status: StatusCode,
+    csrf: &str,
+    email: &str,
+    token: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let m = AuthMessages::of(ctx.lang);
+    let mut layout = ctx.layout(m.invitation_heading, "/login/");
+    layout.nav = "account";
+    let page = InvitationPage {
+        layout,
+        m,
+        csrf: csrf.to_owned(),
+        email: email.to_owned(),
+        action: format!("/invitation/{token}"),
+        error,
+    };
+    let body = kleber_web::render(&page).map_err(|e| PageError::internal(ctx, e))?;
+    let mut response = no_store(html(state, ctx, status, body, Framing::SameOrigin));
+    // The link's token must not leak to other sites through the Referer.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
+}
+
+/// `GET /invitation/{token}`: the form where an invited user chooses a password (404 for an
+/// unknown, used or expired link, like any unknown page).
+pub async fn get_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let ctx = page_ctx(&headers, &uri);
+    let lookup = token.clone();
+    let user = state
+        .app
+        .blocking_accounts(move |a| a.invitation_user(&lookup))
+        .await
+        .map_err(|e| PageError::internal(&ctx, e))?
+        .ok_or_else(|| PageError::not_found(&ctx))?;
+    let (csrf, fresh) = form_token(&headers, &ctx)?;
+    let mut response =
+        invitation_page(&state, &ctx, StatusCode::OK, &csrf, &user.email, &token, None)?;
+    if fresh {
+        let value = set_cookie(&headers, CSRF_COOKIE, &csrf, CSRF_COOKIE_SECS);
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `POST /invitation/{token}`: sets the password once, then leads to the sign-in form.
+pub async fn post_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path(token): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let ctx = page_ctx(&headers, &uri);
+    let m = AuthMessages::of(ctx.lang);
+    let lookup = token.clone();
+    let user = state
+        .app
+        .blocking_accounts(move |a| a.invitation_user(&lookup))
+        .await
+        .map_err(|e| PageError::internal(&ctx, e))?
+        .ok_or_else(|| PageError::not_found(&ctx))?;
+    let password = form.get("password").unwrap_or("").to_owned();
+    let csrf = form.get("csrf").unwrap_or("");
+    let error = if password.chars().count() < 12 {
+        Some(m.password_too_short)
+    } else if form.get("confirm") != Some(password.as_str()) {
+        Some(m.passwords_differ)
+    } else {
+        None
+    };
+    if let Some(error) = error {
+        let status = StatusCode::BAD_REQUEST;
+        let error = Some(error.to_owned());
+        return invitation_page(&state, &ctx, status, csrf, &user.email, &token, error);
+    }
+    let accepted = state
+        .app
+        .blocking_accounts(move |a| a.accept_invitation(&token, &password))
+        .await
+        .map_err(|e| PageError::from_api(&ctx, e))?;
+    if accepted.is_none() {
+        return Err(PageError::not_found(&ctx));
+    }
+    Ok(redirect("/login/?next=/account/"))
 }

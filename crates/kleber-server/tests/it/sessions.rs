@@ -513,3 +513,94 @@ async fn signing_in_and_out_in_the_browser() {
     println!("{output}");
     assert!(status.success(), "node tests/browser/signin.mjs failed ({status}):\n{output}");
 }
+
+fn invite(dir: &Path, email: &str, org: &str, url: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kleber"))
+        .args(["user", "invite", email, "--org", org, "--role", "viewer", "--url", url])
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("KLEBER_PUBLIC_URL")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_invitation_link_sets_a_password_once() {
+    let (server, dir, client) = portal().await;
+    let b = Browser { server: &server, client: &client };
+    let out = invite(&dir, "claire@example.org", "nope", &server.base);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown organization \"nope\""), "{stderr}");
+
+    let out = invite(&dir, "claire@example.org", "ems", &format!("{}/", server.base));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let path = link.strip_prefix(&server.base).unwrap().to_owned();
+    assert!(path.starts_with("/invitation/"), "{link}");
+    let token = path.trim_start_matches("/invitation/");
+    assert_eq!(token.len(), 64);
+    let stored: Vec<Vec<u8>> = {
+        let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).unwrap();
+        let mut stmt = conn.prepare("SELECT token_hash FROM invitations").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].len(), 32, "only a digest is stored");
+
+    // The page names the account and sets the signed-out forms' CSRF cookie.
+    let response = b.get(&path, "").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let csrf = cookie_value(&response, "kleber_csrf").unwrap();
+    let html = response.text().await.unwrap();
+    assert!(html.contains("claire@example.org"), "{html}");
+    assert_eq!(csrf_of(&html), csrf);
+    let cookies = format!("kleber_csrf={csrf}");
+    let new_password = "a brand new password";
+    // Refused forms change nothing.
+    let body = form(&[("password", new_password), ("confirm", new_password)]);
+    assert_refused(b.post(&path, &cookies, &body).await, "pas de jeton").await;
+    for (password, confirm, message) in [
+        ("short", "short", "trop court"),
+        (new_password, "something else entirely", "sont différents"),
+    ] {
+        let body = form(&[("csrf", &csrf), ("password", password), ("confirm", confirm)]);
+        let response = b.post(&path, &cookies, &body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.text().await.unwrap().contains(message), "{message}");
+    }
+    let refused = b.sign_in_response("claire@example.org", new_password, "").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "no password yet");
+
+    let body = form(&[("csrf", &csrf), ("password", new_password), ("confirm", new_password)]);
+    let response = b.post(&path, &cookies, &body).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/login/?next=/account/");
+    // Once only.
+    assert_eq!(b.get(&path, "").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(b.post(&path, &cookies, &body).await.status(), StatusCode::NOT_FOUND);
+    // Claire signs in and reads what a viewer of ems reads.
+    let response = b.sign_in_response("claire@example.org", new_password, "").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = cookie_value(&response, "kleber_session").unwrap();
+    assert_eq!(b.catalog_ids(&format!("kleber_session={session}")).await, ["interne", "ouvert"]);
+
+    // A new invitation replaces the previous one; an expired link is unknown.
+    let first = invite(&dir, "dan@example.org", "ems", &server.base);
+    let second = invite(&dir, "dan@example.org", "ems", &server.base);
+    let first = String::from_utf8(first.stdout).unwrap().trim().replace(&server.base, "");
+    let second = String::from_utf8(second.stdout).unwrap().trim().replace(&server.base, "");
+    assert_eq!(b.get(&first, "").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(b.get(&second, "").await.status(), StatusCode::OK);
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).unwrap();
+    conn.execute("UPDATE invitations SET expires_at = '2000-01-01T00:00:00+00:00'", []).unwrap();
+    assert_eq!(b.get(&second, "").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(b.get("/invitation/not-a-token", "").await.status(), StatusCode::NOT_FOUND);
+    let actions: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT action FROM audit_log ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(actions.iter().filter(|a| *a == "user.invite").count(), 3, "{actions:?}");
+    assert!(actions.contains(&"user.invitation.accept".to_owned()), "{actions:?}");
+}
