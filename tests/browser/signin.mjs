@@ -8,9 +8,11 @@
 // - signing out ends the session: the restricted dataset is gone from the API, and the account
 //   page asks to sign in again.
 //
-// Usage: node tests/browser/signin.mjs http://127.0.0.1:PORT
+// - an invitation link's page (choose a password) has no axe violation, also with an error.
+//
+// Usage: node tests/browser/signin.mjs http://127.0.0.1:PORT /invitation/TOKEN
 // The server is set up by crates/kleber-server/tests/it/sessions.rs: a viewer of organization
-// `ems` with the account below, and `interne`, a restricted dataset of `ems`.
+// `ems` with the account below, `interne`, a restricted dataset of `ems`, and an invitation.
 
 import { readFileSync } from 'node:fs';
 
@@ -22,6 +24,7 @@ const RESTRICTED = 'interne';
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 const base = baseFromArgs('signin.mjs');
+const invitation = process.argv[3];
 deadline(120);
 const axeSource = readFileSync(axePath, 'utf8');
 const steps = new Steps('signin.mjs');
@@ -91,6 +94,23 @@ await steps.scenario('sign in, see a restricted dataset, sign out', async () => 
     await page.waitForURL(/\/login\/\?next=/);
     const cookies = await context.cookies();
     check(!cookies.some((c) => c.name === 'kleber_session'), 'the session cookie is deleted');
+  }, page);
+});
+
+await steps.scenario('an invitation link', async () => {
+  await steps.step('the invitation page has no axe violation', async () => {
+    check(invitation && invitation.startsWith('/invitation/'), `no invitation path given: ${invitation}`);
+    await page.goto(`${base}${invitation}`);
+    await page.locator('h1', { hasText: 'Choisir votre mot de passe' }).waitFor();
+    await noAxeViolation('the invitation page');
+  }, page);
+
+  await steps.step('a refused password says why, without axe violation', async () => {
+    await page.getByLabel('Mot de passe', { exact: true }).fill('a long enough password');
+    await page.getByLabel('Confirmez le mot de passe').fill('another long password');
+    await page.getByRole('button', { name: 'Enregistrer le mot de passe' }).click();
+    await page.locator('[role="alert"]', { hasText: 'différents' }).waitFor();
+    await noAxeViolation('the refused invitation');
   }, page);
 });
 

@@ -523,8 +523,9 @@ fn invitation_page(
     };
     let body = kleber_web::render(&page).map_err(|e| PageError::internal(ctx, e))?;
     let mut response = no_store(html(state, ctx, status, body, Framing::SameOrigin));
-    // The link's token must not leak to other sites through the Referer.
-    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The link's token must not leak to other sites through the Referer (same-origin, not
+    // no-referrer: with no-referrer the browser sends `Origin: null` and the form is refused).
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     Ok(response)
 }
 

@@ -64,12 +64,17 @@ async fn demo_server() -> TestServer {
 /// Runs `node tests/browser/<script> <base>` while the server answers; returns its status and
 /// output (stdout then stderr).
 pub(crate) async fn run_node(script: &str, base: &str) -> (ExitStatus, String) {
+    run_node_with(script, &[base]).await
+}
+
+/// [`run_node`] with more arguments after the base URL.
+pub(crate) async fn run_node_with(script: &str, args: &[&str]) -> (ExitStatus, String) {
     let repo = repository();
     let logs = tempfile::tempdir().expect("temporary directory");
     let (out_path, err_path) = (logs.path().join("stdout"), logs.path().join("stderr"));
     let mut child = Command::new("node")
         .arg(repo.join("tests/browser").join(script))
-        .arg(base)
+        .args(args)
         .current_dir(&repo)
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).expect("stdout file"))

@@ -503,13 +503,18 @@ async fn failed_sign_ins_are_throttled_and_disabled_users_refused_alike() {
 }
 
 /// `tests/browser/signin.mjs` in headless Chromium: sign in, see the restricted dataset, sign
-/// out and no longer see it; axe finds no violation on the sign-in and account pages.
+/// out and no longer see it; axe finds no violation on the sign-in, account and invitation
+/// pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_and_out_in_the_browser() {
     crate::browser::require_tools();
     let _one = crate::browser::ONE_BROWSER.lock().await;
-    let (server, _dir, _client) = portal().await;
-    let (status, output) = crate::browser::run_node("signin.mjs", &server.base).await;
+    let (server, dir, _client) = portal().await;
+    let op = kleber_app::accounts::operator();
+    let invitation = accounts(&dir).invite(&op, "claire@example.org", "ems", Role::Viewer).unwrap();
+    let link = format!("/invitation/{}", invitation.token);
+    let (status, output) =
+        crate::browser::run_node_with("signin.mjs", &[&server.base, &link]).await;
     println!("{output}");
     assert!(status.success(), "node tests/browser/signin.mjs failed ({status}):\n{output}");
 }
@@ -551,7 +556,7 @@ async fn an_invitation_link_sets_a_password_once() {
     // The page names the account and sets the signed-out forms' CSRF cookie.
     let response = b.get(&path, "").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
     let csrf = cookie_value(&response, "kleber_csrf").unwrap();
     let html = response.text().await.unwrap();
     assert!(html.contains("claire@example.org"), "{html}");
