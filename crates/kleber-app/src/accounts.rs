@@ -110,6 +110,8 @@ pub struct Accounts {
     keys: quick_cache::sync::Cache<[u8; 32], CachedKey>,
     /// Unix seconds of the last write of each key's last use.
     touched: Mutex<HashMap<String, i64>>,
+    /// Failed sign-ins (see [`crate::sessions`]).
+    throttle: crate::sessions::Throttle,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], AccountError> {
@@ -173,7 +175,13 @@ impl Accounts {
             store,
             keys: quick_cache::sync::Cache::new(KEY_CACHE_ENTRIES),
             touched: Mutex::new(HashMap::new()),
+            throttle: crate::sessions::Throttle::default(),
         }
+    }
+
+    /// Failed sign-ins, per address and per account.
+    pub(crate) fn throttle(&self) -> &crate::sessions::Throttle {
+        &self.throttle
     }
 
     /// The store.

@@ -22,6 +22,7 @@ mod error;
 pub mod import;
 pub mod policy;
 mod resolve;
+pub mod sessions;
 pub mod volatile;
 
 use std::borrow::Cow;

@@ -67,6 +67,23 @@ pub(crate) enum UserCommand {
         #[command(flatten)]
         data_dir: DataDir,
     },
+    /// Invite a user into an organization: prints a one-time link (valid 7 days) where they
+    /// choose their password; the user is created without a password if needed.
+    Invite {
+        /// The user's email.
+        email: String,
+        /// The organization.
+        #[arg(long)]
+        org: String,
+        /// admin (members, keys, all datasets), editor (publishes), viewer (reads restricted).
+        #[arg(long)]
+        role: Role,
+        /// The portal's public address, the start of the link.
+        #[arg(long, env = "KLEBER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
     /// Disable a user: its keys and sessions stop working.
     Disable {
         /// The user's email.
@@ -274,6 +291,14 @@ pub(crate) fn run_user(command: UserCommand) -> anyhow::Result<()> {
             )?;
             let role = if user.admin { ", portal admin" } else { "" };
             println!("Created user {} ({}{role}).", user.email, user.name);
+        }
+        UserCommand::Invite { email, org, role, url, data_dir } => {
+            let invitation = open(&data_dir)?.invite(&operator(), &email, &org, role)?;
+            eprintln!(
+                "Invited {email} as {role} of {org}. Send them this one-time link, valid until {}:",
+                invitation.expires_at
+            );
+            println!("{}/invitation/{}", url.trim_end_matches('/'), invitation.token);
         }
         UserCommand::Disable { email, data_dir } => {
             let user = open(&data_dir)?.disable_user(&operator(), &email)?;

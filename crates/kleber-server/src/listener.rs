@@ -120,7 +120,7 @@ where
             let service = service.clone();
             async move {
                 let mut request = request.map(Body::new);
-                // The client address, for the rate limits of anonymous callers.
+                // The client's address: rate limits of anonymous callers, sign-in throttling.
                 request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 Ok::<_, std::convert::Infallible>(guard.handle(request, service).await)
             }

@@ -295,6 +295,22 @@ pub struct KeyGrant {
     pub grants: Vec<String>,
 }
 
+/// What a session token's digest resolves to: the signed-in user, their rights, the session's
+/// expiry and its CSRF secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionGrant {
+    /// The user.
+    pub user: User,
+    /// The user's memberships.
+    pub memberships: Vec<(String, Role)>,
+    /// Dataset uids granted to the user.
+    pub grants: Vec<String>,
+    /// When the session ends (RFC 3339).
+    pub expires_at: String,
+    /// The session's CSRF secret.
+    pub csrf_secret: Vec<u8>,
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -373,6 +389,43 @@ pub trait AccountCatalog: Send + Sync {
     fn key_grant(&self, id: &str) -> Result<Option<KeyGrant>>;
     /// Records when keys were last used (no audit, no generation change).
     fn touch_keys(&self, uses: &[(String, String)]) -> Result<()>;
+
+    /// Opens a session for the enabled user `user_id`, valid `ttl_secs` seconds: stores the
+    /// SHA-256 digest of its token and its CSRF secret, appends `session.create` to the audit
+    /// log and deletes every expired session. Returns the expiry (RFC 3339). Sessions are not
+    /// catalog state: the generation does not change.
+    fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &[u8],
+        csrf_secret: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String>;
+    /// The session whose token has this digest, if it exists, has not expired and its user is
+    /// enabled.
+    fn session_grant(&self, token_hash: &[u8]) -> Result<Option<SessionGrant>>;
+    /// Deletes a session (sign-out), appending `session.delete`; `false` when there was none.
+    fn delete_session(&self, token_hash: &[u8]) -> Result<bool>;
+
+    /// Invites `email` into `org` with `role`: creates the user (without a password) if there is
+    /// none, sets the membership, and stores the SHA-256 digest of a one-time token valid
+    /// `ttl_secs` seconds (replacing the user's earlier invitations), appending `user.invite`.
+    /// Returns the expiry (RFC 3339).
+    fn create_invitation(
+        &self,
+        actor: &Actor,
+        email: &str,
+        org: &str,
+        role: Role,
+        token_hash: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String>;
+    /// The enabled user a current invitation token's digest is for.
+    fn invitation_user(&self, token_hash: &[u8]) -> Result<Option<User>>;
+    /// Uses an invitation once: sets the user's password (an argon2id PHC string) and deletes
+    /// the invitation, appending `user.invitation.accept`; `None` when the token is unknown,
+    /// used or expired, or the user disabled.
+    fn accept_invitation(&self, token_hash: &[u8], password_hash: &str) -> Result<Option<User>>;
 
     /// Sets a dataset's visibility.
     fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()>;

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -159,6 +159,9 @@ fn migrate_in_transaction(
     }
     if version < 3 {
         crate::sqlite_accounts::migrate_to_3(conn, default_org)?;
+    }
+    if version < 4 {
+        crate::sqlite_accounts::migrate_to_4(conn)?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
+use crate::accounts::SessionGrant;
 use crate::accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
     NewOrganization, NewUser, OrgKind, Organization, Role, User, Visibility, email_key,
@@ -106,6 +107,22 @@ pub(crate) fn migrate_to_3(conn: &Connection, default_org: &str) -> Result<()> {
     Ok(())
 }
 
+/// Schema 3 → 4: one-time invitation links (the digest of their token, the invited user, an
+/// expiry).
+pub(crate) fn migrate_to_4(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE invitations (
+           token_hash BLOB PRIMARY KEY,
+           user_id INTEGER NOT NULL REFERENCES users(id),
+           created_at TEXT NOT NULL,
+           expires_at TEXT NOT NULL
+         );
+         CREATE INDEX invitations_user ON invitations(user_id);
+         PRAGMA user_version = 4;",
+    )?;
+    Ok(())
+}
+
 /// Appends one audit entry (inside the caller's transaction).
 fn append(
     conn: &Connection,
@@ -186,6 +203,34 @@ fn find_user(conn: &Connection, email: &str) -> Result<Option<User>> {
 
 fn user(conn: &Connection, email: &str) -> Result<User> {
     find_user(conn, email)?.ok_or_else(|| Error::UserNotFound { email: email.trim().to_owned() })
+}
+
+/// A user's memberships (organization, role) and the dataset uids granted to them.
+type Rights = (Vec<(String, Role)>, Vec<String>);
+
+/// A user's [`Rights`].
+fn rights(conn: &Connection, user_id: i64) -> Result<Rights> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id",
+    )?;
+    let memberships = stmt
+        .query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .map(|r| {
+            let (org, role) = r?;
+            Ok((org, parse_word(&role)?))
+        })
+        .collect::<Result<Vec<(String, Role)>>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT dataset_uid FROM dataset_grants WHERE user_id = ?1 ORDER BY dataset_uid",
+    )?;
+    let grants = stmt.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok((memberships, grants))
+}
+
+/// How the audit log names a session: the first 8 hexadecimal digits of its token's digest
+/// (enough to tell sessions apart, useless to forge one).
+fn session_label(token_hash: &[u8]) -> String {
+    token_hash.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 fn dataset_uid(conn: &Connection, id: &str) -> Result<String> {
@@ -539,20 +584,7 @@ impl AccountCatalog for SqliteCatalog {
             [key.user_id],
             row_to_user,
         )?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT org_id, role FROM memberships WHERE user_id = ?1 ORDER BY org_id",
-        )?;
-        let memberships = stmt
-            .query_map([owner.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .map(|r| {
-                let (org, role) = r?;
-                Ok((org, parse_word(&role)?))
-            })
-            .collect::<Result<Vec<(String, Role)>>>()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT dataset_uid FROM dataset_grants WHERE user_id = ?1 ORDER BY dataset_uid",
-        )?;
-        let grants = stmt.query_map([owner.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let (memberships, grants) = rights(&conn, owner.id)?;
         Ok(Some(KeyGrant { key, secret_hash, user: owner, memberships, grants }))
     }
 
@@ -566,6 +598,167 @@ impl AccountCatalog for SqliteCatalog {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &[u8],
+        csrf_secret: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String> {
+        let mut conn = self.conn();
+        // Not `write`: a session is not catalog state that readers derive anything from.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = chrono::Utc::now();
+        let expires = (now + chrono::Duration::seconds(ttl_secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now_rfc3339()])?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, csrf_secret)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user_id, now_rfc3339(), expires, csrf_secret],
+        )?;
+        let email: String =
+            tx.query_row("SELECT email FROM users WHERE id = ?1", [user_id], |r| r.get(0))?;
+        let actor = Actor::User { user_id, session: session_label(token_hash) };
+        append(&tx, &actor, "session.create", &email, json!({"expires_at": expires}))?;
+        tx.commit()?;
+        Ok(expires)
+    }
+
+    fn session_grant(&self, token_hash: &[u8]) -> Result<Option<SessionGrant>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS}, s.expires_at, s.csrf_secret FROM sessions s
+                       JOIN users u ON u.id = s.user_id
+                      WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+                ),
+                params![token_hash, now_rfc3339()],
+                |r| Ok((row_to_user(r)?, r.get::<_, String>(7)?, r.get::<_, Vec<u8>>(8)?)),
+            )
+            .optional()?;
+        let Some((user, expires_at, csrf_secret)) = found else {
+            return Ok(None);
+        };
+        let (memberships, grants) = rights(&conn, user.id)?;
+        Ok(Some(SessionGrant { user, memberships, grants, expires_at, csrf_secret }))
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let owner: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id
+                  WHERE s.token_hash = ?1",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((user_id, email)) = owner else {
+            return Ok(false);
+        };
+        tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        let actor = Actor::User { user_id, session: session_label(token_hash) };
+        append(&tx, &actor, "session.delete", &email, json!({}))?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn create_invitation(
+        &self,
+        actor: &Actor,
+        email: &str,
+        org: &str,
+        role: Role,
+        token_hash: &[u8],
+        ttl_secs: i64,
+    ) -> Result<String> {
+        check_email(email)?;
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            org_exists(tx, org)?;
+            let now = now_rfc3339();
+            let invited = match find_user(tx, email)? {
+                Some(found) => found,
+                None => {
+                    tx.execute(
+                        "INSERT INTO users (email, email_key, name, admin, created_at)
+                         VALUES (?1, ?2, ?1, 0, ?3)",
+                        params![email.trim(), email_key(email), now],
+                    )?;
+                    user(tx, email)?
+                }
+            };
+            tx.execute(
+                "INSERT INTO memberships (org_id, user_id, role) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                params![org, invited.id, role.as_str()],
+            )?;
+            let expires = (chrono::Utc::now() + chrono::Duration::seconds(ttl_secs))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+            tx.execute(
+                "DELETE FROM invitations WHERE user_id = ?1 OR expires_at <= ?2",
+                params![invited.id, now],
+            )?;
+            tx.execute(
+                "INSERT INTO invitations (token_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, invited.id, now, expires],
+            )?;
+            append(
+                tx,
+                actor,
+                "user.invite",
+                &invited.email,
+                json!({"org": org, "role": role.as_str(), "expires_at": expires}),
+            )?;
+            Ok(expires)
+        })
+    }
+
+    fn invitation_user(&self, token_hash: &[u8]) -> Result<Option<User>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM invitations i JOIN users u ON u.id = i.user_id
+                      WHERE i.token_hash = ?1 AND i.expires_at > ?2 AND u.disabled = 0"
+                ),
+                params![token_hash, now_rfc3339()],
+                row_to_user,
+            )
+            .optional()?)
+    }
+
+    fn accept_invitation(&self, token_hash: &[u8], password_hash: &str) -> Result<Option<User>> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let found = tx
+                .query_row(
+                    &format!(
+                        "SELECT {USER_COLUMNS} FROM invitations i JOIN users u ON u.id = i.user_id
+                          WHERE i.token_hash = ?1 AND i.expires_at > ?2 AND u.disabled = 0"
+                    ),
+                    params![token_hash, now_rfc3339()],
+                    row_to_user,
+                )
+                .optional()?;
+            let Some(found) = found else {
+                return Ok(None);
+            };
+            tx.execute("DELETE FROM invitations WHERE token_hash = ?1", [token_hash])?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+                params![password_hash, found.id],
+            )?;
+            let actor = Actor::User { user_id: found.id, session: String::from("invitation") };
+            append(tx, &actor, "user.invitation.accept", &found.email, json!({}))?;
+            Ok(Some(user(tx, &found.email)?))
+        })
     }
 
     fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()> {

@@ -128,6 +128,8 @@ pub struct Messages {
     pub about: &'static str,
     /// API documentation link.
     pub api_docs: &'static str,
+    /// Main navigation: the account page (sign-in when signed out).
+    pub account: &'static str,
     /// Search field label.
     pub search_label: &'static str,
     /// Search field placeholder.
@@ -482,6 +484,7 @@ pub static FR: Messages = Messages {
     catalog: "Catalogue",
     about: "À propos",
     api_docs: "API",
+    account: "Mon compte",
     search_label: "Rechercher un jeu de données",
     search_placeholder: "vélo, parkings, culture…",
     search_button: "Rechercher",
@@ -634,6 +637,7 @@ pub static EN: Messages = Messages {
     catalog: "Catalog",
     about: "About",
     api_docs: "API",
+    account: "My account",
     search_label: "Search datasets",
     search_placeholder: "bike, car parks, culture…",
     search_button: "Search",

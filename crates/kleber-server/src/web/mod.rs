@@ -8,6 +8,7 @@
 mod analyze;
 mod api_tab;
 pub mod assets;
+pub mod auth;
 pub mod cache;
 mod cards;
 pub mod catalog;
@@ -63,6 +64,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         }
         routes.push((path.to_owned(), handler));
     }
+    routes.extend(auth::routes());
     routes
 }
 

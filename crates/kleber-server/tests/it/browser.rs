@@ -6,6 +6,8 @@
 //! - `a11y.mjs`: axe-core (WCAG 2.1 A and AA) on every page type, skip link and visible focus,
 //!   320 px without horizontal scrolling; report in `tests/artifacts/axe-results.json`. Its
 //!   server also holds a dataset with many fields ([`WIDE`]), whose schema table scrolls.
+//! - `signin.mjs` (run by `sessions.rs`, which sets up the accounts): signing in and out, axe
+//!   on the sign-in and account pages.
 //!
 //! The browser, Node modules and axe-core are installed by `scripts/install-test-deps.sh`; when
 //! one is missing the tests fail and say so.
@@ -21,14 +23,14 @@ use crate::common::TestServer;
 const SCRIPT_LIMIT: Duration = Duration::from_secs(180);
 
 /// One browser at a time: two Chromiums on CI's two cores would each take twice as long.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Fails, naming the install script, unless Chromium, Node and the Node modules are present.
-fn require_tools() {
+pub(crate) fn require_tools() {
     let repo = repository();
     let chromium = std::env::var_os("KLEBER_CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
@@ -94,13 +96,18 @@ fn import_wide(data_dir: &Path) {
 
 /// Runs `node tests/browser/<script> <base>` while the server answers; returns its status and
 /// output (stdout then stderr).
-async fn run_node(script: &str, base: &str) -> (ExitStatus, String) {
+pub(crate) async fn run_node(script: &str, base: &str) -> (ExitStatus, String) {
+    run_node_with(script, &[base]).await
+}
+
+/// [`run_node`] with more arguments after the base URL.
+pub(crate) async fn run_node_with(script: &str, args: &[&str]) -> (ExitStatus, String) {
     let repo = repository();
     let logs = tempfile::tempdir().expect("temporary directory");
     let (out_path, err_path) = (logs.path().join("stdout"), logs.path().join("stderr"));
     let mut child = Command::new("node")
         .arg(repo.join("tests/browser").join(script))
-        .arg(base)
+        .args(args)
         .current_dir(&repo)
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).expect("stdout file"))

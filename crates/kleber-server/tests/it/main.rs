@@ -36,6 +36,7 @@ mod real_files;
 mod resolution;
 mod roundtrip;
 mod schemathesis;
+mod sessions;
 mod v1_api;
 mod v20_api;
 mod vs_sqlite;
