@@ -39,6 +39,17 @@ impl CatalogView {
         self.snapshot.record(id)
     }
 
+    /// Every organization, by identifier (whether or not the caller sees any of its
+    /// datasets).
+    pub fn organizations(&self) -> &[kleber_store::Organization] {
+        &self.snapshot.organizations
+    }
+
+    /// The organization `id`, if any.
+    pub fn organization(&self, id: &str) -> Option<&kleber_store::Organization> {
+        self.snapshot.organization(id)
+    }
+
     /// What the catalog's answers depend on: its generation, and which part of it the
     /// caller sees (callers who see different datasets never share an `ETag`).
     pub fn stamp(&self) -> String {
