@@ -7,7 +7,8 @@
 //! identifier or name the slug is; a publisher named only in datasets' metadata keeps its list.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::header::CONTENT_SECURITY_POLICY;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use kleber_app::accounts::is_web_address;
 use kleber_store::{OrgKind, Organization};
@@ -92,17 +93,44 @@ pub async fn get_organization(
         _ => format!("{} : {total}", org.name),
     };
     let web = |url: &Option<String>| url.clone().filter(|u| is_web_address(u));
+    let logo = web(&org.logo);
+    let logo_origin = logo.as_deref().and_then(origin);
     let organization = OrganizationPage {
         layout,
         name: org.name.clone(),
         kind: kind_label(org.kind, ctx.lang).to_owned(),
         description: paragraphs(org.description.as_deref()),
         website: web(&org.website),
-        logo: web(&org.logo),
+        logo: logo_origin.as_ref().and(logo),
         total,
         cards: records.iter().map(|r| card(r, ctx.lang)).collect(),
     };
-    page(&state, &ctx, &organization, Framing::SameOrigin)
+    let mut response = page(&state, &ctx, &organization, Framing::SameOrigin)?;
+    if let Some(origin) = logo_origin {
+        allow_image_origin(&mut response, &origin);
+    }
+    Ok(response)
+}
+
+/// The origin (`https://host:port`) of an http(s) address, as a Content-Security-Policy
+/// source.
+fn origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let origin = parsed.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// Lets the page's browser load images from `origin` (the logo, never fetched by the server):
+/// the portal's policy allows only its own images and the tile server's.
+fn allow_image_origin(response: &mut Response, origin: &str) {
+    let headers = response.headers_mut();
+    let Some(policy) = headers.get(CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let widened = policy.replacen("img-src 'self'", &format!("img-src 'self' {origin}"), 1);
+    if let Ok(value) = HeaderValue::from_str(&widened) {
+        headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// `GET /publisher/{slug}/`: a permanent redirect to the organization with this identifier or
@@ -168,6 +196,23 @@ mod tests {
             }
         }
         assert_eq!(kind_label(OrgKind::PublicBody, Lang::Fr), "Organisme public");
+    }
+
+    #[test]
+    fn logo_origins_are_policy_sources() {
+        assert_eq!(
+            origin("https://example.org/a/logo.png?x=1").as_deref(),
+            Some("https://example.org")
+        );
+        assert_eq!(
+            origin("http://Example.org:8080/l.svg").as_deref(),
+            Some("http://example.org:8080")
+        );
+        assert_eq!(
+            origin("https://bücher.example/l.png").as_deref(),
+            Some("https://xn--bcher-kva.example")
+        );
+        assert_eq!(origin("not a url"), None);
     }
 
     #[test]

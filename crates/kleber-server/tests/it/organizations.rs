@@ -183,6 +183,15 @@ async fn organization_pages_show_what_the_reader_may_see() {
     assert!(ems.contains("/explore/dataset/parkings-ems/"), "{ems}");
     assert!(!ems.contains("parkings-ville"), "{ems}");
     assert!(ems.contains(r#"<p id="result-count">1 jeu de données</p>"#), "{ems}");
+    // The browser may load the logo (the server never fetches it): its origin, and only on
+    // this page, joins the policy's image sources.
+    let response = p.server.client.get(format!("{}/organizations/ems/", p.server.base));
+    let response = response.send().await.unwrap();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("img-src 'self' https://example.org data:"), "{policy}");
+    let response = p.server.client.get(format!("{}/organizations/", p.server.base));
+    let policy = response.send().await.unwrap().headers()["content-security-policy"].clone();
+    assert!(!policy.to_str().unwrap().contains("example.org"), "{policy:?}");
     let ems_en = p.page("/organizations/ems?lang=en").await;
     assert!(ems_en.contains("Metropolis") && ems_en.contains("Website"), "{ems_en}");
     assert!(ems_en.contains(r#"<p id="result-count">1 dataset</p>"#), "{ems_en}");
