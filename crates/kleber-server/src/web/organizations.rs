@@ -68,6 +68,7 @@ pub async fn get_organizations(
         .collect();
     let mut layout = ctx.layout(t.organizations_heading, "/organizations/");
     layout.description = t.organizations_intro.to_owned();
+    layout.nav = "organizations";
     page(&state, &ctx, &OrganizationsPage { layout, items }, Framing::SameOrigin)
 }
 
