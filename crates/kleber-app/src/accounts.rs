@@ -525,6 +525,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_absolute_http_addresses_are_web_addresses() {
+        for ok in ["https://www.strasbourg.eu/", "http://x.org", "https://a.b/logo.png?v=2#top"] {
+            assert!(is_web_address(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "//x.org/a.png",
+            "https://",
+            "https:///path",
+            "ftp://x.org/",
+            "https://x.org/a b",
+            "https://x.org/\u{0}",
+            "data:image/png;base64,AAAA",
+        ] {
+            assert!(!is_web_address(bad), "{bad}");
+        }
+        assert!(!is_web_address(&format!("https://x.org/{}", "a".repeat(2048))));
+    }
+
+    #[test]
     fn passwords_hash_with_argon2id_and_the_stated_parameters() {
         let hash = hash_password("correct horse battery").unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");

@@ -282,10 +282,8 @@ pub(crate) fn run_org(command: OrgCommand) -> anyhow::Result<()> {
                 let mark = if org.id == default { "  (default)" } else { "" };
                 let count = datasets.iter().filter(|d| d.organization == org.id).count();
                 let website = org.website.as_deref().unwrap_or("-");
-                println!(
-                    "{}\t{}\t{}{mark}\t{count} datasets\t{website}",
-                    org.id, org.kind, org.name
-                );
+                let unit = if count == 1 { "dataset" } else { "datasets" };
+                println!("{}\t{}\t{}{mark}\t{count} {unit}\t{website}", org.id, org.kind, org.name);
             }
         }
     }
