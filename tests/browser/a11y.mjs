@@ -1,7 +1,8 @@
 // Accessibility checks of the portal's pages in headless Chromium:
 // - axe-core with the WCAG 2.0/2.1 A and AA rules and its landmark rules on every page type
 //   (home, catalog, each tab of a geo dataset, the information page of a dataset with many
-//   fields, a record's detail, a built chart, embeds, a publisher, the about and 404 pages);
+//   fields, a record's detail, a built chart, embeds, a publisher, the organizations index and
+//   an organization, the about and 404 pages);
 // - the page contract's hooks: <html lang>, <main id="main">, a skip link as the first Tab
 //   stop with a visible outline that moves to #main, the language switcher;
 // - visible focus on the next Tab stops;
@@ -91,6 +92,10 @@ const PAGES = [
   { name: 'embed analyze', path: `/explore/embed/dataset/${VELO}/analyze/`, embed: true },
   { name: 'about', path: '/about/' },
   { name: 'publisher', path: '/publisher/ville-de-strasbourg/' },
+  { name: 'organizations', path: '/organizations/' },
+  { name: 'organizations (English)', path: '/organizations/?lang=en', lang: 'en' },
+  { name: 'organization', path: '/organizations/default/' },
+  { name: '404 unknown organization', path: '/organizations/no-such-org/', status: 404 },
   { name: '404 unknown dataset', path: '/explore/dataset/no-such-dataset/', status: 404 },
   { name: '404 unknown page', path: '/no/such/page/', status: 404 },
 ];

@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kleber_store::{
-    Actor, ApiKeyRecord, AuditEntry, NewApiKey, NewOrganization, NewUser, OrgKind, Organization,
-    Role, Scope, Store, User, Visibility,
+    Actor, ApiKeyRecord, AuditEntry, NewApiKey, NewOrganization, NewUser, OrgKind, OrgUpdate,
+    Organization, Role, Scope, Store, User, Visibility,
 };
 use sha2::{Digest, Sha256};
 
@@ -60,6 +60,31 @@ pub enum AccountError {
     /// The operating system's random generator failed.
     #[error("cannot read random bytes from the operating system: {0}")]
     Random(String),
+}
+
+/// Whether `url` is an absolute `http` or `https` address the portal may link to: a scheme,
+/// a host, and no space or control character (so no `javascript:` link reaches a page).
+pub fn is_web_address(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty()
+                && url.len() <= 2048
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+fn check_web_address(flag: &str, url: Option<&str>) -> Result<(), AccountError> {
+    match url {
+        Some(url) if !is_web_address(url) => Err(AccountError::Invalid(format!(
+            "{flag} {url:?} is not a web address: give an absolute http:// or https:// URL \
+             (at most 2048 characters, no spaces)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A newly created key: its record and the key itself, to show once.
@@ -200,7 +225,33 @@ impl Accounts {
                 "the organization's name is empty: give one with --name".to_owned(),
             ));
         }
+        check_web_address("--website", org.website)?;
+        check_web_address("--logo", org.logo)?;
         Ok(self.store.account_change(|c| c.create_org(actor, org))?)
+    }
+
+    /// Changes an organization's name, kind, description, web site or logo (audited as
+    /// `org.update`).
+    pub fn update_org(
+        &self,
+        actor: &Actor,
+        id: &str,
+        update: &OrgUpdate<'_>,
+    ) -> Result<Organization, AccountError> {
+        if update.is_empty() {
+            return Err(AccountError::Invalid(
+                "nothing to change: give --name, --kind, --description, --website or --logo"
+                    .to_owned(),
+            ));
+        }
+        if update.name.is_some_and(|n| n.trim().is_empty()) {
+            return Err(AccountError::Invalid(
+                "the organization's name is empty: give a name with --name".to_owned(),
+            ));
+        }
+        check_web_address("--website", update.website.flatten())?;
+        check_web_address("--logo", update.logo.flatten())?;
+        Ok(self.store.account_change(|c| c.update_org(actor, id, update))?)
     }
 
     /// Every organization.
@@ -480,6 +531,26 @@ pub fn org_kinds() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_absolute_http_addresses_are_web_addresses() {
+        for ok in ["https://www.strasbourg.eu/", "http://x.org", "https://a.b/logo.png?v=2#top"] {
+            assert!(is_web_address(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "//x.org/a.png",
+            "https://",
+            "https:///path",
+            "ftp://x.org/",
+            "https://x.org/a b",
+            "https://x.org/\u{0}",
+            "data:image/png;base64,AAAA",
+        ] {
+            assert!(!is_web_address(bad), "{bad}");
+        }
+        assert!(!is_web_address(&format!("https://x.org/{}", "a".repeat(2048))));
+    }
 
     #[test]
     fn passwords_hash_with_argon2id_and_the_stated_parameters() {

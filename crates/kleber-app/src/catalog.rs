@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use kleber_query::catalog::CatalogEntry;
 use kleber_search::{CatalogDoc, CatalogIndex};
-use kleber_store::{DatasetRecord, Store};
+use kleber_store::{DatasetRecord, Organization, Store};
 use kleber_types::FieldType;
 use serde_json::Value;
 
@@ -44,6 +44,9 @@ pub struct CatalogSnapshot {
     /// A digest of every record's stamp, in order: what the answers over this snapshot depend
     /// on (the catalog's `ETag` stamp), whatever the rest of the store holds.
     pub content: String,
+    /// Every organization, by identifier (shared by the audience parts: organizations are
+    /// public, their datasets are not).
+    pub organizations: Arc<Vec<Organization>>,
     /// Empty for the whole catalog; for the part one audience sees, a digest of the uids it
     /// sees (part of ETags and response-cache keys, so audiences never share them).
     pub audience: String,
@@ -84,6 +87,7 @@ fn entry(record: &DatasetRecord) -> CatalogEntry {
         title: record.title.clone(),
         description: record.description.clone(),
         publisher: text("publisher"),
+        organization: Some(record.organization.clone()),
         theme: strings(record.metas.get("theme")),
         keyword: strings(record.metas.get("keyword")),
         license: text("license"),
@@ -129,11 +133,34 @@ pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Gives every dataset without a `publisher` its organization's name as publisher, so every
+/// surface built from the snapshot (dataset objects, catalog table and facets, search, portal
+/// pages, feed, JSON-LD) shows the same default. The stored metadata is not changed.
+fn default_publishers(records: &mut [DatasetRecord], organizations: &[Organization]) {
+    for record in records {
+        let unset = match record.metas.get("publisher") {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(_) => false,
+        };
+        if !unset {
+            continue;
+        }
+        let found = organizations.binary_search_by(|o| o.id.as_str().cmp(&record.organization));
+        if let Ok(i) = found {
+            record
+                .metas
+                .insert("publisher".to_owned(), Value::String(organizations[i].name.clone()));
+        }
+    }
+}
+
 impl CatalogSnapshot {
     /// A snapshot of `records` (ordered by identifier) at `generation`.
     fn build(
         generation: i64,
         records: Vec<DatasetRecord>,
+        organizations: Arc<Vec<Organization>>,
         audience: String,
     ) -> anyhow::Result<CatalogSnapshot> {
         let entries: Vec<CatalogEntry> = records.iter().map(entry).collect();
@@ -148,6 +175,19 @@ impl CatalogSnapshot {
                 hash.update(stamp.as_bytes());
                 hash.update([0xff]);
             }
+            // Organizations are public and shown beside their datasets (names as default
+            // publishers, organization pages and facets): a change to one changes answers.
+            for o in organizations.iter() {
+                let kind = o.kind.as_str();
+                for part in [&o.id, &o.name, kind, o.description.as_deref().unwrap_or("\u{0}")] {
+                    hash.update(part.as_bytes());
+                    hash.update([0xfe]);
+                }
+                for part in [&o.website, &o.logo] {
+                    hash.update(part.as_deref().unwrap_or("\u{0}").as_bytes());
+                    hash.update([0xfe]);
+                }
+            }
             hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
         };
         Ok(CatalogSnapshot {
@@ -158,6 +198,7 @@ impl CatalogSnapshot {
             index,
             stamps,
             content,
+            organizations,
             audience,
             audiences: Mutex::new(HashMap::new()),
         })
@@ -192,7 +233,12 @@ impl CatalogSnapshot {
         }
         let audience: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
         let records = visible.iter().map(|&i| self.records[i].clone()).collect();
-        let part = Arc::new(CatalogSnapshot::build(self.generation, records, audience)?);
+        let part = Arc::new(CatalogSnapshot::build(
+            self.generation,
+            records,
+            Arc::clone(&self.organizations),
+            audience,
+        )?);
         let mut audiences =
             self.audiences.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if audiences.len() >= MAX_AUDIENCES {
@@ -210,6 +256,12 @@ impl CatalogSnapshot {
     /// The stamp of the published dataset `id`: it changes with its version and metadata.
     pub fn stamp(&self, id: &str) -> Option<&str> {
         self.position(id).map(|i| self.stamps[i].as_str())
+    }
+
+    /// The organization `id`, if any.
+    pub fn organization(&self, id: &str) -> Option<&Organization> {
+        let found = self.organizations.binary_search_by(|o| o.id.as_str().cmp(id));
+        found.ok().map(|i| &self.organizations[i])
     }
 
     /// The position of dataset `id` in [`CatalogSnapshot::records`].
@@ -236,8 +288,16 @@ impl CatalogCache {
         {
             return Ok(Arc::clone(current));
         }
-        let records = store.list_datasets()?;
-        let snapshot = Arc::new(CatalogSnapshot::build(generation, records, String::new())?);
+        let mut records = store.list_datasets()?;
+        let mut organizations = store.catalog().list_orgs()?;
+        organizations.sort_by(|a, b| a.id.cmp(&b.id));
+        default_publishers(&mut records, &organizations);
+        let snapshot = Arc::new(CatalogSnapshot::build(
+            generation,
+            records,
+            Arc::new(organizations),
+            String::new(),
+        )?);
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Arc::clone(&snapshot));
         Ok(snapshot)

@@ -39,6 +39,17 @@ impl CatalogView {
         self.snapshot.record(id)
     }
 
+    /// Every organization, by identifier (whether or not the caller sees any of its
+    /// datasets).
+    pub fn organizations(&self) -> &[kleber_store::Organization] {
+        &self.snapshot.organizations
+    }
+
+    /// The organization `id`, if any.
+    pub fn organization(&self, id: &str) -> Option<&kleber_store::Organization> {
+        self.snapshot.organization(id)
+    }
+
     /// What the catalog's answers depend on: a digest of the stamps of the datasets the
     /// caller sees, and of nothing else. Callers who see different datasets never share an
     /// `ETag`, and a change to a dataset a caller may not see (or its creation) leaves that

@@ -3,7 +3,8 @@
 //!
 //! Each dataset is one row of metadata ([`CatalogEntry`]); the fields are named as
 //! Opendatasoft's catalog query fields (`dataset_id`, `title`, `publisher`, `theme`, `keyword`,
-//! `modified`, `records_count`, `features`, ...), and `default.<name>` refers to the same field.
+//! `modified`, `records_count`, `features`, ...) plus Kleber's `organization` (its
+//! organization's identifier), and `default.<name>` refers to the same field.
 //! Bare-string search goes to the caller's index through a [`SearchHook`].
 
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct CatalogEntry {
     pub description: Option<String>,
     /// Publisher, if any.
     pub publisher: Option<String>,
+    /// Identifier of the organization that publishes it.
+    pub organization: Option<String>,
     /// Themes.
     pub theme: Vec<String>,
     /// Keywords.
@@ -79,6 +82,7 @@ pub fn catalog_fields() -> Vec<Field> {
         field("records_count", FieldType::Int, &[]),
         field("features", FieldType::Text, &[facet, multi]),
         field("has_records", FieldType::Boolean, &[]),
+        field("organization", FieldType::Text, &[facet]),
     ]
 }
 
@@ -117,6 +121,7 @@ pub fn catalog_batch(entries: &[CatalogEntry]) -> Result<RecordBatch> {
         Arc::new(entries.iter().map(|e| Some(e.records_count)).collect::<Int64Array>()),
         list(entries.iter().map(|e| e.features.clone())),
         Arc::new(entries.iter().map(|e| Some(e.has_records)).collect::<BooleanArray>()),
+        text(|e| e.organization.as_deref()),
     ];
     RecordBatch::try_new(schema, columns).map_err(Error::from)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use kleber_app::accounts::{Accounts, operator};
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+use kleber_store::{NewOrganization, OrgKind, OrgUpdate, Role, Scope, Store, Visibility};
 
 use crate::cli::DataDir;
 
@@ -40,7 +40,32 @@ pub(crate) enum OrgCommand {
         #[command(flatten)]
         data_dir: DataDir,
     },
-    /// List the organizations.
+    /// Change an organization's name, kind, description, web site or logo.
+    ///
+    /// Give only what changes; an empty value (`--website ""`) removes a description, web site
+    /// or logo. Example: `kleber org update ems --website https://www.strasbourg.eu/`.
+    Update {
+        /// Its identifier.
+        org: String,
+        /// Its new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// What it is: city, metropolis, commune, public_body, company, association.
+        #[arg(long)]
+        kind: Option<OrgKind>,
+        /// A new description (plain text; empty: none).
+        #[arg(long)]
+        description: Option<String>,
+        /// Its web site, an http(s) URL (empty: none).
+        #[arg(long)]
+        website: Option<String>,
+        /// Its logo's URL, an http(s) URL, never fetched by the server (empty: none).
+        #[arg(long)]
+        logo: Option<String>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// List the organizations: identifier, kind, name, datasets, web site.
     List {
         #[command(flatten)]
         data_dir: DataDir,
@@ -250,12 +275,32 @@ pub(crate) fn run_org(command: OrgCommand) -> anyhow::Result<()> {
             let created = accounts.create_org(&operator(), &new)?;
             println!("Created organization {} ({}, {}).", created.id, created.name, created.kind);
         }
+        OrgCommand::Update { org, name, kind, description, website, logo, data_dir } => {
+            let accounts = open(&data_dir)?;
+            // An empty value removes the description, web site or logo.
+            fn clearable(v: &Option<String>) -> Option<Option<&str>> {
+                v.as_deref().map(|v| Some(v).filter(|v| !v.is_empty()))
+            }
+            let update = OrgUpdate {
+                name: name.as_deref(),
+                kind,
+                description: clearable(&description),
+                website: clearable(&website),
+                logo: clearable(&logo),
+            };
+            let updated = accounts.update_org(&operator(), &org, &update)?;
+            println!("Updated organization {} ({}, {}).", updated.id, updated.name, updated.kind);
+        }
         OrgCommand::List { data_dir } => {
             let accounts = open(&data_dir)?;
             let default = accounts.store().catalog().default_org()?;
+            let datasets = accounts.store().list_datasets()?;
             for org in accounts.orgs()? {
                 let mark = if org.id == default { "  (default)" } else { "" };
-                println!("{}\t{}\t{}{mark}", org.id, org.kind, org.name);
+                let count = datasets.iter().filter(|d| d.organization == org.id).count();
+                let website = org.website.as_deref().unwrap_or("-");
+                let unit = if count == 1 { "dataset" } else { "datasets" };
+                println!("{}\t{}\t{}{mark}\t{count} {unit}\t{website}", org.id, org.kind, org.name);
             }
         }
     }

@@ -208,6 +208,33 @@ pub struct NewOrganization<'a> {
     pub logo: Option<&'a str>,
 }
 
+/// Changes to an organization: `None` keeps a value; for the optional ones, `Some(None)`
+/// clears it.
+#[derive(Debug, Clone, Default)]
+pub struct OrgUpdate<'a> {
+    /// New display name.
+    pub name: Option<&'a str>,
+    /// New kind.
+    pub kind: Option<OrgKind>,
+    /// New description, or none.
+    pub description: Option<Option<&'a str>>,
+    /// New web site, or none.
+    pub website: Option<Option<&'a str>>,
+    /// New logo URL, or none.
+    pub logo: Option<Option<&'a str>>,
+}
+
+impl OrgUpdate<'_> {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.kind.is_none()
+            && self.description.is_none()
+            && self.website.is_none()
+            && self.logo.is_none()
+    }
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -358,6 +385,8 @@ pub trait AccountCatalog: Send + Sync {
     fn create_org(&self, actor: &Actor, org: &NewOrganization<'_>) -> Result<Organization>;
     /// Every organization, by identifier.
     fn list_orgs(&self) -> Result<Vec<Organization>>;
+    /// Changes an organization's name, kind, description, web site or logo; returns it.
+    fn update_org(&self, actor: &Actor, id: &str, update: &OrgUpdate<'_>) -> Result<Organization>;
     /// One organization.
     fn get_org(&self, id: &str) -> Result<Option<Organization>>;
     /// The organization new datasets go to when none is named.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::accounts::SessionGrant;
 use crate::accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
-    NewOrganization, NewUser, OrgKind, Organization, Role, User, Visibility, email_key,
+    NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, Role, User, Visibility, email_key,
     is_valid_org_id, parse_scopes, parse_word, scopes_text,
 };
 use crate::catalog::NewVersion;
@@ -370,6 +370,43 @@ impl AccountCatalog for SqliteCatalog {
                 row_to_org,
             )?;
             with_kind(found)
+        })
+    }
+
+    fn update_org(&self, actor: &Actor, id: &str, update: &OrgUpdate<'_>) -> Result<Organization> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let select = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = ?1");
+            let Some(found) = tx.query_row(&select, [id], row_to_org).optional()? else {
+                return Err(Error::OrgNotFound { id: id.to_owned() });
+            };
+            let mut org = with_kind(found)?;
+            let mut changed = serde_json::Map::new();
+            if let Some(name) = update.name {
+                org.name = name.to_owned();
+                changed.insert("name".into(), json!(name));
+            }
+            if let Some(kind) = update.kind {
+                org.kind = kind;
+                changed.insert("kind".into(), json!(kind.as_str()));
+            }
+            for (key, new, slot) in [
+                ("description", update.description, &mut org.description),
+                ("website", update.website, &mut org.website),
+                ("logo", update.logo, &mut org.logo),
+            ] {
+                if let Some(value) = new {
+                    *slot = value.map(str::to_owned);
+                    changed.insert(key.into(), json!(value));
+                }
+            }
+            tx.execute(
+                "UPDATE organizations SET name = ?2, kind = ?3, description = ?4, website = ?5,
+                 logo = ?6 WHERE id = ?1",
+                params![id, org.name, org.kind.as_str(), org.description, org.website, org.logo],
+            )?;
+            append(tx, actor, "org.update", id, Value::Object(changed))?;
+            Ok(org)
         })
     }
 

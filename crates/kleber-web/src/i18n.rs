@@ -362,6 +362,23 @@ pub struct Messages {
     pub publisher_heading: &'static str,
     /// Publisher page: datasets heading.
     pub publisher_datasets: &'static str,
+    /// Organizations index: heading.
+    pub organizations_heading: &'static str,
+    /// Organizations index: introduction.
+    pub organizations_intro: &'static str,
+    /// Organizations index: none to show.
+    pub organizations_none: &'static str,
+    /// Organization page: eyebrow, facet title and the dataset page's term.
+    pub organization_heading: &'static str,
+    /// Organization page: kind term.
+    pub organization_kind: &'static str,
+    /// Organization page: web site term.
+    pub organization_website: &'static str,
+    /// Organization page: text of the logo (followed by the name).
+    pub organization_logo: &'static str,
+    /// Organization kinds, in the order of `OrgKind::ALL`: city, metropolis, commune, public
+    /// body, company, association.
+    pub organization_kinds: [&'static str; 6],
     /// About: heading.
     pub about_heading: &'static str,
     /// About: body paragraphs.
@@ -601,6 +618,21 @@ pub static FR: Messages = Messages {
     export_caption: "Formats d'export disponibles",
     publisher_heading: "Producteur",
     publisher_datasets: "Jeux de données publiés",
+    organizations_heading: "Organisations",
+    organizations_intro: "Les organisations qui publient des données sur ce portail, avec le nombre de jeux de données de chacune.",
+    organizations_none: "Aucune organisation n'a encore publié de jeu de données.",
+    organization_heading: "Organisation",
+    organization_kind: "Type",
+    organization_website: "Site web",
+    organization_logo: "Logo de",
+    organization_kinds: [
+        "Ville",
+        "Métropole",
+        "Commune",
+        "Organisme public",
+        "Entreprise",
+        "Association",
+    ],
     about_heading: "À propos de ce portail",
     about_body: &[
         "Ce portail publie les données ouvertes de la ville et de ses partenaires. Chacun peut les consulter sous forme de tableau, de carte ou de graphique, les télécharger et les réutiliser selon leur licence.",
@@ -754,6 +786,14 @@ pub static EN: Messages = Messages {
     export_caption: "Available export formats",
     publisher_heading: "Publisher",
     publisher_datasets: "Published datasets",
+    organizations_heading: "Organizations",
+    organizations_intro: "The organizations publishing data on this portal, with how many datasets each publishes.",
+    organizations_none: "No organization has published a dataset yet.",
+    organization_heading: "Organization",
+    organization_kind: "Kind",
+    organization_website: "Website",
+    organization_logo: "Logo of",
+    organization_kinds: ["City", "Metropolis", "Commune", "Public body", "Company", "Association"],
     about_heading: "About this portal",
     about_body: &[
         "This portal publishes the open data of the city and its partners. Anyone can view it as a table, a map or a chart, download it and reuse it under its licence.",

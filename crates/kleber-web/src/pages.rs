@@ -354,6 +354,49 @@ pub struct PublisherPage {
     pub total: String,
 }
 
+/// An organization's page, `/organizations/{org}/`.
+#[derive(Template, Debug)]
+#[template(path = "organization.html")]
+pub struct OrganizationPage {
+    /// Chrome.
+    pub layout: Layout,
+    /// The organization's name.
+    pub name: String,
+    /// Its kind, in the page's language.
+    pub kind: String,
+    /// Its description, as plain-text paragraphs.
+    pub description: Vec<String>,
+    /// Its web site (an http(s) address), if any.
+    pub website: Option<String>,
+    /// Its logo's address (an http(s) address, loaded by the browser), if any.
+    pub logo: Option<String>,
+    /// Count of the datasets the reader sees, with unit.
+    pub total: String,
+    /// Those datasets, latest modified first.
+    pub cards: Vec<DatasetCard>,
+}
+
+/// One organization in the index.
+#[derive(Debug, Clone)]
+pub struct OrganizationItem {
+    /// Name and page.
+    pub link: Link,
+    /// Kind, in the page's language.
+    pub kind: String,
+    /// Count of the datasets the reader sees, with unit.
+    pub total: String,
+}
+
+/// The organizations index, `/organizations/`.
+#[derive(Template, Debug)]
+#[template(path = "organizations.html")]
+pub struct OrganizationsPage {
+    /// Chrome.
+    pub layout: Layout,
+    /// Organizations with at least one dataset the reader sees, by name.
+    pub items: Vec<OrganizationItem>,
+}
+
 /// The about page.
 #[derive(Template, Debug)]
 #[template(path = "about.html")]

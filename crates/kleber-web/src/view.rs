@@ -24,7 +24,7 @@ pub struct Layout {
     pub base_url: String,
     /// False for embeds: no header, footer or navigation.
     pub chrome: bool,
-    /// Which main navigation item is current (`home`, `catalog`, `about`, or empty).
+    /// Which main navigation item is current (`home`, `catalog`, `organizations`, `about`, or empty).
     pub nav: &'static str,
     /// Open Graph type (`website`, `article`).
     pub og_type: &'static str,

@@ -4,7 +4,7 @@
 //! The rows are those of `/catalog/datasets` with `select` (the catalog table of
 //! `kleber_query::catalog`: `dataset_id`, `title`, `description`, `publisher`, `theme`,
 //! `keyword`, `license`, `language`, `modified`, `data_processed`, `records_count`, `features`,
-//! `has_records`), filtered and sorted by the same ODSQL (`select`, `where` with full-text
+//! `has_records`, `organization`), filtered and sorted by the same ODSQL (`select`, `where` with full-text
 //! search through the catalog index, `order_by`, `refine`, `exclude`, `limit` (default: all),
 //! `offset`, `timezone`), and written by the dataset export writers (CSV parameters apply,
 //! `compressed=true` too). DCAT and other RDF exports are served elsewhere.

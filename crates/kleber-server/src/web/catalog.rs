@@ -21,7 +21,8 @@ use crate::state::AppState;
 /// Datasets per page.
 pub const PAGE_SIZE: usize = 20;
 /// The catalog facets shown, in order.
-pub const FACETS: &[&str] = &["theme", "keyword", "publisher", "license", "features", "modified"];
+pub const FACETS: &[&str] =
+    &["theme", "keyword", "organization", "publisher", "license", "features", "modified"];
 /// Sort choices: (value of `sort`, ODSQL `order_by`).
 const SORTS: &[(&str, &str)] = &[
     ("", ""),
@@ -36,6 +37,7 @@ pub fn facet_title(name: &str, lang: Lang) -> String {
     match name {
         "theme" => t.facet_theme,
         "keyword" => t.facet_keyword,
+        "organization" => t.organization_heading,
         "publisher" => t.facet_publisher,
         "license" => t.facet_license,
         "features" => t.facet_features,
@@ -142,19 +144,23 @@ pub async fn get_catalog(
         .map(|r| super::cards::card(r, ctx.lang))
         .collect();
     let lang = ctx.lang;
+    // Organizations are faceted by identifier and shown by name.
+    let org_name = |n: &str, v: &str| {
+        (n == "organization").then(|| snapshot.organization(v).map(|o| o.name.clone())).flatten()
+    };
     let facets = filters::blocks(
         groups,
         &ctx.query,
         "/explore/",
         lang,
         |n| facet_title(n, lang),
-        |n, v| facet_label(n, v, lang),
+        |n, v| org_name(n, &v.value).unwrap_or_else(|| facet_label(n, v, lang)),
     );
     let active = filters::active(
         &ctx.query,
         "/explore/",
         |n| facet_title(n, lang),
-        |n, v| refined_label(n, v, lang).unwrap_or_else(|| v.to_owned()),
+        |n, v| org_name(n, v).or_else(|| refined_label(n, v, lang)).unwrap_or_else(|| v.to_owned()),
     );
     let base = ctx.query.without(&["page", "start", "lang"]);
     let pagination = Pagination::new(number, pages, |p| {

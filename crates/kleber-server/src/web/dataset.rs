@@ -238,13 +238,18 @@ pub async fn render_tab(
         }
         "export" => export_tab(state, &ctx, &version).await,
         _ => {
-            let info = information(&ctx, record);
+            let info =
+                information(&ctx, record, version.catalog().organization(&record.organization));
             page(state, &ctx, &info, framing)
         }
     }
 }
 
-fn information(ctx: &PageContext, record: &DatasetRecord) -> InformationPage {
+fn information(
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    organization: Option<&kleber_store::Organization>,
+) -> InformationPage {
     let t = ctx.lang.messages();
     let text = |v: Option<&str>| v.map_or_else(|| t.not_set.to_owned(), str::to_owned);
     let license = meta_text(record, "license");
@@ -253,6 +258,11 @@ fn information(ctx: &PageContext, record: &DatasetRecord) -> InformationPage {
             term: t.publisher,
             value: text(meta_text(record, "publisher")),
             href: meta_text(record, "publisher").map(|p| publisher_link(p).href),
+        },
+        Fact {
+            term: t.organization_heading,
+            value: organization.map_or_else(|| record.organization.clone(), |o| o.name.clone()),
+            href: Some(super::organizations::organization_path(&record.organization)),
         },
         Fact {
             term: t.license,

@@ -19,7 +19,7 @@ pub mod errors;
 pub mod filters;
 pub mod home;
 pub mod lang;
-pub mod publisher;
+pub mod organizations;
 pub mod seo;
 mod table;
 
@@ -56,7 +56,9 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         ("/explore/dataset/{id}", get(dataset::get_dataset_page)),
         ("/explore/dataset/{id}/{tab}", get(dataset::get_dataset_tab)),
         ("/explore/embed/dataset/{id}/{tab}", get(embed::get_embed)),
-        ("/publisher/{slug}", get(publisher::get_publisher)),
+        ("/publisher/{slug}", get(organizations::get_publisher)),
+        ("/organizations", get(organizations::get_organizations)),
+        ("/organizations/{org}", get(organizations::get_organization)),
         ("/about", get(home::get_about)),
     ] {
         if !path.ends_with(".atom") {

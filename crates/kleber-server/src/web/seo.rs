@@ -47,7 +47,9 @@ pub async fn get_sitemap(
         SitemapUrl { loc: base.url("/"), lastmod: None },
         SitemapUrl { loc: base.url("/explore/"), lastmod: None },
         SitemapUrl { loc: base.url("/about/"), lastmod: None },
+        SitemapUrl { loc: base.url("/organizations/"), lastmod: None },
     ];
+    let mut organizations = std::collections::BTreeSet::new();
     let mut publishers = std::collections::BTreeSet::new();
     for r in snapshot.records() {
         let lastmod = Some(r.modified.clone());
@@ -63,9 +65,21 @@ pub async fn get_sitemap(
                 lastmod,
             });
         }
+        organizations.insert(r.organization.as_str());
         if let Some(p) = meta_text(r, "publisher") {
             publishers.insert(super::cards::slug(p));
         }
+    }
+    // Organization pages replace the publisher pages that redirect to them.
+    for org in &organizations {
+        if let Some(o) = snapshot.organization(org) {
+            publishers.remove(&super::cards::slug(&o.name));
+            publishers.remove(o.id.as_str());
+        }
+        urls.push(SitemapUrl {
+            loc: base.url(&super::organizations::organization_path(org)),
+            lastmod: None,
+        });
     }
     urls.extend(
         publishers

@@ -485,7 +485,10 @@ async fn a_schema_2_directory_migrates_on_first_start_and_stays_public() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "ville-strasbourg\tpublic_body\tville-strasbourg  (default)\n");
+    assert_eq!(
+        text(&out.stdout),
+        "ville-strasbourg\tpublic_body\tville-strasbourg  (default)\t1 dataset\t-\n"
+    );
     let store = kleber_store::Store::open(&data).unwrap();
     let record = store.get_dataset("parkings").unwrap().unwrap();
     assert_eq!(record.organization, "ville-strasbourg");

@@ -29,6 +29,7 @@ mod limits;
 mod map_cluster;
 mod odsclient;
 mod odsql_writer;
+mod organizations;
 mod portal;
 mod public_url;
 mod rate_limits;
