@@ -104,6 +104,20 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/publisher/{slug}/", &[""]),
     ("/about", &[""]),
     ("/about/", &[""]),
+    ("/organizations", &[""]),
+    ("/organizations/", &[""]),
+    ("/organizations/{org}", &[""]),
+    ("/organizations/{org}/", &[""]),
+    // Signing in and the account page (their forms are POSTs: asked here with GET).
+    ("/login", &[""]),
+    ("/login/", &[""]),
+    ("/logout", &[""]),
+    ("/logout/", &[""]),
+    ("/account", &[""]),
+    ("/account/", &[""]),
+    ("/account/keys", &[""]),
+    ("/account/keys/{id}/revoke", &[""]),
+    ("/invitation/{token}", &[""]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -230,14 +244,37 @@ async fn ask(
             "date" | "content-length" => {}
             n if n.starts_with("x-ratelimit") || n == "retry-after" => {}
             _ => {
-                headers.insert(name, value.replace(&server.base, "http://SERVER"));
+                headers.insert(name, without_tokens(&value.replace(&server.base, "http://SERVER")));
             }
         }
     }
     let bytes = response.bytes().await.unwrap_or_else(|e| panic!("GET {url}: body: {e}"));
     let host = server.base.trim_start_matches("http://");
-    let body = String::from_utf8_lossy(&bytes).replace(host, "SERVER");
+    let body = without_tokens(&String::from_utf8_lossy(&bytes).replace(host, "SERVER"));
     Answer { status, headers, etag, body }
+}
+
+/// `text` with every random token of the sign-in forms (64 lowercase hex digits: the CSRF
+/// cookie and field) written `TOKEN`, so that two servers' forms compare equal.
+fn without_tokens(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..].iter().take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')).count();
+        let bounded = |j: usize| j >= bytes.len() || !bytes[j].is_ascii_alphanumeric();
+        if run == 64 && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) && bounded(i + run) {
+            out.push_str("TOKEN");
+            i += run;
+        } else {
+            // A run of hex digits is ASCII; otherwise one whole character.
+            let step =
+                if run > 0 { run } else { text[i..].chars().next().map_or(1, char::len_utf8) };
+            out.push_str(&text[i..i + step]);
+            i += step;
+        }
+    }
+    out
 }
 
 /// Where two bodies first differ, with some context.
@@ -279,6 +316,8 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, String>) -> Vec<Str
     expand("{record_id}", &[records[&d.kind].clone()]);
     expand("{slug}", &[d.publisher.to_ascii_lowercase().replace(' ', "-")]);
     expand("{format}", &["csv".to_owned(), "json".to_owned()]);
+    expand("{org}", &["ems".to_owned(), "autre".to_owned(), "inconnue".to_owned()]);
+    expand("{token}", &["0".repeat(64)]);
     expand("{file}", &["aucun.csv".to_owned()]);
     expand("{attachment}", &["aucun.csv".to_owned()]);
     expand("{tab}", &tabs.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>());
