@@ -180,13 +180,28 @@ impl FromRequest<AppState> for CsrfForm {
     }
 }
 
-fn page_ctx(
-    headers: &HeaderMap,
-    uri: &OriginalUri,
-    base: &PublicUrl,
-    caller: &Caller,
-) -> PageContext {
-    PageContext::new(headers, uri.0.query(), Some(base), caller.clone())
+/// Who asks, and the portal's base URL: what a page context needs besides the headers.
+pub struct Asker {
+    caller: Caller,
+    base: Option<PublicUrl>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Asker {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Asker {
+            caller: Caller::of(&parts.extensions),
+            base: parts.extensions.get::<PublicUrl>().cloned(),
+        })
+    }
+}
+
+fn page_ctx(headers: &HeaderMap, uri: &OriginalUri, asker: &Asker) -> PageContext {
+    PageContext::new(headers, uri.0.query(), asker.base.as_ref(), asker.caller.clone())
 }
 
 fn redirect(to: &str) -> Response {
@@ -241,12 +256,11 @@ fn login_page(
 pub async fn get_login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     session: Option<Extension<Session>>,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     if session.is_some() {
         return Ok(redirect("/account/"));
     }
@@ -277,13 +291,12 @@ fn form_token(headers: &HeaderMap, ctx: &PageContext) -> Result<(String, bool), 
 pub async fn post_login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     let m = AuthMessages::of(ctx.lang);
     let email = form.get("email").unwrap_or("").trim().to_owned();
     let password = form.get("password").unwrap_or("");
@@ -342,12 +355,11 @@ pub async fn post_login(
 pub async fn post_logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     _form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     if let Some(token) = cookie(&headers, COOKIE) {
         state.app.sign_out(token).await.map_err(|e| PageError::internal(&ctx, e))?;
     }
@@ -435,12 +447,11 @@ async fn account_page(
 pub async fn get_account(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     session: Option<Extension<Session>>,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     let Some(Extension(session)) = session else {
         return Ok(redirect("/login/?next=/account/"));
     };
@@ -451,13 +462,12 @@ pub async fn get_account(
 pub async fn post_key(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     session: Option<Extension<Session>>,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     let m = AuthMessages::of(ctx.lang);
     let Some(Extension(session)) = session else {
         return Ok(redirect("/login/?next=/account/"));
@@ -509,14 +519,13 @@ pub async fn post_key(
 pub async fn post_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     Path(id): Path<String>,
     session: Option<Extension<Session>>,
     _form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     let Some(Extension(session)) = session else {
         return Ok(redirect("/login/?next=/account/"));
     };
@@ -571,12 +580,11 @@ fn invitation_page(
 pub async fn get_invitation(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     let lookup = token.clone();
     let user = state
         .app
@@ -598,13 +606,12 @@ pub async fn get_invitation(
 pub async fn post_invitation(
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
-    base: PublicUrl,
+    asker: Asker,
     uri: OriginalUri,
     Path(token): Path<String>,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &base, &caller);
+    let ctx = page_ctx(&headers, &uri, &asker);
     let m = AuthMessages::of(ctx.lang);
     let lookup = token.clone();
     let user = state
