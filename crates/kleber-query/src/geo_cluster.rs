@@ -328,6 +328,58 @@ impl ScalarUDFImpl for MapCellUdf {
     }
 }
 
+/// The cell key of a record's geometry (a shape: the centre of its bounds), null when it is missing, not finite or
+/// outside the viewport. The aggregate then reads the point's own coordinates, so
+/// nothing is copied per row but the key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PointKeyUdf {
+    grid: Grid,
+    viewport: [u64; 4],
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for PointKeyUdf {
+    fn name(&self) -> &str {
+        "kleber_map_point_key"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let rows = args.number_rows;
+        let Some(arg) = args.args.into_iter().next() else {
+            return exec_err!("kleber_map_point_key takes a geo field");
+        };
+        let array: ArrayRef = arg.into_array(rows)?;
+        let [w, s, e, n] = self.viewport.map(f64::from_bits);
+        let viewport = Viewport { west: w, south: s, east: e, north: n };
+        let key = |at: Option<(f64, f64)>| at.map(|(x, y)| self.grid.key(self.grid.cell(x, y)));
+        let keys: Int64Array = match GeoColumn::new(&array)? {
+            // Read in place: the struct's own nulls, then its two Float64 children.
+            GeoColumn::Points { nulls, lon, lat } => (0..rows)
+                .map(|row| {
+                    let present = !nulls.as_ref().is_some_and(|n| n.is_null(row))
+                        && !lon.is_null(row)
+                        && !lat.is_null(row);
+                    let (x, y) = (lon.value(row), lat.value(row));
+                    key((present && x.is_finite() && y.is_finite() && viewport.contains(x, y))
+                        .then_some((x, y)))
+                })
+                .collect(),
+            column => (0..rows)
+                .map(|row| key(column.get(row).and_then(|g| locate(&g, &viewport))))
+                .collect(),
+        };
+        Ok(ColumnarValue::Array(Arc::new(keys)))
+    }
+}
+
 /// Simplifies a GeoJSON geometry column (text) to a tolerance in degrees.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct SimplifyUdf {
@@ -448,26 +500,45 @@ pub(crate) async fn run(
         _ => table,
     };
     let df = crate::plan::filtered(table.clone(), fields, query, None, &[], None)?;
-    let cell_udf = udf(MapCellUdf {
+    // Each record's cell key and coordinates, as plain columns `k`, `x`, `y`.
+    let key_udf = udf(PointKeyUdf {
         grid: request.grid,
         viewport: viewport.bits(),
         signature: Signature::any(1, Volatility::Immutable),
     });
-    let cell = cell_udf.call(vec![column(&field.name)]);
-    let df = df.select(vec![cell.alias("__cell")]).map_err(planning(Clause::Query))?;
-    let df = df.filter(column("__cell").is_not_null()).map_err(planning(Clause::Query))?;
-    let part = |name: &str| get_field(column("__cell"), name);
+    let df = if field.field_type == FieldType::GeoPoint2d {
+        let (lon, lat) =
+            (get_field(column(&field.name), GEO_LON), get_field(column(&field.name), GEO_LAT));
+        df.select(vec![
+            key_udf.call(vec![column(&field.name)]).alias("k"),
+            lon.alias("x"),
+            lat.alias("y"),
+        ])
+        .map_err(planning(Clause::Query))?
+    } else {
+        let cell_udf = udf(MapCellUdf {
+            grid: request.grid,
+            viewport: viewport.bits(),
+            signature: Signature::any(1, Volatility::Immutable),
+        });
+        let cell = cell_udf.call(vec![column(&field.name)]);
+        let df = df.select(vec![cell.alias("__cell")]).map_err(planning(Clause::Query))?;
+        let part = |name: &str| get_field(column("__cell"), name);
+        df.select(vec![part(KEY).alias("k"), part(GEO_LON).alias("x"), part(GEO_LAT).alias("y")])
+            .map_err(planning(Clause::Query))?
+    };
+    let df = df.filter(column("k").is_not_null()).map_err(planning(Clause::Query))?;
     let aggregated = df
         .aggregate(
-            vec![part(KEY).alias("k")],
+            vec![column("k")],
             vec![
                 datafusion::functions_aggregate::count::count_all().alias("n"),
-                avg(part(GEO_LON)).alias("lon"),
-                avg(part(GEO_LAT)).alias("lat"),
-                min(part(GEO_LON)).alias("w"),
-                min(part(GEO_LAT)).alias("s"),
-                max(part(GEO_LON)).alias("e"),
-                max(part(GEO_LAT)).alias("n_"),
+                avg(column("x")).alias("lon"),
+                avg(column("y")).alias("lat"),
+                min(column("x")).alias("w"),
+                min(column("y")).alias("s"),
+                max(column("x")).alias("e"),
+                max(column("y")).alias("n_"),
             ],
         )
         .map_err(planning(Clause::Query))?
@@ -526,7 +597,7 @@ pub(crate) async fn run(
         leaf_query.order_by = None;
         leaf_query.offset = 0;
         leaf_query.limit = Some(leaf_count as usize);
-        let key = get_field(cell_udf.call(vec![column(&field.name)]), KEY);
+        let key = key_udf.call(vec![column(&field.name)]);
         let rows = table.filter(key.in_list(leaf_keys, false)).map_err(planning(Clause::Query))?;
         let mut planned = crate::plan::plan(rows, fields, &leaf_query, None)?;
         if let Some(tolerance) = request.simplify.filter(|t| *t > 0.0) {
