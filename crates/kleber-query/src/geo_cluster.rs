@@ -262,6 +262,34 @@ fn locate(g: &Geometry<f64>, viewport: &Viewport) -> Option<(f64, f64)> {
     (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
 }
 
+/// Calls `f` with the point each row of the geo column `array` counts at (a shape: the centre
+/// of its bounds), or `None` when it has no geometry, is not finite or is outside `viewport`.
+fn each_location(
+    array: &ArrayRef,
+    viewport: &Viewport,
+    f: &mut impl FnMut(Option<(f64, f64)>),
+) -> DfResult<()> {
+    match GeoColumn::new(array)? {
+        // The fast path: the struct's own nulls and its two Float64 children, read in place.
+        GeoColumn::Points { nulls, lon, lat } => {
+            for row in 0..array.len() {
+                let present = !nulls.as_ref().is_some_and(|n| n.is_null(row))
+                    && !lon.is_null(row)
+                    && !lat.is_null(row);
+                let (x, y) = (lon.value(row), lat.value(row));
+                f((present && x.is_finite() && y.is_finite() && viewport.contains(x, y))
+                    .then_some((x, y)));
+            }
+        }
+        column => {
+            for row in 0..array.len() {
+                f(column.get(row).and_then(|g| locate(&g, viewport)));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ScalarUDFImpl for MapCellUdf {
     fn name(&self) -> &str {
         "kleber_map_cell"
@@ -302,25 +330,7 @@ impl ScalarUDFImpl for MapCellUdf {
                 valid.push(false);
             }
         };
-        match GeoColumn::new(&array)? {
-            // The fast path: two Float64 children, no geometry built.
-            GeoColumn::Points { nulls, lon, lat } => {
-                for row in 0..rows {
-                    let present = !nulls.as_ref().is_some_and(|n| n.is_null(row))
-                        && !lon.is_null(row)
-                        && !lat.is_null(row);
-                    let (x, y) = (lon.value(row), lat.value(row));
-                    let inside =
-                        present && x.is_finite() && y.is_finite() && viewport.contains(x, y);
-                    push(inside.then_some((x, y)));
-                }
-            }
-            column => {
-                for row in 0..rows {
-                    push(column.get(row).and_then(|g| locate(&g, &viewport)));
-                }
-            }
-        }
+        each_location(&array, &viewport, &mut push)?;
         let columns: Vec<ArrayRef> =
             vec![Arc::new(keys.finish()), Arc::new(lons.finish()), Arc::new(lats.finish())];
         let out = StructArray::try_new(cell_fields(), columns, Some(NullBuffer::from(valid)))?;
@@ -360,22 +370,9 @@ impl ScalarUDFImpl for PointKeyUdf {
         let [w, s, e, n] = self.viewport.map(f64::from_bits);
         let viewport = Viewport { west: w, south: s, east: e, north: n };
         let key = |at: Option<(f64, f64)>| at.map(|(x, y)| self.grid.key(self.grid.cell(x, y)));
-        let keys: Int64Array = match GeoColumn::new(&array)? {
-            // Read in place: the struct's own nulls, then its two Float64 children.
-            GeoColumn::Points { nulls, lon, lat } => (0..rows)
-                .map(|row| {
-                    let present = !nulls.as_ref().is_some_and(|n| n.is_null(row))
-                        && !lon.is_null(row)
-                        && !lat.is_null(row);
-                    let (x, y) = (lon.value(row), lat.value(row));
-                    key((present && x.is_finite() && y.is_finite() && viewport.contains(x, y))
-                        .then_some((x, y)))
-                })
-                .collect(),
-            column => (0..rows)
-                .map(|row| key(column.get(row).and_then(|g| locate(&g, &viewport))))
-                .collect(),
-        };
+        let mut keys = Int64Builder::with_capacity(rows);
+        each_location(&array, &viewport, &mut |at| keys.append_option(key(at)))?;
+        let keys = keys.finish();
         Ok(ColumnarValue::Array(Arc::new(keys)))
     }
 }
