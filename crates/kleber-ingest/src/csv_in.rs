@@ -741,6 +741,7 @@ pub(crate) fn import(
             delimiter: Some(delim as char),
             has_header: Some(has_header),
             quote: Some(quote as char),
+            archive_member: None,
         },
     })
 }

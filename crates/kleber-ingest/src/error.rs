@@ -101,6 +101,21 @@ impl Error {
         Error::Io { path: path.to_path_buf(), source }
     }
 
+    /// The same error, naming `shown` instead of `local` (a file unzipped to a temporary
+    /// directory is named as the archive's member).
+    pub(crate) fn relocated(self, local: &std::path::Path, shown: &std::path::Path) -> Self {
+        let fix = |p: PathBuf| if p == local { shown.to_path_buf() } else { p };
+        match self {
+            Error::FileNotFound { path } => Error::FileNotFound { path: fix(path) },
+            Error::UnknownFormat { path, hint } => Error::UnknownFormat { path: fix(path), hint },
+            Error::Unreadable { path, reason } => Error::Unreadable { path: fix(path), reason },
+            Error::Empty { path } => Error::Empty { path: fix(path) },
+            Error::TooLarge { path, reason } => Error::TooLarge { path: fix(path), reason },
+            Error::Io { path, source } => Error::Io { path: fix(path), source },
+            other @ (Error::BadOption { .. } | Error::Parquet { .. }) => other,
+        }
+    }
+
     pub(crate) fn unreadable(path: &std::path::Path, reason: impl Into<String>) -> Self {
         Error::Unreadable { path: path.to_path_buf(), reason: reason.into() }
     }

@@ -150,6 +150,11 @@ mod output;
 mod sniff;
 mod typed;
 mod values;
+mod archive;
+mod gpkg_in;
+mod parquet_in;
+mod reproject;
+mod shp_in;
 mod xlsx_in;
 mod xml_in;
 
@@ -220,6 +225,15 @@ pub enum Format {
     Kml,
     /// A GPX document (GPS tracks): one record per waypoint, route and track.
     Gpx,
+    /// An OpenDocument spreadsheet (LibreOffice, OpenOffice).
+    Ods,
+    /// An ESRI Shapefile: `.shp` geometries, `.dbf` attributes, `.prj` projection, `.cpg`
+    /// encoding (zipped together, or side by side on disk).
+    Shapefile,
+    /// A GeoPackage (an SQLite database): one feature or attribute table.
+    GeoPackage,
+    /// An Apache Parquet file, GeoParquet included (WKB geometry columns).
+    Parquet,
 }
 
 impl Format {
@@ -232,9 +246,14 @@ impl Format {
         Format::Xlsx,
         Format::Kml,
         Format::Gpx,
+        Format::Ods,
+        Format::Shapefile,
+        Format::GeoPackage,
+        Format::Parquet,
     ];
 
-    /// The format's name: `csv`, `json`, `jsonl`, `geojson`, `xlsx`, `kml`, `gpx`.
+    /// The format's name: `csv`, `json`, `jsonl`, `geojson`, `xlsx`, `kml`, `gpx`, `ods`,
+    /// `shapefile`, `geopackage`, `parquet`.
     pub const fn name(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -244,6 +263,10 @@ impl Format {
             Format::Xlsx => "xlsx",
             Format::Kml => "kml",
             Format::Gpx => "gpx",
+            Format::Ods => "ods",
+            Format::Shapefile => "shapefile",
+            Format::GeoPackage => "geopackage",
+            Format::Parquet => "parquet",
         }
     }
 
@@ -254,9 +277,13 @@ impl Format {
             "json" => Some(Format::Json),
             "jsonl" | "ndjson" | "jsonlines" => Some(Format::Jsonl),
             "geojson" => Some(Format::GeoJson),
-            "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Format::Xlsx),
-            "kml" => Some(Format::Kml),
+            "xlsx" | "xlsm" | "xlsb" | "xls" => Some(Format::Xlsx),
+            "ods" => Some(Format::Ods),
+            "kml" | "kmz" => Some(Format::Kml),
             "gpx" => Some(Format::Gpx),
+            "shp" => Some(Format::Shapefile),
+            "gpkg" => Some(Format::GeoPackage),
+            "parquet" | "geoparquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -276,11 +303,16 @@ impl FromStr for Format {
         match wanted.as_str() {
             "ndjson" => return Ok(Format::Jsonl),
             "tsv" => return Ok(Format::Csv),
+            "shp" => return Ok(Format::Shapefile),
+            "gpkg" => return Ok(Format::GeoPackage),
+            "geoparquet" => return Ok(Format::Parquet),
+            "kmz" => return Ok(Format::Kml),
             _ => {}
         }
         Format::ALL.iter().copied().find(|f| f.name() == wanted).ok_or_else(|| {
             format!(
-                "unknown format `{s}`; expected one of csv, json, jsonl, geojson, xlsx, kml, gpx"
+                "unknown format `{s}`; expected one of csv, json, jsonl, geojson, xlsx, kml, gpx, \
+                 ods, shapefile, geopackage, parquet"
             )
         })
     }
@@ -337,6 +369,9 @@ pub struct Detected {
     pub has_header: Option<bool>,
     /// CSV quote character.
     pub quote: Option<char>,
+    /// The member of a zip archive that was read (`data/communes.shp`), when the input was a
+    /// zip holding one dataset (a KMZ, a zipped shapefile, CSV...).
+    pub archive_member: Option<String>,
 }
 
 /// The result of a successful import.
@@ -391,6 +426,17 @@ pub fn import_file(
             });
         }
     }
+    import_at(input, output_parquet, opts, progress, 0)
+}
+
+/// Imports a file, `depth` archives deep (0: the file given to [`import_file`]).
+pub(crate) fn import_at(
+    input: &Path,
+    output_parquet: &Path,
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(Progress),
+    depth: usize,
+) -> Result<ImportOutcome, Error> {
     let meta = std::fs::metadata(input).map_err(|e| Error::input(input, e))?;
     if meta.is_dir() {
         return Err(Error::unreadable(input, "this is a directory, not a file"));
@@ -398,53 +444,88 @@ pub fn import_file(
     if meta.len() == 0 {
         return Err(Error::Empty { path: input.to_path_buf() });
     }
-    let format = choose_format(input, opts.format)?;
+    let format = match choose_format(input, opts.format)? {
+        Chosen::Archive => {
+            return archive::import(input, output_parquet, opts, progress, depth);
+        }
+        Chosen::Read(f) => f,
+    };
     match format {
         Format::Csv => csv_in::import(input, output_parquet, opts, progress),
         Format::Json | Format::GeoJson => {
             json_in::import_json(input, output_parquet, opts, progress, format)
         }
         Format::Jsonl => json_in::import_jsonl(input, output_parquet, opts, progress),
-        Format::Xlsx => xlsx_in::import(input, output_parquet, opts, progress),
+        Format::Xlsx | Format::Ods => {
+            xlsx_in::import(input, output_parquet, opts, progress, format)
+        }
         Format::Kml => xml_in::import_kml(input, output_parquet, opts, progress),
         Format::Gpx => xml_in::import_gpx(input, output_parquet, opts, progress),
+        Format::Shapefile => shp_in::import(input, output_parquet, opts, progress),
+        Format::GeoPackage => gpkg_in::import(input, output_parquet, opts, progress),
+        Format::Parquet => parquet_in::import(input, output_parquet, opts, progress),
     }
 }
 
 /// How to fix an import of something that is not a data file.
-const EXPORT_HINT: &str = "export the data as CSV, JSON, GeoJSON, KML, GPX or XLSX and import \
-                           that file";
+const EXPORT_HINT: &str = "export the data as CSV, JSON, GeoJSON, KML, GPX, XLSX, ODS, a zipped \
+                           shapefile, GeoPackage or Parquet and import that file";
+
+/// How a file is read: by a format's reader, or unzipped first.
+enum Chosen {
+    Read(Format),
+    Archive,
+}
 
 /// The format to read `path` with: the one given, else the one its extension names, else
 /// the one its content shows; in every case the content is looked at first, so that a file
-/// that is not delimited text is never read as CSV. A KML or GPX document is read as such
-/// whatever its extension (unless another format is given); HTML pages, other XML documents,
-/// PDF, images and archives are refused, saying what they are.
-fn choose_format(path: &Path, given: Option<Format>) -> Result<Format, Error> {
+/// that is not delimited text is never read as CSV. A KML, GPX, shapefile, GeoPackage,
+/// Parquet document or a workbook is read as such whatever its extension (unless another
+/// format is given); a zip archive that is not a workbook is unzipped; HTML pages, other XML
+/// documents, PDF, images and other archives are refused, saying what they are.
+fn choose_format(path: &Path, given: Option<Format>) -> Result<Chosen, Error> {
     use sniff::Content;
     let head = read_prefix(path, 64 * 1024)?;
     let content = sniff::sniff(&head);
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let refuse = |what: String| Err(Error::unreadable(path, what));
-    match (&content, given) {
-        (Content::Kml, None | Some(Format::Kml)) => return Ok(Format::Kml),
-        (Content::Gpx, None | Some(Format::Gpx)) => return Ok(Format::Gpx),
-        (Content::Kml | Content::Gpx, Some(f)) => {
-            let is = if content == Content::Kml { "kml" } else { "gpx" };
-            return refuse(format!(
-                "this is a {} document, not {f}; import it with format {is} (or without a \
-                 format: it is recognised)",
-                is.to_ascii_uppercase()
-            ));
-        }
-        (Content::Html(start), _) => {
+    // Formats told by their content alone, and the binary ones no other reader can take.
+    let binary = match &content {
+        Content::Kml => Some(Format::Kml),
+        Content::Gpx => Some(Format::Gpx),
+        Content::Parquet => Some(Format::Parquet),
+        Content::Sqlite => Some(Format::GeoPackage),
+        Content::Shp => Some(Format::Shapefile),
+        Content::Zip => match archive::workbook_kind(path)? {
+            Some(kind) => Some(kind),
+            None => return Ok(Chosen::Archive),
+        },
+        Content::Ole => Some(Format::Xlsx),
+        _ => None,
+    };
+    if let Some(is) = binary {
+        let same = |f: Format| {
+            f == is || (matches!(f, Format::Xlsx | Format::Ods) && content == Content::Zip)
+        };
+        return match given {
+            None => Ok(Chosen::Read(is)),
+            Some(f) if same(f) => Ok(Chosen::Read(if content == Content::Zip { is } else { f })),
+            Some(f) => refuse(format!(
+                "this is {}, not {f}; import it with format {} (or without a format: it is \
+                 recognised)",
+                sniff::described(is),
+                is.name()
+            )),
+        };
+    }
+    match &content {
+        Content::Html(start) => {
             return refuse(format!(
                 "this is an HTML page (it starts with `{}`), not data: a download link that \
                  answered with a web page (an error or a login page)? {EXPORT_HINT}",
                 start.trim()
             ));
         }
-        (Content::Xml(root), _) => {
+        Content::Xml(root) => {
             let root =
                 if root.is_empty() { String::new() } else { format!(" whose root is <{root}>") };
             return refuse(format!(
@@ -452,55 +533,30 @@ fn choose_format(path: &Path, given: Option<Format>) -> Result<Format, Error> {
                  documents are read; {EXPORT_HINT}"
             ));
         }
-        (Content::Binary(what), _) => {
+        Content::Binary(what) => {
             let fix = if what.contains("archive") {
-                "decompress it first and import the file inside".to_owned()
+                "decompress it first and import the file inside, or zip it".to_owned()
             } else {
                 EXPORT_HINT.to_owned()
             };
             return refuse(format!("this is {what}, not a data file this importer reads; {fix}"));
         }
-        (Content::Zip | Content::Ole, Some(Format::Xlsx)) => return Ok(Format::Xlsx),
-        (Content::Zip, _) if ext.as_deref() == Some("kmz") => {
-            return refuse(
-                "this is a KMZ archive (zipped KML); unzip it and import the doc.kml inside"
-                    .to_owned(),
-            );
-        }
-        (Content::Zip | Content::Ole, None)
-            if ext
-                .as_deref()
-                .and_then(Format::from_extension)
-                .is_none_or(|f| f == Format::Xlsx) =>
-        {
-            return Ok(Format::Xlsx);
-        }
-        (Content::Zip, _) => {
-            return refuse(
-                "this is a zip archive, not text: an XLSX or ODS workbook? then import it with \
-                 format xlsx (or the .xlsx extension); a zipped CSV or shapefile? unzip it \
-                 first"
-                    .to_owned(),
-            );
-        }
-        (Content::Ole, _) => {
-            return refuse(
-                "this is an old Office file (XLS?), not text; import it with format xlsx (or \
-                 the .xls extension)"
-                    .to_owned(),
-            );
-        }
-        (Content::Other, Some(f @ (Format::Kml | Format::Gpx))) => {
-            return refuse(format!(
-                "this is not an XML document with a <{f}> root element, so not {}; import it \
-                 with its own format, or without a format to detect it",
-                f.name().to_ascii_uppercase()
-            ));
-        }
-        (Content::Other, Some(f)) => return Ok(f),
-        (Content::Other, None) => {}
+        _ => {}
     }
-    detect_format(path, &head)
+    // Text: the format given or named by the extension must be a text one.
+    let format = match given {
+        Some(f) => f,
+        None => detect_format(path, &head)?,
+    };
+    match format {
+        Format::Csv | Format::Json | Format::Jsonl | Format::GeoJson => Ok(Chosen::Read(format)),
+        f => refuse(format!(
+            "this is not {}: {}; import it with its own format, or without a format to detect \
+             it",
+            sniff::described(f),
+            sniff::missing_signature(f)
+        )),
+    }
 }
 
 /// The format of a file: from its extension, else from its first bytes.

@@ -10,12 +10,19 @@ pub const MAX_RECORD_BYTES: u64 = 32 << 20;
 /// records by line).
 pub const MAX_RECORD_LINES: usize = 1_000_000;
 
-/// The most a spreadsheet archive (XLSX, XLSB, ODS) may hold once decompressed, all its
-/// members together: a zip bomb is refused before any member is parsed.
+/// The most an archive (an XLSX, XLSB or ODS workbook, a KMZ, a zip holding a dataset) may
+/// hold once decompressed, all its members together: a zip bomb is refused before any member
+/// is parsed.
 pub const MAX_ARCHIVE_UNCOMPRESSED: u64 = 1 << 30;
 
-/// The most members a spreadsheet archive may have.
+/// The most members an archive may have.
 pub const MAX_ARCHIVE_ENTRIES: usize = 10_000;
+
+/// How deep zip archives may nest: 1, a zip holding a dataset; a zip inside it is refused.
+pub const MAX_ARCHIVE_NESTING: usize = 1;
+
+/// The largest `.prj` (a shapefile's coordinate system, one WKT text).
+pub const MAX_PRJ_BYTES: u64 = 64 << 10;
 
 /// How deep JSON arrays and objects may nest (serde_json's own recursion limit).
 pub const MAX_JSON_DEPTH: usize = 128;

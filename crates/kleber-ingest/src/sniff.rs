@@ -16,6 +16,12 @@ pub(crate) enum Content {
     Zip,
     /// An old Office compound file (XLS).
     Ole,
+    /// An Apache Parquet file (`PAR1` then binary).
+    Parquet,
+    /// An SQLite database (a GeoPackage, or another database).
+    Sqlite,
+    /// An ESRI shapefile's geometry file (`.shp`).
+    Shp,
     /// Another binary format: what it is, with an article (`a PDF document`).
     Binary(&'static str),
     /// Anything else: text (or unknown bytes) for the format's own reader.
@@ -36,10 +42,40 @@ const SIGNATURES: &[(&[u8], &str)] = &[
     (b"Rar!\x1A\x07", "a RAR archive"),
     (b"\xFD7zXZ\0", "an xz archive"),
     (b"BZh91AY&SY", "a bzip2 archive"),
-    (b"SQLite format 3\0", "an SQLite database"),
-    (b"\0\0\x27\x0A", "an ESRI shapefile geometry file (.shp)"),
     (b"{\\rtf", "an RTF document"),
 ];
+
+/// What a file of format `f` is, with an article, for messages: `a GeoPackage`.
+pub(crate) fn described(f: crate::Format) -> &'static str {
+    use crate::Format as F;
+    match f {
+        F::Csv => "a CSV file",
+        F::Json => "a JSON document",
+        F::Jsonl => "a JSON Lines file",
+        F::GeoJson => "a GeoJSON document",
+        F::Xlsx => "an Excel workbook",
+        F::Ods => "an OpenDocument spreadsheet",
+        F::Kml => "a KML document",
+        F::Gpx => "a GPX document",
+        F::Shapefile => "an ESRI shapefile",
+        F::GeoPackage => "a GeoPackage",
+        F::Parquet => "a Parquet file",
+    }
+}
+
+/// How a file of a binary or XML format starts, for the message refusing one that does not.
+pub(crate) fn missing_signature(f: crate::Format) -> &'static str {
+    use crate::Format as F;
+    match f {
+        F::Xlsx | F::Ods => "it is neither a zip archive nor an old Office file",
+        F::Kml => "it is not an XML document with a <kml> root element",
+        F::Gpx => "it is not an XML document with a <gpx> root element",
+        F::Shapefile => "it does not start with the shapefile file code (9994)",
+        F::GeoPackage => "it does not start with the SQLite header (`SQLite format 3`)",
+        F::Parquet => "it does not start with the Parquet magic bytes (`PAR1`)",
+        F::Csv | F::Json | F::Jsonl | F::GeoJson => "it is not text",
+    }
+}
 
 /// Elements an HTML page starts with when it has no `<html>` or doctype.
 const HTML_ROOTS: &[&str] = &["html", "head", "body", "div", "table", "p", "meta", "title"];
@@ -57,7 +93,14 @@ pub(crate) fn sniff(head: &[u8]) -> Content {
     }
     // `PAR1` could start a CSV header; a Parquet file has binary right after it.
     if head.starts_with(b"PAR1") && head[..head.len().min(64)].contains(&0) {
-        return Content::Binary("a Parquet file");
+        return Content::Parquet;
+    }
+    if head.starts_with(b"SQLite format 3\0") {
+        return Content::Sqlite;
+    }
+    // File code 9994, then five unused zeros, as every .shp (and .shx) starts.
+    if head.starts_with(b"\0\0\x27\x0A\0\0\0\0") {
+        return Content::Shp;
     }
     if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| head.starts_with(sig)) {
         return Content::Binary(what);
@@ -142,7 +185,9 @@ mod tests {
         assert_eq!(sniff(b"a;b\n1;2\n"), Content::Other);
         assert_eq!(sniff(b"%PDF-1.4"), Content::Binary("a PDF document"));
         assert_eq!(sniff(b"PK\x03\x04rest"), Content::Zip);
-        assert_eq!(sniff(b"PAR1\x15\x04\x15\0"), Content::Binary("a Parquet file"));
+        assert_eq!(sniff(b"PAR1\x15\x04\x15\0"), Content::Parquet);
+        assert_eq!(sniff(b"SQLite format 3\0\x10\0"), Content::Sqlite);
+        assert_eq!(sniff(b"\0\0\x27\x0A\0\0\0\0\0\0\0\0"), Content::Shp);
         assert_eq!(sniff(b"PAR1;PAR2\n1;2\n"), Content::Other);
         // UTF-16 with BOM.
         let utf16: Vec<u8> = [0xFF, 0xFE]

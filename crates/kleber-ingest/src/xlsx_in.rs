@@ -8,7 +8,6 @@ use std::path::Path;
 use calamine::{Data, DataRef, Reader, Sheets, open_workbook_auto};
 
 use crate::infer::is_null_value;
-use crate::limits::{MAX_ARCHIVE_ENTRIES, MAX_ARCHIVE_UNCOMPRESSED, mib};
 use crate::typed::{Table, finish};
 use crate::values::{Value, days_from_civil};
 use crate::{Detected, Error, Format, ImportOptions, ImportOutcome, LocationKind, Progress};
@@ -101,7 +100,7 @@ fn sheet_cells(
 /// The non-empty cells of the sheet to import, sorted by row then column: everything done by
 /// calamine, third-party code reading an untrusted archive.
 fn read_cells(path: &Path, opts: &ImportOptions) -> Result<Vec<(u32, u32, Data)>, Error> {
-    check_archive(path)?;
+    crate::archive::check_workbook(path)?;
     let mut wb = open_workbook_auto(path).map_err(|e| {
         Error::unreadable(
             path,
@@ -174,46 +173,13 @@ fn read_sheet(path: &Path, cells: Vec<(u32, u32, Data)>) -> Result<Table, Error>
     Ok(table)
 }
 
-/// Refuses an archive (XLSX, XLSB, ODS) with too many members or whose members declare more
-/// than [`MAX_ARCHIVE_UNCOMPRESSED`] bytes uncompressed, before calamine parses any of it. The
-/// declared sizes are enough: the zip reader calamine uses stops a member that decompresses
-/// beyond its declared size with an error. A file that is not a zip archive (XLS) is left to
-/// calamine.
-fn check_archive(path: &Path) -> Result<(), Error> {
-    let file = File::open(path).map_err(|e| Error::input(path, e))?;
-    let Ok(mut archive) = zip::ZipArchive::new(BufReader::new(file)) else {
-        return Ok(());
-    };
-    let too_large = |what: String| Error::TooLarge {
-        path: path.to_path_buf(),
-        reason: format!(
-            "{what}; a spreadsheet archive may hold at most {} uncompressed (the archive size \
-             limit) in at most {MAX_ARCHIVE_ENTRIES} members: this looks like a zip bomb, or \
-             split the data into smaller files",
-            mib(MAX_ARCHIVE_UNCOMPRESSED)
-        ),
-    };
-    if archive.len() > MAX_ARCHIVE_ENTRIES {
-        return Err(too_large(format!("the archive has {} members", archive.len())));
-    }
-    let mut declared = 0u64;
-    for i in 0..archive.len() {
-        if let Ok(entry) = archive.by_index_raw(i) {
-            declared = declared.saturating_add(entry.size());
-        }
-    }
-    if declared > MAX_ARCHIVE_UNCOMPRESSED {
-        return Err(too_large(format!("the archive declares {} uncompressed", mib(declared))));
-    }
-    Ok(())
-}
-
 /// Imports a workbook sheet.
 pub(crate) fn import(
     path: &Path,
     out_path: &Path,
     opts: &ImportOptions,
     progress: &mut dyn FnMut(Progress),
+    format: Format,
 ) -> Result<ImportOutcome, Error> {
     let total = std::fs::metadata(path).map_err(|e| Error::input(path, e))?.len();
     // calamine is third-party code reading an untrusted archive: never let a panic escape
@@ -226,5 +192,5 @@ pub(crate) fn import(
             )
         })??;
     let table = read_sheet(path, cells)?;
-    finish(table, path, out_path, opts, progress, Format::Xlsx, Detected::default(), total)
+    finish(table, path, out_path, opts, progress, format, Detected::default(), total)
 }
