@@ -76,9 +76,9 @@ pub(crate) fn workbook_kind(path: &Path) -> Result<Option<Format>, Error> {
             return Ok(Some(Format::Ods));
         }
     }
-    let workbook = archive.file_names_raw().any(|n| {
-        n == b"[Content_Types].xml" || n.starts_with(b"xl/") || n == b"content.xml"
-    });
+    let workbook = archive
+        .file_names_raw()
+        .any(|n| n == b"[Content_Types].xml" || n.starts_with(b"xl/") || n == b"content.xml");
     Ok(workbook.then_some(Format::Xlsx))
 }
 
@@ -163,7 +163,8 @@ pub(crate) fn import(
             names.push((i, name));
         }
     }
-    let datasets = find_datasets(&names);
+    let mut datasets = find_datasets(&names);
+    drop_kmz_index(path, &mut archive, &mut datasets)?;
     let dataset = match datasets.as_slice() {
         [one] => one,
         [] => {
@@ -201,7 +202,9 @@ pub(crate) fn import(
         Dataset::File(i, name) => {
             // The extension is kept: a `.txt` or `.json` member is read as such.
             let ext = extension(name);
-            let local = dir.path().join(if ext.is_empty() { "data".to_owned() } else {
+            let local = dir.path().join(if ext.is_empty() {
+                "data".to_owned()
+            } else {
                 format!("data.{ext}")
             });
             extract(path, &mut archive, *i, &local)?;
@@ -256,6 +259,37 @@ fn find_datasets(names: &[(usize, String)]) -> Vec<Dataset> {
         }
     }
     if found.is_empty() { texts } else { found }
+}
+
+/// In a KMZ whose `doc.kml` only links to the layers beside it (GDAL's LIBKML driver writes
+/// `doc.kml` with a network link per file of `layers/`), `doc.kml` is no dataset.
+fn drop_kmz_index(
+    path: &Path,
+    archive: &mut Zip,
+    datasets: &mut Vec<Dataset>,
+) -> Result<(), Error> {
+    let is_kml = |d: &Dataset| matches!(d, Dataset::File(_, n) if extension(n) == "kml");
+    if datasets.len() < 2 || !datasets.iter().all(is_kml) {
+        return Ok(());
+    }
+    let Some(pos) =
+        datasets.iter().position(|d| matches!(d, Dataset::File(_, n) if n == "doc.kml"))
+    else {
+        return Ok(());
+    };
+    let Dataset::File(i, _) = datasets[pos] else { return Ok(()) };
+    let mut entry = archive.by_index(i).map_err(|e| {
+        Error::unreadable(path, format!("the zip member doc.kml cannot be read: {e}"))
+    })?;
+    let mut text = Vec::new();
+    (&mut entry).take(crate::limits::MAX_XML_BYTES).read_to_end(&mut text).map_err(|e| {
+        Error::unreadable(path, format!("the zip member doc.kml cannot be read: {e}"))
+    })?;
+    let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    if has(b"<NetworkLink") && !has(b"<Placemark") {
+        datasets.remove(pos);
+    }
+    Ok(())
 }
 
 /// Writes member `i` to `to`, holding it to its declared size.

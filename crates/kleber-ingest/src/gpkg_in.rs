@@ -72,7 +72,9 @@ fn transform_of(path: &Path, conn: &Connection, srs_id: i64) -> Result<Option<To
     ToWgs84::from_wkt(&wkt).map(Some).map_err(|e| {
         Error::unreadable(
             path,
-            format!("spatial reference system {org}:{code}: {e}; export the layer in WGS 84 (EPSG:4326)"),
+            format!(
+                "spatial reference system {org}:{code}: {e}; export the layer in WGS 84 (EPSG:4326)"
+            ),
         )
     })
 }
@@ -126,7 +128,10 @@ pub(crate) fn import(
     let names = || layers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
     let (table_name, srs_id) = match (&opts.sheet, layers.as_slice()) {
         (Some(want), _) => layers.iter().find(|(n, _)| n == want).cloned().ok_or_else(|| {
-            Error::unreadable(path, format!("no layer named \"{want}\"; the layers are: {}", names()))
+            Error::unreadable(
+                path,
+                format!("no layer named \"{want}\"; the layers are: {}", names()),
+            )
         })?,
         (None, [one]) => one.clone(),
         (None, []) => {
@@ -155,11 +160,8 @@ pub(crate) fn import(
             |r| r.get(0),
         )
         .ok();
-    let transform = if geometry_column.is_some() {
-        transform_of(path, &conn, srs_id)?
-    } else {
-        None
-    };
+    let transform =
+        if geometry_column.is_some() { transform_of(path, &conn, srs_id)? } else { None };
     let quoted = format!("\"{}\"", table_name.replace('"', "\"\""));
     // Column name, declared type, primary key.
     let columns: Vec<(String, String, bool)> = conn
@@ -170,10 +172,8 @@ pub(crate) fn import(
         })
         .map_err(|e| corrupt(path, &e))?;
     let is_fid = |(_, ty, pk): &(String, String, bool)| *pk && ty.eq_ignore_ascii_case("INTEGER");
-    let data: Vec<&(String, String, bool)> = columns
-        .iter()
-        .filter(|c| !is_fid(c) && Some(&c.0) != geometry_column.as_ref())
-        .collect();
+    let data: Vec<&(String, String, bool)> =
+        columns.iter().filter(|c| !is_fid(c) && Some(&c.0) != geometry_column.as_ref()).collect();
     let mut select: Vec<String> =
         data.iter().map(|(n, _, _)| format!("\"{}\"", n.replace('"', "\"\""))).collect();
     if let Some(g) = &geometry_column {

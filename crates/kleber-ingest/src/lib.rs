@@ -140,21 +140,21 @@
 //! current pass. XLSX is read into memory first (reported as `bytes_done == bytes_total ==
 //! size`, rows 0), then `rows` counts converted rows.
 
+mod archive;
 mod csv_in;
 mod error;
 mod geo;
+mod gpkg_in;
 mod infer;
 mod json_in;
 pub mod limits;
 mod output;
-mod sniff;
-mod typed;
-mod values;
-mod archive;
-mod gpkg_in;
 mod parquet_in;
 mod reproject;
 mod shp_in;
+mod sniff;
+mod typed;
+mod values;
 mod xlsx_in;
 mod xml_in;
 
@@ -553,7 +553,10 @@ fn choose_format(path: &Path, given: Option<Format>) -> Result<Chosen, Error> {
         f => refuse(format!(
             "this is not {}: {}; import it with its own format, or without a format to detect \
              it",
-            sniff::described(f),
+            match f {
+                Format::Kml | Format::Gpx => f.name().to_ascii_uppercase(),
+                f => sniff::described(f).to_owned(),
+            },
             sniff::missing_signature(f)
         )),
     }

@@ -21,7 +21,9 @@ const BATCH_ROWS: usize = 8192;
 fn broken(path: &Path, e: &dyn std::fmt::Display) -> Error {
     Error::unreadable(
         path,
-        format!("the Parquet file cannot be read ({e}): it is damaged or cut short; write it again"),
+        format!(
+            "the Parquet file cannot be read ({e}): it is damaged or cut short; write it again"
+        ),
     )
 }
 
@@ -164,10 +166,11 @@ pub(crate) fn import(
     let schema = builder.schema().clone();
     for g in &geo_cols {
         match schema.field_with_name(g) {
-            Ok(f) if matches!(
-                f.data_type(),
-                DataType::Binary | DataType::LargeBinary | DataType::BinaryView
-            ) => {}
+            Ok(f)
+                if matches!(
+                    f.data_type(),
+                    DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                ) => {}
             Ok(f) => {
                 return Err(Error::unreadable(
                     path,
@@ -180,7 +183,9 @@ pub(crate) fn import(
             Err(_) => {
                 return Err(Error::unreadable(
                     path,
-                    format!("GeoParquet metadata names the geometry column `{g}`, which the file does not have"),
+                    format!(
+                        "GeoParquet metadata names the geometry column `{g}`, which the file does not have"
+                    ),
                 ));
             }
         }

@@ -21,9 +21,8 @@ impl ToWgs84 {
 
     /// The transformation from the CRS a proj string defines.
     pub(crate) fn from_proj(definition: &str) -> Result<Self, String> {
-        let src = Proj::from_proj_string(definition).map_err(|e| {
-            format!("the coordinate system `{definition}` is not supported ({e})")
-        })?;
+        let src = Proj::from_proj_string(definition)
+            .map_err(|e| format!("the coordinate system `{definition}` is not supported ({e})"))?;
         let dst = Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs")
             .map_err(|e| format!("WGS 84: {e}"))?;
         Ok(ToWgs84 { src, dst })
@@ -31,9 +30,8 @@ impl ToWgs84 {
 
     /// `(x, y)` in the source CRS to `(longitude, latitude)` in degrees.
     pub(crate) fn point(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
-        let mut p = if self.src.is_latlong() { (x.to_radians(), y.to_radians(), 0.0) } else {
-            (x, y, 0.0)
-        };
+        let mut p =
+            if self.src.is_latlong() { (x.to_radians(), y.to_radians(), 0.0) } else { (x, y, 0.0) };
         proj4rs::transform::transform(&self.src, &self.dst, &mut p)
             .map_err(|e| format!("the position ({x}, {y}) cannot be reprojected to WGS 84: {e}"))?;
         let (lon, lat) = (p.0.to_degrees(), p.1.to_degrees());

@@ -138,9 +138,8 @@ fn dbf_header(path: &Path) -> Result<(u8, Vec<(String, u8)>), Error> {
         .take(32 + 32 * 2048)
         .read_to_end(&mut head)
         .map_err(|e| Error::input(path, e))?;
-    let cut = || {
-        Error::unreadable(path, "the .dbf file is cut short in its header; export it again")
-    };
+    let cut =
+        || Error::unreadable(path, "the .dbf file is cut short in its header; export it again");
     let ldid = *head.get(29).ok_or_else(cut)?;
     let mut fields = Vec::new();
     let mut at = 32;
@@ -247,9 +246,8 @@ fn cell(v: Option<&dbase::FieldValue>, decimals: u8) -> Value {
         Some(F::Numeric(Some(f))) => float(*f),
         Some(F::Float(Some(f))) => Value::Float(f64::from(*f)),
         Some(F::Logical(Some(b))) => Value::Bool(*b),
-        Some(F::Date(Some(d))) => {
-            days_from_civil(i64::from(d.year()), d.month(), d.day()).map_or(Value::Null, Value::Date)
-        }
+        Some(F::Date(Some(d))) => days_from_civil(i64::from(d.year()), d.month(), d.day())
+            .map_or(Value::Null, Value::Date),
         Some(F::Integer(i)) => Value::Int(i64::from(*i)),
         Some(F::Currency(f) | F::Double(f)) => Value::Float(*f),
         Some(F::DateTime(dt)) => {
@@ -316,7 +314,10 @@ pub(crate) fn import(
         read_table(path, &dbf, shx.as_deref(), encoding, &header_fields, transform.as_ref())
     }))
     .map_err(|_| {
-        Error::unreadable(path, "the shapefile is malformed; export it again from the program that wrote it")
+        Error::unreadable(
+            path,
+            "the shapefile is malformed; export it again from the program that wrote it",
+        )
     })??;
     let detected = Detected { encoding: Some(encoding.name().to_owned()), ..Detected::default() };
     finish(table, path, out_path, opts, progress, Format::Shapefile, detected, total)
@@ -371,10 +372,8 @@ fn read_table(
             (f.name().to_owned(), decimals)
         })
         .collect();
-    let mut table = Table::with_labels(
-        LocationKind::Item,
-        fields.iter().map(|(n, _)| n.clone()).collect(),
-    );
+    let mut table =
+        Table::with_labels(LocationKind::Item, fields.iter().map(|(n, _)| n.clone()).collect());
     table.geometry = Some(Role::FeatureGeometry);
     let mut reader = shapefile::Reader::new(shapes, records);
     for (n, item) in reader.iter_shapes_and_records().enumerate() {

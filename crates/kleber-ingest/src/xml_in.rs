@@ -25,7 +25,44 @@ fn read_document(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
     }
     let bytes = std::fs::read(path).map_err(|e| Error::input(path, e))?;
     check_depth(path, &bytes)?;
-    Ok(bytes)
+    normalise(path, bytes)
+}
+
+/// The document with its CDATA sections written as escaped text and its empty
+/// `<SimpleField/>` elements written open and closed: the `kml` crate reads the text of
+/// extended data (`<SimpleData>`) but not CDATA, which GDAL writes for values with quotes or
+/// markup, and sees the fields of a `<Schema>` only when not empty (GDAL's LIBKML driver
+/// writes them empty).
+fn normalise(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+    use quick_xml::events::{BytesEnd, Event};
+    let finder = |needle: &[u8]| memchr::memmem::find(&bytes, needle).is_some();
+    if !finder(b"<![CDATA[") && !finder(b"SimpleField") {
+        return Ok(bytes);
+    }
+    let mut reader = quick_xml::Reader::from_reader(bytes.as_slice());
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(bytes.len()));
+    let mut buf = Vec::new();
+    let bad = |e: &dyn std::fmt::Display| {
+        Error::unreadable(path, format!("the XML is not well-formed: {e}; export it again"))
+    };
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| bad(&e))?;
+        match event {
+            Event::Eof => break,
+            Event::CData(c) => {
+                let text = c.escape().map_err(|e| bad(&e))?;
+                writer.write_event(Event::Text(text)).map_err(|e| bad(&e))?;
+            }
+            Event::Empty(e) if e.local_name().as_ref() == b"SimpleField" => {
+                let end = BytesEnd::new(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                writer.write_event(Event::Start(e)).map_err(|e| bad(&e))?;
+                writer.write_event(Event::End(end)).map_err(|e| bad(&e))?;
+            }
+            other => writer.write_event(other).map_err(|e| bad(&e))?,
+        }
+        buf.clear();
+    }
+    Ok(writer.into_inner())
 }
 
 /// Refuses XML nested deeper than [`MAX_XML_DEPTH`] (the parsers recurse) or not well-formed,

@@ -4,6 +4,7 @@
 mod csv;
 mod errors;
 mod fidelity;
+mod formats;
 mod geojson;
 mod hostile;
 mod json;
