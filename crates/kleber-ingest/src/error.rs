@@ -17,7 +17,7 @@ pub enum Error {
 
     /// The format could not be told from the extension nor from the content.
     #[error(
-        "{path}: cannot tell the file format ({hint}); pass the format explicitly (csv, json, jsonl, geojson, xlsx, kml, gpx)"
+        "{path}: cannot tell the file format ({hint}); pass the format explicitly (csv, json, jsonl, geojson, xlsx, ods, kml, gpx, shapefile, geopackage, parquet)"
     )]
     UnknownFormat {
         /// The input path.

@@ -1,5 +1,7 @@
-//! Reads a data file — CSV/TSV, JSON, JSONL, GeoJSON, XLSX, KML or GPX — into typed Arrow
-//! batches and writes them as one Parquet file, with a schema inferred over the whole file.
+//! Reads a data file — CSV/TSV, JSON, JSONL, GeoJSON, XLSX, ODS, KML, KMZ, GPX, a zipped
+//! shapefile, GeoPackage, Parquet or GeoParquet, or a zip holding one of these — into typed
+//! Arrow batches and writes them as one Parquet file, with a schema inferred over the whole
+//! file.
 //!
 //! The entry point is [`import_file`]. It returns the inferred [`Field`]s, the number of rows
 //! written and the rows that could not be read ([`RowIssue`]s); only a file that cannot be read
@@ -43,16 +45,44 @@
 //!
 //! Whatever the format, the first bytes are looked at before any reader runs, so that a file
 //! that is not data is never read as CSV: an HTML page, an XML document other than KML or GPX,
-//! a PDF, an image, an archive (zip outside a spreadsheet, KMZ, gzip, 7z, RAR...), a Parquet or
-//! SQLite file is refused with [`Error::Unreadable`] saying what it is and what to do. A
-//! format given in [`ImportOptions::format`] is otherwise not second-guessed, but KML or GPX
-//! content given as another format is refused (name the format, or give none).
+//! a PDF, an image, an archive other than zip (gzip, 7z, RAR...) is refused with
+//! [`Error::Unreadable`] saying what it is and what to do. KML, GPX, Parquet, SQLite
+//! (GeoPackage), shapefile (`.shp`) content and zip archives are read as such whatever their
+//! name; a text format given in [`ImportOptions::format`] is otherwise not second-guessed, but
+//! content of a binary or XML format given as another format is refused (name the format, or
+//! give none).
+//!
+//! * **Zip archives** — a workbook (XLSX/XLSB: `[Content_Types].xml` or `xl/`; ODS: its
+//!   `mimetype`) is read as a spreadsheet. Any other zip must hold exactly one dataset: a data
+//!   file (a KMZ's `.kml`, a CSV, a GeoJSON...) or a shapefile set (`.shp`, `.dbf`, `.shx`,
+//!   `.prj`, `.cpg` of one name); images, documents, hidden and `__MACOSX` members are ignored,
+//!   `.txt` files count only when nothing else does. The member is unzipped beside the output
+//!   (in a temporary directory, removed at the end) and read as if given alone;
+//!   [`Detected::archive_member`] names it. The archive limits of [`limits`] apply, and a zip
+//!   inside the zip is refused ([`limits::MAX_ARCHIVE_NESTING`]).
+//! * **Shapefile** (georust `shapefile` and `dbase`) — one record per shape: the `.dbf` columns
+//!   (numeric without decimals: int; with: double; dates, logicals), then the shape as
+//!   GeoJSON (points, multi-points, lines, polygons; Z and M dropped; rings turned to GeoJSON's
+//!   orientation), reprojected to WGS 84 from the `.prj` with `proj4rs` and `proj4wkt`. The
+//!   `.dbf` text encoding: the `.cpg`, else UTF-8 when the file is valid UTF-8, else the code
+//!   page of its language driver byte, else Windows-1252.
+//! * **GeoPackage** (`rusqlite`, `geozero`) — the one feature or attribute table (or the one
+//!   named by [`ImportOptions::sheet`]), without its integer primary key; BOOLEAN columns are
+//!   booleans; the geometry (GeoPackage binary: header and WKB) reprojected from the table's
+//!   spatial reference system.
+//! * **Parquet** (the `parquet` crate's Arrow reader) — columns in their Arrow types; with
+//!   GeoParquet `geo` metadata, the primary WKB geometry column is the geometry (its CRS must be
+//!   WGS 84 longitude/latitude) and other geometry columns GeoJSON texts.
+//!
+//!   Shapefiles, GeoPackages and Parquet files are streamed twice like JSON (schema pass, then
+//!   conversion); their records are located by position ([`LocationKind::Item`]).
 //! * **GeoJSON** — a FeatureCollection (or a single Feature): properties become fields and the
 //!   geometry becomes `geo_point_2d` when every geometry is a point, else `geo_shape` (GeoJSON
 //!   text), suffixed `_2`... if a property already has that name. A feature with an invalid
 //!   geometry is rejected; a null geometry is a null value.
-//! * **XLSX** (and the other formats calamine reads: XLS, XLSB, ODS) — the first sheet or the
-//!   named one; the first non-empty row is the header. Cells keep their spreadsheet type.
+//! * **XLSX** (and the other formats calamine reads: XLS, XLSB, and ODS, reported as
+//!   [`Format::Ods`]) — the first sheet or the named one; the first non-empty row is the
+//!   header. Cells keep their spreadsheet type.
 //! * **KML** (georust `kml`) — one record per placemark, in folders too: `name`,
 //!   `description`, `folder` (the innermost named folder, when any placemark has one), then the
 //!   extended data (`Data`/`value`, `SchemaData`/`SimpleData`) and `TimeStamp`/`TimeSpan` in
@@ -177,7 +207,8 @@ pub const DEFAULT_ROW_GROUP_SIZE: usize = 131_072;
 pub struct ImportOptions {
     /// The input format; `None` detects it from the extension, then from the content.
     pub format: Option<Format>,
-    /// XLSX: the sheet to read; `None` reads the first sheet.
+    /// XLSX and ODS: the sheet to read; `None` reads the first sheet. GeoPackage: the layer
+    /// (table) to read; `None` reads the only one.
     pub sheet: Option<String>,
     /// CSV: whether the first row is a header; `None` detects it.
     pub has_header: Option<bool>,

@@ -113,10 +113,11 @@ struct ImportArgs {
     #[arg(long)]
     visibility: Option<kleber_store::Visibility>,
     /// Format of the file, when its extension does not say it: csv, json, jsonl, geojson, xlsx,
-    /// kml, gpx.
+    /// ods, kml, gpx, shapefile, geopackage, parquet (zips, KMZ and binary formats are told
+    /// from their content).
     #[arg(long)]
     format: Option<Format>,
-    /// XLSX: the sheet to read (default: the first).
+    /// XLSX, ODS: the sheet to read (default: the first); GeoPackage: the layer.
     #[arg(long)]
     sheet: Option<String>,
     /// CSV: the first row is a header.

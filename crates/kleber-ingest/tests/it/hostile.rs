@@ -463,3 +463,34 @@ fn unterminated_quote_in_a_large_csv_stops_at_the_record_limit() {
     assert!(reason.contains("spans more than 1000000 lines"), "{reason}");
     assert_peak_below(600, "unterminated quotes");
 }
+
+#[test]
+fn zipped_csv_bomb_is_refused_before_reading_or_stopped_at_its_declared_size() {
+    // A zip holding one "CSV" of spaces beyond the archive size limit: the same checks as a
+    // workbook's, before anything is unzipped.
+    let (deflated, size) = bomb_stream();
+    let zip = zip_of(&[Member {
+        name: "data.csv",
+        method: 8,
+        data: &deflated,
+        crc: 0,
+        declared: size as u32,
+    }]);
+    let (_d, path) = temp_file("bomb.zip", &zip);
+    let started = std::time::Instant::now();
+    let e = refused(&path);
+    let reason = too_large(&e);
+    assert!(reason.contains("declares 1024 MiB uncompressed"), "{reason}");
+    assert!(reason.contains("zip bomb") && reason.contains("archive size limit"), "{reason}");
+    assert!(started.elapsed().as_secs() < 2, "the directory alone tells: {:?}", started.elapsed());
+    // Lying about its size: unzipping stops at the declared size.
+    let liar =
+        zip_of(&[Member { name: "data.csv", method: 8, data: &deflated, crc: 0, declared: 1000 }]);
+    let (_d, path) = temp_file("liar.zip", &liar);
+    let started = std::time::Instant::now();
+    let e = refused(&path);
+    assert!(matches!(e, Error::Unreadable { .. } | Error::TooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("data.csv"), "{e}");
+    assert!(started.elapsed().as_secs() < 2, "stopped early: {:?}", started.elapsed());
+    assert_peak_below(300, "lying zipped CSV bomb");
+}

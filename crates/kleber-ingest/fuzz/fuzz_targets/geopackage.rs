@@ -1,0 +1,10 @@
+//! The GeoPackage reader (SQLite, GeoPackage binary geometries) through `import_file`; see
+//! `common.rs`.
+#![no_main]
+
+mod common;
+
+use kleber_ingest::Format;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| common::run(data, Format::GeoPackage, "gpkg"));
