@@ -2,7 +2,9 @@
 //! `rusqlite`, its geometries (GeoPackage binary: a header then WKB) decoded with `geozero`
 //! and reprojected to WGS 84 from the table's spatial reference system.
 
+use std::cell::Cell;
 use std::path::Path;
+use std::rc::Rc;
 
 use geozero::ToJson;
 use rusqlite::types::ValueRef;
@@ -10,7 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::infer::Role;
 use crate::reproject::ToWgs84;
-use crate::typed::{Table, finish};
+use crate::typed::{Record, Source, scan_schema, write_scanned};
 use crate::values::Value;
 use crate::{Detected, Error, Format, ImportOptions, ImportOutcome, LocationKind, Progress};
 
@@ -182,55 +184,111 @@ pub(crate) fn import(
     if select.is_empty() {
         return Err(Error::Empty { path: path.to_path_buf() });
     }
-    let mut table =
-        Table::with_labels(LocationKind::Item, data.iter().map(|(n, _, _)| n.clone()).collect());
-    if geometry_column.is_some() {
-        table.geometry = Some(Role::FeatureGeometry);
+    let rows_total: i64 = conn
+        .query_row(&format!("SELECT count(*) FROM {quoted}"), [], |r| r.get(0))
+        .map_err(|e| corrupt(path, &e))?;
+    let mut source = GpkgSource {
+        path,
+        conn: &conn,
+        sql: format!("SELECT {} FROM {quoted}", select.join(", ")),
+        columns: data
+            .iter()
+            .map(|(n, ty, _)| (n.clone(), ty.eq_ignore_ascii_case("BOOLEAN")))
+            .collect(),
+        geometry: geometry_column.is_some(),
+        transform: transform.as_ref(),
+        bytes: Rc::new(Cell::new(0)),
+        total,
+        rows_total: u64::try_from(rows_total).unwrap_or(0).max(1),
+    };
+    let role = geometry_column.is_some().then_some(Role::FeatureGeometry);
+    let scanned = scan_schema(&mut source, LocationKind::Item, role, progress, total)?;
+    write_scanned(
+        scanned,
+        &mut source,
+        path,
+        out_path,
+        opts,
+        progress,
+        Format::GeoPackage,
+        Detected::default(),
+        total,
+    )
+}
+
+/// A GeoPackage table read as a stream of rows, once per pass.
+struct GpkgSource<'a> {
+    path: &'a Path,
+    conn: &'a Connection,
+    sql: String,
+    /// Data columns: name, and whether declared BOOLEAN (stored as 0 and 1).
+    columns: Vec<(String, bool)>,
+    /// Whether the last selected column is the geometry.
+    geometry: bool,
+    transform: Option<&'a ToWgs84>,
+    bytes: Rc<Cell<u64>>,
+    total: u64,
+    rows_total: u64,
+}
+
+impl Source for GpkgSource<'_> {
+    fn bytes_read(&self) -> Rc<Cell<u64>> {
+        self.bytes.clone()
     }
-    let sql = format!("SELECT {} FROM {quoted}", select.join(", "));
-    let mut st = conn.prepare(&sql).map_err(|e| corrupt(path, &e))?;
-    let mut rows = st.query([]).map_err(|e| corrupt(path, &e))?;
-    let mut n = 0u64;
-    while let Some(row) = rows.next().map_err(|e| corrupt(path, &e))? {
-        n += 1;
-        let mut cells = Vec::with_capacity(data.len());
-        for (j, (_, ty, _)) in data.iter().enumerate() {
-            let v = row.get_ref(j).map_err(|e| corrupt(path, &e))?;
-            cells.push(match v {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(i) if ty.eq_ignore_ascii_case("BOOLEAN") => Value::Bool(i != 0),
-                ValueRef::Integer(i) => Value::Int(i),
-                ValueRef::Real(f) => Value::Float(f),
-                ValueRef::Text(t) => Value::Str(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(b) => Value::Str(b.iter().map(|x| format!("{x:02x}")).collect()),
-            });
-        }
-        let mut geo = Value::Null;
-        if geometry_column.is_some() {
-            let decoded = match row.get_ref(data.len()).map_err(|e| corrupt(path, &e))? {
-                ValueRef::Null => Ok(Value::Null),
-                ValueRef::Blob(b) => geometry(b),
-                _ => Err("the geometry is not a blob".to_owned()),
-            };
-            let reprojected = decoded.and_then(|mut g| match &transform {
-                Some(t) => t.geometry(&mut g).map(|()| g),
-                None => Ok(g),
-            });
-            match reprojected {
-                Ok(g) => geo = g,
-                Err(reason) => {
-                    table.reject(n, geometry_column.as_deref(), reason);
-                    continue;
+
+    fn scan(&mut self, sink: &mut dyn FnMut(Record) -> Result<(), Error>) -> Result<(), Error> {
+        let path = self.path;
+        self.bytes.set(0);
+        let mut st = self.conn.prepare(&self.sql).map_err(|e| corrupt(path, &e))?;
+        let mut rows = st.query([]).map_err(|e| corrupt(path, &e))?;
+        let mut loc = 0u64;
+        while let Some(row) = rows.next().map_err(|e| corrupt(path, &e))? {
+            loc += 1;
+            self.bytes.set(self.total.saturating_mul(loc.min(self.rows_total)) / self.rows_total);
+            let mut members = Vec::with_capacity(self.columns.len());
+            for (j, (name, boolean)) in self.columns.iter().enumerate() {
+                let v = row.get_ref(j).map_err(|e| corrupt(path, &e))?;
+                members.push((
+                    name.clone(),
+                    match v {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(i) if *boolean => Value::Bool(i != 0),
+                        ValueRef::Integer(i) => Value::Int(i),
+                        ValueRef::Real(f) => Value::Float(f),
+                        ValueRef::Text(t) => Value::Str(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => {
+                            Value::Str(b.iter().map(|x| format!("{x:02x}")).collect())
+                        }
+                    },
+                ));
+            }
+            let mut geo = Value::Null;
+            if self.geometry {
+                let decoded =
+                    match row.get_ref(self.columns.len()).map_err(|e| corrupt(path, &e))? {
+                        ValueRef::Null => Ok(Value::Null),
+                        ValueRef::Blob(b) => geometry(b),
+                        _ => Err("the geometry is not a blob".to_owned()),
+                    };
+                let reprojected = decoded.and_then(|mut g| match self.transform {
+                    Some(t) => t.geometry(&mut g).map(|()| g),
+                    None => Ok(g),
+                });
+                match reprojected {
+                    Ok(g) => geo = g,
+                    Err(reason) => {
+                        sink(Record::Rejected {
+                            loc,
+                            field: Some("geometry"),
+                            value: None,
+                            reason,
+                        })?;
+                        continue;
+                    }
                 }
             }
+            sink(Record::Row { loc, members, geometry: geo })?;
         }
-        table.push_cells(n, cells);
-        if let Some(last) = table.rows.last_mut() {
-            last.geometry = geo;
-        }
+        Ok(())
     }
-    drop(rows);
-    drop(st);
-    drop(conn);
-    finish(table, path, out_path, opts, progress, Format::GeoPackage, Detected::default(), total)
 }

@@ -1,8 +1,10 @@
 //! Apache Parquet files, GeoParquet included: read with the `parquet` crate's Arrow reader;
 //! the geometry columns the `geo` metadata declares (WKB encoding) are decoded with `geozero`.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::path::Path;
+use std::rc::Rc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, TimeUnit};
@@ -11,7 +13,7 @@ use geozero::ToJson;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::infer::Role;
-use crate::typed::{Table, finish};
+use crate::typed::{Record, Source, scan_schema, write_scanned};
 use crate::values::Value;
 use crate::{Detected, Error, Format, ImportOptions, ImportOutcome, LocationKind, Progress};
 
@@ -197,59 +199,117 @@ pub(crate) fn import(
         .map(|f| f.name().clone())
         .filter(|n| Some(n) != primary.as_ref())
         .collect();
-    let mut table = Table::with_labels(LocationKind::Item, labels.clone());
-    if primary.is_some() {
-        table.geometry = Some(Role::FeatureGeometry);
+    let rows_total = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    drop(builder);
+    let role = primary.is_some().then_some(Role::FeatureGeometry);
+    let mut source = ParquetSource {
+        path,
+        labels,
+        geo_cols,
+        primary,
+        bytes: Rc::new(Cell::new(0)),
+        total,
+        rows_total: rows_total.max(1),
+    };
+    let scanned = scan_schema(&mut source, LocationKind::Item, role, progress, total)?;
+    write_scanned(
+        scanned,
+        &mut source,
+        path,
+        out_path,
+        opts,
+        progress,
+        Format::Parquet,
+        Detected::default(),
+        total,
+    )
+}
+
+/// A Parquet file read as a stream of record batches, once per pass.
+struct ParquetSource<'a> {
+    path: &'a Path,
+    /// Columns other than the primary geometry.
+    labels: Vec<String>,
+    /// Geometry columns (WKB), the primary one first.
+    geo_cols: Vec<String>,
+    primary: Option<String>,
+    bytes: Rc<Cell<u64>>,
+    total: u64,
+    rows_total: u64,
+}
+
+impl Source for ParquetSource<'_> {
+    fn bytes_read(&self) -> Rc<Cell<u64>> {
+        self.bytes.clone()
     }
-    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| broken(path, &e))?;
-    let options = FormatOptions::default();
-    let mut n = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| broken(path, &e))?;
-        let columns: Vec<ArrayRef> = labels
-            .iter()
-            .map(|l| batch.column_by_name(l).cloned())
-            .collect::<Option<_>>()
-            .ok_or_else(|| broken(path, &"a batch lacks a column of the schema"))?;
-        let formatters: Vec<ArrayFormatter<'_>> = columns
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<_, _>>()
+
+    fn scan(&mut self, sink: &mut dyn FnMut(Record) -> Result<(), Error>) -> Result<(), Error> {
+        let path = self.path;
+        self.bytes.set(0);
+        let file = File::open(path).map_err(|e| Error::input(path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
             .map_err(|e| broken(path, &e))?;
-        let geometry = primary.as_ref().and_then(|p| batch.column_by_name(p));
-        'rows: for i in 0..batch.num_rows() {
-            n += 1;
-            let mut cells = Vec::with_capacity(labels.len());
-            for (j, c) in columns.iter().enumerate() {
-                if geo_cols.contains(&labels[j]) && !c.is_null(i) {
-                    match binary(c, i).map(wkb_geometry) {
-                        Some(Ok(g)) => cells.push(Value::Str(g.to_json())),
-                        Some(Err(reason)) => {
-                            table.reject(n, Some(&labels[j]), reason);
-                            continue 'rows;
+        let options = FormatOptions::default();
+        let mut n = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| broken(path, &e))?;
+            let columns: Vec<ArrayRef> = self
+                .labels
+                .iter()
+                .map(|l| batch.column_by_name(l).cloned())
+                .collect::<Option<_>>()
+                .ok_or_else(|| broken(path, &"a batch lacks a column of the schema"))?;
+            let formatters: Vec<ArrayFormatter<'_>> = columns
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<Result<_, _>>()
+                .map_err(|e| broken(path, &e))?;
+            let geometry = self.primary.as_ref().and_then(|p| batch.column_by_name(p));
+            'rows: for i in 0..batch.num_rows() {
+                n += 1;
+                self.bytes.set(self.total.saturating_mul(n.min(self.rows_total)) / self.rows_total);
+                let mut members = Vec::with_capacity(self.labels.len());
+                for (j, c) in columns.iter().enumerate() {
+                    let label = &self.labels[j];
+                    let value = if self.geo_cols.contains(label) && !c.is_null(i) {
+                        match binary(c, i).map(wkb_geometry) {
+                            Some(Ok(g)) => Value::Str(g.to_json()),
+                            Some(Err(reason)) => {
+                                sink(Record::Rejected {
+                                    loc: n,
+                                    field: None,
+                                    value: None,
+                                    reason: format!("{label}: {reason}"),
+                                })?;
+                                continue 'rows;
+                            }
+                            None => Value::Null,
                         }
-                        None => cells.push(Value::Null),
-                    }
-                } else {
-                    cells.push(cell(c, &formatters[j], i));
+                    } else {
+                        cell(c, &formatters[j], i)
+                    };
+                    members.push((label.clone(), value));
                 }
-            }
-            let geo = match geometry {
-                Some(g) if !g.is_null(i) => match binary(g, i).map(wkb_geometry) {
-                    Some(Ok(v)) => v,
-                    Some(Err(reason)) => {
-                        table.reject(n, primary.as_deref(), reason);
-                        continue;
-                    }
-                    None => Value::Null,
-                },
-                _ => Value::Null,
-            };
-            table.push_cells(n, cells);
-            if let Some(last) = table.rows.last_mut() {
-                last.geometry = geo;
+                let geo = match geometry {
+                    Some(g) if !g.is_null(i) => match binary(g, i).map(wkb_geometry) {
+                        Some(Ok(v)) => v,
+                        Some(Err(reason)) => {
+                            sink(Record::Rejected {
+                                loc: n,
+                                field: Some("geometry"),
+                                value: None,
+                                reason,
+                            })?;
+                            continue;
+                        }
+                        None => Value::Null,
+                    },
+                    _ => Value::Null,
+                };
+                sink(Record::Row { loc: n, members, geometry: geo })?;
             }
         }
+        Ok(())
     }
-    finish(table, path, out_path, opts, progress, Format::Parquet, Detected::default(), total)
 }

@@ -2,9 +2,11 @@
 //! the `.dbf` attributes as fields and the `.shp` geometry reprojected to WGS 84 from the
 //! `.prj`.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use shapefile::record::multipoint::GenericMultipoint;
 use shapefile::record::polygon::GenericPolygon;
@@ -14,7 +16,7 @@ use shapefile::{Point, PointM, PointZ, PolygonRing, Shape};
 use crate::infer::Role;
 use crate::limits::MAX_PRJ_BYTES;
 use crate::reproject::ToWgs84;
-use crate::typed::{Table, finish};
+use crate::typed::{Record, Source, scan_schema, write_scanned};
 use crate::values::{Value, days_from_civil};
 use crate::{Detected, Error, Format, ImportOptions, ImportOutcome, LocationKind, Progress};
 
@@ -309,103 +311,146 @@ pub(crate) fn import(
     };
     let (ldid, header_fields) = dbf_header(&dbf)?;
     let encoding = dbf_encoding(&dbf, sibling(path, "cpg").as_deref(), ldid)?;
-    let shx = sibling(path, "shx");
-    let table = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_table(path, &dbf, shx.as_deref(), encoding, &header_fields, transform.as_ref())
-    }))
-    .map_err(|_| {
-        Error::unreadable(
-            path,
-            "the shapefile is malformed; export it again from the program that wrote it",
-        )
-    })??;
-    let detected = Detected { encoding: Some(encoding.name().to_owned()), ..Detected::default() };
-    finish(table, path, out_path, opts, progress, Format::Shapefile, detected, total)
-}
-
-fn read_table(
-    path: &Path,
-    dbf: &Path,
-    shx: Option<&Path>,
-    encoding: &'static encoding_rs::Encoding,
-    header_fields: &[(String, u8)],
-    transform: Option<&ToWgs84>,
-) -> Result<Table, Error> {
-    let bad = |what: &Path, e: &dyn std::fmt::Display| {
-        Error::unreadable(what, format!("{e}; the file is damaged or cut short, export it again"))
+    let mut source = ShpSource {
+        shp: path,
+        dbf: &dbf,
+        shx: sibling(path, "shx"),
+        encoding,
+        header_fields,
+        transform: transform.as_ref(),
+        bytes: Rc::new(Cell::new(0)),
+        total,
     };
-    let shp = BufReader::new(File::open(path).map_err(|e| Error::input(path, e))?);
-    let shapes = match shx {
-        Some(shx) => {
-            let shx_file = BufReader::new(File::open(shx).map_err(|e| Error::input(shx, e))?);
-            shapefile::ShapeReader::with_shx(shp, shx_file).map_err(|e| bad(shx, &e))?
-        }
-        None => shapefile::ShapeReader::new(shp).map_err(|e| bad(path, &e))?,
-    };
-    let bbox = shapes.header().bbox;
-    if transform.is_none()
-        && (bbox.min.x < -180.0 || bbox.max.x > 180.0 || bbox.min.y < -90.0 || bbox.max.y > 90.0)
-    {
-        return Err(Error::unreadable(
-            path,
-            format!(
-                "the shapefile has no .prj (its coordinate system) and its coordinates ({} {} \
-                 to {} {}) are not longitudes and latitudes; add the .prj to the zip",
-                bbox.min.x, bbox.min.y, bbox.max.x, bbox.max.y
-            ),
-        ));
-    }
-    let dbf_file = BufReader::new(File::open(dbf).map_err(|e| Error::input(dbf, e))?);
-    let records = dbase::ReaderBuilder::new()
-        .with_encoding(dbase::encoding::EncodingRs::from(encoding))
-        .build(dbf_file)
-        .map_err(|e| bad(dbf, &e))?;
-    let fields: Vec<(String, u8)> = records
-        .fields()
-        .iter()
-        .filter(|f| f.name() != "DeletionFlag")
-        .map(|f| {
-            let decimals = header_fields
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(f.name()))
-                .map_or(0, |(_, d)| *d);
-            (f.name().to_owned(), decimals)
-        })
-        .collect();
-    let mut table =
-        Table::with_labels(LocationKind::Item, fields.iter().map(|(n, _)| n.clone()).collect());
-    table.geometry = Some(Role::FeatureGeometry);
-    let mut reader = shapefile::Reader::new(shapes, records);
-    for (n, item) in reader.iter_shapes_and_records().enumerate() {
-        let loc = n as u64 + 1;
-        let (shape, record) = item.map_err(|e| {
+    let guarded = |f: &mut dyn FnMut() -> Result<ImportOutcome, Error>| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
             Error::unreadable(
                 path,
-                format!(
-                    "record {loc} cannot be read ({e}): the .shp and .dbf are damaged, cut \
-                     short or do not match; export the shapefile again"
-                ),
+                "the shapefile is malformed; export it again from the program that wrote it",
             )
-        })?;
-        let cells: Vec<Value> =
-            fields.iter().map(|(name, decimals)| cell(record.get(name), *decimals)).collect();
-        let mut geometry = match geometry(&shape) {
-            Ok(g) => g,
-            Err(reason) => {
-                table.reject(loc, Some("geometry"), reason);
-                continue;
-            }
-        };
-        if let Some(t) = transform
-            && let Err(reason) = t.geometry(&mut geometry)
-        {
-            table.reject(loc, Some("geometry"), reason);
-            continue;
-        }
-        table.push_cells(loc, cells);
-        if let Some(last) = table.rows.last_mut() {
-            last.geometry = geometry;
-        }
+        })?
+    };
+    let detected = Detected { encoding: Some(encoding.name().to_owned()), ..Detected::default() };
+    guarded(&mut || {
+        let scanned = scan_schema(
+            &mut source,
+            LocationKind::Item,
+            Some(Role::FeatureGeometry),
+            progress,
+            total,
+        )?;
+        write_scanned(
+            scanned,
+            &mut source,
+            path,
+            out_path,
+            opts,
+            progress,
+            Format::Shapefile,
+            detected.clone(),
+            total,
+        )
+    })
+}
+
+/// A shapefile read as a stream of records, once per pass.
+struct ShpSource<'a> {
+    shp: &'a Path,
+    dbf: &'a Path,
+    shx: Option<PathBuf>,
+    encoding: &'static encoding_rs::Encoding,
+    /// Field names and decimal counts from the `.dbf` header.
+    header_fields: Vec<(String, u8)>,
+    transform: Option<&'a ToWgs84>,
+    bytes: Rc<Cell<u64>>,
+    total: u64,
+}
+
+impl Source for ShpSource<'_> {
+    fn bytes_read(&self) -> Rc<Cell<u64>> {
+        self.bytes.clone()
     }
-    Ok(table)
+
+    fn scan(&mut self, sink: &mut dyn FnMut(Record) -> Result<(), Error>) -> Result<(), Error> {
+        let path = self.shp;
+        self.bytes.set(0);
+        let bad = |what: &Path, e: &dyn std::fmt::Display| {
+            Error::unreadable(
+                what,
+                format!("{e}; the file is damaged or cut short, export it again"),
+            )
+        };
+        let shp = BufReader::new(File::open(path).map_err(|e| Error::input(path, e))?);
+        let shapes = match &self.shx {
+            Some(shx) => {
+                let shx_file = BufReader::new(File::open(shx).map_err(|e| Error::input(shx, e))?);
+                shapefile::ShapeReader::with_shx(shp, shx_file).map_err(|e| bad(shx, &e))?
+            }
+            None => shapefile::ShapeReader::new(shp).map_err(|e| bad(path, &e))?,
+        };
+        let bbox = shapes.header().bbox;
+        if self.transform.is_none()
+            && (bbox.min.x < -180.0
+                || bbox.max.x > 180.0
+                || bbox.min.y < -90.0
+                || bbox.max.y > 90.0)
+        {
+            return Err(Error::unreadable(
+                path,
+                format!(
+                    "the shapefile has no .prj (its coordinate system) and its coordinates ({} \
+                     {} to {} {}) are not longitudes and latitudes; add the .prj to the zip",
+                    bbox.min.x, bbox.min.y, bbox.max.x, bbox.max.y
+                ),
+            ));
+        }
+        let dbf = self.dbf;
+        let dbf_file = BufReader::new(File::open(dbf).map_err(|e| Error::input(dbf, e))?);
+        let records = dbase::ReaderBuilder::new()
+            .with_encoding(dbase::encoding::EncodingRs::from(self.encoding))
+            .build(dbf_file)
+            .map_err(|e| bad(dbf, &e))?;
+        let count = u64::from(records.header().num_records).max(1);
+        let fields: Vec<(String, u8)> = records
+            .fields()
+            .iter()
+            .filter(|f| f.name() != "DeletionFlag")
+            .map(|f| {
+                let decimals = self
+                    .header_fields
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(f.name()))
+                    .map_or(0, |(_, d)| *d);
+                (f.name().to_owned(), decimals)
+            })
+            .collect();
+        let mut reader = shapefile::Reader::new(shapes, records);
+        for (n, item) in reader.iter_shapes_and_records().enumerate() {
+            let loc = n as u64 + 1;
+            self.bytes.set(self.total.saturating_mul(loc.min(count)) / count);
+            let (shape, record) = item.map_err(|e| {
+                Error::unreadable(
+                    path,
+                    format!(
+                        "record {loc} cannot be read ({e}): the .shp and .dbf are damaged, cut \
+                         short or do not match; export the shapefile again"
+                    ),
+                )
+            })?;
+            let members: Vec<(String, Value)> = fields
+                .iter()
+                .map(|(name, decimals)| (name.clone(), cell(record.get(name), *decimals)))
+                .collect();
+            let reprojected = geometry(&shape).and_then(|mut g| match self.transform {
+                Some(t) => t.geometry(&mut g).map(|()| g),
+                None => Ok(g),
+            });
+            match reprojected {
+                Ok(geometry) => sink(Record::Row { loc, members, geometry })?,
+                Err(reason) => {
+                    sink(Record::Rejected { loc, field: Some("geometry"), value: None, reason })?
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -52,17 +52,6 @@ impl Table {
         t
     }
 
-    /// Reports a record that cannot be read (its `loc`, the field at fault, why).
-    pub(crate) fn reject(&mut self, loc: u64, field: Option<&str>, reason: String) {
-        self.rejected.push(RowIssue {
-            line: loc,
-            location_kind: self.kind,
-            field: field.map(str::to_owned),
-            value: None,
-            reason,
-        });
-    }
-
     /// Adds a positional record.
     pub(crate) fn push_cells(&mut self, loc: u64, cells: Vec<Value>) {
         self.rows.push(Row { loc, cells, geometry: Value::Null });
