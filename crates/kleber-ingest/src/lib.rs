@@ -492,9 +492,25 @@ pub(crate) fn import_at(
         }
         Format::Kml => xml_in::import_kml(input, output_parquet, opts, progress),
         Format::Gpx => xml_in::import_gpx(input, output_parquet, opts, progress),
-        Format::Shapefile => shp_in::import(input, output_parquet, opts, progress),
-        Format::GeoPackage => gpkg_in::import(input, output_parquet, opts, progress),
-        Format::Parquet => parquet_in::import(input, output_parquet, opts, progress),
+        // Third-party decoders of binary formats read untrusted input: a panic in one is an
+        // unreadable file, never a crash.
+        Format::Shapefile | Format::GeoPackage | Format::Parquet => {
+            let read = || match format {
+                Format::Shapefile => shp_in::import(input, output_parquet, opts, progress),
+                Format::GeoPackage => gpkg_in::import(input, output_parquet, opts, progress),
+                _ => parquet_in::import(input, output_parquet, opts, progress),
+            };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
+                Err(Error::unreadable(
+                    input,
+                    format!(
+                        "{} that its reader cannot decode: the file is malformed; write it \
+                         again with the program that made it",
+                        sniff::described(format)
+                    ),
+                ))
+            })
+        }
     }
 }
 
