@@ -481,9 +481,7 @@ fn sort_named(items: &mut [(String, String, usize)], sort: Option<&str>) -> Resu
     };
     match key {
         "name" => items.sort_by(|a, b| a.0.cmp(&b.0)),
-        "title" | "display_name" => {
-            items.sort_by_key(|a| a.1.to_lowercase())
-        }
+        "title" | "display_name" => items.sort_by_key(|a| a.1.to_lowercase()),
         "package_count" => items.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0))),
         other => {
             return Err(CkanError::validation(
