@@ -213,7 +213,8 @@ async fn catalog_actions_agree_with_the_explore_api() {
     }
 
     // Organizations: every one, with its public datasets counted.
-    assert_eq!(result(&server, "organization_list", "").await, json!(["ems", "ville"]));
+    // The store's default organization is there too, with no dataset.
+    assert_eq!(result(&server, "organization_list", "").await, json!(["default", "ems", "ville"]));
     let orgs =
         result(&server, "organization_list", "all_fields=true&sort=package_count%20desc").await;
     let count = |org: &str| {
@@ -223,6 +224,7 @@ async fn catalog_actions_agree_with_the_explore_api() {
     assert_eq!(orgs[0]["package_count"], count("ems"));
     assert_eq!(orgs[1]["package_count"], count("ville"));
     assert_eq!(orgs[1]["title"], "Ville de Strasbourg");
+    assert_eq!((&orgs[2]["name"], &orgs[2]["package_count"]), (&json!("default"), &json!(0)));
     let ville = result(&server, "organization_show", "id=ville&include_datasets=true").await;
     assert_eq!(ville["package_count"], 1, "anonymous callers do not count the restricted one");
     assert_eq!(names(&ville["packages"]), [TOILETS]);
@@ -446,6 +448,10 @@ async fn datastore_search_reads_the_records_the_explore_api_reads() {
     assert!(total > 0);
     assert_eq!((without_id(&got["records"]), got["total"].as_u64().unwrap()), (expected, total));
     let got = search(format!("q={}&limit=0", enc(r#"{"adresse": "Kléber"}"#))).await;
+    let (_, total) =
+        explore_records(&server, &format!("where={}&limit=0", enc("search(adresse, \"Kléber\")")))
+            .await;
+    assert!(total > 0);
     assert_eq!(got["total"], total);
     let got = search("fields=commune,nom&sort=nom&limit=3&records_format=lists".to_owned()).await;
     let (expected, _) = explore_records(&server, "select=commune,nom&order_by=nom&limit=3").await;
@@ -525,12 +531,10 @@ async fn datastore_search_reads_the_records_the_explore_api_reads() {
     assert!(e["records_format"][0].as_str().is_some(), "{e}");
     let e = error(&server, "datastore_search", "", 409).await;
     assert_eq!(e, json!({"__type": "Validation Error", "resource_id": ["Missing value"]}));
-    for missing in [
-        "nosuch.csv",
-        "toilettes-publiques.json",
-        "toilettes-publiques",
-        &format!("{RESTRICTED}.csv"),
-    ] {
+    let restricted_csv = format!("{RESTRICTED}.csv");
+    for missing in
+        ["nosuch.csv", "toilettes-publiques.json", "toilettes-publiques", restricted_csv.as_str()]
+    {
         let e =
             error(&server, "datastore_search", &format!("resource_id={}", enc(missing)), 404).await;
         assert_eq!(e["__type"], "Not Found Error");
@@ -689,7 +693,7 @@ async fn ckanapi_calls_every_action() {
         assert_eq!(v["titles"][id], explore["metas"]["default"]["title"], "{id}");
     }
     assert_eq!(v["resource"]["id"], format!("{TOILETS}.csv"));
-    assert_eq!(v["organizations"], json!(["ems", "ville"]));
+    assert_eq!(v["organizations"], json!(["default", "ems", "ville"]));
     assert_eq!(v["organization"]["name"], "ville");
     assert!(v["groups"].as_array().unwrap().contains(&json!("mobilite")), "{}", v["groups"]);
     assert!(v["tags"].as_array().unwrap().contains(&json!("parking")));
