@@ -7,13 +7,14 @@
 //! the CLI and the demo data ([`demo`]).
 //!
 //! Front ends are leaves: `api/` (Explore v2.1), `api_v20`, `api_v1/` (Search API v1 and the
-//! legacy download URL) and `web/` (the portal) translate their parameters into calls of
+//! legacy download URL), `ckan/` (CKAN's Action API) and `web/` (the portal) translate their parameters into calls of
 //! [`kleber_app::App`] and render the answers; they share only [`http`], [`shared`],
 //! [`error`] and [`state`], never each other's modules (`tests/it/layering.rs` checks it).
 
 pub mod api;
 pub mod api_v1;
 pub mod api_v20;
+pub mod ckan;
 pub mod cli;
 mod cli_admin;
 pub mod demo;
@@ -57,11 +58,16 @@ pub fn routes() -> http::routes::Routes {
         .mount(api_v20::V2_ALIAS, api_v20::routes(), api_v20::layers)
         .mount("", api_v1::routes(), plain)
         .mount(api::audit::MANAGEMENT_V1, api::audit::routes(), plain)
+        .mount(ckan::ACTION_V3, ckan::routes(), plain)
+        .mount(ckan::ACTION, ckan::routes(), plain)
         .merge_untabled(web::routes())
 }
 
 async fn not_found(request: Request) -> Response {
     use axum::response::IntoResponse;
+    if http::paths::is_ckan_path(request.uri().path()) {
+        return ckan::unknown_action(&request);
+    }
     if !request.uri().path().starts_with("/api/") {
         return web::errors::not_found_page(&request);
     }
@@ -71,6 +77,17 @@ async fn not_found(request: Request) -> Response {
 
 async fn method_not_allowed(request: Request) -> Response {
     use axum::response::IntoResponse;
+    if http::paths::is_ckan_path(request.uri().path()) {
+        return ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!(
+                "{} is not allowed on {}; CKAN's actions are called with GET or POST.",
+                request.method(),
+                request.uri().path()
+            ),
+        )
+        .into_response();
+    }
     ApiError::new(
         ErrorCode::MethodNotAllowed,
         format!(

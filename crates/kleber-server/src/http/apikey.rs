@@ -1,4 +1,6 @@
-//! API keys, sent as the `apikey` query parameter or as `Authorization: Apikey <key>`.
+//! API keys, sent as the `apikey` query parameter or as `Authorization: Apikey <key>`; on
+//! CKAN's Action API also as CKAN sends them, `Authorization: <key>` (no scheme) or
+//! `X-CKAN-API-Key: <key>` (ckanapi sends both).
 //!
 //! The layer takes the key out of the request: it becomes an [`ApiKey`] request extension
 //! (for the publishing work to check) and the `apikey` parameter is removed from the URI, so
@@ -95,8 +97,34 @@ fn invalid(message: String) -> ApiError {
     ApiError::new(ErrorCode::InvalidApiKey, message)
 }
 
+/// The header CKAN clients carry a key in, besides `Authorization`.
+pub const CKAN_HEADER: &str = "x-ckan-api-key";
+
+/// Which API's ways of sending a key a request may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Opendatasoft's: the `apikey` parameter, `Authorization: Apikey <key>`.
+    Ods,
+    /// CKAN's Action API: Opendatasoft's ways, plus `Authorization: <key>` (one token, no
+    /// scheme) and `X-CKAN-API-Key: <key>`.
+    Ckan,
+}
+
 /// The key of an `Authorization` header value: `Apikey <key>`, the scheme in any case.
 pub fn parse_authorization(value: &HeaderValue) -> Result<ApiKey, ApiError> {
+    parse_authorization_in(value, Dialect::Ods)
+}
+
+/// The key of an `Authorization` header value in `dialect`: CKAN's is the key alone.
+fn parse_authorization_in(value: &HeaderValue, dialect: Dialect) -> Result<ApiKey, ApiError> {
+    if dialect == Dialect::Ckan
+        && let Ok(text) = value.to_str()
+        && !text.trim().is_empty()
+        && !text.trim().contains([' ', '\t'])
+        && !text.trim().eq_ignore_ascii_case("apikey")
+    {
+        return check_key(text.trim(), KeySource::Header);
+    }
     let Ok(text) = value.to_str() else {
         return Err(invalid("The Authorization header is not visible ASCII.".to_owned()));
     };
@@ -123,14 +151,48 @@ pub fn extract(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<(Option<ApiKey>, Option<String>), ApiError> {
+    extract_in(headers, query, Dialect::Ods)
+}
+
+/// [`extract`] in `dialect`. With CKAN's, `X-CKAN-API-Key` must agree with `Authorization`
+/// when both are sent.
+pub fn extract_in(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    dialect: Dialect,
+) -> Result<(Option<ApiKey>, Option<String>), ApiError> {
     let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
-    let from_header = match (authorizations.next(), authorizations.next()) {
+    let mut from_header = match (authorizations.next(), authorizations.next()) {
         (None, _) => None,
-        (Some(value), None) => Some(parse_authorization(value)?),
+        (Some(value), None) => Some(parse_authorization_in(value, dialect)?),
         (Some(_), Some(_)) => {
             return Err(invalid("The request has several Authorization headers.".to_owned()));
         }
     };
+    if dialect == Dialect::Ckan {
+        let mut ckan = headers.get_all(CKAN_HEADER).iter();
+        let from_ckan = match (ckan.next(), ckan.next()) {
+            (None, _) => None,
+            (Some(value), None) => {
+                let Ok(text) = value.to_str() else {
+                    return Err(invalid("The X-CKAN-API-Key header is not visible ASCII.".into()));
+                };
+                Some(check_key(text.trim(), KeySource::Header)?)
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid("The request has several X-CKAN-API-Key headers.".into()));
+            }
+        };
+        match (&from_header, from_ckan) {
+            (Some(a), Some(c)) if a.key != c.key => {
+                return Err(invalid(
+                    "The Authorization and X-CKAN-API-Key headers carry different keys.".into(),
+                ));
+            }
+            (None, Some(c)) => from_header = Some(c),
+            _ => {}
+        }
+    }
     let (values, rest) = match query {
         Some(query) => split_query(query),
         None => (Vec::new(), None),
@@ -192,7 +254,9 @@ fn refuse(path: &str, error: ApiError) -> Response {
 /// Middleware: validates the key, resolves it into the request's [`Principal`] (an extension,
 /// with the [`ApiKey`]) and removes `apikey` from the URI (and from [`OriginalUri`]).
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let (key, rest) = match extract(request.headers(), request.uri().query()) {
+    let dialect =
+        if super::paths::is_ckan_path(request.uri().path()) { Dialect::Ckan } else { Dialect::Ods };
+    let (key, rest) = match extract_in(request.headers(), request.uri().query(), dialect) {
         Ok(found) => found,
         Err(error) => return refuse(request.uri().path(), error),
     };
@@ -267,6 +331,33 @@ mod tests {
         let error = extract(&headers("Apikey a"), Some("apikey=b")).unwrap_err();
         assert!(error.message.contains("different keys"), "{}", error.message);
         assert!(extract(&headers("Apikey a"), Some("apikey=a")).is_ok());
+    }
+
+    #[test]
+    fn ckan_sends_the_key_alone_or_in_its_own_header() {
+        let ckan = |h: &HeaderMap| extract_in(h, None, Dialect::Ckan);
+        let (key, _) = ckan(&headers("abc123")).unwrap();
+        assert_eq!(key.unwrap().as_str(), "abc123");
+        let (key, _) = ckan(&headers("Apikey abc123")).unwrap();
+        assert_eq!(key.unwrap().as_str(), "abc123");
+        let mut both = headers("abc123");
+        both.insert(CKAN_HEADER, HeaderValue::from_static("abc123"));
+        assert_eq!(ckan(&both).unwrap().0.unwrap().as_str(), "abc123");
+        let mut only = HeaderMap::new();
+        only.insert(CKAN_HEADER, HeaderValue::from_static("k9"));
+        assert_eq!(ckan(&only).unwrap().0.unwrap().as_str(), "k9");
+        both.insert(CKAN_HEADER, HeaderValue::from_static("other"));
+        assert!(ckan(&both).unwrap_err().message.contains("different keys"));
+        for value in ["Bearer abc", "apikey"] {
+            assert_eq!(
+                ckan(&headers(value)).unwrap_err().code,
+                ErrorCode::InvalidApiKey,
+                "{value}"
+            );
+        }
+        // Outside CKAN's paths a key alone is still refused, and its header ignored.
+        assert!(extract(&headers("abc123"), None).is_err());
+        assert_eq!(extract(&only, None).unwrap().0, None);
     }
 
     #[test]

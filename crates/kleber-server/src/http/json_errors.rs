@@ -15,8 +15,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kleber_types::ErrorCode;
 
-use super::paths::{is_api_path, is_v1_path};
+use super::paths::{is_api_path, is_ckan_path, is_v1_path};
 use crate::error::ApiError;
+use crate::shared::ckan_error::{CkanError, action_of};
 use crate::shared::v1_error::V1Error;
 
 /// Longest error body read back to be wrapped in JSON.
@@ -41,9 +42,22 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-/// The response of `error` on `path`: the v1 shape on v1 paths, else the JSON envelope.
+/// The response of `error` on `path`: the v1 shape on v1 paths, CKAN's on the CKAN Action
+/// API (with a relative `help` link: the base URL is not settled yet where this is called
+/// from the key layer), else the JSON envelope.
 pub fn render(path: &str, error: ApiError) -> Response {
-    if is_v1_path(path) { V1Error(error).into_response() } else { error.into_response() }
+    render_with(path, error, None)
+}
+
+/// [`render`], with the request's base URL when it is known (absolute CKAN `help` links).
+fn render_with(path: &str, error: ApiError, base: Option<&super::PublicUrl>) -> Response {
+    if is_v1_path(path) {
+        V1Error(error).into_response()
+    } else if is_ckan_path(path) {
+        CkanError::from(error).response(base, action_of(path))
+    } else {
+        error.into_response()
+    }
 }
 
 /// The error a JSON error body describes, if it is Kleber's envelope.
@@ -62,11 +76,13 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let api = is_api_path(&path);
     let v1 = is_v1_path(&path);
+    let ckan = is_ckan_path(&path);
+    let base = request.extensions().get::<super::PublicUrl>().cloned();
     let head = request.method() == Method::HEAD;
     let response = next.run(request).await;
     let status = response.status();
     let json = is_json(&response);
-    if !api || !(status.is_client_error() || status.is_server_error()) || (json && !v1) {
+    if !api || !(status.is_client_error() || status.is_server_error()) || (json && !v1 && !ckan) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -98,7 +114,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
             ApiError::new(code, status.canonical_reason().unwrap_or("Bad request").to_owned())
         }
     };
-    let mut rendered = render(&path, error);
+    let mut rendered = render_with(&path, error, base.as_ref());
     *rendered.status_mut() = status;
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -28,6 +28,13 @@ pub fn is_v1_path(path: &str) -> bool {
         || (parts.first() == Some(&"explore") && is_api_path(path))
 }
 
+/// Whether `path` belongs to CKAN's Action API (`/api/3/action/*`, `/api/action/*`), whose
+/// errors have CKAN's shape (`{"help", "success": false, "error": {"__type", ...}}`).
+pub fn is_ckan_path(path: &str) -> bool {
+    let parts: Vec<&str> = segments(path).take(3).collect();
+    matches!(parts.as_slice(), ["api", "action", ..] | ["api", "3", "action", ..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +54,10 @@ mod tests {
         assert!(!is_v1_path("/api/explore/v2.1/catalog"));
         assert!(!is_v1_path("/api/records/2.0/search"));
         assert!(!is_v1_path("/explore/dataset/a"));
+        assert!(is_ckan_path("/api/3/action/package_show"));
+        assert!(is_ckan_path("/api/action/package_list/"));
+        assert!(is_ckan_path("/api/action"));
+        assert!(!is_ckan_path("/api/2/action/package_show"));
+        assert!(!is_ckan_path("/api/explore/v2.1/catalog"));
     }
 }

@@ -1,9 +1,10 @@
 //! What the front ends share that is not HTTP plumbing: JSON answers, the v2.1 dataset object
 //! (the base of the v2.0 and v1 ones), export bodies, the v1 error shape, the portal's
-//! settings, the query-string parameters (`params`) and the v1 `q` adapter (`qv1`, also
-//! v2.1's `qv1` parameter). Front ends (`api`, `api_v20`, `api_v1`, `download`, `web`) import from here, from
+//! settings, the query-string parameters (`params`), the v1 `q` adapter (`qv1`, also
+//! v2.1's `qv1` parameter) and the CKAN error shape (`ckan_error`). Front ends (`api`, `api_v20`, `api_v1`, `download`, `web`) import from here, from
 //! `http` and from `kleber_app`, never from each other (checked by `tests/it/layering.rs`).
 
+pub mod ckan_error;
 pub mod dataset_object;
 pub mod exports;
 pub mod facets;

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 /// The front ends: top-level modules of `src/` that answer requests.
-const FRONT_ENDS: &[&str] = &["api", "api_v1", "api_v20", "web"];
+const FRONT_ENDS: &[&str] = &["api", "api_v1", "api_v20", "ckan", "web"];
 /// Modules every front end may use, which must not use any front end in turn.
 const SHARED: &[&str] = &["http", "shared", "error", "state"];
 

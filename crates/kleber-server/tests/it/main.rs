@@ -8,6 +8,7 @@ mod api_client;
 mod audit_log;
 mod browser;
 mod catalog_query;
+mod ckan_api;
 mod common;
 mod conformance;
 mod conformance_clients;
