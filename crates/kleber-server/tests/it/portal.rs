@@ -916,7 +916,7 @@ async fn the_map_list_measures_lines_and_english_writes_its_own_numbers() {
     let stats = all_between(&home, "<section aria-labelledby=\"stats-h\"", "</section>").concat();
     assert_eq!(stats.matches("<strong>").count(), 3, "every count has its number in bold");
     assert!(
-        stats.contains("</strong> producteurs</li>")
+        stats.contains("</strong> organisations</li>")
             && stats.contains("</strong> jeux de données</li>")
     );
 }
