@@ -151,6 +151,35 @@ impl Mailer {
     }
 }
 
+/// The mail flags of `kleber serve` and `kleber user invite`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SmtpArgs {
+    /// Send invitations by mail through this SMTP server: smtp://user:password@host:587
+    /// (STARTTLS), smtps://user:password@host:465 (TLS) or smtp+plain://host:25 (no
+    /// encryption). Without it, invitation links are only shown.
+    #[arg(long, env = "KLEBER_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of those mails, e.g. "Portail open data <opendata@example.org>".
+    #[arg(long, env = "KLEBER_SMTP_FROM", value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
+}
+
+impl SmtpArgs {
+    /// The configured sender, `None` without `--smtp-url`, or what is wrong with the flags.
+    pub fn mailer(&self) -> Result<Option<Mailer>, String> {
+        match (&self.smtp_url, &self.smtp_from) {
+            (None, None) => Ok(None),
+            (Some(url), Some(from)) => Mailer::new(url, from).map(Some),
+            (Some(_), None) => Err(
+                "--smtp-url needs --smtp-from (KLEBER_SMTP_FROM), the sender of the mails: e.g. --smtp-from opendata@example.org".to_owned(),
+            ),
+            (None, Some(_)) => Err(
+                "--smtp-from is set but not --smtp-url (KLEBER_SMTP_URL): give the mail server, e.g. --smtp-url smtp://user:password@mail.example.org:587".to_owned(),
+            ),
+        }
+    }
+}
+
 /// `url` with its password replaced by `***`.
 fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
