@@ -40,6 +40,7 @@ fn fixture(dir: &Path) {
     let csv = dir.join("rows.csv");
     std::fs::write(&csv, "nom;valeur\nA;1\nB;2\n").unwrap();
     import(dir, &csv, "interne", ImportOptions::default());
+    import(dir, &csv, "ouvert", ImportOptions::default());
     let a = accounts(dir);
     let op = kleber_app::accounts::operator();
     a.create_org(&op, &org("ems", "Eurométropole")).unwrap();
@@ -610,6 +611,26 @@ async fn the_audit_page_filters_by_who_action_organization_and_date_and_pages() 
     let (status, page) = b.page("/admin/audit/?org=ems", Some(&oscar)).await;
     assert_eq!(status, 400);
     assert!(page.contains("You do not administer organization &#34;ems&#34;"), "{page}");
+}
+
+#[tokio::test]
+async fn cards_link_organization_pages_and_the_home_page_counts_organizations() {
+    let (server, _dir, client) = portal().await;
+    let b = Browser { server: &server, client: &client };
+    // Anonymous: the public dataset of the default organization only.
+    let (_, home) = b.page("/", None).await;
+    let count = between(&home, "<li id=\"count-publishers\">", "</li>");
+    assert_eq!(count, "<strong>1</strong> organisation");
+    assert!(home.contains("href=\"/organizations/default/\""), "{home}");
+    assert!(!home.contains("href=\"/publisher/"), "no card links the old publisher pages");
+    // Vic, a viewer of ems, also sees its restricted dataset, and its organization.
+    let vic = b.sign_in(VIC).await;
+    let (_, home) = b.page("/?lang=en", Some(&vic)).await;
+    let count = between(&home, "<li id=\"count-publishers\">", "</li>");
+    assert_eq!(count, "<strong>2</strong> organizations");
+    assert!(home.contains("href=\"/organizations/ems/\">Eurométropole</a>"), "{home}");
+    let (_, catalog) = b.page("/explore/", Some(&vic)).await;
+    assert!(catalog.contains("href=\"/organizations/ems/\">Eurométropole</a>"), "{catalog}");
 }
 
 #[tokio::test]
