@@ -561,9 +561,9 @@ async fn the_audit_page_filters_by_who_action_organization_and_date_and_pages() 
     assert_eq!(expected, 61, "60 changes and Oscar's membership");
     assert!(page.contains(&format!("<p id=\"audit-total\">{expected} entr")), "{expected}");
     assert!(
-        page.contains("page=2&amp;")
-            || page.contains("action=member.set&amp;org=colmar&amp;page=2"),
-        "the next page keeps the filters"
+        page.contains("href=\"/admin/audit/?action=member.set&#38;org=colmar&#38;page=2\""),
+        "the next page keeps the filters: {}",
+        between(&page, "<nav aria-label", "</nav>")
     );
     let who = format!(
         "operator:{}",
@@ -621,14 +621,14 @@ async fn cards_link_organization_pages_and_the_home_page_counts_organizations() 
     let (_, home) = b.page("/", None).await;
     let count = between(&home, "<li id=\"count-publishers\">", "</li>");
     assert_eq!(count, "<strong>1</strong> organisation");
-    assert!(home.contains("href=\"/organizations/default/\""), "{home}");
-    assert!(!home.contains("href=\"/publisher/"), "no card links the old publisher pages");
+    let (_, catalog) = b.page("/explore/", None).await;
+    assert!(catalog.contains("href=\"/organizations/default/\">default</a>"), "{catalog}");
+    assert!(!catalog.contains("href=\"/publisher/"), "no card links the old publisher pages");
     // Vic, a viewer of ems, also sees its restricted dataset, and its organization.
     let vic = b.sign_in(VIC).await;
     let (_, home) = b.page("/?lang=en", Some(&vic)).await;
     let count = between(&home, "<li id=\"count-publishers\">", "</li>");
     assert_eq!(count, "<strong>2</strong> organizations");
-    assert!(home.contains("href=\"/organizations/ems/\">Eurométropole</a>"), "{home}");
     let (_, catalog) = b.page("/explore/", Some(&vic)).await;
     assert!(catalog.contains("href=\"/organizations/ems/\">Eurométropole</a>"), "{catalog}");
 }
