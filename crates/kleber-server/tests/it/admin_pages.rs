@@ -346,7 +346,7 @@ async fn an_organization_admin_manages_members_and_invitations_and_each_change_i
     let (_, page) = b.page(org_page, Some(&ada)).await;
     let pending = between(&page, "<table id=\"invitations\">", "</table>");
     assert!(pending.contains("new@example.org") && pending.contains("éditeur"), "{pending}");
-    assert!(!page.contains(&link), "the link is shown once only");
+    assert!(!page.contains(link), "the link is shown once only");
 
     // Revoke it: the link stops working, the never-signed-in user leaves the organization.
     let response = b
