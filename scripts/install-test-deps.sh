@@ -4,7 +4,8 @@
 # - Rust components: clippy, rustfmt.
 # - Debian packages: gdal-bin (ogrinfo reads back geo exports), chromium (browser tests).
 # - Python: a virtual environment in tests/clients/.venv with the pinned clients and readers
-#   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis).
+#   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis,
+#   aiosmtpd: the local SMTP server the invitation-mail tests send to).
 # - npm: tests/clients/node_modules from tests/clients/package-lock.json
 #   (@opendatasoft/api-client, playwright-core, axe-core).
 #

@@ -98,6 +98,17 @@ const PAGES = [
   { name: '404 unknown organization', path: '/organizations/no-such-org/', status: 404 },
   { name: '404 unknown dataset', path: '/explore/dataset/no-such-dataset/', status: 404 },
   { name: '404 unknown page', path: '/no/such/page/', status: 404 },
+  // The administration pages, signed in as the portal admin that browser.rs creates (its
+  // email and password are this script's 2nd and 3rd arguments).
+  { name: 'admin index', path: '/admin/', signedIn: true },
+  { name: 'admin audit log', path: '/admin/audit/', signedIn: true },
+  { name: 'admin audit log (English, filtered)', path: '/admin/audit/?lang=en&action=member.set', signedIn: true, lang: 'en' },
+  { name: 'admin audit log, bad filter', path: '/admin/audit/?since=yesterday', signedIn: true, status: 400 },
+  { name: 'admin organization', path: '/admin/organizations/default/?saved=1', signedIn: true },
+  { name: 'admin organization (English)', path: '/admin/organizations/default/?lang=en', signedIn: true, lang: 'en' },
+  { name: 'admin organizations', path: '/admin/organizations/', signedIn: true },
+  { name: 'admin users', path: '/admin/users/', signedIn: true },
+  { name: 'admin users (English)', path: '/admin/users/?lang=en', signedIn: true, lang: 'en' },
 ];
 
 const browser = await launch();
@@ -110,6 +121,23 @@ const phone = await portalContext(browser, base, {
 });
 const page = await desktop.newPage();
 const narrow = await phone.newPage();
+const [adminEmail, adminPassword] = process.argv.slice(3);
+
+/** Signs the portal admin in within `context`; returns the session cookie to put back. */
+async function signIn(context) {
+  const p = await context.newPage();
+  await p.goto(`${base}/login/`);
+  await p.locator('#email').fill(adminEmail);
+  await p.locator('#password').fill(adminPassword);
+  await Promise.all([p.waitForURL(`${base}/account/`), p.locator('form button[type="submit"]').last().click()]);
+  const cookies = (await context.cookies()).filter((c) => c.name === 'kleber_session');
+  await p.close();
+  if (cookies.length !== 1) throw new Error(`signing in as ${adminEmail} set no session cookie`);
+  return cookies;
+}
+const sessions = adminEmail
+  ? { desktop: await signIn(desktop), phone: await signIn(phone) }
+  : null;
 const axeSource = readFileSync(axePath, 'utf8');
 const started = Date.now();
 const results = [];
@@ -131,6 +159,11 @@ async function checkPage(spec, result) {
   // Each page is checked as a first visit: no language cookie from the previous page.
   await desktop.clearCookies();
   await phone.clearCookies();
+  if (spec.signedIn) {
+    if (!sessions) throw new Error('no admin account given: node a11y.mjs BASE EMAIL PASSWORD');
+    await desktop.addCookies(sessions.desktop);
+    await phone.addCookies(sessions.phone);
+  }
   let response = await page.goto(`${base}${spec.path}`);
   if (spec.action) {
     await spec.action(page);

@@ -101,6 +101,14 @@ fn time_bound(name: &str, text: &str) -> Result<String, Error> {
 }
 
 impl App {
+    /// Whether `principal` may read some of the audit log: `Ok` for the operator, portal admins
+    /// and organization admins; the refusal [`App::audit`] would answer otherwise. Front ends
+    /// ask it before checking their own parameters, so an anonymous caller is told to
+    /// authenticate whatever it sent.
+    pub fn may_read_audit(&self, principal: &Principal) -> Result<(), Error> {
+        readable_orgs(principal).map(|_| ())
+    }
+
     /// The page of the audit log `query` asks for, of the entries `principal` may read.
     pub async fn audit(
         &self,

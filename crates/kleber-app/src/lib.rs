@@ -13,6 +13,7 @@
 //! nothing of HTTP: the plan → encoder → time limit → values sequence is written here once.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod catalog;

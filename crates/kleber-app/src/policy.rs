@@ -142,6 +142,17 @@ pub fn may_admin(principal: &Principal, org: &str) -> bool {
     }
 }
 
+/// Whether `principal` may administer the portal itself (organizations, users): the operator,
+/// a portal admin, or a portal admin's key with the `admin` scope.
+pub fn may_admin_portal(principal: &Principal) -> bool {
+    match principal {
+        Principal::Anonymous => false,
+        Principal::Operator => true,
+        Principal::User(account) => account.admin,
+        Principal::Key { scopes, account, .. } => scopes.admin && account.admin,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -149,6 +149,8 @@ struct ImportArgs {
 #[derive(Debug, Args)]
 struct ServeArgs {
     #[command(flatten)]
+    smtp: crate::mail::SmtpArgs,
+    #[command(flatten)]
     data_dir: DataDir,
     /// Address to listen on.
     #[arg(long, env = "KLEBER_ADDR", default_value = "127.0.0.1:8080")]
@@ -501,6 +503,14 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     if let Some(url) = args.public_url.clone() {
         state = state.with_public_url(url);
+    }
+    match args.smtp.mailer() {
+        Ok(Some(mailer)) => {
+            tracing::info!(server = mailer.server(), "invitations are also sent by mail");
+            state = state.with_mail(mailer);
+        }
+        Ok(None) => {}
+        Err(message) => anyhow::bail!(message),
     }
     let limits = crate::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),

@@ -106,6 +106,11 @@ pub(crate) enum UserCommand {
         /// The portal's public address, the start of the link.
         #[arg(long, env = "KLEBER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         url: String,
+        /// The language of the invitation mail (with --smtp-url): fr or en.
+        #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+        lang: String,
+        #[command(flatten)]
+        smtp: crate::mail::SmtpArgs,
         #[command(flatten)]
         data_dir: DataDir,
     },
@@ -337,13 +342,45 @@ pub(crate) fn run_user(command: UserCommand) -> anyhow::Result<()> {
             let role = if user.admin { ", portal admin" } else { "" };
             println!("Created user {} ({}{role}).", user.email, user.name);
         }
-        UserCommand::Invite { email, org, role, url, data_dir } => {
-            let invitation = open(&data_dir)?.invite(&operator(), &email, &org, role)?;
+        UserCommand::Invite { email, org, role, url, lang, smtp, data_dir } => {
+            // Checked before anything is written: bad mail flags change nothing.
+            let mailer = smtp.mailer().map_err(anyhow::Error::msg)?;
+            let accounts = open(&data_dir)?;
+            let invitation = accounts.invite(&operator(), &email, &org, role)?;
             eprintln!(
                 "Invited {email} as {role} of {org}. Send them this one-time link, valid until {}:",
                 invitation.expires_at
             );
-            println!("{}/invitation/{}", url.trim_end_matches('/'), invitation.token);
+            let link = format!("{}/invitation/{}", url.trim_end_matches('/'), invitation.token);
+            println!("{link}");
+            if let Some(mailer) = mailer {
+                let org_name = accounts
+                    .store()
+                    .catalog()
+                    .get_org(&org)?
+                    .map_or_else(|| org.clone(), |o| o.name);
+                let words = kleber_web::admin::AdminMessages::of(if lang == "en" {
+                    kleber_web::Lang::En
+                } else {
+                    kleber_web::Lang::Fr
+                });
+                let mail = crate::mail::InvitationMail {
+                    to: &email,
+                    link: &link,
+                    org: &org_name,
+                    role: words.role(role.as_str()),
+                    expires_at: &invitation.expires_at,
+                    lang: &lang,
+                };
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                // A mail that cannot be sent is reported; the invitation stands.
+                match runtime.block_on(mailer.send_invitation(&mail)) {
+                    Ok(()) => eprintln!("The link was also sent to {email} by mail."),
+                    Err(e) => eprintln!(
+                        "warning: the invitation mail to {email} was not sent ({e}); send the link above yourself."
+                    ),
+                }
+            }
         }
         UserCommand::Disable { email, data_dir } => {
             let user = open(&data_dir)?.disable_user(&operator(), &email)?;

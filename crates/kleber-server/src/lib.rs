@@ -21,6 +21,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod listener;
+pub mod mail;
 pub mod shared;
 pub mod state;
 pub mod web;

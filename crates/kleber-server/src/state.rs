@@ -38,6 +38,8 @@ pub struct AppState {
     pub public_url: Option<PublicUrl>,
     /// The request budgets of keys and client addresses (`http::ratelimit`).
     pub rate_limits: Arc<crate::http::ratelimit::RateLimiter>,
+    /// Outgoing mail (`--smtp-url`), when configured: invitations are also mailed.
+    pub mail: Option<crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -59,7 +61,15 @@ impl AppState {
             rate_limits: Arc::new(crate::http::ratelimit::RateLimiter::new(
                 crate::http::ratelimit::RateLimitConfig::default(),
             )),
+            mail: None,
         }
+    }
+
+    /// The same state sending invitations with `mailer`.
+    #[must_use]
+    pub fn with_mail(mut self, mailer: crate::mail::Mailer) -> AppState {
+        self.mail = Some(mailer);
+        self
     }
 
     /// The same state where a client that takes no chunk of an export for `stall` loses it.

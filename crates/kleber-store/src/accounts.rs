@@ -469,6 +469,32 @@ pub trait AccountCatalog: Send + Sync {
     fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The entries `filter` selects, newest first, and how many it selects in all.
     fn audit_page(&self, filter: &AuditFilter) -> Result<(u64, Vec<AuditEntry>)>;
+
+    // The portal's administration pages (web/admin.rs).
+    /// Every user, by email.
+    fn list_users(&self) -> Result<Vec<User>>;
+    /// Makes a user a portal admin or not, appending `user.admin`.
+    fn set_admin(&self, actor: &Actor, email: &str, admin: bool) -> Result<User>;
+    /// The current invitations of members of `org`: the invited user, their role there, and
+    /// when the link was made and ends.
+    fn pending_invitations(&self, org: &str) -> Result<Vec<PendingInvitation>>;
+    /// Revokes the current invitation of `email`, a member of `org`: the link stops working,
+    /// and a user who never set a password leaves `org`. Appends `user.invitation.revoke`
+    /// (with the `organization`); `false` when there was no current invitation.
+    fn revoke_invitation(&self, actor: &Actor, org: &str, email: &str) -> Result<bool>;
+}
+
+/// An invitation whose link is still valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingInvitation {
+    /// The invited user.
+    pub user: User,
+    /// Their role in the organization asked about.
+    pub role: Role,
+    /// When the link was made (RFC 3339).
+    pub created_at: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
 }
 
 pub(crate) fn parse_word<T: FromStr<Err = String>>(text: &str) -> Result<T> {

@@ -34,8 +34,8 @@ mod sqlite_accounts;
 
 pub use accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
-    NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, Role, Scope, SessionGrant, User,
-    Visibility,
+    NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, PendingInvitation, Role, Scope,
+    SessionGrant, User, Visibility,
 };
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};

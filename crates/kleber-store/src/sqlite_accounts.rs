@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::accounts::SessionGrant;
 use crate::accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
-    NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, Role, User, Visibility, email_key,
-    is_valid_org_id, parse_scopes, parse_word, scopes_text,
+    NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, PendingInvitation, Role, User,
+    Visibility, email_key, is_valid_org_id, parse_scopes, parse_word, scopes_text,
 };
 use crate::catalog::NewVersion;
 use crate::error::{Error, Result};
@@ -249,8 +249,9 @@ fn dataset_org(conn: &Connection, uid: &str) -> Result<Option<String>> {
 /// bound as `?1`: the target of organization and membership entries, the `organization` of
 /// dataset entries, either side of a dataset's move.
 const AUDIT_ORG_CONDITION: &str = "(
-    (action IN ('org.create', 'member.set', 'member.remove')
+    (action IN ('org.create', 'org.update', 'member.set', 'member.remove')
        AND target IN (SELECT value FROM json_each(?1)))
+ OR (action = 'user.invite' AND json_extract(details, '$.org') IN (SELECT value FROM json_each(?1)))
  OR json_extract(details, '$.organization') IN (SELECT value FROM json_each(?1))
  OR (action = 'dataset.org'
        AND (json_extract(details, '$.from') IN (SELECT value FROM json_each(?1))
@@ -894,6 +895,79 @@ impl AccountCatalog for SqliteCatalog {
         )?;
         let entries = rows.map(|r| audit_entry(r?)).collect::<Result<Vec<_>>>()?;
         Ok((u64::try_from(total).unwrap_or_default(), entries))
+    }
+
+    fn list_users(&self) -> Result<Vec<User>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email_key"))?;
+        let rows = stmt.query_map([], row_to_user)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn set_admin(&self, actor: &Actor, email: &str, admin: bool) -> Result<User> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let found = user(tx, email)?;
+            tx.execute("UPDATE users SET admin = ?1 WHERE id = ?2", params![admin, found.id])?;
+            append(tx, actor, "user.admin", &found.email, json!({"admin": admin}))?;
+            user(tx, email)
+        })
+    }
+
+    fn pending_invitations(&self, org: &str) -> Result<Vec<PendingInvitation>> {
+        let conn = self.conn();
+        org_exists(&conn, org)?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLUMNS}, m.role, i.created_at, i.expires_at FROM invitations i
+               JOIN users u ON u.id = i.user_id
+               JOIN memberships m ON m.user_id = u.id AND m.org_id = ?1
+              WHERE i.expires_at > ?2 ORDER BY u.email_key"
+        ))?;
+        let rows = stmt.query_map(params![org, now_rfc3339()], |r| {
+            Ok((row_to_user(r)?, r.get::<_, String>(7)?, r.get::<_, String>(8)?, r.get(9)?))
+        })?;
+        rows.map(|r| {
+            let (user, role, created_at, expires_at) = r?;
+            Ok(PendingInvitation { user, role: parse_word(&role)?, created_at, expires_at })
+        })
+        .collect()
+    }
+
+    fn revoke_invitation(&self, actor: &Actor, org: &str, email: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            org_exists(tx, org)?;
+            let found = user(tx, email)?;
+            let member: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM memberships WHERE org_id = ?1 AND user_id = ?2)",
+                params![org, found.id],
+                |r| r.get(0),
+            )?;
+            if !member {
+                return Ok(false);
+            }
+            let deleted = tx.execute(
+                "DELETE FROM invitations WHERE user_id = ?1 AND expires_at > ?2",
+                params![found.id, now_rfc3339()],
+            )?;
+            if deleted == 0 {
+                return Ok(false);
+            }
+            let left = !found.has_password
+                && tx.execute(
+                    "DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2",
+                    params![org, found.id],
+                )? > 0;
+            append(
+                tx,
+                actor,
+                "user.invitation.revoke",
+                &found.email,
+                json!({"organization": org, "left_organization": left}),
+            )?;
+            Ok(true)
+        })
     }
 
     fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {

@@ -339,6 +339,8 @@ pub struct AccountPage {
     pub datasets: Vec<DatasetLink>,
     /// API keys.
     pub keys: Vec<KeyView>,
+    /// The administration link's text, for admins (`/admin/`).
+    pub admin_link: Option<&'static str>,
     /// A key just created, shown once.
     pub created_key: Option<String>,
     /// Why the last form failed.

@@ -654,8 +654,8 @@ pub static FR: Messages = Messages {
     dataset_many: "jeux de données",
     record_one: "enregistrement",
     record_many: "enregistrements",
-    publisher_one: "producteur",
-    publisher_many: "producteurs",
+    publisher_one: "organisation",
+    publisher_many: "organisations",
 };
 
 /// English.
@@ -815,8 +815,8 @@ pub static EN: Messages = Messages {
     dataset_many: "datasets",
     record_one: "record",
     record_many: "records",
-    publisher_one: "publisher",
-    publisher_many: "publishers",
+    publisher_one: "organization",
+    publisher_many: "organizations",
 };
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //!   [`mod@format`]; [`geometry`] describes a shape in words (a line's length, an area).
 //! - **URLs** carry the page's state in the query string; [`url::Query`] builds the links.
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod format;

@@ -95,8 +95,10 @@ async fn audit(
     resolution: &Resolution,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let query = parse(query)?;
-    let page = state.app.audit(resolution.caller().principal(), query).await?;
+    // Credentials first: an anonymous caller gets its 401 whatever its parameters.
+    let parsed = parse(query);
+    state.app.may_read_audit(resolution.caller().principal())?;
+    let page = state.app.audit(resolution.caller().principal(), parsed?).await?;
     let results: Vec<_> = page
         .entries
         .into_iter()

@@ -66,7 +66,7 @@ pub struct CsrfForm {
 }
 
 impl CsrfForm {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
@@ -100,7 +100,7 @@ fn refusal(state: &AppState, ctx: &PageContext, status: StatusCode, message: &st
     }
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(crate) fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -200,11 +200,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Asker {
     }
 }
 
-fn page_ctx(headers: &HeaderMap, uri: &OriginalUri, asker: &Asker) -> PageContext {
+pub(crate) fn page_ctx(headers: &HeaderMap, uri: &OriginalUri, asker: &Asker) -> PageContext {
     PageContext::new(headers, uri.0.query(), asker.base.as_ref(), asker.caller.clone())
 }
 
-fn redirect(to: &str) -> Response {
+pub(crate) fn redirect(to: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(to) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -407,7 +407,7 @@ async fn account_page(
             .iter()
             .map(|(org, role)| MembershipView {
                 org: org.clone(),
-                href: format!("/publisher/{org}/"),
+                href: super::organizations::organization_path(org),
                 role: role.as_str().to_owned(),
             })
             .collect(),
@@ -436,6 +436,8 @@ async fn account_page(
         memberships,
         datasets,
         keys,
+        admin_link: kleber_app::admin::administers_anything(&session.principal)
+            .then_some(kleber_web::admin::AdminMessages::of(ctx.lang).admin_heading),
         created_key: notice.created_key,
         error: notice.error,
     };

@@ -29,9 +29,13 @@ pub(crate) fn slug(name: &str) -> String {
     kleber_types::technical_name(name).replace('_', "-")
 }
 
-/// A link to a publisher's page.
-pub(crate) fn publisher_link(name: &str) -> Link {
-    Link { label: name.to_owned(), href: format!("/publisher/{}/", slug(name)) }
+/// A link to the page of the organization that publishes `record`, labelled with its
+/// `publisher` (which defaults to the organization's name).
+pub(crate) fn publisher_link(record: &DatasetRecord) -> Option<Link> {
+    meta_text(record, "publisher").map(|name| Link {
+        label: name.to_owned(),
+        href: super::organizations::organization_path(&record.organization),
+    })
 }
 
 /// A link to the catalog refined by one facet value.
@@ -71,7 +75,7 @@ pub(crate) fn card(record: &DatasetRecord, lang: Lang) -> DatasetCard {
             .as_deref()
             .map(|d| kleber_web::plain_text(d, 220))
             .unwrap_or_default(),
-        publisher: meta_text(record, "publisher").map(publisher_link),
+        publisher: publisher_link(record),
         themes: meta_list(record, "theme").iter().map(|th| refine_link("theme", th)).collect(),
         modified: format_date(&record.modified, lang),
         records: t.records(record.version.records_count),

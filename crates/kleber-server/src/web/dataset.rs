@@ -82,7 +82,7 @@ pub fn header(record: &DatasetRecord, ctx: &PageContext, current: &str) -> Datas
     DatasetHeader {
         id: record.id.clone(),
         title: record.title.clone(),
-        publisher: meta_text(record, "publisher").map(publisher_link),
+        publisher: publisher_link(record),
         modified: format_date(&record.modified, ctx.lang),
         records: t.records(record.version.records_count),
         tabs,
@@ -257,7 +257,7 @@ fn information(
         Fact {
             term: t.publisher,
             value: text(meta_text(record, "publisher")),
-            href: meta_text(record, "publisher").map(|p| publisher_link(p).href),
+            href: publisher_link(record).map(|l| l.href),
         },
         Fact {
             term: t.organization_heading,

@@ -10,7 +10,7 @@ use kleber_web::i18n::Counted;
 use kleber_web::pages::{AboutPage, HomePage};
 use kleber_web::view::FacetLink;
 
-use super::cards::{card, meta_text};
+use super::cards::card;
 use super::{Framing, PageContext, PageError, page};
 use crate::http::PublicUrl;
 use crate::http::resolve::Caller;
@@ -33,8 +33,8 @@ pub async fn get_home(
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let records = snapshot.records();
     let total_records: i64 = records.iter().map(|r| r.version.records_count).sum();
-    let publishers: BTreeSet<&str> =
-        records.iter().filter_map(|r| meta_text(r, "publisher")).collect();
+    // The organizations that publish what the caller sees.
+    let publishers: BTreeSet<&str> = records.iter().map(|r| r.organization.as_str()).collect();
 
     let request = FacetRequest {
         name: "theme".into(),

@@ -5,6 +5,7 @@
 //! in a `kleber_web::pages` view model and answer HTML with the portal's security headers
 //! ([`html`]). Bad parameters answer a 400 page, unknown datasets a 404 page, never a panic.
 
+pub mod admin;
 mod analyze;
 mod api_tab;
 pub mod assets;
@@ -67,6 +68,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         routes.push((path.to_owned(), handler));
     }
     routes.extend(auth::routes());
+    routes.extend(admin::routes());
     routes
 }
 

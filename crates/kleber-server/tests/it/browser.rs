@@ -148,7 +148,34 @@ async fn a_user_searches_filters_maps_charts_and_downloads_in_the_browser() {
     run_script("walk.mjs", false).await;
 }
 
+/// The portal admin `a11y.mjs` signs in as for the administration pages.
+const A11Y_ADMIN: (&str, &str) = ("admin@example.org", "correct horse battery");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_pages_have_no_axe_violation_and_work_by_keyboard_at_320_px() {
-    run_script("a11y.mjs", true).await;
+    require_tools();
+    let _one = ONE_BROWSER.lock().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    crate::common::load_demo(dir.path()).await;
+    import_wide(dir.path());
+    // What the administration pages list: a portal admin, a member with a key, an invitation.
+    let accounts = kleber_app::accounts::Accounts::new(std::sync::Arc::new(
+        kleber_store::Store::open(dir.path()).expect("store"),
+    ));
+    let op = kleber_app::accounts::operator();
+    let (email, password) = A11Y_ADMIN;
+    accounts.create_user(&op, email, Some("Admin"), true, Some(password)).expect("admin");
+    accounts.create_user(&op, "editor@example.org", None, false, Some(password)).expect("user");
+    accounts
+        .set_member(&op, "default", "editor@example.org", kleber_store::Role::Editor)
+        .expect("member");
+    let scopes = [kleber_store::Scope::Read, kleber_store::Scope::Write];
+    accounts.create_key(&op, "editor@example.org", "script", &scopes, Some(30)).expect("key");
+    accounts
+        .invite(&op, "new@example.org", "default", kleber_store::Role::Viewer)
+        .expect("invitation");
+    let server = TestServer::start(dir).await;
+    let (status, output) = run_node_with("a11y.mjs", &[&server.base, email, password]).await;
+    println!("{output}");
+    assert!(status.success(), "node tests/browser/a11y.mjs failed ({status}):\n{output}");
 }

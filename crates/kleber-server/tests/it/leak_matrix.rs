@@ -155,6 +155,26 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/account/keys", &[""]),
     ("/account/keys/{id}/revoke", &[""]),
     ("/invitation/{token}", &[""]),
+    // --- Administration pages (web/admin.rs): for sessions only, so every caller here (keys,
+    // anonymous) gets the missing page; POST forms asked with GET. ---
+    ("/admin", &[""]),
+    ("/admin/", &[""]),
+    ("/admin/audit", &["", "?org=ems&action=dataset.visibility"]),
+    ("/admin/audit/", &[""]),
+    ("/admin/organizations", &[""]),
+    ("/admin/organizations/", &[""]),
+    ("/admin/organizations/{org}", &[""]),
+    ("/admin/organizations/{org}/", &[""]),
+    ("/admin/organizations/{org}/edit", &[""]),
+    ("/admin/organizations/{org}/members/role", &[""]),
+    ("/admin/organizations/{org}/members/remove", &[""]),
+    ("/admin/organizations/{org}/invitations", &[""]),
+    ("/admin/organizations/{org}/invitations/revoke", &[""]),
+    ("/admin/users", &[""]),
+    ("/admin/users/", &[""]),
+    ("/admin/users/disable", &[""]),
+    ("/admin/users/admin", &[""]),
+    // --- end of the administration pages ---
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

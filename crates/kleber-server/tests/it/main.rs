@@ -3,6 +3,7 @@
 
 mod abuse;
 mod accounts_cli;
+mod admin_pages;
 mod api;
 mod api_client;
 mod audit_log;

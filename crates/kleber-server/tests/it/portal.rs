@@ -915,8 +915,10 @@ async fn the_map_list_measures_lines_and_english_writes_its_own_numbers() {
     let home = page(&server, "/").await;
     let stats = all_between(&home, "<section aria-labelledby=\"stats-h\"", "</section>").concat();
     assert_eq!(stats.matches("<strong>").count(), 3, "every count has its number in bold");
+    // The demo datasets all belong to the default organization: one organization counted.
     assert!(
-        stats.contains("</strong> producteurs</li>")
-            && stats.contains("</strong> jeux de données</li>")
+        stats.contains("<strong>1</strong> organisation</li>")
+            && stats.contains("</strong> jeux de données</li>"),
+        "{stats}"
     );
 }
