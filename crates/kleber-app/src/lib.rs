@@ -13,6 +13,7 @@
 //! nothing of HTTP: the plan → encoder → time limit → values sequence is written here once.
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
 pub mod cache;
 pub mod catalog;
@@ -20,9 +21,11 @@ pub mod cluster;
 mod context;
 mod error;
 pub mod import;
+pub mod manage;
 pub mod policy;
 mod resolve;
 pub mod sessions;
+pub mod versions;
 pub mod volatile;
 
 use std::borrow::Cow;
@@ -222,6 +225,8 @@ pub struct App {
     limits: Limits,
     /// Catalog resolutions so far.
     resolutions: std::sync::atomic::AtomicU64,
+    /// Size limit of one attachment, in bytes.
+    max_attachment_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -237,6 +242,9 @@ impl App {
             results: ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20),
             limits,
             resolutions: std::sync::atomic::AtomicU64::new(0),
+            max_attachment_bytes: std::sync::atomic::AtomicU64::new(
+                attachments::DEFAULT_MAX_ATTACHMENT_BYTES,
+            ),
         }
     }
 

@@ -115,6 +115,8 @@ pub struct DatasetRecord {
     pub organization: String,
     /// Who may read it (decided by `kleber_app::policy`).
     pub visibility: crate::Visibility,
+    /// Files attached to it, by identifier.
+    pub attachments: Vec<crate::Attachment>,
     /// The version served.
     pub version: VersionRecord,
 }

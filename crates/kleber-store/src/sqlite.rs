@@ -171,7 +171,10 @@ fn migrate_in_transaction(
 
 const SELECT_CURRENT: &str = "SELECT d.uid, d.id, d.title, d.description, d.metas, d.modified_at,
         v.version, v.fields, v.records_count, v.rejected_count, v.source, v.created_at,
-        d.org_id, d.visibility, d.archived
+        d.org_id, d.visibility, d.archived,
+        (SELECT json_group_array(json_array(a.id, a.title, a.file_name, a.mimetype, a.size,
+                                            a.created_at, a.updated_at))
+           FROM (SELECT * FROM attachments WHERE dataset_uid = d.uid ORDER BY id) a)
    FROM datasets d JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version
         AND d.deleted_at IS NULL";
 
@@ -459,6 +462,7 @@ impl SqliteCatalog {
         let organization: Option<String> = row.get(12)?;
         let visibility: String = row.get(13)?;
         let archived: bool = row.get(14)?;
+        let attachments: Option<String> = row.get(15)?;
         let dir = layout::dataset_dir(&self.root, &uid).join(layout::version_dir_name(number));
         let parsed = (|| {
             let mut metas: Map<String, Value> =
@@ -473,9 +477,11 @@ impl SqliteCatalog {
                 visibility.parse().map_err(|e| format!("visibility of {uid}: {e}"))?;
             let organization =
                 organization.ok_or_else(|| format!("dataset {uid} has no organization"))?;
-            Ok((metas, fields, visibility, organization))
+            let attachments = crate::sqlite_manage::parse_attachments(attachments.as_deref())
+                .map_err(|e| format!("attachments of {uid}: {e}"))?;
+            Ok((metas, fields, visibility, organization, attachments))
         })();
-        let (metas, fields, visibility, organization) = match parsed {
+        let (metas, fields, visibility, organization, attachments) = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -487,6 +493,7 @@ impl SqliteCatalog {
             modified: row.get(5)?,
             organization,
             visibility,
+            attachments,
             version: VersionRecord {
                 number,
                 fields,

@@ -440,3 +440,25 @@ impl ManageCatalog for SqliteCatalog {
         })
     }
 }
+
+/// The attachments of a dataset as `SELECT_CURRENT` reads them: a JSON array of
+/// `[id, title, file_name, mimetype, size, created_at, updated_at]` arrays.
+pub(crate) fn parse_attachments(json: Option<&str>) -> std::result::Result<Vec<Attachment>, String> {
+    type Row = (String, String, String, String, i64, String, String);
+    let rows: Vec<Row> = match json {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string())?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, file_name, mimetype, size, created_at, updated_at)| Attachment {
+            id,
+            title,
+            file_name,
+            mimetype,
+            size,
+            created_at,
+            updated_at,
+        })
+        .collect())
+}
