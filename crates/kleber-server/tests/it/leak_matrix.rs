@@ -46,6 +46,29 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/datasets/{id}/clusters", &["", "?zoom=3"]),
     // The management API.
     ("/api/management/v1/audit", &["", "?limit=100"]),
+    // ---- management API: datasets, attachments, versions, organizations (begin) ----
+    ("/api/management/v1/openapi.json", &[""]),
+    ("/api/management/v1/licences", &[""]),
+    ("/api/management/v1/datasets", &[""]),
+    ("/api/management/v1/datasets/{id}", &[""]),
+    ("/api/management/v1/datasets/{id}/metadata", &[""]),
+    ("/api/management/v1/datasets/{id}/restore", &[""]),
+    ("/api/management/v1/datasets/{id}/publish", &[""]),
+    ("/api/management/v1/datasets/{id}/unpublish", &[""]),
+    ("/api/management/v1/datasets/{id}/archive", &[""]),
+    ("/api/management/v1/datasets/{id}/unarchive", &[""]),
+    ("/api/management/v1/datasets/{id}/attachments", &[""]),
+    ("/api/management/v1/datasets/{id}/attachments/{attachment_id}", &[""]),
+    ("/api/management/v1/datasets/{id}/versions", &[""]),
+    ("/api/management/v1/datasets/{id}/versions/{number}/restore", &[""]),
+    ("/api/management/v1/organizations", &[""]),
+    ("/api/management/v1/organizations/{org}/members", &[""]),
+    ("/api/management/v1/organizations/{org}/members/{email}", &[""]),
+    ("/api/management/v1/organizations/{org}/invitations", &[""]),
+    ("/api/management/v1/organizations/{org}/keys", &[""]),
+    ("/api/management/v1/organizations/{org}/keys/{key_id}", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/attachments/{attachment_id}", &[""]),
+    // ---- management API (end) ----
     // Explore v2.0 and its /api/v2 alias.
     ("/api/explore/v2.0", &[""]),
     ("/api/explore/v2.0/catalog", &[""]),
@@ -322,6 +345,12 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, String>) -> Vec<Str
     expand("{attachment}", &["aucun.csv".to_owned()]);
     expand("{tab}", &tabs.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>());
     expand("{*path}", &["aucun.css".to_owned()]);
+    // ---- management API placeholders (begin) ----
+    expand("{attachment_id}", &["aucun_pdf".to_owned()]);
+    expand("{number}", &["1".to_owned()]);
+    expand("{email}", &["viewer@ems.example".to_owned()]);
+    expand("{key_id}", &["000000000000".to_owned()]);
+    // ---- management API placeholders (end) ----
     for url in &urls {
         assert!(
             !url.contains('{'),

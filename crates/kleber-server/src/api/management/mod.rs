@@ -299,3 +299,24 @@ async fn openapi() -> Response {
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
+
+/// How often the server purges the trash.
+pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Purges the datasets deleted more than `trash_days` days ago now, then every
+/// [`PURGE_EVERY`], for as long as the runtime runs.
+pub fn spawn_trash_purge(app: std::sync::Arc<kleber_app::App>, trash_days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            match app.purge_trash(trash_days).await {
+                Ok(purged) if !purged.is_empty() => {
+                    tracing::info!(datasets = %purged.join(", "), "purged from the trash");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not purge the trash"),
+            }
+        }
+    });
+}

@@ -117,8 +117,6 @@ pub struct KeyView {
     pub created_at: String,
     /// Expiry (RFC 3339).
     pub expires_at: Option<String>,
-    /// Last use (RFC 3339).
-    pub last_used_at: Option<String>,
     /// Revocation (RFC 3339).
     pub revoked_at: Option<String>,
 }
@@ -132,7 +130,6 @@ impl From<ApiKeyRecord> for KeyView {
             user: k.user_email,
             created_at: k.created_at,
             expires_at: k.expires_at,
-            last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
         }
     }
