@@ -131,7 +131,11 @@ impl App {
         if d.archived || d.deleted_at.is_some() {
             return Err(Error::Conflict(format!(
                 "dataset {id:?} is {}: its attachments cannot change",
-                if d.archived { "archived (read-only); unarchive it first" } else { "in the trash" }
+                if d.archived {
+                    "archived (read-only); unarchive it first"
+                } else {
+                    "in the trash"
+                }
             )));
         }
         let attachment_id = match &upload.replace {

@@ -119,7 +119,12 @@ pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
     let attachments: String = record
         .attachments
         .iter()
-        .map(|a| format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\n", a.id, a.title, a.mimetype, a.size, a.updated_at))
+        .map(|a| {
+            format!(
+                "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\n",
+                a.id, a.title, a.mimetype, a.size, a.updated_at
+            )
+        })
         .collect();
     for part in [
         record.uid.as_str(),

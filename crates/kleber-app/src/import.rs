@@ -85,7 +85,11 @@ pub fn import_file_with(
     if let Some(d) = store.catalog().managed_dataset(&request.dataset)?
         && (d.archived || d.deleted_at.is_some())
     {
-        let state = if d.archived { "archived (read-only): unarchive it" } else { "in the trash: restore it" };
+        let state = if d.archived {
+            "archived (read-only): unarchive it"
+        } else {
+            "in the trash: restore it"
+        };
         anyhow::bail!(
             "dataset `{}` is {state} before importing into it; nothing was published",
             request.dataset

@@ -199,10 +199,7 @@ fn body_error(message: impl Into<String>) -> Error {
 
 fn text<'a>(key: &str, value: &'a Value, max: usize) -> Result<&'a str, Error> {
     let Some(text) = value.as_str() else {
-        return Err(body_error(format!(
-            "{key}: expected a string, found {}",
-            kind_of(value)
-        )));
+        return Err(body_error(format!("{key}: expected a string, found {}", kind_of(value))));
     };
     if text.chars().count() > max {
         return Err(body_error(format!("{key}: at most {max} characters are accepted")));
@@ -374,9 +371,7 @@ pub fn metadata_patch(body: &Value) -> Result<Map<String, Value>, Error> {
             }
             "license_name" | "license_url" => {
                 if change.get("license").and_then(Value::as_str) != Some("custom") {
-                    return Err(body_error(format!(
-                        "{key} is only given with license \"custom\""
-                    )));
+                    return Err(body_error(format!("{key} is only given with license \"custom\"")));
                 }
             }
             "publisher" | "contact_name" | "spatial" | "attributions" => {
@@ -470,8 +465,11 @@ impl NewDataset {
                 Some(value) => Ok(text(key, value, max)?.trim().to_owned()),
             }
         };
-        let new =
-            NewDataset { id: get("id", 100)?, organization: get("organization", 64)?, title: get("title", 300)? };
+        let new = NewDataset {
+            id: get("id", 100)?,
+            organization: get("organization", 64)?,
+            title: get("title", 300)?,
+        };
         if !is_valid_dataset_id(&new.id) {
             return Err(body_error(format!(
                 "id: {:?} is not a dataset identifier: use 1 to 100 lowercase letters, digits, '-' or '_', starting with a letter or digit",
@@ -557,7 +555,11 @@ impl App {
     }
 
     /// Dataset `id` as `editor` may manage it (see the module for the refusals).
-    pub async fn managed_dataset(&self, editor: &Editor, id: &str) -> Result<ManagedDataset, Error> {
+    pub async fn managed_dataset(
+        &self,
+        editor: &Editor,
+        id: &str,
+    ) -> Result<ManagedDataset, Error> {
         let editor = editor.clone();
         let id = id.to_owned();
         self.on_store(move |store| managed_for(store, &editor, &id)).await
@@ -625,7 +627,9 @@ impl App {
         let id = id.to_owned();
         self.on_store(move |store| {
             managed_for(store, &editor, &id)?;
-            store.account_change(|c| c.edit_metas(&editor.actor, &id, &patch)).map_err(store_error)?;
+            store
+                .account_change(|c| c.edit_metas(&editor.actor, &id, &patch))
+                .map_err(store_error)?;
             managed_for(store, &editor, &id)
         })
         .await
@@ -855,7 +859,11 @@ impl App {
 }
 
 /// Dataset `id` as `editor` may manage it.
-pub(crate) fn managed_for(store: &Store, editor: &Editor, id: &str) -> Result<ManagedDataset, Error> {
+pub(crate) fn managed_for(
+    store: &Store,
+    editor: &Editor,
+    id: &str,
+) -> Result<ManagedDataset, Error> {
     let d = store
         .catalog()
         .managed_dataset(id)
@@ -884,9 +892,10 @@ mod tests {
 
     #[test]
     fn metadata_is_checked_key_by_key() {
-        let patch = metadata_patch(&json!({"license": "odbl-1.0", "themes": ["Mobilité", "Mobilité"],
+        let patch =
+            metadata_patch(&json!({"license": "odbl-1.0", "themes": ["Mobilité", "Mobilité"],
             "language": "fr", "temporal_start": "2020-01-01", "temporal_end": "2021-12-31"}))
-        .unwrap();
+            .unwrap();
         assert_eq!(patch["license"], "Open Database License (ODbL)");
         assert_eq!(patch["license_url"], "https://opendatacommons.org/licenses/odbl/1-0/");
         assert_eq!(patch["theme"], json!(["Mobilité"]));
@@ -909,6 +918,9 @@ mod tests {
         let custom = metadata_patch(&json!({"license": "custom", "license_name": "Ma licence",
             "license_url": "https://example.org/licence"}))
         .unwrap();
-        assert_eq!((custom["license"].as_str(), custom["license_id"].as_str()), (Some("Ma licence"), Some("custom")));
+        assert_eq!(
+            (custom["license"].as_str(), custom["license_id"].as_str()),
+            (Some("Ma licence"), Some("custom"))
+        );
     }
 }

@@ -526,7 +526,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                 tracing::info!(datasets = %loaded.join(", "), "demo datasets loaded");
             }
         }
-        crate::api::management::spawn_trash_purge(std::sync::Arc::clone(&state.app), args.trash_days);
+        crate::api::management::spawn_trash_purge(
+            std::sync::Arc::clone(&state.app),
+            args.trash_days,
+        );
         let count = state.app.catalog(&ctx).await?.records().len();
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
             format!(

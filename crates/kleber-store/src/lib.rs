@@ -41,8 +41,8 @@ pub use accounts::{
     Visibility,
 };
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
-pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use error::{Error, Result};
+pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use sqlite::SqliteCatalog;
 

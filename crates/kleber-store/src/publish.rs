@@ -243,7 +243,8 @@ impl Store {
                 let child = child.map_err(io_err(&path))?;
                 let child_name = child.file_name().to_string_lossy().into_owned();
                 let keep = child_name == layout::ATTACHMENTS_DIR
-                    || layout::parse_version_dir(&child_name).is_some_and(|n| versions.contains(&n));
+                    || layout::parse_version_dir(&child_name)
+                        .is_some_and(|n| versions.contains(&n));
                 if !keep {
                     let child_path = child.path();
                     if child_path.is_dir() {

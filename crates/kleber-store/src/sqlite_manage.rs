@@ -443,7 +443,9 @@ impl ManageCatalog for SqliteCatalog {
 
 /// The attachments of a dataset as `SELECT_CURRENT` reads them: a JSON array of
 /// `[id, title, file_name, mimetype, size, created_at, updated_at]` arrays.
-pub(crate) fn parse_attachments(json: Option<&str>) -> std::result::Result<Vec<Attachment>, String> {
+pub(crate) fn parse_attachments(
+    json: Option<&str>,
+) -> std::result::Result<Vec<Attachment>, String> {
     type Row = (String, String, String, String, i64, String, String);
     let rows: Vec<Row> = match json {
         None => Vec::new(),

@@ -69,9 +69,8 @@ fn is_safe(method: &Method) -> bool {
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let keyed = request.extensions().get::<ApiKey>().is_some();
     let path = request.uri().path();
-    let api_change = is_api_path(path)
-        && !is_safe(request.method())
-        && !path.starts_with("/api/management/");
+    let api_change =
+        is_api_path(path) && !is_safe(request.method()) && !path.starts_with("/api/management/");
     let token = cookie(request.headers(), COOKIE).map(str::to_owned);
     let session = match token {
         Some(token) if !keyed && !api_change => match state.app.session(&token).await {

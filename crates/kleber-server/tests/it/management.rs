@@ -44,12 +44,29 @@ async fn fixture(max_attachment: Option<u64>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let files = tempfile::tempdir().expect("tempdir");
     let path = dir.path().to_path_buf();
-    import(&path, &csv(files.path(), "p.csv", "nom;places\nGare;120\nHalles;80\n"), "parkings", Default::default());
-    import(&path, &csv(files.path(), "b.csv", "nom;valeur\nx;1\n"), "brouillon", Default::default());
+    import(
+        &path,
+        &csv(files.path(), "p.csv", "nom;places\nGare;120\nHalles;80\n"),
+        "parkings",
+        Default::default(),
+    );
+    import(
+        &path,
+        &csv(files.path(), "b.csv", "nom;valeur\nx;1\n"),
+        "brouillon",
+        Default::default(),
+    );
     let accounts = Accounts::new(Arc::new(Store::open(&path).expect("store")));
     let op = operator();
     for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre")] {
-        let org = NewOrganization { id, name, kind: OrgKind::Metropolis, description: None, website: None, logo: None };
+        let org = NewOrganization {
+            id,
+            name,
+            kind: OrgKind::Metropolis,
+            description: None,
+            website: None,
+            logo: None,
+        };
         accounts.create_org(&op, &org).expect("org");
     }
     for d in ["parkings", "brouillon"] {
@@ -86,14 +103,26 @@ async fn fixture(max_attachment: Option<u64>) -> Fixture {
         .expect("signed in");
     let (session, csrf) = (signed.token, signed.session.csrf_token());
     drop(accounts);
-    let server = TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |s| {
-        if let Some(limit) = max_attachment {
-            s.app.set_max_attachment_bytes(limit);
-        }
-        s
-    })
-    .await;
-    Fixture { server, dir: path, admin, editor, editor_read_only, viewer, other, portal, session, csrf }
+    let server =
+        TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |s| {
+            if let Some(limit) = max_attachment {
+                s.app.set_max_attachment_bytes(limit);
+            }
+            s
+        })
+        .await;
+    Fixture {
+        server,
+        dir: path,
+        admin,
+        editor,
+        editor_read_only,
+        viewer,
+        other,
+        portal,
+        session,
+        csrf,
+    }
 }
 
 /// Credentials of a request.
@@ -106,11 +135,17 @@ enum Who<'a> {
 }
 
 impl Fixture {
-    async fn call(&self, method: &str, path: &str, who: Who<'_>, body: Option<Value>) -> (u16, Value) {
-        let (status, _, bytes) = self.raw(method, path, who, body.map(|b| b.to_string().into_bytes()), None).await;
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        });
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        who: Who<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, _, bytes) =
+            self.raw(method, path, who, body.map(|b| b.to_string().into_bytes()), None).await;
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         (status, value)
     }
 
@@ -122,7 +157,8 @@ impl Fixture {
         body: Option<Vec<u8>>,
         content_type: Option<&str>,
     ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-        let url = if path.starts_with("/api/explore") { path.to_owned() } else { format!("{M}{path}") };
+        let url =
+            if path.starts_with("/api/explore") { path.to_owned() } else { format!("{M}{path}") };
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self.server.client.request(method, format!("{}{url}", self.server.base));
         match who {
@@ -147,15 +183,22 @@ impl Fixture {
     }
 
     async fn title(&self, id: &str) -> String {
-        let (status, d) = self.call("GET", &format!("/datasets/{id}"), Who::Key(&self.admin), None).await;
+        let (status, d) =
+            self.call("GET", &format!("/datasets/{id}"), Who::Key(&self.admin), None).await;
         assert_eq!(status, 200, "{d}");
         d["title"].as_str().expect("title").to_owned()
     }
 
     async fn audit_actions(&self) -> Vec<String> {
-        let (status, page) = self.call("GET", "/audit?limit=100", Who::Key(&self.portal), None).await;
+        let (status, page) =
+            self.call("GET", "/audit?limit=100", Who::Key(&self.portal), None).await;
         assert_eq!(status, 200, "{page}");
-        page["results"].as_array().expect("results").iter().map(|e| e["action"].as_str().unwrap_or_default().to_owned()).collect()
+        page["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 }
 
@@ -166,10 +209,19 @@ fn code(v: &Value) -> &str {
 #[tokio::test]
 async fn anonymous_callers_are_refused_and_the_openapi_document_lists_every_route() {
     let f = fixture(None).await;
-    for (method, path) in [("GET", "/datasets"), ("POST", "/datasets"), ("GET", "/datasets/parkings"), ("GET", "/organizations")] {
+    for (method, path) in [
+        ("GET", "/datasets"),
+        ("POST", "/datasets"),
+        ("GET", "/datasets/parkings"),
+        ("GET", "/organizations"),
+    ] {
         let (status, headers, body) = f.raw(method, path, Who::Nobody, None, None).await;
         let body: Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!((status, code(&body)), (401, "AuthenticationRequired"), "{method} {path}: {body}");
+        assert_eq!(
+            (status, code(&body)),
+            (401, "AuthenticationRequired"),
+            "{method} {path}: {body}"
+        );
         assert_eq!(headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Apikey"));
     }
     let (status, doc) = f.call("GET", "/openapi.json", Who::Nobody, None).await;
@@ -195,10 +247,7 @@ async fn anonymous_callers_are_refused_and_the_openapi_document_lists_every_rout
                 .replace("{key_id}", "000000000000");
             let local = concrete.strip_prefix(M).expect("under the prefix");
             let (status, body) = f.call(&method.to_uppercase(), local, Who::Nobody, None).await;
-            assert!(
-                status == 401 || local == "/openapi.json",
-                "{method} {path}: {status} {body}"
-            );
+            assert!(status == 401 || local == "/openapi.json", "{method} {path}: {status} {body}");
         }
     }
 }
@@ -207,20 +256,41 @@ async fn anonymous_callers_are_refused_and_the_openapi_document_lists_every_rout
 async fn a_dataset_goes_from_draft_to_public_to_archive_to_the_trash_and_back() {
     let f = fixture(None).await;
     let editor = Who::Key(&f.editor);
-    let (status, d) = f.call("POST", "/datasets", editor, Some(json!({"id": "velos", "organization": "ems", "title": "Vélos"}))).await;
+    let (status, d) = f
+        .call(
+            "POST",
+            "/datasets",
+            editor,
+            Some(json!({"id": "velos", "organization": "ems", "title": "Vélos"})),
+        )
+        .await;
     assert_eq!(status, 201, "{d}");
-    assert_eq!((d["visibility"].as_str(), d["current_version"].clone()), (Some("draft"), Value::Null));
-    let (status, _) = f.call("GET", "/api/explore/v2.1/catalog/datasets/velos", Who::Nobody, None).await;
+    assert_eq!(
+        (d["visibility"].as_str(), d["current_version"].clone()),
+        (Some("draft"), Value::Null)
+    );
+    let (status, _) =
+        f.call("GET", "/api/explore/v2.1/catalog/datasets/velos", Who::Nobody, None).await;
     assert_eq!(status, 404, "a draft is not public");
     let (status, e) = f.call("POST", "/datasets/velos/publish", editor, None).await;
     assert_eq!((status, code(&e)), (409, "Conflict"), "{e}");
     assert!(e["message"].as_str().unwrap().contains("no version"), "{e}");
 
     let files = tempfile::tempdir().unwrap();
-    import(&f.dir, &csv(files.path(), "v.csv", "station;velos\nGare;12\nRépublique;7\n"), "velos", Default::default());
-    let (status, d) = f.call("POST", "/datasets/velos/publish", editor, Some(json!({"visibility": "public"}))).await;
+    import(
+        &f.dir,
+        &csv(files.path(), "v.csv", "station;velos\nGare;12\nRépublique;7\n"),
+        "velos",
+        Default::default(),
+    );
+    let (status, d) = f
+        .call("POST", "/datasets/velos/publish", editor, Some(json!({"visibility": "public"})))
+        .await;
     assert_eq!(status, 200, "{d}");
-    assert_eq!((d["visibility"].as_str(), d["current_version"].as_i64()), (Some("public"), Some(1)));
+    assert_eq!(
+        (d["visibility"].as_str(), d["current_version"].as_i64()),
+        (Some("public"), Some(1))
+    );
     let public = f.server.json("/api/explore/v2.1/catalog/datasets/velos", 200).await;
     assert_eq!(public["metas"]["default"]["title"], "Vélos");
     assert_eq!(public["metas"]["default"].get("archived"), None);
@@ -230,12 +300,20 @@ async fn a_dataset_goes_from_draft_to_public_to_archive_to_the_trash_and_back() 
     let public = f.server.json("/api/explore/v2.1/catalog/datasets/velos", 200).await;
     assert_eq!(public["metas"]["default"]["archived"], true, "archived shows in the metas");
     let catalog = f.server.json("/api/explore/v2.1/catalog/datasets?limit=100", 200).await;
-    let listed = catalog["results"].as_array().unwrap().iter().find(|d| d["dataset_id"] == "velos").cloned();
-    assert_eq!(listed.map(|d| d["metas"]["default"]["archived"].clone()), Some(json!(true)), "{catalog}");
-    let (status, _, csv_body) = f.raw("GET", "/api/explore/v2.1/catalog/datasets/velos/exports/csv", Who::Nobody, None, None).await;
+    let listed =
+        catalog["results"].as_array().unwrap().iter().find(|d| d["dataset_id"] == "velos").cloned();
+    assert_eq!(
+        listed.map(|d| d["metas"]["default"]["archived"].clone()),
+        Some(json!(true)),
+        "{catalog}"
+    );
+    let (status, _, csv_body) = f
+        .raw("GET", "/api/explore/v2.1/catalog/datasets/velos/exports/csv", Who::Nobody, None, None)
+        .await;
     assert_eq!(status, 200, "an archived dataset is still downloadable");
     assert!(String::from_utf8_lossy(&csv_body).contains("République"));
-    let (status, e) = f.call("PATCH", "/datasets/velos/metadata", editor, Some(json!({"title": "Autre"}))).await;
+    let (status, e) =
+        f.call("PATCH", "/datasets/velos/metadata", editor, Some(json!({"title": "Autre"}))).await;
     assert_eq!((status, code(&e)), (409, "Conflict"), "{e}");
     let store = Store::open(&f.dir).unwrap();
     let refused = kleber_server::import::import_file(
@@ -259,9 +337,11 @@ async fn a_dataset_goes_from_draft_to_public_to_archive_to_the_trash_and_back() 
     let (status, d) = f.call("DELETE", "/datasets/velos", editor, None).await;
     assert_eq!(status, 200, "{d}");
     assert!(d["deleted_at"].is_string(), "{d}");
-    let (status, _) = f.call("GET", "/api/explore/v2.1/catalog/datasets/velos", Who::Nobody, None).await;
+    let (status, _) =
+        f.call("GET", "/api/explore/v2.1/catalog/datasets/velos", Who::Nobody, None).await;
     assert_eq!(status, 404, "the trash is hidden everywhere");
-    let (status, _) = f.call("GET", "/api/explore/v2.1/catalog/datasets/velos", Who::Key(&f.admin), None).await;
+    let (status, _) =
+        f.call("GET", "/api/explore/v2.1/catalog/datasets/velos", Who::Key(&f.admin), None).await;
     assert_eq!(status, 404, "even from its admins, outside the management API");
     let (status, e) = f.call("POST", "/datasets/velos/publish", editor, None).await;
     assert_eq!((status, code(&e)), (409, "Conflict"), "{e}");
@@ -272,7 +352,14 @@ async fn a_dataset_goes_from_draft_to_public_to_archive_to_the_trash_and_back() 
     assert_eq!((status, code(&e)), (409, "Conflict"), "{e}");
 
     let actions = f.audit_actions().await;
-    for action in ["dataset.create", "dataset.release", "dataset.archive", "dataset.unarchive", "dataset.delete", "dataset.restore"] {
+    for action in [
+        "dataset.create",
+        "dataset.release",
+        "dataset.archive",
+        "dataset.unarchive",
+        "dataset.delete",
+        "dataset.restore",
+    ] {
         assert!(actions.iter().any(|a| a == action), "{action} not in the audit log: {actions:?}");
     }
 }
@@ -289,7 +376,8 @@ async fn each_role_and_scope_is_allowed_or_refused_and_refusals_change_nothing()
         ("session with its CSRF token", Who::Session(&f.session, Some(&f.csrf))),
     ] {
         let title = format!("Parkings par {who}");
-        let (status, d) = f.call("PATCH", "/datasets/parkings/metadata", caller, patch(&title)).await;
+        let (status, d) =
+            f.call("PATCH", "/datasets/parkings/metadata", caller, patch(&title)).await;
         assert_eq!(status, 200, "{who}: {d}");
         assert_eq!(f.title("parkings").await, title);
     }
@@ -299,11 +387,24 @@ async fn each_role_and_scope_is_allowed_or_refused_and_refusals_change_nothing()
         ("editor's read-only key", Who::Key(&f.editor_read_only), 403, 403, "write scope"),
         ("viewer", Who::Key(&f.viewer), 403, 404, "editor or admin role"),
         ("other organization's admin", Who::Key(&f.other), 403, 404, "editor or admin role"),
-        ("session without its CSRF token", Who::Session(&f.session, None), 403, 403, "X-CSRF-Token"),
-        ("session with a wrong token", Who::Session(&f.session, Some(&"0".repeat(64))), 403, 403, "X-CSRF-Token"),
+        (
+            "session without its CSRF token",
+            Who::Session(&f.session, None),
+            403,
+            403,
+            "X-CSRF-Token",
+        ),
+        (
+            "session with a wrong token",
+            Who::Session(&f.session, Some(&"0".repeat(64))),
+            403,
+            403,
+            "X-CSRF-Token",
+        ),
         ("anonymous", Who::Nobody, 401, 401, "credentials"),
     ] {
-        let (status, e) = f.call("PATCH", "/datasets/parkings/metadata", caller, patch("Volé")).await;
+        let (status, e) =
+            f.call("PATCH", "/datasets/parkings/metadata", caller, patch("Volé")).await;
         assert_eq!(status, public, "{who} on a public dataset: {e}");
         assert!(e["message"].as_str().unwrap_or_default().contains(needle), "{who}: {e}");
         let (status, e) = f.call("POST", "/datasets/brouillon/publish", caller, None).await;
@@ -318,14 +419,29 @@ async fn each_role_and_scope_is_allowed_or_refused_and_refusals_change_nothing()
     // A session reads without the token; lists hold only what the caller manages.
     let (status, list) = f.call("GET", "/datasets", Who::Session(&f.session, None), None).await;
     assert_eq!(status, 200, "{list}");
-    let ids: Vec<&str> = list.as_array().unwrap().iter().filter_map(|d| d["dataset_id"].as_str()).collect();
+    let ids: Vec<&str> =
+        list.as_array().unwrap().iter().filter_map(|d| d["dataset_id"].as_str()).collect();
     assert_eq!(ids, ["brouillon", "parkings"]);
     let (status, list) = f.call("GET", "/datasets", Who::Key(&f.other), None).await;
     assert_eq!((status, list), (200, json!([])));
     // Creating in an organization one is not an editor of.
-    let (status, e) = f.call("POST", "/datasets", Who::Key(&f.viewer), Some(json!({"id": "x", "organization": "ems", "title": "X"}))).await;
+    let (status, e) = f
+        .call(
+            "POST",
+            "/datasets",
+            Who::Key(&f.viewer),
+            Some(json!({"id": "x", "organization": "ems", "title": "X"})),
+        )
+        .await;
     assert_eq!((status, code(&e)), (403, "Forbidden"), "{e}");
-    let (status, e) = f.call("POST", "/datasets", Who::Key(&f.other), Some(json!({"id": "x", "organization": "ems", "title": "X"}))).await;
+    let (status, e) = f
+        .call(
+            "POST",
+            "/datasets",
+            Who::Key(&f.other),
+            Some(json!({"id": "x", "organization": "ems", "title": "X"})),
+        )
+        .await;
     assert_eq!((status, code(&e)), (403, "Forbidden"), "{e}");
     let (status, _) = f.call("GET", "/datasets/x", Who::Key(&f.admin), None).await;
     assert_eq!(status, 404, "no dataset was created");
@@ -345,11 +461,14 @@ async fn bad_input_gets_a_precise_error_and_changes_nothing() {
         (json!({"title": ""}), "cannot be empty"),
         (json!({"references": "javascript:alert(1)"}), "not an absolute"),
     ] {
-        let (status, e) = f.call("PATCH", "/datasets/parkings/metadata", editor, Some(body.clone())).await;
+        let (status, e) =
+            f.call("PATCH", "/datasets/parkings/metadata", editor, Some(body.clone())).await;
         assert_eq!((status, code(&e)), (400, "InvalidRequestBody"), "{body}: {e}");
         assert!(e["message"].as_str().unwrap().contains(needle), "{body}: {e}");
     }
-    let (status, _, body) = f.raw("PATCH", "/datasets/parkings/metadata", editor, Some(b"{\"title\": ".to_vec()), None).await;
+    let (status, _, body) = f
+        .raw("PATCH", "/datasets/parkings/metadata", editor, Some(b"{\"title\": ".to_vec()), None)
+        .await;
     let e: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((status, code(&e)), (400, "InvalidRequestBody"), "{e}");
     assert!(e["message"].as_str().unwrap().contains("line 1"), "{e}");
@@ -373,11 +492,36 @@ async fn bad_input_gets_a_precise_error_and_changes_nothing() {
     assert_eq!(metas["keyword"], json!(["parking"]));
 
     for (body, status_expected, code_expected, needle) in [
-        (json!({"id": "Mauvais Id", "organization": "ems", "title": "X"}), 400, "InvalidRequestBody", "not a dataset identifier"),
-        (json!({"id": "parkings", "organization": "ems", "title": "X"}), 409, "Conflict", "already exists"),
-        (json!({"id": "neuf", "organization": "nulle-part", "title": "X"}), 400, "InvalidRequestBody", "unknown organization"),
-        (json!({"id": "neuf", "organization": "ems"}), 400, "InvalidRequestBody", "title is missing"),
-        (json!({"id": "neuf", "organization": "ems", "title": "X", "theme": "y"}), 400, "InvalidRequestBody", "unknown key \"theme\""),
+        (
+            json!({"id": "Mauvais Id", "organization": "ems", "title": "X"}),
+            400,
+            "InvalidRequestBody",
+            "not a dataset identifier",
+        ),
+        (
+            json!({"id": "parkings", "organization": "ems", "title": "X"}),
+            409,
+            "Conflict",
+            "already exists",
+        ),
+        (
+            json!({"id": "neuf", "organization": "nulle-part", "title": "X"}),
+            400,
+            "InvalidRequestBody",
+            "unknown organization",
+        ),
+        (
+            json!({"id": "neuf", "organization": "ems"}),
+            400,
+            "InvalidRequestBody",
+            "title is missing",
+        ),
+        (
+            json!({"id": "neuf", "organization": "ems", "title": "X", "theme": "y"}),
+            400,
+            "InvalidRequestBody",
+            "unknown key \"theme\"",
+        ),
     ] {
         let (status, e) = f.call("POST", "/datasets", editor, Some(body.clone())).await;
         assert_eq!((status, code(&e)), (status_expected, code_expected), "{body}: {e}");
@@ -392,18 +536,37 @@ async fn attachments_are_streamed_served_on_the_explore_routes_and_follow_the_da
     let f = fixture(Some(64 * 1024)).await;
     let editor = Who::Key(&f.editor);
     let pdf = b"%PDF-1.4 notice des parkings".to_vec();
-    let (status, _, body) = f.raw("POST", "/datasets/parkings/attachments?file_name=Notice%20parkings.pdf&title=Notice", editor, Some(pdf.clone()), Some("application/pdf")).await;
+    let (status, _, body) = f
+        .raw(
+            "POST",
+            "/datasets/parkings/attachments?file_name=Notice%20parkings.pdf&title=Notice",
+            editor,
+            Some(pdf.clone()),
+            Some("application/pdf"),
+        )
+        .await;
     let a: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(status, 200, "{a}");
-    assert_eq!((a["id"].as_str(), a["size"].as_i64()), (Some("notice_parkings_pdf"), Some(pdf.len() as i64)));
+    assert_eq!(
+        (a["id"].as_str(), a["size"].as_i64()),
+        (Some("notice_parkings_pdf"), Some(pdf.len() as i64))
+    );
 
     let list = f.server.json("/api/explore/v2.1/catalog/datasets/parkings/attachments", 200).await;
     let item = &list["attachments"][0];
     assert_eq!(item["metas"]["id"], "notice_parkings_pdf", "{list}");
-    assert_eq!((item["metas"]["mimetype"].as_str(), item["metas"]["title"].as_str()), (Some("application/pdf"), Some("Notice")));
+    assert_eq!(
+        (item["metas"]["mimetype"].as_str(), item["metas"]["title"].as_str()),
+        (Some("application/pdf"), Some("Notice"))
+    );
     assert_eq!(item["metas"]["url"], "odsfile://Notice parkings.pdf");
     let href = item["href"].as_str().unwrap();
-    assert!(href.ends_with("/api/explore/v2.1/catalog/datasets/parkings/attachments/notice_parkings_pdf"), "{href}");
+    assert!(
+        href.ends_with(
+            "/api/explore/v2.1/catalog/datasets/parkings/attachments/notice_parkings_pdf"
+        ),
+        "{href}"
+    );
     let object = f.server.json("/api/explore/v2.1/catalog/datasets/parkings", 200).await;
     assert_eq!(object["attachments"][0]["id"], "notice_parkings_pdf", "{object}");
     let file = "/api/explore/v2.1/catalog/datasets/parkings/attachments/notice_parkings_pdf";
@@ -411,32 +574,84 @@ async fn attachments_are_streamed_served_on_the_explore_routes_and_follow_the_da
     assert_eq!((status, bytes), (200, pdf.clone()));
     assert_eq!(headers["content-type"], "application/pdf");
     let disposition = headers["content-disposition"].to_str().unwrap();
-    assert!(disposition.starts_with("attachment; filename=\"Notice parkings.pdf\""), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"Notice parkings.pdf\""),
+        "{disposition}"
+    );
 
     // Replaced; it survives a new version of the data.
     let v2 = b"%PDF-1.4 notice revue".to_vec();
-    let (status, _, body) = f.raw("PUT", "/datasets/parkings/attachments/notice_parkings_pdf", editor, Some(v2.clone()), Some("application/pdf")).await;
+    let (status, _, body) = f
+        .raw(
+            "PUT",
+            "/datasets/parkings/attachments/notice_parkings_pdf",
+            editor,
+            Some(v2.clone()),
+            Some("application/pdf"),
+        )
+        .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let files = tempfile::tempdir().unwrap();
-    import(&f.dir, &csv(files.path(), "p2.csv", "nom;places\nGare;121\n"), "parkings", Default::default());
+    import(
+        &f.dir,
+        &csv(files.path(), "p2.csv", "nom;places\nGare;121\n"),
+        "parkings",
+        Default::default(),
+    );
     let (status, _, bytes) = f.raw("GET", file, Who::Nobody, None, None).await;
     assert_eq!((status, bytes), (200, v2.clone()), "the attachment survives a new version");
 
     // Too large: 413, nothing kept, not even a temporary file.
-    let (status, _, body) = f.raw("POST", "/datasets/parkings/attachments?file_name=gros.bin", editor, Some(vec![b'x'; 64 * 1024 + 1]), Some("application/octet-stream")).await;
+    let (status, _, body) = f
+        .raw(
+            "POST",
+            "/datasets/parkings/attachments?file_name=gros.bin",
+            editor,
+            Some(vec![b'x'; 64 * 1024 + 1]),
+            Some("application/octet-stream"),
+        )
+        .await;
     let e: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((status, code(&e)), (413, "PayloadTooLarge"), "{e}");
     let (_, list) = f.call("GET", "/datasets/parkings/attachments", editor, None).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     let uid = object["dataset_uid"].as_str().unwrap();
-    let names: Vec<String> = std::fs::read_dir(f.dir.join("datasets").join(uid).join("attachments")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(f.dir.join("datasets").join(uid).join("attachments"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
     assert_eq!(names, ["notice_parkings_pdf"]);
     // A bad file name, an existing id, a viewer: refused.
-    let (status, _, _) = f.raw("POST", "/datasets/parkings/attachments?file_name=..%2F..%2Fx", editor, Some(b"x".to_vec()), None).await;
+    let (status, _, _) = f
+        .raw(
+            "POST",
+            "/datasets/parkings/attachments?file_name=..%2F..%2Fx",
+            editor,
+            Some(b"x".to_vec()),
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
-    let (status, _, _) = f.raw("POST", "/datasets/parkings/attachments?file_name=Notice%20parkings.pdf", editor, Some(b"x".to_vec()), None).await;
+    let (status, _, _) = f
+        .raw(
+            "POST",
+            "/datasets/parkings/attachments?file_name=Notice%20parkings.pdf",
+            editor,
+            Some(b"x".to_vec()),
+            None,
+        )
+        .await;
     assert_eq!(status, 409);
-    let (status, _, _) = f.raw("POST", "/datasets/parkings/attachments?file_name=v.txt", Who::Key(&f.viewer), Some(b"x".to_vec()), None).await;
+    let (status, _, _) = f
+        .raw(
+            "POST",
+            "/datasets/parkings/attachments?file_name=v.txt",
+            Who::Key(&f.viewer),
+            Some(b"x".to_vec()),
+            None,
+        )
+        .await;
     assert_eq!(status, 403);
 
     // Same visibility as the dataset: a draft's attachments are hidden from anonymous callers.
@@ -447,11 +662,13 @@ async fn attachments_are_streamed_served_on_the_explore_routes_and_follow_the_da
     let (status, _, bytes) = f.raw("GET", file, Who::Key(&f.editor), None, None).await;
     assert_eq!((status, bytes), (200, v2));
 
-    let (status, _) = f.call("DELETE", "/datasets/parkings/attachments/notice_parkings_pdf", editor, None).await;
+    let (status, _) =
+        f.call("DELETE", "/datasets/parkings/attachments/notice_parkings_pdf", editor, None).await;
     assert_eq!(status, 200);
     let (status, _, _) = f.raw("GET", file, Who::Key(&f.editor), None, None).await;
     assert_eq!(status, 404);
-    let (status, e) = f.call("DELETE", "/datasets/parkings/attachments/notice_parkings_pdf", editor, None).await;
+    let (status, e) =
+        f.call("DELETE", "/datasets/parkings/attachments/notice_parkings_pdf", editor, None).await;
     assert_eq!((status, code(&e)), (404, "NotFound"), "{e}");
     let actions = f.audit_actions().await;
     for action in ["attachment.add", "attachment.replace", "attachment.remove"] {
@@ -463,31 +680,72 @@ async fn attachments_are_streamed_served_on_the_explore_routes_and_follow_the_da
 async fn an_earlier_version_is_restored_as_a_new_one_without_touching_its_files() {
     let f = fixture(None).await;
     let files = tempfile::tempdir().unwrap();
-    import(&f.dir, &csv(files.path(), "p2.csv", "nom;places\nGare;1\nHalles;2\nMusée;3\n"), "parkings", Default::default());
+    import(
+        &f.dir,
+        &csv(files.path(), "p2.csv", "nom;places\nGare;1\nHalles;2\nMusée;3\n"),
+        "parkings",
+        Default::default(),
+    );
     let editor = Who::Key(&f.editor);
     let (status, versions) = f.call("GET", "/datasets/parkings/versions", editor, None).await;
     assert_eq!(status, 200, "{versions}");
-    let summary: Vec<(i64, i64, bool)> = versions.as_array().unwrap().iter().map(|v| (v["number"].as_i64().unwrap(), v["records"].as_i64().unwrap(), v["current"].as_bool().unwrap())).collect();
+    let summary: Vec<(i64, i64, bool)> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["number"].as_i64().unwrap(),
+                v["records"].as_i64().unwrap(),
+                v["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(summary, [(2, 3, true), (1, 2, false)]);
-    let uid = f.server.json("/api/explore/v2.1/catalog/datasets/parkings", 200).await["dataset_uid"].as_str().unwrap().to_owned();
+    let uid =
+        f.server.json("/api/explore/v2.1/catalog/datasets/parkings", 200).await["dataset_uid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let v1 = f.dir.join("datasets").join(&uid).join("v1").join("data.parquet");
     let v1_bytes = std::fs::read(&v1).unwrap();
 
-    let (status, versions) = f.call("POST", "/datasets/parkings/versions/1/restore", editor, None).await;
+    let (status, versions) =
+        f.call("POST", "/datasets/parkings/versions/1/restore", editor, None).await;
     assert_eq!(status, 200, "{versions}");
     let newest = &versions[0];
-    assert_eq!((newest["number"].as_i64(), newest["restored_from"].as_i64(), newest["records"].as_i64(), newest["current"].as_bool()), (Some(3), Some(1), Some(2), Some(true)), "{versions}");
+    assert_eq!(
+        (
+            newest["number"].as_i64(),
+            newest["restored_from"].as_i64(),
+            newest["records"].as_i64(),
+            newest["current"].as_bool()
+        ),
+        (Some(3), Some(1), Some(2), Some(true)),
+        "{versions}"
+    );
     assert!(newest["actor"].as_str().is_some_and(|a| a.starts_with("user:")), "{newest}");
-    let names: Vec<String> = f.server.records("parkings", "order_by=nom").await.iter().map(|r| r["nom"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> = f
+        .server
+        .records("parkings", "order_by=nom")
+        .await
+        .iter()
+        .map(|r| r["nom"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["Gare", "Halles"], "the restored data are served");
     assert_eq!(std::fs::read(&v1).unwrap(), v1_bytes, "v1 is unchanged");
     assert!(f.dir.join("datasets").join(&uid).join("v2").join("data.parquet").exists());
 
-    for (path, status_expected) in [("/datasets/parkings/versions/9/restore", 409), ("/datasets/parkings/versions/3/restore", 409), ("/datasets/parkings/versions/zero/restore", 400)] {
+    for (path, status_expected) in [
+        ("/datasets/parkings/versions/9/restore", 409),
+        ("/datasets/parkings/versions/3/restore", 409),
+        ("/datasets/parkings/versions/zero/restore", 400),
+    ] {
         let (status, e) = f.call("POST", path, editor, None).await;
         assert_eq!(status, status_expected, "{path}: {e}");
     }
-    let (status, _) = f.call("POST", "/datasets/parkings/versions/1/restore", Who::Key(&f.viewer), None).await;
+    let (status, _) =
+        f.call("POST", "/datasets/parkings/versions/1/restore", Who::Key(&f.viewer), None).await;
     assert_eq!(status, 403);
     let (_, versions) = f.call("GET", "/datasets/parkings/versions", editor, None).await;
     assert_eq!(versions.as_array().map(Vec::len), Some(3), "refusals published nothing");
@@ -500,21 +758,54 @@ async fn organization_admins_manage_members_invitations_and_keys() {
     let (status, members) = f.call("GET", "/organizations/ems/members", admin, None).await;
     assert_eq!(status, 200, "{members}");
     assert_eq!(members.as_array().map(Vec::len), Some(3));
-    for (who, caller, expected) in [("editor", Who::Key(&f.editor), 403), ("other org's admin", Who::Key(&f.other), 403), ("portal admin", Who::Key(&f.portal), 200)] {
+    for (who, caller, expected) in [
+        ("editor", Who::Key(&f.editor), 403),
+        ("other org's admin", Who::Key(&f.other), 403),
+        ("portal admin", Who::Key(&f.portal), 200),
+    ] {
         let (status, e) = f.call("GET", "/organizations/ems/members", caller, None).await;
         assert_eq!(status, expected, "{who}: {e}");
     }
-    let (status, members) = f.call("PUT", "/organizations/ems/members/viewer@ems.example", admin, Some(json!({"role": "editor"}))).await;
+    let (status, members) = f
+        .call(
+            "PUT",
+            "/organizations/ems/members/viewer@ems.example",
+            admin,
+            Some(json!({"role": "editor"})),
+        )
+        .await;
     assert_eq!(status, 200, "{members}");
-    assert!(members.as_array().unwrap().iter().any(|m| m["email"] == "viewer@ems.example" && m["role"] == "editor"), "{members}");
-    let (status, e) = f.call("PUT", "/organizations/ems/members/viewer@ems.example", admin, Some(json!({"role": "owner"}))).await;
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["email"] == "viewer@ems.example" && m["role"] == "editor"),
+        "{members}"
+    );
+    let (status, e) = f
+        .call(
+            "PUT",
+            "/organizations/ems/members/viewer@ems.example",
+            admin,
+            Some(json!({"role": "owner"})),
+        )
+        .await;
     assert_eq!((status, code(&e)), (400, "InvalidRequestBody"), "{e}");
     assert!(e["message"].as_str().unwrap().contains("admin, editor, viewer"), "{e}");
 
-    let (status, inv) = f.call("POST", "/organizations/ems/invitations", admin, Some(json!({"email": "nouveau@ems.example", "role": "viewer"}))).await;
+    let (status, inv) = f
+        .call(
+            "POST",
+            "/organizations/ems/invitations",
+            admin,
+            Some(json!({"email": "nouveau@ems.example", "role": "viewer"})),
+        )
+        .await;
     assert_eq!(status, 201, "{inv}");
     let url = inv["url"].as_str().unwrap();
-    let path = url.split_once("/invitation/").map(|(_, token)| format!("/invitation/{token}")).unwrap();
+    let path =
+        url.split_once("/invitation/").map(|(_, token)| format!("/invitation/{token}")).unwrap();
     let (status, _, _) = f.server.get(&path).await;
     assert_eq!(status, 200, "the invitation link works");
 
@@ -525,22 +816,57 @@ async fn organization_admins_manage_members_invitations_and_keys() {
     assert_eq!(status, 200, "the new key works");
     let (status, keys) = f.call("GET", "/organizations/ems/keys", admin, None).await;
     assert_eq!(status, 200);
-    assert!(keys.to_string().contains(created["record"]["id"].as_str().unwrap()) && !keys.to_string().contains(&key), "{keys}");
-    let (status, _) = f.call("POST", "/organizations/ems/keys", admin, Some(json!({"email": "other@autre.example", "name": "x", "scopes": ["read"]}))).await;
+    assert!(
+        keys.to_string().contains(created["record"]["id"].as_str().unwrap())
+            && !keys.to_string().contains(&key),
+        "{keys}"
+    );
+    let (status, _) = f
+        .call(
+            "POST",
+            "/organizations/ems/keys",
+            admin,
+            Some(json!({"email": "other@autre.example", "name": "x", "scopes": ["read"]})),
+        )
+        .await;
     assert_eq!(status, 404, "not a member of ems");
     let id = created["record"]["id"].as_str().unwrap();
-    let (status, _) = f.call("DELETE", &format!("/organizations/autre/keys/{id}"), Who::Key(&f.other), None).await;
+    let (status, _) = f
+        .call("DELETE", &format!("/organizations/autre/keys/{id}"), Who::Key(&f.other), None)
+        .await;
     assert_eq!(status, 404, "another organization's admin cannot revoke it");
-    let (status, revoked) = f.call("DELETE", &format!("/organizations/ems/keys/{id}"), admin, None).await;
+    let (status, revoked) =
+        f.call("DELETE", &format!("/organizations/ems/keys/{id}"), admin, None).await;
     assert_eq!(status, 200, "{revoked}");
     let (status, e) = f.call("GET", "/datasets/parkings", Who::Key(&key), None).await;
     assert_eq!((status, code(&e)), (401, "InvalidApiKey"), "{e}");
 
-    let (status, org) = f.call("POST", "/organizations", Who::Key(&f.portal), Some(json!({"id": "colmar", "name": "Colmar", "kind": "city"}))).await;
+    let (status, org) = f
+        .call(
+            "POST",
+            "/organizations",
+            Who::Key(&f.portal),
+            Some(json!({"id": "colmar", "name": "Colmar", "kind": "city"})),
+        )
+        .await;
     assert_eq!(status, 201, "{org}");
-    let (status, _) = f.call("POST", "/organizations", admin, Some(json!({"id": "x", "name": "X", "kind": "city"}))).await;
+    let (status, _) = f
+        .call(
+            "POST",
+            "/organizations",
+            admin,
+            Some(json!({"id": "x", "name": "X", "kind": "city"})),
+        )
+        .await;
     assert_eq!(status, 403, "organization admins do not create organizations");
-    let (status, e) = f.call("POST", "/organizations", Who::Key(&f.portal), Some(json!({"id": "colmar", "name": "Colmar", "kind": "city"}))).await;
+    let (status, e) = f
+        .call(
+            "POST",
+            "/organizations",
+            Who::Key(&f.portal),
+            Some(json!({"id": "colmar", "name": "Colmar", "kind": "city"})),
+        )
+        .await;
     assert_eq!((status, code(&e)), (409, "Conflict"), "{e}");
     let (status, orgs) = f.call("GET", "/organizations", admin, None).await;
     assert_eq!((status, orgs.as_array().map(Vec::len)), (200, Some(1)), "{orgs}");

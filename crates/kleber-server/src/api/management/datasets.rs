@@ -50,7 +50,11 @@ pub struct PublishBody {
 pub(super) async fn list_licences(Manager(_editor): Manager) -> Response {
     let list: Vec<LicenceView> = LICENCES
         .iter()
-        .map(|l| LicenceView { id: l.id.to_owned(), name: l.name.to_owned(), url: l.url.to_owned() })
+        .map(|l| LicenceView {
+            id: l.id.to_owned(),
+            name: l.name.to_owned(),
+            url: l.url.to_owned(),
+        })
         .collect();
     json(StatusCode::OK, &list)
 }
@@ -145,11 +149,11 @@ pub(super) async fn publish_dataset(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = parse_body(&body, Some(json!({})))?;
-    let bad = |message: String| {
-        ApiError::new(kleber_types::ErrorCode::InvalidRequestBody, message)
-    };
+    let bad = |message: String| ApiError::new(kleber_types::ErrorCode::InvalidRequestBody, message);
     let Value::Object(map) = &body else {
-        return Err(bad("the body must be a JSON object such as {\"visibility\": \"public\"}".to_owned()));
+        return Err(bad(
+            "the body must be a JSON object such as {\"visibility\": \"public\"}".to_owned()
+        ));
     };
     if let Some(key) = map.keys().find(|k| k.as_str() != "visibility") {
         return Err(bad(format!("unknown key {key:?}; publishing takes only visibility")));
