@@ -369,10 +369,10 @@ pub fn metadata_patch(body: &Value) -> Result<Map<String, Value>, Error> {
                     put("license_id", Value::from(licence.id));
                 }
             }
-            "license_name" | "license_url" => {
-                if change.get("license").and_then(Value::as_str) != Some("custom") {
-                    return Err(body_error(format!("{key} is only given with license \"custom\"")));
-                }
+            "license_name" | "license_url"
+                if change.get("license").and_then(Value::as_str) != Some("custom") =>
+            {
+                return Err(body_error(format!("{key} is only given with license \"custom\"")));
             }
             "publisher" | "contact_name" | "spatial" | "attributions" => {
                 put(key, Value::from(text(key, value, 1000)?.trim()));
