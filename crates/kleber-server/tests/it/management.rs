@@ -895,3 +895,74 @@ async fn the_trash_is_purged_with_the_files_after_its_delay() {
     assert_eq!(status, 404);
     assert!(f.audit_actions().await.iter().any(|a| a == "dataset.purge"));
 }
+
+/// The `sh` blocks of a Markdown file, in order.
+fn shell_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), text) => {
+                block.push_str(text);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+/// docs/publishing.md's examples, run as they are with bash and curl against a real server.
+#[tokio::test]
+async fn the_examples_of_the_publishing_guide_run() {
+    let f = fixture(None).await;
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/publishing.md"),
+    )
+    .expect("docs/publishing.md");
+    let blocks = shell_blocks(&doc);
+    assert!(blocks.len() >= 6, "{blocks:?}");
+    let work = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_kleber")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    for block in &blocks {
+        let mut command = std::process::Command::new("bash");
+        command
+            .args(["-euo", "pipefail", "-c", block])
+            .current_dir(work.path())
+            .env("KLEBER", &f.server.base)
+            .env("KEY", &f.editor)
+            .env("DATA_DIR", &f.dir)
+            .env("PATH", &path);
+        // On the blocking pool: the server answers on this test's runtime meanwhile.
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("join")
+            .expect("bash");
+        assert!(
+            output.status.success(),
+            "{block}\nfailed: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // What the examples did, read back.
+    let object = f.server.json("/api/explore/v2.1/catalog/datasets/velos", 200).await;
+    let metas = &object["metas"]["default"];
+    assert_eq!(metas["license"], "Licence Ouverte v2.0 (Etalab)");
+    assert!(metas["description"].as_str().unwrap().contains("<strong>stations</strong>"));
+    assert_eq!(object["attachments"][0]["id"], "notice_txt", "{object}");
+    let names: Vec<String> = f
+        .server
+        .records("velos", "order_by=station")
+        .await
+        .iter()
+        .map(|r| r["station"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["Gare", "République"]);
+}
