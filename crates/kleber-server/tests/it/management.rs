@@ -299,6 +299,9 @@ async fn a_dataset_goes_from_draft_to_public_to_archive_to_the_trash_and_back() 
     assert_eq!((status, d["archived"].as_bool()), (200, Some(true)), "{d}");
     let public = f.server.json("/api/explore/v2.1/catalog/datasets/velos", 200).await;
     assert_eq!(public["metas"]["default"]["archived"], true, "archived shows in the metas");
+    let (status, _, page) = f.server.get("/explore/dataset/velos/information/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Archivé") || page.contains("Archived"), "the portal page says so");
     let catalog = f.server.json("/api/explore/v2.1/catalog/datasets?limit=100", 200).await;
     let listed =
         catalog["results"].as_array().unwrap().iter().find(|d| d["dataset_id"] == "velos").cloned();
