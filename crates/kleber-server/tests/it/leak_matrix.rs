@@ -193,6 +193,11 @@ const DATASETS: [Dataset; 3] = [
     },
 ];
 
+/// The identifier of dataset `d`'s attachment (management API block).
+fn attachment_id(d: &Dataset) -> String {
+    if d.marker.is_empty() { "notice_txt".to_owned() } else { format!("{}_notice_txt", d.marker) }
+}
+
 fn dataset(kind: Kind) -> &'static Dataset {
     DATASETS.iter().find(|d| d.kind == kind).expect("every kind has a dataset")
 }
@@ -346,7 +351,7 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, String>) -> Vec<Str
     expand("{tab}", &tabs.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>());
     expand("{*path}", &["aucun.css".to_owned()]);
     // ---- management API placeholders (begin) ----
-    expand("{attachment_id}", &["aucun_pdf".to_owned()]);
+    expand("{attachment_id}", &[attachment_id(d)]);
     expand("{number}", &["1".to_owned()]);
     expand("{email}", &["viewer@ems.example".to_owned()]);
     expand("{key_id}", &["000000000000".to_owned()]);
@@ -449,6 +454,26 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         let serde_json::Value::Object(metas) = metas else { unreachable!() };
         app.update_metas(&ctx, d.id, metas).await.expect("metas");
     }
+    // ---- management API: one attachment per dataset, its secrets marked (begin) ----
+    for d in &DATASETS {
+        let upload = kleber_app::attachments::AttachmentUpload {
+            file_name: format!(
+                "{}notice.txt",
+                if d.marker.is_empty() { String::new() } else { format!("{}-", d.marker) }
+            ),
+            title: Some(format!("{} notice", d.title)),
+            content_type: Some("text/plain".to_owned()),
+            replace: None,
+        };
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(format!(
+            "{} contenu",
+            d.marker
+        )))]);
+        let editor = kleber_app::manage::Editor::operator();
+        let added = app.put_attachment(&editor, d.id, upload, body).await.expect("attachment");
+        assert_eq!(added.id, attachment_id(d));
+    }
+    // ---- management API (end) ----
     drop(app);
 
     let accounts = Accounts::new(Arc::new(Store::open(dir).expect("store")));
@@ -582,6 +607,7 @@ fn oracle_copy(from: &Path, hidden: &[Kind]) -> tempfile::TempDir {
             .expect("uid");
         for sql in [
             "DELETE FROM dataset_grants WHERE dataset_uid = ?1",
+            "DELETE FROM attachments WHERE dataset_uid = ?1",
             "DELETE FROM versions WHERE dataset_uid = ?1",
             "DELETE FROM datasets WHERE uid = ?1",
         ] {
