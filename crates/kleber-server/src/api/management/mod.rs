@@ -234,11 +234,57 @@ pub(crate) fn parse_body(bytes: &[u8], default: Option<Value>) -> Result<Value, 
     })
 }
 
-/// Adds the API-key security scheme to the document.
+/// Adds the API-key security scheme to the document, and the error answers every
+/// authenticated operation may give (a bad parameter or body, no or bad credentials, a
+/// refusal, an unknown dataset, a state that refuses the change) where its annotation does
+/// not list them.
 struct Security;
+
+impl Security {
+    fn add_errors(doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let common = [
+            ("400", "Bad parameter or body (InvalidRESTParameterError, InvalidRequestBody)"),
+            ("401", "No credentials, or an invalid API key"),
+            ("403", "Not allowed (a role, a scope, or the session's CSRF token is missing)"),
+            ("404", "Unknown dataset, organization, member, key, attachment or version"),
+            ("409", "The resource's state refuses the change (Conflict)"),
+            ("413", "The body is too large (PayloadTooLarge)"),
+        ];
+        for (path, item) in &mut doc.paths.paths {
+            if path.ends_with("/openapi.json") {
+                continue;
+            }
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in common {
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
+    }
+}
 
 impl utoipa::Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        Security::add_errors(doc);
         use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
