@@ -980,8 +980,10 @@ async fn schemathesis_checks_the_answers_against_the_openapi_document() {
     let st = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/.venv/bin/st");
     assert!(st.exists(), "{} is missing: run scripts/install-test-deps.sh", st.display());
     let url = format!("{}{M}/openapi.json", f.server.base);
+    // Schemathesis keeps a cache in its working directory: a temporary one.
+    let work = tempfile::tempdir().expect("tempdir");
     let mut command = std::process::Command::new(&st);
-    command.args([
+    command.current_dir(work.path()).args([
         "run",
         &url,
         "-H",
