@@ -2,7 +2,8 @@
 # Installs what the test suite needs when it is missing. Idempotent; quiet when all is there.
 #
 # - Rust components: clippy, rustfmt.
-# - Debian packages: gdal-bin (ogrinfo reads back geo exports), chromium (browser tests).
+# - Debian packages: gdal-bin (ogrinfo reads back geo exports), chromium (browser tests),
+#   curl (runs the examples of docs/publishing.md).
 # - Python: a virtual environment in tests/clients/.venv with the pinned clients and readers
 #   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis,
 #   aiosmtpd: the local SMTP server the invitation-mail tests send to).
@@ -25,6 +26,7 @@ fi
 debs=()
 command -v ogrinfo >/dev/null || debs+=(gdal-bin)
 command -v chromium >/dev/null || debs+=(chromium)
+command -v curl >/dev/null || debs+=(curl)
 if ((${#debs[@]})); then
   echo "installing Debian packages: ${debs[*]}"
   sudo=""

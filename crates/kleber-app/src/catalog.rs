@@ -112,10 +112,20 @@ fn doc(e: &CatalogEntry) -> CatalogDoc {
 }
 
 /// A digest of what a dataset's answers depend on: its uid, organization, visibility,
-/// version, modification time, title, description, metadata and fields.
+/// version, modification time, title, description, metadata, fields and attachments.
 pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
     use sha1::{Digest, Sha1};
     let mut hash = Sha1::new();
+    let attachments: String = record
+        .attachments
+        .iter()
+        .map(|a| {
+            format!(
+                "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\n",
+                a.id, a.title, a.mimetype, a.size, a.updated_at
+            )
+        })
+        .collect();
     for part in [
         record.uid.as_str(),
         &record.organization,
@@ -126,6 +136,7 @@ pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
         record.description.as_deref().unwrap_or("\u{0}"),
         &serde_json::Value::Object(record.metas.clone()).to_string(),
         &serde_json::to_string(&record.version.fields).unwrap_or_default(),
+        &attachments,
     ] {
         hash.update(part.as_bytes());
         hash.update([0xff]);

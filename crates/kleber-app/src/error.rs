@@ -25,6 +25,18 @@ pub enum Error {
     /// A parameter the use case checks itself (the message names it).
     #[error("{0}")]
     BadParameter(String),
+    /// A request body is not what the use case accepts (the message says what and where).
+    #[error("{0}")]
+    InvalidBody(String),
+    /// The change does not fit the resource's state (the message says why).
+    #[error("{0}")]
+    Conflict(String),
+    /// No such thing (an organization, a user, a key, an attachment, a version).
+    #[error("{0}")]
+    NotFound(String),
+    /// A body is larger than the use case accepts (the message gives the limit).
+    #[error("{0}")]
+    TooLarge(String),
     /// The query ran past the time limit.
     #[error(
         "the query exceeded the time limit of {seconds} s; narrow it with a where clause or use the exports endpoint"
@@ -66,6 +78,10 @@ impl HasErrorCode for Error {
             Error::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             Error::Unauthenticated(_) => ErrorCode::AuthenticationRequired,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::InvalidBody(_) => ErrorCode::InvalidRequestBody,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
             Error::Query(e) => e.error_code(),
             Error::Store(e) => e.error_code(),

@@ -82,6 +82,19 @@ pub fn import_file_with(
         return Err(kleber_store::Error::OrgNotFound { id: org.clone() })
             .context("nothing was published");
     }
+    if let Some(d) = store.catalog().managed_dataset(&request.dataset)?
+        && (d.archived || d.deleted_at.is_some())
+    {
+        let state = if d.archived {
+            "archived (read-only): unarchive it"
+        } else {
+            "in the trash: restore it"
+        };
+        anyhow::bail!(
+            "dataset `{}` is {state} before importing into it; nothing was published",
+            request.dataset
+        );
+    }
     let mut pending = store.begin_version(&request.dataset)?;
     pending.set_access(
         access.organization.as_deref(),

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod attachments;
 pub mod audit;
 pub mod cache;
 pub mod catalog;
@@ -21,9 +22,11 @@ pub mod cluster;
 mod context;
 mod error;
 pub mod import;
+pub mod manage;
 pub mod policy;
 mod resolve;
 pub mod sessions;
+pub mod versions;
 pub mod volatile;
 
 use std::borrow::Cow;
@@ -223,6 +226,8 @@ pub struct App {
     limits: Limits,
     /// Catalog resolutions so far.
     resolutions: std::sync::atomic::AtomicU64,
+    /// Size limit of one attachment, in bytes.
+    max_attachment_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -238,6 +243,9 @@ impl App {
             results: ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20),
             limits,
             resolutions: std::sync::atomic::AtomicU64::new(0),
+            max_attachment_bytes: std::sync::atomic::AtomicU64::new(
+                attachments::DEFAULT_MAX_ATTACHMENT_BYTES,
+            ),
         }
     }
 

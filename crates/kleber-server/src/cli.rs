@@ -190,6 +190,14 @@ struct ServeArgs {
     /// Largest request body accepted, in KiB; beyond, 413 PayloadTooLarge.
     #[arg(long, env = "KLEBER_MAX_BODY_KB", default_value_t = crate::listener::DEFAULT_MAX_BODY_KB)]
     max_body_kb: u64,
+    /// Days a deleted dataset stays in the trash (restorable) before the server purges it
+    /// with its files.
+    #[arg(long, env = "KLEBER_TRASH_DAYS", default_value_t = 30)]
+    trash_days: u32,
+    /// Largest attachment accepted by the management API, in MiB (also bounded by
+    /// --max-body-kb); beyond, 413 PayloadTooLarge.
+    #[arg(long, env = "KLEBER_MAX_ATTACHMENT_MB", default_value_t = 20)]
+    max_attachment_mb: u64,
     /// Exports spooled to disk at once (XLSX, Parquet, shapefile, GPX, FlatGeobuf); beyond,
     /// 503 ServerBusy.
     #[arg(long, env = "KLEBER_MAX_SPOOLED_EXPORTS", default_value_t = crate::state::DEFAULT_MAX_SPOOLED_EXPORTS,
@@ -512,6 +520,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         Ok(None) => {}
         Err(message) => anyhow::bail!(message),
     }
+    state.app.set_max_attachment_bytes(args.max_attachment_mb.saturating_mul(1 << 20));
     let limits = crate::HttpLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         max_requests: args.max_requests,
@@ -528,6 +537,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                 tracing::info!(datasets = %loaded.join(", "), "demo datasets loaded");
             }
         }
+        crate::api::management::spawn_trash_purge(
+            std::sync::Arc::clone(&state.app),
+            args.trash_days,
+        );
         let count = state.app.catalog(&ctx).await?.records().len();
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {
             format!(

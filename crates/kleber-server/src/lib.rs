@@ -58,7 +58,7 @@ pub fn routes() -> http::routes::Routes {
         .mount(api_v20::V2_0, api_v20::routes(), api_v20::layers)
         .mount(api_v20::V2_ALIAS, api_v20::routes(), api_v20::layers)
         .mount("", api_v1::routes(), plain)
-        .mount(api::audit::MANAGEMENT_V1, api::audit::routes(), plain)
+        .mount(api::management::MANAGEMENT_V1, api::management::routes(), http::management::layers)
         .mount(ckan::ACTION_V3, ckan::routes(), plain)
         .mount(ckan::ACTION, ckan::routes(), plain)
         .merge_untabled(web::routes())

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 
 /// The catalog database behind a [`Store`](crate::Store).
-pub trait Catalog: crate::AccountCatalog + Send + Sync {
+pub trait Catalog: crate::AccountCatalog + crate::ManageCatalog + Send + Sync {
     /// Every published dataset with its current version, ordered by identifier.
     fn list_datasets(&self) -> Result<Vec<DatasetRecord>>;
 
@@ -90,8 +90,10 @@ pub struct NewVersion<'a> {
     pub organization: Option<&'a str>,
     /// Who may read it: given, or public (new), or unchanged (existing).
     pub visibility: Option<crate::Visibility>,
-    /// Who publishes it (for the audit log).
+    /// Who publishes it (for the audit log and the version list).
     pub actor: &'a crate::Actor,
+    /// The earlier version whose files this one restores, if it is a restore.
+    pub restored_from: Option<i64>,
 }
 
 /// A published dataset with its current version.
@@ -113,6 +115,8 @@ pub struct DatasetRecord {
     pub organization: String,
     /// Who may read it (decided by `kleber_app::policy`).
     pub visibility: crate::Visibility,
+    /// Files attached to it, by identifier.
+    pub attachments: Vec<crate::Attachment>,
     /// The version served.
     pub version: VersionRecord,
 }

@@ -133,6 +133,17 @@ pub enum Error {
         /// The identifier asked for.
         id: String,
     },
+    /// A dataset with this identifier already exists (in the trash included).
+    #[error(
+        "a dataset with identifier {id:?} already exists (perhaps in the trash); choose another identifier"
+    )]
+    DatasetExists {
+        /// The identifier.
+        id: String,
+    },
+    /// The dataset's state does not allow the change (the message says why and what to do).
+    #[error("{0}")]
+    InvalidState(String),
 }
 
 impl HasErrorCode for Error {
@@ -142,6 +153,7 @@ impl HasErrorCode for Error {
             Error::InvalidDatasetId { .. }
             | Error::InvalidOrgId { .. }
             | Error::InvalidEmail { .. } => ErrorCode::InvalidRestParameter,
+            Error::DatasetExists { .. } | Error::InvalidState(_) => ErrorCode::Conflict,
             _ => ErrorCode::InternalError,
         }
     }

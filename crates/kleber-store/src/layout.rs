@@ -8,6 +8,8 @@ pub(crate) const LOCK_FILE: &str = ".write.lock";
 pub(crate) const DATA_FILE: &str = "data.parquet";
 pub(crate) const REPORT_FILE: &str = "rejected.csv";
 pub(crate) const TMP_PREFIX: &str = ".tmp-";
+/// Beside the versions of a dataset: its attachments, which survive new versions.
+pub(crate) const ATTACHMENTS_DIR: &str = "attachments";
 
 pub(crate) fn dataset_dir(root: &Path, uid: &str) -> PathBuf {
     root.join(DATASETS_DIR).join(uid)

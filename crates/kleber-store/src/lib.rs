@@ -9,6 +9,7 @@
 //! <data-dir>/datasets/<uid>/v<N>/data.parquet     immutable version N of a dataset
 //! <data-dir>/datasets/<uid>/v<N>/rejected.csv     rows the import could not read, if any
 //! <data-dir>/datasets/<uid>/.tmp-v<N>-<pid>/      a version being written (never served)
+//! <data-dir>/datasets/<uid>/attachments/<id>      files attached to the dataset (survive versions)
 //! <data-dir>/tmp/exports/                 spooled exports of a running server (cleaned at start-up)
 //! ```
 //!
@@ -28,9 +29,11 @@ mod catalog;
 mod error;
 pub mod freshness;
 mod layout;
+pub mod manage;
 mod publish;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_manage;
 
 pub use accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
@@ -39,6 +42,7 @@ pub use accounts::{
 };
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
+pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use sqlite::SqliteCatalog;
 

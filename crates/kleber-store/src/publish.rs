@@ -85,6 +85,7 @@ pub struct PendingVersion<'a> {
     organization: Option<String>,
     visibility: Option<crate::Visibility>,
     actor: crate::Actor,
+    restored_from: Option<i64>,
 }
 
 /// What a commit produced.
@@ -124,7 +125,7 @@ pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut bytes = [0u8; 6];
     // Without OS randomness, fall back to the clock: uniqueness is still checked by the
@@ -199,6 +200,7 @@ impl Store {
             organization: None,
             visibility: None,
             actor: crate::Actor::Operator(None),
+            restored_from: None,
         })
     }
 
@@ -240,8 +242,9 @@ impl Store {
             for child in fs::read_dir(&path).map_err(io_err(&path))? {
                 let child = child.map_err(io_err(&path))?;
                 let child_name = child.file_name().to_string_lossy().into_owned();
-                let keep =
-                    layout::parse_version_dir(&child_name).is_some_and(|n| versions.contains(&n));
+                let keep = child_name == layout::ATTACHMENTS_DIR
+                    || layout::parse_version_dir(&child_name)
+                        .is_some_and(|n| versions.contains(&n));
                 if !keep {
                     let child_path = child.path();
                     if child_path.is_dir() {
@@ -286,6 +289,17 @@ impl PendingVersion<'_> {
         self.organization = organization.map(str::to_owned);
         self.visibility = visibility;
         self.actor = actor;
+    }
+
+    /// Records that this version restores the files of version `number` (see
+    /// [`Store::restore_version`]).
+    pub(crate) fn set_restored_from(&mut self, number: i64) {
+        self.restored_from = Some(number);
+    }
+
+    /// The dataset's uid.
+    pub fn uid(&self) -> &str {
+        &self.uid
     }
 
     /// Where the rejected-rows report of this version may be written.
@@ -350,6 +364,7 @@ impl PendingVersion<'_> {
             organization: self.organization.as_deref(),
             visibility: self.visibility,
             actor: &self.actor,
+            restored_from: self.restored_from,
         };
         if let Err(e) = self.store.catalog.record_version(&version) {
             // The catalog did not take the version: it must not stay on disk as if it had.

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -163,13 +163,20 @@ fn migrate_in_transaction(
     if version < 4 {
         crate::sqlite_accounts::migrate_to_4(conn)?;
     }
+    if version < 6 {
+        crate::sqlite_manage::migrate_to_6(conn)?;
+    }
     Ok(())
 }
 
 const SELECT_CURRENT: &str = "SELECT d.uid, d.id, d.title, d.description, d.metas, d.modified_at,
         v.version, v.fields, v.records_count, v.rejected_count, v.source, v.created_at,
-        d.org_id, d.visibility
-   FROM datasets d JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version";
+        d.org_id, d.visibility, d.archived,
+        (SELECT json_group_array(json_array(a.id, a.title, a.file_name, a.mimetype, a.size,
+                                            a.created_at, a.updated_at))
+           FROM (SELECT * FROM attachments WHERE dataset_uid = d.uid ORDER BY id) a)
+   FROM datasets d JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version
+        AND d.deleted_at IS NULL";
 
 /// Runs `f` in a transaction that takes SQLite's write lock before its first read
 /// (`BEGIN IMMEDIATE`), so a read-modify-write never works on a stale read.
@@ -343,6 +350,7 @@ impl Catalog for SqliteCatalog {
         write(&mut conn, |tx| {
             let mut fields = v.fields.to_vec();
             crate::sqlite_accounts::check_access(tx, v)?;
+            crate::sqlite_manage::check_writable(tx, v.uid)?;
             if v.is_new {
                 let org = match v.organization {
                     Some(org) => org.to_owned(),
@@ -389,9 +397,10 @@ impl Catalog for SqliteCatalog {
             let fields_json = serde_json::to_string(&fields)
                 .map_err(|e| Error::CorruptCatalog(format!("fields not serialisable: {e}")))?;
             tx.execute(
-                "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![v.uid, v.number, fields_json, v.records_count, v.rejected_count, v.source, v.now],
+                "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at, actor, restored_from)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![v.uid, v.number, fields_json, v.records_count, v.rejected_count, v.source, v.now,
+                        v.actor.columns().0, v.restored_from],
             )?;
             tx.execute(
                 "UPDATE datasets SET current_version = ?1, modified_at = ?2 WHERE uid = ?3",
@@ -452,19 +461,27 @@ impl SqliteCatalog {
         let rejected_count: i64 = row.get(9)?;
         let organization: Option<String> = row.get(12)?;
         let visibility: String = row.get(13)?;
+        let archived: bool = row.get(14)?;
+        let attachments: Option<String> = row.get(15)?;
         let dir = layout::dataset_dir(&self.root, &uid).join(layout::version_dir_name(number));
         let parsed = (|| {
-            let metas: Map<String, Value> =
+            let mut metas: Map<String, Value> =
                 serde_json::from_str(&metas).map_err(|e| format!("metas of {uid}: {e}"))?;
+            if archived {
+                // Shown wherever the metadata are (dataset objects, the catalog, the portal).
+                metas.insert("archived".to_owned(), Value::Bool(true));
+            }
             let fields: Vec<Field> = serde_json::from_str(&fields)
                 .map_err(|e| format!("fields of {uid} v{number}: {e}"))?;
             let visibility: crate::Visibility =
                 visibility.parse().map_err(|e| format!("visibility of {uid}: {e}"))?;
             let organization =
                 organization.ok_or_else(|| format!("dataset {uid} has no organization"))?;
-            Ok((metas, fields, visibility, organization))
+            let attachments = crate::sqlite_manage::parse_attachments(attachments.as_deref())
+                .map_err(|e| format!("attachments of {uid}: {e}"))?;
+            Ok((metas, fields, visibility, organization, attachments))
         })();
-        let (metas, fields, visibility, organization) = match parsed {
+        let (metas, fields, visibility, organization, attachments) = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -476,6 +493,7 @@ impl SqliteCatalog {
             modified: row.get(5)?,
             organization,
             visibility,
+            attachments,
             version: VersionRecord {
                 number,
                 fields,

@@ -124,7 +124,7 @@ pub(crate) fn migrate_to_4(conn: &Connection) -> Result<()> {
 }
 
 /// Appends one audit entry (inside the caller's transaction).
-fn append(
+pub(crate) fn append(
     conn: &Connection,
     actor: &Actor,
     action: &str,

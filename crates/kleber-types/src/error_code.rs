@@ -41,6 +41,12 @@ pub enum ErrorCode {
     /// The request's `Host` header is missing or is not a host name (or IP address) with an
     /// optional port, and no public URL is configured to build absolute URLs from.
     InvalidHost,
+    /// The request body (JSON or file) of a management request is not what the route accepts:
+    /// malformed JSON, an unknown key, a value of the wrong kind, an unknown licence.
+    InvalidRequestBody,
+    /// The change conflicts with the resource's state: the identifier is taken, the dataset is
+    /// archived, deleted, has no version to publish.
+    Conflict,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -62,6 +68,8 @@ impl ErrorCode {
         ErrorCode::ServerBusy,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidHost,
+        ErrorCode::InvalidRequestBody,
+        ErrorCode::Conflict,
         ErrorCode::InternalError,
     ];
 
@@ -82,6 +90,8 @@ impl ErrorCode {
             ErrorCode::ServerBusy => "ServerBusy",
             ErrorCode::PayloadTooLarge => "PayloadTooLarge",
             ErrorCode::InvalidHost => "InvalidHost",
+            ErrorCode::InvalidRequestBody => "InvalidRequestBody",
+            ErrorCode::Conflict => "Conflict",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -89,7 +99,11 @@ impl ErrorCode {
     /// The HTTP status answered with this code.
     pub const fn status(self) -> u16 {
         match self {
-            ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter | ErrorCode::InvalidHost => 400,
+            ErrorCode::OdsqlError
+            | ErrorCode::InvalidRestParameter
+            | ErrorCode::InvalidHost
+            | ErrorCode::InvalidRequestBody => 400,
+            ErrorCode::Conflict => 409,
             ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InvalidApiKey | ErrorCode::AuthenticationRequired => 401,

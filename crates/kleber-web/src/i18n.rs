@@ -224,6 +224,10 @@ pub struct Messages {
     pub keywords: &'static str,
     /// Information: language.
     pub language_of_data: &'static str,
+    /// The information tab's fact of an archived dataset (read-only, still downloadable).
+    pub archived: &'static str,
+    /// Its value.
+    pub archived_value: &'static str,
     /// Information: last update.
     pub last_update: &'static str,
     /// Information: last data processing.
@@ -549,6 +553,8 @@ pub static FR: Messages = Messages {
     themes: "Thèmes",
     keywords: "Mots-clés",
     language_of_data: "Langue",
+    archived: "Archivé",
+    archived_value: "Oui : ce jeu n'est plus mis à jour, il reste téléchargeable",
     last_update: "Dernière modification",
     data_processed: "Données traitées le",
     identifier: "Identifiant",
@@ -717,6 +723,8 @@ pub static EN: Messages = Messages {
     themes: "Themes",
     keywords: "Keywords",
     language_of_data: "Language",
+    archived: "Archived",
+    archived_value: "Yes: this dataset is no longer updated; it can still be downloaded",
     last_update: "Last modified",
     data_processed: "Data processed on",
     identifier: "Identifier",

@@ -79,8 +79,10 @@ pub async fn get_dataset(
     Ok(json_response(dataset_object(version.record()).to_string()))
 }
 
-/// `GET /catalog/datasets/{id}/attachments`: Kleber stores no attachments yet, so the list is
-/// empty (`_links` to itself, as Opendatasoft's schema has it).
+/// `GET /catalog/datasets/{id}/attachments`: the files attached to the dataset (added through
+/// the management API), with the dataset's own visibility: `_links` to itself and, for each,
+/// its `href` and `metas` (`id`, `title`, `mimetype` and `mime-type`, `url` as
+/// `odsfile://<file name>`), as Opendatasoft answers.
 pub async fn list_attachments(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -88,8 +90,68 @@ pub async fn list_attachments(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let version = resolution.dataset(&state, &id).await?;
-    let href = base.url(&format!("{}/catalog/datasets/{}/attachments", super::V2_1, version.id()));
+    let here = format!("{}/catalog/datasets/{}/attachments", super::V2_1, version.id());
+    let attachments: Vec<Value> = version
+        .record()
+        .attachments
+        .iter()
+        .map(|a| {
+            json!({
+                "href": base.url(&format!("{here}/{}", a.id)),
+                "metas": {"id": a.id, "title": a.title, "mimetype": a.mimetype,
+                          "mime-type": a.mimetype, "url": format!("odsfile://{}", a.file_name)},
+            })
+        })
+        .collect();
     Ok(json_response(
-        json!({"_links": [{"href": href, "rel": "self"}], "attachments": []}).to_string(),
+        json!({"_links": [{"href": base.url(&here), "rel": "self"}], "attachments": attachments})
+            .to_string(),
     ))
+}
+
+/// `GET /catalog/datasets/{id}/attachments/{attachment_id}`: the file, with its content type
+/// and `Content-Disposition: attachment; filename=...`, streamed from disk.
+pub async fn get_attachment(
+    State(state): State<AppState>,
+    resolution: Resolution,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    use axum::http::{HeaderValue, header};
+    let version = resolution.dataset(&state, &id).await?;
+    let (found, path) = state.app.attachment_file(&version, &attachment)?;
+    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
+    let stream = futures::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = vec![0u8; 64 << 10];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok::<_, std::io::Error>(Bytes::from(buffer)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    let mut response = Response::new(axum::body::Body::from_stream(stream));
+    let headers = response.headers_mut();
+    let content_type = HeaderValue::from_str(&found.mimetype)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(found.size.max(0).cast_unsigned()));
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(&found.file_name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded name>`
+/// (RFC 6266).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded =
+        percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

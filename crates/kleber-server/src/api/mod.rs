@@ -1,10 +1,10 @@
 //! The Explore API v2.1 (`/api/explore/v2.1`).
 
-pub mod audit;
 pub mod catalog;
 pub mod catalog_exports;
 pub mod clusters;
 pub mod exports;
+pub mod management;
 pub mod records;
 
 use axum::response::Response;
@@ -34,6 +34,11 @@ pub fn routes() -> Vec<RouteDef> {
         def("/catalog/datasets/{id}/records", DATASET, get(records::get_records)),
         def("/catalog/datasets/{id}/records/{record_id}", DATASET, get(records::get_record)),
         def("/catalog/datasets/{id}/attachments", DATASET, get(catalog::list_attachments)),
+        def(
+            "/catalog/datasets/{id}/attachments/{attachment_id}",
+            DATASET,
+            get(catalog::get_attachment),
+        ),
         def("/catalog/datasets/{id}/clusters", DATASET, get(clusters::get_clusters)),
         def("/catalog/datasets/{id}/exports", DATASET, get(exports::list_export_formats)),
         def("/catalog/datasets/{id}/exports/{format}", DATASET, get(exports::export_records)),

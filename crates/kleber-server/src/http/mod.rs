@@ -25,6 +25,7 @@ pub mod compression;
 pub mod cors;
 pub mod etag;
 pub mod json_errors;
+pub mod management;
 pub mod paths;
 pub mod public_url;
 pub mod ratelimit;

@@ -8,7 +8,9 @@
 //! signed-out cookie leaves the request anonymous.
 //!
 //! API requests with a method other than GET, HEAD or OPTIONS never get the session's rights:
-//! the APIs check no CSRF token, so a cookie must not authorize a change there.
+//! the APIs check no CSRF token, so a cookie must not authorize a change there. The
+//! management API (`/api/management/`) is the exception: its guard
+//! ([`super::management::guard`]) requires the session's CSRF token on those methods.
 //! Answers given to a session are marked `Cache-Control: private` and vary on `Cookie`, so
 //! no shared cache keeps what one user may read for another.
 //!
@@ -66,7 +68,9 @@ fn is_safe(method: &Method) -> bool {
 /// Middleware: resolves the session cookie into the request's principal (see the module).
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let keyed = request.extensions().get::<ApiKey>().is_some();
-    let api_change = is_api_path(request.uri().path()) && !is_safe(request.method());
+    let path = request.uri().path();
+    let api_change =
+        is_api_path(path) && !is_safe(request.method()) && !path.starts_with("/api/management/");
     let token = cookie(request.headers(), COOKIE).map(str::to_owned);
     let session = match token {
         Some(token) if !keyed && !api_change => match state.app.session(&token).await {

@@ -54,6 +54,14 @@ pub fn dataset_object(record: &DatasetRecord) -> Value {
     for (key, value) in &record.metas {
         default.entry(key.clone()).or_insert_with(|| value.clone());
     }
+    let attachments: Vec<Value> = record
+        .attachments
+        .iter()
+        .map(|a| {
+            json!({"id": a.id, "title": a.title, "mimetype": a.mimetype,
+                   "url": format!("odsfile://{}", a.file_name)})
+        })
+        .collect();
     json!({
         "dataset_id": record.id,
         "dataset_uid": record.uid,
@@ -61,7 +69,7 @@ pub fn dataset_object(record: &DatasetRecord) -> Value {
         "data_visible": true,
         "visibility": "domain",
         "features": features(record),
-        "attachments": [],
+        "attachments": attachments,
         "alternative_exports": [],
         "fields": fields,
         "metas": {"default": default},

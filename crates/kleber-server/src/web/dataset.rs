@@ -284,6 +284,9 @@ fn information(
             href: None,
         },
     ];
+    if record.metas.get("archived").and_then(Value::as_bool) == Some(true) {
+        facts.push(Fact { term: t.archived, value: t.archived_value.to_owned(), href: None });
+    }
     // A licence URL that is not http(s) is not linked.
     for f in &mut facts {
         if f.href.as_deref().is_some_and(|h| {

@@ -46,6 +46,29 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/datasets/{id}/clusters", &["", "?zoom=3"]),
     // The management API.
     ("/api/management/v1/audit", &["", "?limit=100"]),
+    // ---- management API: datasets, attachments, versions, organizations (begin) ----
+    ("/api/management/v1/openapi.json", &[""]),
+    ("/api/management/v1/licences", &[""]),
+    ("/api/management/v1/datasets", &[""]),
+    ("/api/management/v1/datasets/{id}", &[""]),
+    ("/api/management/v1/datasets/{id}/metadata", &[""]),
+    ("/api/management/v1/datasets/{id}/restore", &[""]),
+    ("/api/management/v1/datasets/{id}/publish", &[""]),
+    ("/api/management/v1/datasets/{id}/unpublish", &[""]),
+    ("/api/management/v1/datasets/{id}/archive", &[""]),
+    ("/api/management/v1/datasets/{id}/unarchive", &[""]),
+    ("/api/management/v1/datasets/{id}/attachments", &[""]),
+    ("/api/management/v1/datasets/{id}/attachments/{attachment_id}", &[""]),
+    ("/api/management/v1/datasets/{id}/versions", &[""]),
+    ("/api/management/v1/datasets/{id}/versions/{number}/restore", &[""]),
+    ("/api/management/v1/organizations", &[""]),
+    ("/api/management/v1/organizations/{org}/members", &[""]),
+    ("/api/management/v1/organizations/{org}/members/{email}", &[""]),
+    ("/api/management/v1/organizations/{org}/invitations", &[""]),
+    ("/api/management/v1/organizations/{org}/keys", &[""]),
+    ("/api/management/v1/organizations/{org}/keys/{key_id}", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/attachments/{attachment_id}", &[""]),
+    // ---- management API (end) ----
     // Explore v2.0 and its /api/v2 alias.
     ("/api/explore/v2.0", &[""]),
     ("/api/explore/v2.0/catalog", &[""]),
@@ -227,6 +250,11 @@ const DATASETS: [Dataset; 3] = [
     },
 ];
 
+/// The identifier of dataset `d`'s attachment (management API block).
+fn attachment_id(d: &Dataset) -> String {
+    if d.marker.is_empty() { "notice_txt".to_owned() } else { format!("{}_notice_txt", d.marker) }
+}
+
 fn dataset(kind: Kind) -> &'static Dataset {
     DATASETS.iter().find(|d| d.kind == kind).expect("every kind has a dataset")
 }
@@ -379,6 +407,12 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, String>) -> Vec<Str
     expand("{attachment}", &["aucun.csv".to_owned()]);
     expand("{tab}", &tabs.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>());
     expand("{*path}", &["aucun.css".to_owned()]);
+    // ---- management API placeholders (begin) ----
+    expand("{attachment_id}", &[attachment_id(d)]);
+    expand("{number}", &["1".to_owned()]);
+    expand("{email}", &["viewer@ems.example".to_owned()]);
+    expand("{key_id}", &["000000000000".to_owned()]);
+    // ---- management API placeholders (end) ----
     for url in &urls {
         assert!(
             !url.contains('{'),
@@ -477,6 +511,26 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         let serde_json::Value::Object(metas) = metas else { unreachable!() };
         app.update_metas(&ctx, d.id, metas).await.expect("metas");
     }
+    // ---- management API: one attachment per dataset, its secrets marked (begin) ----
+    for d in &DATASETS {
+        let upload = kleber_app::attachments::AttachmentUpload {
+            file_name: format!(
+                "{}notice.txt",
+                if d.marker.is_empty() { String::new() } else { format!("{}-", d.marker) }
+            ),
+            title: Some(format!("{} notice", d.title)),
+            content_type: Some("text/plain".to_owned()),
+            replace: None,
+        };
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(format!(
+            "{} contenu",
+            d.marker
+        )))]);
+        let editor = kleber_app::manage::Editor::operator();
+        let added = app.put_attachment(&editor, d.id, upload, body).await.expect("attachment");
+        assert_eq!(added.id, attachment_id(d));
+    }
+    // ---- management API (end) ----
     drop(app);
 
     let accounts = Accounts::new(Arc::new(Store::open(dir).expect("store")));
@@ -610,6 +664,7 @@ fn oracle_copy(from: &Path, hidden: &[Kind]) -> tempfile::TempDir {
             .expect("uid");
         for sql in [
             "DELETE FROM dataset_grants WHERE dataset_uid = ?1",
+            "DELETE FROM attachments WHERE dataset_uid = ?1",
             "DELETE FROM versions WHERE dataset_uid = ?1",
             "DELETE FROM datasets WHERE uid = ?1",
         ] {

@@ -28,6 +28,7 @@ mod import_fidelity;
 mod layering;
 mod leak_matrix;
 mod limits;
+mod management;
 mod map_cluster;
 mod odsclient;
 mod odsql_writer;

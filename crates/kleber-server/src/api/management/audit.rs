@@ -11,30 +11,20 @@
 use axum::extract::RawQuery;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use kleber_app::audit::AuditQuery;
 use kleber_types::ErrorCode;
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::http::resolve::Resolution;
-use crate::http::routes::{Reads, RouteDef, def};
 use crate::shared::json::json_response;
 use crate::state::AppState;
-
-/// Where the management API is mounted.
-pub const MANAGEMENT_V1: &str = "/api/management/v1";
 
 /// Entries per page when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 20;
 
 /// The parameters the route accepts.
 const PARAMETERS: &[&str] = &["limit", "offset", "org", "actor", "action", "since", "until"];
-
-/// The management routes, relative to [`MANAGEMENT_V1`].
-pub fn routes() -> Vec<RouteDef> {
-    vec![def("/audit", Reads::Private, get(get_audit))]
-}
 
 fn number(name: &str, value: &str) -> Result<usize, ApiError> {
     value.trim().parse::<usize>().map_err(|_| {
@@ -70,7 +60,19 @@ fn parse(query: Option<&str>) -> Result<AuditQuery, ApiError> {
 }
 
 /// `GET /api/management/v1/audit`.
-async fn get_audit(
+#[utoipa::path(get, path = "/api/management/v1/audit", tag = "audit",
+    params(
+        ("limit" = Option<usize>, Query, description = "Entries per page, 1 to 100 (default 20)"),
+        ("offset" = Option<usize>, Query, description = "Entries skipped"),
+        ("org" = Option<String>, Query, description = "Only this organization's entries"),
+        ("actor" = Option<String>, Query, description = "Only this actor's entries"),
+        ("action" = Option<String>, Query, description = "Only this action's entries"),
+        ("since" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
+        ("until" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
+    ),
+    responses((status = 200, description = "`{total_count, results}`, newest first"),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+pub(super) async fn get_audit(
     axum::extract::State(state): axum::extract::State<AppState>,
     resolution: Resolution,
     RawQuery(query): RawQuery,
