@@ -25,6 +25,21 @@ pub enum Error {
     /// A parameter the use case checks itself (the message names it).
     #[error("{0}")]
     BadParameter(String),
+    /// No upload with this id belongs to the caller (or it expired).
+    #[error("{0}")]
+    UploadNotFound(String),
+    /// An uploaded file cannot be read as data (what it is, how to fix it).
+    #[error("{0}")]
+    UnreadableFile(String),
+    /// An upload with rejected rows was published without accepting them.
+    #[error("{0}")]
+    RejectedRows(String),
+    /// A push key is missing, unknown, revoked or of another dataset.
+    #[error("{0}")]
+    InvalidPushKey(String),
+    /// A request body is larger than allowed (the message gives the limit).
+    #[error("{0}")]
+    TooLarge(String),
     /// The query ran past the time limit.
     #[error(
         "the query exceeded the time limit of {seconds} s; narrow it with a where clause or use the exports endpoint"
@@ -66,6 +81,11 @@ impl HasErrorCode for Error {
             Error::InvalidApiKey(_) => ErrorCode::InvalidApiKey,
             Error::Unauthenticated(_) => ErrorCode::AuthenticationRequired,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::UploadNotFound(_) => ErrorCode::UploadNotFound,
+            Error::UnreadableFile(_) => ErrorCode::UnreadableFile,
+            Error::RejectedRows(_) => ErrorCode::RejectedRows,
+            Error::InvalidPushKey(_) => ErrorCode::InvalidPushKey,
+            Error::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
             Error::Query(e) => e.error_code(),
             Error::Store(e) => e.error_code(),

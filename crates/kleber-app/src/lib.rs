@@ -21,8 +21,10 @@ mod context;
 mod error;
 pub mod import;
 pub mod policy;
+pub mod push;
 mod resolve;
 pub mod sessions;
+pub mod uploads;
 pub mod volatile;
 
 use std::borrow::Cow;
@@ -222,6 +224,10 @@ pub struct App {
     limits: Limits,
     /// Catalog resolutions so far.
     resolutions: std::sync::atomic::AtomicU64,
+    /// The bounds of uploads ([`uploads`]).
+    upload_limits: uploads::UploadLimits,
+    /// Records pushed through the real-time push API, waiting for their version ([`push`]).
+    pusher: Arc<push::Pusher>,
 }
 
 impl App {
@@ -237,6 +243,8 @@ impl App {
             results: ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20),
             limits,
             resolutions: std::sync::atomic::AtomicU64::new(0),
+            upload_limits: uploads::UploadLimits::default(),
+            pusher: Arc::new(push::Pusher::default()),
         }
     }
 

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 
 /// The catalog database behind a [`Store`](crate::Store).
-pub trait Catalog: crate::AccountCatalog + Send + Sync {
+pub trait Catalog: crate::AccountCatalog + crate::PushKeyCatalog + Send + Sync {
     /// Every published dataset with its current version, ordered by identifier.
     fn list_datasets(&self) -> Result<Vec<DatasetRecord>>;
 

@@ -29,6 +29,7 @@ mod error;
 pub mod freshness;
 mod layout;
 mod publish;
+pub mod push_keys;
 mod sqlite;
 mod sqlite_accounts;
 
@@ -40,6 +41,7 @@ pub use accounts::{
 pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
+pub use push_keys::{PushKeyCatalog, PushKeyGrant};
 pub use sqlite::SqliteCatalog;
 
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -162,6 +162,9 @@ fn migrate_in_transaction(
     }
     if version < 4 {
         crate::sqlite_accounts::migrate_to_4(conn)?;
+    }
+    if version < 7 {
+        crate::push_keys::migrate_to_7(conn)?;
     }
     Ok(())
 }

@@ -41,6 +41,15 @@ pub enum ErrorCode {
     /// The request's `Host` header is missing or is not a host name (or IP address) with an
     /// optional port, and no public URL is configured to build absolute URLs from.
     InvalidHost,
+    /// No upload with that identifier belongs to the caller (or it expired).
+    UploadNotFound,
+    /// An uploaded file cannot be read as data (what it is and how to fix it in the message).
+    UnreadableFile,
+    /// Publishing an upload whose preview has rejected rows, without accepting them.
+    RejectedRows,
+    /// The push key of the real-time push API is missing, unknown, revoked or of another
+    /// dataset.
+    InvalidPushKey,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -62,6 +71,10 @@ impl ErrorCode {
         ErrorCode::ServerBusy,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidHost,
+        ErrorCode::UploadNotFound,
+        ErrorCode::UnreadableFile,
+        ErrorCode::RejectedRows,
+        ErrorCode::InvalidPushKey,
         ErrorCode::InternalError,
     ];
 
@@ -82,6 +95,10 @@ impl ErrorCode {
             ErrorCode::ServerBusy => "ServerBusy",
             ErrorCode::PayloadTooLarge => "PayloadTooLarge",
             ErrorCode::InvalidHost => "InvalidHost",
+            ErrorCode::UploadNotFound => "UploadNotFound",
+            ErrorCode::UnreadableFile => "UnreadableFile",
+            ErrorCode::RejectedRows => "RejectedRows",
+            ErrorCode::InvalidPushKey => "InvalidPushKey",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -90,9 +107,16 @@ impl ErrorCode {
     pub const fn status(self) -> u16 {
         match self {
             ErrorCode::OdsqlError | ErrorCode::InvalidRestParameter | ErrorCode::InvalidHost => 400,
-            ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::DatasetNotFound
+            | ErrorCode::RecordNotFound
+            | ErrorCode::NotFound
+            | ErrorCode::UploadNotFound => 404,
+            ErrorCode::UnreadableFile => 422,
+            ErrorCode::RejectedRows => 409,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::InvalidApiKey | ErrorCode::AuthenticationRequired => 401,
+            ErrorCode::InvalidApiKey
+            | ErrorCode::AuthenticationRequired
+            | ErrorCode::InvalidPushKey => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::QueryTooHeavy | ErrorCode::ServerBusy => 503,
