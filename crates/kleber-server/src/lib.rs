@@ -57,6 +57,8 @@ pub fn routes() -> http::routes::Routes {
         .mount(api_v20::V2_ALIAS, api_v20::routes(), api_v20::layers)
         .mount("", api_v1::routes(), plain)
         .mount(api::audit::MANAGEMENT_V1, api::audit::routes(), plain)
+        .mount(api::audit::MANAGEMENT_V1, api::management::uploads::routes(), plain)
+        .mount(api::push::PUSH_1_0, api::push::routes(), plain)
         .merge_untabled(web::routes())
 }
 

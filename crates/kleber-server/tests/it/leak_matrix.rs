@@ -46,6 +46,15 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/datasets/{id}/clusters", &["", "?zoom=3"]),
     // The management API.
     ("/api/management/v1/audit", &["", "?limit=100"]),
+    // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
+    // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
+    // is only ever its owner's (UploadNotFound for every caller here).
+    ("/api/management/v1/uploads", &[""]),
+    ("/api/management/v1/uploads/{id}", &[""]),
+    ("/api/management/v1/uploads/{id}/schema", &[""]),
+    ("/api/management/v1/datasets/{id}/versions", &[""]),
+    ("/api/push/1.0/{id}/realtime/push", &["", "?pushkey=push_000000000000_00"]),
+    // --- End of uploads and the real-time push.
     // Explore v2.0 and its /api/v2 alias.
     ("/api/explore/v2.0", &[""]),
     ("/api/explore/v2.0/catalog", &[""]),
