@@ -362,3 +362,56 @@ pub fn import_file_with(
         report_path: publication.report_path,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::new("a", "A", FieldType::Int),
+            Field::new("b", "B", FieldType::Text),
+            Field::new("c", "C", FieldType::Text),
+        ]
+    }
+
+    #[test]
+    fn edits_apply_labels_facets_order_and_unique_ids() {
+        let edit: SchemaEdit = serde_json::from_value(serde_json::json!({
+            "fields": [{"name": "b", "label": " Bee ", "facet": true, "facet_sort": "-count",
+                        "hierarchical": "/"},
+                       {"name": "C", "description": "the c"}],
+            "order": ["c", "b"],
+            "unique_id": ["a"]
+        }))
+        .unwrap();
+        edit.check().unwrap();
+        let mut f = fields();
+        edit.apply(&mut f).unwrap();
+        let names: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["c", "b", "a"]);
+        assert_eq!(f[1].label, "Bee");
+        assert_eq!(f[1].annotations["facetsort"], ["-count"]);
+        assert_eq!(f[1].annotations["hierarchical"], ["/"]);
+        assert!(f[1].annotations.contains_key("facet"));
+        assert_eq!(f[0].description.as_deref(), Some("the c"));
+        assert!(f[2].annotations.contains_key("id"));
+    }
+
+    #[test]
+    fn bad_edits_name_what_is_wrong() {
+        let unknown = SchemaEdit { unique_id: vec!["z".to_owned()], ..SchemaEdit::default() };
+        let e = unknown.apply(&mut fields()).unwrap_err();
+        assert!(e.contains("`z`") && e.contains("a, b, c"), "{e}");
+        let twice =
+            SchemaEdit { order: vec!["a".to_owned(), "a".to_owned()], ..SchemaEdit::default() };
+        assert!(twice.apply(&mut fields()).unwrap_err().contains("order"));
+        let sort: Result<SchemaEdit, _> = serde_json::from_value(
+            serde_json::json!({"fields": [{"name": "b", "facet_sort": "random"}]}),
+        );
+        assert!(sort.unwrap().check().unwrap_err().contains("count, -count"));
+        let extra: Result<SchemaEdit, _> =
+            serde_json::from_value(serde_json::json!({"fields": [], "hidden": ["a"]}));
+        assert!(extra.unwrap_err().to_string().contains("hidden"));
+    }
+}

@@ -269,7 +269,7 @@ fn write_csv(
         let bytes = writer.into_inner().map_err(Error::internal)?;
         line += 1;
         lines.insert(line, index);
-        line += bytes.iter().filter(|&&b| b == b'\n').count() as u64 - 1;
+        line += (bytes.iter().filter(|&&b| b == b'\n').count() as u64).saturating_sub(1);
         out.extend(bytes);
         written += 1;
     }

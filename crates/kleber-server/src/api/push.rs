@@ -3,7 +3,9 @@
 //! it). Checked and batched by [`kleber_app::push`]; the answer is
 //! `{"status": "OK", "accepted": N, "rejected": [{"index", "reason"}], "version": V}` once the
 //! accepted records are published, `400` when none is, `401 InvalidPushKey` for a missing,
-//! unknown, revoked or foreign key. docs/publishing.md#real-time-push.
+//! unknown, revoked or foreign key. Errors carry Opendatasoft's v1 keys (`errorcode`, the
+//! status, and `error`, which odsclient requires) beside the envelope's `error_code` and
+//! `message`. docs/publishing.md#real-time-push.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -33,16 +35,40 @@ fn private(status: StatusCode, body: String) -> Response {
     response
 }
 
+/// An error in both shapes: the envelope and Opendatasoft's v1 keys; `extra` keys added.
+fn error_response(error: &ApiError, extra: Option<(&str, Value)>) -> Response {
+    let mut body = json!({"error_code": error.code.name(), "message": error.message,
+                          "errorcode": error.code.status(), "error": error.message});
+    if let (Some((key, value)), Some(map)) = (extra, body.as_object_mut()) {
+        map.insert(key.to_owned(), value);
+    }
+    let status =
+        StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    private(status, body.to_string())
+}
+
 async fn push(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     body: Bytes,
+) -> Response {
+    match receive(&state, &id, query.as_deref(), &body).await {
+        Ok(response) => response,
+        Err(error) => error_response(&error, None),
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    id: &str,
+    query: Option<&str>,
+    body: &[u8],
 ) -> Result<Response, ApiError> {
     let key = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "pushkey")
         .map(|(_, v)| v.into_owned());
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_param(format!(
             "The pushed body is not valid JSON ({e}); send an array of records or one record."
         ))
@@ -59,7 +85,7 @@ async fn push(
     if records.is_empty() {
         return Err(ApiError::bad_param("The pushed array holds no record."));
     }
-    let outcome = state.app.push(&id, key.as_deref(), records).await?;
+    let outcome = state.app.push(id, key.as_deref(), records).await?;
     if outcome.accepted == 0 {
         let first =
             outcome.rejected.first().map(|r| format!(" (record {}: {})", r.index, r.reason));
@@ -67,9 +93,8 @@ async fn push(
             "Every pushed record was rejected{}; nothing was published.",
             first.unwrap_or_default()
         ));
-        let body = json!({"error_code": error.code.name(), "message": error.message,
-                          "rejected": outcome.rejected});
-        return Ok(private(StatusCode::BAD_REQUEST, body.to_string()));
+        let rejected = serde_json::to_value(&outcome.rejected).unwrap_or_default();
+        return Ok(error_response(&error, Some(("rejected", rejected))));
     }
     let body = json!({"status": "OK", "accepted": outcome.accepted,
                       "rejected": outcome.rejected, "version": outcome.version});

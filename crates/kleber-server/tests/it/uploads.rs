@@ -393,3 +393,50 @@ async fn multipart_uploads_are_read_from_their_file_part() {
     assert_eq!(up["preview"]["records_count"], 2);
     assert_eq!(up["preview"]["records"][1], json!({"ville": "Colmar", "habitants": 67000}));
 }
+
+#[tokio::test]
+async fn a_session_uploads_only_with_its_csrf_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = Accounts::new(std::sync::Arc::new(Store::open(dir.path()).unwrap()));
+    let password = "correct horse battery staple";
+    accounts
+        .create_user(&operator(), "anne@ems.example", None, false, Some(password))
+        .expect("user");
+    let signed = accounts
+        .sign_in("anne@ems.example", password, "127.0.0.1")
+        .expect("sign in")
+        .expect("accepted");
+    drop(accounts);
+    let server = TestServer::start(dir).await;
+    let cookie = format!("kleber_session={}", signed.token);
+    let send = |csrf: Option<String>| {
+        let mut request = server
+            .client
+            .post(format!("{}{API}/uploads", server.base))
+            .header("Cookie", cookie.clone())
+            .body("ville,habitants\nStrasbourg,291313\n");
+        if let Some(csrf) = csrf {
+            request = request.header("X-CSRF-Token", csrf);
+        }
+        request.send()
+    };
+    for csrf in [None, Some("0".repeat(64))] {
+        let response = send(csrf.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{csrf:?}");
+        let e: Value = response.json().await.unwrap();
+        assert!(e["message"].as_str().unwrap().contains("X-CSRF-Token"), "{e}");
+    }
+    let response = send(Some(signed.session.csrf_token())).await.unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let up: Value = response.json().await.unwrap();
+    assert_eq!(up["preview"]["records"][0]["habitants"], 291_313);
+    // The session's GET needs no token, and sees its own upload.
+    let response = server
+        .client
+        .get(format!("{}{API}/uploads/{}", server.base, up["upload_id"].as_str().unwrap()))
+        .header("Cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}

@@ -157,7 +157,7 @@ async fn create_upload(
             }
             let name =
                 field.file_name().map(str::to_owned).or_else(|| filename_param(query.as_deref()));
-            let stream = field.map(|chunk| chunk.map_err(|e| body_error(&e)));
+            let stream = Box::pin(field.map(|chunk| chunk.map_err(|e| body_error(&e))));
             break state.app.upload(&ctx, name, stream).await?;
         }
     } else {
