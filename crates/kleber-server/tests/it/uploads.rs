@@ -41,7 +41,7 @@ async fn server() -> (TestServer, Keys) {
     let org = NewOrganization {
         id: "ems",
         name: "Eurométropole",
-        kind: OrgKind::Public,
+        kind: OrgKind::Metropolis,
         description: None,
         website: None,
         logo: None,
