@@ -207,13 +207,20 @@ fn cell(field: &Field, value: &Value) -> Result<String, String> {
     })
 }
 
-/// Writes the records that can be written as CSV under `dir`; returns the file, the index of
-/// the record starting at each line, and the records refused already.
-fn write_csv(
-    dir: &Path,
-    fields: &[Field],
-    records: &[Value],
-) -> Result<(PathBuf, HashMap<u64, usize>, Vec<PushRejection>, usize), Error> {
+/// Pushed records written as CSV.
+struct Written {
+    /// The CSV file.
+    path: PathBuf,
+    /// The index of the record starting at each line.
+    lines: HashMap<u64, usize>,
+    /// The records refused already.
+    rejected: Vec<PushRejection>,
+    /// Records written.
+    written: usize,
+}
+
+/// Writes the records that can be written as CSV under `dir`.
+fn write_csv(dir: &Path, fields: &[Field], records: &[Value]) -> Result<Written, Error> {
     let path = dir.join("records.csv");
     let mut out = Vec::new();
     let mut lines = HashMap::new();
@@ -274,7 +281,7 @@ fn write_csv(
         written += 1;
     }
     std::fs::write(&path, out).map_err(Error::internal)?;
-    Ok((path, lines, rejected, written))
+    Ok(Written { path, lines, rejected, written })
 }
 
 /// Reads the pushed records of `records` against `fields` into `dir/records.parquet`: the
@@ -284,7 +291,7 @@ fn read_push(
     fields: &[Field],
     records: &[Value],
 ) -> Result<(Option<Part>, usize, Vec<PushRejection>), Error> {
-    let (csv, lines, mut rejected, written) = write_csv(dir, fields, records)?;
+    let Written { path: csv, lines, mut rejected, written } = write_csv(dir, fields, records)?;
     if written == 0 {
         return Ok((None, 0, rejected));
     }
