@@ -35,6 +35,19 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     /// A body is larger than the use case accepts (the message gives the limit).
+    /// No upload with this id belongs to the caller (or it expired).
+    #[error("{0}")]
+    UploadNotFound(String),
+    /// An uploaded file cannot be read as data (what it is, how to fix it).
+    #[error("{0}")]
+    UnreadableFile(String),
+    /// An upload with rejected rows was published without accepting them.
+    #[error("{0}")]
+    RejectedRows(String),
+    /// A push key is missing, unknown, revoked or of another dataset.
+    #[error("{0}")]
+    InvalidPushKey(String),
+    /// A request body is larger than allowed (the message gives the limit).
     #[error("{0}")]
     TooLarge(String),
     /// The query ran past the time limit.
@@ -81,6 +94,10 @@ impl HasErrorCode for Error {
             Error::InvalidBody(_) => ErrorCode::InvalidRequestBody,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::UploadNotFound(_) => ErrorCode::UploadNotFound,
+            Error::UnreadableFile(_) => ErrorCode::UnreadableFile,
+            Error::RejectedRows(_) => ErrorCode::RejectedRows,
+            Error::InvalidPushKey(_) => ErrorCode::InvalidPushKey,
             Error::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
             Error::Query(e) => e.error_code(),

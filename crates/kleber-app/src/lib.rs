@@ -24,9 +24,11 @@ mod error;
 pub mod import;
 pub mod manage;
 pub mod policy;
+pub mod push;
 mod resolve;
 pub mod sessions;
 pub mod versions;
+pub mod uploads;
 pub mod volatile;
 
 use std::borrow::Cow;
@@ -228,6 +230,10 @@ pub struct App {
     resolutions: std::sync::atomic::AtomicU64,
     /// Size limit of one attachment, in bytes.
     max_attachment_bytes: std::sync::atomic::AtomicU64,
+    /// The bounds of uploads ([`uploads`]).
+    upload_limits: uploads::UploadLimits,
+    /// Records pushed through the real-time push API, waiting for their version ([`push`]).
+    pusher: Arc<push::Pusher>,
 }
 
 impl App {
@@ -246,6 +252,8 @@ impl App {
             max_attachment_bytes: std::sync::atomic::AtomicU64::new(
                 attachments::DEFAULT_MAX_ATTACHMENT_BYTES,
             ),
+            upload_limits: uploads::UploadLimits::default(),
+            pusher: Arc::new(push::Pusher::default()),
         }
     }
 

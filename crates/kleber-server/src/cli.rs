@@ -198,6 +198,14 @@ struct ServeArgs {
     /// --max-body-kb); beyond, 413 PayloadTooLarge.
     #[arg(long, env = "KLEBER_MAX_ATTACHMENT_MB", default_value_t = 20)]
     max_attachment_mb: u64,
+    /// Largest file accepted by the management API's uploads, in MiB; beyond, 413
+    /// PayloadTooLarge (uploads are streamed to <data dir>/tmp/uploads, never held in memory).
+    #[arg(long, env = "KLEBER_MAX_UPLOAD_MB", default_value_t = kleber_app::uploads::DEFAULT_MAX_UPLOAD_MB)]
+    max_upload_mb: u64,
+    /// Hours an upload is kept unpublished before it is deleted.
+    #[arg(long, env = "KLEBER_UPLOAD_TTL_HOURS", default_value_t = kleber_app::uploads::DEFAULT_UPLOAD_TTL_HOURS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    upload_ttl_hours: u64,
     /// Exports spooled to disk at once (XLSX, Parquet, shapefile, GPX, FlatGeobuf); beyond,
     /// 503 ServerBusy.
     #[arg(long, env = "KLEBER_MAX_SPOOLED_EXPORTS", default_value_t = crate::state::DEFAULT_MAX_SPOOLED_EXPORTS,
@@ -496,7 +504,13 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         query_timeout: Duration::from_secs(args.query_timeout),
         ..Limits::default()
     })?;
+    kleber_app::push::remove_leftovers(&store);
+    let upload_limits = kleber_app::uploads::UploadLimits {
+        max_bytes: args.max_upload_mb.saturating_mul(1 << 20),
+        ttl: Duration::from_secs(args.upload_ttl_hours.saturating_mul(3600)),
+    };
     let mut state = AppState::new(store, engine, Duration::from_secs(args.query_timeout))
+        .with_upload_limits(upload_limits)
         .with_result_cache_mb(args.result_cache_mb)
         .with_tile_url(args.tile_url.clone(), args.tile_attribution.clone())
         .with_spool_limits(args.max_spooled_exports, args.max_spool_mb)
@@ -525,8 +539,13 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         max_requests: args.max_requests,
         max_body_bytes: args.max_body_kb.saturating_mul(1024),
+        max_upload_bytes: upload_limits.max_bytes,
         ..crate::HttpLimits::default()
     };
+    let expired = state.app.remove_expired_uploads();
+    if expired > 0 {
+        tracing::info!(expired, "removed expired uploads");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let ctx = RequestContext::operator();

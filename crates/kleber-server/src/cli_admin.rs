@@ -210,6 +210,17 @@ pub(crate) enum DatasetCommand {
         #[command(flatten)]
         data_dir: DataDir,
     },
+    /// Make a push key of the real-time push API for a dataset (printed alone on its line,
+    /// shown only now), or revoke every push key of the dataset.
+    PushKey {
+        /// The dataset.
+        id: String,
+        /// Revoke the dataset's push keys instead of making one.
+        #[arg(long)]
+        revoke: bool,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
 }
 
 /// The account use cases over `dir`.
@@ -489,6 +500,21 @@ pub(crate) fn run_dataset(command: DatasetCommand) -> anyhow::Result<()> {
         DatasetCommand::Grant { id, email, data_dir } => {
             open(&data_dir)?.grant(&operator(), &id, &email)?;
             println!("{email} may now read dataset {id}.");
+        }
+        DatasetCommand::PushKey { id, revoke, data_dir } => {
+            let accounts = open(&data_dir)?;
+            if revoke {
+                let n = kleber_app::push::revoke_keys(accounts.store(), &operator(), &id)?;
+                let unit = if n == 1 { "key" } else { "keys" };
+                println!("Revoked {n} push {unit} of dataset {id}.");
+            } else {
+                let key = kleber_app::push::create_key(accounts.store(), &operator(), &id)?;
+                eprintln!(
+                    "Push key of dataset {id} (shown only now; revoke with `kleber dataset \
+                     push-key {id} --revoke`):"
+                );
+                println!("{key}");
+            }
         }
     }
     Ok(())

@@ -12,9 +12,10 @@
 //! - **concurrent requests**: at most `max_requests` requests are handled at once; a request
 //!   beyond answers `503 ServerBusy` with `Retry-After` at once instead of queueing. A request
 //!   holds its slot until its body is sent (or the client goes away), so a long export counts.
-//! - **request bodies**: the API reads no body today; a request announcing more than
-//!   `max_body_bytes` answers `413 PayloadTooLarge`, and a chunked body is cut at that size for
-//!   any handler that would read it.
+//! - **request bodies**: a request announcing more than `max_body_bytes` answers
+//!   `413 PayloadTooLarge`, and a chunked body is cut at that size for any handler that would
+//!   read it; uploads (`/api/management/v1/uploads`) have their own bound,
+//!   `max_upload_bytes`, and are streamed to disk by their handler.
 //!
 //! Both refusals are the JSON envelope of [`ApiError`], with `Access-Control-Allow-Origin: *`
 //! as every other answer, since they are made before the router's layers.
@@ -47,6 +48,8 @@ pub struct HttpLimits {
     pub max_requests: usize,
     /// Largest request body accepted, in bytes; beyond, `413 PayloadTooLarge`.
     pub max_body_bytes: u64,
+    /// Largest upload accepted (`/api/management/v1/uploads`), in bytes.
+    pub max_upload_bytes: u64,
     /// Longest wait for running requests to end once shutdown is asked.
     pub shutdown_grace: Duration,
 }
@@ -64,6 +67,7 @@ impl Default for HttpLimits {
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             max_requests: DEFAULT_MAX_REQUESTS,
             max_body_bytes: DEFAULT_MAX_BODY_KB << 10,
+            max_upload_bytes: kleber_app::uploads::DEFAULT_MAX_UPLOAD_MB << 20,
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -91,6 +95,7 @@ where
         permits: Arc::new(Semaphore::new(limits.max_requests)),
         max_requests: limits.max_requests,
         max_body_bytes: limits.max_body_bytes,
+        max_upload_bytes: limits.max_upload_bytes,
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -146,6 +151,7 @@ struct Guard {
     permits: Arc<Semaphore>,
     max_requests: usize,
     max_body_bytes: u64,
+    max_upload_bytes: u64,
 }
 
 impl Guard {
@@ -158,12 +164,18 @@ impl Guard {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > self.max_body_bytes) {
+        let upload = request.uri().path().trim_end_matches('/')
+            == crate::api::management::uploads::UPLOADS_PATH;
+        let (max_body, flag) = if upload {
+            (self.max_upload_bytes, "--max-upload-mb")
+        } else {
+            (self.max_body_bytes, "--max-body-kb")
+        };
+        if announced.is_some_and(|n| n > max_body) {
             return refusal(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(
-                    "The request body is larger than the {} bytes this server accepts (--max-body-kb).",
-                    self.max_body_bytes
+                    "The request body is larger than the {max_body} bytes this server accepts ({flag})."
                 ),
             ));
         }
@@ -180,7 +192,7 @@ impl Guard {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             return response;
         };
-        let limit = usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX);
+        let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
         let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
         let Ok(response) = service.oneshot(request).await;
         response.map(|body| Body::new(PermitBody { inner: body, _permit: permit }))

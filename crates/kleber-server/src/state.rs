@@ -79,6 +79,17 @@ impl AppState {
         self
     }
 
+    /// The same state with the upload bounds of `limits`. Call it before the state is
+    /// shared (cloned).
+    #[must_use]
+    pub fn with_upload_limits(mut self, limits: kleber_app::uploads::UploadLimits) -> AppState {
+        match Arc::get_mut(&mut self.app) {
+            Some(app) => app.set_upload_limits(limits),
+            None => tracing::warn!("the upload limits are set after the state was shared"),
+        }
+        self
+    }
+
     /// The same state with a response cache of `mb` MiB (0 turns it off). Call it before
     /// the state is shared (cloned).
     #[must_use]

@@ -18,7 +18,9 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 
 /// The catalog database behind a [`Store`](crate::Store).
-pub trait Catalog: crate::AccountCatalog + crate::ManageCatalog + Send + Sync {
+pub trait Catalog:
+    crate::AccountCatalog + crate::ManageCatalog + crate::PushKeyCatalog + Send + Sync
+{
     /// Every published dataset with its current version, ordered by identifier.
     fn list_datasets(&self) -> Result<Vec<DatasetRecord>>;
 

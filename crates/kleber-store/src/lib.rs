@@ -31,6 +31,7 @@ pub mod freshness;
 mod layout;
 pub mod manage;
 mod publish;
+pub mod push_keys;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_manage;
@@ -44,6 +45,7 @@ pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
+pub use push_keys::{PushKeyCatalog, PushKeyGrant};
 pub use sqlite::SqliteCatalog;
 
 use std::path::{Path, PathBuf};

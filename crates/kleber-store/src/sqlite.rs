@@ -15,6 +15,7 @@ use crate::layout;
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
 pub(crate) const SCHEMA_VERSION: i64 = 6;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -165,6 +166,9 @@ fn migrate_in_transaction(
     }
     if version < 6 {
         crate::sqlite_manage::migrate_to_6(conn)?;
+    }
+    if version < 7 {
+        crate::push_keys::migrate_to_7(conn)?;
     }
     Ok(())
 }

@@ -233,7 +233,7 @@ fn session_label(token_hash: &[u8]) -> String {
     token_hash.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-fn dataset_uid(conn: &Connection, id: &str) -> Result<String> {
+pub(crate) fn dataset_uid(conn: &Connection, id: &str) -> Result<String> {
     conn.query_row("SELECT uid FROM datasets WHERE id = ?1", [id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::DatasetNotFound { id: id.to_owned() })

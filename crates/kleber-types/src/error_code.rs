@@ -47,6 +47,15 @@ pub enum ErrorCode {
     /// The change conflicts with the resource's state: the identifier is taken, the dataset is
     /// archived, deleted, has no version to publish.
     Conflict,
+    /// No upload with that identifier belongs to the caller (or it expired).
+    UploadNotFound,
+    /// An uploaded file cannot be read as data (what it is and how to fix it in the message).
+    UnreadableFile,
+    /// Publishing an upload whose preview has rejected rows, without accepting them.
+    RejectedRows,
+    /// The push key of the real-time push API is missing, unknown, revoked or of another
+    /// dataset.
+    InvalidPushKey,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -70,6 +79,10 @@ impl ErrorCode {
         ErrorCode::InvalidHost,
         ErrorCode::InvalidRequestBody,
         ErrorCode::Conflict,
+        ErrorCode::UploadNotFound,
+        ErrorCode::UnreadableFile,
+        ErrorCode::RejectedRows,
+        ErrorCode::InvalidPushKey,
         ErrorCode::InternalError,
     ];
 
@@ -92,6 +105,10 @@ impl ErrorCode {
             ErrorCode::InvalidHost => "InvalidHost",
             ErrorCode::InvalidRequestBody => "InvalidRequestBody",
             ErrorCode::Conflict => "Conflict",
+            ErrorCode::UploadNotFound => "UploadNotFound",
+            ErrorCode::UnreadableFile => "UnreadableFile",
+            ErrorCode::RejectedRows => "RejectedRows",
+            ErrorCode::InvalidPushKey => "InvalidPushKey",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -103,10 +120,16 @@ impl ErrorCode {
             | ErrorCode::InvalidRestParameter
             | ErrorCode::InvalidHost
             | ErrorCode::InvalidRequestBody => 400,
-            ErrorCode::Conflict => 409,
-            ErrorCode::DatasetNotFound | ErrorCode::RecordNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::Conflict | ErrorCode::RejectedRows => 409,
+            ErrorCode::DatasetNotFound
+            | ErrorCode::RecordNotFound
+            | ErrorCode::NotFound
+            | ErrorCode::UploadNotFound => 404,
+            ErrorCode::UnreadableFile => 422,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::InvalidApiKey | ErrorCode::AuthenticationRequired => 401,
+            ErrorCode::InvalidApiKey
+            | ErrorCode::AuthenticationRequired
+            | ErrorCode::InvalidPushKey => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::QueryTooHeavy | ErrorCode::ServerBusy => 503,

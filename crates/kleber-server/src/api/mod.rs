@@ -5,6 +5,7 @@ pub mod catalog_exports;
 pub mod clusters;
 pub mod exports;
 pub mod management;
+pub mod push;
 pub mod records;
 
 use axum::response::Response;

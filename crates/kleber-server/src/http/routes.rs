@@ -189,7 +189,12 @@ mod tests {
                     assert!(p.starts_with("/api/records/1.0/"), "{p}");
                 }
                 Reads::Catalog => assert!(!p.contains("{id}"), "{p}"),
-                Reads::Private => assert!(p.starts_with("/api/management/"), "{p}"),
+                Reads::Private => {
+                    assert!(
+                        p.starts_with("/api/management/") || p.starts_with("/api/push/"),
+                        "{p}"
+                    );
+                }
                 Reads::Fixed => {
                     assert!(
                         ["/api/explore/v2.1", "/api/explore/v2.0", "/api/v2"].contains(&p),

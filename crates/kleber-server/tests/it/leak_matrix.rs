@@ -69,6 +69,14 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/organizations/{org}/keys/{key_id}", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/attachments/{attachment_id}", &[""]),
     // ---- management API (end) ----
+    // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
+    // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
+    // is only ever its owner's (UploadNotFound for every caller here).
+    ("/api/management/v1/uploads", &[""]),
+    ("/api/management/v1/uploads/{id}", &[""]),
+    ("/api/management/v1/uploads/{id}/schema", &[""]),
+    ("/api/push/1.0/{id}/realtime/push", &["", "?pushkey=push_000000000000_00"]),
+    // --- End of uploads and the real-time push.
     // Explore v2.0 and its /api/v2 alias.
     ("/api/explore/v2.0", &[""]),
     ("/api/explore/v2.0/catalog", &[""]),

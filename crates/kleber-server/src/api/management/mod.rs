@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod datasets;
 pub mod orgs;
+pub mod uploads;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,7 +52,7 @@ pub fn routes() -> Vec<RouteDef> {
             p,
             put(d::replace_attachment).delete(d::remove_attachment),
         ),
-        def("/datasets/{id}/versions", p, get(d::list_versions)),
+        def("/datasets/{id}/versions", p, get(d::list_versions).post(uploads::publish)),
         def("/datasets/{id}/versions/{number}/restore", p, post(d::restore_version)),
         def("/organizations", p, get(orgs::list_orgs).post(orgs::create_org)),
         def("/organizations/{org}/members", p, get(orgs::list_members)),
