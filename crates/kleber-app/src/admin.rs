@@ -10,13 +10,12 @@
 //! as [`Error::BadParameter`] with the store's message; nothing is changed then.
 
 use kleber_store::{
-    Actor, ApiKeyRecord, NewOrganization, OrgKind, OrgUpdate, Organization, PendingInvitation,
+    Actor, ApiKeyRecord, OrgKind, OrgUpdate, Organization, PendingInvitation,
     Role, User,
 };
 
 use crate::accounts::{AccountError, Accounts};
 use crate::policy;
-use crate::sessions::Invitation;
 use crate::{App, Error, Principal};
 
 /// What an organization's admin page shows.
@@ -89,25 +88,12 @@ impl App {
         }
     }
 
-    fn check_portal_admin(principal: &Principal) -> Result<(), Error> {
+    fn require_portal_admin(principal: &Principal) -> Result<(), Error> {
         if policy::may_admin_portal(principal) {
             Ok(())
         } else {
             Err(refused("Administering the portal"))
         }
-    }
-
-    /// The organizations `principal` administers (every one for a portal admin), by id;
-    /// empty for anyone else.
-    pub async fn administered_orgs(
-        &self,
-        principal: &Principal,
-    ) -> Result<Vec<Organization>, Error> {
-        let principal = principal.clone();
-        self.admin_blocking(move |a| {
-            Ok(a.orgs()?.into_iter().filter(|o| policy::may_admin(&principal, &o.id)).collect())
-        })
-        .await
     }
 
     /// Organization `org`'s members, pending invitations and keys, for its admins. An unknown
@@ -157,34 +143,6 @@ impl App {
         .await
     }
 
-    /// Removes `email` from `org` (audited `member.remove`).
-    pub async fn admin_remove_member(
-        &self,
-        principal: &Principal,
-        actor: &Actor,
-        org: &str,
-        email: &str,
-    ) -> Result<(), Error> {
-        Self::check_org_admin(principal, org)?;
-        let (actor, org, email) = (actor.clone(), org.to_owned(), email.to_owned());
-        self.admin_blocking(move |a| a.remove_member(&actor, &org, &email)).await
-    }
-
-    /// Invites `email` into `org` with `role` (audited `user.invite`): the one-time link's
-    /// token, to show the inviting admin (and to mail, when mail is set up).
-    pub async fn admin_invite(
-        &self,
-        principal: &Principal,
-        actor: &Actor,
-        org: &str,
-        email: &str,
-        role: Role,
-    ) -> Result<Invitation, Error> {
-        Self::check_org_admin(principal, org)?;
-        let (actor, org, email) = (actor.clone(), org.to_owned(), email.trim().to_owned());
-        self.admin_blocking(move |a| a.invite(&actor, &email, &org, role)).await
-    }
-
     /// Revokes the pending invitation of `email` into `org` (audited
     /// `user.invitation.revoke`); `false` when there was none.
     pub async fn admin_revoke_invitation(
@@ -202,29 +160,6 @@ impl App {
         .await
     }
 
-    /// Creates an organization (portal admins; audited `org.create`).
-    pub async fn admin_create_org(
-        &self,
-        principal: &Principal,
-        actor: &Actor,
-        form: OrgForm,
-    ) -> Result<Organization, Error> {
-        Self::check_portal_admin(principal)?;
-        let actor = actor.clone();
-        self.admin_blocking(move |a| {
-            let new = NewOrganization {
-                id: form.id.trim(),
-                name: form.name.trim(),
-                kind: form.kind,
-                description: form.description.as_deref(),
-                website: form.website.as_deref(),
-                logo: None,
-            };
-            a.create_org(&actor, &new)
-        })
-        .await
-    }
-
     /// Changes an organization's name, kind, description and web site (portal admins; audited
     /// `org.update`). An empty description or web site clears it.
     pub async fn admin_update_org(
@@ -233,7 +168,7 @@ impl App {
         actor: &Actor,
         form: OrgForm,
     ) -> Result<Organization, Error> {
-        Self::check_portal_admin(principal)?;
+        Self::require_portal_admin(principal)?;
         let actor = actor.clone();
         self.admin_blocking(move |a| {
             let update = OrgUpdate {
@@ -250,7 +185,7 @@ impl App {
 
     /// Every user (portal admins).
     pub async fn admin_users(&self, principal: &Principal) -> Result<Vec<User>, Error> {
-        Self::check_portal_admin(principal)?;
+        Self::require_portal_admin(principal)?;
         self.admin_blocking(|a| Ok(a.store().catalog().list_users()?)).await
     }
 
@@ -262,7 +197,7 @@ impl App {
         actor: &Actor,
         email: &str,
     ) -> Result<User, Error> {
-        Self::check_portal_admin(principal)?;
+        Self::require_portal_admin(principal)?;
         Self::not_self(principal, email, "disable")?;
         let (actor, email) = (actor.clone(), email.to_owned());
         self.admin_blocking(move |a| a.disable_user(&actor, &email)).await
@@ -277,7 +212,7 @@ impl App {
         email: &str,
         admin: bool,
     ) -> Result<User, Error> {
-        Self::check_portal_admin(principal)?;
+        Self::require_portal_admin(principal)?;
         if !admin {
             Self::not_self(principal, email, "remove the admin flag of")?;
         }

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use kleber_store::{
-    Actor, Lifecycle, ManagedDataset, OrgKind, Role, Scope, Store, Visibility, is_valid_dataset_id,
+    Actor, Lifecycle, ManagedDataset, Role, Scope, Store, Visibility, is_valid_dataset_id,
 };
 use serde_json::{Map, Value};
 
@@ -53,6 +53,11 @@ impl Editor {
             (_, None) => crate::accounts::operator(),
         };
         Ok(Editor { principal, actor })
+    }
+
+    /// The user of a portal session, acting as that session.
+    pub fn of_session(session: &crate::sessions::Session) -> Editor {
+        Editor { principal: session.principal.clone(), actor: session.actor.clone() }
     }
 
     /// The operator at the shell (every right), for the command line and tests.
@@ -678,13 +683,7 @@ impl App {
 
     /// Refuses `editor` unless it is a portal admin (or the operator).
     pub(crate) fn check_portal_admin(editor: &Editor) -> Result<(), Error> {
-        let portal = match &editor.principal {
-            Principal::Operator => true,
-            Principal::User(a) => a.admin,
-            Principal::Key { account, scopes, .. } => account.admin && scopes.admin,
-            _ => false,
-        };
-        if portal {
+        if policy::may_admin_portal(&editor.principal) {
             Ok(())
         } else {
             Err(Error::Forbidden(
@@ -721,12 +720,10 @@ impl App {
     pub async fn admin_create_org(
         &self,
         editor: &Editor,
-        id: String,
-        name: String,
-        kind: OrgKind,
-        description: Option<String>,
+        form: crate::admin::OrgForm,
     ) -> Result<kleber_store::Organization, Error> {
         App::check_portal_admin(editor)?;
+        let id = form.id.trim().to_owned();
         if !kleber_store::accounts::is_valid_org_id(&id) {
             return Err(store_error(kleber_store::Error::InvalidOrgId { id }));
         }
@@ -734,10 +731,10 @@ impl App {
         self.admin_accounts(move |a| {
             let org = kleber_store::NewOrganization {
                 id: &id,
-                name: &name,
-                kind,
-                description: description.as_deref(),
-                website: None,
+                name: form.name.trim(),
+                kind: form.kind,
+                description: form.description.as_deref(),
+                website: form.website.as_deref(),
                 logo: None,
             };
             a.create_org(&actor, &org)
@@ -797,7 +794,7 @@ impl App {
         role: Role,
     ) -> Result<crate::sessions::Invitation, Error> {
         App::check_admin(editor, org)?;
-        let (actor, org, email) = (editor.actor.clone(), org.to_owned(), email.to_owned());
+        let (actor, org, email) = (editor.actor.clone(), org.to_owned(), email.trim().to_owned());
         self.admin_accounts(move |a| {
             if a.store().catalog().get_org(&org)?.is_none() {
                 return Err(kleber_store::Error::OrgNotFound { id: org }.into());

@@ -14,7 +14,6 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 6;
 pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.

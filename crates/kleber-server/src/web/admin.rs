@@ -19,6 +19,7 @@ use axum::routing::{MethodRouter, get, post};
 use kleber_app::Error;
 use kleber_app::admin::{OrgAdmin, OrgForm};
 use kleber_app::audit::AuditQuery;
+use kleber_app::manage::Editor;
 use kleber_app::sessions::Session;
 use kleber_store::{OrgKind, Organization, Role};
 use kleber_web::admin::{
@@ -74,7 +75,10 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
         match e {
             Error::Forbidden(_) | Error::Unauthenticated(_) => Failure::NotFound,
-            Error::BadParameter(message) => Failure::Form(message),
+            Error::BadParameter(message)
+            | Error::InvalidBody(message)
+            | Error::Conflict(message)
+            | Error::NotFound(message) => Failure::Form(message),
             other => Failure::Internal(other.to_string()),
         }
     }
@@ -111,6 +115,10 @@ fn saved(ctx: &PageContext) -> Notice {
 }
 
 /// The session, or the missing page.
+fn editor(session: &Session) -> Editor {
+    Editor::of_session(session)
+}
+
 fn signed_in(session: Option<Extension<Session>>, ctx: &PageContext) -> Result<Session, PageError> {
     session.map(|Extension(s)| s).ok_or_else(|| PageError::not_found(ctx))
 }
@@ -162,7 +170,7 @@ async fn get_index(
     let m = AdminMessages::of(ctx.lang);
     let orgs = state
         .app
-        .administered_orgs(&session.principal)
+        .administered_orgs(&editor(&session))
         .await
         .map_err(|e| Failure::from(e).page(&ctx))?;
     let portal_admin = kleber_app::policy::may_admin_portal(&session.principal);
@@ -217,7 +225,7 @@ async fn get_audit(
     let readable: Vec<Organization> = if portal_admin {
         Vec::new()
     } else {
-        state.app.administered_orgs(principal).await.map_err(|e| Failure::from(e).page(&ctx))?
+        state.app.administered_orgs(&editor(&session)).await.map_err(|e| Failure::from(e).page(&ctx))?
     };
     let some = |s: &String| (!s.is_empty()).then(|| s.clone());
     let query = AuditQuery {
@@ -449,7 +457,7 @@ async fn post_remove(
     check_org(&ctx, &session, &org)?;
     let outcome = state
         .app
-        .admin_remove_member(&session.principal, &session.actor, &org, &email(&form))
+        .admin_remove_member(&editor(&session), &org, &email(&form))
         .await
         .map_err(Failure::from);
     org_outcome(&state, &ctx, &session, &org, outcome).await
@@ -505,7 +513,7 @@ async fn post_invite(
         return org_outcome(&state, &ctx, &session, &org, refused).await;
     }
     let invitation =
-        match state.app.admin_invite(&session.principal, &session.actor, &org, &to, role).await {
+        match state.app.admin_invite(&editor(&session), &org, &to, role).await {
             Ok(invitation) => invitation,
             Err(e) => return org_outcome(&state, &ctx, &session, &org, Err(e.into())).await,
         };
@@ -515,7 +523,7 @@ async fn post_invite(
         Some(mailer) => {
             let org_name = state
                 .app
-                .administered_orgs(&session.principal)
+                .administered_orgs(&editor(&session))
                 .await
                 .ok()
                 .and_then(|orgs| orgs.into_iter().find(|o| o.id == org).map(|o| o.name))
@@ -598,7 +606,7 @@ async fn orgs_page(
     }
     let orgs = state
         .app
-        .administered_orgs(&session.principal)
+        .administered_orgs(&editor(&session))
         .await
         .map_err(|e| Failure::from(e).page(ctx))?;
     let typed = typed.unwrap_or(OrgForm {
@@ -668,7 +676,7 @@ async fn post_create_org(
         }
         Err(other) => return Err(other.page(&ctx)),
     };
-    match state.app.admin_create_org(&session.principal, &session.actor, fields.clone()).await {
+    match state.app.admin_create_org(&editor(&session), fields.clone()).await {
         Ok(org) => Ok(redirect(&format!("/admin/organizations/{}/?saved=1", org.id))),
         Err(e) => match Failure::from(e) {
             Failure::Form(message) => {

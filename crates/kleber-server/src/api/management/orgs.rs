@@ -217,7 +217,13 @@ pub(super) async fn create_org(
         None | Some(Value::Null) => None,
         Some(_) => Some(string(&map, "description")?),
     };
-    let org = state.app.admin_create_org(&editor, id, name, kind, description).await?;
+    let org = state
+        .app
+        .admin_create_org(
+            &editor,
+            kleber_app::admin::OrgForm { id, name, kind, description, website: None },
+        )
+        .await?;
     Ok(json(StatusCode::CREATED, &OrgView::from(org)))
 }
 
