@@ -22,6 +22,7 @@ mod error;
 pub mod import;
 pub mod policy;
 mod resolve;
+pub mod rules;
 pub mod sessions;
 pub mod volatile;
 
@@ -222,6 +223,8 @@ pub struct App {
     limits: Limits,
     /// Catalog resolutions so far.
     resolutions: std::sync::atomic::AtomicU64,
+    /// Records outsiders see of each dataset with an access rule ([`rules`]).
+    outsider_counts: rules::OutsiderCounts,
 }
 
 impl App {
@@ -237,6 +240,7 @@ impl App {
             results: ResultCache::new(DEFAULT_RESULT_CACHE_MB << 20),
             limits,
             resolutions: std::sync::atomic::AtomicU64::new(0),
+            outsider_counts: rules::OutsiderCounts::default(),
         }
     }
 
@@ -328,7 +332,13 @@ impl App {
         if let Some(snapshot) = full.audience_if_built(&visible) {
             return Ok(CatalogView { snapshot });
         }
-        let snapshot = tokio::task::spawn_blocking(move || full.audience(visible))
+        // What outsiders see of the datasets with an access rule is counted first (once per
+        // version and rule), so the audience's catalog states their counts.
+        let mut counts = HashMap::new();
+        for i in CatalogSnapshot::outsider_positions(&visible) {
+            counts.insert(i, self.outsider_count(&full.records[i]).await?);
+        }
+        let snapshot = tokio::task::spawn_blocking(move || full.audience(visible, &counts))
             .await
             .map_err(Error::internal)?
             .map_err(Error::internal)?;
@@ -354,6 +364,7 @@ impl App {
             .ok_or_else(|| Error::DatasetNotFound(id.to_owned()))?;
         Ok(DatasetVersion { snapshot: Arc::clone(&view.snapshot), index, fields: None })
     }
+
 
     // ---- the response cache --------------------------------------------------------------
 

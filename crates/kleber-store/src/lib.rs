@@ -37,7 +37,7 @@ pub use accounts::{
     NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, Role, Scope, SessionGrant, User,
     Visibility,
 };
-pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
+pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use sqlite::SqliteCatalog;

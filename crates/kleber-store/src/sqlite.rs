@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -163,12 +163,15 @@ fn migrate_in_transaction(
     if version < 4 {
         crate::sqlite_accounts::migrate_to_4(conn)?;
     }
+    if version < 5 {
+        crate::sqlite_accounts::migrate_to_5(conn)?;
+    }
     Ok(())
 }
 
 const SELECT_CURRENT: &str = "SELECT d.uid, d.id, d.title, d.description, d.metas, d.modified_at,
         v.version, v.fields, v.records_count, v.rejected_count, v.source, v.created_at,
-        d.org_id, d.visibility
+        d.org_id, d.visibility, d.rule
    FROM datasets d JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version";
 
 /// Runs `f` in a transaction that takes SQLite's write lock before its first read
@@ -452,6 +455,7 @@ impl SqliteCatalog {
         let rejected_count: i64 = row.get(9)?;
         let organization: Option<String> = row.get(12)?;
         let visibility: String = row.get(13)?;
+        let rule: Option<String> = row.get(14)?;
         let dir = layout::dataset_dir(&self.root, &uid).join(layout::version_dir_name(number));
         let parsed = (|| {
             let metas: Map<String, Value> =
@@ -462,9 +466,12 @@ impl SqliteCatalog {
                 visibility.parse().map_err(|e| format!("visibility of {uid}: {e}"))?;
             let organization =
                 organization.ok_or_else(|| format!("dataset {uid} has no organization"))?;
-            Ok((metas, fields, visibility, organization))
+            let rule: Option<crate::AccessRule> = rule
+                .map(|r| serde_json::from_str(&r).map_err(|e| format!("rule of {uid}: {e}")))
+                .transpose()?;
+            Ok((metas, fields, visibility, organization, rule))
         })();
-        let (metas, fields, visibility, organization) = match parsed {
+        let (metas, fields, visibility, organization, rule) = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -476,6 +483,7 @@ impl SqliteCatalog {
             modified: row.get(5)?,
             organization,
             visibility,
+            rule,
             version: VersionRecord {
                 number,
                 fields,
