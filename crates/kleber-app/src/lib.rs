@@ -365,7 +365,6 @@ impl App {
         Ok(DatasetVersion { snapshot: Arc::clone(&view.snapshot), index, fields: None })
     }
 
-
     // ---- the response cache --------------------------------------------------------------
 
     /// The body kept under `key`, or computed by `compute` (and kept when deterministic and

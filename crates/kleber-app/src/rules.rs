@@ -66,7 +66,13 @@ pub(crate) fn outsider_ref(record: &DatasetRecord) -> DatasetRef {
         uid: record.uid.clone(),
         version: record.version.number,
         data_path: record.version.data_path.clone(),
-        fields: record.version.fields.iter().filter(|f| !hidden.contains(&f.name)).cloned().collect(),
+        fields: record
+            .version
+            .fields
+            .iter()
+            .filter(|f| !hidden.contains(&f.name))
+            .cloned()
+            .collect(),
         view,
     }
 }
@@ -141,7 +147,7 @@ impl App {
             .await
             .map_err(Error::internal)??
             .ok_or_else(|| Error::DatasetNotFound(id.to_owned()))?;
-        let rule = rule.map(|r| normalized(r)).filter(|r| !r.is_empty());
+        let rule = rule.map(normalized).filter(|r| !r.is_empty());
         if let Some(rule) = &rule {
             self.check_rule(&record, rule).await?;
         }

@@ -41,9 +41,19 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/exports", &[""]),
     ("/api/explore/v2.1/catalog/exports/{format}", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}", &[""]),
-    ("/api/explore/v2.1/catalog/datasets/{id}/records", &["", "?select=count(*)"]),
+    (
+        "/api/explore/v2.1/catalog/datasets/{id}/records",
+        // The hidden field and a filtered value named in clauses (as unknown: outsiders).
+        &[
+            "",
+            "?select=count(*)",
+            "?select=hfx9secret",
+            "?where=hfx9flag&select=count(*)",
+            "?where=statut%3D%22fqm3interne%22",
+        ],
+    ),
     ("/api/explore/v2.1/catalog/datasets/{id}/records/{record_id}", &[""]),
-    ("/api/explore/v2.1/catalog/datasets/{id}/facets", &["?facet=valeur"]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/facets", &["?facet=valeur", "?facet=hfx9flag"]),
     ("/api/explore/v2.1/catalog/datasets/{id}/exports", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/exports/{format}", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/attachments", &[""]),
@@ -136,7 +146,8 @@ enum Kind {
     Filtered,
 }
 
-const KINDS: [Kind; 5] = [Kind::Public, Kind::Restricted, Kind::Draft, Kind::Hidden, Kind::Filtered];
+const KINDS: [Kind; 5] =
+    [Kind::Public, Kind::Restricted, Kind::Draft, Kind::Hidden, Kind::Filtered];
 
 /// The access rules of the ruled kinds, and the data outsiders may see of them (what their
 /// oracle imports instead).
