@@ -743,7 +743,12 @@ async fn nothing_a_caller_may_not_see_reaches_it_on_any_route() {
     let mut records: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
     for d in &DATASETS {
         for key in [admin.as_deref(), None] {
-            let url = format!("/api/records/1.0/search?dataset={}&rows=10", d.id);
+            let ruled = RULED.iter().any(|r| r.kind == d.kind);
+            if key.is_none() && !ruled {
+                continue;
+            }
+            let rows = if ruled { 10 } else { 1 };
+            let url = format!("/api/records/1.0/search?dataset={}&rows={rows}", d.id);
             let answer = ask(&real, &url, key, None).await;
             if key.is_none() && answer.status == 404 {
                 continue;
@@ -869,7 +874,9 @@ async fn nothing_a_caller_may_not_see_reaches_it_on_any_route() {
             "/explore/dataset/{id}",
             "/publisher/{slug}",
         ];
-        if instance.kind.is_some() && main.contains(&instance.pattern) {
+        // (But the queries naming a ruled dataset's field, unknown in the others.)
+        let names_ruled_field = ["hfx9", "fqm3"].iter().any(|m| instance.url.contains(m));
+        if instance.kind.is_some() && main.contains(&instance.pattern) && !names_ruled_field {
             let status = answers[&(whole, i)].status;
             assert_eq!(status, 200, "{} as {}", instance.url, callers[whole].name);
         }
