@@ -500,7 +500,7 @@ fn run_rule(
             print_rule(id, version.record().rule.as_ref());
             return Ok(());
         }
-        let rule = (!clear).then(|| kleber_store::AccessRule { hidden: hide, condition });
+        let rule = (!clear).then_some(kleber_store::AccessRule { hidden: hide, condition });
         app.set_rule(&ctx, &operator(), id, rule).await.map_err(|e| match e {
             kleber_app::Error::BadParameter(message) => {
                 anyhow::anyhow!("{message}; nothing was changed")
