@@ -47,11 +47,14 @@ pub struct CatalogSnapshot {
     /// Every organization, by identifier (shared by the audience parts: organizations are
     /// public, their datasets are not).
     pub organizations: Arc<Vec<Organization>>,
+    /// For each record, the scan view its queries start from (`Some` when the audience sees
+    /// it through its access rule, [`crate::rules`]).
+    pub views: Vec<Option<Arc<kleber_query::ScanView>>>,
     /// Empty for the whole catalog; for the part one audience sees, a digest of the uids it
     /// sees (part of ETags and response-cache keys, so audiences never share them).
     pub audience: String,
-    /// The parts of this catalog built for audiences that see less than all of it, by the
-    /// positions of what they see.
+    /// The parts of this catalog built for audiences that see less than all of it, by what
+    /// they see ([`CatalogSnapshot::visible_to`]).
     audiences: Mutex<HashMap<Vec<usize>, Arc<CatalogSnapshot>>>,
 }
 
@@ -112,7 +115,8 @@ fn doc(e: &CatalogEntry) -> CatalogDoc {
 }
 
 /// A digest of what a dataset's answers depend on: its uid, organization, visibility,
-/// version, modification time, title, description, metadata, fields and attachments.
+/// version, modification time (which an access rule's change sets), title, description,
+/// metadata, fields, attachments and records count (fields and count as the audience sees them).
 pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
     use sha1::{Digest, Sha1};
     let mut hash = Sha1::new();
@@ -137,6 +141,8 @@ pub fn stamp_of_dataset(record: &DatasetRecord) -> String {
         &serde_json::Value::Object(record.metas.clone()).to_string(),
         &serde_json::to_string(&record.version.fields).unwrap_or_default(),
         &attachments,
+        // Outsiders of an access rule see fewer records than staff, at the same version.
+        &record.version.records_count.to_string(),
     ] {
         hash.update(part.as_bytes());
         hash.update([0xff]);
@@ -171,6 +177,7 @@ impl CatalogSnapshot {
     fn build(
         generation: i64,
         records: Vec<DatasetRecord>,
+        views: Vec<Option<Arc<kleber_query::ScanView>>>,
         organizations: Arc<Vec<Organization>>,
         audience: String,
     ) -> anyhow::Result<CatalogSnapshot> {
@@ -210,43 +217,73 @@ impl CatalogSnapshot {
             stamps,
             content,
             organizations,
+            views,
             audience,
             audiences: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Positions of the records `principal` may read.
+    /// What `principal` sees of this catalog: for each record it may read, its position `i`
+    /// as `2 i` when it sees it whole, `2 i + 1` when through its access rule (an outsider,
+    /// [`crate::rules`]).
     pub fn visible_to(&self, principal: &crate::Principal) -> Vec<usize> {
-        (0..self.records.len()).filter(|&i| principal.may_read(&self.records[i])).collect()
+        (0..self.records.len())
+            .filter(|&i| principal.may_read(&self.records[i]))
+            .map(|i| i << 1 | usize::from(crate::rules::is_outsider(principal, &self.records[i])))
+            .collect()
     }
 
-    /// The part of this catalog made of the records at `visible`, if it is this one or
-    /// already built.
+    /// The positions of the records that `visible` sees through their access rule.
+    pub fn outsider_positions(visible: &[usize]) -> impl Iterator<Item = usize> + '_ {
+        visible.iter().filter(|&&v| v & 1 == 1).map(|&v| v >> 1)
+    }
+
+    /// The part of this catalog `visible` sees, if it is this one or already built.
     pub fn audience_if_built(self: &Arc<Self>, visible: &[usize]) -> Option<Arc<CatalogSnapshot>> {
-        if visible.len() == self.records.len() {
+        if visible.len() == self.records.len() && visible.iter().all(|&v| v & 1 == 0) {
             return Some(Arc::clone(self));
         }
         let audiences = self.audiences.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         audiences.get(visible).map(Arc::clone)
     }
 
-    /// The part of this catalog made of the records at `visible` (built and kept if needed;
-    /// blocking: builds a search index).
-    pub fn audience(self: Arc<Self>, visible: Vec<usize>) -> anyhow::Result<Arc<CatalogSnapshot>> {
+    /// The part of this catalog `visible` sees ([`CatalogSnapshot::visible_to`]), built and
+    /// kept if needed (blocking: builds a search index). `outsider_counts` gives, by position,
+    /// the records outsiders see of each dataset they see through its rule.
+    pub fn audience(
+        self: Arc<Self>,
+        visible: Vec<usize>,
+        outsider_counts: &HashMap<usize, i64>,
+    ) -> anyhow::Result<Arc<CatalogSnapshot>> {
         if let Some(built) = self.audience_if_built(&visible) {
             return Ok(built);
         }
         use sha1::{Digest, Sha1};
         let mut hash = Sha1::new();
-        for &i in &visible {
-            hash.update(self.records[i].uid.as_bytes());
-            hash.update([0xff]);
+        for &v in &visible {
+            hash.update(self.records[v >> 1].uid.as_bytes());
+            hash.update([0xff, u8::from(v & 1 == 1)]);
         }
         let audience: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
-        let records = visible.iter().map(|&i| self.records[i].clone()).collect();
+        let mut records = Vec::with_capacity(visible.len());
+        let mut views = Vec::with_capacity(visible.len());
+        for &v in &visible {
+            let record = &self.records[v >> 1];
+            if v & 1 == 1 {
+                let count = outsider_counts.get(&(v >> 1)).copied().ok_or_else(|| {
+                    anyhow::anyhow!("no outsider count for dataset {}", record.id)
+                })?;
+                records.push(crate::rules::outsider_record(record, count));
+                views.push(crate::rules::view_of(record));
+            } else {
+                records.push(record.clone());
+                views.push(None);
+            }
+        }
         let part = Arc::new(CatalogSnapshot::build(
             self.generation,
             records,
+            views,
             Arc::clone(&self.organizations),
             audience,
         )?);
@@ -303,9 +340,11 @@ impl CatalogCache {
         let mut organizations = store.catalog().list_orgs()?;
         organizations.sort_by(|a, b| a.id.cmp(&b.id));
         default_publishers(&mut records, &organizations);
+        let views = vec![None; records.len()];
         let snapshot = Arc::new(CatalogSnapshot::build(
             generation,
             records,
+            views,
             Arc::new(organizations),
             String::new(),
         )?);

@@ -26,6 +26,7 @@ pub mod manage;
 pub mod policy;
 pub mod push;
 mod resolve;
+pub mod rules;
 pub mod sessions;
 pub mod versions;
 pub mod uploads;
@@ -234,6 +235,8 @@ pub struct App {
     upload_limits: uploads::UploadLimits,
     /// Records pushed through the real-time push API, waiting for their version ([`push`]).
     pusher: Arc<push::Pusher>,
+    /// Records outsiders see of each dataset with an access rule ([`rules`]).
+    outsider_counts: rules::OutsiderCounts,
 }
 
 impl App {
@@ -254,6 +257,7 @@ impl App {
             ),
             upload_limits: uploads::UploadLimits::default(),
             pusher: Arc::new(push::Pusher::default()),
+            outsider_counts: rules::OutsiderCounts::default(),
         }
     }
 
@@ -345,7 +349,13 @@ impl App {
         if let Some(snapshot) = full.audience_if_built(&visible) {
             return Ok(CatalogView { snapshot });
         }
-        let snapshot = tokio::task::spawn_blocking(move || full.audience(visible))
+        // What outsiders see of the datasets with an access rule is counted first (once per
+        // version and rule), so the audience's catalog states their counts.
+        let mut counts = HashMap::new();
+        for i in CatalogSnapshot::outsider_positions(&visible) {
+            counts.insert(i, self.outsider_count(&full.records[i]).await?);
+        }
+        let snapshot = tokio::task::spawn_blocking(move || full.audience(visible, &counts))
             .await
             .map_err(Error::internal)?
             .map_err(Error::internal)?;

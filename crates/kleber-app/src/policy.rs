@@ -99,6 +99,10 @@ impl Account {
         }
     }
 
+    fn is_staff(&self, d: DatasetAccess<'_>) -> bool {
+        self.admin || self.role(d.organization).is_some() || self.grants.contains(d.uid)
+    }
+
     fn may_edit(&self, d: DatasetAccess<'_>) -> bool {
         self.admin || matches!(self.role(d.organization), Some(Role::Admin | Role::Editor))
     }
@@ -119,6 +123,19 @@ pub fn may_read(principal: &Principal, d: DatasetAccess<'_>) -> bool {
         Principal::Operator => true,
         Principal::User(account) => account.may_read(d),
         Principal::Key { scopes, account, .. } => scopes.read && account.may_read(d),
+    }
+}
+
+/// Whether `principal` sees the whole of dataset `d`, beyond its access rule for outsiders
+/// (docs/security.md#access-rules): the organization's members (any role), the users it is
+/// granted to, portal admins and the operator; through a key, only with the `read` scope.
+/// Everyone else reads it only because it is public, and sees it through its rule.
+pub fn sees_whole(principal: &Principal, d: DatasetAccess<'_>) -> bool {
+    match principal {
+        Principal::Anonymous => false,
+        Principal::Operator => true,
+        Principal::User(account) => account.is_staff(d),
+        Principal::Key { scopes, account, .. } => scopes.read && account.is_staff(d),
     }
 }
 
@@ -310,6 +327,9 @@ mod tests {
                 assert_eq!(may_edit(&principal, d), edits, "{name} editing {visibility}");
             }
             assert_eq!(may_admin(&principal, ORG), admins, "{name} administering");
+            // Staff see a dataset whole: whoever reads its restricted version reads it whole.
+            let staff = sees_whole(&principal, dataset(Visibility::Public));
+            assert_eq!(staff, reads[1], "{name}: sees a public dataset whole");
             assert!(
                 !may_admin(&principal, "another-org")
                     || matches!(&principal, Principal::Operator)

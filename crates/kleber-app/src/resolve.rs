@@ -119,7 +119,9 @@ impl DatasetVersion {
         self
     }
 
-    /// The query engine's view of this version.
+    /// The query engine's view of this version: its fields (as the caller sees them) and,
+    /// when the caller sees it through its access rule, the scan view every query starts from
+    /// ([`crate::rules`]).
     pub fn dataset_ref(&self) -> DatasetRef {
         let record = self.record();
         DatasetRef {
@@ -127,6 +129,24 @@ impl DatasetVersion {
             version: record.version.number,
             data_path: record.version.data_path.clone(),
             fields: self.fields().to_vec(),
+            view: self.view().cloned(),
+        }
+    }
+
+    /// The scan view the caller sees this version through, if it is an outsider of its
+    /// access rule.
+    fn view(&self) -> Option<&Arc<kleber_query::ScanView>> {
+        self.snapshot.views.get(self.index).and_then(Option::as_ref)
+    }
+
+    /// What names this version's answers in caches: the uid, followed for an outsider of its
+    /// access rule by the view's key. Caches of answers over one dataset version (the response
+    /// cache, the portal's page caches) key by it, never by the uid alone, so staff and
+    /// outsiders never share a cached answer, and callers sharing a view do.
+    pub fn cache_scope(&self) -> std::borrow::Cow<'_, str> {
+        match self.view() {
+            None => std::borrow::Cow::Borrowed(self.uid()),
+            Some(view) => std::borrow::Cow::Owned(format!("{}~{}", self.uid(), view.key)),
         }
     }
 
@@ -147,6 +167,6 @@ impl DatasetVersion {
     /// The response-cache key of `route` with `query` over this version (its answers are the
     /// same for every caller who may read it).
     pub fn cache_key(&self, route: &'static str, query: Option<&str>) -> CacheKey {
-        CacheKey::dataset(route, self.uid(), self.number(), query)
+        CacheKey::dataset(route, &self.cache_scope(), self.number(), query)
     }
 }

@@ -32,7 +32,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Field::new(f.name().clone(), f.name().clone(), t)
         })
         .collect();
-    let dataset = DatasetRef { uid: "x".into(), version: 1, data_path: path.into(), fields };
+    let dataset =
+        DatasetRef { uid: "x".into(), version: 1, data_path: path.into(), fields, view: None };
     let engine = Engine::new(Limits::default())?;
     let query = RecordsQuery {
         r#where: if where_.is_empty() { vec![] } else { vec![where_.clone()] },

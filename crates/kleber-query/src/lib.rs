@@ -79,8 +79,53 @@ pub struct DatasetRef {
     pub version: i64,
     /// The Parquet file of that version.
     pub data_path: PathBuf,
-    /// Its schema.
+    /// Its schema: the fields queries are planned over (with a [`ScanView`], only those the
+    /// view keeps, in their stored order).
     pub fields: Vec<Field>,
+    /// What part of the version the caller may see, if not all of it.
+    pub view: Option<std::sync::Arc<ScanView>>,
+}
+
+/// A caller's view of a dataset version: the scan every query of that caller starts from is
+/// the stored table filtered by `condition` (planned over every stored field) and projected on
+/// [`DatasetRef::fields`], so no clause, facet, export, record lookup or cluster can name or
+/// read a column or a row outside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanView {
+    /// Every stored field of the version (what `condition` is planned over).
+    pub stored: Vec<Field>,
+    /// The ODSQL condition the rows of the view meet, if any.
+    pub condition: Option<String>,
+    /// A short digest naming the view, part of the keys of what is cached per view (the
+    /// record-id index).
+    pub key: String,
+}
+
+/// `table` (the stored scan of `dataset`) restricted to `dataset`'s view: rows meeting the
+/// condition, columns of the visible fields. A condition that no longer plans over the stored
+/// fields (a later version dropped a field it names) keeps no row: the view fails closed.
+fn apply_view(table: DataFrame, dataset: &DatasetRef) -> Result<DataFrame> {
+    let Some(view) = &dataset.view else { return Ok(table) };
+    let mut df = table;
+    if let Some(condition) = view.condition.as_deref().filter(|c| !c.trim().is_empty()) {
+        let query = RecordsQuery { r#where: vec![condition.to_owned()], ..RecordsQuery::default() };
+        df = match plan::filtered(df.clone(), &view.stored, &query, None, &[], None) {
+            Ok(filtered) => filtered,
+            Err(_) => df.filter(datafusion::prelude::lit(false))?,
+        };
+    }
+    let names: Vec<&str> = dataset.fields.iter().map(|f| f.name.as_str()).collect();
+    Ok(df.select_columns(&names)?)
+}
+
+impl DatasetRef {
+    /// The key of what is cached per version and view.
+    fn view_key(&self) -> (String, i64) {
+        match &self.view {
+            None => (self.uid.clone(), self.version),
+            Some(view) => (format!("{}~{}", self.uid, view.key), self.version),
+        }
+    }
 }
 
 /// Resource limits of the engine.
@@ -271,7 +316,14 @@ impl Engine {
         }
     }
 
+    /// The scan `dataset`'s queries start from: the stored table through the caller's view.
     async fn scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
+        apply_view(self.stored_scan(dataset).await?, dataset)
+    }
+
+    /// The whole stored table of `dataset`'s version (never handed to a query as is when the
+    /// dataset has a view).
+    async fn stored_scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
         let key = (dataset.uid.clone(), dataset.version);
         let cached =
             self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
@@ -319,11 +371,13 @@ impl Engine {
         record_id: &str,
     ) -> Result<PlannedQuery> {
         let deadline = self.deadline();
-        let table = self.scan(dataset).await?;
+        let table = self.stored_scan(dataset).await?;
         let schema = std::sync::Arc::new(table.schema().as_arrow().clone());
-        let key = (dataset.uid.clone(), dataset.version);
+        // The index hashes the view's fields, so it is kept per view.
+        let key = dataset.view_key();
         let (path, fields, query) =
             (dataset.data_path.clone(), dataset.fields.clone(), query.clone());
+        let viewed = dataset.clone();
         let (indexes, ctx, id) =
             (std::sync::Arc::clone(&self.indexes), self.ctx.clone(), record_id.to_owned());
         let work = async move {
@@ -333,7 +387,7 @@ impl Engine {
                 None => indexes.put(key, record_index::RecordIndex::build(&path, &fields)?),
             };
             let rows = record_index::read_rows(&path, &index.rows(&id), &schema)?;
-            plan::plan(ctx.read_batch(rows)?, &fields, &query, None)
+            plan::plan(apply_view(ctx.read_batch(rows)?, &viewed)?, &fields, &query, None)
         };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);

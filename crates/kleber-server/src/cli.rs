@@ -329,7 +329,7 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<ImportOptions> {
 
 /// The application over the data directory `dir`, for the commands that write (`import`,
 /// `annotate`), and the runtime their use cases run on.
-fn open_app(dir: &DataDir) -> anyhow::Result<(App, tokio::runtime::Runtime)> {
+pub(crate) fn open_app(dir: &DataDir) -> anyhow::Result<(App, tokio::runtime::Runtime)> {
     let store = Store::open_with_default_org(&dir.data_dir, &dir.default_org)
         .with_context(|| format!("cannot open data directory {}", dir.data_dir.display()))?;
     let engine = Engine::new(Limits::default())?;
@@ -341,7 +341,7 @@ fn open_app(dir: &DataDir) -> anyhow::Result<(App, tokio::runtime::Runtime)> {
 /// A use case's error as the command line reports it: an import's own error with its causes,
 /// an unknown dataset in the store's words (as before the application layer), else the
 /// error with its sources.
-fn cli_error(e: kleber_app::Error) -> anyhow::Error {
+pub(crate) fn cli_error(e: kleber_app::Error) -> anyhow::Error {
     match e {
         kleber_app::Error::Import(e) => e,
         kleber_app::Error::DatasetNotFound(id) => {

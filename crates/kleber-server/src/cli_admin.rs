@@ -201,6 +201,29 @@ pub(crate) enum DatasetCommand {
         #[command(flatten)]
         data_dir: DataDir,
     },
+    /// Show or set what outsiders see of a public dataset: fields hidden from them and a
+    /// condition their records must meet (docs/security.md#access-rules). Outsiders are the
+    /// callers who read it only because it is public; its organization's members, the users
+    /// it is granted to and portal admins see it whole.
+    ///
+    /// Without options, prints the current rule. `--hide` and `--where` replace the whole
+    /// rule (give both to keep both). Example:
+    /// `kleber dataset rule signalements --hide email --where "statut != 'interne'"`.
+    Rule {
+        /// The dataset.
+        id: String,
+        /// A field outsiders do not see (repeat for several).
+        #[arg(long = "hide", value_name = "FIELD")]
+        hide: Vec<String>,
+        /// An ODSQL condition the records outsiders see must meet.
+        #[arg(long = "where", value_name = "ODSQL")]
+        condition: Option<String>,
+        /// Remove the rule: outsiders see the whole dataset again.
+        #[arg(long, conflicts_with_all = ["hide", "condition"])]
+        clear: bool,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
     /// Let a user read a restricted dataset.
     Grant {
         /// The dataset.
@@ -497,6 +520,9 @@ pub(crate) fn run_dataset(command: DatasetCommand) -> anyhow::Result<()> {
                 println!("Dataset {id} is now {visibility}.");
             }
         }
+        DatasetCommand::Rule { id, hide, condition, clear, data_dir } => {
+            run_rule(&id, hide, condition, clear, &data_dir)?;
+        }
         DatasetCommand::Grant { id, email, data_dir } => {
             open(&data_dir)?.grant(&operator(), &id, &email)?;
             println!("{email} may now read dataset {id}.");
@@ -518,4 +544,52 @@ pub(crate) fn run_dataset(command: DatasetCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `kleber dataset rule`: prints the rule, or sets or clears it through the application
+/// layer (which checks it against the dataset's fields and writes the audit log).
+fn run_rule(
+    id: &str,
+    hide: Vec<String>,
+    condition: Option<String>,
+    clear: bool,
+    data_dir: &DataDir,
+) -> anyhow::Result<()> {
+    let (app, runtime) = crate::cli::open_app(data_dir)?;
+    let ctx = kleber_app::RequestContext::operator();
+    runtime.block_on(async {
+        if !clear && hide.is_empty() && condition.is_none() {
+            let version = app.dataset(&ctx, id).await.map_err(crate::cli::cli_error)?;
+            print_rule(id, version.record().rule.as_ref());
+            return Ok(());
+        }
+        let rule = (!clear).then_some(kleber_store::AccessRule { hidden: hide, condition });
+        app.set_rule(&ctx, &operator(), id, rule).await.map_err(|e| match e {
+            kleber_app::Error::BadParameter(message) => {
+                anyhow::anyhow!("{message}; nothing was changed")
+            }
+            e => crate::cli::cli_error(e),
+        })?;
+        let version = app.dataset(&ctx, id).await.map_err(crate::cli::cli_error)?;
+        print_rule(id, version.record().rule.as_ref());
+        Ok(())
+    })
+}
+
+fn print_rule(id: &str, rule: Option<&kleber_store::AccessRule>) {
+    match rule {
+        None => println!("Dataset {id} has no rule: everyone who reads it sees it whole."),
+        Some(rule) => {
+            println!("Dataset {id}: outsiders (who read it only because it is public) see");
+            if rule.hidden.is_empty() {
+                println!("  every field");
+            } else {
+                println!("  every field but: {}", rule.hidden.join(", "));
+            }
+            match &rule.condition {
+                Some(condition) => println!("  only the records where: {condition}"),
+                None => println!("  every record"),
+            }
+        }
+    }
 }

@@ -458,6 +458,14 @@ pub trait AccountCatalog: Send + Sync {
 
     /// Sets a dataset's visibility.
     fn set_visibility(&self, actor: &Actor, dataset: &str, visibility: Visibility) -> Result<()>;
+    /// Sets (or, with `None` or an empty rule, removes) a dataset's access rule for
+    /// outsiders, as given (the caller has checked it against the dataset's fields).
+    fn set_rule(
+        &self,
+        actor: &Actor,
+        dataset: &str,
+        rule: Option<&crate::AccessRule>,
+    ) -> Result<()>;
     /// Moves a dataset to another organization.
     fn set_dataset_org(&self, actor: &Actor, dataset: &str, org: &str) -> Result<()>;
     /// Grants reading a dataset to a user.

@@ -119,8 +119,31 @@ pub struct DatasetRecord {
     pub visibility: crate::Visibility,
     /// Files attached to it, by identifier.
     pub attachments: Vec<crate::Attachment>,
+    /// What outsiders (callers who read it only because it is public) may see of it, if
+    /// restricted (applied by `kleber_app`; docs/security.md#access-rules).
+    pub rule: Option<AccessRule>,
     /// The version served.
     pub version: VersionRecord,
+}
+
+/// A dataset's access rule for outsiders: fields hidden from them, and a condition their
+/// records must meet. Staff (the organization's members, grantees, portal admins, the
+/// operator) see the whole table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessRule {
+    /// Names of the fields outsiders do not see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden: Vec<String>,
+    /// An ODSQL condition (a `where`) the records outsiders see must meet.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+impl AccessRule {
+    /// Whether the rule hides or filters nothing.
+    pub fn is_empty(&self) -> bool {
+        self.hidden.is_empty() && self.condition.as_deref().is_none_or(|c| c.trim().is_empty())
+    }
 }
 
 /// One immutable version of a dataset.

@@ -41,7 +41,7 @@ pub use accounts::{
     NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, PendingInvitation, Role, Scope,
     SessionGrant, User, Visibility,
 };
-pub use catalog::{Catalog, DatasetRecord, NewVersion, VersionRecord};
+pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};

@@ -163,6 +163,9 @@ fn migrate_in_transaction(
     if version < 4 {
         crate::sqlite_accounts::migrate_to_4(conn)?;
     }
+    if version < 5 {
+        crate::sqlite_accounts::migrate_to_5(conn)?;
+    }
     if version < 6 {
         crate::sqlite_manage::migrate_to_6(conn)?;
     }
@@ -177,7 +180,8 @@ const SELECT_CURRENT: &str = "SELECT d.uid, d.id, d.title, d.description, d.meta
         d.org_id, d.visibility, d.archived,
         (SELECT json_group_array(json_array(a.id, a.title, a.file_name, a.mimetype, a.size,
                                             a.created_at, a.updated_at))
-           FROM (SELECT * FROM attachments WHERE dataset_uid = d.uid ORDER BY id) a)
+           FROM (SELECT * FROM attachments WHERE dataset_uid = d.uid ORDER BY id) a),
+        d.rule
    FROM datasets d JOIN versions v ON v.dataset_uid = d.uid AND v.version = d.current_version
         AND d.deleted_at IS NULL";
 
@@ -466,6 +470,7 @@ impl SqliteCatalog {
         let visibility: String = row.get(13)?;
         let archived: bool = row.get(14)?;
         let attachments: Option<String> = row.get(15)?;
+        let rule: Option<String> = row.get(16)?;
         let dir = layout::dataset_dir(&self.root, &uid).join(layout::version_dir_name(number));
         let parsed = (|| {
             let mut metas: Map<String, Value> =
@@ -482,9 +487,12 @@ impl SqliteCatalog {
                 organization.ok_or_else(|| format!("dataset {uid} has no organization"))?;
             let attachments = crate::sqlite_manage::parse_attachments(attachments.as_deref())
                 .map_err(|e| format!("attachments of {uid}: {e}"))?;
-            Ok((metas, fields, visibility, organization, attachments))
+            let rule: Option<crate::AccessRule> = rule
+                .map(|r| serde_json::from_str(&r).map_err(|e| format!("rule of {uid}: {e}")))
+                .transpose()?;
+            Ok((metas, fields, visibility, organization, attachments, rule))
         })();
-        let (metas, fields, visibility, organization, attachments) = match parsed {
+        let (metas, fields, visibility, organization, attachments, rule) = match parsed {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -497,6 +505,7 @@ impl SqliteCatalog {
             organization,
             visibility,
             attachments,
+            rule,
             version: VersionRecord {
                 number,
                 fields,

@@ -9,7 +9,7 @@ use crate::accounts::{
     NewOrganization, NewUser, OrgKind, OrgUpdate, Organization, PendingInvitation, Role, User,
     Visibility, email_key, is_valid_org_id, parse_scopes, parse_word, scopes_text,
 };
-use crate::catalog::NewVersion;
+use crate::catalog::{AccessRule, NewVersion};
 use crate::error::{Error, Result};
 use crate::publish::now_rfc3339;
 use crate::sqlite::{SqliteCatalog, write};
@@ -119,6 +119,16 @@ pub(crate) fn migrate_to_4(conn: &Connection) -> Result<()> {
          );
          CREATE INDEX invitations_user ON invitations(user_id);
          PRAGMA user_version = 4;",
+    )?;
+    Ok(())
+}
+
+/// Schema 4 → 5: each dataset's access rule for outsiders (JSON: hidden fields and an ODSQL
+/// condition; `NULL` when it has none).
+pub(crate) fn migrate_to_5(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE datasets ADD COLUMN rule TEXT;
+         PRAGMA user_version = 5;",
     )?;
     Ok(())
 }
@@ -818,6 +828,31 @@ impl AccountCatalog for SqliteCatalog {
                 dataset,
                 json!({"from": before, "to": visibility.as_str(),
                        "organization": dataset_org(tx, &uid)?}),
+            )
+        })
+    }
+
+    fn set_rule(&self, actor: &Actor, dataset: &str, rule: Option<&AccessRule>) -> Result<()> {
+        let rule = rule.filter(|r| !r.is_empty());
+        let text = rule.map(serde_json::to_string).transpose().map_err(|e| {
+            Error::CorruptCatalog(format!("cannot write the rule of {dataset}: {e}"))
+        })?;
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let uid = dataset_uid(tx, dataset)?;
+            let before: Option<String> =
+                tx.query_row("SELECT rule FROM datasets WHERE uid = ?1", [&uid], |r| r.get(0))?;
+            let before: Option<Value> = before.and_then(|b| serde_json::from_str(&b).ok());
+            tx.execute(
+                "UPDATE datasets SET rule = ?1, modified_at = ?2 WHERE uid = ?3",
+                params![text, now_rfc3339(), uid],
+            )?;
+            append(
+                tx,
+                actor,
+                "dataset.rule",
+                dataset,
+                json!({"from": before, "to": rule, "organization": dataset_org(tx, &uid)?}),
             )
         })
     }

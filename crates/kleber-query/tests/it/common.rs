@@ -32,7 +32,13 @@ impl TestDataset {
         writer.close().expect("close");
         TestDataset {
             engine: Engine::new(Limits::default()).expect("engine"),
-            dataset: DatasetRef { uid: "da_test01".into(), version: 1, data_path: path, fields },
+            dataset: DatasetRef {
+                uid: "da_test01".into(),
+                version: 1,
+                data_path: path,
+                fields,
+                view: None,
+            },
             _dir: dir,
         }
     }

@@ -151,7 +151,7 @@ pub(crate) async fn analyze_tab(
         })?;
         let mut query: RecordsQuery = filters.records_query();
         let key = super::cache::key(
-            &record.uid,
+            &version.cache_scope(),
             record.version.number,
             &[
                 &super::cache::list(&query.r#where),

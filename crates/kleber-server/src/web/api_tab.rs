@@ -74,7 +74,7 @@ async fn from_data(
 ) -> Result<FromData, PageError> {
     let record = version.record();
     let fields = &record.version.fields;
-    let key = super::cache::key(&record.uid, record.version.number, &["api examples"]);
+    let key = super::cache::key(&version.cache_scope(), record.version.number, &["api examples"]);
     let cached = match state.web.charts.get(&key) {
         Some(found) => found,
         None => {

@@ -43,7 +43,7 @@ async fn record_filters(
     }));
     let query = filters.records_query();
     let key = super::cache::key(
-        &record.uid,
+        &version.cache_scope(),
         record.version.number,
         &[&super::cache::list(&query.r#where), &super::cache::list(&query.refine)],
     );

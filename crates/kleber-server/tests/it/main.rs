@@ -2,6 +2,7 @@
 //! `kleber` binary. One test binary (modules per feature) to keep link time low.
 
 mod abuse;
+mod access_rules;
 mod accounts_cli;
 mod admin_pages;
 mod api;
