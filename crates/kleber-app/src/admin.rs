@@ -10,8 +10,7 @@
 //! as [`Error::BadParameter`] with the store's message; nothing is changed then.
 
 use kleber_store::{
-    Actor, ApiKeyRecord, OrgKind, OrgUpdate, Organization, PendingInvitation,
-    Role, User,
+    Actor, ApiKeyRecord, OrgKind, OrgUpdate, Organization, PendingInvitation, Role, User,
 };
 
 use crate::accounts::{AccountError, Accounts};

@@ -301,7 +301,9 @@ pub fn begin<'s>(
         } else {
             "in the trash: restore it"
         };
-        anyhow::bail!("dataset `{dataset}` is {state} before importing into it; nothing was published");
+        anyhow::bail!(
+            "dataset `{dataset}` is {state} before importing into it; nothing was published"
+        );
     }
     let mut pending = store.begin_version(dataset)?;
     pending.set_access(

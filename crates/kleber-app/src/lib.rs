@@ -28,8 +28,8 @@ pub mod push;
 mod resolve;
 pub mod rules;
 pub mod sessions;
-pub mod versions;
 pub mod uploads;
+pub mod versions;
 pub mod volatile;
 
 use std::borrow::Cow;

@@ -528,10 +528,17 @@ pub(crate) fn check_manage(editor: &Editor, d: &ManagedDataset) -> Result<(), Er
     if !reads || (d.deleted_at.is_some() && !edits) {
         return Err(Error::DatasetNotFound(d.id.clone()));
     }
-    if !edits {
+    // Managing a dataset shows all of it (versions, counts, metadata): only to those who
+    // see it whole, beyond its access rule for outsiders (policy::sees_whole).
+    if !edits || !policy::sees_whole(p, access(d)) {
         return Err(Error::Forbidden(if editor.is_key_without(Scope::Write) {
             format!(
                 "This API key has no write scope: it may read dataset {:?} but not change it. Use a key with the write scope.",
+                d.id
+            )
+        } else if editor.is_key_without(Scope::Read) {
+            format!(
+                "This API key has no read scope: managing dataset {:?} shows all of it, which needs a key with the read and write scopes.",
                 d.id
             )
         } else {

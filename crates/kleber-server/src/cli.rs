@@ -194,8 +194,8 @@ struct ServeArgs {
     /// with its files.
     #[arg(long, env = "KLEBER_TRASH_DAYS", default_value_t = 30)]
     trash_days: u32,
-    /// Largest attachment accepted by the management API, in MiB (also bounded by
-    /// --max-body-kb); beyond, 413 PayloadTooLarge.
+    /// Largest attachment accepted by the management API, in MiB (at most --max-upload-mb);
+    /// beyond, 413 PayloadTooLarge.
     #[arg(long, env = "KLEBER_MAX_ATTACHMENT_MB", default_value_t = 20)]
     max_attachment_mb: u64,
     /// Largest file accepted by the management API's uploads, in MiB; beyond, 413

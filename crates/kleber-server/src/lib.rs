@@ -61,7 +61,11 @@ pub fn routes() -> http::routes::Routes {
         .mount(api::management::MANAGEMENT_V1, api::management::routes(), http::management::layers)
         .mount(ckan::ACTION_V3, ckan::routes(), plain)
         .mount(ckan::ACTION, ckan::routes(), plain)
-        .mount(api::management::MANAGEMENT_V1, api::management::uploads::routes(), http::management::layers)
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::uploads::routes(),
+            http::management::layers,
+        )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)
         .merge_untabled(web::routes())
 }

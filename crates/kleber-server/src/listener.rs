@@ -14,8 +14,9 @@
 //!   holds its slot until its body is sent (or the client goes away), so a long export counts.
 //! - **request bodies**: a request announcing more than `max_body_bytes` answers
 //!   `413 PayloadTooLarge`, and a chunked body is cut at that size for any handler that would
-//!   read it; uploads (`/api/management/v1/uploads`) have their own bound,
-//!   `max_upload_bytes`, and are streamed to disk by their handler.
+//!   read it; uploads and attachments of the management API have their own bound,
+//!   `max_upload_bytes`, and are streamed to disk by their handlers (which apply their own
+//!   limits, `--max-upload-mb` and `--max-attachment-mb`).
 //!
 //! Both refusals are the JSON envelope of [`ApiError`], with `Access-Control-Allow-Origin: *`
 //! as every other answer, since they are made before the router's layers.
@@ -164,9 +165,7 @@ impl Guard {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let upload = request.uri().path().trim_end_matches('/')
-            == crate::api::management::uploads::UPLOADS_PATH;
-        let (max_body, flag) = if upload {
+        let (max_body, flag) = if crate::api::management::streams_body(request.uri().path()) {
             (self.max_upload_bytes, "--max-upload-mb")
         } else {
             (self.max_body_bytes, "--max-body-kb")

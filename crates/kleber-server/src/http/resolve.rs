@@ -36,12 +36,6 @@ impl Caller {
         Caller { principal }
     }
 
-    /// The caller a portal session stands for (the management API's changes made with a
-    /// session and its CSRF token, see `api::management::uploads`).
-    pub fn of_session(session: &kleber_app::sessions::Session) -> Caller {
-        Caller { principal: session.principal.clone() }
-    }
-
     /// The application layer's context of this request: its principal, in UTC.
     pub fn context(&self) -> RequestContext {
         RequestContext::new(self.principal.clone())

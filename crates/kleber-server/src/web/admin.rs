@@ -225,7 +225,11 @@ async fn get_audit(
     let readable: Vec<Organization> = if portal_admin {
         Vec::new()
     } else {
-        state.app.administered_orgs(&editor(&session)).await.map_err(|e| Failure::from(e).page(&ctx))?
+        state
+            .app
+            .administered_orgs(&editor(&session))
+            .await
+            .map_err(|e| Failure::from(e).page(&ctx))?
     };
     let some = |s: &String| (!s.is_empty()).then(|| s.clone());
     let query = AuditQuery {
@@ -512,11 +516,10 @@ async fn post_invite(
         let refused = Err(Failure::Form(m.email_missing.to_owned()));
         return org_outcome(&state, &ctx, &session, &org, refused).await;
     }
-    let invitation =
-        match state.app.admin_invite(&editor(&session), &org, &to, role).await {
-            Ok(invitation) => invitation,
-            Err(e) => return org_outcome(&state, &ctx, &session, &org, Err(e.into())).await,
-        };
+    let invitation = match state.app.admin_invite(&editor(&session), &org, &to, role).await {
+        Ok(invitation) => invitation,
+        Err(e) => return org_outcome(&state, &ctx, &session, &org, Err(e.into())).await,
+    };
     let link = ctx.url(&format!("/invitation/{}", invitation.token));
     let mailed = match &state.mail {
         None => None,

@@ -29,6 +29,23 @@ use crate::http::routes::{Reads, RouteDef, def};
 /// Where the management API is mounted.
 pub const MANAGEMENT_V1: &str = "/api/management/v1";
 
+/// Whether a request to `path` sends a file its handler streams to disk (an upload, an
+/// attachment), so the listener bounds its body by `--max-upload-mb` instead of
+/// `--max-body-kb`; the handlers apply their own limits while they write.
+pub fn streams_body(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    if path == uploads::UPLOADS_PATH {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix(MANAGEMENT_V1).and_then(|r| r.strip_prefix("/datasets/"))
+    else {
+        return false;
+    };
+    let mut parts = rest.split('/');
+    let (_, kind) = (parts.next(), parts.next());
+    kind == Some("attachments") && parts.count() <= 1
+}
+
 /// The management routes, relative to [`MANAGEMENT_V1`]: every one reads what only its
 /// handler decides ([`Reads::Private`]), so none is tagged or cached.
 pub fn routes() -> Vec<RouteDef> {
@@ -317,6 +334,7 @@ impl utoipa::Modify for Security {
         datasets::list_attachments, datasets::add_attachment,
         datasets::replace_attachment, datasets::remove_attachment,
         datasets::list_versions, datasets::restore_version,
+        uploads::create_upload, uploads::get_upload, uploads::put_schema, uploads::publish,
         orgs::list_orgs, orgs::create_org,
         orgs::list_members, orgs::set_member, orgs::remove_member,
         orgs::invite,
@@ -326,7 +344,7 @@ impl utoipa::Modify for Security {
         datasets::LicenceView, datasets::NewDatasetBody, datasets::PublishBody,
         orgs::OrgView, orgs::NewOrgBody, orgs::MemberView, orgs::RoleBody, orgs::InviteBody,
         orgs::InvitationView, orgs::KeyView, orgs::NewKeyBody, orgs::CreatedKeyView)),
-    tags((name = "datasets"), (name = "attachments"), (name = "versions"),
+    tags((name = "datasets"), (name = "uploads"), (name = "attachments"), (name = "versions"),
          (name = "organizations"), (name = "audit"), (name = "meta")),
 )]
 pub struct ManagementApi;
@@ -366,4 +384,31 @@ pub fn spawn_trash_purge(app: std::sync::Arc<kleber_app::App>, trash_days: u32) 
             }
         }
     });
+}
+
+#[cfg(test)]
+mod streamed_paths {
+    use super::streams_body;
+
+    #[test]
+    fn uploads_and_attachments_stream_their_bodies_and_nothing_else_does() {
+        for path in [
+            "/api/management/v1/uploads",
+            "/api/management/v1/uploads/",
+            "/api/management/v1/datasets/velos/attachments",
+            "/api/management/v1/datasets/velos/attachments/notice_txt",
+        ] {
+            assert!(streams_body(path), "{path}");
+        }
+        for path in [
+            "/api/management/v1/datasets",
+            "/api/management/v1/datasets/velos/metadata",
+            "/api/management/v1/datasets/attachments",
+            "/api/management/v1/datasets/velos/attachments/a/b",
+            "/api/explore/v2.1/catalog/datasets/velos/attachments",
+            "/api/management/v1/uploads/abc/schema",
+        ] {
+            assert!(!streams_body(path), "{path}");
+        }
+    }
 }

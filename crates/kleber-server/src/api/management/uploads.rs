@@ -9,15 +9,14 @@
 //! - `POST /datasets/{id}/versions` with `{"upload": ..., "accept_rejected", "organization",
 //!   "title", "visibility"}`: publishes the upload as the dataset's new version.
 //!
-//! Callers are an API key (write scope) or a portal session; a session's request must carry
-//! its CSRF token in the `X-CSRF-Token` header, else `403` (the session layer gives API
-//! changes no session rights, so the session is checked here). Authorization itself is the
-//! application layer's ([`kleber_app::policy`]). Answers are `Cache-Control: private,
+//! The routes sit behind the management API's guard ([`crate::http::management::guard`]): an
+//! API key, or a portal session with its CSRF token in the `X-CSRF-Token` header on every
+//! change. Authorization itself is the application layer's ([`kleber_app::policy`]). Answers are `Cache-Control: private,
 //! no-store`.
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::Bytes;
@@ -28,7 +27,6 @@ use kleber_types::ErrorCode;
 use crate::error::ApiError;
 use crate::http::resolve::Caller;
 use crate::http::routes::{Reads, RouteDef, def};
-use crate::http::session::{COOKIE, cookie};
 use crate::state::AppState;
 
 /// The path of uploads, under the management API (the listener gives it its own body limit).
@@ -41,33 +39,6 @@ pub fn routes() -> Vec<RouteDef> {
         def("/uploads/{id}", Reads::Private, get(get_upload)),
         def("/uploads/{id}/schema", Reads::Private, put(put_schema)),
     ]
-}
-
-/// The caller of a change: the request's key, or its session when the `X-CSRF-Token` header
-/// carries the session's token.
-pub(crate) async fn changer(
-    state: &AppState,
-    caller: Caller,
-    headers: &HeaderMap,
-) -> Result<Caller, ApiError> {
-    if caller.principal() != &Default::default() {
-        return Ok(caller);
-    }
-    let Some(token) = cookie(headers, COOKIE) else {
-        return Ok(caller);
-    };
-    let Some(session) = state.app.session(token).await? else {
-        return Ok(caller);
-    };
-    let presented = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if presented.is_empty() || !session.check_csrf(presented) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "A change made with a portal session needs the session's CSRF token in the \
-             X-CSRF-Token header (shown on the account page); or use an API key.",
-        ));
-    }
-    Ok(Caller::of_session(&session))
 }
 
 /// A JSON answer that no cache keeps.
@@ -109,13 +80,18 @@ fn filename_param(query: Option<&str>) -> Option<String> {
 }
 
 /// `POST /api/management/v1/uploads`.
-async fn create_upload(
+#[utoipa::path(post, path = "/api/management/v1/uploads", tag = "uploads",
+    params(("filename" = Option<String>, Query, description = "The file's name (informative: the format comes from the content)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file, as the raw body or the `file` part of a multipart/form-data form"),
+    responses((status = 201, description = "The upload and its preview: format, encoding, delimiter, typed fields, first rows, rejected rows, counts"),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 413, body = super::ErrorBody),
+        (status = 422, body = super::ErrorBody)))]
+pub(super) async fn create_upload(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let caller = changer(&state, caller, request.headers()).await?;
     let ctx = caller.context();
     let max = state.app.upload_limits().max_bytes;
     let announced = request
@@ -167,7 +143,11 @@ async fn create_upload(
 }
 
 /// `GET /api/management/v1/uploads/{id}`.
-async fn get_upload(
+#[utoipa::path(get, path = "/api/management/v1/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "Upload identifier")),
+    responses((status = 200, description = "The upload and its preview"),
+        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn get_upload(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -182,28 +162,35 @@ fn json_body(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
 }
 
 /// `PUT /api/management/v1/uploads/{id}/schema`.
-async fn put_schema(
+#[utoipa::path(put, path = "/api/management/v1/uploads/{id}/schema", tag = "uploads",
+    params(("id" = String, Path, description = "Upload identifier")),
+    request_body(content = Object, description = "The schema overrides, replacing the previous ones: fields (type, label, description, facet, disjunctive, sort, hierarchical, separator), order, unique_id"),
+    responses((status = 200, description = "The upload with its new preview"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn put_schema(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = changer(&state, caller, &headers).await?;
     let schema = json_body(&body)?;
     let upload = state.app.set_upload_schema(&caller.context(), &id, schema).await?;
     Ok(private_json(StatusCode::OK, &upload))
 }
 
 /// `POST /api/management/v1/datasets/{id}/versions`.
+#[utoipa::path(post, path = "/api/management/v1/datasets/{id}/versions", tag = "versions",
+    params(("id" = String, Path, description = "Dataset identifier")),
+    request_body(content = Object, description = "`{\"upload\": id, \"accept_rejected\", \"organization\", \"title\", \"visibility\"}`"),
+    responses((status = 201, description = "The new version: dataset_id, version, records_count, rejected_count"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub(super) async fn publish(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = changer(&state, caller, &headers).await?;
     let request: PublishUpload = serde_json::from_value(json_body(&body)?).map_err(|e| {
         ApiError::bad_param(format!(
             "Invalid publication: {e}; expected {{\"upload\": \"<upload id>\", \
