@@ -609,7 +609,7 @@ async fn orgs_page(
     }
     let orgs = state
         .app
-        .administered_orgs(&editor(&session))
+        .administered_orgs(&editor(session))
         .await
         .map_err(|e| Failure::from(e).page(ctx))?;
     let typed = typed.unwrap_or(OrgForm {
