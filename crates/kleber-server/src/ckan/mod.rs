@@ -4,15 +4,15 @@
 //!
 //! Every action answers `{"help": <help_show URL>, "success": true, "result": ...}` or CKAN's
 //! error shape ([`CkanError`]). Parameters come from the query string of a GET or the JSON
-//! body of a POST ([`args`]). What a caller sees is what its catalog view holds
+//! body of a POST (`args`). What a caller sees is what its catalog view holds
 //! (`Resolution`, from the request's key, which CKAN clients send as `Authorization: <key>`
 //! or `X-CKAN-API-Key`): a dataset it may not read answers as one that does not exist.
 //!
-//! - [`catalog`]: packages (datasets), resources (export formats), organizations, groups
+//! - `catalog`: packages (datasets), resources (export formats), organizations, groups
 //!   (themes), tags (keywords), `package_search`;
-//! - [`datastore`]: `datastore_search` on a dataset's CSV resource; `datastore_search_sql`
+//! - `datastore`: `datastore_search` on a dataset's CSV resource; `datastore_search_sql`
 //!   refused;
-//! - [`package`]: the package, resource, organization, group and tag objects.
+//! - `package`: the package, resource, organization, group and tag objects.
 
 pub(crate) mod args;
 pub(crate) mod catalog;

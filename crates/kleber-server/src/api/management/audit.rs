@@ -6,7 +6,7 @@
 //! "details"}]}`, newest first. Who reads what is decided by [`kleber_app::audit`]: portal
 //! admins everything, organization admins their organizations' entries, others `401`/`403`.
 //! Answers are `Cache-Control: private, no-store` and carry no `ETag` (the route reads
-//! [`Reads::Private`]).
+//! [`Reads::Private`](crate::http::routes::Reads::Private)).
 
 use axum::extract::RawQuery;
 use axum::http::{HeaderValue, header};
