@@ -34,7 +34,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{App, Error, RequestContext};
+use crate::manage::{Editor, managed_for};
+use crate::{App, Error};
 
 /// How long accepted records wait for others before their version is published.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(1);
@@ -563,25 +564,26 @@ impl App {
         self.pusher.set_limits(limits);
     }
 
-    /// Makes a push key for dataset `dataset`, if the caller may edit it; returns the key.
-    pub async fn create_push_key(
-        &self,
-        ctx: &RequestContext,
-        dataset: &str,
-    ) -> Result<String, Error> {
-        let store = Arc::clone(&self.store);
-        let actor = crate::uploads::actor_of(&ctx.principal);
-        let record = store
-            .get_dataset(dataset)?
-            .filter(|r| ctx.principal.may_read(r))
-            .ok_or_else(|| Error::DatasetNotFound(dataset.to_owned()))?;
-        if !ctx.principal.may_edit(&record) {
-            return Err(Error::Forbidden(format!("You may not edit dataset {dataset}.")));
-        }
-        let dataset = dataset.to_owned();
-        tokio::task::spawn_blocking(move || create_key(&store, &actor, &dataset))
-            .await
-            .map_err(Error::internal)?
+    /// Makes a push key for dataset `id`, if `editor` may manage it; returns the key (the
+    /// only time it is shown). Audited `pushkey.create`.
+    pub async fn create_push_key(&self, editor: &Editor, id: &str) -> Result<String, Error> {
+        let (editor, id) = (editor.clone(), id.to_owned());
+        self.on_store(move |store| {
+            managed_for(store, &editor, &id)?;
+            create_key(store, editor.actor(), &id)
+        })
+        .await
+    }
+
+    /// Revokes every push key of dataset `id`, if `editor` may manage it; returns how many
+    /// there were. Audited.
+    pub async fn revoke_push_keys(&self, editor: &Editor, id: &str) -> Result<usize, Error> {
+        let (editor, id) = (editor.clone(), id.to_owned());
+        self.on_store(move |store| {
+            managed_for(store, &editor, &id)?;
+            revoke_keys(store, editor.actor(), &id)
+        })
+        .await
     }
 
     /// Receives `records` pushed to dataset `dataset` with push key `key`: checks the key,

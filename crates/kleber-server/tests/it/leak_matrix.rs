@@ -75,6 +75,7 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/attachments/{attachment_id}", &[""]),
     ("/api/management/v1/datasets/{id}/versions", &[""]),
     ("/api/management/v1/datasets/{id}/versions/{number}/restore", &[""]),
+    ("/api/management/v1/datasets/{id}/push-keys", &[""]),
     ("/api/management/v1/organizations", &[""]),
     ("/api/management/v1/organizations/{org}/members", &[""]),
     ("/api/management/v1/organizations/{org}/members/{email}", &[""]),

@@ -158,3 +158,87 @@ async fn odsclient_pushes_records_that_replace_by_unique_id_and_a_revoked_key_is
     assert!(v["message"].as_str().unwrap().contains("revoked"), "{v}");
     assert_eq!(records_by_id(&server).await.len(), 4);
 }
+
+/// Push keys made and revoked through the management API by the dataset's editor; refused to
+/// a viewer and to anonymous callers; a key made there pushes, and stops once revoked.
+#[tokio::test]
+async fn editors_make_and_revoke_push_keys_through_the_management_api() {
+    use kleber_app::accounts::Accounts;
+    use kleber_store::{Role, Scope};
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("live.csv");
+    std::fs::write(&csv, "id;name;count\n1;a;10\n").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let request = ImportRequest {
+        path: csv,
+        dataset: "live".to_owned(),
+        title: None,
+        options: ImportOptions::default(),
+        unique_id: Some("id".to_owned()),
+        crash: None,
+    };
+    import_file(&store, &request, &mut |_| {}).unwrap();
+    let accounts = Accounts::new(std::sync::Arc::new(store));
+    let org = accounts.store().catalog().default_org().unwrap();
+    let key = |email: &str, role: Role| {
+        accounts.create_user(&operator(), email, None, false, None).expect("user");
+        accounts.set_member(&operator(), &org, email, role).expect("member");
+        let scopes = [Scope::Read, Scope::Write];
+        accounts.create_key(&operator(), email, "tests", &scopes, None).expect("key").key
+    };
+    let (editor, viewer) =
+        (key("editor@example.org", Role::Editor), key("viewer@example.org", Role::Viewer));
+    drop(accounts);
+    let server =
+        TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |state| {
+            state.app.set_push_limits(PushLimits {
+                window: Duration::from_millis(200),
+                max_records: 1000,
+            });
+            state
+        })
+        .await;
+    let url = format!("{}/api/management/v1/datasets/live/push-keys", server.base);
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, key: Option<&str>| {
+        let mut request = client.request(method, &url);
+        if let Some(key) = key {
+            request = request.header("Authorization", format!("Apikey {key}"));
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (status, body) = send(reqwest::Method::POST, None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = send(reqwest::Method::POST, Some(&viewer)).await;
+    assert_eq!((status, body["error_code"].as_str()), (403, Some("Forbidden")), "{body}");
+    let (status, body) = send(reqwest::Method::POST, Some(&editor)).await;
+    assert_eq!(status, 201, "{body}");
+    let push_key = body["push_key"].as_str().unwrap().to_owned();
+    assert!(push_key.starts_with("push_"), "{body}");
+
+    let push = |key: String| {
+        odsclient(vec![
+            server.base.clone(),
+            "live".to_owned(),
+            key,
+            "id;name;count\n2;b;20\n".to_owned(),
+        ])
+    };
+    let v = push(push_key.clone()).await;
+    assert_eq!((v["status"].as_i64(), v["body"]["accepted"].as_i64()), (Some(200), Some(1)), "{v}");
+    assert_eq!(records_by_id(&server).await.len(), 2);
+
+    let (status, body) = send(reqwest::Method::DELETE, Some(&viewer)).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = send(reqwest::Method::DELETE, Some(&editor)).await;
+    assert_eq!((status, body["revoked"].as_i64()), (200, Some(1)), "{body}");
+    let v = push(push_key).await;
+    assert_eq!(v["status"], 401, "{v}");
+    assert_eq!(records_by_id(&server).await.len(), 2, "nothing pushed with the revoked key");
+}

@@ -382,3 +382,31 @@ pub(super) async fn restore_version(
     let views: Vec<VersionView> = list.into_iter().map(VersionView::from).collect();
     Ok(json(StatusCode::OK, &views))
 }
+
+/// `POST /datasets/{id}/push-keys`: a new push key for the real-time push API, shown once.
+#[utoipa::path(post, path = "/api/management/v1/datasets/{id}/push-keys", tag = "datasets",
+    params(("id" = String, Path, description = "Dataset identifier")),
+    responses((status = 201, description = "`{\"push_key\": \"push_...\"}`, shown this once"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn create_push_key(
+    State(state): State<AppState>,
+    Manager(editor): Manager,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = state.app.create_push_key(&editor, &id).await?;
+    Ok(json(StatusCode::CREATED, &serde_json::json!({ "push_key": key })))
+}
+
+/// `DELETE /datasets/{id}/push-keys`: revokes every push key of the dataset.
+#[utoipa::path(delete, path = "/api/management/v1/datasets/{id}/push-keys", tag = "datasets",
+    params(("id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "`{\"revoked\": N}`"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn revoke_push_keys(
+    State(state): State<AppState>,
+    Manager(editor): Manager,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let revoked = state.app.revoke_push_keys(&editor, &id).await?;
+    Ok(json(StatusCode::OK, &serde_json::json!({ "revoked": revoked })))
+}

@@ -71,6 +71,7 @@ pub fn routes() -> Vec<RouteDef> {
         ),
         def("/datasets/{id}/versions", p, get(d::list_versions).post(uploads::publish)),
         def("/datasets/{id}/versions/{number}/restore", p, post(d::restore_version)),
+        def("/datasets/{id}/push-keys", p, post(d::create_push_key).delete(d::revoke_push_keys)),
         def("/organizations", p, get(orgs::list_orgs).post(orgs::create_org)),
         def("/organizations/{org}/members", p, get(orgs::list_members)),
         def(
@@ -334,6 +335,7 @@ impl utoipa::Modify for Security {
         datasets::list_attachments, datasets::add_attachment,
         datasets::replace_attachment, datasets::remove_attachment,
         datasets::list_versions, datasets::restore_version,
+        datasets::create_push_key, datasets::revoke_push_keys,
         uploads::create_upload, uploads::get_upload, uploads::put_schema, uploads::publish,
         orgs::list_orgs, orgs::create_org,
         orgs::list_members, orgs::set_member, orgs::remove_member,
