@@ -968,6 +968,18 @@ async fn the_examples_of_the_publishing_guide_run() {
         .map(|r| r["station"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["Gare", "République"]);
+    // The upload (previewed, its schema fixed, published) and the real-time push after it.
+    let counts: Vec<(i64, i64)> = f
+        .server
+        .records("comptages", "order_by=code")
+        .await
+        .iter()
+        .map(|r| (r["code"].as_i64().unwrap(), r["velos"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(counts, [(1, 12), (2, 9), (3, 4), (4, 3)], "record 2 replaced by its unique id");
+    let object = f.server.json("/api/explore/v2.1/catalog/datasets/comptages", 200).await;
+    let station = object["fields"].as_array().unwrap().iter().find(|f| f["name"] == "station");
+    assert_eq!(station.unwrap()["label"], "Nom de la station", "{object}");
 }
 
 /// Schemathesis (pinned in tests/clients/requirements.txt) runs the management API's own
