@@ -11,9 +11,9 @@
 //! An invitation shows its one-time link on the page that answers the form (and mails it
 //! when mail is set up, [`crate::mail`]).
 
-use axum::Extension;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use kleber_app::Error;
@@ -119,8 +119,48 @@ fn editor(session: &Session) -> Editor {
     Editor::of_session(session)
 }
 
-fn signed_in(session: Option<Extension<Session>>, ctx: &PageContext) -> Result<Session, PageError> {
-    session.map(|Extension(s)| s).ok_or_else(|| PageError::not_found(ctx))
+/// A request of a signed-in user to an admin page: its page context and session. Anyone
+/// else gets the portal's missing page, before any form is read.
+struct Signed {
+    ctx: PageContext,
+    session: Session,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let Ok(asker) = Asker::from_request_parts(parts, state).await;
+        let Ok(uri) = OriginalUri::from_request_parts(parts, state).await;
+        let ctx = page_ctx(&parts.headers, &uri, &asker);
+        match parts.extensions.get::<Session>().cloned() {
+            Some(session) => Ok(Signed { ctx, session }),
+            None => Err(PageError::not_found(&ctx)),
+        }
+    }
+}
+
+/// A signed-in request to the pages of organization `{org}`, by one of its admins (or a
+/// portal admin); anyone else gets the portal's missing page.
+struct OrgAdminAsk {
+    ctx: PageContext,
+    session: Session,
+    org: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for OrgAdminAsk {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let Signed { ctx, session } = Signed::from_request_parts(parts, state).await?;
+        let Ok(Path(org)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Err(PageError::not_found(&ctx));
+        };
+        if !kleber_app::policy::may_admin(&session.principal, &org) {
+            return Err(PageError::not_found(&ctx));
+        }
+        Ok(OrgAdminAsk { ctx, session, org })
+    }
 }
 
 fn role_choices(m: &AdminMessages, current: Role) -> Vec<Choice> {
@@ -157,13 +197,8 @@ fn org_form_view(ctx: &PageContext, org: &Organization) -> OrgFormView {
 /// `GET /admin/`: links to what the user administers.
 async fn get_index(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     if !kleber_app::admin::administers_anything(&session.principal) {
         return Err(PageError::not_found(&ctx));
     }
@@ -193,13 +228,8 @@ async fn get_index(
 /// `GET /admin/audit/`: the audit log the user may read, filtered and paged.
 async fn get_audit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     let principal = &session.principal;
     // Refused callers get the missing page before their parameters are looked at.
     state.app.may_read_audit(principal).map_err(|e| Failure::from(e).page(&ctx))?;
@@ -374,14 +404,9 @@ async fn org_page(
 /// `GET /admin/organizations/{org}/`.
 async fn get_org(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
+    Signed { ctx, session }: Signed,
     Path(org): Path<String>,
-    session: Option<Extension<Session>>,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     org_page(&state, &ctx, &session, &org, StatusCode::OK, saved(&ctx)).await
 }
 
@@ -412,28 +437,12 @@ async fn org_outcome(
     }
 }
 
-/// Refuses a form of an organization the user does not administer before reading it.
-fn check_org(ctx: &PageContext, session: &Session, org: &str) -> Result<(), PageError> {
-    if kleber_app::policy::may_admin(&session.principal, org) {
-        Ok(())
-    } else {
-        Err(PageError::not_found(ctx))
-    }
-}
-
 /// `POST /admin/organizations/{org}/members/role`: `email`, `role`.
 async fn post_role(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    Path(org): Path<String>,
-    session: Option<Extension<Session>>,
+    OrgAdminAsk { ctx, session, org }: OrgAdminAsk,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
-    check_org(&ctx, &session, &org)?;
     let m = AdminMessages::of(ctx.lang);
     let outcome = match role(&form) {
         None => Err(Failure::Form(m.bad_role.to_owned())),
@@ -449,16 +458,9 @@ async fn post_role(
 /// `POST /admin/organizations/{org}/members/remove`: `email`.
 async fn post_remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    Path(org): Path<String>,
-    session: Option<Extension<Session>>,
+    OrgAdminAsk { ctx, session, org }: OrgAdminAsk,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
-    check_org(&ctx, &session, &org)?;
     let outcome = state
         .app
         .admin_remove_member(&editor(&session), &org, &email(&form))
@@ -470,16 +472,9 @@ async fn post_remove(
 /// `POST /admin/organizations/{org}/invitations/revoke`: `email`.
 async fn post_revoke_invitation(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    Path(org): Path<String>,
-    session: Option<Extension<Session>>,
+    OrgAdminAsk { ctx, session, org }: OrgAdminAsk,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
-    check_org(&ctx, &session, &org)?;
     let outcome = match state
         .app
         .admin_revoke_invitation(&session.principal, &session.actor, &org, &email(&form))
@@ -496,16 +491,9 @@ async fn post_revoke_invitation(
 /// one-time link (201), mailed too when mail is set up.
 async fn post_invite(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    Path(org): Path<String>,
-    session: Option<Extension<Session>>,
+    OrgAdminAsk { ctx, session, org }: OrgAdminAsk,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
-    check_org(&ctx, &session, &org)?;
     let m = AdminMessages::of(ctx.lang);
     let to = email(&form);
     let Some(role) = role(&form) else {
@@ -571,15 +559,10 @@ fn org_fields(ctx: &PageContext, form: &CsrfForm, id: String) -> Result<OrgForm,
 /// `POST /admin/organizations/{org}/edit`: name, kind, description, website (portal admins).
 async fn post_edit_org(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
+    Signed { ctx, session }: Signed,
     Path(org): Path<String>,
-    session: Option<Extension<Session>>,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     if !kleber_app::policy::may_admin_portal(&session.principal) {
         return Err(PageError::not_found(&ctx));
     }
@@ -646,27 +629,17 @@ async fn orgs_page(
 /// `GET /admin/organizations/`: every organization and the creation form (portal admins).
 async fn get_orgs(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     orgs_page(&state, &ctx, &session, StatusCode::OK, saved(&ctx), None).await
 }
 
 /// `POST /admin/organizations`: creates an organization (portal admins).
 async fn post_create_org(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     if !kleber_app::policy::may_admin_portal(&session.principal) {
         return Err(PageError::not_found(&ctx));
     }
@@ -726,13 +699,8 @@ async fn users_page(
 /// `GET /admin/users/`: every account (portal admins).
 async fn get_users(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     users_page(&state, &ctx, &session, StatusCode::OK, saved(&ctx)).await
 }
 
@@ -755,14 +723,9 @@ async fn users_outcome(
 /// `POST /admin/users/disable`: `email` (portal admins).
 async fn post_disable(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     let outcome = state
         .app
         .admin_disable_user(&session.principal, &session.actor, &email(&form))
@@ -774,14 +737,9 @@ async fn post_disable(
 /// `POST /admin/users/admin`: `email`, `admin` (`true` or `false`) (portal admins).
 async fn post_admin_flag(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    asker: Asker,
-    uri: OriginalUri,
-    session: Option<Extension<Session>>,
+    Signed { ctx, session }: Signed,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    let ctx = page_ctx(&headers, &uri, &asker);
-    let session = signed_in(session, &ctx)?;
     let outcome = match form.get("admin") {
         Some("true") => Ok(true),
         Some("false") => Ok(false),
