@@ -64,14 +64,13 @@ async fn records_by_id(server: &TestServer) -> Vec<(i64, String, i64)> {
         .collect()
 }
 
-#[tokio::test]
-async fn odsclient_pushes_records_that_replace_by_unique_id_and_a_revoked_key_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("live.csv");
-    std::fs::write(&csv, "id;name;count\n1;a;10\n2;b;20\n").unwrap();
-    let store = Store::open(dir.path()).unwrap();
+/// Dataset `live` of `dir`, imported from `csv` with `id` as its unique id.
+fn live_dataset(dir: &std::path::Path, csv: &str) -> Store {
+    let path = dir.join("live.csv");
+    std::fs::write(&path, csv).unwrap();
+    let store = Store::open(dir).unwrap();
     let request = ImportRequest {
-        path: csv,
+        path,
         dataset: "live".to_owned(),
         title: None,
         options: ImportOptions::default(),
@@ -79,18 +78,28 @@ async fn odsclient_pushes_records_that_replace_by_unique_id_and_a_revoked_key_is
         crash: None,
     };
     import_file(&store, &request, &mut |_| {}).unwrap();
+    store
+}
+
+/// A server over `dir` whose pushes wait 200 ms for others.
+async fn push_server(dir: tempfile::TempDir) -> TestServer {
+    TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |state| {
+        state
+            .app
+            .set_push_limits(PushLimits { window: Duration::from_millis(200), max_records: 1000 });
+        state
+    })
+    .await
+}
+
+#[tokio::test]
+async fn odsclient_pushes_records_that_replace_by_unique_id_and_a_revoked_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = live_dataset(dir.path(), "id;name;count\n1;a;10\n2;b;20\n");
     let key = kleber_app::push::create_key(&store, &operator(), "live").unwrap();
     assert!(key.starts_with("push_"), "{key}");
     drop(store);
-    let server =
-        TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |state| {
-            state.app.set_push_limits(PushLimits {
-                window: Duration::from_millis(200),
-                max_records: 1000,
-            });
-            state
-        })
-        .await;
+    let server = push_server(dir).await;
     let before = server.json("/api/explore/v2.1/catalog/datasets/live", 200).await;
 
     // odsclient's csv format: rows of strings, `;`-separated, as a JSON array.
@@ -167,18 +176,7 @@ async fn editors_make_and_revoke_push_keys_through_the_management_api() {
     use kleber_store::{Role, Scope};
 
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("live.csv");
-    std::fs::write(&csv, "id;name;count\n1;a;10\n").unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let request = ImportRequest {
-        path: csv,
-        dataset: "live".to_owned(),
-        title: None,
-        options: ImportOptions::default(),
-        unique_id: Some("id".to_owned()),
-        crash: None,
-    };
-    import_file(&store, &request, &mut |_| {}).unwrap();
+    let store = live_dataset(dir.path(), "id;name;count\n1;a;10\n");
     let accounts = Accounts::new(std::sync::Arc::new(store));
     let org = accounts.store().catalog().default_org().unwrap();
     let key = |email: &str, role: Role| {
@@ -190,15 +188,7 @@ async fn editors_make_and_revoke_push_keys_through_the_management_api() {
     let (editor, viewer) =
         (key("editor@example.org", Role::Editor), key("viewer@example.org", Role::Viewer));
     drop(accounts);
-    let server =
-        TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |state| {
-            state.app.set_push_limits(PushLimits {
-                window: Duration::from_millis(200),
-                max_records: 1000,
-            });
-            state
-        })
-        .await;
+    let server = push_server(dir).await;
     let url = format!("{}/api/management/v1/datasets/live/push-keys", server.base);
     let client = reqwest::Client::new();
     let send = |method: reqwest::Method, key: Option<&str>| {
