@@ -302,10 +302,8 @@ impl State {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
         let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| HarvestError::State {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| HarvestError::State { path: path.to_path_buf(), reason: e.to_string() })?;
         {
             use std::io::Write as _;
             let mut file = std::fs::File::create(&tmp).map_err(err)?;
@@ -440,7 +438,10 @@ impl Source {
     }
 
     /// The dataset objects of the selection.
-    async fn select(&self, selection: &Selection) -> Result<(Vec<Value>, Vec<String>), HarvestError> {
+    async fn select(
+        &self,
+        selection: &Selection,
+    ) -> Result<(Vec<Value>, Vec<String>), HarvestError> {
         let catalog = ["api", "explore", "v2.1", "catalog", "datasets"];
         let mut found = Vec::new();
         let mut missing = Vec::new();
@@ -462,7 +463,11 @@ impl Source {
                         });
                     }
                     Err(Status { status, message }) => {
-                        return Err(HarvestError::Refused { url: url.to_string(), status, message });
+                        return Err(HarvestError::Refused {
+                            url: url.to_string(),
+                            status,
+                            message,
+                        });
                     }
                 }
             }
@@ -609,7 +614,7 @@ impl App {
         let (objects, missing) = source.select(&options.selection).await?;
         let mut report = HarvestReport {
             source: source.display(),
-            selected: objects.len(),
+            selected: objects.len() + missing.len(),
             ..HarvestReport::default()
         };
         for id in &missing {
@@ -737,9 +742,9 @@ impl App {
         // Kleber's Parquet reader keeps one geometry column, unnamed (the file's geometry):
         // datasets with geo fields come through the CSV export, whose geometry columns are
         // texts read back with their types forced.
-        let geo = fields.iter().any(|f| {
-            matches!(f.field_type.as_deref(), Some("geo_point_2d" | "geo_shape"))
-        });
+        let geo = fields
+            .iter()
+            .any(|f| matches!(f.field_type.as_deref(), Some("geo_point_2d" | "geo_shape")));
         let formats: &[&'static str] = if geo { &["csv"] } else { &["parquet", "csv"] };
         let mut tried = Vec::new();
         let mut copied = None;
@@ -798,10 +803,8 @@ impl App {
                 query.push(("list_separator", sep));
             }
         }
-        let url = source.url(
-            &["api", "explore", "v2.1", "catalog", "datasets", id, "exports", format],
-            &query,
-        );
+        let url = source
+            .url(&["api", "explore", "v2.1", "catalog", "datasets", id, "exports", format], &query);
         let response = source.send(&url).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         if matches!(status, 400 | 404 | 406) {
@@ -893,10 +896,8 @@ impl App {
         };
         let store = self.store_arc();
         let (path, id_owned) = (download.path.clone(), id.to_owned());
-        let title = object
-            .pointer("/metas/default/title")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let title =
+            object.pointer("/metas/default/title").and_then(Value::as_str).map(str::to_owned);
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, u64)> {
             let exists = store.catalog().managed_dataset(&id_owned)?.is_some();
             let access = ImportAccess {
@@ -905,8 +906,7 @@ impl App {
             };
             let pending = crate::import::begin(&store, &id_owned, &access)?;
             let data = pending.data_path();
-            let outcome =
-                crate::import::read_into(&path, &data, &options, &edit, &mut |_| {})?;
+            let outcome = crate::import::read_into(&path, &data, &options, &edit, &mut |_| {})?;
             let report = pending.report_path();
             if !outcome.rejected.is_empty() {
                 kleber_ingest::write_issues_csv(&outcome.rejected, &report)?;
@@ -1015,7 +1015,8 @@ impl App {
                 return;
             }
         };
-        let wanted = object.get("attachments").and_then(Value::as_array).cloned().unwrap_or_default();
+        let wanted =
+            object.get("attachments").and_then(Value::as_array).cloned().unwrap_or_default();
         let mut kept = BTreeSet::new();
         for a in &wanted {
             let Some(aid) = a.get("id").and_then(Value::as_str) else { continue };
@@ -1060,10 +1061,8 @@ impl App {
         mimetype: Option<String>,
         existing: &[String],
     ) -> Result<String, String> {
-        let url = source.url(
-            &["api", "explore", "v2.1", "catalog", "datasets", id, "attachments", aid],
-            &[],
-        );
+        let url = source
+            .url(&["api", "explore", "v2.1", "catalog", "datasets", id, "attachments", aid], &[]);
         let response = source.send(&url).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {

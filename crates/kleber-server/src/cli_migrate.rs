@@ -112,7 +112,9 @@ fn overrides(set: &[String]) -> anyhow::Result<Map<String, Value>> {
     let mut patch = Map::new();
     for item in set {
         let Some((key, value)) = item.split_once('=') else {
-            bail!("invalid --set {item:?}: expected KEY=VALUE, e.g. --set publisher=\"Ville de Strasbourg\"");
+            bail!(
+                "invalid --set {item:?}: expected KEY=VALUE, e.g. --set publisher=\"Ville de Strasbourg\""
+            );
         };
         let key = key.trim();
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
@@ -144,14 +146,16 @@ fn run(args: &SourceArgs, options: &HarvestOptions, verb: &str) -> anyhow::Resul
             current = id;
         }
         HarvestEvent::Bytes { done, total } => {
-            let total = total.map(|t| format!(" of {}", indicatif::HumanBytes(t))).unwrap_or_default();
+            let total =
+                total.map(|t| format!(" of {}", indicatif::HumanBytes(t))).unwrap_or_default();
             shown.set_message(format!("{current}: {}{total}", indicatif::HumanBytes(done)));
         }
         HarvestEvent::Finished { .. } => shown.inc(1),
     };
     let result = runtime.block_on(app.harvest_ods(options, &mut progress));
     bar.finish_and_clear();
-    let report = result.with_context(|| format!("nothing more was copied from {}", options.source))?;
+    let report =
+        result.with_context(|| format!("nothing more was copied from {}", options.source))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report_json(&report))?);
     } else {
@@ -161,7 +165,7 @@ fn run(args: &SourceArgs, options: &HarvestOptions, verb: &str) -> anyhow::Resul
         bail!(
             "{} of {} datasets could not be copied (listed above); run the command again to retry them",
             report.failed.len(),
-            report.selected.max(report.failed.len())
+            report.selected
         );
     }
     Ok(())

@@ -16,9 +16,10 @@ use crate::common::{TestServer, app_over, enc, import, real};
 
 /// Keys each portal stamps itself, so they differ after any copy: the dataset's uid (made by
 /// the portal that holds it), when it was processed and modified, and v1's `record_timestamp`
-/// (the version's time). docs/migrating.md lists them.
+/// and v2.0's record `timestamp` (the version's time). docs/migrating.md lists them.
 const IGNORED: &[&str] = &[
     "dataset_uid",
+    "timestamp",
     "modified",
     "data_processed",
     "metadata_processed",
@@ -143,7 +144,10 @@ async fn source_dir() -> tempfile::TempDir {
 
 /// Runs the real `kleber` binary with `args` (on a blocking thread: the source server runs on
 /// this runtime), returning status, stdout and stderr.
-pub(crate) async fn kleber(args: Vec<String>, env: Vec<(&'static str, String)>) -> (bool, String, String) {
+pub(crate) async fn kleber(
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+) -> (bool, String, String) {
     tokio::task::spawn_blocking(move || {
         let out = Command::new(env!("CARGO_BIN_EXE_kleber"))
             .args(&args)
@@ -225,12 +229,20 @@ async fn same(a: &TestServer, b: &TestServer, path: &str, unordered: bool) -> Va
     assert_eq!(ta, tb, "GET {path}: content types differ");
     let hosts = [a.base.as_str(), b.base.as_str()];
     let strip = |s: &str| a.base.split("//").nth(1).map_or(s.to_owned(), |h| s.replace(h, "HOST"));
-    let strip_b = |s: &str| b.base.split("//").nth(1).map_or(s.to_owned(), |h| s.replace(h, "HOST"));
+    let strip_b =
+        |s: &str| b.base.split("//").nth(1).map_or(s.to_owned(), |h| s.replace(h, "HOST"));
     if ta.starts_with("application/json") || ta.starts_with("application/geo+json") {
         let va: Value = serde_json::from_str(&body_a).expect("json a");
         let vb: Value = serde_json::from_str(&body_b).expect("json b");
         let (na, nb) = (normalize(&va, &hosts, unordered), normalize(&vb, &hosts, unordered));
-        assert_eq!(na, nb, "GET {path} answers differently");
+        if na != nb {
+            let found: Vec<String> = crate::conformance::diff(&na, &nb)
+                .into_iter()
+                .take(8)
+                .map(|f| format!("{}: {}", f.path, f.what))
+                .collect();
+            panic!("GET {path} answers differently:\n{}", found.join("\n"));
+        }
         assert_eq!(sa, 200, "GET {path}: {body_a}");
         na
     } else {
@@ -270,24 +282,33 @@ async fn a_migrated_portal_answers_the_same() {
     let (a, b) = (&source, &copy);
     let v21 = "/api/explore/v2.1";
     // The catalog.
-    let catalog = same(a, b, &format!("{v21}/catalog/datasets?limit=100&order_by=dataset_id"), false).await;
+    let catalog =
+        same(a, b, &format!("{v21}/catalog/datasets?limit=100&order_by=dataset_id"), false).await;
     assert_eq!(catalog["total_count"], json!(SOURCES.len()));
     same(a, b, &format!("{v21}/catalog/facets"), false).await;
     same(a, b, &format!("{v21}/catalog/datasets?where={}", enc("\"parking\"")), false).await;
     same(a, b, &format!("{v21}/catalog/datasets?refine={}", enc("theme:Mobilité")), false).await;
-    same(a, b, "/api/datasets/1.0/search/?rows=100&sort=datasetid", false).await;
-    same(a, b, &format!("{v21}/catalog/exports/csv?order_by=dataset_id"), false).await;
+    same(a, b, "/api/datasets/1.0/search/?rows=100", true).await;
+    let columns =
+        "dataset_id,title,description,publisher,theme,keyword,license,records_count,features";
+    same(a, b, &format!("{v21}/catalog/exports/csv?order_by=dataset_id&select={columns}"), false)
+        .await;
     let mut records_seen = 0;
     for s in SOURCES {
         let id = s.id;
         let object = same(a, b, &format!("{v21}/catalog/datasets/{id}"), false).await;
         assert_eq!(object["metas"]["default"]["theme"], json!([s.theme]));
-        let page = same(a, b, &format!("{v21}/catalog/datasets/{id}/records?limit=100"), true).await;
+        let page =
+            same(a, b, &format!("{v21}/catalog/datasets/{id}/records?limit=100"), true).await;
         records_seen += page["total_count"].as_u64().expect("total");
         same(a, b, &format!("{v21}/catalog/datasets/{id}/facets"), false).await;
         same(a, b, &format!("{v21}/catalog/datasets/{id}/attachments"), false).await;
         same(a, b, &format!("{v21}/catalog/datasets/{id}/exports/csv"), true).await;
-        same(a, b, &format!("{v21}/catalog/datasets/{id}/exports/geojson"), true).await;
+        if object["features"].as_array().expect("features").contains(&json!("geo")) {
+            let geojson = format!("{v21}/catalog/datasets/{id}/exports/geojson");
+            let features = same(a, b, &geojson, true).await;
+            assert!(!features["features"].as_array().expect("features").is_empty());
+        }
         same(a, b, &format!("/api/v2/catalog/datasets/{id}/records?rows=100"), true).await;
         let v1 = same(a, b, &format!("/api/records/1.0/search/?dataset={id}&rows=100"), true).await;
         same(a, b, &format!("/api/records/1.0/download/?dataset={id}&format=csv"), true).await;
@@ -309,7 +330,16 @@ async fn a_migrated_portal_answers_the_same() {
     ] {
         same(a, b, &format!("{parkings}/records?{query}"), false).await;
     }
-    same(a, b, &format!("{parkings}/facets?facet=etat_descriptif&refine={}", enc("etat_descriptif:Ouvert")), false).await;
+    same(
+        a,
+        b,
+        &format!(
+            "{parkings}/facets?facet=etat_descriptif&refine={}",
+            enc("etat_descriptif:Ouvert")
+        ),
+        false,
+    )
+    .await;
     let velib = format!("{v21}/catalog/datasets/velib-disponibilite-en-temps-reel");
     for query in [
         format!(
@@ -356,7 +386,8 @@ async fn an_interrupted_migration_resumes_and_harvests_are_idempotent() {
     .await;
     assert!(!ok, "the test hook aborts: {err}");
     let state = kleber_app::harvest_ods::state_path(target.path(), &url);
-    let saved: Value = serde_json::from_slice(&std::fs::read(&state).expect("state")).expect("json");
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(&state).expect("state")).expect("json");
     assert_eq!(saved["datasets"].as_object().expect("datasets").len(), 2, "{saved:#}");
     assert_eq!(versions(target.path()).len(), 2);
     // Resumed: the two are skipped, the rest copied.
@@ -457,7 +488,10 @@ async fn a_harvest_takes_a_selection_with_overrides() {
     let expected: Vec<String> = {
         let page = source
             .json(
-                &format!("/api/explore/v2.1/catalog/datasets?limit=100&where={}", enc(where_clause)),
+                &format!(
+                    "/api/explore/v2.1/catalog/datasets?limit=100&where={}",
+                    enc(where_clause)
+                ),
                 200,
             )
             .await;
@@ -509,7 +543,11 @@ async fn migration_errors_say_what_and_change_nothing() {
         ("ftp://example.org".to_owned(), vec![], "is not a portal address"),
         (closed.clone(), vec![], "cannot reach"),
         (html.clone(), vec![], "does not answer as an Opendatasoft portal"),
-        (format!("{}/nothing-here", source.base), vec![], "does not answer as an Opendatasoft portal"),
+        (
+            format!("{}/nothing-here", source.base),
+            vec![],
+            "does not answer as an Opendatasoft portal",
+        ),
         (source.base.clone(), vec!["--apikey", "not-a-key"], "check --apikey"),
         (source.base.clone(), vec!["--where", "records_count >"], "answered 400"),
     ];
@@ -572,9 +610,8 @@ async fn the_guide_examples_run() {
     }
     assert_eq!(commands, 4, "the guide's examples");
     let copy = TestServer::start(target).await;
-    let object = copy
-        .json("/api/explore/v2.1/catalog/datasets/occupation-parkings-temps-reel", 200)
-        .await;
+    let object =
+        copy.json("/api/explore/v2.1/catalog/datasets/occupation-parkings-temps-reel", 200).await;
     assert_eq!(object["metas"]["default"]["publisher"], "Eurométropole de Strasbourg");
 }
 
