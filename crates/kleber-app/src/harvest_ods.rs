@@ -550,6 +550,9 @@ fn fingerprint(object: &Value, overrides: &Map<String, Value>) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A field's annotations: (name, arguments).
+type Annotations = Vec<(String, Vec<String>)>;
+
 /// A field of the source's dataset object.
 #[derive(Debug, Clone, Deserialize)]
 struct SourceField {
@@ -565,7 +568,7 @@ struct SourceField {
 }
 
 impl SourceField {
-    fn annotations(&self) -> Vec<(String, Vec<String>)> {
+    fn annotations(&self) -> Annotations {
         self.annotations
             .iter()
             .flatten()
@@ -935,7 +938,7 @@ impl App {
             ));
         }
         // Annotations exactly as the source has them.
-        let copies: Vec<(String, Vec<(String, Vec<String>)>)> =
+        let copies: Vec<(String, Annotations)> =
             fields.iter().map(|f| (f.name.clone(), f.annotations())).collect();
         let id_owned = id.to_owned();
         self.on_store(move |store| {

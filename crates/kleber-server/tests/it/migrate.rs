@@ -354,7 +354,7 @@ async fn a_migrated_portal_answers_the_same() {
     ] {
         same(a, b, &format!("{velib}/records?{query}"), false).await;
     }
-    same(a, b, &format!("/api/records/1.0/search/?dataset=velib-disponibilite-en-temps-reel&rows=10&sort=-capacite_de_la_station&facet=nom_communes_equipees&refine.nom_communes_equipees=Paris"), false).await;
+    same(a, b, "/api/records/1.0/search/?dataset=velib-disponibilite-en-temps-reel&rows=10&sort=-capacite_de_la_station&facet=nom_communes_equipees&refine.nom_communes_equipees=Paris", false).await;
     same(a, b, &format!("{v21}/catalog/datasets/occupation-parkings-temps-reel/attachments/notice_des_parkings_txt"), false).await;
 }
 
