@@ -636,23 +636,41 @@ impl App {
             seen.insert(id.to_owned());
             progress(HarvestEvent::Dataset { id: id.to_owned(), index });
             let print = fingerprint(object, &options.overrides);
-            let exists = self
+            let local = self
                 .on_store({
                     let id = id.to_owned();
-                    move |store| {
-                        Ok(store
-                            .catalog()
-                            .managed_dataset(&id)
-                            .ok()
-                            .flatten()
-                            .is_some_and(|d| d.deleted_at.is_none() && d.current_version.is_some()))
-                    }
+                    move |store| Ok(store.catalog().managed_dataset(&id).ok().flatten())
                 })
                 .await?;
-            if exists && state.datasets.get(id).is_some_and(|d| d.fingerprint == print) {
+            let current = local
+                .as_ref()
+                .is_some_and(|d| d.deleted_at.is_none() && d.current_version.is_some());
+            if current && state.datasets.get(id).is_some_and(|d| d.fingerprint == print) {
                 report.unchanged.push(id.to_owned());
                 progress(HarvestEvent::Finished { id: id.to_owned() });
                 continue;
+            }
+            // A dataset of this portal that this harvester did not copy is never replaced.
+            if local.is_some() && !state.datasets.contains_key(id) {
+                report.failed.push((
+                    id.to_owned(),
+                    "a dataset with this identifier exists here and was not copied from this source: it is left as it is (remove it, or harvest into another data directory)".to_owned(),
+                ));
+                progress(HarvestEvent::Finished { id: id.to_owned() });
+                continue;
+            }
+            // Claimed before anything is written, so a run interrupted in the middle of this
+            // dataset resumes it (an empty fingerprint never matches).
+            if !state.datasets.contains_key(id) {
+                state.datasets.insert(
+                    id.to_owned(),
+                    DatasetState {
+                        fingerprint: String::new(),
+                        records: 0,
+                        copied_at: String::new(),
+                    },
+                );
+                state.save(&state_file)?;
             }
             match self.harvest_one(&source, options, object, id, &tmp, &mut report, progress).await
             {
@@ -694,10 +712,14 @@ impl App {
                 let trashed =
                     self.change_lifecycle(&Editor::operator(), &id, Lifecycle::Delete).await;
                 match trashed {
-                    Ok(_) | Err(crate::Error::DatasetNotFound(_)) => {
+                    Ok(_) => {
                         state.datasets.remove(&id);
                         state.save(&state_file)?;
                         report.removed.push(id);
+                    }
+                    Err(crate::Error::DatasetNotFound(_)) => {
+                        state.datasets.remove(&id);
+                        state.save(&state_file)?;
                     }
                     Err(e) => report.failed.push((id, format!("could not be removed: {e}"))),
                 }

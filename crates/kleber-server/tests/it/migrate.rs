@@ -578,6 +578,28 @@ async fn migration_errors_say_what_and_change_nothing() {
     let r = report(&out);
     assert_eq!(ids(&r["failed"]), ["no-such-dataset"]);
     assert_eq!(ids(&r["copied"]), ["arrondissements"]);
+    // A dataset of the target that this harvester did not copy is left as it is.
+    let target = tempfile::tempdir().expect("tempdir");
+    import(
+        target.path(),
+        &real("strasbourg_occupation-parkings-temps-reel.csv"),
+        "arrondissements",
+        ImportOptions::default(),
+    );
+    let (ok, out, _) = kleber(migrate_args(&source.base, target.path(), &[]), vec![]).await;
+    assert!(!ok, "{out}");
+    let r = report(&out);
+    assert_eq!(ids(&r["failed"]), ["arrondissements"], "{r:#}");
+    assert!(
+        r["failed"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("was not copied from this source")
+    );
+    assert_eq!(ids(&r["copied"]).len(), SOURCES.len() - 1);
+    let store = kleber_store::Store::open(target.path()).expect("store");
+    let local = store.get_dataset("arrondissements").expect("read").expect("kept");
+    assert_eq!((local.version.number, local.version.records_count), (1, 28));
 }
 
 /// The commands of docs/migrating.md run as written against the loopback portal.
