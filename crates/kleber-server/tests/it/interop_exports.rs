@@ -522,3 +522,59 @@ async fn a_hidden_field_is_in_no_rdf_export_nor_data_package() {
         get_bytes(&server, &format!("{dataset}/exports/turtle?select=email"), None).await;
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
 }
+
+/// The "Frictionless Data Package" section of docs/interoperability.md.
+fn documented() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/interoperability.md");
+    let text = std::fs::read_to_string(&path).expect("docs/interoperability.md");
+    let start = text.find("## Frictionless Data Package").expect("a Data Package section");
+    let rest = &text[start + 3..];
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+}
+
+#[tokio::test]
+async fn the_documented_frictionless_commands_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    import(
+        dir.path(),
+        &real("strasbourg_occupation-parkings-temps-reel.csv"),
+        "parkings",
+        ImportOptions::default(),
+    );
+    let server = TestServer::start(dir).await;
+    let doc = documented();
+    let mut validated = 0;
+    for line in doc.lines().filter(|l| l.starts_with("frictionless validate \"$KLEBER")) {
+        let url = line.trim_start_matches("frictionless validate \"$KLEBER").trim_end_matches('"');
+        let report = frictionless(&format!("{}{url}", server.base), None).await;
+        assert_eq!(report["valid"], true, "{line}: {report}");
+        validated += 1;
+    }
+    assert_eq!(validated, 1, "the section's frictionless command");
+    let code = doc
+        .split("```python\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a python block")
+        .to_owned();
+    let base = server.base.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(venv_tool("python"))
+            .arg("-c")
+            .arg(code)
+            .env("KLEBER", base)
+            .output()
+            .expect("python")
+    })
+    .await
+    .expect("join");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let total = server.json(&format!("{API}/catalog/datasets/parkings/records?limit=0"), 200).await
+        ["total_count"]
+        .as_u64()
+        .expect("count");
+    let fields = server.json(&format!("{API}/catalog/datasets/parkings"), 200).await;
+    let first = fields["fields"][0]["name"].as_str().expect("name");
+    assert_eq!(printed.trim(), format!("{total} {first}"));
+}
