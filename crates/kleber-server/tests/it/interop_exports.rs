@@ -448,6 +448,16 @@ async fn rss_and_data_json_list_what_the_caller_may_see() {
     let error: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(error["error_code"], "ODSQLError", "{error}");
 
+    // Both are listed among the catalog exports.
+    let links = server.json(&format!("{API}/catalog/exports"), 200).await;
+    let rels: Vec<&str> = links["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|l| l["rel"].as_str())
+        .collect();
+    assert!(rels.contains(&"rss") && rels.contains(&"data.json"), "{rels:?}");
+
     // data.json: valid against Project Open Data v1.1 (non-federal), the caller's datasets.
     for url in [format!("{API}/catalog/exports/data.json"), "/data.json".to_owned()] {
         let report = check(&["datajson", &format!("{}{url}", server.base)]).await;
