@@ -51,6 +51,9 @@ pub enum RdfSyntax {
     RdfXml,
     /// Notation3 (written as Turtle, which N3 contains).
     N3,
+    /// N-Triples, one triple a line (unit tests read it line by line).
+    #[cfg(test)]
+    NTriplesForTests,
 }
 
 /// Where the records' IRIs live.
@@ -146,9 +149,11 @@ impl RdfWriter {
             RdfSyntax::Turtle => RdfFormat::Turtle,
             RdfSyntax::RdfXml => RdfFormat::RdfXml,
             RdfSyntax::N3 => RdfFormat::N3,
+            #[cfg(test)]
+            RdfSyntax::NTriplesForTests => RdfFormat::NTriples,
         };
         let mut serializer = RdfSerializer::from_format(format);
-        if syntax != RdfSyntax::JsonLd {
+        if matches!(syntax, RdfSyntax::Turtle | RdfSyntax::RdfXml | RdfSyntax::N3) {
             for (name, iri) in [
                 ("field", vocabulary.as_str()),
                 ("xsd", "http://www.w3.org/2001/XMLSchema#"),
@@ -271,5 +276,59 @@ impl RecordWriter for RdfWriter {
 
     fn rows_written(&self) -> u64 {
         self.progress.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::columns::{EncodeOptions, OutputColumn};
+
+    fn batch(ids: &[&str], counts: &[Option<i64>], ratios: &[f64]) -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("count", DataType::Int64, true),
+            Field::new("ratio", DataType::Float64, true),
+            Field::new(RDF_RECORD_ID, DataType::Utf8, true),
+        ]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(counts.to_vec())),
+            Arc::new(Float64Array::from(ratios.to_vec())),
+            Arc::new(StringArray::from(ids.to_vec())),
+        ];
+        RecordBatch::try_new(Arc::new(schema), columns).expect("batch")
+    }
+
+    #[test]
+    fn each_batch_is_written_as_it_comes_with_typed_literals() {
+        let encoder = RecordEncoder::new(
+            vec![
+                OutputColumn::plain("count"),
+                OutputColumn::plain("ratio"),
+                OutputColumn::plain(RDF_RECORD_ID),
+            ],
+            EncodeOptions::default(),
+        );
+        let options = RdfOptions { dataset_iri: "http://h/api/d/x".to_owned() };
+        let mut writer = RdfWriter::new(encoder, RdfSyntax::NTriplesForTests, &options).expect("w");
+        let mut out = Vec::new();
+        writer.write_batch(&batch(&["a1"], &[Some(3)], &[0.5]), &mut out).expect("first");
+        let first = String::from_utf8(out.clone()).expect("utf-8");
+        assert!(first.contains("<http://h/api/d/x/records/a1>"), "{first}");
+        assert!(first.contains("\"3\"^^<http://www.w3.org/2001/XMLSchema#integer>"), "{first}");
+        assert!(first.contains("\"0.5\"^^<http://www.w3.org/2001/XMLSchema#double>"), "{first}");
+        out.clear();
+        writer.write_batch(&batch(&["b2"], &[None], &[f64::NAN]), &mut out).expect("second");
+        writer.finish(&mut out).expect("finish");
+        let second = String::from_utf8(out).expect("utf-8");
+        // A null and a NaN have no triple; the record still has its type.
+        assert_eq!(second.lines().count(), 1, "{second}");
+        assert!(second.contains("<http://h/api/d/x#Record>"), "{second}");
+        assert!(!second.contains(RDF_RECORD_ID), "{second}");
+        assert_eq!(writer.rows_written(), 2);
     }
 }
