@@ -67,7 +67,8 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// schedule).
 pub fn next_run_of(record: &SourceRecord, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
     let cron = parse_schedule(record.schedule.as_deref()?).ok()?;
-    let base = record.last_run_at.as_deref().or(Some(record.updated_at.as_str())).and_then(parse_time)?;
+    let base =
+        record.last_run_at.as_deref().or(Some(record.updated_at.as_str())).and_then(parse_time)?;
     next_after(&cron, tz, base)
 }
 
@@ -157,13 +158,24 @@ impl App {
     /// made. A source whose run is still in progress is left for a later tick.
     pub async fn run_due_sources(&self, now: DateTime<Utc>) -> Result<Vec<RunView>, Error> {
         let tz = self.sources.settings().timezone;
+        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let at2 = at.clone();
         let due: Vec<SourceRecord> = self
             .on_store(move |store| {
-                let sources = store.catalog().scheduled_sources()?;
-                Ok(sources.into_iter().filter(|s| next_run_of(s, tz).is_some_and(|t| t <= now)).collect())
+                let mut due = Vec::new();
+                for s in store.catalog().scheduled_sources()? {
+                    // A source set "after" this clock's now (a clock behind the catalog's, as
+                    // a test's): its schedule starts from now, without a run.
+                    if s.last_run_at.is_none() && parse_time(&s.updated_at).is_some_and(|t| t > now)
+                    {
+                        store.catalog().claim_scheduled_run(&s.dataset_uid, None, &at2)?;
+                    } else if next_run_of(&s, tz).is_some_and(|t| t <= now) {
+                        due.push(s);
+                    }
+                }
+                Ok(due)
             })
             .await?;
-        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let runs = futures::stream::iter(due)
             .map(|record| {
                 let at = at.clone();
@@ -174,7 +186,11 @@ impl App {
                     let (uid, previous) = (record.dataset_uid.clone(), record.last_run_at.clone());
                     let claimed = self
                         .on_store(move |store| {
-                            Ok(store.catalog().claim_scheduled_run(&uid, previous.as_deref(), &at)?)
+                            Ok(store.catalog().claim_scheduled_run(
+                                &uid,
+                                previous.as_deref(),
+                                &at,
+                            )?)
                         })
                         .await;
                     let run = match claimed {
@@ -216,7 +232,9 @@ pub fn spawn_scheduler(app: Arc<App>, clock: Arc<dyn Clock>) -> tokio::task::Joi
                         tracing::info!(runs = runs.len(), "scheduled sources refreshed");
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "the scheduler could not read the sources"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the scheduler could not read the sources")
+                    }
                 }
             });
             let next_minute = now
@@ -243,11 +261,20 @@ mod tests {
         let tz = chrono_tz::Europe::Paris;
         let daily = parse_schedule("30 6 * * *").unwrap();
         // Winter: 06:30 in Paris is 05:30 UTC.
-        assert_eq!(next_after(&daily, tz, utc("2026-03-28T06:00:00Z")), Some(utc("2026-03-29T04:30:00Z")));
+        assert_eq!(
+            next_after(&daily, tz, utc("2026-03-28T06:00:00Z")),
+            Some(utc("2026-03-29T04:30:00Z"))
+        );
         // 29 March 2026 is the change to summer time: 06:30 is 04:30 UTC from then on.
-        assert_eq!(next_after(&daily, tz, utc("2026-03-27T06:00:00Z")), Some(utc("2026-03-28T05:30:00Z")));
+        assert_eq!(
+            next_after(&daily, tz, utc("2026-03-27T06:00:00Z")),
+            Some(utc("2026-03-28T05:30:00Z"))
+        );
         let every5 = parse_schedule("*/5 * * * *").unwrap();
-        assert_eq!(next_after(&every5, tz, utc("2026-03-29T00:59:00Z")), Some(utc("2026-03-29T01:00:00Z")));
+        assert_eq!(
+            next_after(&every5, tz, utc("2026-03-29T00:59:00Z")),
+            Some(utc("2026-03-29T01:00:00Z"))
+        );
     }
 
     #[test]

@@ -296,8 +296,24 @@ pub struct SourceConfig {
 struct Remembered {
     #[serde(default)]
     urls: BTreeMap<String, Validators>,
+    /// SHA-256 of each URL's file as last read.
+    #[serde(default)]
+    files: BTreeMap<String, String>,
+    /// SHA-256 of the configuration and the files last published.
     #[serde(default)]
     digest: Option<String>,
+}
+
+impl Remembered {
+    /// The digest of `config` over the files of `urls` as remembered, if every one is.
+    fn digest_of(&self, config: &str, urls: &[String]) -> Option<String> {
+        let mut hasher = Sha256::new();
+        hasher.update(config.as_bytes());
+        for url in urls {
+            hasher.update(self.files.get(url)?.as_bytes());
+        }
+        Some(hex(&hasher.finalize()))
+    }
 }
 
 /// A source as shown (header names only).
@@ -419,7 +435,10 @@ impl Sources {
 
     /// Marks `uid` as running; false when it already is.
     pub(crate) fn begin(&self, uid: &str) -> bool {
-        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(uid.to_owned())
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uid.to_owned())
     }
 
     pub(crate) fn end(&self, uid: &str) {
@@ -429,8 +448,9 @@ impl Sources {
 
 /// Checks a URL: absolute, http or https, a host, no credentials in it.
 pub fn check_url(url: &str) -> Result<reqwest::Url, String> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| format!("{url:?} is not a URL ({e}); give e.g. https://example.org/data.csv"))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!("{url:?} is not a URL ({e}); give e.g. https://example.org/data.csv")
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
             "{url:?}: only http and https sources are read, not {}",
@@ -452,15 +472,18 @@ pub fn check_url(url: &str) -> Result<reqwest::Url, String> {
 pub fn check_header(name: &str, value: &str) -> Result<(), String> {
     reqwest::header::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("{name:?} is not a valid HTTP header name"))?;
-    reqwest::header::HeaderValue::from_str(value)
-        .map_err(|_| format!("the value of header {name:?} holds characters HTTP does not allow"))?;
+    reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+        format!("the value of header {name:?} holds characters HTTP does not allow")
+    })?;
     Ok(())
 }
 
 /// Parses a `'Name: value'` header as the CLI takes it.
 pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
     let Some((name, value)) = arg.split_once(':') else {
-        return Err(format!("--header {arg:?}: expected 'Name: value', e.g. 'Authorization: Bearer abc'"));
+        return Err(format!(
+            "--header {arg:?}: expected 'Name: value', e.g. 'Authorization: Bearer abc'"
+        ));
     };
     let (name, value) = (name.trim(), value.trim());
     check_header(name, value).map_err(|e| format!("--header {arg:?}: {e}"))?;
@@ -574,8 +597,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn config_of(record: &SourceRecord) -> Result<SourceConfig, Error> {
-    serde_json::from_str(&record.config)
-        .map_err(|e| Error::Internal(format!("stored source of {} is unreadable: {e}", record.dataset_id)))
+    serde_json::from_str(&record.config).map_err(|e| {
+        Error::Internal(format!("stored source of {} is unreadable: {e}", record.dataset_id))
+    })
 }
 
 /// What to show of `record`.
@@ -626,8 +650,7 @@ impl Trigger {
 impl App {
     /// The settings of sources (time zone, fetch limits).
     pub fn set_source_settings(&self, settings: SourceSettings) {
-        *self.sources.settings.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            settings;
+        *self.sources.settings.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
     }
 
     /// The settings of sources.
@@ -657,11 +680,8 @@ impl App {
                 Some(headers) => {
                     let pairs: Vec<(String, String)> =
                         headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                    let secrets = if pairs.is_empty() {
-                        None
-                    } else {
-                        Some(seal(store, &d.uid, &pairs)?)
-                    };
+                    let secrets =
+                        if pairs.is_empty() { None } else { Some(seal(store, &d.uid, &pairs)?) };
                     (headers.keys().cloned().collect(), secrets)
                 }
                 None => match &previous {
@@ -857,34 +877,15 @@ impl App {
             None => Vec::new(),
         };
         let limits = FetchLimits {
-            max_bytes: config.max_mb.map_or(settings.limits.max_bytes, |mb| mb.saturating_mul(1 << 20)),
+            max_bytes: config
+                .max_mb
+                .map_or(settings.limits.max_bytes, |mb| mb.saturating_mul(1 << 20)),
             timeout: config.timeout_secs.map_or(settings.limits.timeout, Duration::from_secs),
         };
         let remembered: Remembered = serde_json::from_str(&record.validators).unwrap_or_default();
         let dir = store.root().join("tmp").join("sources").join(format!("run-{run}"));
         tokio::fs::create_dir_all(&dir).await.map_err(Error::internal)?;
         let _cleanup = RemoveOnDrop(dir.clone());
-        let client = self.sources.client()?;
-        let mut files: Vec<Option<PathBuf>> = Vec::new();
-        let mut digests: Vec<Option<[u8; 32]>> = Vec::new();
-        let mut validators = Remembered::default();
-        for (i, url) in config.urls.iter().enumerate() {
-            let dest = dir.join(format!("{i}.data"));
-            let previous = remembered.urls.get(url);
-            match fetch(&client, url, &headers, previous, &limits, &dest).await {
-                Ok(Fetched::NotModified) => {
-                    validators.urls.insert(url.clone(), previous.cloned().unwrap_or_default());
-                    files.push(None);
-                    digests.push(None);
-                }
-                Ok(Fetched::Body { sha256, validators: v, .. }) => {
-                    validators.urls.insert(url.clone(), v);
-                    files.push(Some(dest));
-                    digests.push(Some(sha256));
-                }
-                Err(e) => return Err(Error::UnreadableFile(e.to_string())),
-            }
-        }
         let unchanged = |validators: Remembered, store: &Store| -> Result<RunEnd, Error> {
             let current = store.get_dataset(&record.dataset_id)?;
             Ok(RunEnd {
@@ -896,11 +897,36 @@ impl App {
                 validators: Some(serde_json::to_string(&validators).map_err(Error::internal)?),
             })
         };
-        if files.iter().all(Option::is_none) {
-            validators.digest = remembered.digest.clone();
+        let client = self.sources.client()?;
+        let mut files: Vec<Option<PathBuf>> = Vec::new();
+        let mut validators = Remembered::default();
+        for (i, url) in config.urls.iter().enumerate() {
+            let dest = dir.join(format!("{i}.data"));
+            let previous = remembered.urls.get(url).filter(|_| remembered.files.contains_key(url));
+            match fetch(&client, url, &headers, previous, &limits, &dest).await {
+                Ok(Fetched::NotModified) => {
+                    validators.urls.insert(url.clone(), previous.cloned().unwrap_or_default());
+                    if let Some(d) = remembered.files.get(url) {
+                        validators.files.insert(url.clone(), d.clone());
+                    }
+                    files.push(None);
+                }
+                Ok(Fetched::Body { sha256, validators: v, .. }) => {
+                    validators.urls.insert(url.clone(), v);
+                    validators.files.insert(url.clone(), hex(&sha256));
+                    files.push(Some(dest));
+                }
+                Err(e) => return Err(Error::UnreadableFile(e.to_string())),
+            }
+        }
+        let has_version = store.get_dataset(&record.dataset_id)?.is_some();
+        validators.digest = validators.digest_of(&record.config, &config.urls);
+        if has_version && validators.digest.is_some() && validators.digest == remembered.digest {
+            // Every file is the one last published (304, or the same bytes), under the same
+            // configuration.
             return unchanged(validators, &store);
         }
-        // Some URLs changed, others did not: read the unchanged ones again, whole.
+        // Something changed: read whole the files that were not sent again (304).
         for (i, url) in config.urls.iter().enumerate() {
             if files[i].is_some() {
                 continue;
@@ -909,8 +935,8 @@ impl App {
             match fetch(&client, url, &headers, None, &limits, &dest).await {
                 Ok(Fetched::Body { sha256, validators: v, .. }) => {
                     validators.urls.insert(url.clone(), v);
+                    validators.files.insert(url.clone(), hex(&sha256));
                     files[i] = Some(dest);
-                    digests[i] = Some(sha256);
                 }
                 Ok(Fetched::NotModified) => {
                     return Err(Error::UnreadableFile(format!(
@@ -920,17 +946,7 @@ impl App {
                 Err(e) => return Err(Error::UnreadableFile(e.to_string())),
             }
         }
-        let mut hasher = Sha256::new();
-        hasher.update(record.config.as_bytes());
-        for d in digests.iter().flatten() {
-            hasher.update(d);
-        }
-        let digest = hex(&hasher.finalize());
-        let has_version = store.get_dataset(&record.dataset_id)?.is_some();
-        validators.digest = Some(digest.clone());
-        if has_version && remembered.digest.as_deref() == Some(digest.as_str()) {
-            return unchanged(validators, &store);
-        }
+        validators.digest = validators.digest_of(&record.config, &config.urls);
         let files: Vec<PathBuf> = files.into_iter().flatten().collect();
         let (dataset, actor, unique_id) =
             (record.dataset_id.clone(), trigger.actor(), config.unique_id.clone());
@@ -976,8 +992,14 @@ fn read_and_publish(
         Error::UnreadableFile(format!("the file of {} cannot be read: {e:#}", urls[i]))
     };
     let first = dir.join("0.parquet");
-    let mut outcome = crate::import::read_into(&files[0], &first, &ImportOptions::default(), &schema, &mut |_| {})
-        .map_err(|e| unreadable(0, e))?;
+    let mut outcome = crate::import::read_into(
+        &files[0],
+        &first,
+        &ImportOptions::default(),
+        &schema,
+        &mut |_| {},
+    )
+    .map_err(|e| unreadable(0, e))?;
     let mut parts = Vec::new();
     let mut options = ImportOptions::default();
     for f in &outcome.fields {
@@ -988,8 +1010,9 @@ fn read_and_publish(
     }
     for (i, file) in files.iter().enumerate().skip(1) {
         let out = dir.join(format!("{i}.parquet"));
-        let more = crate::import::read_into(file, &out, &options, &SchemaEdit::default(), &mut |_| {})
-            .map_err(|e| unreadable(i, e))?;
+        let more =
+            crate::import::read_into(file, &out, &options, &SchemaEdit::default(), &mut |_| {})
+                .map_err(|e| unreadable(i, e))?;
         if let Some(extra) =
             more.fields.iter().find(|f| !outcome.fields.iter().any(|g| g.name == f.name))
         {
@@ -1054,7 +1077,8 @@ fn concat_parquet(first: &Path, more: &[PathBuf], out: &Path) -> Result<(), Erro
         .set_key_value_metadata(metadata)
         .build();
     let file = std::fs::File::create(out).map_err(Error::internal)?;
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(Error::internal)?;
+    let mut writer =
+        ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(Error::internal)?;
     for path in std::iter::once(first).chain(more.iter().map(PathBuf::as_path)) {
         for batch in open(path)?.build().map_err(Error::internal)? {
             let batch = batch.map_err(Error::internal)?;

@@ -151,7 +151,13 @@ pub(crate) fn run_source(command: SourceCommand) -> anyhow::Result<()> {
                     r.started_at,
                     r.ended_at.as_deref().unwrap_or("…"),
                     r.outcome,
-                    r.version.map(|v| format!(", version {v}, {} records, {} rejected", r.records.unwrap_or_default(), r.rejected.unwrap_or_default())).unwrap_or_default(),
+                    r.version
+                        .map(|v| format!(
+                            ", version {v}, {} records, {} rejected",
+                            r.records.unwrap_or_default(),
+                            r.rejected.unwrap_or_default()
+                        ))
+                        .unwrap_or_default(),
                     r.error.map(|e| format!(": {e}")).unwrap_or_default()
                 );
             }

@@ -90,8 +90,9 @@ pub struct RunEnd {
 /// The sources of datasets and their runs.
 pub trait SourceCatalog: Send + Sync {
     /// Sets (or replaces) dataset `dataset`'s source, appending `dataset.source.set` with
-    /// `audit` (what may be shown: URLs and header names, never values). Validators and the
-    /// failure mark are reset; the last run time is kept so a schedule does not fire at once.
+    /// `audit` (what may be shown: URLs and header names, never values). The validators, the
+    /// failure mark and the last run time are kept (a schedule does not fire at once; the
+    /// next run compares with what was last read).
     fn set_source(
         &self,
         actor: &Actor,
@@ -197,7 +198,7 @@ impl SourceCatalog for SqliteCatalog {
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (dataset_uid) DO UPDATE SET config = excluded.config,
                    secrets = excluded.secrets, schedule = excluded.schedule,
-                   updated_at = excluded.updated_at, validators = '{}', failing = 0",
+                   updated_at = excluded.updated_at",
                 params![uid, config, secrets, schedule, now_rfc3339()],
             )?;
             append(tx, actor, "dataset.source.set", dataset, audit)
@@ -331,14 +332,21 @@ mod tests {
             .unwrap();
         let cat = store.catalog();
         assert_eq!(cat.source("velos").unwrap(), None);
-        assert!(matches!(
-            cat.source("nope"),
-            Err(crate::Error::DatasetNotFound { .. })
-        ));
-        cat.set_source(&actor, "velos", "{\"urls\":[]}", Some(b"blob"), Some("* * * * *"), json!({}))
-            .unwrap();
+        assert!(matches!(cat.source("nope"), Err(crate::Error::DatasetNotFound { .. })));
+        cat.set_source(
+            &actor,
+            "velos",
+            "{\"urls\":[]}",
+            Some(b"blob"),
+            Some("* * * * *"),
+            json!({}),
+        )
+        .unwrap();
         let s = cat.source("velos").unwrap().unwrap();
-        assert_eq!((s.secrets.as_deref(), s.schedule.as_deref()), (Some(&b"blob"[..]), Some("* * * * *")));
+        assert_eq!(
+            (s.secrets.as_deref(), s.schedule.as_deref()),
+            (Some(&b"blob"[..]), Some("* * * * *"))
+        );
         assert_eq!(cat.scheduled_sources().unwrap().len(), 1);
         assert!(cat.claim_scheduled_run(&s.dataset_uid, None, "2026-01-01T00:00:00Z").unwrap());
         assert!(!cat.claim_scheduled_run(&s.dataset_uid, None, "2026-01-01T00:00:00Z").unwrap());

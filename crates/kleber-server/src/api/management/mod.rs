@@ -26,6 +26,7 @@ use utoipa::OpenApi;
 
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
+use sources::SourcesDoc;
 
 /// Where the management API is mounted.
 pub const MANAGEMENT_V1: &str = "/api/management/v1";
@@ -328,7 +329,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&sources::SourcesDoc, &Security),
+    modifiers(&SourcesDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
