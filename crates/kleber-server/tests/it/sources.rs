@@ -541,17 +541,20 @@ async fn sources_are_managed_by_the_datasets_editors_only_and_bad_input_is_expla
     // Refused: no credentials, a viewer, a key without the write scope, another organization
     // (which does not see the draft at all).
     assert_eq!(f.call("PUT", p, None, Some(good.clone())).await.0, 401);
+    // The viewer does not see the draft at all; the editor's read-only key sees it but may
+    // not change it.
     let (status, body) = f.call("PUT", p, Some(&f.viewer), Some(good.clone())).await;
+    assert_eq!((status, body["error_code"].as_str()), (404, Some("DatasetNotFound")), "{body}");
+    let (status, body) = f.call("PUT", p, Some(&f.read_only), Some(good.clone())).await;
     assert_eq!((status, body["error_code"].as_str()), (403, Some("Forbidden")), "{body}");
-    assert_eq!(f.call("PUT", p, Some(&f.read_only), Some(good.clone())).await.0, 403);
     let (status, body) = f.call("PUT", p, Some(&f.other), Some(good.clone())).await;
     assert_eq!((status, body["error_code"].as_str()), (404, Some("DatasetNotFound")), "{body}");
     for path in [p, "/datasets/parkings/sources/runs"] {
-        assert_eq!(f.call("GET", path, Some(&f.viewer), None).await.0, 403, "{path}");
+        assert_eq!(f.call("GET", path, Some(&f.viewer), None).await.0, 404, "{path}");
         assert_eq!(f.call("GET", path, Some(&f.other), None).await.0, 404, "{path}");
     }
     assert_eq!(
-        f.call("POST", "/datasets/parkings/sources/run", Some(&f.viewer), None).await.0,
+        f.call("POST", "/datasets/parkings/sources/run", Some(&f.read_only), None).await.0,
         403
     );
     assert_eq!(f.call("DELETE", p, Some(&f.other), None).await.0, 404);
