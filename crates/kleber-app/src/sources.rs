@@ -890,7 +890,7 @@ impl App {
             let current = store.get_dataset(&record.dataset_id)?;
             Ok(RunEnd {
                 outcome: "unchanged".to_owned(),
-                records: current.as_ref().map(|d| d.version.records_count as i64),
+                records: current.as_ref().map(|d| d.version.records_count),
                 rejected: None,
                 version: current.map(|d| d.version.number),
                 error: None,
