@@ -28,7 +28,9 @@ pub mod policy;
 pub mod push;
 mod resolve;
 pub mod rules;
+pub mod schedule;
 pub mod sessions;
+pub mod sources;
 pub mod uploads;
 pub mod versions;
 pub mod volatile;
@@ -238,6 +240,8 @@ pub struct App {
     pusher: Arc<push::Pusher>,
     /// Records outsiders see of each dataset with an access rule ([`rules`]).
     outsider_counts: rules::OutsiderCounts,
+    /// Remote sources: settings, HTTP client, runs in progress ([`sources`]).
+    sources: sources::Sources,
 }
 
 impl App {
@@ -259,6 +263,7 @@ impl App {
             upload_limits: uploads::UploadLimits::default(),
             pusher: Arc::new(push::Pusher::default()),
             outsider_counts: rules::OutsiderCounts::default(),
+            sources: sources::Sources::default(),
         }
     }
 

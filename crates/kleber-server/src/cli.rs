@@ -69,6 +69,10 @@ enum Command {
     /// Harvest another portal's datasets: `kleber harvest ods https://PORTAL [--dataset ID]...`.
     #[command(subcommand)]
     Harvest(crate::cli_migrate::HarvestCommand),
+    /// Remote sources: `kleber source set ID --url URL [--header 'K: V']... [--schedule CRON]`,
+    /// `kleber source run ID`, `kleber source show ID`, `kleber source clear ID`.
+    #[command(subcommand)]
+    Source(crate::cli_sources::SourceCommand),
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +251,21 @@ struct ServeArgs {
     #[arg(long, env = "KLEBER_RATE_LIMIT_CLIENTS", default_value_t = crate::http::ratelimit::DEFAULT_MAX_CLIENTS,
           value_parser = at_least_one)]
     rate_limit_clients: usize,
+    /// The portal's time zone, in which sources' cron schedules are read (an IANA name).
+    #[arg(long, env = "KLEBER_TIMEZONE", default_value = "Europe/Paris", value_parser = timezone)]
+    timezone: chrono_tz::Tz,
+    /// Largest file a remote source may send, in MiB (a source may set its own).
+    #[arg(long, env = "KLEBER_SOURCE_MAX_MB", default_value_t = kleber_app::sources::DEFAULT_MAX_SOURCE_MB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    source_max_mb: u64,
+    /// Longest a remote source's fetch may take, in seconds (a source may set its own).
+    #[arg(long, env = "KLEBER_SOURCE_TIMEOUT", default_value_t = kleber_app::sources::DEFAULT_SOURCE_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    source_timeout: u64,
+}
+
+fn timezone(value: &str) -> Result<chrono_tz::Tz, String> {
+    kleber_app::schedule::parse_timezone(value)
 }
 
 fn public_url(value: &str) -> Result<crate::http::PublicUrl, String> {
@@ -275,6 +294,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => crate::cli_admin::run_audit(args),
         Command::Migrate(args) => crate::cli_migrate::run_migrate(args),
         Command::Harvest(command) => crate::cli_migrate::run_harvest(command),
+        Command::Source(command) => crate::cli_sources::run_source(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -566,6 +586,17 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         crate::api::management::spawn_trash_purge(
             std::sync::Arc::clone(&state.app),
             args.trash_days,
+        );
+        state.app.set_source_settings(kleber_app::sources::SourceSettings {
+            timezone: args.timezone,
+            limits: kleber_app::sources::FetchLimits {
+                max_bytes: args.source_max_mb.saturating_mul(1 << 20),
+                timeout: Duration::from_secs(args.source_timeout),
+            },
+        });
+        kleber_app::schedule::spawn_scheduler(
+            std::sync::Arc::clone(&state.app),
+            std::sync::Arc::new(kleber_app::schedule::SystemClock),
         );
         let count = state.app.catalog(&ctx).await?.records().len();
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {

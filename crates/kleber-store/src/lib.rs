@@ -32,6 +32,7 @@ mod layout;
 pub mod manage;
 mod publish;
 pub mod push_keys;
+pub mod sources;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_manage;
@@ -46,6 +47,7 @@ pub use error::{Error, Result};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use push_keys::{PushKeyCatalog, PushKeyGrant};
+pub use sources::{RunEnd, SourceCatalog, SourceRecord, SourceRun};
 pub use sqlite::SqliteCatalog;
 
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 7;
+pub(crate) const SCHEMA_VERSION: i64 = 11;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -171,6 +171,9 @@ fn migrate_in_transaction(
     }
     if version < 7 {
         crate::push_keys::migrate_to_7(conn)?;
+    }
+    if version < 11 {
+        crate::sources::migrate_to_11(conn)?;
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub mod home;
 pub mod lang;
 pub mod organizations;
 pub mod seo;
+pub mod source_panel;
 mod table;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

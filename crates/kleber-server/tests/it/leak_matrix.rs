@@ -84,6 +84,11 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/organizations/{org}/keys/{key_id}", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/attachments/{attachment_id}", &[""]),
     // ---- management API (end) ----
+    // ---- remote sources (begin) ----
+    ("/api/management/v1/datasets/{id}/sources", &[""]),
+    ("/api/management/v1/datasets/{id}/sources/run", &[""]),
+    ("/api/management/v1/datasets/{id}/sources/runs", &["", "?limit=5"]),
+    // ---- remote sources (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).
@@ -616,6 +621,17 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         assert_eq!(added.id, attachment_id(d));
     }
     // ---- management API (end) ----
+    // ---- remote sources: one per dataset, its URL marked (begin) ----
+    for d in DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered)) {
+        let spec = kleber_app::sources::SourceSpec {
+            urls: vec![format!("http://127.0.0.1:9/{}source.csv", d.marker)],
+            schedule: Some("0 3 * * *".to_owned()),
+            ..Default::default()
+        };
+        let editor = kleber_app::manage::Editor::operator();
+        app.set_source(&editor, d.id, spec).await.expect("source");
+    }
+    // ---- remote sources (end) ----
     for ruled in &RULED {
         let rule = kleber_store::AccessRule {
             hidden: ruled.hide.iter().map(|h| (*h).to_owned()).collect(),

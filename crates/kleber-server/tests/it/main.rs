@@ -45,6 +45,7 @@ mod resolution;
 mod roundtrip;
 mod schemathesis;
 mod sessions;
+mod sources;
 mod uploads;
 mod v1_api;
 mod v20_api;

@@ -97,7 +97,9 @@ pub(super) async fn get_dataset(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let d = state.app.managed_dataset(&editor, &id).await?;
-    Ok(json(StatusCode::OK, &DatasetView::from(d)))
+    let mut view = DatasetView::from(d);
+    view.refresh = state.app.refresh_state(&editor, &id).await?;
+    Ok(json(StatusCode::OK, &view))
 }
 
 /// `DELETE /datasets/{id}`: puts the dataset in the trash (hidden everywhere, restorable until

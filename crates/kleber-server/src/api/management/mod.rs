@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod datasets;
 pub mod orgs;
+pub mod sources;
 pub mod uploads;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -25,6 +26,7 @@ use utoipa::OpenApi;
 
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
+use sources::SourcesDoc;
 
 /// Where the management API is mounted.
 pub const MANAGEMENT_V1: &str = "/api/management/v1";
@@ -124,6 +126,11 @@ pub struct DatasetView {
     pub created_at: String,
     /// When its data or metadata last changed (RFC 3339).
     pub modified: String,
+    /// Its remote source's refresh state, when it has a source: whether the last run failed
+    /// (the version served stayed), the schedule, the next and the last run (docs/sources.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub refresh: Option<kleber_app::sources::RefreshState>,
 }
 
 impl From<ManagedDataset> for DatasetView {
@@ -142,6 +149,7 @@ impl From<ManagedDataset> for DatasetView {
             metas: d.metas,
             created_at: d.created_at,
             modified: d.modified,
+            refresh: None,
         }
     }
 }
@@ -321,7 +329,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&Security),
+    modifiers(&SourcesDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
@@ -347,7 +355,7 @@ impl utoipa::Modify for Security {
         orgs::OrgView, orgs::NewOrgBody, orgs::MemberView, orgs::RoleBody, orgs::InviteBody,
         orgs::InvitationView, orgs::KeyView, orgs::NewKeyBody, orgs::CreatedKeyView)),
     tags((name = "datasets"), (name = "uploads"), (name = "attachments"), (name = "versions"),
-         (name = "organizations"), (name = "audit"), (name = "meta")),
+         (name = "organizations"), (name = "audit"), (name = "meta"), (name = "sources")),
 )]
 pub struct ManagementApi;
 
