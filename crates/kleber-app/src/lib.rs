@@ -19,6 +19,7 @@ pub mod audit;
 pub mod cache;
 pub mod catalog;
 pub mod cluster;
+pub mod grants;
 mod context;
 mod error;
 pub mod import;
