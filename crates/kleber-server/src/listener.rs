@@ -169,7 +169,10 @@ impl Guard {
         // The back office's file forms answer an announced larger body with their own page.
         let page_form = crate::web::backoffice::streams_body(path);
         let (max_body, flag) = if page_form {
-            (self.max_upload_bytes.saturating_add(crate::web::backoffice::FORM_OVERHEAD), "--max-upload-mb")
+            (
+                self.max_upload_bytes.saturating_add(crate::web::backoffice::FORM_OVERHEAD),
+                "--max-upload-mb",
+            )
         } else if crate::api::management::streams_body(path) {
             (self.max_upload_bytes, "--max-upload-mb")
         } else {

@@ -18,7 +18,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, OriginalUri, Path, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, OriginalUri, Path, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -325,7 +327,7 @@ async fn get_dashboard(
 /// Why a file form was not read.
 enum FormRefusal {
     /// The 403 page of a refused origin or CSRF token.
-    Response(Response),
+    Response(Box<Response>),
     /// An announced body over the size accepted.
     TooLarge,
     /// A form that cannot be read.
@@ -374,7 +376,7 @@ where
     if let Err(message) =
         check_origin(request.headers(), request.extensions().get::<crate::http::PublicUrl>(), m)
     {
-        return Err(FormRefusal::Response(forbidden(state, ctx, message)));
+        return Err(FormRefusal::Response(Box::new(forbidden(state, ctx, message))));
     }
     let announced = request
         .headers()
@@ -392,8 +394,8 @@ where
     let check = |fields: &[(String, String)]| -> Result<(), FormRefusal> {
         match fields.iter().find(|(n, _)| n == "csrf") {
             Some((_, v)) if session.check_csrf(v) => Ok(()),
-            Some(_) => Err(FormRefusal::Response(forbidden(state, ctx, m.csrf_wrong))),
-            None => Err(FormRefusal::Response(forbidden(state, ctx, m.csrf_missing))),
+            Some(_) => Err(FormRefusal::Response(Box::new(forbidden(state, ctx, m.csrf_wrong)))),
+            None => Err(FormRefusal::Response(Box::new(forbidden(state, ctx, m.csrf_missing)))),
         }
     };
     loop {
@@ -464,7 +466,7 @@ where
     Fut: Future<Output = Result<Response, PageError>>,
 {
     match refusal {
-        FormRefusal::Response(response) => Ok(response),
+        FormRefusal::Response(response) => Ok(*response),
         FormRefusal::TooLarge => {
             page(StatusCode::PAYLOAD_TOO_LARGE, format!("{} {}.", m.too_large, size_text(max)))
                 .await
@@ -538,8 +540,10 @@ async fn post_new(
                 return Err(Failure::Form(StatusCode::BAD_REQUEST, m.bad_org.to_owned()));
             }
             // The identifier and title are checked as the API checks them, before the file.
-            NewDataset::from_json(&serde_json::json!({"id": id, "organization": org, "title": title}))
-                .map_err(Failure::from)?;
+            NewDataset::from_json(
+                &serde_json::json!({"id": id, "organization": org, "title": title}),
+            )
+            .map_err(Failure::from)?;
             state.app.upload(app_ctx, part.name, rx).await.map_err(Failure::from)
         }
     })
@@ -603,11 +607,7 @@ async fn preview_page(
     let type_choices = |current: FieldType| {
         FieldType::ALL
             .iter()
-            .map(|t| Choice {
-                value: t.to_string(),
-                label: t.to_string(),
-                selected: *t == current,
-            })
+            .map(|t| Choice { value: t.to_string(), label: t.to_string(), selected: *t == current })
             .collect::<Vec<_>>()
     };
     let fields: Vec<BoField> = p
@@ -631,11 +631,8 @@ async fn preview_page(
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     };
-    let rows = p
-        .records
-        .iter()
-        .map(|r| p.fields.iter().map(|f| cell(r.get(&f.name))).collect())
-        .collect();
+    let rows =
+        p.records.iter().map(|r| p.fields.iter().map(|f| cell(r.get(&f.name))).collect()).collect();
     let next = format!(
         "/admin/datasets/{id}/metadata?upload={}{}",
         upload.upload_id,
@@ -646,7 +643,11 @@ async fn preview_page(
         }
     );
     let page = BoPreviewPage {
-        layout: layout(ctx, m.preview_heading, &format!("/admin/datasets/{id}/uploads/{}", upload.upload_id)),
+        layout: layout(
+            ctx,
+            m.preview_heading,
+            &format!("/admin/datasets/{id}/uploads/{}", upload.upload_id),
+        ),
         m,
         csrf: signed.session.csrf_token(),
         dataset: id.to_owned(),
@@ -683,11 +684,7 @@ async fn preview_page(
 }
 
 /// Dataset `id` as the session manages it, or the missing page.
-async fn managed(
-    state: &AppState,
-    signed: &Signed,
-    id: &str,
-) -> Result<ManagedDataset, PageError> {
+async fn managed(state: &AppState, signed: &Signed, id: &str) -> Result<ManagedDataset, PageError> {
     state
         .app
         .managed_dataset(&signed.editor(), id)
@@ -709,7 +706,8 @@ async fn get_preview(
         .map_err(|e| Failure::from(e).page(&signed.ctx))?;
     let hidden = hidden_list(signed.ctx.query.get("hidden").unwrap_or_default());
     let notice = BoNotice {
-        saved: (signed.ctx.query.get("saved") == Some("1")).then_some(BoMessages::of(signed.ctx.lang).saved),
+        saved: (signed.ctx.query.get("saved") == Some("1"))
+            .then_some(BoMessages::of(signed.ctx.lang).saved),
         ..BoNotice::default()
     };
     preview_page(&state, &signed, &id, found, &hidden, StatusCode::OK, notice).await
@@ -778,8 +776,7 @@ async fn post_schema(
         let notice = BoNotice { error: Some(message), ..BoNotice::default() };
         let (state, signed, id) = (&state, &signed, &id);
         async move {
-            preview_page(state, signed, id, current, &hidden, StatusCode::BAD_REQUEST, notice)
-                .await
+            preview_page(state, signed, id, current, &hidden, StatusCode::BAD_REQUEST, notice).await
         }
     };
     let (schema, hidden) = match schema_of(&form, m) {
@@ -839,8 +836,11 @@ fn meta_form(m: &BoMessages, d: &ManagedDataset) -> BoMetaForm {
         selected: licence_id == "custom",
     });
     let frequency = meta_text(metas, "update_frequency");
-    let mut frequencies =
-        vec![Choice { value: String::new(), label: "–".to_owned(), selected: frequency.is_empty() }];
+    let mut frequencies = vec![Choice {
+        value: String::new(),
+        label: "–".to_owned(),
+        selected: frequency.is_empty(),
+    }];
     frequencies.extend(FREQUENCIES.iter().map(|f| Choice {
         value: (*f).to_owned(),
         label: (*f).to_owned(),
@@ -888,8 +888,11 @@ fn typed_meta_form(m: &BoMessages, form: &CsrfForm) -> BoMetaForm {
         label: m.licence_custom.to_owned(),
         selected: licence == "custom",
     });
-    let mut frequencies =
-        vec![Choice { value: String::new(), label: "–".to_owned(), selected: frequency.is_empty() }];
+    let mut frequencies = vec![Choice {
+        value: String::new(),
+        label: "–".to_owned(),
+        selected: frequency.is_empty(),
+    }];
     frequencies.extend(FREQUENCIES.iter().map(|f| Choice {
         value: (*f).to_owned(),
         label: (*f).to_owned(),
@@ -933,7 +936,10 @@ fn metadata_body(form: &CsrfForm) -> Value {
             .filter(|w| !w.is_empty())
             .map(Value::from)
             .collect();
-        body.insert(key.to_owned(), if words.is_empty() { Value::Null } else { Value::Array(words) });
+        body.insert(
+            key.to_owned(),
+            if words.is_empty() { Value::Null } else { Value::Array(words) },
+        );
     }
     let licence = get("license");
     if licence.is_empty() {
@@ -942,7 +948,10 @@ fn metadata_body(form: &CsrfForm) -> Value {
         if licence == "custom" {
             for key in ["license_name", "license_url"] {
                 let v = get(key);
-                body.insert(key.to_owned(), if v.is_empty() { Value::Null } else { Value::from(v) });
+                body.insert(
+                    key.to_owned(),
+                    if v.is_empty() { Value::Null } else { Value::from(v) },
+                );
             }
         }
         body.insert("license".to_owned(), Value::from(licence));
@@ -979,13 +988,15 @@ async fn metadata_page(
     let ctx = &signed.ctx;
     let m = BoMessages::of(ctx.lang);
     let rejected_count = match &upload {
-        Some(u) => state
-            .app
-            .get_upload(&ctx.request(), u)
-            .await
-            .map_err(|e| Failure::from(e).page(ctx))?
-            .preview
-            .rejected_count,
+        Some(u) => {
+            state
+                .app
+                .get_upload(&ctx.request(), u)
+                .await
+                .map_err(|e| Failure::from(e).page(ctx))?
+                .preview
+                .rejected_count
+        }
         None => 0,
     };
     let page = BoMetadataPage {
@@ -1058,8 +1069,7 @@ async fn post_metadata(
         let found = state.app.get_upload(&ctx.request(), u).await;
         match found {
             Ok(found)
-                if found.preview.rejected_count > 0
-                    && form.get("accept_rejected") != Some("1") =>
+                if found.preview.rejected_count > 0 && form.get("accept_rejected") != Some("1") =>
             {
                 let message = format!(
                     "{} {}",
@@ -1422,7 +1432,8 @@ async fn post_version_upload(
     let m = BoMessages::of(ctx.lang);
     let d = managed(&state, &signed, &id).await?;
     if d.archived || d.deleted_at.is_some() {
-        let message = format!("dataset {id:?} is archived or in the trash: it takes no new version");
+        let message =
+            format!("dataset {id:?} is archived or in the trash: it takes no new version");
         let notice = BoNotice { error: Some(message), ..BoNotice::default() };
         return edit_page(&state, &signed, &id, StatusCode::CONFLICT, notice, None).await;
     }
