@@ -489,7 +489,9 @@ async fn the_real_latin1_csv_goes_from_a_plain_form_to_the_explore_api() {
     let next = {
         let at = page.find("id=\"bo-continue\"").unwrap();
         let start = page[..at].rfind("href=\"").unwrap() + 6;
-        page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
+        page[start..start + page[start..].find('"').unwrap()]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
     };
     assert!(next.starts_with("/admin/datasets/velib/metadata?upload="), "{next}");
     let (status, page) = p.get(&next, Some(&eve)).await;
@@ -863,4 +865,34 @@ async fn the_edit_page_changes_attachments_visibility_grants_push_keys_and_versi
         .await;
     assert_eq!(response.status().as_u16(), 404);
     assert!(p.managed("interne").unwrap().deleted_at.is_none());
+}
+
+/// A publisher's day in headless Chromium (tests/browser/publisher_day.mjs): the real Latin-1
+/// CSV uploaded with the plain form, a type fixed, the metadata filled, published, seen on
+/// the portal; a second file (its first 100 rows) as a new version; the first one restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publishers_day_in_the_browser() {
+    crate::browser::require_tools();
+    let _one = crate::browser::ONE_BROWSER.lock().await;
+    let p = portal().await;
+    let files = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(real(LATIN1)).unwrap();
+    let mut second = Vec::new();
+    for line in bytes.split_inclusive(|&b| b == b'\n').take(100) {
+        second.extend_from_slice(line);
+    }
+    let second_path = files.path().join("velib-extrait.csv");
+    std::fs::write(&second_path, second).unwrap();
+    let first = real(LATIN1);
+    let (status, output) = crate::browser::run_node_with(
+        "publisher_day.mjs",
+        &[&p.server.base, EVE, PASSWORD, first.to_str().unwrap(), second_path.to_str().unwrap()],
+    )
+    .await;
+    println!("{output}");
+    assert!(status.success(), "node tests/browser/publisher_day.mjs failed ({status}):\n{output}");
+    // What the browser did, read back from the catalog.
+    let versions = accounts(&p.dir).store().catalog().version_infos("velib-dispo").unwrap();
+    let current = versions.iter().find(|v| v.current).unwrap();
+    assert_eq!((versions.len(), current.restored_from, current.records), (3, Some(1), 1471));
 }
