@@ -74,6 +74,7 @@ messages! {
     records: "Enregistrements", "Records";
     rejected: "Lignes rejetées", "Rejected rows";
     preview_caption: "Premières lignes telles qu'elles seront enregistrées", "First rows as they will be stored";
+    preview_rows_heading: "Aperçu des données", "Data preview";
     rejected_heading: "Lignes rejetées", "Rejected rows";
     rejected_caption: "Lignes rejetées, avec leur numéro et la raison", "Rejected rows, with their number and the reason";
     rejected_none: "Aucune ligne n'est rejetée.", "No row is rejected.";
@@ -83,6 +84,7 @@ messages! {
     col_value: "Valeur", "Value";
     col_reason: "Raison", "Reason";
     schema_heading: "Schéma", "Schema";
+    fields_caption: "Champs du jeu de données, et ceux masqués aux visiteurs extérieurs", "The dataset's fields, and those hidden from outside visitors";
     schema_caption: "Champs : type, libellé, description, facette, masqué, ordre, identifiant unique", "Fields: type, label, description, facet, hidden, order, unique id";
     col_name: "Nom technique", "Technical name";
     col_type: "Type", "Type";
