@@ -332,7 +332,10 @@ async fn each_page_opens_for_the_datasets_editors_and_is_missing_for_everyone_el
 }
 
 /// Every form of the back office, with fields that would change something.
-fn forms() -> Vec<(&'static str, bool, Vec<(&'static str, &'static str)>)> {
+/// (path, whether it carries a file, fields).
+type Form = (&'static str, bool, Vec<(&'static str, &'static str)>);
+
+fn forms() -> Vec<Form> {
     vec![
         (
             "/admin/datasets/new",
@@ -554,7 +557,7 @@ fn number_en(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
