@@ -109,6 +109,15 @@ const PAGES = [
   { name: 'admin organizations', path: '/admin/organizations/', signedIn: true },
   { name: 'admin users', path: '/admin/users/', signedIn: true },
   { name: 'admin users (English)', path: '/admin/users/?lang=en', signedIn: true, lang: 'en' },
+  // ---- back office (web/backoffice.rs); the preview and metadata steps of a new dataset are
+  // checked by publisher_day.mjs, which makes an upload. ----
+  { name: 'back office dashboard', path: '/admin/datasets/', signedIn: true },
+  { name: 'back office dashboard (English, filtered)', path: '/admin/datasets/?lang=en&state=public', signedIn: true, lang: 'en' },
+  { name: 'back office new dataset', path: '/admin/datasets/new', signedIn: true },
+  { name: 'back office edit page', path: '/admin/datasets/toilettes-publiques/?saved=1', signedIn: true },
+  { name: 'back office edit page (English)', path: '/admin/datasets/toilettes-publiques/?lang=en', signedIn: true, lang: 'en' },
+  { name: 'back office metadata', path: '/admin/datasets/toilettes-publiques/metadata', signedIn: true },
+  // ---- end of the back office ----
 ];
 
 const browser = await launch();

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod cluster;
 mod context;
 mod error;
+pub mod grants;
 pub mod harvest_ods;
 pub mod import;
 pub mod manage;

@@ -165,12 +165,20 @@ impl Guard {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let (max_body, flag) = if crate::api::management::streams_body(request.uri().path()) {
+        let path = request.uri().path();
+        // The back office's file forms answer an announced larger body with their own page.
+        let page_form = crate::web::backoffice::streams_body(path);
+        let (max_body, flag) = if page_form {
+            (
+                self.max_upload_bytes.saturating_add(crate::web::backoffice::FORM_OVERHEAD),
+                "--max-upload-mb",
+            )
+        } else if crate::api::management::streams_body(path) {
             (self.max_upload_bytes, "--max-upload-mb")
         } else {
             (self.max_body_bytes, "--max-body-kb")
         };
-        if announced.is_some_and(|n| n > max_body) {
+        if !page_form && announced.is_some_and(|n| n > max_body) {
             return refusal(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(

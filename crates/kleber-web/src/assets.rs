@@ -18,6 +18,7 @@ const OWN: &[(&str, &[u8])] = &[
     ("app.js", include_bytes!("../assets/src/app.js")),
     ("map.js", include_bytes!("../assets/src/map.js")),
     ("chart.js", include_bytes!("../assets/src/chart.js")),
+    ("backoffice.js", include_bytes!("../assets/src/backoffice.js")),
 ];
 
 /// One static file.

@@ -20,6 +20,7 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod backoffice;
 pub mod format;
 pub mod geometry;
 pub mod i18n;

@@ -70,13 +70,13 @@ impl CsrfForm {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
-    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+    pub(crate) fn all(&self, name: &str) -> impl Iterator<Item = &str> {
         self.fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
 /// Why a form is refused, as a 403 page.
-fn forbidden(state: &AppState, ctx: &PageContext, message: &str) -> Response {
+pub(crate) fn forbidden(state: &AppState, ctx: &PageContext, message: &str) -> Response {
     refusal(state, ctx, StatusCode::FORBIDDEN, message)
 }
 
@@ -117,7 +117,7 @@ fn own_origin(headers: &HeaderMap, base: Option<&PublicUrl>) -> Option<String> {
 }
 
 /// Whether the request comes from this portal's own pages, or why not.
-fn check_origin(
+pub(crate) fn check_origin(
     headers: &HeaderMap,
     base: Option<&PublicUrl>,
     m: &AuthMessages,

@@ -10,6 +10,7 @@ mod analyze;
 mod api_tab;
 pub mod assets;
 pub mod auth;
+pub mod backoffice;
 pub mod cache;
 mod cards;
 pub mod catalog;
@@ -70,6 +71,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     }
     routes.extend(auth::routes());
     routes.extend(admin::routes());
+    routes.extend(backoffice::routes());
     routes
 }
 

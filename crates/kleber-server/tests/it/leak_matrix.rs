@@ -232,6 +232,26 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/users/disable", &[""]),
     ("/admin/users/admin", &[""]),
     // --- end of the administration pages ---
+    // --- Back office (web/backoffice.rs): for sessions only, so every caller here (keys,
+    // anonymous) gets the missing page; POST forms asked with GET. ---
+    ("/admin/datasets", &["", "?state=draft&org=ems"]),
+    ("/admin/datasets/", &[""]),
+    ("/admin/datasets/new", &[""]),
+    ("/admin/datasets/{id}", &[""]),
+    ("/admin/datasets/{id}/", &[""]),
+    ("/admin/datasets/{id}/metadata", &[""]),
+    ("/admin/datasets/{id}/uploads/{upload}", &[""]),
+    ("/admin/datasets/{id}/uploads/{upload}/schema", &[""]),
+    ("/admin/datasets/{id}/upload", &[""]),
+    ("/admin/datasets/{id}/attachments", &[""]),
+    ("/admin/datasets/{id}/attachments/{attachment}/remove", &[""]),
+    ("/admin/datasets/{id}/lifecycle", &[""]),
+    ("/admin/datasets/{id}/hidden", &[""]),
+    ("/admin/datasets/{id}/grants", &[""]),
+    ("/admin/datasets/{id}/push-keys", &[""]),
+    ("/admin/datasets/{id}/push-keys/revoke", &[""]),
+    ("/admin/datasets/{id}/versions/{number}/restore", &[""]),
+    // --- end of the back office ---
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -502,6 +522,9 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     expand("{email}", &["viewer@ems.example".to_owned()]);
     expand("{key_id}", &["000000000000".to_owned()]);
     // ---- management API placeholders (end) ----
+    // ---- back office placeholders (begin) ----
+    expand("{upload}", &["0123456789abcdef0123456789abcdef".to_owned()]);
+    // ---- back office placeholders (end) ----
     for url in &urls {
         assert!(
             !url.contains('{'),

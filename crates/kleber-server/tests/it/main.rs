@@ -8,6 +8,7 @@ mod admin_pages;
 mod api;
 mod api_client;
 mod audit_log;
+mod backoffice_pages;
 mod browser;
 mod catalog_query;
 mod ckan_api;
