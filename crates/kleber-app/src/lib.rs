@@ -24,6 +24,7 @@ mod error;
 pub mod import;
 pub mod manage;
 pub mod policy;
+pub mod portal;
 pub mod push;
 mod resolve;
 pub mod rules;

@@ -19,7 +19,12 @@ use crate::error::Result;
 
 /// The catalog database behind a [`Store`](crate::Store).
 pub trait Catalog:
-    crate::AccountCatalog + crate::ManageCatalog + crate::PushKeyCatalog + Send + Sync
+    crate::AccountCatalog
+    + crate::ManageCatalog
+    + crate::PushKeyCatalog
+    + crate::PortalCatalog
+    + Send
+    + Sync
 {
     /// Every published dataset with its current version, ordered by identifier.
     fn list_datasets(&self) -> Result<Vec<DatasetRecord>>;
@@ -96,6 +101,9 @@ pub struct NewVersion<'a> {
     pub actor: &'a crate::Actor,
     /// The earlier version whose files this one restores, if it is a restore.
     pub restored_from: Option<i64>,
+    /// `(field, annotation)` pairs the publisher set or removed for this version: the
+    /// previous version's annotations are carried over to every other pair only.
+    pub settled: &'a [(String, String)],
 }
 
 /// A published dataset with its current version.

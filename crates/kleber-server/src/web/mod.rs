@@ -21,6 +21,7 @@ pub mod filters;
 pub mod home;
 pub mod lang;
 pub mod organizations;
+pub mod portal_admin;
 pub mod seo;
 mod table;
 
@@ -69,6 +70,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     }
     routes.extend(auth::routes());
     routes.extend(admin::routes());
+    routes.extend(portal_admin::routes());
     routes
 }
 
