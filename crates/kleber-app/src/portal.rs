@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::manage::{Editor, MAX_TEXT, render_markdown};
-use crate::{App, Error, RequestContext};
+use crate::{App, Error};
 
 /// Most themes a portal offers.
 pub const MAX_THEMES: usize = 100;
@@ -377,19 +377,14 @@ impl App {
         .await
     }
 
-    /// The featured datasets `ctx`'s caller may read now, in order, from the catalog view
-    /// `view` of that caller (a dataset made private since drops out for outsiders).
+    /// The featured datasets the caller of catalog view `view` may read now, in order (a
+    /// dataset made private since drops out for outsiders).
     pub async fn featured(
         &self,
         view: &crate::CatalogView,
     ) -> Result<Vec<kleber_store::DatasetRecord>, Error> {
         let featured: Featured = self.blocking(|s| read(s, FEATURED)).await?;
         Ok(featured.datasets.iter().filter_map(|id| view.record(id)).cloned().collect())
-    }
-
-    /// Whether `ctx` comes from a portal admin (pages show the admin links).
-    pub fn is_portal_admin(ctx: &RequestContext) -> bool {
-        crate::policy::may_admin_portal(&ctx.principal)
     }
 }
 
