@@ -26,6 +26,7 @@ mod hardening;
 mod http;
 mod import_cli;
 mod import_fidelity;
+mod interop_exports;
 mod issue13_fixes;
 mod layering;
 mod leak_matrix;
