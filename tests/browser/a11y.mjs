@@ -118,6 +118,14 @@ const PAGES = [
   { name: 'back office edit page (English)', path: '/admin/datasets/toilettes-publiques/?lang=en', signedIn: true, lang: 'en' },
   { name: 'back office metadata', path: '/admin/datasets/toilettes-publiques/metadata', signedIn: true },
   // ---- end of the back office ----
+  // The portal's settings (web/portal_admin.rs), filled in by setUpPortal below first: the
+  // home and about pages above are then checked with the admins' texts and featured cards.
+  { name: 'admin portal', path: '/admin/portal/', signedIn: true },
+  { name: 'admin portal themes', path: '/admin/portal/themes?saved=1', signedIn: true },
+  { name: 'admin portal home (English)', path: '/admin/portal/home?lang=en', signedIn: true, lang: 'en' },
+  { name: 'admin portal about', path: '/admin/portal/about', signedIn: true },
+  { name: 'admin portal home, refused featured dataset', path: '/admin/portal/home', signedIn: true, status: 400,
+    action: 'refuse' },
 ];
 
 const browser = await launch();
@@ -147,6 +155,45 @@ async function signIn(context) {
 const sessions = adminEmail
   ? { desktop: await signIn(desktop), phone: await signIn(phone) }
   : null;
+
+/**
+ * Fills the portal administration forms as the portal admin, in the browser (themes, the
+ * home page's text and featured datasets, the about page), then screenshots the home page
+ * in both languages (tests/artifacts/screenshots/home-portal-*.png).
+ */
+async function setUpPortal(context) {
+  const p = await context.newPage();
+  const submit = async (form) => {
+    await Promise.all([p.waitForURL(/saved=1/), p.locator(`${form} button[type="submit"]`).click()]);
+  };
+  await p.goto(`${base}/admin/portal/themes`);
+  await p.locator('#new-id').fill('Mobilité');
+  await p.locator('#new-label-fr').fill('Mobilité');
+  await p.locator('#new-label-en').fill('Mobility');
+  await p.locator('#new-description').fill('Déplacements, stationnement, vélo');
+  await submit('#themes-form');
+  await p.goto(`${base}/admin/portal/home`);
+  await p.locator('#text-fr').fill(
+    "## Bienvenue sur le portail\n\nLes données **ouvertes** de l'Eurométropole : [le catalogue](/explore/).");
+  await p.locator('#text-en').fill(
+    "## Welcome to the portal\n\nThe **open** data of the Eurométropole: [the catalog](/explore/).");
+  await p.locator('#featured').fill(`${GEO}\n${VELO}`);
+  await submit('#text-form');
+  await p.goto(`${base}/admin/portal/about`);
+  await p.locator('#text-fr').fill('## Qui sommes-nous ?\n\nUn portail de données *ouvertes*.');
+  await p.locator('#text-en').fill('## Who we are\n\nAn *open* data portal.');
+  await submit('#text-form');
+  for (const lang of ['fr', 'en']) {
+    await p.goto(`${base}/?lang=${lang}`);
+    if ((await p.locator('#featured .dataset-card').count()) !== 2) {
+      throw new Error(`the ${lang} home page does not show the 2 featured datasets`);
+    }
+    await p.screenshot({ path: join(artifactDir('screenshots'), `home-portal-${lang}.png`), fullPage: true });
+  }
+  await p.close();
+}
+if (sessions) await setUpPortal(desktop);
+
 const axeSource = readFileSync(axePath, 'utf8');
 const started = Date.now();
 const results = [];
@@ -174,7 +221,14 @@ async function checkPage(spec, result) {
     await phone.addCookies(sessions.phone);
   }
   let response = await page.goto(`${base}${spec.path}`);
-  if (spec.action) {
+  if (spec.action === 'refuse') {
+    // An unknown dataset featured: the form comes back with the reason, nothing saved.
+    await page.locator('#featured').fill('no-such-dataset');
+    [response] = await Promise.all([page.waitForEvent('response', (r) => r.request().method() === 'POST'),
+      page.locator('#text-form button[type="submit"]').click()]);
+    await page.waitForLoadState('load');
+    if (!(await page.locator('#admin-error').count())) result.problems.push('the refused form shows no error');
+  } else if (spec.action) {
     await spec.action(page);
     const url = new URL(page.url());
     url.hash = '';

@@ -153,6 +153,33 @@ impl SchemaEdit {
         Ok(())
     }
 
+    /// The `(field, annotation)` pairs this edit sets or removes on `fields` (read and edited
+    /// with it): the publisher's decisions, which a new version keeps instead of carrying the
+    /// previous version's annotations over (`facet: false` removes a facet for good). Naming
+    /// unique-id fields settles `id` on every field.
+    pub fn settled_annotations(&self, fields: &[Field]) -> Vec<(String, String)> {
+        let mut settled = Vec::new();
+        for edit in &self.fields {
+            let Some(field) = fields.iter().find(|f| f.name == edit.name || f.label == edit.name)
+            else {
+                continue;
+            };
+            let decided = [
+                ("facet", edit.facet.is_some()),
+                ("disjunctive", edit.disjunctive.is_some()),
+                ("facetsort", edit.facet_sort.is_some()),
+                ("hierarchical", edit.hierarchical.is_some()),
+            ];
+            for (name, _) in decided.iter().filter(|(_, d)| *d) {
+                settled.push((field.name.clone(), (*name).to_owned()));
+            }
+        }
+        if !self.unique_id.is_empty() {
+            settled.extend(fields.iter().map(|f| (f.name.clone(), "id".to_owned())));
+        }
+        settled
+    }
+
     /// `options` with this edit's types and multivalued separators added.
     pub fn reading_options(&self, options: &ImportOptions) -> ImportOptions {
         let mut options = options.clone();

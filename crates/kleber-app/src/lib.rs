@@ -26,6 +26,7 @@ pub mod harvest_ods;
 pub mod import;
 pub mod manage;
 pub mod policy;
+pub mod portal;
 pub mod push;
 mod resolve;
 pub mod rules;

@@ -19,6 +19,11 @@
 //! the pushed records (the last one wins among pushed records with the same ids). Without
 //! unique-id fields every pushed record is added. The request answers once its records are
 //! published, with the version.
+//!
+//! A geo_point_2d field a pushed record leaves out (or sends null) is derived as an import
+//! derives it ([`derived_point`]): from the record's latitude and longitude fields (the names
+//! the import recognises: `lat`/`latitude`, `lon`/`lng`/`long`/`longitude`), else from the
+//! centroid of its geo_shape.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -195,7 +200,8 @@ fn cell(field: &Field, value: &Value) -> Result<String, String> {
         },
         Value::Object(map) if field.field_type == FieldType::GeoPoint2d => {
             match (map.get("lat").and_then(Value::as_f64), map.get("lon").and_then(Value::as_f64)) {
-                (Some(lat), Some(lon)) => format!("{lat}, {lon}"),
+                // Debug keeps the decimal point (`48.0`): "48, 7" would not read as a point.
+                (Some(lat), Some(lon)) => format!("{lat:?}, {lon:?}"),
                 _ => {
                     return Err(format!(
                         "field `{}`: a geo_point_2d object needs numeric \"lon\" and \"lat\"",
@@ -206,6 +212,47 @@ fn cell(field: &Field, value: &Value) -> Result<String, String> {
         }
         Value::Object(_) => value.to_string(),
     })
+}
+
+/// Field names the import takes as latitude and longitude (`kleber_ingest`'s inference).
+const LAT_NAMES: &[&str] = &["lat", "latitude"];
+const LON_NAMES: &[&str] = &["lon", "lng", "long", "longitude"];
+
+/// The number a pushed value holds (a JSON number or a numeric text).
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().replace(',', ".").parse().ok(),
+        _ => None,
+    }
+}
+
+/// The point a record that does not give its geo_point_2d field gets, as the import derives
+/// it: from its latitude and longitude fields, else the centroid of its first geo_shape
+/// (GeoJSON geometry or Feature). `None` when the record has neither.
+fn derived_point(fields: &[Field], value_of: &dyn Fn(&Field) -> Value) -> Option<(f64, f64)> {
+    let numeric = |f: &&Field| matches!(f.field_type, FieldType::Int | FieldType::Double);
+    let named = |names: &[&str]| {
+        fields.iter().filter(numeric).find(|f| names.contains(&f.name.as_str())).map(value_of)
+    };
+    if let (Some(lat), Some(lon)) = (named(LAT_NAMES), named(LON_NAMES))
+        && let (Some(lat), Some(lon)) = (number(&lat), number(&lon))
+    {
+        return Some((lat, lon));
+    }
+    let shape = fields.iter().find(|f| f.field_type == FieldType::GeoShape).map(value_of)?;
+    let shape = match shape {
+        Value::String(text) => serde_json::from_str(&text).ok()?,
+        other => other,
+    };
+    let geometry = match serde_json::from_value::<geojson::GeoJson>(shape).ok()? {
+        geojson::GeoJson::Geometry(g) => g,
+        geojson::GeoJson::Feature(f) => f.geometry?,
+        geojson::GeoJson::FeatureCollection(_) => return None,
+    };
+    let geometry: geo::Geometry<f64> = geometry.try_into().ok()?;
+    use geo::Centroid;
+    geometry.centroid().map(|p| (p.y(), p.x()))
 }
 
 /// Pushed records written as CSV.
@@ -255,12 +302,22 @@ fn write_csv(dir: &Path, fields: &[Field], records: &[Value]) -> Result<Written,
         }
         let mut cells = Vec::with_capacity(fields.len());
         let mut bad = None;
-        for field in fields {
-            let value = object
+        let value_of = |field: &Field| {
+            object
                 .get(&field.name)
                 .or_else(|| object.get(&field.label))
-                .unwrap_or(&Value::Null);
-            match cell(field, value) {
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        for field in fields {
+            let mut value = value_of(field);
+            if field.field_type == FieldType::GeoPoint2d
+                && value.is_null()
+                && let Some((lat, lon)) = derived_point(fields, &value_of)
+            {
+                value = json!({"lat": lat, "lon": lon});
+            }
+            match cell(field, &value) {
                 Ok(text) => cells.push(text),
                 Err(reason) => {
                     bad = Some(reason);

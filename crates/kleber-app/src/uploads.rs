@@ -576,7 +576,9 @@ impl App {
         let source = upload.file_name.clone();
         let title = request.title.clone();
         tokio::task::spawn_blocking(move || {
-            let pending = crate::import::begin(&store, &dataset, &access).map_err(Error::Import)?;
+            let mut pending =
+                crate::import::begin(&store, &dataset, &access).map_err(Error::Import)?;
+            pending.settle_annotations(upload.schema.settled_annotations(&upload.preview.fields));
             let report = dir.join("rejected.csv");
             let publication = crate::import::publish_read(
                 pending,

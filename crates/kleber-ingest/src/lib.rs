@@ -71,8 +71,9 @@
 //!   booleans; the geometry (GeoPackage binary: header and WKB) reprojected from the table's
 //!   spatial reference system.
 //! * **Parquet** (the `parquet` crate's Arrow reader) — columns in their Arrow types; with
-//!   GeoParquet `geo` metadata, the primary WKB geometry column is the geometry (its CRS must be
-//!   WGS 84 longitude/latitude) and other geometry columns GeoJSON texts.
+//!   GeoParquet `geo` metadata, the primary WKB geometry column is the geometry and other
+//!   geometry columns GeoJSON texts, reprojected to WGS 84 from the EPSG code of a column's
+//!   `crs` (PROJJSON `id`; a CRS without one is refused).
 //!
 //!   Shapefiles, GeoPackages and Parquet files are streamed twice like JSON (schema pass, then
 //!   conversion); their records are located by position ([`LocationKind::Item`]).

@@ -13,6 +13,7 @@ use geozero::ToJson;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::infer::Role;
+use crate::reproject::ToWgs84;
 use crate::typed::{Record, Source, scan_schema, write_scanned};
 use crate::values::Value;
 use crate::{Detected, Error, Format, ImportOptions, ImportOutcome, LocationKind, Progress};
@@ -29,8 +30,15 @@ fn broken(path: &Path, e: &dyn std::fmt::Display) -> Error {
     )
 }
 
+/// A geometry column of the GeoParquet `geo` metadata, with the reprojection of its `crs`
+/// to WGS 84 (`None`: it is WGS 84 longitude/latitude already).
+struct GeoColumn {
+    name: String,
+    to_wgs84: Option<ToWgs84>,
+}
+
 /// The geometry columns of the GeoParquet `geo` metadata: the primary one first.
-fn geo_columns(path: &Path, geo: Option<&str>) -> Result<Vec<String>, Error> {
+fn geo_columns(path: &Path, geo: Option<&str>) -> Result<Vec<GeoColumn>, Error> {
     let Some(geo) = geo else { return Ok(Vec::new()) };
     let bad = |what: String| Error::unreadable(path, format!("GeoParquet metadata: {what}"));
     let meta: serde_json::Value =
@@ -48,18 +56,45 @@ fn geo_columns(path: &Path, geo: Option<&str>) -> Result<Vec<String>, Error> {
                  write the file with WKB geometry encoding (GeoParquet's default)"
             )));
         }
-        if let Some(crs) = c.get("crs").filter(|c| !c.is_null())
-            && !is_wgs84(crs)
-        {
-            let named = crs.get("name").and_then(|n| n.as_str()).unwrap_or("another CRS");
-            return Err(bad(format!(
-                "the column `{name}` is in {named}, not WGS 84 longitude/latitude; reproject \
-                 it to OGC:CRS84 or EPSG:4326 when writing the file"
-            )));
-        }
-        if name == primary { out.insert(0, name.clone()) } else { out.push(name.clone()) }
+        let to_wgs84 = match c.get("crs").filter(|c| !c.is_null()) {
+            Some(crs) if !is_wgs84(crs) => Some(to_wgs84(crs).map_err(|e| {
+                bad(format!(
+                    "the column `{name}`: {e}; write it in OGC:CRS84 or EPSG:4326, or with a \
+                     `crs` whose `id` is an EPSG code"
+                ))
+            })?),
+            _ => None,
+        };
+        let column = GeoColumn { name: name.clone(), to_wgs84 };
+        if name == primary { out.insert(0, column) } else { out.push(column) }
     }
     Ok(out)
+}
+
+/// The reprojection to WGS 84 of a PROJJSON CRS identified by an EPSG code (its `id`, or the
+/// string `EPSG:<code>`).
+fn to_wgs84(crs: &serde_json::Value) -> Result<ToWgs84, String> {
+    let (authority, code) = match crs {
+        serde_json::Value::String(s) => {
+            s.split_once(':').map(|(a, c)| (a.to_owned(), c.to_owned())).unwrap_or_default()
+        }
+        _ => {
+            let id = crs.get("id");
+            let authority = id.and_then(|i| i.get("authority")).and_then(|a| a.as_str());
+            let code =
+                id.and_then(|i| i.get("code")).map(|c| c.to_string().trim_matches('"').to_owned());
+            (authority.unwrap_or_default().to_owned(), code.unwrap_or_default())
+        }
+    };
+    let named = crs.get("name").and_then(|n| n.as_str()).unwrap_or("a CRS");
+    if !authority.eq_ignore_ascii_case("EPSG") {
+        return Err(format!(
+            "its crs ({named}) has no EPSG code, and only EPSG coordinate systems are reprojected"
+        ));
+    }
+    let code: u16 =
+        code.parse().map_err(|_| format!("its crs names EPSG code {code:?}, not a number"))?;
+    ToWgs84::from_epsg(code)
 }
 
 /// Whether a PROJJSON CRS is WGS 84 longitude/latitude (OGC:CRS84 or EPSG:4326).
@@ -71,6 +106,15 @@ fn is_wgs84(crs: &serde_json::Value) -> bool {
         (authority.to_ascii_uppercase().as_str(), code.as_deref()),
         ("OGC", Some("CRS84")) | ("EPSG", Some("4326"))
     ) || crs.as_str().is_some_and(|s| matches!(s, "OGC:CRS84" | "EPSG:4326"))
+}
+
+/// A WKB geometry as GeoJSON in WGS 84 (reprojected by `to_wgs84`, when given).
+fn wgs84_geometry(bytes: &[u8], to_wgs84: Option<&ToWgs84>) -> Result<Value, String> {
+    let mut g = wkb_geometry(bytes)?;
+    if let Some(t) = to_wgs84 {
+        t.geometry(&mut g)?;
+    }
+    Ok(g)
 }
 
 /// A WKB geometry as GeoJSON.
@@ -166,7 +210,7 @@ pub(crate) fn import(
         .and_then(|k| k.value.clone());
     let geo_cols = geo_columns(path, geo.as_deref())?;
     let schema = builder.schema().clone();
-    for g in &geo_cols {
+    for g in geo_cols.iter().map(|c| &c.name) {
         match schema.field_with_name(g) {
             Ok(f)
                 if matches!(
@@ -192,7 +236,7 @@ pub(crate) fn import(
             }
         }
     }
-    let primary = geo_cols.first().cloned();
+    let primary = geo_cols.first().map(|c| c.name.clone());
     let labels: Vec<String> = schema
         .fields()
         .iter()
@@ -231,7 +275,7 @@ struct ParquetSource<'a> {
     /// Columns other than the primary geometry.
     labels: Vec<String>,
     /// Geometry columns (WKB), the primary one first.
-    geo_cols: Vec<String>,
+    geo_cols: Vec<GeoColumn>,
     primary: Option<String>,
     bytes: Rc<Cell<u64>>,
     total: u64,
@@ -266,14 +310,18 @@ impl Source for ParquetSource<'_> {
                 .collect::<Result<_, _>>()
                 .map_err(|e| broken(path, &e))?;
             let geometry = self.primary.as_ref().and_then(|p| batch.column_by_name(p));
+            let primary_to_wgs84 = self.geo_cols.first().and_then(|c| c.to_wgs84.as_ref());
             'rows: for i in 0..batch.num_rows() {
                 n += 1;
                 self.bytes.set(self.total.saturating_mul(n.min(self.rows_total)) / self.rows_total);
                 let mut members = Vec::with_capacity(self.labels.len());
                 for (j, c) in columns.iter().enumerate() {
                     let label = &self.labels[j];
-                    let value = if self.geo_cols.contains(label) && !c.is_null(i) {
-                        match binary(c, i).map(wkb_geometry) {
+                    let geo_col = self.geo_cols.iter().find(|g| &g.name == label);
+                    let value = if let Some(geo_col) = geo_col
+                        && !c.is_null(i)
+                    {
+                        match binary(c, i).map(|b| wgs84_geometry(b, geo_col.to_wgs84.as_ref())) {
                             Some(Ok(g)) => Value::Str(g.to_json()),
                             Some(Err(reason)) => {
                                 sink(Record::Rejected {
@@ -292,19 +340,21 @@ impl Source for ParquetSource<'_> {
                     members.push((label.clone(), value));
                 }
                 let geo = match geometry {
-                    Some(g) if !g.is_null(i) => match binary(g, i).map(wkb_geometry) {
-                        Some(Ok(v)) => v,
-                        Some(Err(reason)) => {
-                            sink(Record::Rejected {
-                                loc: n,
-                                field: Some("geometry"),
-                                value: None,
-                                reason,
-                            })?;
-                            continue;
+                    Some(g) if !g.is_null(i) => {
+                        match binary(g, i).map(|b| wgs84_geometry(b, primary_to_wgs84)) {
+                            Some(Ok(v)) => v,
+                            Some(Err(reason)) => {
+                                sink(Record::Rejected {
+                                    loc: n,
+                                    field: Some("geometry"),
+                                    value: None,
+                                    reason,
+                                })?;
+                                continue;
+                            }
+                            None => Value::Null,
                         }
-                        None => Value::Null,
-                    },
+                    }
                     _ => Value::Null,
                 };
                 sink(Record::Row { loc: n, members, geometry: geo })?;

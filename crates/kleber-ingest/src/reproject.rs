@@ -28,6 +28,16 @@ impl ToWgs84 {
         Ok(ToWgs84 { src, dst })
     }
 
+    /// The transformation from EPSG code `code`, from the EPSG definitions `proj4rs` carries
+    /// (`crs-definitions`).
+    pub(crate) fn from_epsg(code: u16) -> Result<Self, String> {
+        let src = Proj::from_epsg_code(code)
+            .map_err(|e| format!("EPSG:{code} is not a coordinate system Kleber knows ({e})"))?;
+        let dst = Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs")
+            .map_err(|e| format!("WGS 84: {e}"))?;
+        Ok(ToWgs84 { src, dst })
+    }
+
     /// `(x, y)` in the source CRS to `(longitude, latitude)` in degrees.
     pub(crate) fn point(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
         let mut p =
@@ -91,5 +101,9 @@ mod tests {
         let (lon, lat) = t.point(700_000.0, 6_600_000.0).expect("origin");
         assert!((lon - 3.0).abs() < 1e-9 && (lat - 46.5).abs() < 1e-9, "{lon} {lat}");
         assert!(ToWgs84::from_wkt("PROJCS[").is_err());
+        let by_code = ToWgs84::from_epsg(2154).expect("EPSG:2154");
+        let (lon, lat) = by_code.point(700_000.0, 6_600_000.0).expect("origin");
+        assert!((lon - 3.0).abs() < 1e-9 && (lat - 46.5).abs() < 1e-9, "{lon} {lat}");
+        assert!(ToWgs84::from_epsg(1).is_err());
     }
 }

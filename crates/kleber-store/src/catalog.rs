@@ -23,6 +23,7 @@ pub trait Catalog:
     + crate::ManageCatalog
     + crate::PushKeyCatalog
     + crate::SourceCatalog
+    + crate::PortalCatalog
     + Send
     + Sync
 {
@@ -101,6 +102,9 @@ pub struct NewVersion<'a> {
     pub actor: &'a crate::Actor,
     /// The earlier version whose files this one restores, if it is a restore.
     pub restored_from: Option<i64>,
+    /// `(field, annotation)` pairs the publisher set or removed for this version: the
+    /// previous version's annotations are carried over to every other pair only.
+    pub settled: &'a [(String, String)],
 }
 
 /// A published dataset with its current version.

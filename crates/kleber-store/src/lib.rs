@@ -30,6 +30,7 @@ mod error;
 pub mod freshness;
 mod layout;
 pub mod manage;
+pub mod portal;
 mod publish;
 pub mod push_keys;
 pub mod sources;
@@ -45,6 +46,7 @@ pub use accounts::{
 pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
+pub use portal::PortalCatalog;
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use push_keys::{PushKeyCatalog, PushKeyGrant};
 pub use sources::{RunEnd, SourceCatalog, SourceRecord, SourceRun};

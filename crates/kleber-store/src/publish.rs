@@ -86,6 +86,7 @@ pub struct PendingVersion<'a> {
     visibility: Option<crate::Visibility>,
     actor: crate::Actor,
     restored_from: Option<i64>,
+    settled: Vec<(String, String)>,
 }
 
 /// What a commit produced.
@@ -201,6 +202,7 @@ impl Store {
             visibility: None,
             actor: crate::Actor::Operator(None),
             restored_from: None,
+            settled: Vec::new(),
         })
     }
 
@@ -291,6 +293,13 @@ impl PendingVersion<'_> {
         self.actor = actor;
     }
 
+    /// Names the `(field, annotation)` pairs the publisher decided for this version (set or
+    /// removed): the previous version's annotations are not carried over to them, so a facet
+    /// removed stays removed.
+    pub fn settle_annotations(&mut self, settled: Vec<(String, String)>) {
+        self.settled = settled;
+    }
+
     /// Records that this version restores the files of version `number` (see
     /// [`Store::restore_version`]).
     pub(crate) fn set_restored_from(&mut self, number: i64) {
@@ -365,6 +374,7 @@ impl PendingVersion<'_> {
             visibility: self.visibility,
             actor: &self.actor,
             restored_from: self.restored_from,
+            settled: &self.settled,
         };
         if let Err(e) = self.store.catalog.record_version(&version) {
             // The catalog did not take the version: it must not stay on disk as if it had.

@@ -172,6 +172,9 @@ fn migrate_in_transaction(
     if version < 7 {
         crate::push_keys::migrate_to_7(conn)?;
     }
+    if version < 8 {
+        crate::portal::migrate_to_8(conn)?;
+    }
     if version < 11 {
         crate::sources::migrate_to_11(conn)?;
     }
@@ -401,7 +404,7 @@ impl Catalog for SqliteCatalog {
                     )
                     .optional()?;
                 if let Some(previous) = previous {
-                    carry_annotations(&parse_fields(&previous)?, &mut fields);
+                    carry_annotations(&parse_fields(&previous)?, &mut fields, v.settled);
                 }
             }
             let fields_json = serde_json::to_string(&fields)
@@ -443,14 +446,17 @@ const STORAGE_ANNOTATIONS: &[&str] = &["multivalued"];
 
 /// Gives each new field the annotations its namesake (same name and type) in the previous
 /// version had and it does not set itself (an annotation set by the import, such as `id`,
-/// wins). Storage annotations are left alone.
-fn carry_annotations(previous: &[Field], fields: &mut [Field]) {
+/// wins), except those the publisher settled for this version (`settled`: field and
+/// annotation names set or removed on purpose). Storage annotations are left alone.
+fn carry_annotations(previous: &[Field], fields: &mut [Field], settled: &[(String, String)]) {
     for field in fields {
         let same =
             previous.iter().find(|p| p.name == field.name && p.field_type == field.field_type);
         if let Some(old) = same {
             for (name, args) in &old.annotations {
-                if STORAGE_ANNOTATIONS.contains(&name.as_str()) {
+                if STORAGE_ANNOTATIONS.contains(&name.as_str())
+                    || settled.iter().any(|(f, a)| f == &field.name && a == name)
+                {
                     continue;
                 }
                 field.annotations.entry(name.clone()).or_insert_with(|| args.clone());

@@ -24,6 +24,8 @@ pub struct AdminMessages {
     pub orgs_link: &'static str,
     /// Link to the users.
     pub users_link: &'static str,
+    /// Link to the portal's settings (themes, home and about pages).
+    pub portal_link: &'static str,
     /// Audit: heading and title.
     pub audit_heading: &'static str,
     /// Audit: what the caller reads (portal admins).
@@ -234,6 +236,7 @@ pub static ADMIN_FR: AdminMessages = AdminMessages {
     audit_link: "Journal d'audit",
     orgs_link: "Organisations",
     users_link: "Utilisateurs",
+    portal_link: "Thèmes, page d'accueil et page « À propos »",
     audit_heading: "Journal d'audit",
     audit_all: "Vous lisez toutes les entrées du journal.",
     audit_orgs: "Vous lisez les entrées des organisations que vous administrez :",
@@ -335,6 +338,7 @@ pub static ADMIN_EN: AdminMessages = AdminMessages {
     audit_link: "Audit log",
     orgs_link: "Organizations",
     users_link: "Users",
+    portal_link: "Themes, home page and about page",
     audit_heading: "Audit log",
     audit_all: "You read every entry of the log.",
     audit_orgs: "You read the entries of the organizations you administer:",

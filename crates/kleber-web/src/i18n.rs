@@ -140,6 +140,8 @@ pub struct Messages {
     pub stats_heading: &'static str,
     /// Home: themes heading.
     pub themes_heading: &'static str,
+    /// Home: featured datasets heading.
+    pub featured_heading: &'static str,
     /// Home: latest datasets heading.
     pub latest_heading: &'static str,
     /// Home: most viewed datasets heading.
@@ -511,6 +513,7 @@ pub static FR: Messages = Messages {
     search_button: "Rechercher",
     stats_heading: "Le portail en chiffres",
     themes_heading: "Thèmes",
+    featured_heading: "À la une",
     latest_heading: "Dernières mises à jour",
     popular_heading: "Les plus consultés",
     catalog_heading: "Catalogue des données",
@@ -681,6 +684,7 @@ pub static EN: Messages = Messages {
     search_button: "Search",
     stats_heading: "The portal in figures",
     themes_heading: "Themes",
+    featured_heading: "Featured datasets",
     latest_heading: "Latest updates",
     popular_heading: "Most viewed",
     catalog_heading: "Data catalog",

@@ -25,6 +25,7 @@ pub mod format;
 pub mod geometry;
 pub mod i18n;
 pub mod pages;
+pub mod portal_admin;
 pub mod sources;
 pub mod url;
 pub mod view;

@@ -26,6 +26,10 @@ pub struct HomePage {
     pub latest: Vec<DatasetCard>,
     /// Most viewed datasets.
     pub popular: Vec<DatasetCard>,
+    /// The portal admins' introduction, rendered from Markdown and sanitised.
+    pub intro_html: Option<String>,
+    /// The featured datasets the visitor may read, in order.
+    pub featured: Vec<DatasetCard>,
 }
 
 /// The catalog, `/explore/`.
@@ -405,6 +409,9 @@ pub struct AboutPage {
     pub layout: Layout,
     /// Counts, with unit.
     pub datasets: String,
+    /// The portal admins' text, rendered from Markdown and sanitised (replaces the
+    /// portal's own text when set).
+    pub body_html: Option<String>,
 }
 
 /// An error page (404, 400, 500).

@@ -428,6 +428,8 @@ cols = {k: [f["properties"].get(k) for f in feats] for k in keys}
 cols["geometry"] = blobs
 geo = {"version": "1.1.0", "primary_column": "geometry",
        "columns": {"geometry": {"encoding": "WKB", "geometry_types": []}}}
+if len(sys.argv) > 5:
+    geo["columns"]["geometry"]["crs"] = json.load(open(sys.argv[5], encoding="utf-8"))
 t = pa.table(cols).replace_schema_metadata({"geo": json.dumps(geo)})
 pq.write_table(t, out)
 "#;
@@ -474,6 +476,68 @@ fn parquet_and_geoparquet_written_by_pyarrow_import_to_the_same_records() {
         }
         .same(&source, &copy);
     }
+}
+
+/// pyarrow writes GeoParquet files in Lambert 93 (EPSG:2154): the WKB of GeoPackages GDAL
+/// projected, the column's `crs` the PROJJSON GDAL gives for EPSG:2154. They import
+/// reprojected to WGS 84, every position within 1e-7 degrees of the source's. A `crs`
+/// without an EPSG code is refused with what to do.
+#[test]
+fn geoparquet_in_lambert_93_is_reprojected_to_wgs84() {
+    let dir = tempfile::tempdir().expect("dir");
+    let projjson = dir.path().join("2154.json");
+    let out = Command::new("gdalsrsinfo")
+        .args(["-o", "PROJJSON", "EPSG:2154"])
+        .output()
+        .expect("gdalsrsinfo (scripts/install-test-deps.sh installs gdal-bin)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&projjson, &out.stdout).expect("projjson");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("\"code\": 2154"), "{text}");
+    for (file, geometry) in GEOJSON {
+        let source_path = real(file);
+        let source = import(&source_path, &ImportOptions::default());
+        let gpkg = dir.path().join(file.replace(".geojson", "_2154.gpkg"));
+        ogr("GPKG", &gpkg, &source_path, &["-t_srs", "EPSG:2154"]);
+        let geoparquet = dir.path().join(file.replace(".geojson", "_2154.parquet"));
+        run(Command::new(python())
+            .args(["-c", PYARROW, "geo"])
+            .arg(&source_path)
+            .arg(&geoparquet)
+            .arg(&gpkg)
+            .arg(&projjson));
+        let copy = import(&geoparquet, &ImportOptions::default());
+        Compare {
+            file,
+            geometry: Some(geometry),
+            tolerance: 1e-7,
+            label: same_label,
+            max_text: usize::MAX,
+            min_fields: 2,
+        }
+        .same(&source, &copy);
+    }
+    // A CRS without an EPSG identifier is refused, saying what to write instead.
+    let custom = dir.path().join("custom.json");
+    let definition = text.replace("\"authority\": \"EPSG\"", "\"authority\": \"LOCAL\"");
+    std::fs::write(&custom, definition).expect("custom");
+    let (file, _) = GEOJSON[0];
+    let gpkg = dir.path().join(file.replace(".geojson", "_2154.gpkg"));
+    let refused = dir.path().join("custom.parquet");
+    run(Command::new(python())
+        .args(["-c", PYARROW, "geo"])
+        .arg(real(file))
+        .arg(&refused)
+        .arg(&gpkg)
+        .arg(&custom));
+    let Err((e, _)) = try_import(&refused, &ImportOptions::default()) else {
+        panic!("a GeoParquet file in a CRS without EPSG code was imported");
+    };
+    let message = e.to_string();
+    assert!(
+        message.contains("no EPSG code") && message.contains("OGC:CRS84 or EPSG:4326"),
+        "{message}"
+    );
 }
 
 /// odfpy writes the real CSV as an OpenDocument spreadsheet, numbers as float cells.

@@ -94,7 +94,7 @@ impl Failure {
     }
 }
 
-fn render<T: kleber_web::Template>(
+pub(super) fn render<T: kleber_web::Template>(
     state: &AppState,
     ctx: &PageContext,
     status: StatusCode,
@@ -104,7 +104,7 @@ fn render<T: kleber_web::Template>(
     Ok(no_store(html(state, ctx, status, body, Framing::SameOrigin)))
 }
 
-fn layout(ctx: &PageContext, title: &str, path: &str) -> kleber_web::view::Layout {
+pub(super) fn layout(ctx: &PageContext, title: &str, path: &str) -> kleber_web::view::Layout {
     let mut layout = ctx.layout(title, path);
     layout.nav = "account";
     layout
@@ -121,9 +121,9 @@ fn editor(session: &Session) -> Editor {
 
 /// A request of a signed-in user to an admin page: its page context and session. Anyone
 /// else gets the portal's missing page, before any form is read.
-struct Signed {
-    ctx: PageContext,
-    session: Session,
+pub(super) struct Signed {
+    pub(super) ctx: PageContext,
+    pub(super) session: Session,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Signed {

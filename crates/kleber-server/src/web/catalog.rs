@@ -142,8 +142,13 @@ pub async fn get_catalog(
         .take(PAGE_SIZE)
         .filter_map(|id| by_id.get(id.as_str()))
         .map(|r| super::cards::card(r, ctx.lang))
-        .collect();
+        .collect::<Vec<_>>();
     let lang = ctx.lang;
+    // Themes are faceted by identifier and shown by their label in the page's language.
+    let portal_themes = state.app.portal_themes().await.map_err(api)?;
+    let cards = super::portal_admin::label_card_themes(cards, &portal_themes, lang);
+    let theme_name =
+        |n: &str, v: &str| (n == "theme").then(|| portal_themes.label(v, lang.code()).to_owned());
     // Organizations are faceted by identifier and shown by name.
     let org_name = |n: &str, v: &str| {
         (n == "organization").then(|| snapshot.organization(v).map(|o| o.name.clone())).flatten()
@@ -154,13 +159,22 @@ pub async fn get_catalog(
         "/explore/",
         lang,
         |n| facet_title(n, lang),
-        |n, v| org_name(n, &v.value).unwrap_or_else(|| facet_label(n, v, lang)),
+        |n, v| {
+            org_name(n, &v.value)
+                .or_else(|| theme_name(n, &v.value))
+                .unwrap_or_else(|| facet_label(n, v, lang))
+        },
     );
     let active = filters::active(
         &ctx.query,
         "/explore/",
         |n| facet_title(n, lang),
-        |n, v| org_name(n, v).or_else(|| refined_label(n, v, lang)).unwrap_or_else(|| v.to_owned()),
+        |n, v| {
+            org_name(n, v)
+                .or_else(|| theme_name(n, v))
+                .or_else(|| refined_label(n, v, lang))
+                .unwrap_or_else(|| v.to_owned())
+        },
     );
     let base = ctx.query.without(&["page", "start", "lang"]);
     let pagination = Pagination::new(number, pages, |p| {

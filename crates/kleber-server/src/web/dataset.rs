@@ -238,8 +238,14 @@ pub async fn render_tab(
         }
         "export" => export_tab(state, &ctx, &version).await,
         _ => {
-            let info =
+            let mut info =
                 information(&ctx, record, version.catalog().organization(&record.organization));
+            // Themes under their labels in the page's language (links keep the id).
+            let themes =
+                state.app.portal_themes().await.map_err(|e| PageError::from_api(&ctx, e))?;
+            for link in &mut info.themes {
+                link.label = themes.label(&link.label, ctx.lang.code()).to_owned();
+            }
             page(state, &ctx, &info, framing)
         }
     }

@@ -1,4 +1,6 @@
-//! `/` (home) and `/about/`.
+//! `/` (home) and `/about/`: the portal admins' texts (Markdown rendered and sanitised by
+//! `kleber_app::portal`) when set, the featured datasets the visitor may read, and the
+//! themes under their labels in the page's language.
 
 use std::collections::BTreeSet;
 
@@ -48,11 +50,13 @@ pub async fn get_home(
         .facets(&ctx.request(), &snapshot, &kleber_query::RecordsQuery::default(), &[request])
         .await
         .map_err(|e| PageError::from_api(&ctx, e))?;
+    let portal_themes =
+        state.app.portal_themes().await.map_err(|e| PageError::from_api(&ctx, e))?;
     let themes = groups
         .iter()
         .flat_map(|g| &g.facets)
         .map(|v| FacetLink {
-            label: v.name.clone(),
+            label: portal_themes.label(&v.name, ctx.lang.code()).to_owned(),
             count: t.number(v.count as i64),
             href: super::cards::refine_link("theme", &v.value).href,
             selected: false,
@@ -66,6 +70,13 @@ pub async fn get_home(
     popular.sort_by_key(|r| {
         (std::cmp::Reverse(state.web.views_of(&r.id)), std::cmp::Reverse(r.version.records_count))
     });
+    let intro_html = state
+        .app
+        .portal_home()
+        .await
+        .map_err(|e| PageError::from_api(&ctx, e))?
+        .html(ctx.lang.code());
+    let featured = state.app.featured(&snapshot).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut layout = ctx.layout(t.home, "/");
     layout.nav = "home";
     let home = HomePage {
@@ -76,6 +87,12 @@ pub async fn get_home(
         themes,
         latest: latest.iter().take(LIST_LEN).map(|r| card(r, ctx.lang)).collect(),
         popular: popular.iter().take(LIST_LEN).map(|r| card(r, ctx.lang)).collect(),
+        intro_html,
+        featured: super::portal_admin::label_card_themes(
+            featured.iter().map(|r| card(r, ctx.lang)).collect(),
+            &portal_themes,
+            ctx.lang,
+        ),
     };
     page(&state, &ctx, &home, Framing::SameOrigin)
 }
@@ -94,6 +111,13 @@ pub async fn get_about(
         state.app.catalog(&ctx.request()).await.map_err(|e| PageError::from_api(&ctx, e))?;
     let mut layout = ctx.layout(t.about_heading, "/about/");
     layout.nav = "about";
-    let about = AboutPage { layout, datasets: t.datasets(snapshot.records().len() as i64) };
+    let body_html = state
+        .app
+        .portal_about()
+        .await
+        .map_err(|e| PageError::from_api(&ctx, e))?
+        .html(ctx.lang.code());
+    let about =
+        AboutPage { layout, datasets: t.datasets(snapshot.records().len() as i64), body_html };
     page(&state, &ctx, &about, Framing::SameOrigin)
 }

@@ -22,6 +22,7 @@ pub mod filters;
 pub mod home;
 pub mod lang;
 pub mod organizations;
+pub mod portal_admin;
 pub mod seo;
 pub mod source_panel;
 mod table;
@@ -72,6 +73,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     routes.extend(auth::routes());
     routes.extend(admin::routes());
     routes.extend(backoffice::routes());
+    routes.extend(portal_admin::routes());
     routes
 }
 

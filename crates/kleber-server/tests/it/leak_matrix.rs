@@ -252,6 +252,22 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/datasets/{id}/push-keys/revoke", &[""]),
     ("/admin/datasets/{id}/versions/{number}/restore", &[""]),
     // --- end of the back office ---
+    // ---- portal settings (issue 13 item 4: api/management/portal.rs, web/portal_admin.rs):
+    // the management routes asked with GET (themes for any key, the rest for portal admins),
+    // the pages for portal admins' sessions only (every caller here gets the missing page).
+    ("/api/management/v1/portal/themes", &[""]),
+    ("/api/management/v1/portal/home", &[""]),
+    ("/api/management/v1/portal/about", &[""]),
+    ("/api/management/v1/portal/featured", &[""]),
+    ("/admin/portal", &[""]),
+    ("/admin/portal/", &[""]),
+    ("/admin/portal/themes", &[""]),
+    ("/admin/portal/themes/", &[""]),
+    ("/admin/portal/home", &[""]),
+    ("/admin/portal/home/", &[""]),
+    ("/admin/portal/about", &[""]),
+    ("/admin/portal/about/", &[""]),
+    // ---- portal settings: end ----
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

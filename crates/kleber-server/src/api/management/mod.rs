@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod datasets;
 pub mod orgs;
+pub mod portal;
 pub mod sources;
 pub mod uploads;
 
@@ -84,6 +85,10 @@ pub fn routes() -> Vec<RouteDef> {
         def("/organizations/{org}/invitations", p, post(orgs::invite)),
         def("/organizations/{org}/keys", p, get(orgs::list_keys).post(orgs::create_key)),
         def("/organizations/{org}/keys/{key_id}", p, axum::routing::delete(orgs::revoke_key)),
+        def("/portal/themes", p, get(portal::get_themes).put(portal::put_themes)),
+        def("/portal/home", p, get(portal::get_home).put(portal::put_home)),
+        def("/portal/about", p, get(portal::get_about).put(portal::put_about)),
+        def("/portal/featured", p, get(portal::get_featured).put(portal::put_featured)),
     ]
 }
 
@@ -349,13 +354,18 @@ impl utoipa::Modify for Security {
         orgs::list_members, orgs::set_member, orgs::remove_member,
         orgs::invite,
         orgs::list_keys, orgs::create_key, orgs::revoke_key,
+        portal::get_themes, portal::put_themes, portal::get_home, portal::put_home,
+        portal::get_about, portal::put_about, portal::get_featured, portal::put_featured,
     ),
     components(schemas(ErrorBody, DatasetView, AttachmentView, VersionView,
         datasets::LicenceView, datasets::NewDatasetBody, datasets::PublishBody,
         orgs::OrgView, orgs::NewOrgBody, orgs::MemberView, orgs::RoleBody, orgs::InviteBody,
-        orgs::InvitationView, orgs::KeyView, orgs::NewKeyBody, orgs::CreatedKeyView)),
+        orgs::InvitationView, orgs::KeyView, orgs::NewKeyBody, orgs::CreatedKeyView,
+        portal::ThemeView, portal::ThemesBody, portal::TextBody, portal::TextView,
+        portal::FeaturedBody)),
     tags((name = "datasets"), (name = "uploads"), (name = "attachments"), (name = "versions"),
-         (name = "organizations"), (name = "audit"), (name = "meta"), (name = "sources")),
+         (name = "organizations"), (name = "audit"), (name = "portal"), (name = "meta"),
+         (name = "sources")),
 )]
 pub struct ManagementApi;
 
