@@ -6,7 +6,8 @@
 #   curl (runs the examples of docs/publishing.md).
 # - Python: a virtual environment in tests/clients/.venv with the pinned clients and readers
 #   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis,
-#   aiosmtpd: the local SMTP server the invitation-mail tests send to).
+#   aiosmtpd: the local SMTP server the invitation-mail tests send to; pyshacl, udata and
+#   mongomock: the DCAT-AP validator and data.gouv.fr's harvester).
 # - npm: tests/clients/node_modules from tests/clients/package-lock.json
 #   (@opendatasoft/api-client, playwright-core, axe-core).
 #

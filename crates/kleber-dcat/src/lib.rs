@@ -224,7 +224,7 @@ pub struct Distribution {
     /// The export format's name (`csv`, `geojson`, ...), mapped by [`vocab::file_type`].
     pub format: String,
     /// Its title.
-    pub title: String,
+    pub title: Text,
     /// Where the file is downloaded (`dcat:accessURL` and `dcat:downloadURL`).
     pub download_url: String,
     /// When its data was published (RFC 3339).
@@ -371,8 +371,14 @@ pub fn serialize(graph: &Graph, serialization: Serialization) -> Result<Vec<u8>>
                 .map_err(|e| Error::Iri { iri: (*iri).to_owned(), reason: e.to_string() })?;
         }
     }
+    // Sorted by subject, then predicate and object, so each subject is written once (Turtle,
+    // RDF/XML) and the same graph always gives the same bytes.
+    let mut triples: Vec<_> = graph.iter().collect();
+    triples.sort_by_cached_key(|t| {
+        (t.subject.to_string(), t.predicate.as_str().to_owned(), t.object.to_string())
+    });
     let mut writer = serializer.for_writer(Vec::new());
-    for triple in graph {
+    for triple in triples {
         writer.serialize_triple(triple)?;
     }
     Ok(writer.finish()?)
@@ -696,7 +702,7 @@ impl Builder {
             let x = iri(&distribution.iri)?;
             self.add(&node, term(DCAT, "distribution"), x.clone());
             self.a(&x, term(DCAT, "Distribution"));
-            self.add(&x, term(DCT, "title"), english(&distribution.title));
+            self.add(&x, term(DCT, "title"), literal(&distribution.title));
             let url = iri(&distribution.download_url)?;
             self.add(&x, term(DCAT, "accessURL"), url.clone());
             self.add(&x, term(DCAT, "downloadURL"), url.clone());
@@ -773,7 +779,7 @@ mod tests {
                 iri: "https://portal.example/api/explore/v2.1/catalog/datasets/velos#csv"
                     .to_owned(),
                 format: "csv".to_owned(),
-                title: "CSV".to_owned(),
+                title: Text::new("Vélos (CSV)", Some("fr")),
                 download_url:
                     "https://portal.example/api/explore/v2.1/catalog/datasets/velos/exports/csv"
                         .to_owned(),

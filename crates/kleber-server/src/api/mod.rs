@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod catalog_exports;
 pub mod clusters;
+pub mod dcat;
 pub mod exports;
 pub mod management;
 pub mod push;
@@ -21,7 +22,7 @@ pub const V2_1: &str = "/api/explore/v2.1";
 
 /// The routes of Explore v2.1, relative to [`V2_1`], and what each reads.
 pub fn routes() -> Vec<RouteDef> {
-    vec![
+    let mut routes = vec![
         def("/", Reads::Fixed, get(root)),
         def("/catalog", Reads::Catalog, get(catalog_root)),
         def("/catalog/datasets", Reads::Catalog, get(catalog::list_datasets)),
@@ -45,7 +46,9 @@ pub fn routes() -> Vec<RouteDef> {
         def("/catalog/datasets/{id}/exports/{format}", DATASET, get(exports::export_records)),
         def("/catalog/exports", Reads::Catalog, get(catalog_exports::list_catalog_export_formats)),
         def("/catalog/exports/{format}", Reads::Catalog, get(catalog_exports::export_catalog)),
-    ]
+    ];
+    routes.extend(dcat::routes());
+    routes
 }
 
 async fn root(base: PublicUrl) -> Response {
