@@ -67,7 +67,9 @@ def validate(doc):
             data, shacl_graph=shapes(name, files), inference="none", allow_warnings=True
         )
         results = {"Violation": [], "Warning": [], "Info": []}
-        for r in report.subjects(RDF.type, SH.ValidationResult):
+        # The report's own results (nested sh:detail results of sh:node shapes carry the
+        # inner shape's severity, not the reported one).
+        for r in report.objects(None, SH.result):
             severity = str(report.value(r, SH.resultSeverity)).rsplit("#", 1)[-1]
             message = "{} {} {}".format(
                 report.value(r, SH.focusNode), report.value(r, SH.resultPath),
@@ -102,7 +104,7 @@ def main():
             datasets = sorted(str(d) for d in g.subjects(RDF.type, DCAT.Dataset))
             view = g.value(predicate=RDF.type, object=HYDRA.PartialCollectionView)
             nxt = g.value(view, HYDRA.next) if view is not None else None
-            total = g.value(predicate=HYDRA.totalItems)
+            total = next(g.objects(None, HYDRA.totalItems), None)
             pages.append({"url": url, "datasets": datasets,
                           "total": int(total) if total is not None else None})
             url = str(nxt) if nxt is not None else None

@@ -25,7 +25,7 @@ pub mod vocab;
 
 use std::fmt;
 
-use oxrdf::{Graph, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
+use oxrdf::{BlankNode, Graph, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
 use oxrdfio::{RdfFormat, RdfSerializer};
 
 use vocab::{
@@ -350,7 +350,7 @@ pub enum Subject<'a> {
 
 /// The graph of `subject` under `profile`.
 pub fn graph(subject: Subject<'_>, profile: Profile) -> Result<Graph> {
-    let mut b = Builder { graph: Graph::new(), profile };
+    let mut b = Builder { graph: Graph::new(), profile, blanks: 0 };
     match subject {
         Subject::Catalog(catalog) => b.catalog(catalog)?,
         Subject::Dataset(dataset, service) => {
@@ -431,10 +431,22 @@ fn date_literal(text: &str) -> Option<Literal> {
 struct Builder {
     graph: Graph,
     profile: Profile,
+    /// Blank nodes made so far: their labels are `b1`, `b2`... in the order of the input,
+    /// so the same input always gives the same document.
+    blanks: usize,
 }
 
 impl Builder {
     fn add(&mut self, s: &NamedNode, p: NamedNode, o: impl Into<Term>) {
+        self.graph.insert(&Triple::new(NamedOrBlankNode::from(s.clone()), p, o.into()));
+    }
+
+    fn blank(&mut self) -> BlankNode {
+        self.blanks += 1;
+        BlankNode::new_unchecked(format!("b{}", self.blanks))
+    }
+
+    fn add_blank(&mut self, s: &BlankNode, p: NamedNode, o: impl Into<Term>) {
         self.graph.insert(&Triple::new(NamedOrBlankNode::from(s.clone()), p, o.into()));
     }
 
@@ -632,22 +644,24 @@ impl Builder {
             self.a(&frequency, term(DCT, "Frequency"));
             self.concept(&frequency, label, Some((vocab::FREQUENCY_SCHEME, "Frequency")));
         }
+        // The place and the period are blank nodes: harvesters (udata) dereference an IRI
+        // given there instead of reading the node's properties.
         if let Some(spatial) = &d.spatial {
-            let location = iri(&format!("{}#spatial", d.iri))?;
+            let location = self.blank();
             self.add(&node, term(DCT, "spatial"), location.clone());
-            self.a(&location, term(DCT, "Location"));
-            self.add(&location, term(SKOS, "prefLabel"), literal(spatial));
-            self.add(&location, term(LOCN, "geographicName"), literal(spatial));
+            self.add_blank(&location, term(RDF, "type"), term(DCT, "Location"));
+            self.add_blank(&location, term(SKOS, "prefLabel"), literal(spatial));
+            self.add_blank(&location, term(LOCN, "geographicName"), literal(spatial));
         }
         if let Some((start, end)) = &d.temporal {
-            let period = iri(&format!("{}#temporal", d.iri))?;
+            let period = self.blank();
             self.add(&node, term(DCT, "temporal"), period.clone());
-            self.a(&period, term(DCT, "PeriodOfTime"));
+            self.add_blank(&period, term(RDF, "type"), term(DCT, "PeriodOfTime"));
             if let Some(start) = start.as_deref().and_then(date_literal) {
-                self.add(&period, term(DCAT, "startDate"), start);
+                self.add_blank(&period, term(DCAT, "startDate"), start);
             }
             if let Some(end) = end.as_deref().and_then(date_literal) {
-                self.add(&period, term(DCAT, "endDate"), end);
+                self.add_blank(&period, term(DCAT, "endDate"), end);
             }
         }
         for code in &d.languages {
@@ -729,6 +743,8 @@ impl Builder {
                 self.add(&x, term(DCT, "modified"), modified);
             }
             self.add(&x, term(ADMS, "status"), status.clone());
+            let availability = self.availability();
+            self.add(&x, term(DCATAP, "availability"), availability);
             if let Some(service) = service {
                 self.add(&x, term(DCAT, "accessService"), iri(service)?);
             }
@@ -739,20 +755,43 @@ impl Builder {
         Ok(node)
     }
 
-    /// The EU distribution status of an archived (deprecated) or current (completed) dataset.
+    /// The status of an archived (deprecated) or current (completed) dataset: the EU
+    /// distribution-status table in 3.0, the ADMS status vocabulary in 2.1.1 (the list
+    /// DCAT-AP 3.0 replaced).
     fn status(&mut self, archived: bool) -> NamedNode {
-        let (code, label) =
-            if archived { ("DEPRECATED", "Deprecated") } else { ("COMPLETED", "Completed") };
-        let status = term(vocab::DISTRIBUTION_STATUS, code);
-        self.concept(
-            &status,
-            label,
-            Some((
+        let (code, label) = match (self.profile, archived) {
+            (Profile::V3, true) => ("DEPRECATED", "Deprecated"),
+            (Profile::V3, false) => ("COMPLETED", "Completed"),
+            (Profile::V2_1_1, true) => ("Deprecated", "Deprecated"),
+            (Profile::V2_1_1, false) => ("Completed", "Completed"),
+        };
+        let (namespace, scheme, title) = match self.profile {
+            Profile::V3 => (
+                vocab::DISTRIBUTION_STATUS,
                 "http://publications.europa.eu/resource/authority/distribution-status",
                 "Distribution status",
+            ),
+            Profile::V2_1_1 => {
+                ("http://purl.org/adms/status/", "http://purl.org/adms/status/1.0", "ADMS status")
+            }
+        };
+        let status = term(namespace, code);
+        self.concept(&status, label, Some((scheme, title)));
+        status
+    }
+
+    /// Planned availability: Kleber keeps every published dataset's exports (`STABLE`).
+    fn availability(&mut self) -> NamedNode {
+        let availability = term(&format!("{EU_AUTHORITY}planned-availability/"), "STABLE");
+        self.concept(
+            &availability,
+            "stable",
+            Some((
+                "http://publications.europa.eu/resource/authority/planned-availability",
+                "Planned availability",
             )),
         );
-        status
+        availability
     }
 }
 
@@ -809,6 +848,7 @@ mod tests {
         let v2 = turtle(Profile::V2_1_1);
         assert!(v2.contains("<http://www.w3.org/2002/07/owl#versionInfo> \"3\""), "{v2}");
         assert!(!v2.contains("hvdCategory"));
+        assert!(v2.contains("<http://purl.org/adms/status/Deprecated>"));
     }
 
     #[test]

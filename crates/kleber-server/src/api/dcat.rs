@@ -267,6 +267,19 @@ fn meta_text<'a>(record: &'a DatasetRecord, key: &str) -> Option<&'a str> {
     record.metas.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// The description of a dataset its publisher did not describe (DCAT-AP requires one): what
+/// its table holds, from its schema, e.g. `452 records; fields: nom, etat, geo_shape.`
+fn generated_description(record: &DatasetRecord) -> String {
+    let fields: Vec<&str> = record.version.fields.iter().map(|f| f.label.as_str()).collect();
+    let mut text = format!("{} records", record.version.records_count);
+    if !fields.is_empty() {
+        text.push_str("; fields: ");
+        text.push_str(&fields.join(", "));
+    }
+    text.push('.');
+    text
+}
+
 /// The IRI of a dataset: its Explore API address.
 fn dataset_iri(base: &PublicUrl, id: &str) -> String {
     base.url(&format!("{V2_1}/catalog/datasets/{id}"))
@@ -283,7 +296,8 @@ fn dataset(record: &DatasetRecord, view: &CatalogView, base: &PublicUrl) -> Data
         None => record.description.as_deref().map(kleber_search::strip_html),
     }
     .map(|d| d.trim().to_owned())
-    .filter(|d| !d.is_empty());
+    .filter(|d| !d.is_empty())
+    .unwrap_or_else(|| generated_description(record));
     let organization = view.organization(&record.organization);
     let publisher = Agent {
         iri: base.url(&format!("/organizations/{}#organization", record.organization)),
@@ -321,7 +335,7 @@ fn dataset(record: &DatasetRecord, view: &CatalogView, base: &PublicUrl) -> Data
         .collect();
     Dataset {
         title: vec![Text::new(record.title.as_str(), lang)],
-        description: description.map(|d| Text::new(d, lang)).into_iter().collect(),
+        description: vec![Text::new(description, lang)],
         publisher: Some(publisher),
         contact: Some(contact),
         themes: meta_list(record, "theme"),

@@ -294,12 +294,10 @@ async fn the_graph_carries_the_metadata_dcat_ap_asks_for() {
         &format!("<{}/explore/dataset/{DESCRIBED}/>", server.base)
     ));
     // The period, the contact and the publisher with its ADMS type.
-    assert!(has(
-        &v3,
-        &format!("<{}{EXPLORE}/catalog/datasets/{DESCRIBED}#temporal>", server.base),
-        &format!("{dcat}startDate"),
-        "\"2020-01-01\"^^<http://www.w3.org/2001/XMLSchema#date>"
-    ));
+    let start =
+        format!("<{dcat}startDate> \"2020-01-01\"^^<http://www.w3.org/2001/XMLSchema#date>");
+    assert!(v3.lines().any(|l| l.starts_with("_:b") && l.contains(&start)), "{v3}");
+    assert!(v3.lines().any(|l| l.starts_with(&d) && l.contains(&format!("<{dct}temporal> _:b"))));
     assert!(v3.contains("<mailto:mobilite@strasbourg.example>"));
     let ems = format!("<{}/organizations/ems#organization>", server.base);
     assert!(has(&v3, &d, &format!("{dct}publisher"), &ems));
@@ -451,7 +449,11 @@ async fn udata_harvests_every_public_dataset() {
         let metas = &explore["metas"]["default"];
         assert_eq!(item["title"], metas["title"], "{id}");
         assert!(!item["description"].as_str().unwrap_or_default().is_empty(), "{id}: {item}");
-        assert_eq!(item["licenses"], json!([metas["license_url"]]), "{id}");
+        // The licence's IRI: the one CKAN's package_show gives (the list's, for a known name).
+        let ckan = server.json(&format!("/api/3/action/package_show?id={id}"), 200).await;
+        assert_eq!(item["licenses"], json!([ckan["result"]["license_url"]]), "{id}");
+        assert!(item["licenses"][0].as_str().is_some_and(|u| u.starts_with("http")), "{id}");
+        let _ = metas;
         let resources = item["resources"].as_array().unwrap();
         assert!(resources.len() >= 5, "{id}: {resources:?}");
         let csv = format!("{}{EXPLORE}/catalog/datasets/{id}/exports/csv", server.base);
