@@ -17,16 +17,17 @@ use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use kleber_app::manage::LICENCES;
 use kleber_app::{CatalogView, features};
 use kleber_dcat::{
     Agent, Catalog, Contact, DataService, Dataset, Distribution, Licence, Page, Profile,
     Serialization, Subject, Text,
 };
+use kleber_export::ExportFormat;
 use kleber_store::DatasetRecord;
 use serde_json::Value;
 
 use super::V2_1;
-use crate::ckan::package::{format_label, formats, license, meta_list};
 use crate::error::ApiError;
 use crate::http::PublicUrl;
 use crate::http::resolve::Resolution;
@@ -263,6 +264,50 @@ fn catalog(
     }
 }
 
+/// A metadata value that is a list (`theme`, `keyword`): an array, or text separated by
+/// commas.
+fn meta_list(record: &DatasetRecord, key: &str) -> Vec<String> {
+    match record.metas.get(key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(s)) => {
+            s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The export formats a dataset is distributed in: the geographic ones only when it has a
+/// geometry.
+fn formats(record: &DatasetRecord) -> Vec<ExportFormat> {
+    let geo = features(record).contains(&"geo");
+    ExportFormat::ALL.into_iter().filter(|f| geo || !f.needs_geometry()).collect()
+}
+
+/// The licence of a dataset as an IRI: its `license_url`, or the address of the licence of
+/// the management API's list its `license` names (by identifier, by name, or by the short
+/// name in its brackets: `ODbL`); a licence known by name only has no IRI and is left out.
+fn licence(record: &DatasetRecord) -> Option<Licence> {
+    let name = meta_text(record, "license");
+    if let Some(url) = meta_text(record, "license_url") {
+        return Some(Licence { iri: url.to_owned(), name: name.unwrap_or(url).to_owned() });
+    }
+    let name = name?;
+    let lower = name.to_lowercase();
+    LICENCES
+        .iter()
+        .find(|l| {
+            let known = l.name.to_lowercase();
+            l.id == lower || known.starts_with(&lower) || known.contains(&format!("({lower})"))
+        })
+        .map(|l| Licence { iri: l.url.to_owned(), name: l.name.to_owned() })
+}
+
 fn meta_text<'a>(record: &'a DatasetRecord, key: &str) -> Option<&'a str> {
     record.metas.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
@@ -314,8 +359,7 @@ fn dataset(record: &DatasetRecord, view: &CatalogView, base: &PublicUrl) -> Data
             None => Some(base.url(&format!("/organizations/{}", record.organization))),
         },
     };
-    let licence = license(record);
-    let licence = licence.url.map(|url| Licence { iri: url, name: licence.title });
+    let licence = licence(record);
     let temporal = match (meta_text(record, "temporal_start"), meta_text(record, "temporal_end")) {
         (None, None) => None,
         (start, end) => Some((start.map(str::to_owned), end.map(str::to_owned))),
@@ -327,7 +371,7 @@ fn dataset(record: &DatasetRecord, view: &CatalogView, base: &PublicUrl) -> Data
         .map(|f| Distribution {
             iri: format!("{iri}#distribution-{}", f.name()),
             format: f.name().to_owned(),
-            title: Text::new(format!("{} ({})", record.title, format_label(f)), lang),
+            title: Text::new(format!("{} ({})", record.title, f.name().to_uppercase()), lang),
             download_url: download(f.name()),
             issued: Some(record.version.created_at.clone()),
             modified: Some(record.version.created_at.clone()),
