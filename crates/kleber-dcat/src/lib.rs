@@ -6,7 +6,7 @@
 //! `oxrdf` (never text templates), under one of two [`Profile`]s, and [`serialize`] writes it
 //! in Turtle, RDF/XML, JSON-LD or N-Triples with `oxrdfio`.
 //!
-//! What each value becomes (docs/interoperability.md#data-gouv-fr--data-europa-eu-dcat-ap):
+//! What each value becomes (docs/interoperability.md#datagouvfr--dataeuropaeu-dcat-ap):
 //!
 //! - every IRI-valued node is typed (`foaf:Agent`, `dct:LicenseDocument`, `skos:Concept`,
 //!   `dct:Location`, ...) and every concept of a controlled vocabulary carries its

@@ -1,5 +1,5 @@
 //! The namespaces and the controlled vocabularies DCAT-AP asks for, and how Kleber's own
-//! values map onto them (docs/interoperability.md#dcat-ap-mappings).
+//! values map onto them (docs/interoperability.md#datagouvfr--dataeuropaeu-dcat-ap).
 //!
 //! Every mapping here is a table, so the documentation can list it as it is: organization
 //! kinds to ADMS publisher types, themes to the EU data themes, update frequencies to the EU

@@ -1,5 +1,5 @@
 //! The catalog and each dataset as DCAT-AP (`kleber_dcat`), at Opendatasoft's catalog export
-//! URLs (docs/interoperability.md#data-gouv-fr--data-europa-eu-dcat-ap):
+//! URLs (docs/interoperability.md#datagouvfr--dataeuropaeu-dcat-ap):
 //!
 //! - `/catalog/exports/{dcat,rdf,ttl,jsonld,nt}` and `/catalog/exports/dcat_ap_3`,
 //!   `/catalog/exports/dcat_ap_2.1.1`: the catalog, in RDF/XML (`dcat`, `rdf` and the

@@ -546,3 +546,37 @@ async fn a_catalog_of_every_real_file_passes_semics_shapes() {
         .collect();
     assert_eq!(harvested, ids.iter().cloned().collect::<BTreeSet<_>>());
 }
+
+/// The DCAT-AP section of docs/interoperability.md, whose commands are run here.
+fn documented() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/interoperability.md");
+    let text = std::fs::read_to_string(&path).expect("docs/interoperability.md");
+    let start = text.find("## data.gouv.fr / data.europa.eu (DCAT-AP)").expect("a DCAT-AP section");
+    let rest = &text[start + 3..];
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+}
+
+#[tokio::test]
+async fn the_documented_commands_work() {
+    let (server, _) = fixture().await;
+    let doc = documented();
+    let mut asked = 0;
+    for line in doc.lines().filter(|l| l.starts_with("curl \"$KLEBER")) {
+        let path = line.trim_start_matches("curl \"$KLEBER").trim_end_matches('"');
+        let (status, content_type, body) = server.get(path).await;
+        assert_eq!(status, 200, "{line}: {body}");
+        assert!(!content_type.starts_with("application/json"), "{line}: {content_type}");
+        assert!(body.contains("Dataset"), "{line}");
+        asked += 1;
+    }
+    assert!(asked >= 5, "{asked} curl commands in the DCAT-AP section");
+    // The harvester command, run as written.
+    let line = doc
+        .lines()
+        .find(|l| l.starts_with("tests/clients/.venv/bin/python tests/clients/udata_harvest.py"))
+        .expect("the udata command");
+    let url = line.split('"').nth(1).expect("a quoted URL").replace("$KLEBER", &server.base);
+    let v = run_python("udata_harvest.py", vec![url]).await;
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), explore_ids(&server).await.len());
+}
