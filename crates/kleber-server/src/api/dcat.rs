@@ -117,12 +117,14 @@ pub async fn export_catalog(
     };
     let params = Params::parse(query.as_deref());
     let profile = profile(&params, fixed)?;
+    // `-1` is Opendatasoft's "every dataset" of catalog exports: one page, unpaged.
     let limit = match params.int("limit")? {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE as i64).contains(&n) => n as usize,
+        None => Some(DEFAULT_PAGE),
+        Some(-1) => None,
+        Some(n) if (1..=MAX_PAGE as i64).contains(&n) => Some(n as usize),
         Some(n) => {
             return Err(ApiError::bad_param(format!(
-                "Invalid value for limit API parameter: {n} was found but 1 <= limit <= {MAX_PAGE} is expected (follow the hydra:next links for more)."
+                "Invalid value for limit API parameter: {n} was found but 1 <= limit <= {MAX_PAGE}, or -1 (every dataset), is expected (follow the hydra:next links for more)."
             )));
         }
     };
@@ -223,11 +225,16 @@ fn catalog(
     base: &PublicUrl,
     name: &str,
     profile: Profile,
-    limit: usize,
+    limit: Option<usize>,
     offset: usize,
 ) -> Catalog {
     let records = view.records();
     let total = records.len();
+    let Some(limit) = limit else {
+        // Every dataset from `offset`, on one page.
+        let datasets = records.iter().skip(offset).map(|r| dataset(r, view, base)).collect();
+        return catalog_of(view, base, datasets, None);
+    };
     let shown = records.iter().skip(offset).take(limit);
     let datasets: Vec<Dataset> = shown.map(|r| dataset(r, view, base)).collect();
     let fixed = CATALOG_NAMES.iter().find(|(n, _, _)| *n == name).and_then(|(_, _, p)| *p);
@@ -241,10 +248,21 @@ fn catalog(
             first: url(0),
             last: url(last),
             previous: (offset > 0).then(|| url(offset.saturating_sub(limit))),
-            next: (offset + limit < total).then(|| url(offset + limit)),
+            next: (offset.saturating_add(limit) < total).then(|| url(offset + limit)),
             total: total as u64,
         }
     });
+    catalog_of(view, base, datasets, page)
+}
+
+/// The catalog holding `datasets`, on `page`.
+fn catalog_of(
+    view: &CatalogView,
+    base: &PublicUrl,
+    datasets: Vec<Dataset>,
+    page: Option<Page>,
+) -> Catalog {
+    let records = view.records();
     Catalog {
         iri: base.url(&format!("{V2_1}/catalog")),
         title: Text::new("Kleber", None),

@@ -407,6 +407,10 @@ async fn hydra_pages_walk_every_visible_dataset_once() {
     // A catalog that fits one page has no paging.
     let (_, _, body) = server.get(&format!("{EXPLORE}/catalog/exports/ttl")).await;
     assert!(!body.contains("PartialCollectionView"));
+    // limit=-1 (Opendatasoft's "everything"): every dataset, unpaged.
+    let report = check(json!({"walk": {"url": format!("{}{EXPLORE}/catalog/exports/ttl?limit=-1", server.base), "format": "ttl"}})).await;
+    assert_eq!(report["walk"].as_array().unwrap().len(), 1);
+    assert_eq!(report["walk"][0]["datasets"].as_array().unwrap().len(), expected.len());
 }
 
 #[tokio::test]
