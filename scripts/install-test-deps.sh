@@ -7,7 +7,8 @@
 # - Python: a virtual environment in tests/clients/.venv with the pinned clients and readers
 #   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis,
 #   aiosmtpd: the local SMTP server the invitation-mail tests send to; frictionless, rdflib,
-#   feedparser: Data Package, RDF and RSS readers), and ckanext-datajson without its
+#   feedparser: Data Package, RDF and RSS readers; pyshacl, udata and mongomock: the DCAT-AP
+#   validator and data.gouv.fr's harvester), and ckanext-datajson without its
 #   dependencies (Project Open Data's data.json schemas).
 # - npm: tests/clients/node_modules from tests/clients/package-lock.json
 #   (@opendatasoft/api-client, playwright-core, axe-core).

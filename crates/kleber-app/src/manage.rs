@@ -175,6 +175,7 @@ pub const METADATA_KEYS: &[&str] = &[
     "temporal_end",
     "references",
     "attributions",
+    "hvd_category",
 ];
 
 /// Longest text accepted in a metadata value (a description's Markdown), in characters.
@@ -409,6 +410,18 @@ pub fn metadata_patch(body: &Value) -> Result<Map<String, Value>, Error> {
                     )));
                 }
                 put(key, Value::from(frequency));
+            }
+            "hvd_category" => {
+                let category = text(key, value, 60)?;
+                if kleber_dcat::vocab::hvd_category(category).is_none() {
+                    let names: Vec<&str> =
+                        kleber_dcat::vocab::HVD_CATEGORIES.iter().map(|(n, _, _)| *n).collect();
+                    return Err(body_error(format!(
+                        "hvd_category: unknown High-Value Dataset category {category:?}; use one of {}",
+                        names.join(", ")
+                    )));
+                }
+                put(key, Value::from(category));
             }
             "temporal_start" | "temporal_end" => {
                 put(key, Value::from(date(key, value)?.to_string()));

@@ -17,7 +17,7 @@
 
 /// Returns the visible text of `input`, with tags removed and character
 /// references decoded. Plain text without `<` or `&` is returned as is.
-pub(crate) fn strip_html(input: &str) -> String {
+pub fn strip_html(input: &str) -> String {
     if !input.contains(['<', '&']) {
         return input.to_owned();
     }

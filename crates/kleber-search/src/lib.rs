@@ -84,6 +84,7 @@ use tantivy::{Index, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term}
 
 use analysis::{Analyzers, QueryWord};
 pub use error::{Error, Result};
+pub use html::strip_html;
 
 /// One dataset of the catalog, as the index sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

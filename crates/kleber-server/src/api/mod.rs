@@ -5,6 +5,7 @@ pub mod catalog_exports;
 pub mod catalog_feeds;
 pub mod clusters;
 pub mod datapackage;
+pub mod dcat;
 pub mod exports;
 pub mod management;
 pub mod push;
@@ -23,7 +24,7 @@ pub const V2_1: &str = "/api/explore/v2.1";
 
 /// The routes of Explore v2.1, relative to [`V2_1`], and what each reads.
 pub fn routes() -> Vec<RouteDef> {
-    vec![
+    let mut routes = vec![
         def("/", Reads::Fixed, get(root)),
         def("/catalog", Reads::Catalog, get(catalog_root)),
         def("/catalog/datasets", Reads::Catalog, get(catalog::list_datasets)),
@@ -51,7 +52,9 @@ pub fn routes() -> Vec<RouteDef> {
         def("/catalog/exports/data.json", Reads::Catalog, get(catalog_feeds::export_data_json)),
         def("/catalog/exports", Reads::Catalog, get(catalog_exports::list_catalog_export_formats)),
         def("/catalog/exports/{format}", Reads::Catalog, get(catalog_exports::export_catalog)),
-    ]
+    ];
+    routes.extend(dcat::routes());
+    routes
 }
 
 /// Routes at the root of the site: `/data.json`, where Project Open Data harvesters look.

@@ -179,6 +179,19 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/action/datastore_search_sql", &[""]),
     ("/api/action/help_show", &["?name=datastore_search"]),
     // ---- CKAN's Action API: end ----
+    // ---- DCAT-AP (issue 16 item 1): begin ----
+    ("/api/explore/v2.1/catalog/exports/dcat", &["", "?profile=2.1.1"]),
+    ("/api/explore/v2.1/catalog/exports/rdf", &[""]),
+    ("/api/explore/v2.1/catalog/exports/ttl", &["", "?limit=1", "?limit=1&offset=2"]),
+    ("/api/explore/v2.1/catalog/exports/jsonld", &[""]),
+    ("/api/explore/v2.1/catalog/exports/nt", &["", "?limit=2&offset=1"]),
+    ("/api/explore/v2.1/catalog/exports/dcat_ap_3", &[""]),
+    ("/api/explore/v2.1/catalog/exports/dcat_ap_2.1.1", &[""]),
+    (
+        "/api/explore/v2.1/catalog/datasets/{id}/exports/dcat",
+        &["", "?format=ttl", "?format=jsonld&profile=2.1.1"],
+    ),
+    // ---- DCAT-AP: end ----
     // The portal.
     ("/", &[""]),
     ("/robots.txt", &[""]),

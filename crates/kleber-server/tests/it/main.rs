@@ -18,6 +18,7 @@ mod conformance_clients;
 mod conformance_docs;
 mod conformance_real;
 mod crash;
+mod dcat;
 mod demo;
 mod error_codes;
 mod exports_formats;

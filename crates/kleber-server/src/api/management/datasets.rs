@@ -212,7 +212,7 @@ pub(super) async fn unarchive_dataset(
 /// `PATCH /datasets/{id}/metadata`: changes metadata (keys in docs/publishing.md).
 #[utoipa::path(patch, path = "/api/management/v1/datasets/{id}/metadata", tag = "datasets",
     params(("id" = String, Path, description = "Dataset identifier")),
-    request_body(content = Object, description = "Metadata keys to change (`null` removes one): title, description (Markdown), themes, keywords, license, license_name, license_url, publisher, contact_name, contact_email, language, update_frequency, spatial, temporal_start, temporal_end, references, attributions"),
+    request_body(content = Object, description = "Metadata keys to change (`null` removes one): title, description (Markdown), themes, keywords, license, license_name, license_url, publisher, contact_name, contact_email, language, update_frequency, spatial, temporal_start, temporal_end, references, attributions, hvd_category"),
     responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
