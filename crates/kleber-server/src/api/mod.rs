@@ -48,6 +48,8 @@ pub fn routes() -> Vec<RouteDef> {
     ]
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.1", tag = "Explore v2.1",
+    responses((status = 200, description = "Links to the catalog", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 async fn root(base: PublicUrl) -> Response {
     json_response(
         json!({"links": [{"href": base.url(&format!("{V2_1}/catalog")), "rel": "catalog"}]})
@@ -55,6 +57,8 @@ async fn root(base: PublicUrl) -> Response {
     )
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog", tag = "Explore v2.1",
+    responses((status = 200, description = "Links to the datasets", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 async fn catalog_root(base: PublicUrl) -> Response {
     json_response(
         json!({"links": [

@@ -221,6 +221,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/users/disable", &[""]),
     ("/admin/users/admin", &[""]),
     // --- end of the administration pages ---
+    // ---- OpenAPI document and its page (issue 16 item 5, src/openapi/): begin ----
+    ("/api/openapi.json", &[""]),
+    ("/api/docs", &["", "?lang=en"]),
+    // ---- OpenAPI: end ----
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -33,6 +33,7 @@ mod management;
 mod map_cluster;
 mod odsclient;
 mod odsql_writer;
+mod openapi;
 mod organizations;
 mod portal;
 mod public_url;
