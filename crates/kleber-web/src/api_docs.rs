@@ -42,9 +42,9 @@ pub struct DocOperation {
     pub path: String,
     /// Its fragment identifier (the operation id).
     pub anchor: String,
-    /// One line.
+    /// One line (HTML, escaped by the server: code spans only).
     pub summary: String,
-    /// More, when the handler's documentation says more.
+    /// More, when the handler's documentation says more (HTML, as `summary`).
     pub description: String,
     /// Its parameters.
     pub params: Vec<DocParam>,
@@ -65,7 +65,7 @@ pub struct DocParam {
     pub kind: String,
     /// Whether it must be given.
     pub required: bool,
-    /// What it does.
+    /// What it does (HTML, as [`DocOperation::summary`]).
     pub description: String,
 }
 

@@ -87,7 +87,7 @@ fn operation_view(path: &str, method: &str, operation: &Value, base: &PublicUrl)
             location: text(&p["in"]),
             kind: kind(&p["schema"]),
             required: p["required"].as_bool().unwrap_or(false),
-            description: text(&p["description"]),
+            description: code_spans(&text(&p["description"])),
         })
         .collect();
     let responses = operation["responses"]
@@ -107,8 +107,8 @@ fn operation_view(path: &str, method: &str, operation: &Value, base: &PublicUrl)
         anchor: text(&operation["operationId"]),
         method: method_upper,
         path: path.to_owned(),
-        summary: text(&operation["summary"]),
-        description: text(&operation["description"]),
+        summary: code_spans(&text(&operation["summary"])),
+        description: code_spans(&text(&operation["description"])),
         params,
         responses,
         example,
@@ -151,6 +151,31 @@ fn short(value: &Value) -> String {
     }
 }
 
+/// `text` as HTML: escaped, and its Markdown code spans (`` `x` ``) as `<code>`.
+pub fn code_spans(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut open = false;
+    let closes = text.matches('`').count();
+    let mut seen = 0;
+    for c in text.chars() {
+        match c {
+            // An odd last backtick stays as it is.
+            '`' if open || seen + 1 < closes => {
+                seen += 1;
+                out.push_str(if open { "</code>" } else { "<code>" });
+                open = !open;
+            }
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
@@ -159,4 +184,19 @@ fn anchor(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_spans;
+
+    #[test]
+    fn code_spans_are_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            code_spans("`facet:value` <b> & `x`"),
+            "<code>facet:value</code> &lt;b&gt; &amp; <code>x</code>"
+        );
+        assert_eq!(code_spans("a ` b"), "a ` b");
+        assert_eq!(code_spans("`a` ` b"), "<code>a</code> ` b");
+    }
 }

@@ -463,6 +463,8 @@ async fn schemathesis_finds_nothing_against_the_whole_document() {
         std::fs::read_to_string(work.path().join("stderr")).unwrap_or_default()
     );
     println!("schemathesis ran in {:.1} s", started.elapsed().as_secs_f64());
+    // What it reported (operations tested, warnings, test cases), for the record.
+    println!("{}", report.find("SUMMARY").map_or("", |at| &report[at..]));
     assert!(status.success(), "schemathesis found failures:\n{report}");
     let doc = document(&server).await;
     // Schemathesis leaves out the operation of the document it was loaded from.
