@@ -44,7 +44,7 @@ pub fn pages() -> Vec<(String, axum::routing::MethodRouter<crate::AppState>)> {
 }
 
 /// The public APIs' document, before the management API is merged and the generated paths
-/// are added ([`build`]).
+/// are added (`build`).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kleber APIs", version = "1",

@@ -109,7 +109,7 @@ fn spec(name: &str) -> (Value, &'static str) {
     }
 }
 
-/// The query parameter described as `key` in [`spec`] (its name, except `limit_export`, the
+/// The query parameter described as `key` in `spec` (its name, except `limit_export`, the
 /// `limit` of exports), optional.
 pub fn query(key: &str) -> Parameter {
     let (schema, description) = spec(key);
