@@ -31,12 +31,18 @@ const FILE_NAME: &str = "catalog";
 #[utoipa::path(get, path = "/api/explore/v2.1/catalog/exports", tag = "Explore v2.1",
     responses((status = 200, description = "Links to the catalog's export formats", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 pub async fn list_catalog_export_formats(base: PublicUrl) -> Response {
-    let links: Vec<_> = ExportFormat::CATALOG
+    let mut links: Vec<_> = ExportFormat::CATALOG
         .iter()
         .map(|f| {
             json!({"rel": f.name(), "href": base.url(&format!("{V2_1}/catalog/exports/{}", f.name()))})
         })
         .collect();
+    // The feeds of `catalog_feeds.rs`.
+    for name in ["rss", "data.json"] {
+        links.push(
+            json!({"rel": name, "href": base.url(&format!("{V2_1}/catalog/exports/{name}"))}),
+        );
+    }
     json_response(json!({"links": links}).to_string())
 }
 

@@ -62,6 +62,8 @@ pub fn pages() -> Vec<(String, axum::routing::MethodRouter<crate::AppState>)> {
         crate::api::exports::list_export_formats, crate::api::exports::export_records,
         crate::api::catalog_exports::list_catalog_export_formats,
         crate::api::catalog_exports::export_catalog,
+        crate::api::catalog_feeds::export_rss, crate::api::catalog_feeds::export_data_json,
+        crate::api::datapackage::get_datapackage,
         crate::api_v20::root, crate::api_v20::catalog_root, crate::api_v20::list_datasets,
         crate::api_v20::get_dataset, crate::api_v20::get_records, crate::api_v20::get_record,
         crate::api_v20::list_exports, crate::api_v20::export, crate::api_v20::list_attachments,
@@ -95,8 +97,11 @@ pub struct PublicApi;
 const V20_ALIASES: [(&str, &str); 1] = [(crate::api_v20::V2_0, crate::api_v20::V2_ALIAS)];
 /// The v2.1 routes whose handler also answers under v2.0 (the facets, shared by both).
 const SHARED_WITH_V20: [&str; 2] = ["/catalog/facets", "/catalog/datasets/{dataset_id}/facets"];
-/// The feed's other path.
-const FEED_ALIASES: [(&str, &str); 1] = [("/feed.atom", "/explore/feed.atom")];
+/// The feeds' other paths.
+const FEED_ALIASES: [(&str, &str); 2] = [
+    ("/feed.atom", "/explore/feed.atom"),
+    ("/api/explore/v2.1/catalog/exports/data.json", "/data.json"),
+];
 
 /// The whole document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
@@ -239,7 +244,7 @@ fn add_errors(doc: &mut utoipa::openapi::OpenApi) {
             || path.starts_with("/explore/dataset/")
         {
             "v1_error"
-        } else if path.starts_with("/api/") {
+        } else if path.starts_with("/api/") || path == "/data.json" {
             "ErrorBody"
         } else {
             continue;

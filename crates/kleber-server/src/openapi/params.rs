@@ -173,6 +173,10 @@ query_params!(
         "with_bom"]
 );
 query_params!(
+    /// The catalog feeds (RSS, data.json).
+    CatalogFilter: ["where", "refine", "exclude", "lang", "timezone"]
+);
+query_params!(
     /// The portal map's clusters.
     Clusters: ["zoom", "bbox", "field", "where", "refine", "exclude", "lang", "timezone"]
 );

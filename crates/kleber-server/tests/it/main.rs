@@ -26,6 +26,7 @@ mod hardening;
 mod http;
 mod import_cli;
 mod import_fidelity;
+mod interop_exports;
 mod layering;
 mod leak_matrix;
 mod limits;
