@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod cluster;
 mod context;
 mod error;
+pub mod harvest_ods;
 pub mod import;
 pub mod manage;
 pub mod policy;

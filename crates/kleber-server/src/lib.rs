@@ -17,6 +17,7 @@ pub mod api_v20;
 pub mod ckan;
 pub mod cli;
 mod cli_admin;
+mod cli_migrate;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -32,6 +32,7 @@ mod leak_matrix;
 mod limits;
 mod management;
 mod map_cluster;
+mod migrate;
 mod odsclient;
 mod odsql_writer;
 mod openapi;
