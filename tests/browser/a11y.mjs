@@ -91,6 +91,8 @@ const PAGES = [
   { name: 'embed map', path: `/explore/embed/dataset/${GEO}/map/`, embed: true },
   { name: 'embed analyze', path: `/explore/embed/dataset/${VELO}/analyze/`, embed: true },
   { name: 'about', path: '/about/' },
+  { name: 'api docs', path: '/api/docs' },
+  { name: 'api docs (English)', path: '/api/docs?lang=en', lang: 'en' },
   { name: 'publisher', path: '/publisher/ville-de-strasbourg/' },
   { name: 'organizations', path: '/organizations/' },
   { name: 'organizations (English)', path: '/organizations/?lang=en', lang: 'en' },

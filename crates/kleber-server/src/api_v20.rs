@@ -97,6 +97,8 @@ fn link(href: String, rel: &str) -> Value {
     json!({"href": href, "rel": rel})
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0", tag = "Explore v2.0",
+    responses((status = 200, description = "Links", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn root(public: PublicUrl, OriginalUri(uri): OriginalUri) -> Response {
     let b = public.url(base(&uri));
     json_response(
@@ -105,6 +107,8 @@ async fn root(public: PublicUrl, OriginalUri(uri): OriginalUri) -> Response {
     )
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog", tag = "Explore v2.0",
+    responses((status = 200, description = "Links", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn catalog_root(public: PublicUrl, OriginalUri(uri): OriginalUri) -> Response {
     let b = public.url(base(&uri));
     json_response(
@@ -125,6 +129,9 @@ fn page_links(path: &str, params: &Params, total: u64, limit: usize, offset: usi
         .collect()
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets", tag = "Explore v2.0",
+    params(crate::openapi::params::V20List),
+    responses((status = 200, description = "A page of datasets (v2.0 shape)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn list_datasets(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -172,6 +179,9 @@ fn dataset_links(b: &str, id: &str) -> Vec<Value> {
     ]
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Dataset),
+    responses((status = 200, description = "The dataset (v2.0 shape)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn get_dataset(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -257,6 +267,9 @@ fn v20_records(
     Ok(records)
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/records", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::V20List),
+    responses((status = 200, description = "A page of records (v2.0 shape)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn get_records(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -286,6 +299,9 @@ async fn get_records(
     ))
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/records/{record_id}", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("record_id" = String, Path, description = "Record identifier"), crate::openapi::params::Record),
+    responses((status = 200, description = "The record (v2.0 shape)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn get_record(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -313,6 +329,9 @@ async fn get_record(
     Ok(json_response(body.to_string()))
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/exports", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "Links to the export formats", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn list_exports(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -332,6 +351,9 @@ async fn list_exports(
 }
 
 /// Exports as v2.1, except that CSV has no BOM unless `with_bom=true` (the v2.0 default).
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/exports/{format}", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("format" = String, Path, description = "Export format"), crate::openapi::params::Export),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
 async fn export(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -351,6 +373,9 @@ async fn export(
     export_dataset(&state, &ctx, &version, format, &params, resolution.base.as_ref()).await
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/attachments", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "The attachments", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 async fn list_attachments(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -379,6 +404,9 @@ async fn no_file(
     )
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/attachments/{file}", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("file" = String, Path, description = "Attachment identifier")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
 async fn attachment(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -387,6 +415,9 @@ async fn attachment(
     no_file(&state, &resolution, &id, "attachment", &file).await
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.0/catalog/datasets/{dataset_id}/alternative_exports/{file}", tag = "Explore v2.0",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("file" = String, Path, description = "Alternative export identifier")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
 async fn alternative_export(
     State(state): State<AppState>,
     resolution: Resolution,

@@ -24,6 +24,7 @@ pub mod error;
 pub mod http;
 pub mod listener;
 pub mod mail;
+pub mod openapi;
 pub mod shared;
 pub mod state;
 pub mod web;
@@ -75,7 +76,9 @@ pub fn routes() -> http::routes::Routes {
             http::management::layers,
         )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)
+        .mount("", openapi::routes(), plain)
         .merge_untabled(web::routes())
+        .merge_untabled(openapi::pages())
 }
 
 async fn not_found(request: Request) -> Response {

@@ -18,6 +18,7 @@
 //! - **URLs** carry the page's state in the query string; [`url::Query`] builds the links.
 
 pub mod admin;
+pub mod api_docs;
 pub mod assets;
 pub mod auth;
 pub mod backoffice;

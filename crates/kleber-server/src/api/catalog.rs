@@ -22,6 +22,9 @@ use crate::shared::request_context;
 use crate::state::AppState;
 
 /// `GET /catalog/datasets`: the published datasets matching the query, paged.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets", tag = "Explore v2.1",
+    params(crate::openapi::params::CatalogDatasets),
+    responses((status = 200, description = "A page of the datasets the caller may see", body = crate::openapi::schemas::ResultsDatasetV21, content_type = "application/json")))]
 pub async fn list_datasets(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -67,6 +70,9 @@ fn catalog_body(page: &CatalogPage) -> Result<Vec<u8>, ApiError> {
 }
 
 /// `GET /catalog/datasets/{id}`: one dataset's object.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Dataset),
+    responses((status = 200, description = "The dataset", body = crate::openapi::schemas::DatasetV21, content_type = "application/json")))]
 pub async fn get_dataset(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -83,6 +89,9 @@ pub async fn get_dataset(
 /// the management API), with the dataset's own visibility: `_links` to itself and, for each,
 /// its `href` and `metas` (`id`, `title`, `mimetype` and `mime-type`, `url` as
 /// `odsfile://<file name>`), as Opendatasoft answers.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/attachments", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "The dataset's attachments", body = crate::openapi::schemas::Attachments, content_type = "application/json")))]
 pub async fn list_attachments(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -111,6 +120,9 @@ pub async fn list_attachments(
 
 /// `GET /catalog/datasets/{id}/attachments/{attachment_id}`: the file, with its content type
 /// and `Content-Disposition: attachment; filename=...`, streamed from disk.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/attachments/{attachment_id}", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("attachment_id" = String, Path, description = "Attachment identifier")),
+    responses((status = 200, description = "The attached file", content_type = "application/octet-stream")))]
 pub async fn get_attachment(
     State(state): State<AppState>,
     resolution: Resolution,

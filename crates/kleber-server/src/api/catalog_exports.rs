@@ -28,6 +28,8 @@ use crate::state::AppState;
 const FILE_NAME: &str = "catalog";
 
 /// `GET /catalog/exports`: the catalog export formats, as links.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/exports", tag = "Explore v2.1",
+    responses((status = 200, description = "Links to the catalog's export formats", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 pub async fn list_catalog_export_formats(base: PublicUrl) -> Response {
     let mut links: Vec<_> = ExportFormat::CATALOG
         .iter()
@@ -45,6 +47,9 @@ pub async fn list_catalog_export_formats(base: PublicUrl) -> Response {
 }
 
 /// `GET /catalog/exports/{format}`: every dataset matching the query.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/exports/{format}", tag = "Explore v2.1",
+    params(("format" = String, Path, description = "Export format of the catalog"), crate::openapi::params::CatalogExport),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
 pub async fn export_catalog(
     State(state): State<AppState>,
     resolution: Resolution,

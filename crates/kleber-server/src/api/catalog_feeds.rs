@@ -70,6 +70,9 @@ fn rfc2822(rfc3339: &str) -> Option<String> {
 }
 
 /// `GET /catalog/exports/rss`: RSS 2.0, one item per dataset, newest first.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/exports/rss", tag = "Explore v2.1",
+    params(crate::openapi::params::CatalogFilter),
+    responses((status = 200, description = "The catalog as RSS 2.0, newest first", content_type = "application/rss+xml")))]
 pub async fn export_rss(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -210,6 +213,9 @@ fn pod_dataset(base: &PublicUrl, r: &DatasetRecord) -> Value {
 }
 
 /// `GET /catalog/exports/data.json` and `/data.json`: the catalog in DCAT-US 1.1.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/exports/data.json", tag = "Explore v2.1",
+    params(crate::openapi::params::CatalogFilter),
+    responses((status = 200, description = "The catalog in DCAT-US 1.1 (Project Open Data); also at /data.json", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn export_data_json(
     State(state): State<AppState>,
     resolution: Resolution,

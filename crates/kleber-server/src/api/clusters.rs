@@ -114,6 +114,9 @@ pub fn tolerance_at(zoom: u8) -> f64 {
 }
 
 /// `GET /catalog/datasets/{id}/clusters`.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/clusters", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Clusters),
+    responses((status = 200, description = "The map's clusters (Kleber extension, docs/http.md#map-clusters)", body = crate::openapi::schemas::Clusters, content_type = "application/json")))]
 pub async fn get_clusters(
     State(state): State<AppState>,
     resolution: Resolution,

@@ -14,6 +14,9 @@ use crate::shared::json::json_response;
 use crate::state::AppState;
 
 /// `GET /catalog/datasets/{id}/datapackage.json`.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/datapackage.json", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "The dataset's Frictionless Data Package descriptor", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn get_datapackage(
     State(state): State<AppState>,
     resolution: Resolution,

@@ -17,6 +17,9 @@ use crate::shared::request_context;
 use crate::state::AppState;
 
 /// `GET /catalog/datasets/{id}/exports`: the formats, as links.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/exports", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "Links to the export formats", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 pub async fn list_export_formats(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -36,6 +39,9 @@ pub async fn list_export_formats(
 }
 
 /// `GET /catalog/datasets/{id}/exports/{format}`.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/exports/{format}", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("format" = String, Path, description = "Export format (docs/exports.md)"), crate::openapi::params::Export),
+    responses((status = 200, description = "The file, streamed", content_type = "application/octet-stream")))]
 pub async fn export_records(
     State(state): State<AppState>,
     resolution: Resolution,

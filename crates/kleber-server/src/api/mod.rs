@@ -62,6 +62,8 @@ pub fn root_routes() -> Vec<RouteDef> {
     vec![def("/data.json", Reads::Catalog, get(catalog_feeds::export_data_json))]
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.1", tag = "Explore v2.1",
+    responses((status = 200, description = "Links to the catalog", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 async fn root(base: PublicUrl) -> Response {
     json_response(
         json!({"links": [{"href": base.url(&format!("{V2_1}/catalog")), "rel": "catalog"}]})
@@ -69,6 +71,8 @@ async fn root(base: PublicUrl) -> Response {
     )
 }
 
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog", tag = "Explore v2.1",
+    responses((status = 200, description = "Links to the datasets", body = crate::openapi::schemas::ExportLinks, content_type = "application/json")))]
 async fn catalog_root(base: PublicUrl) -> Response {
     json_response(
         json!({"links": [

@@ -47,6 +47,11 @@ fn error_response(error: &ApiError, extra: Option<(&str, Value)>) -> Response {
     private(status, body.to_string())
 }
 
+#[utoipa::path(post, path = "/api/push/1.0/{id}/realtime/push", tag = "Push",
+    params(("id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Push),
+    security(()),
+    request_body(content = crate::openapi::schemas::AnyObject, description = "A record (object) or an array of records", content_type = "application/json"),
+    responses((status = 200, description = "The records accepted, published as a new version", body = crate::openapi::schemas::PushAnswer, content_type = "application/json")))]
 async fn push(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -14,6 +14,9 @@ use crate::shared::request_context;
 use crate::state::AppState;
 
 /// `GET /catalog/datasets/{id}/records`: one page of records, or of groups.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/records", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Records),
+    responses((status = 200, description = "A page of records, or of groups", body = crate::openapi::schemas::ResultsV21, content_type = "application/json")))]
 pub async fn get_records(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -103,6 +106,9 @@ fn with_links(
 }
 
 /// `GET /catalog/datasets/{id}/records/{record_id}`: one record, as a bare object.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/records/{record_id}", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), ("record_id" = String, Path, description = "Record identifier"), crate::openapi::params::Record),
+    responses((status = 200, description = "The record", body = crate::openapi::schemas::RecordV21, content_type = "application/json")))]
 pub async fn get_record(
     State(state): State<AppState>,
     resolution: Resolution,

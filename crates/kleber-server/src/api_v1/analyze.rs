@@ -78,6 +78,9 @@ async fn dataset(
 const PRECISIONS: [&str; 5] = ["year", "month", "day", "hour", "minute"];
 
 /// `GET /api/records/1.0/analyze/`.
+#[utoipa::path(get, path = "/api/records/1.0/analyze", tag = "Search API v1",
+    params(crate::openapi::params::V1Analyze),
+    responses((status = 200, description = "Series of aggregated values", content_type = "application/json")))]
 pub async fn analyze(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -248,6 +251,9 @@ fn geo_name(fields: &[kleber_types::Field]) -> Result<String, V1Error> {
 }
 
 /// `GET /api/records/1.0/boundingbox/`.
+#[utoipa::path(get, path = "/api/records/1.0/boundingbox", tag = "Search API v1",
+    params(crate::openapi::params::V1Geo),
+    responses((status = 200, description = "The records' bounding box", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn bounding_box(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -270,6 +276,9 @@ pub async fn bounding_box(
 /// ([`kleber_app::App::clusters`]) over the whole world, on the grid of the geohash length
 /// `clusterprecision` (`ceil(5p/2)` levels: a geohash of `p` characters has that many
 /// longitude bits), without records.
+#[utoipa::path(get, path = "/api/records/1.0/geocluster", tag = "Search API v1",
+    params(crate::openapi::params::V1Geo),
+    responses((status = 200, description = "Clusters of the records", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn geocluster(
     State(state): State<AppState>,
     resolution: Resolution,

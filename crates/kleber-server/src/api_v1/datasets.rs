@@ -65,6 +65,9 @@ pub fn v1_dataset(record: &DatasetRecord, interop_metas: bool) -> Value {
 }
 
 /// `GET /api/datasets/1.0/search/`: the catalog, searched with v1 parameters.
+#[utoipa::path(get, path = "/api/datasets/1.0/search", tag = "Search API v1",
+    params(crate::openapi::params::V1Datasets),
+    responses((status = 200, description = "Datasets (`nhits`, `parameters`, `datasets`)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn search_datasets(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -117,6 +120,9 @@ pub async fn search_datasets(
 }
 
 /// `GET /api/datasets/1.0/{id}/`: one dataset's v1 object.
+#[utoipa::path(get, path = "/api/datasets/1.0/{id}", tag = "Search API v1",
+    params(("id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Lang),
+    responses((status = 200, description = "The dataset (v1 shape)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn get_dataset(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -148,6 +154,9 @@ async fn no_file(
 
 /// `GET /api/datasets/1.0/{id}/attachments/{attachment}`: Kleber has no attachments yet, so
 /// a clear 404 (after checking the dataset).
+#[utoipa::path(get, path = "/api/datasets/1.0/{id}/attachments/{attachment}", tag = "Search API v1",
+    params(("id" = String, Path, description = "Dataset identifier"), ("attachment" = String, Path, description = "Attachment identifier")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
 pub async fn attachment(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -157,6 +166,9 @@ pub async fn attachment(
 }
 
 /// `GET /api/datasets/1.0/{id}/alternative_exports/{id}`: a clear 404, as for attachments.
+#[utoipa::path(get, path = "/api/datasets/1.0/{id}/alternative_exports/{attachment}", tag = "Search API v1",
+    params(("id" = String, Path, description = "Dataset identifier"), ("attachment" = String, Path, description = "Alternative export identifier")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
 pub async fn alternative_export(
     State(state): State<AppState>,
     resolution: Resolution,

@@ -16,6 +16,9 @@ use crate::shared::v1_error::V1Result;
 use crate::state::AppState;
 
 /// `GET /explore/dataset/{id}/download/`.
+#[utoipa::path(get, path = "/explore/dataset/{id}/download", tag = "Search API v1",
+    params(("id" = String, Path, description = "Dataset identifier"), crate::openapi::params::LegacyDownload),
+    responses((status = 200, description = "The records as a file (CSV by default)", content_type = "application/octet-stream")))]
 pub async fn download(
     State(state): State<AppState>,
     resolution: Resolution,

@@ -90,6 +90,9 @@ fn check_format(params: &Params, allowed: &[&str]) -> Result<String, V1Error> {
 }
 
 /// `GET /api/records/1.0/search/`.
+#[utoipa::path(get, path = "/api/records/1.0/search", tag = "Search API v1",
+    params(crate::openapi::params::V1Records),
+    responses((status = 200, description = "Records (`nhits`, `parameters`, `records`, `facet_groups`)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn search_records(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -146,6 +149,9 @@ pub async fn search_records(
 }
 
 /// `GET /api/datasets/1.0/{id}/records/{recordid}`: one v1 record.
+#[utoipa::path(get, path = "/api/datasets/1.0/{id}/records/{record_id}", tag = "Search API v1",
+    params(("id" = String, Path, description = "Dataset identifier"), ("record_id" = String, Path, description = "Record identifier")),
+    responses((status = 200, description = "The record", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn get_record(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -175,6 +181,9 @@ pub async fn get_record(
 }
 
 /// `GET /api/records/1.0/download/`: every matching record of `dataset=`.
+#[utoipa::path(get, path = "/api/records/1.0/download", tag = "Search API v1",
+    params(crate::openapi::params::V1Records),
+    responses((status = 200, description = "The records as a file (CSV by default)", content_type = "application/octet-stream")))]
 pub async fn download_records(
     State(state): State<AppState>,
     resolution: Resolution,

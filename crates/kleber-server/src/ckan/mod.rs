@@ -40,7 +40,7 @@ pub use crate::shared::ckan_error::ACTION_PATH as ACTION_V3;
 pub const ACTION: &str = "/api/action";
 
 /// The actions served (their paths), each with its one-line help (`help_show`).
-const ACTIONS: &[(&str, &str)] = &[
+pub const ACTIONS: &[(&str, &str)] = &[
     ("/status_show", "Return the site's title, URL, CKAN API version and extensions."),
     ("/package_list", "Return the names of the public datasets (limit, offset)."),
     (

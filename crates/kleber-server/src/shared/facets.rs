@@ -46,6 +46,9 @@ fn requests(
 }
 
 /// `GET /catalog/datasets/{id}/facets`.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/facets", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Facets),
+    responses((status = 200, description = "The facets' values", body = crate::openapi::schemas::Facets, content_type = "application/json")))]
 pub async fn get_records_facets(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -67,6 +70,9 @@ pub async fn get_records_facets(
 }
 
 /// `GET /catalog/facets`.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/facets", tag = "Explore v2.1",
+    params(crate::openapi::params::Facets),
+    responses((status = 200, description = "The catalog's facets' values", body = crate::openapi::schemas::Facets, content_type = "application/json")))]
 pub async fn get_catalog_facets(
     State(state): State<AppState>,
     resolution: Resolution,

@@ -91,6 +91,8 @@ pub async fn get_sitemap(
 }
 
 /// `GET /explore/feed.atom` (and `/feed.atom`): the datasets, most recently modified first.
+#[utoipa::path(get, path = "/feed.atom", tag = "Feeds",
+    responses((status = 200, description = "The datasets, most recently modified first (Atom 1.0)", content_type = "application/atom+xml")))]
 pub async fn get_feed(
     State(state): State<AppState>,
     caller: Caller,

@@ -281,6 +281,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/portal/about", &[""]),
     ("/admin/portal/about/", &[""]),
     // ---- portal settings: end ----
+    // ---- OpenAPI document and its page (issue 16 item 5, src/openapi/): begin ----
+    ("/api/openapi.json", &[""]),
+    ("/api/docs", &["", "?lang=en"]),
+    // ---- OpenAPI: end ----
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -38,6 +38,7 @@ mod map_cluster;
 mod migrate;
 mod odsclient;
 mod odsql_writer;
+mod openapi;
 mod organizations;
 mod portal;
 mod portal_admin;
