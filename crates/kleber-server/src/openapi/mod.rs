@@ -157,6 +157,7 @@ fn build() -> utoipa::openapi::OpenApi {
             doc.paths.paths.insert(format!("{prefix}{action}"), ckan_item(action, description));
         }
     }
+    dcat_items(&mut doc);
     add_errors(&mut doc);
     file_answers(&mut doc);
     for item in doc.paths.paths.values_mut() {
@@ -194,6 +195,94 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     ]
     .into_iter()
     .flatten()
+}
+
+/// The DCAT-AP exports (`api/dcat.rs`): one literal catalog route per name of
+/// [`crate::api::dcat::CATALOG_NAMES`], served by one handler, and a dataset's description.
+fn dcat_items(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{Required, Schema};
+    let param = |name: &str, schema: serde_json::Value, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(serde_json::from_value::<Schema>(schema).ok())
+            .build()
+    };
+    let profile = || {
+        param(
+            "profile",
+            serde_json::json!({"type": "string", "enum": ["3", "3.0", "2.1.1"]}),
+            "DCAT-AP version (default 3.0; the `dcat_ap_*` names fix it).",
+        )
+    };
+    let answer = |media: &[&str]| {
+        let mut answer = ResponseBuilder::new().description("The DCAT-AP description");
+        for media in media {
+            let bare = media.split(';').next().unwrap_or(media).trim();
+            answer = answer.content(bare, ContentBuilder::new().build());
+        }
+        answer.build()
+    };
+    for (name, serialization, fixed) in crate::api::dcat::CATALOG_NAMES {
+        let mut operation = OperationBuilder::new()
+            .tag("Explore v2.1")
+            .summary(Some(format!("The catalog in DCAT-AP ({name})")))
+            .description(Some(
+                "The datasets the caller may see, paged with Hydra links (docs/interoperability.md).",
+            ))
+            .parameter(param(
+                "limit",
+                serde_json::json!({"type": "integer", "minimum": -1,
+                                   "maximum": crate::api::dcat::MAX_PAGE}),
+                "Datasets on the page (1 to 1,000, default 100; -1: every dataset).",
+            ))
+            .parameter(param(
+                "offset",
+                serde_json::json!({"type": "integer", "minimum": 0}),
+                "Datasets skipped.",
+            ))
+            .response("200", answer(&[serialization.media_type()]));
+        if fixed.is_none() {
+            operation = operation.parameter(profile());
+        }
+        doc.paths.paths.insert(
+            format!("{}/catalog/exports/{name}", crate::api::V2_1),
+            PathItem::new(HttpMethod::Get, operation.build()),
+        );
+    }
+    let dataset_id = ParameterBuilder::new()
+        .name("dataset_id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(serde_json::from_value::<Schema>(serde_json::json!({"type": "string"})).ok())
+        .build();
+    let all = [
+        kleber_dcat::Serialization::RdfXml,
+        kleber_dcat::Serialization::Turtle,
+        kleber_dcat::Serialization::JsonLd,
+        kleber_dcat::Serialization::NTriples,
+    ]
+    .map(kleber_dcat::Serialization::media_type);
+    let operation = OperationBuilder::new()
+        .tag("Explore v2.1")
+        .summary(Some("A dataset in DCAT-AP"))
+        .description(Some("Without `format`, the serialisation the `Accept` header asks for."))
+        .parameter(dataset_id)
+        .parameter(profile())
+        .parameter(param(
+            "format",
+            serde_json::json!({"type": "string", "enum": ["rdf", "ttl", "jsonld", "nt"]}),
+            "Serialisation (default: from `Accept`, else RDF/XML).",
+        ))
+        .response("200", answer(&all))
+        .build();
+    doc.paths.paths.insert(
+        format!("{}/catalog/datasets/{{dataset_id}}/exports/dcat", crate::api::V2_1),
+        PathItem::new(HttpMethod::Get, operation),
+    );
 }
 
 /// One CKAN action, GET and POST, answered in CKAN's envelope.
