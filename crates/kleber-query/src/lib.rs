@@ -13,6 +13,7 @@
 //! what a query may hold, and exceeding it is [`Error::TooHeavy`], not a crash.
 
 pub mod catalog;
+mod changes;
 mod dates;
 mod error;
 pub mod facets;
@@ -68,6 +69,7 @@ pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
 pub use lower::parse_date_literal;
 pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook, parse_timezone};
+pub use changes::{ChangeCounts, shared_fields, text_values};
 pub use record_id::is_record_id;
 
 /// One version of one dataset, as the catalog describes it.

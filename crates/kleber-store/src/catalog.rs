@@ -19,7 +19,12 @@ use crate::error::Result;
 
 /// The catalog database behind a [`Store`](crate::Store).
 pub trait Catalog:
-    crate::AccountCatalog + crate::ManageCatalog + crate::PushKeyCatalog + Send + Sync
+    crate::AccountCatalog
+    + crate::ManageCatalog
+    + crate::PushKeyCatalog
+    + crate::VersionCatalog
+    + Send
+    + Sync
 {
     /// Every published dataset with its current version, ordered by identifier.
     fn list_datasets(&self) -> Result<Vec<DatasetRecord>>;

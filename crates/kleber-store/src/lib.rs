@@ -35,6 +35,7 @@ pub mod push_keys;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_manage;
+pub mod versions;
 
 pub use accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
@@ -47,6 +48,7 @@ pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionIn
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use push_keys::{PushKeyCatalog, PushKeyGrant};
 pub use sqlite::SqliteCatalog;
+pub use versions::{VersionCatalog, VersionSummary};
 
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 7;
+pub(crate) const SCHEMA_VERSION: i64 = 10;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -171,6 +171,9 @@ fn migrate_in_transaction(
     }
     if version < 7 {
         crate::push_keys::migrate_to_7(conn)?;
+    }
+    if version < 10 {
+        crate::versions::migrate_to_10(conn)?;
     }
     Ok(())
 }

@@ -46,4 +46,5 @@ mod sessions;
 mod uploads;
 mod v1_api;
 mod v20_api;
+mod versions;
 mod vs_sqlite;
