@@ -471,7 +471,7 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     let tabs: &[&str] = if pattern.contains("/embed/") {
         &["table", "analyze"]
     } else {
-        &["information", "table", "analyze", "api", "export"]
+        &["information", "table", "analyze", "api", "export", "versions"]
     };
     let mut urls = vec![pattern.to_owned()];
     let mut expand = |placeholder: &str, values: &[String]| {

@@ -469,3 +469,89 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
     assert_eq!(list["total_count"], 4);
     assert_eq!(list["results"][0]["summary"]["records_added"], 2);
 }
+
+/// docs/versions.md's shell examples, run as they are with bash and curl against the
+/// three-version fixture; the CSV files they write are read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_examples_of_this_guide_run() {
+    let server = server().await;
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/versions.md"))
+        .expect("docs/versions.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), text) => {
+                block.push_str(text);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    let work = tempfile::tempdir().expect("tempdir");
+    for block in blocks {
+        let mut command = std::process::Command::new("bash");
+        command
+            .args(["-euo", "pipefail", "-c", &block])
+            .current_dir(work.path())
+            .env("KLEBER", &server.base);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("join")
+            .expect("bash");
+        assert!(
+            output.status.success(),
+            "{block}\nfailed: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for (file, n) in [("velos-v1.csv", 0), ("velos-v2.csv", 1)] {
+        let text = std::fs::read_to_string(work.path().join(file)).expect(file);
+        assert_eq!(table(text.trim_start_matches('\u{feff}')), table(VERSIONS[n]), "{file}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_shows_versions_and_keeps_an_old_one_across_tabs() {
+    let server = server().await;
+    let page = |path: String| {
+        let server = &server;
+        async move {
+            let (status, _, body) = server.get(&path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+    let versions = page("/explore/dataset/velos/versions/".to_owned()).await;
+    for n in 1..=3 {
+        assert!(versions.contains(&format!("data-version=\"{n}\"")), "version {n} listed");
+        assert!(
+            versions.contains(&format!("exports/csv?version={n}")),
+            "version {n} downloadable"
+        );
+    }
+    assert!(versions.contains("changes?from=2&#38;to=3&#38;format=csv"), "{versions}");
+    assert!(versions.contains("/explore/dataset/velos/table/?version=1"));
+    // The table as of version 1: its records, a banner, and tabs that keep the version.
+    let old = page("/explore/dataset/velos/table/?version=1".to_owned()).await;
+    assert!(old.contains("Austerlitz"), "version 1's record C");
+    assert!(old.contains("class=\"version-banner\""), "a banner on an old version");
+    assert!(old.contains("/explore/dataset/velos/export/?version=1"), "tabs keep the version");
+    let export = page("/explore/dataset/velos/export/?version=1".to_owned()).await;
+    assert!(export.contains("/exports/csv?version=1"), "exports of the version shown");
+    let current = page("/explore/dataset/velos/table/".to_owned()).await;
+    assert!(!current.contains("Austerlitz") && !current.contains("class=\"version-banner\""));
+    let same = page("/explore/dataset/velos/table/?version=3".to_owned()).await;
+    assert!(!same.contains("class=\"version-banner\""), "the current version has no banner");
+    let (status, _, _) = server.get("/explore/dataset/velos/table/?version=9").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = server.get("/explore/dataset/velos/table/?version=x").await;
+    assert_eq!(status, 400);
+}
