@@ -198,7 +198,8 @@ impl App {
         let fields_retyped = old_fields
             .iter()
             .filter_map(|o| {
-                let n = new_fields.iter().find(|n| n.name == o.name && n.field_type != o.field_type)?;
+                let n =
+                    new_fields.iter().find(|n| n.name == o.name && n.field_type != o.field_type)?;
                 Some(Retyped {
                     name: o.name.clone(),
                     from: o.field_type.name().to_owned(),

@@ -284,7 +284,12 @@ impl App {
     }
 
     /// The summary of version `to` of dataset `uid` against version `from`.
-    async fn summary_between(&self, uid: &str, from: i64, to: i64) -> Result<VersionSummary, Error> {
+    async fn summary_between(
+        &self,
+        uid: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<VersionSummary, Error> {
         let owned = uid.to_owned();
         let (old, new) = self
             .on_store(move |store| {

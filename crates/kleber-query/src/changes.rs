@@ -39,7 +39,13 @@ pub fn shared_fields(from: &[Field], to: &[Field]) -> Vec<String> {
 }
 
 /// One side of the join: id, digest of the shared fields, and (when `values`) every field.
-fn side(df: DataFrame, fields: &[Field], shared: &[String], tag: &str, values: bool) -> Result<DataFrame> {
+fn side(
+    df: DataFrame,
+    fields: &[Field],
+    shared: &[String],
+    tag: &str,
+    values: bool,
+) -> Result<DataFrame> {
     let mut exprs: Vec<Expr> = vec![
         names_digest(hashed_names(fields)).alias(format!("__id_{tag}")),
         names_digest(shared.to_vec()).alias(format!("__h_{tag}")),
@@ -56,13 +62,19 @@ impl Engine {
     /// The rows of the changes from `from` to `to`, with `values`: `change` (`added`,
     /// `removed`, `changed`), `record_id`, the older version's fields (`__o<i>`) and the
     /// newer's (`__n<i>`), both null on the side a record is missing from.
-    async fn changes_frame(&self, from: &DatasetRef, to: &DatasetRef, values: bool) -> Result<DataFrame> {
+    async fn changes_frame(
+        &self,
+        from: &DatasetRef,
+        to: &DatasetRef,
+        values: bool,
+    ) -> Result<DataFrame> {
         let shared = shared_fields(&from.fields, &to.fields);
         let old = side(self.scan(from).await?, &from.fields, &shared, "o", values)?;
         let new = side(self.scan(to).await?, &to.fields, &shared, "n", values)?;
         let joined = old.join(new, JoinType::Full, &["__id_o"], &["__id_n"], None)?;
         let (id_o, id_n) = (col("__id_o"), col("__id_n"));
-        let differs = id_o.clone().is_null().or(id_n.clone().is_null()).or(col("__h_o").not_eq(col("__h_n")));
+        let differs =
+            id_o.clone().is_null().or(id_n.clone().is_null()).or(col("__h_o").not_eq(col("__h_n")));
         let change = when(id_o.clone().is_null(), lit("added"))
             .when(id_n.clone().is_null(), lit("removed"))
             .otherwise(lit("changed"))?;
@@ -120,7 +132,10 @@ impl Engine {
         let frame = self.changes_frame(from, to, true).await?;
         let page = match limit {
             // A page: ordered, so that pages follow each other (a top-k of offset + limit).
-            Some(limit) => frame.clone().sort(vec![col("record_id").sort(true, false)])?.limit(offset, Some(limit))?,
+            Some(limit) => frame
+                .clone()
+                .sort(vec![col("record_id").sort(true, false)])?
+                .limit(offset, Some(limit))?,
             // A whole stream (CSV): in the join's order, without holding the rows to sort them.
             None => frame.clone(),
         };
@@ -140,7 +155,8 @@ impl Engine {
 /// as empty strings.
 pub fn text_values(array: &datafusion::arrow::array::ArrayRef) -> Result<Vec<String>> {
     use datafusion::arrow::array::Array;
-    let utf8 = datafusion::arrow::compute::cast(array, &datafusion::arrow::datatypes::DataType::Utf8)?;
+    let utf8 =
+        datafusion::arrow::compute::cast(array, &datafusion::arrow::datatypes::DataType::Utf8)?;
     let strings = datafusion::common::cast::as_string_array(&utf8)?;
     Ok((0..strings.len())
         .map(|i| if strings.is_null(i) { String::new() } else { strings.value(i).to_owned() })

@@ -64,12 +64,12 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use kleber_types::Field;
 
+pub use changes::{ChangeCounts, shared_fields, text_values};
 pub use datafusion::arrow::record_batch::RecordBatch;
 pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
 pub use lower::parse_date_literal;
 pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook, parse_timezone};
-pub use changes::{ChangeCounts, shared_fields, text_values};
 pub use record_id::is_record_id;
 
 /// One version of one dataset, as the catalog describes it.

@@ -60,8 +60,10 @@ fn hash_expr(fields: &[Field], seed: Option<i64>) -> Expr {
 /// The SHA-1 digest of the columns `names` of each record, as a record id hashes them (a
 /// constant for no names).
 pub(crate) fn names_digest(names: Vec<String>) -> Expr {
-    let args = if names.is_empty() { vec![lit(0)] } else { names.iter().map(|n| column(n)).collect() };
-    let udf = RecordId { names, seed: None, signature: Signature::variadic_any(Volatility::Immutable) };
+    let args =
+        if names.is_empty() { vec![lit(0)] } else { names.iter().map(|n| column(n)).collect() };
+    let udf =
+        RecordId { names, seed: None, signature: Signature::variadic_any(Volatility::Immutable) };
     Arc::new(ScalarUDF::new_from_impl(udf)).call(args)
 }
 

@@ -31,8 +31,7 @@ pub trait VersionCatalog: Send + Sync {
     /// Version `number` of dataset `uid` (whether its files still exist or not), or `None`.
     fn version_record(&self, uid: &str, number: i64) -> Result<Option<VersionRecord>>;
     /// Stores the summary of version `number` of dataset `uid` (kept if already stored).
-    fn set_version_summary(&self, uid: &str, number: i64, summary: &VersionSummary)
-    -> Result<()>;
+    fn set_version_summary(&self, uid: &str, number: i64, summary: &VersionSummary) -> Result<()>;
 }
 
 /// Schema → 10: each version's change summary (`NULL` until computed).
@@ -88,13 +87,9 @@ impl VersionCatalog for SqliteCatalog {
         }))
     }
 
-    fn set_version_summary(
-        &self,
-        uid: &str,
-        number: i64,
-        summary: &VersionSummary,
-    ) -> Result<()> {
-        let json = serde_json::to_string(summary).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
+    fn set_version_summary(&self, uid: &str, number: i64, summary: &VersionSummary) -> Result<()> {
+        let json =
+            serde_json::to_string(summary).map_err(|e| Error::CorruptCatalog(e.to_string()))?;
         self.conn().execute(
             "UPDATE versions SET summary = ?1
               WHERE dataset_uid = ?2 AND version = ?3 AND summary IS NULL",
@@ -106,7 +101,10 @@ impl VersionCatalog for SqliteCatalog {
 
 /// Names of the fields of `current` not in `previous`, of `previous` not in `current`, and
 /// of both whose type differs, sorted.
-pub fn fields_changed(previous: &[kleber_types::Field], current: &[kleber_types::Field]) -> Vec<String> {
+pub fn fields_changed(
+    previous: &[kleber_types::Field],
+    current: &[kleber_types::Field],
+) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for f in current {
         match previous.iter().find(|p| p.name == f.name) {

@@ -36,7 +36,8 @@ fn version_json(v: &PublicVersion) -> Value {
         "pruned": v.pruned,
     });
     if v.pruned {
-        item["note"] = json!("pruned by the retention policy: this entry is kept, its data is gone");
+        item["note"] =
+            json!("pruned by the retention policy: this entry is kept, its data is gone");
     }
     item
 }
@@ -97,7 +98,8 @@ pub async fn get_changes(
 async fn json_page(mut changes: Changes) -> Result<Response, ApiError> {
     let mut results = Vec::new();
     while let Some(batch) = changes.rows.next().await {
-        let batch = batch.map_err(|e| ApiError::from(kleber_app::Error::from(kleber_query::Error::from(e))))?;
+        let batch = batch
+            .map_err(|e| ApiError::from(kleber_app::Error::from(kleber_query::Error::from(e))))?;
         results.extend(changes.decode(&batch)?.iter().map(ChangeRow::to_json));
     }
     let c = changes.counts;
@@ -143,7 +145,10 @@ fn csv_response(changes: Changes, id: &str) -> Response {
         let bytes = (|| {
             let batch = batch.map_err(|e| std::io::Error::other(e.to_string()))?;
             let rows = changes.decode(&batch).map_err(|e| std::io::Error::other(e.to_string()))?;
-            let mut out = csv::WriterBuilder::new().delimiter(b';').has_headers(false).from_writer(Vec::new());
+            let mut out = csv::WriterBuilder::new()
+                .delimiter(b';')
+                .has_headers(false)
+                .from_writer(Vec::new());
             for row in &rows {
                 csv_lines(row, &mut out).map_err(|e| std::io::Error::other(e.to_string()))?;
             }
@@ -151,11 +156,13 @@ fn csv_response(changes: Changes, id: &str) -> Response {
         })();
         Some((bytes.map(Bytes::from), changes))
     });
-    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(header_line) }).chain(rows);
+    let body =
+        futures::stream::once(async move { Ok::<_, std::io::Error>(header_line) }).chain(rows);
     let mut response = axum::body::Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{id}-changes.csv\"")) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{id}-changes.csv\""))
+    {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response

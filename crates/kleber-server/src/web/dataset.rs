@@ -27,8 +27,7 @@ use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// The tabs, in order.
-pub const TABS: &[&str] =
-    &["information", "table", "map", "analyze", "api", "export", "versions"];
+pub const TABS: &[&str] = &["information", "table", "map", "analyze", "api", "export", "versions"];
 
 /// True when the dataset has a geographic field (it then has a map tab).
 pub fn is_geo(record: &DatasetRecord) -> bool {
@@ -45,9 +44,7 @@ pub fn filter_query(query: &Query) -> Query {
         query
             .pairs()
             .iter()
-            .filter(|(k, _)| {
-                k == "q" || k == "sort" || k == "version" || k.starts_with("refine.")
-            })
+            .filter(|(k, _)| k == "q" || k == "sort" || k == "version" || k.starts_with("refine."))
             .cloned()
             .collect(),
     )

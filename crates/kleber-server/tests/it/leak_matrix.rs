@@ -59,15 +59,22 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/datasets/{id}/attachments", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/clusters", &["", "?zoom=3"]),
     // ---- versions, changes and `version=N` (docs/versions.md) (begin) ----
+    // (Unknown and bad versions on routes other than the main ones, which must answer 200 to
+    // callers who see everything.)
     ("/api/explore/v2.1/catalog/datasets/{id}/versions", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/changes", &["", "?from=1", "?from=1&format=csv"]),
     (
         "/api/explore/v2.1/catalog/datasets/{id}/records",
-        &["?version=1", "?version=2", "?version=x", "?version=1&select=hfx9secret"],
+        &["?version=1", "?version=1&select=hfx9secret"],
     ),
     ("/api/explore/v2.1/catalog/datasets/{id}", &["?version=1"]),
-    ("/api/explore/v2.1/catalog/datasets/{id}/exports/{format}", &["?version=1"]),
-    ("/api/records/1.0/search", &["?dataset={id}&version=1", "?dataset={id}&version=7"]),
+    (
+        "/api/explore/v2.1/catalog/datasets/{id}/exports/{format}",
+        &["?version=1", "?version=2", "?version=x"],
+    ),
+    ("/api/explore/v2.1/catalog/datasets/{id}/facets", &["?facet=valeur&version=7"]),
+    ("/api/records/1.0/search", &["?dataset={id}&version=1"]),
+    ("/explore/dataset/{id}/{tab}", &["?version=1", "?version=3"]),
     // ---- versions (end) ----
     // The management API.
     ("/api/management/v1/audit", &["", "?limit=100"]),

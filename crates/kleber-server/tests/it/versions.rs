@@ -33,8 +33,7 @@ struct Table {
 
 fn table(text: &str) -> Table {
     let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
-    let header: Vec<String> =
-        reader.headers().expect("header").iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
     let mut rows = BTreeMap::new();
     for record in reader.records() {
         let record = record.expect("row");
@@ -115,12 +114,8 @@ async fn server() -> TestServer {
 async fn get_etag(server: &TestServer, path: &str) -> (u16, String, String) {
     let response = server.client.get(format!("{}{path}", server.base)).send().await.expect("get");
     let status = response.status().as_u16();
-    let etag = response
-        .headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let etag =
+        response.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     (status, etag, response.text().await.expect("body"))
 }
 
@@ -146,10 +141,13 @@ async fn every_api_and_export_answers_each_versions_data() {
         let expected = table(csv);
         let codes: Vec<String> = expected.rows.keys().cloned().collect();
         // v2.1 records.
-        let records = server.records("velos", &format!("version={n}&order_by=code&limit=100")).await;
+        let records =
+            server.records("velos", &format!("version={n}&order_by=code&limit=100")).await;
         let got: Vec<BTreeMap<String, String>> = records
             .iter()
-            .map(|r| r.as_object().expect("record").iter().map(|(k, v)| (k.clone(), text(v))).collect())
+            .map(|r| {
+                r.as_object().expect("record").iter().map(|(k, v)| (k.clone(), text(v))).collect()
+            })
             .collect();
         let want: Vec<BTreeMap<String, String>> = expected.rows.values().cloned().collect();
         assert_eq!(got, want, "records of version {n}");
@@ -183,11 +181,17 @@ async fn every_api_and_export_answers_each_versions_data() {
         }
         // v2.0 records and v1 search.
         let v20 = server
-            .json(&format!("/api/explore/v2.0/catalog/datasets/velos/records?version={n}&rows=100"), 200)
+            .json(
+                &format!("/api/explore/v2.0/catalog/datasets/velos/records?version={n}&rows=100"),
+                200,
+            )
             .await;
         assert_eq!(v20["total_count"], expected.rows.len(), "v2.0 at version {n}");
         let by_id = ids(&server, n).await;
-        assert_eq!(by_id.values().cloned().collect::<BTreeSet<_>>(), codes.iter().cloned().collect());
+        assert_eq!(
+            by_id.values().cloned().collect::<BTreeSet<_>>(),
+            codes.iter().cloned().collect()
+        );
         // One record, by id, at this version.
         for (id, code) in &by_id {
             let record = server.json(&format!("{V}/records/{id}?version={n}"), 200).await;
@@ -223,12 +227,15 @@ async fn every_api_and_export_answers_each_versions_data() {
 }
 
 /// The `/changes` answer (every page, `limit` 2) as a [`Diff`], record ids mapped to codes.
-async fn api_changes(server: &TestServer, query: &str, codes: &BTreeMap<String, String>) -> (Diff, Value) {
+async fn api_changes(
+    server: &TestServer,
+    query: &str,
+    codes: &BTreeMap<String, String>,
+) -> (Diff, Value) {
     let mut out = Diff::new();
     let mut offset = 0;
     let first = loop {
-        let page =
-            server.json(&format!("{V}/changes?{query}&limit=2&offset={offset}"), 200).await;
+        let page = server.json(&format!("{V}/changes?{query}&limit=2&offset={offset}"), 200).await;
         for row in page["results"].as_array().expect("results") {
             let change = text(&row["change"]);
             let code = codes.get(&text(&row["record_id"])).cloned().expect("a known record id");
@@ -270,14 +277,19 @@ async fn changes_match_a_diff_of_the_csv_exports() {
     for n in 1..=3 {
         codes.extend(ids(&server, n).await);
     }
-    for (from, to, query) in [(1, 2, "from=1&to=2"), (2, 3, "from=2&to=3"), (1, 3, "from=1&to=3"), (2, 3, "x=1")] {
+    for (from, to, query) in
+        [(1, 2, "from=1&to=2"), (2, 3, "from=2&to=3"), (1, 3, "from=1&to=3"), (2, 3, "x=1")]
+    {
         let export = |n: usize| format!("{V}/exports/csv?version={n}");
         let old = table(server.get(&export(from)).await.2.trim_start_matches('\u{feff}'));
         let new = table(server.get(&export(to)).await.2.trim_start_matches('\u{feff}'));
         let expected = diff(&old, &new);
         let (got, page) = api_changes(&server, query, &codes).await;
         assert_eq!(got, expected, "changes {query}");
-        assert_eq!((page["from"].as_u64(), page["to"].as_u64()), (Some(from as u64), Some(to as u64)));
+        assert_eq!(
+            (page["from"].as_u64(), page["to"].as_u64()),
+            (Some(from as u64), Some(to as u64))
+        );
         let count = |kind: &str| expected.keys().filter(|(k, _)| k == kind).count();
         assert_eq!(page["records_added"], count("added"));
         assert_eq!(page["records_removed"], count("removed"));
@@ -286,9 +298,8 @@ async fn changes_match_a_diff_of_the_csv_exports() {
         let only = |a: &Table, b: &Table| -> Vec<String> {
             a.header.iter().filter(|h| !b.header.contains(h)).cloned().collect()
         };
-        let names = |v: &Value| -> Vec<String> {
-            v.as_array().expect("names").iter().map(text).collect()
-        };
+        let names =
+            |v: &Value| -> Vec<String> { v.as_array().expect("names").iter().map(text).collect() };
         assert_eq!(names(&page["schema"]["added"]), only(&new, &old), "fields added {query}");
         assert_eq!(names(&page["schema"]["removed"]), only(&old, &new), "fields removed {query}");
         // The same changes as CSV, one line per field.
@@ -330,7 +341,11 @@ async fn the_versions_list_summarises_each_version() {
         assert_eq!(item["pruned"], false);
         let summary = &item["summary"];
         let d = if i == 0 {
-            expected.rows.keys().map(|c| (("added".to_owned(), c.clone()), BTreeMap::new())).collect()
+            expected
+                .rows
+                .keys()
+                .map(|c| (("added".to_owned(), c.clone()), BTreeMap::new()))
+                .collect()
         } else {
             diff(&table(VERSIONS[i - 1]), &expected)
         };
@@ -339,8 +354,12 @@ async fn the_versions_list_summarises_each_version() {
         assert_eq!(summary["records_removed"], count("removed"), "version {}", i + 1);
         assert_eq!(summary["records_changed"], count("changed"), "version {}", i + 1);
     }
-    let changed: Vec<&str> =
-        results[0]["fields_changed"].as_array().expect("names").iter().filter_map(Value::as_str).collect();
+    let changed: Vec<&str> = results[0]["fields_changed"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert_eq!(changed, ["etat", "nom"]);
 }
 
@@ -359,7 +378,11 @@ async fn bad_versions_are_refused_with_the_versions_that_exist() {
         (format!("{V}/changes?from=1&limit=5000"), 400, "InvalidRESTParameterError"),
         (format!("{V}/changes?from=1&limit=-1"), 400, "InvalidRESTParameterError"),
         (format!("{V}/changes?to=1"), 400, "InvalidRESTParameterError"),
-        ("/api/explore/v2.1/catalog/datasets/nope/records?version=1".to_owned(), 404, "DatasetNotFound"),
+        (
+            "/api/explore/v2.1/catalog/datasets/nope/records?version=1".to_owned(),
+            404,
+            "DatasetNotFound",
+        ),
     ] {
         let body = server.json(&path, status).await;
         assert_eq!(body["error_code"], code, "{path}: {body}");
@@ -427,7 +450,9 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
     let path = dir.path().to_path_buf();
     let store = Store::open(&path).expect("store");
     let actor = kleber_app::accounts::operator();
-    store.account_change(|c| c.change_lifecycle(&actor, "velos", Lifecycle::Archive)).expect("archive");
+    store
+        .account_change(|c| c.change_lifecycle(&actor, "velos", Lifecycle::Archive))
+        .expect("archive");
     let server = TestServer::start(dir).await;
     let object = server.json(V, 200).await;
     assert_eq!(object["metas"]["default"]["archived"], true);
@@ -459,11 +484,14 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
         unique_id: Some("code".to_owned()),
         crash: None,
     };
-    let refused = app.import(&RequestContext::operator(), request(&csv)).await.expect_err("archived");
+    let refused =
+        app.import(&RequestContext::operator(), request(&csv)).await.expect_err("archived");
     assert!(refused.to_string().contains("archived"), "{refused}");
     let list = server.json(&format!("{V}/versions"), 200).await;
     assert_eq!(list["total_count"], 3);
-    store.account_change(|c| c.change_lifecycle(&actor, "velos", Lifecycle::Unarchive)).expect("unarchive");
+    store
+        .account_change(|c| c.change_lifecycle(&actor, "velos", Lifecycle::Unarchive))
+        .expect("unarchive");
     app.import(&RequestContext::operator(), request(&csv)).await.expect("import once unarchived");
     let list = server.json(&format!("{V}/versions"), 200).await;
     assert_eq!(list["total_count"], 4);
@@ -475,8 +503,10 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_of_this_guide_run() {
     let server = server().await;
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/versions.md"))
-        .expect("docs/versions.md");
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/versions.md"),
+    )
+    .expect("docs/versions.md");
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in doc.lines() {
@@ -532,10 +562,7 @@ async fn the_portal_shows_versions_and_keeps_an_old_one_across_tabs() {
     let versions = page("/explore/dataset/velos/versions/".to_owned()).await;
     for n in 1..=3 {
         assert!(versions.contains(&format!("data-version=\"{n}\"")), "version {n} listed");
-        assert!(
-            versions.contains(&format!("exports/csv?version={n}")),
-            "version {n} downloadable"
-        );
+        assert!(versions.contains(&format!("exports/csv?version={n}")), "version {n} downloadable");
     }
     assert!(versions.contains("changes?from=2&#38;to=3&#38;format=csv"), "{versions}");
     assert!(versions.contains("/explore/dataset/velos/table/?version=1"));
