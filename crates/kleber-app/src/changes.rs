@@ -150,12 +150,12 @@ impl App {
         dataset: &DatasetVersion,
         request: &ChangesRequest,
     ) -> Result<Changes, Error> {
-        if let Some(limit) = request.limit {
-            if limit > MAX_CHANGES_LIMIT || request.offset + limit > MAX_CHANGES_WINDOW {
-                return Err(Error::BadParameter(format!(
-                    "Invalid value for limit/offset: a page of changes holds at most {MAX_CHANGES_LIMIT} rows and ends before row {MAX_CHANGES_WINDOW}; use format=csv to stream every change"
-                )));
-            }
+        if let Some(limit) = request.limit
+            && (limit > MAX_CHANGES_LIMIT || request.offset + limit > MAX_CHANGES_WINDOW)
+        {
+            return Err(Error::BadParameter(format!(
+                "Invalid value for limit/offset: a page of changes holds at most {MAX_CHANGES_LIMIT} rows and ends before row {MAX_CHANGES_WINDOW}; use format=csv to stream every change"
+            )));
         }
         let current = DatasetVersion { at: None, fields: None, ..dataset.clone() };
         let to = match &request.to {

@@ -319,10 +319,10 @@ impl App {
         let uid = self
             .on_store(move |store| Ok(store.catalog().managed_dataset(&lookup)?.map(|d| d.uid)))
             .await;
-        if let Ok(Some(uid)) = uid {
-            if let Err(e) = self.summarized_versions(&uid, id).await {
-                tracing::warn!("summary of the new version of {id} not computed: {e}");
-            }
+        if let Ok(Some(uid)) = uid
+            && let Err(e) = self.summarized_versions(&uid, id).await
+        {
+            tracing::warn!("summary of the new version of {id} not computed: {e}");
         }
     }
 }
