@@ -6,7 +6,9 @@
 #   curl (runs the examples of docs/publishing.md).
 # - Python: a virtual environment in tests/clients/.venv with the pinned clients and readers
 #   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis,
-#   aiosmtpd: the local SMTP server the invitation-mail tests send to).
+#   aiosmtpd: the local SMTP server the invitation-mail tests send to; frictionless, rdflib,
+#   feedparser: Data Package, RDF and RSS readers), and ckanext-datajson without its
+#   dependencies (Project Open Data's data.json schemas).
 # - npm: tests/clients/node_modules from tests/clients/package-lock.json
 #   (@opendatasoft/api-client, playwright-core, axe-core).
 #
@@ -42,6 +44,12 @@ if ! cmp -s tests/clients/requirements.txt "$stamp" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
   cp tests/clients/requirements.txt "$stamp"
+fi
+# Project Open Data's v1.1 JSON schemas (data.json), as ckanext-datajson ships them: its own
+# dependencies (CKAN, an old jsonschema) are not wanted, only the schema files.
+if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('ckanext.datajson') is None)" 2>/dev/null; then
+  echo "installing the Project Open Data schemas (ckanext-datajson) into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps ckanext-datajson==0.1.29
 fi
 
 modules=tests/clients/node_modules

@@ -22,6 +22,7 @@ pub mod changes;
 pub mod cluster;
 mod context;
 mod error;
+pub mod harvest_ods;
 pub mod import;
 pub mod manage;
 pub mod policy;

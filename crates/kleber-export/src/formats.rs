@@ -3,13 +3,15 @@
 
 use arrow::datatypes::SchemaRef;
 
+use crate::datapackage::{DataPackageWriter, PackageInfo};
 use crate::encode::RecordEncoder;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fgb::FgbWriter;
 use crate::geojson_out::{GeoJsonStyle, GeoJsonWriter};
 use crate::gpx::{GpxOptions, GpxWriter};
 use crate::kml::KmlWriter;
 use crate::parquet_out::{ParquetCompression, ParquetWriter};
+use crate::rdf::{RdfOptions, RdfSyntax, RdfWriter};
 use crate::shp::ShapefileWriter;
 use crate::spool::{SpoolDir, SpoolWriter};
 use crate::writers::{CsvOptions, CsvWriter, JsonArrayWriter, JsonLinesWriter, RecordWriter};
@@ -38,11 +40,21 @@ pub enum ExportFormat {
     Gpx,
     /// FlatGeobuf.
     Fgb,
+    /// JSON-LD: each record a resource (see the `rdf` module).
+    JsonLd,
+    /// Turtle.
+    Turtle,
+    /// RDF/XML.
+    RdfXml,
+    /// Notation3.
+    N3,
+    /// A Frictionless Data Package: `datapackage.json` and the CSV, zipped.
+    DataPackage,
 }
 
 impl ExportFormat {
     /// Every dataset export format, in the order `/exports` lists them.
-    pub const ALL: [ExportFormat; 10] = [
+    pub const ALL: [ExportFormat; 15] = [
         ExportFormat::Csv,
         ExportFormat::Json,
         ExportFormat::Jsonl,
@@ -53,6 +65,11 @@ impl ExportFormat {
         ExportFormat::Kml,
         ExportFormat::Gpx,
         ExportFormat::Fgb,
+        ExportFormat::JsonLd,
+        ExportFormat::Turtle,
+        ExportFormat::RdfXml,
+        ExportFormat::N3,
+        ExportFormat::DataPackage,
     ];
 
     /// The formats of catalog exports (`/catalog/exports/{format}`).
@@ -72,6 +89,11 @@ impl ExportFormat {
             ExportFormat::Kml => "kml",
             ExportFormat::Gpx => "gpx",
             ExportFormat::Fgb => "fgb",
+            ExportFormat::JsonLd => "jsonld",
+            ExportFormat::Turtle => "turtle",
+            ExportFormat::RdfXml => "rdfxml",
+            ExportFormat::N3 => "n3",
+            ExportFormat::DataPackage => "datapackage",
         }
     }
 
@@ -83,7 +105,9 @@ impl ExportFormat {
     /// The extension of the downloaded file (`zip` for shapefiles).
     pub const fn extension(self) -> &'static str {
         match self {
-            ExportFormat::Shp => "zip",
+            ExportFormat::Shp | ExportFormat::DataPackage => "zip",
+            ExportFormat::Turtle => "ttl",
+            ExportFormat::RdfXml => "rdf",
             other => other.name(),
         }
     }
@@ -103,7 +127,21 @@ impl ExportFormat {
             ExportFormat::Kml => "application/vnd.google-earth.kml+xml",
             ExportFormat::Gpx => "application/gpx+xml",
             ExportFormat::Fgb => "application/octet-stream",
+            ExportFormat::JsonLd => "application/ld+json",
+            ExportFormat::Turtle => "text/turtle; charset=utf-8",
+            ExportFormat::RdfXml => "application/rdf+xml",
+            ExportFormat::N3 => "text/n3; charset=utf-8",
+            ExportFormat::DataPackage => "application/zip",
         }
+    }
+
+    /// Whether the format is RDF: its records need their ids (the column
+    /// [`crate::RDF_RECORD_ID`]).
+    pub const fn is_rdf(self) -> bool {
+        matches!(
+            self,
+            ExportFormat::JsonLd | ExportFormat::Turtle | ExportFormat::RdfXml | ExportFormat::N3
+        )
     }
 
     /// Whether the format is about geometry and needs a geographic column (GeoJSON, shapefile,
@@ -141,6 +179,10 @@ pub struct ExportOptions {
     pub geojson: GeoJsonStyle,
     /// Where spooled formats write their temporary files.
     pub spool: SpoolDir,
+    /// The records' IRIs (RDF formats).
+    pub rdf: RdfOptions,
+    /// The package's metadata (`datapackage`; required by it).
+    pub datapackage: Option<PackageInfo>,
 }
 
 /// The writer of one export: streamed as produced, or spooled to a temporary file.
@@ -199,5 +241,24 @@ pub fn export_writer(
         ExportFormat::Fgb => {
             ExportWriter::Spool(Box::new(FgbWriter::new(encoder, schema, &options.name, spool)?))
         }
+        ExportFormat::JsonLd => rdf(encoder, RdfSyntax::JsonLd, options)?,
+        ExportFormat::Turtle => rdf(encoder, RdfSyntax::Turtle, options)?,
+        ExportFormat::RdfXml => rdf(encoder, RdfSyntax::RdfXml, options)?,
+        ExportFormat::N3 => rdf(encoder, RdfSyntax::N3, options)?,
+        ExportFormat::DataPackage => {
+            let info = options.datapackage.as_ref().ok_or_else(|| {
+                Error::format("datapackage", "the export has no package metadata")
+            })?;
+            ExportWriter::Spool(Box::new(DataPackageWriter::new(
+                encoder,
+                info,
+                &options.csv,
+                spool,
+            )?))
+        }
     })
+}
+
+fn rdf(encoder: RecordEncoder, syntax: RdfSyntax, options: &ExportOptions) -> Result<ExportWriter> {
+    Ok(ExportWriter::Stream(Box::new(RdfWriter::new(encoder, syntax, &options.rdf)?)))
 }

@@ -74,6 +74,7 @@
 #![warn(missing_docs)]
 
 mod columns;
+mod datapackage;
 mod encode;
 pub mod error;
 mod fgb;
@@ -85,12 +86,17 @@ mod gpx;
 mod gzip;
 mod kml;
 mod parquet_out;
+mod rdf;
 mod shp;
 mod spool;
 mod writers;
 mod xlsx;
 
 pub use columns::{ColumnKind, EncodeOptions, OffsetFn, OutputColumn};
+pub use datapackage::{
+    DATA_PACKAGE_PROFILE, DataPackageWriter, PackageInfo, PackageLicense, PackageParty, descriptor,
+    package_name, table_schema,
+};
 pub use encode::RecordEncoder;
 pub use error::{Error, Result};
 pub use fgb::FgbWriter;
@@ -101,6 +107,7 @@ pub use gpx::{GPX_EXTENSION_NAMESPACE, GpxOptions, GpxWriter};
 pub use gzip::GzipChunks;
 pub use kml::KmlWriter;
 pub use parquet_out::{ParquetCompression, ParquetWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS};
+pub use rdf::{RDF_RECORD_ID, RdfOptions, RdfSyntax, RdfWriter};
 pub use shp::ShapefileWriter;
 pub use spool::{SpoolBudget, SpoolDir, SpoolWriter};
 pub use writers::{

@@ -348,7 +348,7 @@ async fn export(
     let params = Params::parse(Some(&query));
     let ctx = request_context(&resolution, &params)?;
     let version = resolution.dataset(&state, &id).await?;
-    export_dataset(&state, &ctx, &version, format, &params).await
+    export_dataset(&state, &ctx, &version, format, &params, resolution.base.as_ref()).await
 }
 
 async fn list_attachments(

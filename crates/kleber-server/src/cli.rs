@@ -64,6 +64,11 @@ enum Command {
     Dataset(crate::cli_admin::DatasetCommand),
     /// The audit log, newest first: `kleber audit [--org ORG] [--limit N]`.
     Audit(crate::cli_admin::AuditArgs),
+    /// Copy a whole Opendatasoft portal: `kleber migrate https://PORTAL [--where ODSQL]`.
+    Migrate(crate::cli_migrate::MigrateArgs),
+    /// Harvest another portal's datasets: `kleber harvest ods https://PORTAL [--dataset ID]...`.
+    #[command(subcommand)]
+    Harvest(crate::cli_migrate::HarvestCommand),
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +273,8 @@ pub fn main() -> ExitCode {
         Command::Key(command) => crate::cli_admin::run_key(command),
         Command::Dataset(command) => crate::cli_admin::run_dataset(command),
         Command::Audit(args) => crate::cli_admin::run_audit(args),
+        Command::Migrate(args) => crate::cli_migrate::run_migrate(args),
+        Command::Harvest(command) => crate::cli_migrate::run_harvest(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

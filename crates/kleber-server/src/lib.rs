@@ -17,6 +17,7 @@ pub mod api_v20;
 pub mod ckan;
 pub mod cli;
 mod cli_admin;
+mod cli_migrate;
 pub mod demo;
 pub mod error;
 pub mod http;
@@ -55,6 +56,7 @@ pub fn routes() -> http::routes::Routes {
     use http::routes::{Routes, plain};
     Routes::new()
         .mount(api::V2_1, api::routes(), plain)
+        .mount("", api::root_routes(), plain)
         .mount(api_v20::V2_0, api_v20::routes(), api_v20::layers)
         .mount(api_v20::V2_ALIAS, api_v20::routes(), api_v20::layers)
         .mount("", api_v1::routes(), plain)

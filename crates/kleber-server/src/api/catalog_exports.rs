@@ -29,12 +29,18 @@ const FILE_NAME: &str = "catalog";
 
 /// `GET /catalog/exports`: the catalog export formats, as links.
 pub async fn list_catalog_export_formats(base: PublicUrl) -> Response {
-    let links: Vec<_> = ExportFormat::CATALOG
+    let mut links: Vec<_> = ExportFormat::CATALOG
         .iter()
         .map(|f| {
             json!({"rel": f.name(), "href": base.url(&format!("{V2_1}/catalog/exports/{}", f.name()))})
         })
         .collect();
+    // The feeds of `catalog_feeds.rs`.
+    for name in ["rss", "data.json"] {
+        links.push(
+            json!({"rel": name, "href": base.url(&format!("{V2_1}/catalog/exports/{name}"))}),
+        );
+    }
     json_response(json!({"links": links}).to_string())
 }
 

@@ -46,5 +46,5 @@ pub async fn export_records(
     let params = Params::parse(query.as_deref());
     let ctx = request_context(&resolution, &params)?;
     let version = resolution.dataset(&state, &id).await?;
-    export_dataset(&state, &ctx, &version, format, &params).await
+    export_dataset(&state, &ctx, &version, format, &params, resolution.base.as_ref()).await
 }

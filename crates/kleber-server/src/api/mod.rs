@@ -2,7 +2,9 @@
 
 pub mod catalog;
 pub mod catalog_exports;
+pub mod catalog_feeds;
 pub mod clusters;
+pub mod datapackage;
 pub mod exports;
 pub mod management;
 pub mod push;
@@ -47,9 +49,18 @@ pub fn routes() -> Vec<RouteDef> {
         // Versions and changes (docs/versions.md).
         def("/catalog/datasets/{id}/versions", DATASET, get(versions::list_versions)),
         def("/catalog/datasets/{id}/changes", DATASET, get(versions::get_changes)),
+        // Data Package, RSS and data.json (docs/interoperability.md).
+        def("/catalog/datasets/{id}/datapackage.json", DATASET, get(datapackage::get_datapackage)),
+        def("/catalog/exports/rss", Reads::Catalog, get(catalog_feeds::export_rss)),
+        def("/catalog/exports/data.json", Reads::Catalog, get(catalog_feeds::export_data_json)),
         def("/catalog/exports", Reads::Catalog, get(catalog_exports::list_catalog_export_formats)),
         def("/catalog/exports/{format}", Reads::Catalog, get(catalog_exports::export_catalog)),
     ]
+}
+
+/// Routes at the root of the site: `/data.json`, where Project Open Data harvesters look.
+pub fn root_routes() -> Vec<RouteDef> {
+    vec![def("/data.json", Reads::Catalog, get(catalog_feeds::export_data_json))]
 }
 
 async fn root(base: PublicUrl) -> Response {

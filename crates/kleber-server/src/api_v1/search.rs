@@ -243,7 +243,16 @@ pub async fn download(
             }
             let v21 = v1.params(&extra);
             let ctx = crate::shared::request_context(resolution, &v21)?;
-            Ok(export_dataset_styled(state, &ctx, &version, format, &v21, GeoJsonStyle::V1).await?)
+            Ok(export_dataset_styled(
+                state,
+                &ctx,
+                &version,
+                format,
+                &v21,
+                GeoJsonStyle::V1,
+                resolution.base.as_ref(),
+            )
+            .await?)
         }
     }
 }

@@ -136,6 +136,11 @@ pub(crate) fn format_label(format: ExportFormat) -> &'static str {
         ExportFormat::Kml => "KML",
         ExportFormat::Gpx => "GPX",
         ExportFormat::Fgb => "FlatGeobuf",
+        ExportFormat::JsonLd => "JSON-LD",
+        ExportFormat::Turtle => "Turtle",
+        ExportFormat::RdfXml => "RDF/XML",
+        ExportFormat::N3 => "N3",
+        ExportFormat::DataPackage => "Data Package",
     }
 }
 

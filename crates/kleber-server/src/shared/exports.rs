@@ -18,13 +18,16 @@ use futures::StreamExt;
 use kleber_app::{DatasetVersion, Export, RequestContext};
 use kleber_export::{
     CsvOptions, ExportFormat, ExportOptions, ExportWriter, GeoJsonStyle, GpxOptions, GzipChunks,
-    ParquetCompression, RecordWriter, SpoolDir, SpoolWriter, export_writer, geometry_column,
+    ParquetCompression, RDF_RECORD_ID, RdfOptions, RecordWriter, SpoolDir, SpoolWriter,
+    export_writer, geometry_column,
 };
 use kleber_query::{RecordBatch, RecordBatchStream};
 use kleber_types::{ErrorCode, FieldType};
 use tokio::io::AsyncReadExt;
 
 use crate::error::ApiError;
+use crate::http::PublicUrl;
+use crate::shared::datapackage::{dataset_url, package_info};
 use crate::shared::params::Params;
 use crate::shared::stall::watched;
 use crate::state::AppState;
@@ -95,6 +98,7 @@ pub fn export_options(
         gpx,
         geojson: GeoJsonStyle::V21,
         spool: state.spool.spool_dir(),
+        ..ExportOptions::default()
     })
 }
 
@@ -112,14 +116,18 @@ fn writer_error(e: kleber_export::Error) -> ApiError {
 /// The export of `version` in `format` under the v2.1 export parameters `params` (`select`,
 /// `where`, `order_by`, `refine`, `exclude`, `limit`, `offset`, `compressed`, the format's
 /// own parameters): the one export path of every front end.
+///
+/// `base` is the request's base URL: RDF formats name records under it, and the
+/// `datapackage` descriptor points at it.
 pub async fn export_dataset(
     state: &AppState,
     ctx: &RequestContext,
     version: &DatasetVersion,
     format: ExportFormat,
     params: &Params,
+    base: Option<&PublicUrl>,
 ) -> Result<Response, ApiError> {
-    export_dataset_styled(state, ctx, version, format, params, GeoJsonStyle::V21).await
+    export_dataset_styled(state, ctx, version, format, params, GeoJsonStyle::V21, base).await
 }
 
 /// [`export_dataset`] with GeoJSON in `geojson` style (the legacy downloads ask
@@ -131,6 +139,7 @@ pub async fn export_dataset_styled(
     format: ExportFormat,
     params: &Params,
     geojson: GeoJsonStyle,
+    base: Option<&PublicUrl>,
 ) -> Result<Response, ApiError> {
     let limit = params.export_limit()?;
     let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
@@ -138,7 +147,24 @@ pub async fn export_dataset_styled(
     let id = version.id();
     let mut options = export_options(state, params, id)?;
     options.geojson = geojson;
-    let query = params.records_query(limit, offset);
+    let mut query = params.records_query(limit, offset);
+    let base = match base {
+        Some(base) => Some(base),
+        None if format.is_rdf() || format == ExportFormat::DataPackage => {
+            return Err(ApiError::internal("the request has no base URL"));
+        }
+        None => None,
+    };
+    if let (true, Some(base)) = (format.is_rdf(), base) {
+        // Each record is named by its id (no id for grouped rows: blank nodes).
+        if !params.grouped() {
+            query.record_id_column = Some(RDF_RECORD_ID.to_owned());
+        }
+        options.rdf = RdfOptions { dataset_iri: dataset_url(base, id) };
+    }
+    if let (ExportFormat::DataPackage, Some(base)) = (format, base) {
+        options.datapackage = Some(package_info(version, base));
+    }
     let export = state.app.export(ctx, version, &query).await?;
     if format.needs_geometry() && geometry_column(export.encoder.columns()).is_none() {
         let has_geo = version

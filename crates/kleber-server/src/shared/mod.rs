@@ -5,6 +5,7 @@
 //! `http` and from `kleber_app`, never from each other (checked by `tests/it/layering.rs`).
 
 pub mod ckan_error;
+pub mod datapackage;
 pub mod dataset_object;
 pub mod exports;
 pub mod facets;

@@ -476,7 +476,23 @@ async fn content_types_file_names_format_list_and_compression() {
         list["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
     assert_eq!(
         rels,
-        ["csv", "json", "jsonl", "geojson", "xlsx", "parquet", "shp", "kml", "gpx", "fgb"]
+        [
+            "csv",
+            "json",
+            "jsonl",
+            "geojson",
+            "xlsx",
+            "parquet",
+            "shp",
+            "kml",
+            "gpx",
+            "fgb",
+            "jsonld",
+            "turtle",
+            "rdfxml",
+            "n3",
+            "datapackage"
+        ]
     );
     for (format, content_type, file) in [
         ("csv", "text/csv; charset=utf-8", "velib.csv"),
@@ -489,6 +505,11 @@ async fn content_types_file_names_format_list_and_compression() {
         ("kml", "application/vnd.google-earth.kml+xml", "velib.kml"),
         ("gpx", "application/gpx+xml", "velib.gpx"),
         ("fgb", "application/octet-stream", "velib.fgb"),
+        ("jsonld", "application/ld+json", "velib.jsonld"),
+        ("turtle", "text/turtle; charset=utf-8", "velib.ttl"),
+        ("rdfxml", "application/rdf+xml", "velib.rdf"),
+        ("n3", "text/n3; charset=utf-8", "velib.n3"),
+        ("datapackage", "application/zip", "velib.zip"),
     ] {
         let path = format!("{V}/datasets/velib/exports/{format}?limit=20");
         let (status, ct, disposition, plain) = download(&server, &path).await;

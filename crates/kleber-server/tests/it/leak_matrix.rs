@@ -149,6 +149,12 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/datasets/1.0/{id}/attachments/{attachment}", &[""]),
     ("/api/datasets/1.0/{id}/alternative_exports/{attachment}", &[""]),
     ("/explore/dataset/{id}/download", &["", "?format=json"]),
+    // ---- Data Package, RSS, data.json (issue 16 items 4 and 6): begin ----
+    ("/api/explore/v2.1/catalog/datasets/{id}/datapackage.json", &[""]),
+    ("/api/explore/v2.1/catalog/exports/rss", &["", "?where=%22rqz7%22"]),
+    ("/api/explore/v2.1/catalog/exports/data.json", &["", "?limit=100"]),
+    ("/data.json", &[""]),
+    // ---- Data Package, RSS, data.json: end ----
     // ---- CKAN's Action API (issue 16 item 3), both mounts: begin ----
     ("/api/3/action/status_show", &[""]),
     ("/api/3/action/package_list", &["", "?limit=100"]),
@@ -496,7 +502,7 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     expand("{id}", &[d.id.to_owned()]);
     expand("{record_id}", &records[&d.kind]);
     expand("{slug}", &[d.publisher.to_ascii_lowercase().replace(' ', "-")]);
-    expand("{format}", &["csv".to_owned(), "json".to_owned()]);
+    expand("{format}", &["csv".to_owned(), "json".to_owned(), "turtle".to_owned()]);
     expand("{org}", &["ems".to_owned(), "autre".to_owned(), "inconnue".to_owned()]);
     expand("{token}", &["0".repeat(64)]);
     expand("{file}", &["aucun.csv".to_owned()]);
