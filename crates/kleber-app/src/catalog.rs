@@ -100,6 +100,7 @@ fn entry(record: &DatasetRecord) -> CatalogEntry {
         records_count: record.version.records_count,
         features: features(record).into_iter().map(str::to_owned).collect(),
         has_records: record.version.records_count > 0,
+        archived: record.metas.get("archived").and_then(Value::as_bool).unwrap_or(false),
     }
 }
 

@@ -34,6 +34,10 @@ pub enum Error {
     /// No such thing (an organization, a user, a key, an attachment, a version).
     #[error("{0}")]
     NotFound(String),
+    /// The dataset has no such version, or its data was pruned (the message names the
+    /// versions that exist).
+    #[error("{0}")]
+    VersionNotFound(String),
     /// A body is larger than the use case accepts (the message gives the limit).
     /// No upload with this id belongs to the caller (or it expired).
     #[error("{0}")]
@@ -94,6 +98,7 @@ impl HasErrorCode for Error {
             Error::InvalidBody(_) => ErrorCode::InvalidRequestBody,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::VersionNotFound(_) => ErrorCode::VersionNotFound,
             Error::UploadNotFound(_) => ErrorCode::UploadNotFound,
             Error::UnreadableFile(_) => ErrorCode::UnreadableFile,
             Error::RejectedRows(_) => ErrorCode::RejectedRows,

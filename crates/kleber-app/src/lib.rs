@@ -18,6 +18,7 @@ pub mod attachments;
 pub mod audit;
 pub mod cache;
 pub mod catalog;
+pub mod changes;
 pub mod cluster;
 mod context;
 mod error;
@@ -33,6 +34,7 @@ pub mod rules;
 pub mod schedule;
 pub mod sessions;
 pub mod sources;
+pub mod time_travel;
 pub mod uploads;
 pub mod versions;
 pub mod volatile;
@@ -387,7 +389,7 @@ impl App {
             .position(id)
             .filter(|&i| ctx.principal.may_read(&view.snapshot.records[i]))
             .ok_or_else(|| Error::DatasetNotFound(id.to_owned()))?;
-        Ok(DatasetVersion { snapshot: Arc::clone(&view.snapshot), index, fields: None })
+        Ok(DatasetVersion { snapshot: Arc::clone(&view.snapshot), index, fields: None, at: None })
     }
 
     // ---- the response cache --------------------------------------------------------------
@@ -660,12 +662,16 @@ impl App {
         mut progress: impl FnMut(kleber_ingest::Progress) + Send + 'static,
     ) -> Result<import::ImportSummary, Error> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
+        let id = request.dataset.clone();
+        let summary = tokio::task::spawn_blocking(move || {
             import::import_file_with(&store, &request, &access, &mut progress)
                 .map_err(Error::Import)
         })
         .await
-        .map_err(Error::internal)?
+        .map_err(Error::internal)??;
+        // The new version's change summary (docs/versions.md), stored with it.
+        self.summarize_latest(&id).await;
+        Ok(summary)
     }
 
     /// Merges `patch` into the metadata of dataset `id` (`metas.default.title`, ...).

@@ -72,6 +72,9 @@ pub struct DatasetVersion {
     pub(crate) index: usize,
     /// Fields to plan over instead of the stored ones (v1 `disjunctive.F` annotations).
     pub(crate) fields: Option<Arc<Vec<Field>>>,
+    /// An earlier version than the current one, when the request asked one (`version=N`,
+    /// [`crate::time_travel`]).
+    pub(crate) at: Option<Arc<crate::time_travel::At>>,
 }
 
 impl std::fmt::Debug for DatasetVersion {
@@ -86,7 +89,20 @@ impl std::fmt::Debug for DatasetVersion {
 impl DatasetVersion {
     /// The dataset's catalog record (metadata, the version's fields and files).
     pub fn record(&self) -> &DatasetRecord {
-        &self.snapshot.records[self.index]
+        match &self.at {
+            Some(at) => &at.record,
+            None => &self.snapshot.records[self.index],
+        }
+    }
+
+    /// Whether this is an earlier version than the dataset's current one.
+    pub fn is_old(&self) -> bool {
+        self.at.is_some()
+    }
+
+    /// The number of the dataset's current version (the one served without `version=`).
+    pub fn current_number(&self) -> i64 {
+        self.snapshot.records[self.index].version.number
     }
 
     /// Its identifier.
@@ -136,6 +152,14 @@ impl DatasetVersion {
     /// The scan view the caller sees this version through, if it is an outsider of its
     /// access rule.
     fn view(&self) -> Option<&Arc<kleber_query::ScanView>> {
+        match &self.at {
+            Some(at) => at.view.as_ref(),
+            None => self.current_view(),
+        }
+    }
+
+    /// The scan view of the current version, if the caller is an outsider of its rule.
+    pub(crate) fn current_view(&self) -> Option<&Arc<kleber_query::ScanView>> {
         self.snapshot.views.get(self.index).and_then(Option::as_ref)
     }
 
@@ -156,7 +180,10 @@ impl DatasetVersion {
     /// (never tagged nor cached), so its `ETag` neither needs nor may carry anything about
     /// the rest of the catalog.
     pub fn stamp(&self) -> &str {
-        &self.snapshot.stamps[self.index]
+        match &self.at {
+            Some(at) => &at.stamp,
+            None => &self.snapshot.stamps[self.index],
+        }
     }
 
     /// The catalog generation this version was read at.

@@ -88,11 +88,11 @@ pub(crate) struct OutsiderCounts {
 const MAX_COUNTS: usize = 4096;
 
 impl OutsiderCounts {
-    fn get(&self, key: &(String, i64, String)) -> Option<i64> {
+    pub(crate) fn get(&self, key: &(String, i64, String)) -> Option<i64> {
         self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).copied()
     }
 
-    fn put(&self, key: (String, i64, String), count: i64) {
+    pub(crate) fn put(&self, key: (String, i64, String), count: i64) {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if counts.len() >= MAX_COUNTS {
             counts.clear();

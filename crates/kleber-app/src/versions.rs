@@ -14,12 +14,10 @@ use crate::{App, Error};
 impl App {
     /// The versions of dataset `id`, newest first.
     pub async fn versions(&self, editor: &Editor, id: &str) -> Result<Vec<VersionInfo>, Error> {
-        let (editor, id) = (editor.clone(), id.to_owned());
-        self.on_store(move |store| {
-            managed_for(store, &editor, &id)?;
-            store.catalog().version_infos(&id).map_err(store_error)
-        })
-        .await
+        let (editor, lookup) = (editor.clone(), id.to_owned());
+        let d = self.on_store(move |store| managed_for(store, &editor, &lookup)).await?;
+        // With each version's change summary (computed now if it was not at publish).
+        self.summarized_versions(&d.uid, id).await
     }
 
     /// Publishes the files of version `number` of dataset `id` as its new current version;

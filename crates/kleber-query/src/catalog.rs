@@ -54,6 +54,8 @@ pub struct CatalogEntry {
     pub features: Vec<String>,
     /// Whether the dataset has records.
     pub has_records: bool,
+    /// Whether the dataset is archived (read-only, every version still served).
+    pub archived: bool,
 }
 
 fn field(name: &str, t: FieldType, annotations: &[(&str, &[&str])]) -> Field {
@@ -83,6 +85,7 @@ pub fn catalog_fields() -> Vec<Field> {
         field("features", FieldType::Text, &[facet, multi]),
         field("has_records", FieldType::Boolean, &[]),
         field("organization", FieldType::Text, &[facet]),
+        field("archived", FieldType::Boolean, &[facet]),
     ]
 }
 
@@ -122,6 +125,7 @@ pub fn catalog_batch(entries: &[CatalogEntry]) -> Result<RecordBatch> {
         list(entries.iter().map(|e| e.features.clone())),
         Arc::new(entries.iter().map(|e| Some(e.has_records)).collect::<BooleanArray>()),
         text(|e| e.organization.as_deref()),
+        Arc::new(entries.iter().map(|e| Some(e.archived)).collect::<BooleanArray>()),
     ];
     RecordBatch::try_new(schema, columns).map_err(Error::from)
 }

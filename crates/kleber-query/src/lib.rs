@@ -13,6 +13,7 @@
 //! what a query may hold, and exceeding it is [`Error::TooHeavy`], not a crash.
 
 pub mod catalog;
+mod changes;
 mod dates;
 mod error;
 pub mod facets;
@@ -63,6 +64,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use kleber_types::Field;
 
+pub use changes::{ChangeCounts, shared_fields, text_values};
 pub use datafusion::arrow::record_batch::RecordBatch;
 pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};

@@ -57,6 +57,16 @@ fn hash_expr(fields: &[Field], seed: Option<i64>) -> Expr {
     Arc::new(ScalarUDF::new_from_impl(udf)).call(args)
 }
 
+/// The SHA-1 digest of the columns `names` of each record, as a record id hashes them (a
+/// constant for no names).
+pub(crate) fn names_digest(names: Vec<String>) -> Expr {
+    let args =
+        if names.is_empty() { vec![lit(0)] } else { names.iter().map(|n| column(n)).collect() };
+    let udf =
+        RecordId { names, seed: None, signature: Signature::variadic_any(Volatility::Immutable) };
+    Arc::new(ScalarUDF::new_from_impl(udf)).call(args)
+}
+
 /// Whether `text` looks like a record id (40 lowercase hex digits).
 pub fn is_record_id(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

@@ -37,6 +37,7 @@ pub mod sources;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_manage;
+pub mod versions;
 
 pub use accounts::{
     AccountCatalog, Actor, ApiKeyRecord, AuditEntry, AuditFilter, KeyGrant, NewApiKey,
@@ -51,6 +52,7 @@ pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_vali
 pub use push_keys::{PushKeyCatalog, PushKeyGrant};
 pub use sources::{RunEnd, SourceCatalog, SourceRecord, SourceRun};
 pub use sqlite::SqliteCatalog;
+pub use versions::{VersionCatalog, VersionSummary};
 
 use std::path::{Path, PathBuf};
 

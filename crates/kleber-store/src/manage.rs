@@ -63,6 +63,13 @@ pub struct VersionInfo {
     pub restored_from: Option<i64>,
     /// Whether it is the version served.
     pub current: bool,
+    /// What changed from the previous version (records added, removed, changed), once
+    /// computed (schema 10; see [`crate::versions`]).
+    pub summary: Option<crate::VersionSummary>,
+    /// Names of the fields added, removed or retyped since the previous version.
+    pub fields_changed: Vec<String>,
+    /// Whether its files are gone (pruned): its entry stays, its data cannot be read.
+    pub pruned: bool,
 }
 
 /// A file attached to a dataset.

@@ -175,6 +175,9 @@ fn migrate_in_transaction(
     if version < 8 {
         crate::portal::migrate_to_8(conn)?;
     }
+    if version < 10 {
+        crate::versions::migrate_to_10(conn)?;
+    }
     if version < 11 {
         crate::sources::migrate_to_11(conn)?;
     }

@@ -328,23 +328,49 @@ impl ManageCatalog for SqliteCatalog {
         let conn = self.conn();
         let d = existing(&conn, id)?;
         let mut stmt = conn.prepare_cached(
-            "SELECT version, created_at, records_count, rejected_count, source, actor, restored_from
+            "SELECT version, created_at, records_count, rejected_count, source, actor, restored_from,
+                    summary, fields
                FROM versions WHERE dataset_uid = ?1 ORDER BY version DESC",
         )?;
         let rows = stmt.query_map([&d.uid], |r| {
             let number: i64 = r.get(0)?;
-            Ok(VersionInfo {
-                number,
-                created_at: r.get(1)?,
-                records: r.get(2)?,
-                rejected: r.get(3)?,
-                source: r.get(4)?,
-                actor: r.get(5)?,
-                restored_from: r.get(6)?,
-                current: d.current_version == Some(number),
-            })
+            let summary: Option<String> = r.get(7)?;
+            let fields: String = r.get(8)?;
+            Ok((
+                VersionInfo {
+                    number,
+                    created_at: r.get(1)?,
+                    records: r.get(2)?,
+                    rejected: r.get(3)?,
+                    source: r.get(4)?,
+                    actor: r.get(5)?,
+                    restored_from: r.get(6)?,
+                    current: d.current_version == Some(number),
+                    summary: None,
+                    fields_changed: Vec::new(),
+                    pruned: crate::versions::is_pruned(&self.root, &d.uid, number),
+                },
+                summary,
+                fields,
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut schemas: Vec<Vec<kleber_types::Field>> = Vec::with_capacity(rows.len());
+        let mut infos = Vec::with_capacity(rows.len());
+        for (mut info, summary, fields) in rows {
+            info.summary = crate::versions::parse_summary(summary.as_deref())?;
+            schemas.push(
+                serde_json::from_str(&fields).map_err(|e| Error::CorruptCatalog(e.to_string()))?,
+            );
+            infos.push(info);
+        }
+        // Newest first: each version's previous one is the next entry.
+        for (i, info) in infos.iter_mut().enumerate() {
+            if let Some(previous) = schemas.get(i + 1) {
+                info.fields_changed = crate::versions::fields_changed(previous, &schemas[i]);
+            }
+        }
+        Ok(infos)
     }
 
     fn version_fields(&self, uid: &str, number: i64) -> Result<Vec<kleber_types::Field>> {

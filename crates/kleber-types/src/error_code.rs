@@ -56,6 +56,9 @@ pub enum ErrorCode {
     /// The push key of the real-time push API is missing, unknown, revoked or of another
     /// dataset.
     InvalidPushKey,
+    /// The dataset has no version with that number, or that version was pruned (its entry
+    /// is kept, its data is gone); the message names the versions that exist.
+    VersionNotFound,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -83,6 +86,7 @@ impl ErrorCode {
         ErrorCode::UnreadableFile,
         ErrorCode::RejectedRows,
         ErrorCode::InvalidPushKey,
+        ErrorCode::VersionNotFound,
         ErrorCode::InternalError,
     ];
 
@@ -109,6 +113,7 @@ impl ErrorCode {
             ErrorCode::UnreadableFile => "UnreadableFile",
             ErrorCode::RejectedRows => "RejectedRows",
             ErrorCode::InvalidPushKey => "InvalidPushKey",
+            ErrorCode::VersionNotFound => "VersionNotFound",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -124,7 +129,8 @@ impl ErrorCode {
             ErrorCode::DatasetNotFound
             | ErrorCode::RecordNotFound
             | ErrorCode::NotFound
-            | ErrorCode::UploadNotFound => 404,
+            | ErrorCode::UploadNotFound
+            | ErrorCode::VersionNotFound => 404,
             ErrorCode::UnreadableFile => 422,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InvalidApiKey

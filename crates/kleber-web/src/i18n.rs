@@ -214,6 +214,40 @@ pub struct Messages {
     pub tab_api: &'static str,
     /// Tab: export.
     pub tab_export: &'static str,
+    /// Tab: versions (docs/versions.md).
+    pub tab_versions: &'static str,
+    /// Versions tab: the table's caption.
+    pub versions_caption: &'static str,
+    /// Versions tab: column of the version number.
+    pub version_column: &'static str,
+    /// Versions tab: column of the publication date.
+    pub version_published: &'static str,
+    /// Versions tab: column of what changed.
+    pub version_changes: &'static str,
+    /// Versions tab: column of the links.
+    pub version_links: &'static str,
+    /// Versions tab: the current version's mark.
+    pub version_current: &'static str,
+    /// Versions tab: a pruned version's note.
+    pub version_pruned: &'static str,
+    /// Versions tab: records added.
+    pub version_added: &'static str,
+    /// Versions tab: records removed.
+    pub version_removed: &'static str,
+    /// Versions tab: records changed.
+    pub version_changed: &'static str,
+    /// Versions tab: fields added, removed or retyped.
+    pub version_fields: &'static str,
+    /// Versions tab: the link to the table as of a version.
+    pub version_view: &'static str,
+    /// Versions tab: the link to the changes from the previous version (CSV).
+    pub version_diff: &'static str,
+    /// Versions tab: the link to the version's CSV.
+    pub version_download: &'static str,
+    /// The banner of a page showing an earlier version: before its number.
+    pub version_banner: &'static str,
+    /// The banner's link to the current version.
+    pub version_banner_current: &'static str,
     /// Information: metadata heading.
     pub metadata_heading: &'static str,
     /// Information: publisher.
@@ -550,6 +584,23 @@ pub static FR: Messages = Messages {
     tab_analyze: "Analyse",
     tab_api: "API",
     tab_export: "Export",
+    tab_versions: "Versions",
+    versions_caption: "Versions publiées, de la plus récente à la plus ancienne",
+    version_column: "Version",
+    version_published: "Publiée le",
+    version_changes: "Changements",
+    version_links: "Liens",
+    version_current: "actuelle",
+    version_pruned: "données supprimées (rétention) : seule cette entrée reste",
+    version_added: "ajoutés",
+    version_removed: "supprimés",
+    version_changed: "modifiés",
+    version_fields: "champs modifiés",
+    version_view: "Tableau à cette version",
+    version_diff: "Changements (CSV)",
+    version_download: "Télécharger (CSV)",
+    version_banner: "Vous consultez une version antérieure du jeu de données : version",
+    version_banner_current: "Voir la version actuelle",
     metadata_heading: "Métadonnées",
     publisher: "Producteur",
     license: "Licence",
@@ -721,6 +772,23 @@ pub static EN: Messages = Messages {
     tab_analyze: "Analyze",
     tab_api: "API",
     tab_export: "Export",
+    tab_versions: "Versions",
+    versions_caption: "Published versions, newest first",
+    version_column: "Version",
+    version_published: "Published",
+    version_changes: "Changes",
+    version_links: "Links",
+    version_current: "current",
+    version_pruned: "data removed (retention): only this entry is left",
+    version_added: "added",
+    version_removed: "removed",
+    version_changed: "changed",
+    version_fields: "fields changed",
+    version_view: "Table as of this version",
+    version_diff: "Changes (CSV)",
+    version_download: "Download (CSV)",
+    version_banner: "You are looking at an earlier version of this dataset: version",
+    version_banner_current: "See the current version",
     metadata_heading: "Metadata",
     publisher: "Publisher",
     license: "Licence",

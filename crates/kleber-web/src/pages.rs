@@ -75,6 +75,10 @@ pub struct DatasetHeader {
     pub tabs: Vec<Tab>,
     /// The full page of the current tab (for embeds).
     pub full_page_href: String,
+    /// When the page shows an earlier version, its number.
+    pub old_version: Option<i64>,
+    /// The current tab at the current version (the banner's link).
+    pub current_href: String,
 }
 
 /// A tab of a dataset page.
@@ -324,6 +328,41 @@ pub struct ExportFormat {
     pub all_href: String,
     /// With the current filters, when there are some.
     pub filtered_href: Option<String>,
+}
+
+/// One version in the versions tab.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    /// Number.
+    pub number: i64,
+    /// Publication date, formatted.
+    pub published: String,
+    /// Records, with unit (empty when unknown).
+    pub records: String,
+    /// What changed, in words (empty when unknown).
+    pub changes: String,
+    /// Whether it is the current version.
+    pub current: bool,
+    /// Whether its data is gone.
+    pub pruned: bool,
+    /// The table tab at this version.
+    pub view_href: String,
+    /// Its CSV export.
+    pub download_href: String,
+    /// Its changes from the previous version, as CSV (none for a first version).
+    pub diff_href: Option<String>,
+}
+
+/// The versions tab (docs/versions.md).
+#[derive(Template, Debug)]
+#[template(path = "dataset_versions.html")]
+pub struct VersionsPage {
+    /// Chrome.
+    pub layout: Layout,
+    /// Header and tabs.
+    pub ds: DatasetHeader,
+    /// Versions, newest first.
+    pub versions: Vec<VersionRow>,
 }
 
 /// The export tab.

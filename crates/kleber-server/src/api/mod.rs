@@ -10,6 +10,7 @@ pub mod exports;
 pub mod management;
 pub mod push;
 pub mod records;
+pub mod versions;
 
 use axum::response::Response;
 use axum::routing::get;
@@ -46,6 +47,9 @@ pub fn routes() -> Vec<RouteDef> {
         def("/catalog/datasets/{id}/clusters", DATASET, get(clusters::get_clusters)),
         def("/catalog/datasets/{id}/exports", DATASET, get(exports::list_export_formats)),
         def("/catalog/datasets/{id}/exports/{format}", DATASET, get(exports::export_records)),
+        // Versions and changes (docs/versions.md).
+        def("/catalog/datasets/{id}/versions", DATASET, get(versions::list_versions)),
+        def("/catalog/datasets/{id}/changes", DATASET, get(versions::get_changes)),
         // Data Package, RSS and data.json (docs/interoperability.md).
         def("/catalog/datasets/{id}/datapackage.json", DATASET, get(datapackage::get_datapackage)),
         def("/catalog/exports/rss", Reads::Catalog, get(catalog_feeds::export_rss)),

@@ -90,6 +90,9 @@ pub struct Resolution {
     /// The request's base URL (see [`super::public_url`]): cached bodies hold absolute URLs,
     /// so they are keyed by it too.
     pub base: Option<super::PublicUrl>,
+    /// The `version` the request asks (`version=N`, docs/versions.md), if any: every read of
+    /// the dataset answers from that version.
+    pub version: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Resolution {
@@ -101,6 +104,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Resolution {
             resolved: None,
             caller: Caller::of(&parts.extensions),
             base: parts.extensions.get::<super::PublicUrl>().cloned(),
+            version: requested_version(parts.uri.query()),
         }))
     }
 }
@@ -139,6 +143,14 @@ impl Resolution {
     /// (resolved now if the route did not name it, e.g. several `dataset=` given).
     pub async fn dataset(&self, state: &AppState, id: &str) -> Result<DatasetVersion, ApiError> {
         let ctx = &self.context();
+        if let Some(number) = &self.version {
+            // Resolved at that version when the route named the dataset; else (an unknown or
+            // bad version, or a dataset named otherwise) resolved now, answering the error.
+            return match &self.resolved {
+                Some(Resolved::Dataset(version)) if version.id() == id => Ok(version.clone()),
+                _ => Ok(state.app.dataset_at(ctx, id, number).await?),
+            };
+        }
         match &self.resolved {
             Some(Resolved::Dataset(version)) if version.id() == id => Ok(version.clone()),
             Some(Resolved::Dataset(version)) => Ok(App::dataset_in(ctx, &version.catalog(), id)?),
@@ -178,7 +190,14 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
     // The principal the API key layer resolved decides what resolves; handlers reuse both.
     let caller = Caller::of(&parts.extensions);
     let base = parts.extensions.get::<super::PublicUrl>().cloned();
-    let unresolved = |caller, base| Resolution { route: None, resolved: None, caller, base };
+    let version = requested_version(parts.uri.query());
+    let unresolved = |caller, base| Resolution {
+        route: None,
+        resolved: None,
+        caller,
+        base,
+        version: version.clone(),
+    };
     let Some(matched) = parts.extensions.get::<MatchedPath>() else {
         return unresolved(caller, base);
     };
@@ -190,12 +209,23 @@ pub async fn resolve(state: &AppState, parts: &mut Parts) -> Resolution {
         Reads::Fixed => Some(Resolved::Fixed),
         Reads::Private => None,
         Reads::Catalog => state.app.catalog(&ctx).await.ok().map(Resolved::Catalog),
-        Reads::Dataset(from) => match dataset_id(parts, from).await {
-            Some(id) => state.app.dataset(&ctx, &id).await.ok().map(Resolved::Dataset),
-            None => None,
+        Reads::Dataset(from) => match (dataset_id(parts, from).await, &version) {
+            (Some(id), None) => state.app.dataset(&ctx, &id).await.ok().map(Resolved::Dataset),
+            (Some(id), Some(number)) => {
+                state.app.dataset_at(&ctx, &id, number).await.ok().map(Resolved::Dataset)
+            }
+            (None, _) => None,
         },
     };
-    Resolution { route: Some(route.pattern), resolved, caller, base }
+    Resolution { route: Some(route.pattern), resolved, caller, base, version }
+}
+
+/// The `version` parameter of a query string, if given (the last one when repeated).
+fn requested_version(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .filter(|(key, _)| key == "version")
+        .map(|(_, value)| value.into_owned())
+        .last()
 }
 
 /// The dataset identifier a request names, if exactly one.

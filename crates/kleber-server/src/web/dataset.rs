@@ -13,6 +13,7 @@ use kleber_store::DatasetRecord;
 use kleber_types::FieldType;
 use kleber_web::pages::{
     DatasetHeader, ExportFormat as ExportLink, ExportPage, Fact, InformationPage, SchemaField, Tab,
+    VersionRow, VersionsPage,
 };
 use kleber_web::url::Query;
 use kleber_web::view::{Layout, script_json};
@@ -26,7 +27,7 @@ use crate::http::resolve::Caller;
 use crate::state::AppState;
 
 /// The tabs, in order.
-pub const TABS: &[&str] = &["information", "table", "map", "analyze", "api", "export"];
+pub const TABS: &[&str] = &["information", "table", "map", "analyze", "api", "export", "versions"];
 
 /// True when the dataset has a geographic field (it then has a map tab).
 pub fn is_geo(record: &DatasetRecord) -> bool {
@@ -43,7 +44,7 @@ pub fn filter_query(query: &Query) -> Query {
         query
             .pairs()
             .iter()
-            .filter(|(k, _)| k == "q" || k == "sort" || k.starts_with("refine."))
+            .filter(|(k, _)| k == "q" || k == "sort" || k == "version" || k.starts_with("refine."))
             .cloned()
             .collect(),
     )
@@ -62,8 +63,20 @@ pub fn tab_path(id: &str, tab: &str, embed: bool) -> String {
 pub fn header(record: &DatasetRecord, ctx: &PageContext, current: &str) -> DatasetHeader {
     let t = ctx.lang.messages();
     let kept = filter_query(&ctx.query);
-    let labels =
-        [t.tab_information, t.tab_table, t.tab_map, t.tab_analyze, t.tab_api, t.tab_export];
+    // Only an earlier version stays in the query ([`render_tab`] drops the current one).
+    let old_version = ctx.query.get("version").and_then(|v| v.parse::<i64>().ok());
+    let as_of = Query::from_pairs(
+        ctx.query.pairs().iter().filter(|(k, _)| k == "version").cloned().collect(),
+    );
+    let labels = [
+        t.tab_information,
+        t.tab_table,
+        t.tab_map,
+        t.tab_analyze,
+        t.tab_api,
+        t.tab_export,
+        t.tab_versions,
+    ];
     let geo = is_geo(record);
     let tabs = TABS
         .iter()
@@ -73,7 +86,8 @@ pub fn header(record: &DatasetRecord, ctx: &PageContext, current: &str) -> Datas
             key,
             label,
             href: match *key {
-                "information" | "api" => tab_path(&record.id, key, false),
+                "versions" => tab_path(&record.id, key, false),
+                "information" | "api" => as_of.href(&tab_path(&record.id, key, false)),
                 _ => kept.href(&tab_path(&record.id, key, false)),
             },
             current: *key == current,
@@ -87,6 +101,8 @@ pub fn header(record: &DatasetRecord, ctx: &PageContext, current: &str) -> Datas
         records: t.records(record.version.records_count),
         tabs,
         full_page_href: kept.href(&tab_path(&record.id, current, false)),
+        old_version,
+        current_href: kept.without(&["version"]).href(&tab_path(&record.id, current, false)),
     }
 }
 
@@ -99,6 +115,7 @@ pub fn layout(record: &DatasetRecord, ctx: &PageContext, tab: &str, embed: bool)
         "analyze" => t.tab_analyze,
         "api" => t.tab_api,
         "export" => t.tab_export,
+        "versions" => t.tab_versions,
         _ => t.tab_information,
     };
     let title = if tab == "information" {
@@ -218,8 +235,19 @@ pub async fn render_tab(
     if !TABS.contains(&tab) {
         return Err(PageError::not_found(&ctx));
     }
-    let version =
-        state.app.dataset(&ctx.request(), id).await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let mut ctx = ctx;
+    // `version=N`: the page shows that version (docs/versions.md); the current one is the
+    // page without it.
+    let asked = ctx.query.get("version").map(str::to_owned).filter(|_| tab != "versions");
+    let version = match &asked {
+        Some(number) => state.app.dataset_at(&ctx.request(), id, number).await,
+        None => state.app.dataset(&ctx.request(), id).await,
+    }
+    .map_err(|e| PageError::from_api(&ctx, e))?;
+    if (asked.is_some() && !version.is_old()) || tab == "versions" {
+        ctx.query = ctx.query.without(&["version"]);
+    }
+    let ctx = ctx;
     let record = version.record();
     if tab == "map" && !is_geo(record) {
         return Err(PageError::not_found(&ctx));
@@ -237,6 +265,7 @@ pub async fn render_tab(
             page(state, &ctx, &api, framing)
         }
         "export" => export_tab(state, &ctx, &version).await,
+        "versions" => versions_tab(state, &ctx, &version).await,
         _ => {
             let mut info =
                 information(&ctx, record, version.catalog().organization(&record.organization));
@@ -342,11 +371,14 @@ async fn export_tab(
     };
     let api_query = Query::from_pairs(filters.api_pairs());
     let base = format!("{V2_1}/catalog/datasets/{}/exports", record.id);
+    let as_of = Query::from_pairs(
+        filters.version.iter().map(|v| ("version".to_owned(), v.clone())).collect(),
+    );
     let formats = formats(record)
         .into_iter()
         .map(|f| ExportLink {
             name: f.name().to_owned(),
-            all_href: format!("{base}/{}", f.name()),
+            all_href: as_of.href(&format!("{base}/{}", f.name())),
             filtered_href: (!filters.is_empty())
                 .then(|| api_query.href(&format!("{base}/{}", f.name()))),
         })
@@ -366,6 +398,63 @@ async fn export_tab(
         clear_href: path.clone(),
     };
     page(state, ctx, &export, Framing::SameOrigin)
+}
+
+/// The versions tab: every version, newest first, with what changed, its table, its CSV and
+/// its changes from the previous version (docs/versions.md).
+async fn versions_tab(
+    state: &AppState,
+    ctx: &PageContext,
+    version: &DatasetVersion,
+) -> Result<Response, PageError> {
+    let record = version.record();
+    let t = ctx.lang.messages();
+    let versions =
+        state.app.public_versions(version).await.map_err(|e| PageError::from_api(ctx, e))?;
+    let api = format!("{V2_1}/catalog/datasets/{}", record.id);
+    let rows = versions
+        .iter()
+        .map(|v| {
+            let mut changes = Vec::new();
+            if let Some(s) = v.summary {
+                changes.push(format!(
+                    "{} {}, {} {}, {} {}",
+                    t.number(s.added),
+                    t.version_added,
+                    t.number(s.removed),
+                    t.version_removed,
+                    t.number(s.changed),
+                    t.version_changed
+                ));
+            }
+            if !v.fields_changed.is_empty() {
+                changes.push(format!("{}: {}", t.version_fields, v.fields_changed.join(", ")));
+            }
+            let as_of = |path: &str| {
+                if v.current { path.to_owned() } else { format!("{path}?version={}", v.number) }
+            };
+            VersionRow {
+                number: v.number,
+                published: format_date(&v.published_at, ctx.lang),
+                records: v.records_count.map(|n| t.records(n)).unwrap_or_default(),
+                changes: changes.join(" ; "),
+                current: v.current,
+                pruned: v.pruned,
+                view_href: as_of(&tab_path(&record.id, "table", false)),
+                download_href: format!("{api}/exports/csv?version={}", v.number),
+                diff_href: v
+                    .summary
+                    .and_then(|s| s.previous)
+                    .map(|p| format!("{api}/changes?from={p}&to={}&format=csv", v.number)),
+            }
+        })
+        .collect();
+    let versions = VersionsPage {
+        layout: layout(record, ctx, "versions", false),
+        ds: header(record, ctx, "versions"),
+        versions: rows,
+    };
+    page(state, ctx, &versions, Framing::SameOrigin)
 }
 
 /// A refined value of a dataset's field as a filter shows it (a date facet value names its

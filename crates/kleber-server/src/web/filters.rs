@@ -35,6 +35,9 @@ pub struct Filters {
     pub q: Option<String>,
     /// (field, value) refinements, in URL order.
     pub refines: Vec<(String, String)>,
+    /// The version the page shows (`version=N`, docs/versions.md), kept in the API URLs it
+    /// builds; not a filter.
+    pub version: Option<String>,
 }
 
 impl Filters {
@@ -69,7 +72,8 @@ impl Filters {
                 format!("Too many filters ({MAX_REFINES} at most)."),
             ));
         }
-        Ok(Filters { q: q.map(str::to_owned), refines })
+        let version = query.get("version").map(str::to_owned);
+        Ok(Filters { q: q.map(str::to_owned), refines, version })
     }
 
     /// True when nothing filters.
@@ -95,6 +99,7 @@ impl Filters {
                 .iter()
                 .map(|(f, v)| ("refine".to_owned(), kleber_odsql::write::refine(f, v))),
         );
+        pairs.extend(self.version.iter().map(|v| ("version".to_owned(), v.clone())));
         pairs
     }
 }

@@ -58,6 +58,24 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/explore/v2.1/catalog/datasets/{id}/exports/{format}", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/attachments", &[""]),
     ("/api/explore/v2.1/catalog/datasets/{id}/clusters", &["", "?zoom=3"]),
+    // ---- versions, changes and `version=N` (docs/versions.md) (begin) ----
+    // (Unknown and bad versions on routes other than the main ones, which must answer 200 to
+    // callers who see everything.)
+    ("/api/explore/v2.1/catalog/datasets/{id}/versions", &[""]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/changes", &["", "?from=1", "?from=1&format=csv"]),
+    (
+        "/api/explore/v2.1/catalog/datasets/{id}/records",
+        &["?version=1", "?version=1&select=hfx9secret"],
+    ),
+    ("/api/explore/v2.1/catalog/datasets/{id}", &["?version=1"]),
+    (
+        "/api/explore/v2.1/catalog/datasets/{id}/exports/{format}",
+        &["?version=1", "?version=2", "?version=x"],
+    ),
+    ("/api/explore/v2.1/catalog/datasets/{id}/facets", &["?facet=valeur&version=7"]),
+    ("/api/records/1.0/search", &["?dataset={id}&version=1"]),
+    ("/explore/dataset/{id}/{tab}", &["?version=1", "?version=3"]),
+    // ---- versions (end) ----
     // The management API.
     ("/api/management/v1/audit", &["", "?limit=100"]),
     // ---- management API: datasets, attachments, versions, organizations (begin) ----
@@ -524,7 +542,7 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     let tabs: &[&str] = if pattern.contains("/embed/") {
         &["table", "analyze"]
     } else {
-        &["information", "table", "analyze", "api", "export"]
+        &["information", "table", "analyze", "api", "export", "versions"]
     };
     let mut urls = vec![pattern.to_owned()];
     let mut expand = |placeholder: &str, values: &[String]| {

@@ -54,4 +54,5 @@ mod sources;
 mod uploads;
 mod v1_api;
 mod v20_api;
+mod versions;
 mod vs_sqlite;

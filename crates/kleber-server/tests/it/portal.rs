@@ -121,7 +121,7 @@ async fn every_page_answers_with_the_contract_hooks() {
         let info = server.json(&format!("/api/explore/v2.1/catalog/datasets/{id}"), 200).await;
         let geo = info["features"].as_array().unwrap().contains(&Value::from("geo"));
         let title = info["metas"]["default"]["title"].as_str().unwrap().to_owned();
-        let mut tabs = vec!["information", "table", "analyze", "api", "export"];
+        let mut tabs = vec!["information", "table", "analyze", "api", "export", "versions"];
         if geo {
             tabs.push("map");
         }

@@ -211,6 +211,16 @@ pub struct VersionView {
     pub restored_from: Option<i64>,
     /// Whether it is the version served.
     pub current: bool,
+    /// Records added since the previous version (docs/versions.md), when known.
+    pub records_added: Option<i64>,
+    /// Records removed since the previous version, when known.
+    pub records_removed: Option<i64>,
+    /// Records changed since the previous version, when known.
+    pub records_changed: Option<i64>,
+    /// Fields added, removed or retyped since the previous version.
+    pub fields_changed: Vec<String>,
+    /// Whether its data is gone (pruned); its entry is kept.
+    pub pruned: bool,
 }
 
 impl From<VersionInfo> for VersionView {
@@ -224,6 +234,11 @@ impl From<VersionInfo> for VersionView {
             actor: v.actor,
             restored_from: v.restored_from,
             current: v.current,
+            records_added: v.summary.map(|s| s.added),
+            records_removed: v.summary.map(|s| s.removed),
+            records_changed: v.summary.map(|s| s.changed),
+            fields_changed: v.fields_changed,
+            pruned: v.pruned,
         }
     }
 }

@@ -1,0 +1,328 @@
+//! Earlier versions of a dataset as readers see them: `version=N` on every read (dataset
+//! object, records, one record, facets, exports, in every API), and the public list of
+//! versions with each one's change summary (docs/versions.md).
+//!
+//! A request for version `N` first resolves the dataset as today (who may read it, through
+//! which access rule), then swaps in version `N`'s record: its fields, count, source and file.
+//! Today's access rule applies to every version: its hidden fields are hidden in old versions
+//! too, and its condition filters them (a condition naming a field an old version lacks keeps
+//! no row of it: the view fails closed). Outsiders of a rule see the counts of their view.
+//! An old version's `ETag` stamp hashes that version's record as the caller sees it, so it
+//! differs from every other version's and stays the same as long as the dataset's metadata do.
+
+use std::sync::Arc;
+
+use kleber_query::{DatasetRef, RecordsQuery, ScanView};
+use kleber_store::{DatasetRecord, VersionInfo, VersionRecord, VersionSummary};
+
+use crate::{App, DatasetVersion, Error, RequestContext};
+
+/// An earlier version swapped into a resolution ([`DatasetVersion`]).
+#[derive(Debug)]
+pub(crate) struct At {
+    /// The dataset's record with that version, as the caller sees it.
+    pub(crate) record: DatasetRecord,
+    /// The caller's scan view of that version, if an outsider of the rule.
+    pub(crate) view: Option<Arc<ScanView>>,
+    /// The `ETag` stamp.
+    pub(crate) stamp: String,
+}
+
+/// One version as the Explore API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicVersion {
+    /// Version number.
+    pub number: i64,
+    /// When it was published (RFC 3339).
+    pub published_at: String,
+    /// Records (as the caller sees them), or `None` when pruned and counted through a view.
+    pub records_count: Option<i64>,
+    /// Fields added, removed or retyped since the previous version (visible ones only).
+    pub fields_changed: Vec<String>,
+    /// The source file's name.
+    pub source: Option<String>,
+    /// A comment on the version (none is recorded yet).
+    pub comment: Option<String>,
+    /// What changed from the previous version, when known (not shown to outsiders of a rule
+    /// with a condition: it counts the whole table).
+    pub summary: Option<VersionSummary>,
+    /// Whether its data is gone (pruned).
+    pub pruned: bool,
+    /// Whether it is the version served without `version=`.
+    pub current: bool,
+}
+
+/// Parses a `version` parameter: a positive integer.
+pub fn parse_version(name: &str, text: &str) -> Result<i64, Error> {
+    text.trim().parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Error::BadParameter(format!(
+            "Invalid value for {name}: {text:?} is not a version number; give a positive integer (the versions of a dataset are listed at /api/explore/v2.1/catalog/datasets/{{id}}/versions)"
+        ))
+    })
+}
+
+/// `versions` (newest first) as a sentence: "3, 2 and 1 (1 pruned: its data is gone)".
+fn known(versions: &[VersionInfo]) -> String {
+    if versions.is_empty() {
+        return "none".to_owned();
+    }
+    let list: Vec<String> = versions.iter().map(|v| v.number.to_string()).collect();
+    let pruned: Vec<String> =
+        versions.iter().filter(|v| v.pruned).map(|v| v.number.to_string()).collect();
+    let mut text = list.join(", ");
+    if !pruned.is_empty() {
+        text.push_str(&format!(" (pruned, data gone: {})", pruned.join(", ")));
+    }
+    text
+}
+
+/// The summary of a dataset's first version: its records, all added.
+fn first_summary(records: i64) -> VersionSummary {
+    VersionSummary { previous: None, added: records, removed: 0, changed: 0 }
+}
+
+/// The engine's reference to a whole stored version (no view): for summaries.
+fn whole_ref(uid: &str, v: &VersionRecord) -> DatasetRef {
+    DatasetRef {
+        uid: uid.to_owned(),
+        version: v.number,
+        data_path: v.data_path.clone(),
+        fields: v.fields.clone(),
+        view: None,
+    }
+}
+
+impl App {
+    /// Dataset `id` at version `version` (the text of a `version` parameter), as `ctx`'s
+    /// caller may see it: the current resolution when it is the current version.
+    pub async fn dataset_at(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        version: &str,
+    ) -> Result<DatasetVersion, Error> {
+        let current = self.dataset(ctx, id).await?;
+        let number = parse_version("version", version)?;
+        self.version_of(current, number).await
+    }
+
+    /// `current` (a resolution of the current version) at version `number`.
+    pub async fn version_of(
+        &self,
+        current: DatasetVersion,
+        number: i64,
+    ) -> Result<DatasetVersion, Error> {
+        if number == current.current_number() {
+            return Ok(DatasetVersion { at: None, ..current });
+        }
+        let stored = self.stored_version(&current, number).await?;
+        let mut record = current.snapshot.records[current.index].clone();
+        let mut view = None;
+        if let Some(today) = current.current_view() {
+            // Today's hidden fields: stored today, not in the caller's copy of the record.
+            let visible = &record.version.fields;
+            let hidden: Vec<String> = today
+                .stored
+                .iter()
+                .filter(|f| !visible.iter().any(|v| v.name == f.name))
+                .map(|f| f.name.clone())
+                .collect();
+            let old_view = Arc::new(ScanView {
+                stored: stored.fields.clone(),
+                condition: today.condition.clone(),
+                key: today.key.clone(),
+            });
+            let mut seen = stored.clone();
+            seen.fields.retain(|f| !hidden.contains(&f.name));
+            record.version = seen;
+            let dataset = DatasetRef {
+                uid: record.uid.clone(),
+                version: number,
+                data_path: record.version.data_path.clone(),
+                fields: record.version.fields.clone(),
+                view: Some(Arc::clone(&old_view)),
+            };
+            record.version.records_count = self.view_count(&dataset).await?;
+            view = Some(old_view);
+        } else {
+            record.version = stored;
+        }
+        let stamp = format!("v{number}:{}", crate::catalog::stamp_of_dataset(&record));
+        Ok(DatasetVersion {
+            at: Some(Arc::new(At { record, view, stamp })),
+            fields: None,
+            ..current
+        })
+    }
+
+    /// Version `number` of `current`'s dataset as stored, or the error naming its versions.
+    async fn stored_version(
+        &self,
+        current: &DatasetVersion,
+        number: i64,
+    ) -> Result<VersionRecord, Error> {
+        let (uid, id) = (current.uid().to_owned(), current.id().to_owned());
+        let (found, versions) = self
+            .on_store(move |store| {
+                let found = store.catalog().version_record(&uid, number)?;
+                let versions = store.catalog().version_infos(&id)?;
+                Ok((found, versions))
+            })
+            .await?;
+        let id = current.id();
+        match found {
+            None => Err(Error::VersionNotFound(format!(
+                "dataset {id} has no version {number}; its versions are {}",
+                known(&versions)
+            ))),
+            Some(v) if !v.data_path.exists() => Err(Error::VersionNotFound(format!(
+                "version {number} of dataset {id} was pruned: its entry is kept, its data is gone; its versions are {}",
+                known(&versions)
+            ))),
+            Some(v) => Ok(v),
+        }
+    }
+
+    /// Records of `dataset` through its view, counted once per (uid, version, view).
+    async fn view_count(&self, dataset: &DatasetRef) -> Result<i64, Error> {
+        let view_key = dataset.view.as_ref().map(|v| v.key.clone()).unwrap_or_default();
+        let key = (dataset.uid.clone(), dataset.version, view_key);
+        if let Some(count) = self.outsider_counts.get(&key) {
+            return Ok(count);
+        }
+        let query = RecordsQuery { limit: Some(0), ..RecordsQuery::default() };
+        let planned = self.engine.plan(dataset, &query).await?;
+        let (total, _) = self.timed(self.engine.page(planned)).await?;
+        let count = i64::try_from(total).unwrap_or(i64::MAX);
+        self.outsider_counts.put(key, count);
+        Ok(count)
+    }
+
+    /// The versions of `dataset` (resolved for the caller), newest first, as the Explore API
+    /// lists them; summaries not computed yet are computed now and stored.
+    pub async fn public_versions(
+        &self,
+        dataset: &DatasetVersion,
+    ) -> Result<Vec<PublicVersion>, Error> {
+        let infos = self.summarized_versions(dataset.uid(), dataset.id()).await?;
+        let outsider = dataset.current_view().cloned();
+        let mut out = Vec::with_capacity(infos.len());
+        for info in infos {
+            let mut records_count = Some(info.records);
+            let mut summary = info.summary;
+            let mut fields_changed = info.fields_changed.clone();
+            let first = info.summary.is_some_and(|s| s.previous.is_none());
+            if let Some(view) = &outsider {
+                let visible = &dataset.snapshot.records[dataset.index].version.fields;
+                let hidden = |name: &String| {
+                    view.stored.iter().any(|f| &f.name == name)
+                        && !visible.iter().any(|f| &f.name == name)
+                };
+                fields_changed.retain(|name| !hidden(name));
+                // Stored summaries count the whole table (ids over every field): outsiders
+                // get none, but for a first version, whose summary is its count.
+                summary = None;
+                if view.condition.is_some() {
+                    records_count = if info.pruned {
+                        None
+                    } else {
+                        let at = self.version_of(dataset.clone(), info.number).await?;
+                        Some(at.record().version.records_count)
+                    };
+                }
+            }
+            if first {
+                summary = records_count.map(first_summary);
+            }
+            out.push(PublicVersion {
+                number: info.number,
+                published_at: info.created_at,
+                records_count,
+                fields_changed,
+                source: info.source,
+                comment: None,
+                summary,
+                pruned: info.pruned,
+                current: info.current,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The versions of dataset `id` (uid `uid`) with every computable summary filled in.
+    pub(crate) async fn summarized_versions(
+        &self,
+        uid: &str,
+        id: &str,
+    ) -> Result<Vec<VersionInfo>, Error> {
+        let lookup = id.to_owned();
+        let mut infos =
+            self.on_store(move |store| Ok(store.catalog().version_infos(&lookup)?)).await?;
+        for i in 0..infos.len() {
+            if infos[i].summary.is_some() || infos[i].pruned {
+                continue;
+            }
+            let previous = infos.get(i + 1).map(|p| (p.number, p.pruned));
+            let summary = match previous {
+                // A first version: every record added (not stored: it is its count, which
+                // outsiders of an access rule see through their view).
+                None => {
+                    infos[i].summary = Some(first_summary(infos[i].records));
+                    continue;
+                }
+                Some((_, true)) => continue,
+                Some((number, false)) => self.summary_between(uid, number, infos[i].number).await?,
+            };
+            let (uid, number) = (uid.to_owned(), infos[i].number);
+            self.on_store(move |store| {
+                Ok(store.catalog().set_version_summary(&uid, number, &summary)?)
+            })
+            .await?;
+            infos[i].summary = Some(summary);
+        }
+        Ok(infos)
+    }
+
+    /// The summary of version `to` of dataset `uid` against version `from`.
+    async fn summary_between(
+        &self,
+        uid: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<VersionSummary, Error> {
+        let owned = uid.to_owned();
+        let (old, new) = self
+            .on_store(move |store| {
+                let c = store.catalog();
+                Ok((c.version_record(&owned, from)?, c.version_record(&owned, to)?))
+            })
+            .await?;
+        let (Some(old), Some(new)) = (old, new) else {
+            return Err(Error::internal(format!("versions {from} and {to} of {uid} not found")));
+        };
+        let counts = self
+            .timed(self.engine.change_counts(&whole_ref(uid, &old), &whole_ref(uid, &new)))
+            .await?;
+        let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        Ok(VersionSummary {
+            previous: Some(from),
+            added: n(counts.added),
+            removed: n(counts.removed),
+            changed: n(counts.changed),
+        })
+    }
+
+    /// Computes and stores the summary of dataset `id`'s newest version (after a publish).
+    /// A failure is logged, not returned: the summary is computed again when listed.
+    pub async fn summarize_latest(&self, id: &str) {
+        let lookup = id.to_owned();
+        let uid = self
+            .on_store(move |store| Ok(store.catalog().managed_dataset(&lookup)?.map(|d| d.uid)))
+            .await;
+        if let Ok(Some(uid)) = uid
+            && let Err(e) = self.summarized_versions(&uid, id).await
+        {
+            tracing::warn!("summary of the new version of {id} not computed: {e}");
+        }
+    }
+}
