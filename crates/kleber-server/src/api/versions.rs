@@ -43,6 +43,9 @@ fn version_json(v: &PublicVersion) -> Value {
 }
 
 /// `GET /catalog/datasets/{id}/versions`: the dataset's versions, newest first.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/versions", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    responses((status = 200, description = "The dataset's versions, newest first (`total_count`, `results`: version, published_at, records_count, fields_changed, source, comment and the records added, removed and changed)", body = crate::openapi::schemas::AnyObject, content_type = "application/json")))]
 pub async fn list_versions(
     State(state): State<AppState>,
     resolution: Resolution,
@@ -58,6 +61,11 @@ pub async fn list_versions(
 /// from version A (default: the one before B) to version B (default: the current one), and
 /// the schema changes; JSON pages (`limit`, default 100, at most 1000; `offset`) ordered by
 /// record id, or every change streamed as CSV with `format=csv`.
+#[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/changes", tag = "Explore v2.1",
+    params(("dataset_id" = String, Path, description = "Dataset identifier"), crate::openapi::params::Changes),
+    responses((status = 200, description = "The records added, removed and changed between two versions, and the schema changes (JSON, or CSV with `format=csv`)",
+                content((crate::openapi::schemas::AnyObject = "application/json"), (String = "text/csv"))),
+              (status = 404, description = "Unknown dataset or version (VersionNotFound lists the versions that exist)", body = crate::api::management::ErrorBody, content_type = "application/json")))]
 pub async fn get_changes(
     State(state): State<AppState>,
     resolution: Resolution,

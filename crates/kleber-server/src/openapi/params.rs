@@ -47,6 +47,26 @@ fn spec(name: &str) -> (Value, &'static str) {
         "facet" => {
             (text, "A facet to compute: a field name or `facet(name=..., ...)`; repeatable.")
         }
+        "version" => (
+            json!({"type": "integer", "minimum": 1}),
+            "Answer from this version of the dataset (docs/versions.md); default: the current one.",
+        ),
+        "from" => (
+            json!({"type": "integer", "minimum": 1}),
+            "The older version (default: the one before `to`).",
+        ),
+        "to" => (
+            json!({"type": "integer", "minimum": 1}),
+            "The newer version (default: the current one).",
+        ),
+        "format_changes" => (
+            json!({"type": "string", "enum": ["json", "csv"], "default": "json"}),
+            "`json` pages, or every change streamed as `csv`.",
+        ),
+        "limit_changes" => (
+            json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            "Changed records on the page (JSON).",
+        ),
         "qv1" => (text, "A Search API v1 `q` query, translated to ODSQL (Kleber extension)."),
         "use_labels" => (boolean(false), "Column headers are the fields' labels."),
         "compressed" => (boolean(false), "The file is gzip-compressed."),
@@ -113,7 +133,11 @@ fn spec(name: &str) -> (Value, &'static str) {
 /// `limit` of exports), optional.
 pub fn query(key: &str) -> Parameter {
     let (schema, description) = spec(key);
-    let name = if key == "limit_export" { "limit" } else { key };
+    let name = match key {
+        "limit_export" | "limit_changes" => "limit",
+        "format_changes" => "format",
+        key => key,
+    };
     let schema: Option<Schema> = serde_json::from_value(schema).ok();
     ParameterBuilder::new()
         .name(name)
@@ -146,31 +170,39 @@ query_params!(
 query_params!(
     /// `/catalog/datasets/{dataset_id}/records` (v2.1).
     Records: ["select", "where", "group_by", "order_by", "limit", "offset", "refine", "exclude",
-        "lang", "timezone", "include_links", "include_app_metas", "qv1"]
+        "lang", "timezone", "include_links", "include_app_metas", "qv1", "version"]
 );
 query_params!(
     /// `/catalog/datasets/{dataset_id}` (v2.1).
-    Dataset: ["select", "lang", "timezone", "include_links", "include_app_metas"]
+    Dataset: ["select", "lang", "timezone", "include_links", "include_app_metas", "version"]
 );
 query_params!(
     /// `/catalog/datasets/{dataset_id}/records/{record_id}` (v2.1).
-    Record: ["select", "lang", "timezone"]
+    Record: ["select", "lang", "timezone", "version"]
 );
 query_params!(
-    /// The facets routes.
-    Facets: ["facet", "where", "refine", "exclude", "lang", "timezone"]
+    /// The catalog's facets.
+    CatalogFacets: ["facet", "where", "refine", "exclude", "lang", "timezone"]
+);
+query_params!(
+    /// A dataset's facets.
+    Facets: ["facet", "where", "refine", "exclude", "lang", "timezone", "version"]
 );
 query_params!(
     /// `/catalog/datasets/{dataset_id}/exports/{format}` (v2.1).
     Export: ["select", "where", "order_by", "group_by", "limit_export", "refine", "exclude",
         "lang", "timezone", "use_labels", "compressed", "epsg", "delimiter", "list_separator",
-        "quote_all", "with_bom", "parquet_compression", "name_field", "description_field_list", "use_extension", "qv1"]
+        "quote_all", "with_bom", "parquet_compression", "name_field", "description_field_list", "use_extension", "qv1", "version"]
 );
 query_params!(
     /// `/catalog/exports/{format}` (v2.1).
     CatalogExport: ["select", "where", "order_by", "group_by", "limit_export", "offset",
         "refine", "exclude", "lang", "timezone", "delimiter", "list_separator", "quote_all",
         "with_bom"]
+);
+query_params!(
+    /// `/catalog/datasets/{dataset_id}/changes` (v2.1, Kleber's).
+    Changes: ["from", "to", "format_changes", "limit_changes", "offset"]
 );
 query_params!(
     /// The catalog feeds (RSS, data.json).

@@ -71,7 +71,7 @@ pub async fn get_records_facets(
 
 /// `GET /catalog/facets`.
 #[utoipa::path(get, path = "/api/explore/v2.1/catalog/facets", tag = "Explore v2.1",
-    params(crate::openapi::params::Facets),
+    params(crate::openapi::params::CatalogFacets),
     responses((status = 200, description = "The catalog's facets' values", body = crate::openapi::schemas::Facets, content_type = "application/json")))]
 pub async fn get_catalog_facets(
     State(state): State<AppState>,
