@@ -235,6 +235,22 @@ impl App {
     }
 }
 
+/// Whether `principal` may publish in the portal (a portal admin, or an editor or admin of one
+/// organization at least): whether the account page links the back office.
+pub fn publishes_anything(principal: &Principal) -> bool {
+    policy::may_admin_portal(principal)
+        || principal.account().is_some_and(|a| {
+            a.memberships.keys().any(|org| {
+                let probe = policy::DatasetAccess {
+                    uid: "",
+                    organization: org,
+                    visibility: kleber_store::Visibility::Draft,
+                };
+                policy::may_edit(principal, probe)
+            })
+        })
+}
+
 /// Whether `principal` administers the portal or at least one organization (whether the
 /// account page links the administration pages).
 pub fn administers_anything(principal: &Principal) -> bool {

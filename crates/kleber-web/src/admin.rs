@@ -20,6 +20,8 @@ pub struct AdminMessages {
     pub portal_heading: &'static str,
     /// Link to the audit log.
     pub audit_link: &'static str,
+    /// The back office's dashboard link.
+    pub datasets_link: &'static str,
     /// Link to the organizations.
     pub orgs_link: &'static str,
     /// Link to the users.
@@ -234,6 +236,7 @@ pub static ADMIN_FR: AdminMessages = AdminMessages {
     your_orgs: "Organisations que vous administrez",
     portal_heading: "Administration du portail",
     audit_link: "Journal d'audit",
+    datasets_link: "Jeux de données à publier et à modifier",
     orgs_link: "Organisations",
     users_link: "Utilisateurs",
     portal_link: "Thèmes, page d'accueil et page « À propos »",
@@ -336,6 +339,7 @@ pub static ADMIN_EN: AdminMessages = AdminMessages {
     your_orgs: "Organizations you administer",
     portal_heading: "Portal administration",
     audit_link: "Audit log",
+    datasets_link: "Datasets to publish and edit",
     orgs_link: "Organizations",
     users_link: "Users",
     portal_link: "Themes, home page and about page",

@@ -341,6 +341,8 @@ pub struct AccountPage {
     pub keys: Vec<KeyView>,
     /// The administration link's text, for admins (`/admin/`).
     pub admin_link: Option<&'static str>,
+    /// The back office's link text, for publishers (`/admin/datasets/`).
+    pub datasets_link: Option<&'static str>,
     /// A key just created, shown once.
     pub created_key: Option<String>,
     /// Why the last form failed.

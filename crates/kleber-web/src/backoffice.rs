@@ -392,4 +392,7 @@ pub struct BoEditPage {
     pub push_revoked: Option<usize>,
     pub max_size: String,
     pub notice: BoNotice,
+    /// The remote-source panel (`_source_runs.html`, rendered and escaped by its own
+    /// template), when the dataset has a source.
+    pub source_panel: Option<String>,
 }

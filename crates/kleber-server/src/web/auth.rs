@@ -438,6 +438,8 @@ async fn account_page(
         keys,
         admin_link: kleber_app::admin::administers_anything(&session.principal)
             .then_some(kleber_web::admin::AdminMessages::of(ctx.lang).admin_heading),
+        datasets_link: kleber_app::admin::publishes_anything(&session.principal)
+            .then_some(kleber_web::backoffice::BoMessages::of(ctx.lang).dashboard_heading),
         created_key: notice.created_key,
         error: notice.error,
     };

@@ -210,6 +210,24 @@ fn date_text(ctx: &PageContext, rfc3339: &str) -> String {
     kleber_web::format::datetime(rfc3339, ctx.lang).unwrap_or_else(|| rfc3339.to_owned())
 }
 
+/// A version's change summary ("+12 added, 3 removed, 40 changed"), empty for a first version
+/// or one not summarised yet.
+fn summary_text(ctx: &PageContext, summary: Option<&kleber_store::VersionSummary>) -> String {
+    let Some(s) = summary.filter(|s| s.previous.is_some()) else {
+        return String::new();
+    };
+    let m = ctx.lang.messages();
+    format!(
+        "{} {}, {} {}, {} {}",
+        number(ctx, s.added),
+        m.version_added,
+        number(ctx, s.removed),
+        m.version_removed,
+        number(ctx, s.changed),
+        m.version_changed
+    )
+}
+
 fn number(ctx: &PageContext, n: i64) -> String {
     ctx.lang.messages().number(n)
 }
@@ -271,6 +289,8 @@ async fn get_dashboard(
     orgs.sort();
     orgs.dedup();
     let name_of = |id: &str| org_names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let refreshes: BTreeMap<String, chrono::DateTime<chrono::Utc>> =
+        state.app.next_refreshes().await.unwrap_or_default().into_iter().collect();
     let mut rows = Vec::new();
     for d in &all {
         let (label, class) = state_of(m, d);
@@ -291,7 +311,10 @@ async fn get_dashboard(
             modified: current.map(|v| date_text(ctx, &v.created_at)).unwrap_or_default(),
             records: current.map(|v| number(ctx, v.records)).unwrap_or_default(),
             rejected: current.map(|v| number(ctx, v.rejected)).unwrap_or_default(),
-            next_refresh: String::new(),
+            next_refresh: refreshes
+                .get(&d.id)
+                .map(|at| date_text(ctx, &at.to_rfc3339()))
+                .unwrap_or_default(),
         });
     }
     let states = [
@@ -1148,6 +1171,8 @@ async fn edit_page(
     let versions = state.app.versions(&editor, id).await.map_err(fail)?;
     let attachments = state.app.managed_attachments(&editor, id).await.map_err(fail)?;
     let grants = state.app.dataset_grants(&editor, id).await.map_err(fail)?;
+    let source_panel =
+        super::source_panel::source_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
     // The stored fields and the access rule, as the dataset's editors read them.
     let (fields, rule) = match state.app.dataset(&ctx.request(), id).await {
         Ok(version) => {
@@ -1204,15 +1229,14 @@ async fn edit_page(
                 source: v.source.unwrap_or_default(),
                 current: v.current,
                 restored_from: v.restored_from,
-                // The summary of each version (records added, removed, changed) comes with
-                // the versions use case's diff, built in another part: left empty until then.
-                summary: String::new(),
+                summary: summary_text(ctx, v.summary.as_ref()),
             })
             .collect(),
         push_key: push.as_ref().and_then(|p| p.as_ref().ok().cloned()),
         push_revoked: push.and_then(|p| p.err()),
         max_size: size_text(state.app.upload_limits().max_bytes),
         notice,
+        source_panel,
     };
     render(state, ctx, status, &page)
 }

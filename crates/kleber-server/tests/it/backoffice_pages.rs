@@ -278,6 +278,15 @@ async fn each_page_opens_for_the_datasets_editors_and_is_missing_for_everyone_el
         };
         let (status, missing) = p.get("/admin/no-such-page/", signed.as_ref()).await;
         assert_eq!(status, 404);
+        if signed.is_some() {
+            // The account page links the dashboard exactly when the dashboard opens.
+            let (_, account) = p.get("/account/", signed.as_ref()).await;
+            assert_eq!(
+                account.contains("href=\"/admin/datasets/\" id=\"datasets-link\""),
+                expected[0] == 200,
+                "the back office's link on the account page of {who:?}"
+            );
+        }
         for (path, want) in PAGES.iter().zip(expected) {
             let (status, body) = p.get(path, signed.as_ref()).await;
             assert_eq!(status, want, "{path} as {who:?}: {body}");
@@ -798,6 +807,15 @@ async fn the_edit_page_changes_attachments_visibility_grants_push_keys_and_versi
 
     // A new file as a new version (the same preview step), then restore version 1.
     let v2: &[u8] = b"nom;valeur\nX;10\nY;20\nZ;30\n";
+    // The rows published before it (the fixture's file and the pushed record), as the Explore
+    // API gives them.
+    let before: std::collections::BTreeSet<String> = p
+        .server
+        .records("interne", "limit=100")
+        .await
+        .iter()
+        .map(|r| format!("{};{}", r["nom"].as_str().unwrap_or_default(), r["valeur"]))
+        .collect();
     let response =
         p.post_file("/admin/datasets/interne/upload", &ada, &[], Some(("v2.csv", v2))).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -814,7 +832,19 @@ async fn the_edit_page_changes_attachments_visibility_grants_push_keys_and_versi
     let first = versions.iter().map(|v| v.number).min().unwrap();
     let edit = page().await;
     assert!(edit.contains(&format!("<tr data-version=\"{}\">", current.number)), "{edit}");
-    assert!(edit.contains("class=\"bo-summary\""), "the summary column's place");
+    // The version's summary, against the two files compared here: without unique-id fields a
+    // record's id is its values, so a row of one file absent from the other is added or
+    // removed, and none is "changed".
+    let rows = |csv: &str| -> std::collections::BTreeSet<String> {
+        csv.lines().skip(1).map(str::to_owned).collect()
+    };
+    let (old, new) = (before, rows(std::str::from_utf8(v2).unwrap()));
+    let summary = format!(
+        "<td class=\"bo-summary\">{} added, {} removed, 0 changed</td>",
+        new.difference(&old).count(),
+        old.difference(&new).count()
+    );
+    assert!(edit.contains(&summary), "{summary} in {edit}");
     let response =
         p.post(&format!("/admin/datasets/interne/versions/{first}/restore"), &ada, &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
