@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Steps, api, artifactDir, axePath, baseFromArgs, check, checkEqual, deadline, launch, portalContext } from './lib.mjs';
 
 const base = baseFromArgs('publisher_day.mjs');
-const [email, password, firstFile, secondFile] = process.argv.slice(3);
+const [email, password, firstFile, secondFile, added, removed] = process.argv.slice(3);
 deadline(170);
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const ID = 'velib-dispo';
@@ -129,6 +129,11 @@ await steps.scenario('a publisher creates, publishes, versions and restores a da
   await steps.step('see the versions list and restore the first version', async () => {
     const rows = page.locator('#bo-versions tbody tr');
     checkEqual(await rows.count(), 2, 'two versions');
+    // The second version's summary: the numbers of its text (grouping spaces or commas
+    // inside a number kept), records added, removed and changed.
+    const summary = await page.locator('#bo-versions tr[data-version="2"] .bo-summary').innerText();
+    const counts = (summary.match(/\d[\d\s\u00a0\u202f,.]*/g) || []).map((n) => Number(n.replace(/\D/g, '')));
+    checkEqual(JSON.stringify(counts), JSON.stringify([Number(added), Number(removed), 0]), `the version summary (${summary})`);
     await shot('8-versions');
     await page.locator('#bo-versions tr[data-version="1"] button').click();
     await page.waitForURL(new RegExp(`/admin/datasets/${ID}/\\?saved=1`));

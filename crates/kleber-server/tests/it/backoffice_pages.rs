@@ -917,9 +917,26 @@ async fn a_publishers_day_in_the_browser() {
     let second_path = files.path().join("velib-extrait.csv");
     std::fs::write(&second_path, second).unwrap();
     let first = real(LATIN1);
+    // The second version's summary the page must show, from the files' lines: the file has no
+    // header and no unique-id field, so a record is its values and a line of one file missing
+    // from the other is a record added or removed.
+    let lines = |b: &[u8]| -> std::collections::BTreeSet<Vec<u8>> {
+        b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    };
+    let (old, new) = (lines(&bytes), lines(&std::fs::read(&second_path).unwrap()));
+    let added = new.difference(&old).count().to_string();
+    let removed = old.difference(&new).count().to_string();
     let (status, output) = crate::browser::run_node_with(
         "publisher_day.mjs",
-        &[&p.server.base, EVE, PASSWORD, first.to_str().unwrap(), second_path.to_str().unwrap()],
+        &[
+            &p.server.base,
+            EVE,
+            PASSWORD,
+            first.to_str().unwrap(),
+            second_path.to_str().unwrap(),
+            &added,
+            &removed,
+        ],
     )
     .await;
     println!("{output}");
