@@ -308,7 +308,7 @@ impl ManageCatalog for SqliteCatalog {
                 .collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             for (uid, id, org, deleted_at) in &rows {
-                for table in ["versions", "dataset_grants", "attachments"] {
+                for table in ["versions", "dataset_grants", "attachments", "push_keys"] {
                     tx.execute(&format!("DELETE FROM {table} WHERE dataset_uid = ?1"), [uid])?;
                 }
                 tx.execute("DELETE FROM datasets WHERE uid = ?1", [uid])?;

@@ -883,6 +883,9 @@ async fn organization_admins_manage_members_invitations_and_keys() {
 async fn the_trash_is_purged_with_the_files_after_its_delay() {
     let f = fixture(None).await;
     let editor = Who::Key(&f.editor);
+    // A dataset with a push key (a row that refers to it) is purged as well.
+    let (status, key) = f.call("POST", "/datasets/parkings/push-keys", editor, None).await;
+    assert_eq!(status, 201, "{key}");
     let (status, d) = f.call("DELETE", "/datasets/parkings", editor, None).await;
     assert_eq!(status, 200, "{d}");
     let uid = d["dataset_uid"].as_str().unwrap().to_owned();
