@@ -120,6 +120,7 @@ messages! {
     accept_rejected: "Publier sans les lignes rejetées", "Publish without the rejected rows";
     publish_button: "Publier", "Publish";
     draft_button: "Enregistrer comme brouillon", "Save as draft";
+    draft_published: "Ce jeu de données est déjà publié : une nouvelle version est visible dès qu'elle est enregistrée. Publiez-la, ou dépubliez d'abord le jeu de données (page du jeu de données, Visibilité).", "This dataset is already published: a new version is seen as soon as it is saved. Publish it, or unpublish the dataset first (the dataset's page, Visibility).";
     save_button: "Enregistrer", "Save";
     edit_heading: "Modifier le jeu de données", "Edit the dataset";
     public_page: "page publique", "public page";
@@ -330,6 +331,8 @@ pub struct BoMetadataPage {
     pub upload: Option<String>,
     pub hidden: String,
     pub rejected_count: u64,
+    /// Whether "save as draft" is offered (the dataset is still a draft).
+    pub draft_allowed: bool,
     pub form: BoMetaForm,
     pub notice: BoNotice,
 }

@@ -1010,6 +1010,9 @@ async fn metadata_page(
 ) -> Result<Response, PageError> {
     let ctx = &signed.ctx;
     let m = BoMessages::of(ctx.lang);
+    // "Save as draft" keeps a dataset unpublished: offered only while it is a draft (on a
+    // published dataset every saved version is seen at once).
+    let draft_allowed = managed(state, signed, id).await?.visibility == Visibility::Draft;
     let rejected_count = match &upload {
         Some(u) => {
             state
@@ -1030,6 +1033,7 @@ async fn metadata_page(
         upload,
         hidden,
         rejected_count,
+        draft_allowed,
         form,
         notice,
     };
@@ -1082,6 +1086,9 @@ async fn post_metadata(
     };
     if !matches!(action, "save" | "publish" | "draft") {
         return refused(StatusCode::BAD_REQUEST, m.bad_action.to_owned()).await;
+    }
+    if action == "draft" && d.visibility != Visibility::Draft {
+        return refused(StatusCode::BAD_REQUEST, m.draft_published.to_owned()).await;
     }
     // Checked before anything is written: a refused publication leaves the metadata as it was.
     let body = metadata_body(&form);

@@ -823,6 +823,20 @@ async fn the_edit_page_changes_attachments_visibility_grants_push_keys_and_versi
     let upload = preview.rsplit('/').next().unwrap().to_owned();
     let (status, _) = p.get(&preview, Some(&ada)).await;
     assert_eq!(status, 200);
+    // "Save as draft" is not offered for a dataset already published, and refused if sent:
+    // nothing is published.
+    let (status, metadata) =
+        p.get(&format!("/admin/datasets/interne/metadata?upload={upload}"), Some(&ada)).await;
+    assert_eq!(status, 200);
+    assert!(metadata.contains("id=\"bo-publish\"") && !metadata.contains("id=\"bo-draft\""));
+    let count = || accounts(&p.dir).store().catalog().version_infos("interne").unwrap().len();
+    let before_draft = count();
+    let draft = [("upload", upload.as_str()), ("title", "Interne"), ("action", "draft")];
+    let response = p.post("/admin/datasets/interne/metadata", &ada, &draft).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("already published") || body.contains("déjà publié"), "{body}");
+    assert_eq!(count(), before_draft, "nothing published");
     let publish = [("upload", upload.as_str()), ("title", "Interne"), ("action", "publish")];
     let response = p.post("/admin/datasets/interne/metadata", &ada, &publish).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap());
