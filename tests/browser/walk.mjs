@@ -37,9 +37,12 @@ const datasetPath = (id, tab = '') => `/explore/dataset/${id}/${tab ? `${tab}/` 
 
 const shots = artifactDir('screenshots');
 const downloads = artifactDir('downloads');
-// Screenshots of an earlier run would be mistaken for this one's.
+// Screenshots of an earlier run would be mistaken for this one's (the folders of other
+// scripts' screenshots, such as publisher_day/, are theirs to clear).
 for (const dir of [shots, downloads]) {
-  for (const file of readdirSync(dir)) rmSync(join(dir, file), { force: true });
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile()) rmSync(join(dir, entry.name), { force: true });
+  }
 }
 const steps = new Steps('walk.mjs');
 const browser = await launch();

@@ -111,17 +111,9 @@ async fn server() -> TestServer {
 fn api_client_known() -> BTreeMap<String, &'static str> {
     let mut known = BTreeMap::new();
     known.insert("catalog assets()".to_owned(), "catalog-assets");
-    for f in ["jsonld", "rdfxml", "turtle", "n3"] {
-        known.insert(format!("dataset export {f}"), "dataset-export-rdf");
-    }
     known.insert("dataset export mvt".to_owned(), "dataset-export-mvt");
     known.insert("dataset export ical".to_owned(), "dataset-export-ical");
     for f in [
-        "rdf",
-        "ttl",
-        "data.json",
-        "rss",
-        "dcat",
         "dcat-ap-ch",
         "dcat-ap-it",
         "dcat-ap-de",
@@ -130,7 +122,7 @@ fn api_client_known() -> BTreeMap<String, &'static str> {
         "dcat-ap-v1",
         "dcat_ap_benap",
     ] {
-        known.insert(format!("catalog export {f}"), "catalog-export-dcat-rss");
+        known.insert(format!("catalog export {f}"), "catalog-export-dcat-national");
     }
     known
 }

@@ -630,7 +630,7 @@ async fn catalog_exports_list_the_datasets_with_the_catalog_query() {
     let list = server.json(&format!("{V}/exports"), 200).await;
     let rels: Vec<&str> =
         list["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
-    assert_eq!(rels, ["csv", "json", "jsonl", "xlsx"]);
+    assert_eq!(rels, ["csv", "json", "jsonl", "xlsx", "rss", "data.json"]);
 
     let all = server
         .json(

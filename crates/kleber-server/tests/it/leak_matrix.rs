@@ -496,7 +496,23 @@ async fn ask(
     let bytes = response.bytes().await.unwrap_or_else(|e| panic!("GET {url}: body: {e}"));
     let host = server.base.trim_start_matches("http://");
     let body = without_tokens(&String::from_utf8_lossy(&bytes).replace(host, "SERVER"));
-    Answer { status, headers, etag, body }
+    Answer { status, headers, etag, body: popular_sorted(body) }
+}
+
+/// `html` with the home page's "most viewed" list sorted. Its order follows the views each
+/// server counted, and the real server counts the views of every caller while an oracle counts
+/// only its own: which datasets are listed is compared, not their order.
+fn popular_sorted(html: String) -> String {
+    let Some(start) = html.find("<h2 id=\"popular-h\">") else {
+        return html;
+    };
+    let Some(end) = html[start..].find("</ul>").map(|e| start + e) else {
+        return html;
+    };
+    let mut lines: Vec<&str> = html[start..end].lines().collect();
+    let items = lines.iter().position(|l| l.trim_start().starts_with("<li")).unwrap_or(lines.len());
+    lines[items..].sort_unstable();
+    format!("{}{}{}", &html[..start], lines.join("\n"), &html[end..])
 }
 
 /// `text` with every random token of the sign-in forms (64 lowercase hex digits: the CSRF
