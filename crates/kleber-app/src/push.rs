@@ -21,7 +21,7 @@
 //! published, with the version.
 //!
 //! A geo_point_2d field a pushed record leaves out (or sends null) is derived as an import
-//! derives it ([`derived_point`]): from the record's latitude and longitude fields (the names
+//! derives it (`derived_point`): from the record's latitude and longitude fields (the names
 //! the import recognises: `lat`/`latitude`, `lon`/`lng`/`long`/`longitude`), else from the
 //! centroid of its geo_shape.
 

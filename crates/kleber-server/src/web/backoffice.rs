@@ -7,7 +7,7 @@
 //! As the other administration pages ([`super::admin`]): for signed-in sessions only, anyone
 //! else and anyone without the right gets the portal's missing page; every change is a form
 //! whose origin and CSRF token are checked (urlencoded forms through [`CsrfForm`], file forms
-//! through [`FileForm`], which checks them before the file is read) and goes through the same
+//! through `file_form`, which checks them before the file is read) and goes through the same
 //! `kleber_app` use cases as the management API, with the session's principal and actor, so
 //! it is audited alike. A refused form shows its page again with the reason and the use
 //! case's status, changing nothing.
