@@ -195,21 +195,9 @@ impl Fixture {
 
     /// (id, count, record id) of each record, by id, through Explore v2.0 (which gives ids).
     async fn records(&self) -> Vec<(i64, i64, String)> {
-        let url = format!(
-            "{}/api/v2/catalog/datasets/parkings/records?order_by=id&limit=100",
-            self.server.base
-        );
-        let v: Value = self
-            .server
-            .client
-            .get(url)
-            .header("Authorization", format!("Apikey {}", self.editor))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = self
+            .editor_json("/api/v2/catalog/datasets/parkings/records?order_by=id&limit=100")
+            .await;
         v["records"]
             .as_array()
             .unwrap_or_else(|| panic!("{v}"))
@@ -895,22 +883,24 @@ async fn the_examples_of_the_sources_guide_run() {
 }
 
 impl Fixture {
-    async fn records_named(&self) -> Vec<String> {
-        let url = format!(
-            "{}/api/explore/v2.1/catalog/datasets/parkings/records?order_by=id",
-            self.server.base
-        );
-        let v: Value = self
+    /// The JSON answer to a GET of `path` with the editor's key.
+    async fn editor_json(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.server.base);
+        let response = self
             .server
             .client
             .get(url)
             .header("Authorization", format!("Apikey {}", self.editor))
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
+        response.json().await.unwrap()
+    }
+
+    async fn records_named(&self) -> Vec<String> {
+        let v = self
+            .editor_json("/api/explore/v2.1/catalog/datasets/parkings/records?order_by=id")
+            .await;
         v["results"]
             .as_array()
             .unwrap_or_else(|| panic!("{v}"))
