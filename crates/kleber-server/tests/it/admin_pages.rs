@@ -11,6 +11,7 @@ use kleber_store::{AuditFilter, NewOrganization, OrgKind, Role, Store, Visibilit
 use reqwest::{Client, Response, StatusCode, redirect};
 
 use crate::common::{TestServer, import};
+use crate::forms::{cookie_value, csrf_of, form};
 
 const PASSWORD: &str = "correct horse battery";
 const ROOT: &str = "root@example.org";
@@ -77,28 +78,6 @@ async fn portal_with(
 
 async fn portal() -> (TestServer, PathBuf, Client) {
     portal_with(|s| s).await
-}
-
-fn cookie_value(response: &Response, name: &str) -> Option<String> {
-    response.headers().get_all("set-cookie").iter().find_map(|v| {
-        let first = v.to_str().ok()?.split(';').next()?;
-        let (n, value) = first.split_once('=')?;
-        (n == name).then(|| value.to_owned())
-    })
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (n, v) in fields {
-        s.append_pair(n, v);
-    }
-    s.finish()
 }
 
 /// A signed-in browser: its session cookie and CSRF token.

@@ -16,6 +16,7 @@ use reqwest::{Client, Response, StatusCode, redirect};
 use serde_json::Value;
 
 use crate::common::{TestServer, app_over, import, real};
+use crate::forms::{cookie_value, csrf_of, form};
 
 const PASSWORD: &str = "correct horse battery";
 const ROOT: &str = "root@example.org";
@@ -96,28 +97,6 @@ async fn portal() -> Portal {
     .await;
     let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
     Portal { server, client, dir: path }
-}
-
-fn cookie_value(response: &Response, name: &str) -> Option<String> {
-    response.headers().get_all("set-cookie").iter().find_map(|v| {
-        let first = v.to_str().ok()?.split(';').next()?;
-        let (n, value) = first.split_once('=')?;
-        (n == name).then(|| value.to_owned())
-    })
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (n, v) in fields {
-        s.append_pair(n, v);
-    }
-    s.finish()
 }
 
 const BOUNDARY: &str = "kleber-backoffice-boundary";

@@ -23,6 +23,7 @@ mod demo;
 mod error_codes;
 mod exports_formats;
 mod facets;
+mod forms;
 mod golden;
 mod hardening;
 mod http;

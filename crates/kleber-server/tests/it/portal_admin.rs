@@ -14,6 +14,7 @@ use reqwest::{Client, Response, StatusCode, redirect};
 use serde_json::{Value, json};
 
 use crate::common::{TestServer, import};
+use crate::forms::{cookie_value, csrf_of, form};
 
 const PASSWORD: &str = "correct horse battery";
 const ROOT: &str = "root@example.org"; // portal admin
@@ -79,28 +80,6 @@ async fn portal() -> Portal {
     let server = TestServer::start(dir).await;
     let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
     Portal { server, dir: path, client, keys }
-}
-
-fn cookie_value(response: &Response, name: &str) -> Option<String> {
-    response.headers().get_all("set-cookie").iter().find_map(|v| {
-        let first = v.to_str().ok()?.split(';').next()?;
-        let (n, value) = first.split_once('=')?;
-        (n == name).then(|| value.to_owned())
-    })
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (n, v) in fields {
-        s.append_pair(n, v);
-    }
-    s.finish()
 }
 
 struct Signed {

@@ -11,6 +11,7 @@ use kleber_store::{NewOrganization, OrgKind, Role, Store, Visibility};
 use reqwest::{Client, Response, StatusCode, redirect};
 
 use crate::common::{TestServer, import};
+use crate::forms::form;
 
 const PASSWORD: &str = "correct horse battery";
 const ANNE: &str = "anne@example.org";
@@ -74,14 +75,6 @@ fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
     let rest = &html[at + "name=\"csrf\" value=\"".len()..];
     rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (n, v) in fields {
-        s.append_pair(n, v);
-    }
-    s.finish()
 }
 
 struct Browser<'a> {
