@@ -236,6 +236,15 @@ pub fn spawn_scheduler(app: Arc<App>, clock: Arc<dyn Clock>) -> tokio::task::Joi
                         tracing::warn!(error = %e, "the scheduler could not read the sources")
                     }
                 }
+                match app2.run_due_harvests(now).await {
+                    Ok(runs) if !runs.is_empty() => {
+                        tracing::info!(runs = runs.len(), "scheduled harvests run");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the scheduler could not read the harvests")
+                    }
+                }
             });
             let next_minute = now
                 .timestamp()

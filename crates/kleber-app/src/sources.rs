@@ -425,7 +425,7 @@ impl Sources {
         *self.settings.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn client(&self) -> Result<reqwest::Client, Error> {
+    pub(crate) fn client(&self) -> Result<reqwest::Client, Error> {
         if let Some(c) = self.client.get() {
             return Ok(c.clone());
         }

@@ -66,7 +66,7 @@ enum Command {
     Audit(crate::cli_admin::AuditArgs),
     /// Copy a whole Opendatasoft portal: `kleber migrate https://PORTAL [--where ODSQL]`.
     Migrate(crate::cli_migrate::MigrateArgs),
-    /// Harvest another portal's datasets: `kleber harvest ods https://PORTAL [--dataset ID]...`.
+    /// Harvest other portals: `kleber harvest ods|ckan|dcat URL`, `kleber harvest list`, `kleber harvest run NAME`.
     #[command(subcommand)]
     Harvest(crate::cli_migrate::HarvestCommand),
     /// Remote sources: `kleber source set ID --url URL [--header 'K: V']... [--schedule CRON]`,

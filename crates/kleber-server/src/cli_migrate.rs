@@ -49,6 +49,16 @@ pub(crate) struct MigrateArgs {
 pub(crate) enum HarvestCommand {
     /// Harvest an Opendatasoft portal through its Explore API v2.1.
     Ods(HarvestOdsArgs),
+    /// Store a harvest of a CKAN portal (Action API) and run it.
+    Ckan(crate::cli_harvest::AddArgs),
+    /// Store a harvest of a DCAT-AP catalog (Turtle, RDF/XML, JSON-LD; Hydra pages) and run it.
+    Dcat(crate::cli_harvest::AddArgs),
+    /// List the stored harvests.
+    List(crate::cli_harvest::ListArgs),
+    /// Run a stored harvest now.
+    Run(crate::cli_harvest::NameArgs),
+    /// Delete a stored harvest (its datasets stay).
+    Delete(crate::cli_harvest::NameArgs),
 }
 
 /// `kleber harvest ods URL`.
@@ -95,7 +105,14 @@ pub(crate) fn run_migrate(args: MigrateArgs) -> anyhow::Result<()> {
 
 /// Runs `kleber harvest`.
 pub(crate) fn run_harvest(command: HarvestCommand) -> anyhow::Result<()> {
-    let HarvestCommand::Ods(args) = command;
+    let args = match command {
+        HarvestCommand::Ods(args) => args,
+        HarvestCommand::Ckan(args) => return crate::cli_harvest::run_add("ckan", args),
+        HarvestCommand::Dcat(args) => return crate::cli_harvest::run_add("dcat", args),
+        HarvestCommand::List(args) => return crate::cli_harvest::run_list(args),
+        HarvestCommand::Run(args) => return crate::cli_harvest::run_run(args),
+        HarvestCommand::Delete(args) => return crate::cli_harvest::run_delete(args),
+    };
     let selection = match (&args.where_clause, args.dataset.is_empty()) {
         (Some(w), _) if !w.trim().is_empty() => Selection::Where(w.clone()),
         (_, false) => Selection::Ids(args.dataset.clone()),

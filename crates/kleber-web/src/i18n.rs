@@ -254,6 +254,8 @@ pub struct Messages {
     pub publisher: &'static str,
     /// Information: licence.
     pub license: &'static str,
+    /// Where a harvested dataset comes from (the information tab).
+    pub harvest_source: &'static str,
     /// Information: themes.
     pub themes: &'static str,
     /// Information: keywords.
@@ -604,6 +606,7 @@ pub static FR: Messages = Messages {
     metadata_heading: "Métadonnées",
     publisher: "Producteur",
     license: "Licence",
+    harvest_source: "Source",
     themes: "Thèmes",
     keywords: "Mots-clés",
     language_of_data: "Langue",
@@ -792,6 +795,7 @@ pub static EN: Messages = Messages {
     metadata_heading: "Metadata",
     publisher: "Publisher",
     license: "Licence",
+    harvest_source: "Source",
     themes: "Themes",
     keywords: "Keywords",
     language_of_data: "Language",

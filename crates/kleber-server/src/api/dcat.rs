@@ -428,9 +428,18 @@ fn dataset(record: &DatasetRecord, view: &CatalogView, base: &PublicUrl) -> Data
             .into_iter()
             .filter(|id| view.record(id).is_some())
             .map(|id| dataset_iri(base, &id))
+            // A harvested dataset was derived from its source's dataset (docs/harvest.md).
+            .chain(harvest_source(record))
             .collect(),
         hvd_category: meta_text(record, "hvd_category").map(str::to_owned),
         distributions,
         iri,
     }
+}
+
+/// The page (or IRI) of a harvested dataset at its source, when it is an http(s) URL.
+fn harvest_source(record: &DatasetRecord) -> Option<String> {
+    let h = record.metas.get("harvest")?.as_object()?;
+    let url = h.get("source_url").or_else(|| h.get("source"))?.as_str()?;
+    (url.starts_with("http://") || url.starts_with("https://")).then(|| url.to_owned())
 }

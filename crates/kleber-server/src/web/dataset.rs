@@ -319,6 +319,18 @@ fn information(
             href: None,
         },
     ];
+    // A harvested dataset's source (docs/harvest.md#provenance): its page at the source,
+    // linked when it is an http(s) URL (checked below), escaped by the template.
+    if let Some(h) = record.metas.get("harvest").and_then(Value::as_object) {
+        let at = |k: &str| h.get(k).and_then(Value::as_str);
+        if let Some(source) = at("source_url").or_else(|| at("source")) {
+            facts.push(Fact {
+                term: t.harvest_source,
+                value: source.to_owned(),
+                href: Some(source.to_owned()),
+            });
+        }
+    }
     if record.metas.get("archived").and_then(Value::as_bool) == Some(true) {
         facts.push(Fact { term: t.archived, value: t.archived_value.to_owned(), href: None });
     }

@@ -107,6 +107,12 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/sources/run", &[""]),
     ("/api/management/v1/datasets/{id}/sources/runs", &["", "?limit=5"]),
     // ---- remote sources (end) ----
+    // ---- harvest sources (begin) ----
+    ("/api/management/v1/harvests", &[""]),
+    ("/api/management/v1/harvests/{harvest}", &[""]),
+    ("/api/management/v1/harvests/{harvest}/run", &[""]),
+    ("/api/management/v1/harvests/{harvest}/runs", &[""]),
+    // ---- harvest sources (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).
@@ -589,6 +595,9 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     expand("{email}", &["viewer@ems.example".to_owned()]);
     expand("{key_id}", &["000000000000".to_owned()]);
     // ---- management API placeholders (end) ----
+    // ---- harvest placeholders (begin) ----
+    expand("{harvest}", &["aucune".to_owned()]);
+    // ---- harvest placeholders (end) ----
     // ---- back office placeholders (begin) ----
     expand("{upload}", &["0123456789abcdef0123456789abcdef".to_owned()]);
     // ---- back office placeholders (end) ----

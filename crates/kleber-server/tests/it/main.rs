@@ -25,6 +25,7 @@ mod exports_formats;
 mod facets;
 mod forms;
 mod golden;
+mod harvest;
 mod hardening;
 mod http;
 mod import_cli;

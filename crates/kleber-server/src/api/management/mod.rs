@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod datasets;
+pub mod harvests;
 pub mod orgs;
 pub mod portal;
 pub mod sources;

@@ -1,0 +1,388 @@
+//! Harvest sources (docs/harvest.md): a CKAN fixture (a loopback server answering
+//! `package_search`/`package_show` with the packages of tests/data/ckan/packages.json, written
+//! from CKAN's Action API documentation, and serving the real files of ../shared/data/real), a
+//! second Kleber's DCAT-AP catalog (Turtle, RDF/XML, JSON-LD, paged with Hydra), idempotent
+//! re-harvests, deletions that follow the option, ownership of local datasets, the scheduler
+//! with a manual clock, and bad sources.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use kleber_app::App;
+use kleber_app::harvest::HarvestSpec;
+use kleber_app::manage::Editor;
+use kleber_app::schedule::{ManualClock, spawn_scheduler};
+use kleber_ingest::ImportOptions;
+use serde_json::{Map, Value, json};
+
+use crate::common::{TestServer, app_over, import, real};
+
+/// The CKAN fixture's state: its packages (a test removes one) and its address.
+#[derive(Clone)]
+struct Ckan {
+    packages: Arc<Mutex<Vec<Value>>>,
+    base: Arc<Mutex<String>>,
+}
+
+impl Ckan {
+    fn packages(&self) -> Vec<Value> {
+        let base = self.base.lock().unwrap().clone();
+        let text = serde_json::to_string(&*self.packages.lock().unwrap()).unwrap();
+        serde_json::from_str(&text.replace("{base}", &base)).unwrap()
+    }
+}
+
+/// CKAN's `rows` limit (`ckan.search.rows_max`): 2 here, so paging is exercised.
+const ROWS_MAX: usize = 2;
+
+async fn package_search(
+    State(ckan): State<Ckan>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> axum::Json<Value> {
+    let all = ckan.packages();
+    let rows = q.get("rows").and_then(|r| r.parse().ok()).unwrap_or(10).min(ROWS_MAX);
+    let start = q.get("start").and_then(|r| r.parse().ok()).unwrap_or(0usize);
+    // `q` as CKAN's text search, kept simple: the packages whose title holds the word.
+    let selected: Vec<Value> = all
+        .into_iter()
+        .filter(|p| {
+            q.get("q").is_none_or(|word| {
+                p["title"].as_str().unwrap_or("").to_lowercase().contains(&word.to_lowercase())
+            })
+        })
+        .collect();
+    let page: Vec<Value> = selected.iter().skip(start).take(rows).cloned().collect();
+    axum::Json(json!({
+        "help": "https://ckan.example/api/3/action/help_show?name=package_search",
+        "success": true,
+        "result": {"count": selected.len(), "results": page, "facets": {}, "search_facets": {}, "sort": "name asc"}
+    }))
+}
+
+async fn package_show(
+    State(ckan): State<Ckan>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    let id = q.get("id").cloned().unwrap_or_default();
+    match ckan.packages().into_iter().find(|p| p["name"] == id.as_str() || p["id"] == id.as_str())
+    {
+        Some(p) => axum::Json(json!({"help": "", "success": true, "result": p})).into_response(),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            axum::Json(json!({"help": "", "success": false, "error": {"__type": "Not Found Error", "message": "Not found"}})),
+        )
+            .into_response(),
+    }
+}
+
+async fn file(axum::extract::Path(name): axum::extract::Path<String>) -> axum::response::Response {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real").join(&name);
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes.into_response(),
+        Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn ckan_fixture() -> Ckan {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ckan/packages.json"),
+    )
+    .unwrap();
+    let ckan = Ckan {
+        packages: Arc::new(Mutex::new(serde_json::from_str(&text).unwrap())),
+        base: Arc::new(Mutex::new(String::new())),
+    };
+    let router = axum::Router::new()
+        .route("/api/3/action/package_search", axum::routing::get(package_search))
+        .route("/api/3/action/package_show", axum::routing::get(package_show))
+        .route("/files/{name}", axum::routing::get(file))
+        .with_state(ckan.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    *ckan.base.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    ckan
+}
+
+fn spec(kind: &str, name: &str, url: &str) -> HarvestSpec {
+    HarvestSpec {
+        name: Some(name.to_owned()),
+        kind: kind.to_owned(),
+        url: url.to_owned(),
+        query: None,
+        fq: None,
+        ids: Vec::new(),
+        overrides: Map::new(),
+        delete_missing: false,
+        schedule: None,
+    }
+}
+
+/// Records of a CSV file counted with the csv crate (not Kleber's reader).
+fn csv_records(path: &Path) -> u64 {
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_path(path).unwrap();
+    reader.records().count() as u64
+}
+
+/// Features of a GeoJSON file.
+fn features(path: &Path) -> u64 {
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["features"].as_array().unwrap().len() as u64
+}
+
+async fn dataset(app: &App, id: &str) -> Option<kleber_store::DatasetRecord> {
+    app.dataset(&kleber_app::RequestContext::operator(), id).await.ok().map(|v| v.record().clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ckan_portal_is_harvested_paged_mapped_and_reharvested_idempotently() {
+    let ckan = ckan_fixture().await;
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let app = app_over(&path);
+    let admin = Editor::operator();
+    let mut s = spec("ckan", "city", &base);
+    s.overrides.insert("theme".to_owned(), json!(["Open data"]));
+    let view = app.set_harvest(&admin, s).await.unwrap();
+    assert_eq!(view.kind, "ckan");
+
+    let (run, report) = app.run_harvest(&admin, "city").await.unwrap();
+    assert_eq!(run.outcome, "partial", "{report:?}");
+    assert_eq!(report.selected, 4);
+    let copied: Vec<&str> = report.copied.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(copied, ["city-arrondissements", "city-parkings-strasbourg", "city-velib-paris"]);
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert_eq!(report.failed[0].0, "city-rapport-annuel");
+    assert!(report.failed[0].1.contains("no file of this dataset is in a format Kleber reads"));
+
+    // Data: records as counted independently.
+    let parkings = dataset(&app, "city-parkings-strasbourg").await.unwrap();
+    assert_eq!(
+        parkings.version.records_count as u64,
+        csv_records(&real("strasbourg_occupation-parkings-temps-reel.csv"))
+    );
+    let arr = dataset(&app, "city-arrondissements").await.unwrap();
+    assert_eq!(
+        arr.version.records_count as u64,
+        features(&real("paris_arrondissements_polygons.geojson"))
+    );
+    // Two tabular resources: the first (XLSX) is the data, the CSV an attachment.
+    let velib = dataset(&app, "city-velib-paris").await.unwrap();
+    assert_eq!(velib.version.source.as_deref().map(|s| s.ends_with(".xlsx")), Some(true));
+    let attachments = app.managed_attachments(&admin, "city-velib-paris").await.unwrap();
+    assert_eq!(attachments.len(), 1);
+    assert!(report.notes.iter().any(|(id, n)| id == "city-velib-paris" && n.contains("2 files could be its data")));
+    let notice = app.managed_attachments(&admin, "city-parkings-strasbourg").await.unwrap();
+    assert_eq!(notice.len(), 1, "{notice:?}");
+
+    // Metadata mapped, overrides over it, provenance.
+    let m = &parkings.metas;
+    assert_eq!(parkings.title, "Occupation des parkings en temps réel");
+    assert!(parkings.description.as_deref().unwrap().contains("<strong>Eurométropole</strong>"));
+    assert_eq!(m["keyword"], json!(["parking", "mobilité"]));
+    assert_eq!(m["theme"], json!(["Open data"]));
+    assert_eq!(m["publisher"], "Eurométropole de Strasbourg");
+    assert_eq!(m["license"], "Open Data Commons Open Database License (ODbL)");
+    assert_eq!(m["language"], "fr");
+    let h = &m["harvest"];
+    assert_eq!(h["harvester"], "ckan");
+    assert_eq!(h["name"], "city");
+    assert_eq!(h["source_id"], "parkings-strasbourg");
+    assert_eq!(h["source_url"], format!("{base}/dataset/parkings-strasbourg"));
+    assert_eq!(h["at_source"], true);
+    assert!(report.notes.iter().any(|(_, n)| n.contains("extras not carried over") && n.contains("frequency")));
+
+    // The dataset object shows the provenance in metas.default.harvest.
+    let version = parkings.version.number;
+    let server = TestServer::start(dir).await;
+    let object =
+        server.json("/api/explore/v2.1/catalog/datasets/city-parkings-strasbourg", 200).await;
+    assert_eq!(object["metas"]["default"]["harvest"]["source_id"], "parkings-strasbourg");
+
+    // Re-harvest: nothing changes, no new version.
+    let (run, report) = app.run_harvest(&admin, "city").await.unwrap();
+    assert_eq!(run.outcome, "partial");
+    assert!(report.copied.is_empty(), "{:?}", report.copied);
+    assert_eq!(report.unchanged.len(), 3);
+    assert_eq!(dataset(&app, "city-parkings-strasbourg").await.unwrap().version.number, version);
+
+    // Metadata changed at the source, same file: metadata updated, no new version.
+    ckan.packages.lock().unwrap()[0]["title"] = json!("Parkings");
+    let (_, report) = app.run_harvest(&admin, "city").await.unwrap();
+    assert_eq!(report.copied.len(), 1);
+    let parkings = dataset(&app, "city-parkings-strasbourg").await.unwrap();
+    assert_eq!((parkings.title.as_str(), parkings.version.number), ("Parkings", version));
+
+    // Gone at the source: kept and marked by default...
+    ckan.packages.lock().unwrap().retain(|p| p["name"] != "arrondissements");
+    let (_, report) = app.run_harvest(&admin, "city").await.unwrap();
+    assert_eq!(report.kept, ["city-arrondissements"]);
+    let arr = dataset(&app, "city-arrondissements").await.unwrap();
+    assert_eq!(arr.metas["harvest"]["at_source"], false);
+    // ...moved to the trash with delete_missing.
+    let mut s = spec("ckan", "city", &base);
+    s.delete_missing = true;
+    app.set_harvest(&admin, s).await.unwrap();
+    let (_, report) = app.run_harvest(&admin, "city").await.unwrap();
+    assert_eq!(report.removed, ["city-arrondissements"]);
+    assert!(dataset(&app, "city-arrondissements").await.is_none());
+    let runs = app.harvest_runs(&admin, "city").await.unwrap();
+    assert_eq!(runs.len(), 5);
+    assert_eq!(runs[0].counts.as_ref().unwrap()["removed"], 1);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harvest_never_overwrites_a_local_dataset_and_selects_by_ids_and_query() {
+    let ckan = ckan_fixture().await;
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    import(
+        dir.path(),
+        &real("paris_arrondissements_polygons.geojson"),
+        "city-parkings-strasbourg",
+        ImportOptions::default(),
+    );
+    let app = app_over(dir.path());
+    let admin = Editor::operator();
+    let before = dataset(&app, "city-parkings-strasbourg").await.unwrap();
+    let mut s = spec("ckan", "city", &base);
+    s.ids = vec!["parkings-strasbourg".to_owned(), "velib-paris".to_owned(), "nope".to_owned()];
+    app.set_harvest(&admin, s).await.unwrap();
+    let (_, report) = app.run_harvest(&admin, "city").await.unwrap();
+    let failed: Vec<&str> = report.failed.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(failed, ["nope", "city-parkings-strasbourg"], "{:?}", report.failed);
+    assert!(report.failed[1].1.contains("was not created by harvest city"));
+    assert_eq!(report.copied.len(), 1);
+    let after = dataset(&app, "city-parkings-strasbourg").await.unwrap();
+    assert_eq!((after.version.number, after.title), (before.version.number, before.title));
+    // A query: CKAN's q.
+    let mut s = spec("ckan", "q", &base);
+    s.query = Some("arrondissements".to_owned());
+    app.set_harvest(&admin, s).await.unwrap();
+    let (run, report) = app.run_harvest(&admin, "q").await.unwrap();
+    assert_eq!(run.outcome, "done");
+    assert_eq!(report.copied.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["q-arrondissements"]);
+}
+
+/// A second Kleber with two real datasets, its DCAT-AP catalog harvested in each syntax.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dcat_ap_catalog_is_harvested_in_each_syntax_across_hydra_pages() {
+    let source = tempfile::tempdir().unwrap();
+    import(source.path(), &real("strasbourg_occupation-parkings-temps-reel.csv"), "parkings", ImportOptions::default());
+    import(source.path(), &real("paris_arrondissements_polygons.geojson"), "arrondissements", ImportOptions::default());
+    {
+        let app = app_over(source.path());
+        let mut patch = Map::new();
+        patch.insert("keyword".to_owned(), json!(["mobilité"]));
+        patch.insert("publisher".to_owned(), json!("Ville"));
+        app.update_metas(&kleber_app::RequestContext::operator(), "parkings", patch).await.unwrap();
+    }
+    let server = TestServer::start(source).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_over(dir.path());
+    let admin = Editor::operator();
+    for (name, path) in [("ttl", "ttl"), ("rdf", "rdf"), ("jsonld", "jsonld")] {
+        let url = format!("{}/api/explore/v2.1/catalog/exports/{path}?limit=1", server.base);
+        app.set_harvest(&admin, spec("dcat", name, &url)).await.unwrap();
+        let (run, report) = app.run_harvest(&admin, name).await.unwrap();
+        assert_eq!(run.outcome, "done", "{name}: {report:?}");
+        let mut ids: Vec<&str> = report.copied.iter().map(|c| c.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [format!("{name}-arrondissements"), format!("{name}-parkings")], "{name}");
+        let p = dataset(&app, &format!("{name}-parkings")).await.unwrap();
+        assert_eq!(
+            p.version.records_count as u64,
+            csv_records(&real("strasbourg_occupation-parkings-temps-reel.csv")),
+            "{name}"
+        );
+        assert_eq!(p.metas["keyword"], json!(["mobilité"]), "{name}");
+        assert_eq!(p.metas["publisher"], "Ville", "{name}");
+        assert_eq!(p.metas["harvest"]["harvester"], "dcat");
+        let a = dataset(&app, &format!("{name}-arrondissements")).await.unwrap();
+        assert_eq!(a.version.records_count as u64, features(&real("paris_arrondissements_polygons.geojson")));
+        // Idempotent.
+        let (_, again) = app.run_harvest(&admin, name).await.unwrap();
+        assert!(again.copied.is_empty(), "{name}: {:?}", again.copied);
+        assert_eq!(again.unchanged.len(), 2);
+    }
+    // The keyword filter.
+    let mut s = spec("dcat", "kw", &format!("{}/api/explore/v2.1/catalog/exports/ttl", server.base));
+    s.query = Some("Mobilité".to_owned());
+    app.set_harvest(&admin, s).await.unwrap();
+    let (_, report) = app.run_harvest(&admin, "kw").await.unwrap();
+    assert_eq!(report.copied.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["kw-parkings"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_sources_and_specs_get_clear_errors_and_change_nothing() {
+    let ckan = ckan_fixture().await;
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_over(dir.path());
+    let admin = Editor::operator();
+    for (s, needle) in [
+        (spec("ckan", "x", "ftp://example.org"), "http"),
+        (spec("gopher", "x", &base), "unknown harvest kind"),
+        (spec("ckan", "Bad Name", &base), "invalid harvest name"),
+    ] {
+        let e = app.set_harvest(&admin, s).await.unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+    let mut s = spec("ckan", "x", &base);
+    s.schedule = Some("every minute".to_owned());
+    assert!(app.set_harvest(&admin, s).await.unwrap_err().to_string().contains("fields"));
+    assert!(app.harvests(&admin).await.unwrap().is_empty());
+    // A DCAT harvest of a CSV file, a CKAN harvest of a file server: failed runs, recorded.
+    app.set_harvest(&admin, spec("dcat", "notrdf", &format!("{base}/files/strasbourg_occupation-parkings-temps-reel.csv"))).await.unwrap();
+    let e = app.run_harvest(&admin, "notrdf").await.unwrap_err().to_string();
+    assert!(e.contains("not valid") || e.contains("not an RDF document"), "{e}");
+    app.set_harvest(&admin, spec("ckan", "notckan", &format!("{base}/files"))).await.unwrap();
+    let e = app.run_harvest(&admin, "notckan").await.unwrap_err().to_string();
+    assert!(e.contains("does not answer as CKAN's Action API"), "{e}");
+    let runs = app.harvest_runs(&admin, "notckan").await.unwrap();
+    assert_eq!((runs.len(), runs[0].outcome.as_str()), (1, "failed"));
+    assert!(app.harvests(&admin).await.unwrap().iter().all(|h| h.failing));
+    assert!(app.harvest(&admin, "nope").await.is_err());
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_runs_a_due_harvest_once_with_a_manual_clock() {
+    let ckan = ckan_fixture().await;
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(app_over(dir.path()));
+    let admin = Editor::operator();
+    let mut s = spec("ckan", "sched", &base);
+    s.ids = vec!["arrondissements".to_owned()];
+    s.schedule = Some("0 3 * * *".to_owned());
+    let view = app.set_harvest(&admin, s).await.unwrap();
+    let next = utc(view.next_run.as_deref().unwrap());
+    assert!(next > Utc::now());
+    // Before it is due: nothing.
+    assert!(app.run_due_harvests(next - chrono::Duration::minutes(1)).await.unwrap().is_empty());
+    // The scheduler's clock reaches it: one run, by the schedule.
+    let clock = Arc::new(ManualClock::new(next + chrono::Duration::seconds(5)));
+    let task = spawn_scheduler(Arc::clone(&app), clock.clone());
+    let mut runs = Vec::new();
+    for _ in 0..600 {
+        runs = app.harvest_runs(&admin, "sched").await.unwrap();
+        if runs.first().is_some_and(|r| r.outcome != "running") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    task.abort();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0].trigger.as_str(), runs[0].outcome.as_str()), ("schedule", "done"));
+    assert!(dataset(&app, "sched-arrondissements").await.is_some());
+    // The same occurrence is not run twice.
+    assert!(app.run_due_harvests(next + chrono::Duration::minutes(1)).await.unwrap().is_empty());
+}
