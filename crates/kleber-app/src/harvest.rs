@@ -223,7 +223,9 @@ impl Resource {
                 "geojson" | "geo+json" => Some(Format::GeoJson),
                 "json" => Some(Format::Json),
                 "jsonl" | "ndjson" | "x-ndjson" => Some(Format::Jsonl),
-                "xlsx" | "xls" | "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                "xlsx"
+                | "xls"
+                | "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 | "vnd.ms-excel" => Some(Format::Xlsx),
                 "ods" | "vnd.oasis.opendocument.spreadsheet" => Some(Format::Ods),
                 "kml" | "vnd.google-earth.kml+xml" => Some(Format::Kml),
@@ -342,8 +344,8 @@ impl Fetcher {
             let mut body = Vec::new();
             let mut stream = response.bytes_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk
-                    .map_err(|e| SourceFailure(format!("{url} broke off: {}", chain(&e))))?;
+                let chunk =
+                    chunk.map_err(|e| SourceFailure(format!("{url} broke off: {}", chain(&e))))?;
                 if (body.len() + chunk.len()) as u64 > limit {
                     return Err(SourceFailure(format!(
                         "{url} sends more than {limit} bytes: not a catalog page this harvester reads"
@@ -395,7 +397,13 @@ pub fn slug(text: &str) -> String {
 /// at most 100 characters (a longer one ends with 8 hex digits of its SHA-256, so two long
 /// ids stay apart).
 pub fn derive_id(harvest: &str, source_id: &str) -> String {
-    let mut id = format!("{harvest}-{}", slug(source_id));
+    // An IRI (a DCAT dataset without dct:identifier) is named by its last segment.
+    let name = if source_id.starts_with("http://") || source_id.starts_with("https://") {
+        source_id.trim_end_matches('/').rsplit(['/', '#']).next().unwrap_or(source_id)
+    } else {
+        source_id
+    };
+    let mut id = format!("{harvest}-{}", slug(name));
     if id.ends_with('-') {
         id.push_str("dataset");
     }
@@ -577,7 +585,11 @@ impl App {
     }
 
     /// Creates or replaces a harvest (portal admins only).
-    pub async fn set_harvest(&self, editor: &Editor, spec: HarvestSpec) -> Result<HarvestView, Error> {
+    pub async fn set_harvest(
+        &self,
+        editor: &Editor,
+        spec: HarvestSpec,
+    ) -> Result<HarvestView, Error> {
         Self::check_harvest_admin(editor)?;
         let (kind, name, config) = spec.check().map_err(Error::InvalidBody)?;
         let text = serde_json::to_string(&config).map_err(Error::internal)?;
@@ -630,12 +642,17 @@ impl App {
     pub async fn delete_harvest(&self, editor: &Editor, name: &str) -> Result<(), Error> {
         Self::check_harvest_admin(editor)?;
         let (n, actor) = (name.to_owned(), editor.actor().clone());
-        let found = self.on_store(move |store| Ok(store.catalog().delete_harvest(&actor, &n)?)).await?;
+        let found =
+            self.on_store(move |store| Ok(store.catalog().delete_harvest(&actor, &n)?)).await?;
         if found { Ok(()) } else { Err(Error::NotFound(format!("No harvest named {name:?}."))) }
     }
 
     /// The last runs of harvest `name`, newest first (portal admins only).
-    pub async fn harvest_runs(&self, editor: &Editor, name: &str) -> Result<Vec<HarvestRunView>, Error> {
+    pub async fn harvest_runs(
+        &self,
+        editor: &Editor,
+        name: &str,
+    ) -> Result<Vec<HarvestRunView>, Error> {
         self.harvest(editor, name).await?;
         let n = name.to_owned();
         let runs = self
@@ -674,7 +691,8 @@ impl App {
         trigger: &'static str,
     ) -> Result<(HarvestRunView, HarvestReport), Error> {
         let (n, t) = (record.name.clone(), trigger);
-        let run = self.on_store(move |store| Ok(store.catalog().start_harvest_run(&n, &t)?)).await?;
+        let run =
+            self.on_store(move |store| Ok(store.catalog().start_harvest_run(&n, &t)?)).await?;
         let result = self.harvest_now(record).await;
         let (outcome, counts, error, report) = match result {
             Ok(report) => {
@@ -689,10 +707,12 @@ impl App {
                 });
                 (outcome, Some(counts(&report).to_string()), error, report)
             }
-            Err(e) => ("failed", None, Some(e.clone()), HarvestReport {
-                source: record.url.clone(),
-                ..HarvestReport::default()
-            }),
+            Err(e) => (
+                "failed",
+                None,
+                Some(e.clone()),
+                HarvestReport { source: record.url.clone(), ..HarvestReport::default() },
+            ),
         };
         let run_error = error.clone();
         let name = record.name.clone();
@@ -841,12 +861,16 @@ impl App {
         let _ = tokio::fs::remove_dir_all(&tmp).await;
         // Datasets this harvest created that the source no longer yields.
         for (source_id, k) in &known {
-            if seen.contains(source_id) || (!config.ids.is_empty() && !config.ids.contains(source_id))
+            if seen.contains(source_id)
+                || (!config.ids.is_empty() && !config.ids.contains(source_id))
             {
                 continue;
             }
             if config.delete_missing {
-                match self.change_lifecycle(&Editor::operator(), &k.dataset_id, Lifecycle::Delete).await {
+                match self
+                    .change_lifecycle(&Editor::operator(), &k.dataset_id, Lifecycle::Delete)
+                    .await
+                {
                     Ok(_) | Err(Error::DatasetNotFound(_)) => {
                         let (n, s) = (name.clone(), source_id.clone());
                         let _ = self
@@ -854,20 +878,26 @@ impl App {
                             .await;
                         report.removed.push(k.dataset_id.clone());
                     }
-                    Err(e) => report.failed.push((k.dataset_id.clone(), format!("could not be removed: {e}"))),
+                    Err(e) => report
+                        .failed
+                        .push((k.dataset_id.clone(), format!("could not be removed: {e}"))),
                 }
             } else {
                 if k.gone_at.is_none() {
                     let (n, s, at) = (name.clone(), source_id.clone(), now_text());
                     let marked = self
-                        .on_store(move |store| Ok(store.catalog().mark_harvested_gone(&n, &s, Some(&at))?))
+                        .on_store(move |store| {
+                            Ok(store.catalog().mark_harvested_gone(&n, &s, Some(&at))?)
+                        })
                         .await;
                     let provenance = self.provenance_of(&k.dataset_id).await;
                     if let (Ok(()), Some(mut p)) = (marked, provenance) {
                         p.insert("at_source".to_owned(), Value::Bool(false));
                         let mut patch = Map::new();
                         patch.insert("harvest".to_owned(), Value::Object(p));
-                        let _ = self.update_metas(&RequestContext::operator(), &k.dataset_id, patch).await;
+                        let _ = self
+                            .update_metas(&RequestContext::operator(), &k.dataset_id, patch)
+                            .await;
                     }
                 }
                 report.kept.push(k.dataset_id.clone());
@@ -944,14 +974,29 @@ impl App {
         let mut chosen = None;
         let mut tried = Vec::new();
         for (i, (resource, format)) in readable.iter().enumerate() {
-            let path = tmp.join(format!("{}-{i}.{}", sha256_hex(local.as_bytes()).get(..12).unwrap_or("x"), extension(*format)));
-            match crate::sources::fetch(&fetcher.client, &resource.url, &[], None, &fetcher.limits, &path).await {
+            let path = tmp.join(format!(
+                "{}-{i}.{}",
+                sha256_hex(local.as_bytes()).get(..12).unwrap_or("x"),
+                extension(*format)
+            ));
+            match crate::sources::fetch(
+                &fetcher.client,
+                &resource.url,
+                &[],
+                None,
+                &fetcher.limits,
+                &path,
+            )
+            .await
+            {
                 Ok(Fetched::Body { sha256, .. }) => {
                     let digest: String = sha256.iter().map(|b| format!("{b:02x}")).collect();
                     chosen = Some((i, path, digest, *format));
                     break;
                 }
-                Ok(Fetched::NotModified) => tried.push(format!("{}: 304 without a request validator", resource.url)),
+                Ok(Fetched::NotModified) => {
+                    tried.push(format!("{}: 304 without a request validator", resource.url))
+                }
                 Err(e) => tried.push(e.to_string()),
             }
         }
@@ -990,7 +1035,13 @@ impl App {
                 let options = ImportOptions { format: Some(format), ..ImportOptions::default() };
                 let pending = crate::import::begin(&store, &l, &ImportAccess::default())?;
                 let data = pending.data_path();
-                let outcome = crate::import::read_into(&path, &data, &options, &SchemaEdit::default(), &mut |_| {});
+                let outcome = crate::import::read_into(
+                    &path,
+                    &data,
+                    &options,
+                    &SchemaEdit::default(),
+                    &mut |_| {},
+                );
                 let _ = std::fs::remove_file(&path);
                 let outcome = outcome?;
                 let report = pending.report_path();
@@ -1013,7 +1064,9 @@ impl App {
             })
             .await
             .map_err(|e| e.to_string())?;
-            records = result.map_err(|e| format!("{} cannot be read as {}: {e:#}", resource.url, format.name()))?;
+            records = result.map_err(|e| {
+                format!("{} cannot be read as {}: {e:#}", resource.url, format.name())
+            })?;
         }
         // The metadata, the overrides, the provenance.
         let mut patch = item.metas.clone();
@@ -1051,7 +1104,8 @@ impl App {
         // The attachments.
         let mut attachments: Vec<&Resource> = item.attachments.iter().collect();
         if record.kind != "dcat" {
-            attachments.extend(readable.iter().filter(|(r, _)| r.url != resource.url).map(|(r, _)| *r));
+            attachments
+                .extend(readable.iter().filter(|(r, _)| r.url != resource.url).map(|(r, _)| *r));
         }
         self.copy_resources(fetcher, local, &attachments, tmp, &mut notes).await;
         let (n, s, l, d) = (record.name.clone(), item.source_id.clone(), local.to_owned(), digest);
@@ -1088,7 +1142,9 @@ impl App {
         for (i, r) in resources.iter().enumerate() {
             let file_name = r.file_name(None);
             let path: PathBuf = tmp.join(format!("attachment-{i}"));
-            match crate::sources::fetch(&fetcher.client, &r.url, &[], None, &fetcher.limits, &path).await {
+            match crate::sources::fetch(&fetcher.client, &r.url, &[], None, &fetcher.limits, &path)
+                .await
+            {
                 Ok(Fetched::Body { .. }) => {}
                 Ok(Fetched::NotModified) => continue,
                 Err(e) => {
@@ -1137,7 +1193,8 @@ impl App {
                     if h.schedule.is_none() {
                         continue;
                     }
-                    if h.last_run_at.is_none() && parse_time(&h.updated_at).is_some_and(|t| t > now) {
+                    if h.last_run_at.is_none() && parse_time(&h.updated_at).is_some_and(|t| t > now)
+                    {
                         store.catalog().claim_harvest_run(&h.name, None, &at2)?;
                     } else if next_run_of(&h, tz).is_some_and(|t| t <= now) {
                         due.push(h);
@@ -1164,7 +1221,9 @@ impl App {
                         tracing::warn!(harvest = %record.name, error = %e, "a scheduled harvest failed");
                         let n = record.name.clone();
                         if let Ok(Some(run)) = self
-                            .on_store(move |store| Ok(store.catalog().harvest_runs(&n, 1)?.into_iter().next()))
+                            .on_store(move |store| {
+                                Ok(store.catalog().harvest_runs(&n, 1)?.into_iter().next())
+                            })
                             .await
                         {
                             done.push(HarvestRunView::from(run));
@@ -1199,6 +1258,7 @@ mod tests {
         assert!(a.len() <= 100 && b.len() <= 100 && a != b, "{a} {b}");
         assert!(kleber_store::is_valid_dataset_id(&a));
         assert_eq!(default_name("http://127.0.0.1:8080/api/3"), "127-0-0-1-8080");
+        assert_eq!(derive_id("eu", "http://x/catalog/datasets/parkings"), "eu-parkings");
     }
 
     #[test]
@@ -1211,7 +1271,12 @@ mod tests {
         };
         assert_eq!(r(Some("CSV"), None, "http://x/a").readable(), Some(Format::Csv));
         assert_eq!(
-            r(Some("http://publications.europa.eu/resource/authority/file-type/GEOJSON"), None, "http://x/a").readable(),
+            r(
+                Some("http://publications.europa.eu/resource/authority/file-type/GEOJSON"),
+                None,
+                "http://x/a"
+            )
+            .readable(),
             Some(Format::GeoJson)
         );
         assert_eq!(r(None, Some("text/csv"), "http://x/a").readable(), Some(Format::Csv));

@@ -37,10 +37,7 @@ fn portal_base(url: &str) -> String {
 
 /// Calls an action; its `result`, or `Ok(Err(message))` when CKAN says it failed (`success:
 /// false`, e.g. "Not found").
-async fn call(
-    fetcher: &Fetcher,
-    url: &str,
-) -> Result<Result<Value, (u16, String)>, SourceFailure> {
+async fn call(fetcher: &Fetcher, url: &str) -> Result<Result<Value, (u16, String)>, SourceFailure> {
     let (status, body, _) = fetcher.document(url, "application/json").await?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         SourceFailure(format!(
@@ -48,9 +45,11 @@ async fn call(
         ))
     })?;
     match value.get("success").and_then(Value::as_bool) {
-        Some(true) => value.get("result").cloned().map(Ok).ok_or_else(|| {
-            SourceFailure(format!("{url} answered success without a result"))
-        }),
+        Some(true) => value
+            .get("result")
+            .cloned()
+            .map(Ok)
+            .ok_or_else(|| SourceFailure(format!("{url} answered success without a result"))),
         Some(false) => {
             let error = value.get("error");
             let message = error

@@ -144,9 +144,8 @@ fn parse(url: &str, body: &[u8], format: RdfFormat) -> Result<Graph, SourceFailu
         .map_err(|e| SourceFailure(format!("{url}: {e}")))?;
     let mut graph = Graph::default();
     for quad in parser.for_slice(body) {
-        let quad = quad.map_err(|e| {
-            SourceFailure(format!("{url} is not valid {}: {e}", format.name()))
-        })?;
+        let quad =
+            quad.map_err(|e| SourceFailure(format!("{url} is not valid {}: {e}", format.name())))?;
         let subject = match quad.subject {
             NamedOrBlankNode::NamedNode(n) => n.into_string(),
             NamedOrBlankNode::BlankNode(b) => format!("_:{}", b.as_str()),
@@ -193,7 +192,10 @@ pub(crate) async fn collect(
             .filter(|s| graph.has_type(s, &format!("{DCAT}Dataset")))
             .cloned()
             .collect();
-        if pages == 1 && datasets.is_empty() && !graph.by_subject.keys().any(|s| graph.has_type(s, &format!("{DCAT}Catalog"))) {
+        if pages == 1
+            && datasets.is_empty()
+            && !graph.by_subject.keys().any(|s| graph.has_type(s, &format!("{DCAT}Catalog")))
+        {
             return Err(SourceFailure(format!(
                 "{page} holds no dcat:Catalog and no dcat:Dataset: not a DCAT-AP catalog"
             )));
@@ -208,9 +210,12 @@ pub(crate) async fn collect(
     }
     if let Some(keyword) = config.query.as_deref().map(str::to_lowercase) {
         items.retain(|i| {
-            i.metas.get("keyword").and_then(Value::as_array).into_iter().flatten().any(|k| {
-                k.as_str().is_some_and(|k| k.to_lowercase() == keyword)
-            })
+            i.metas
+                .get("keyword")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|k| k.as_str().is_some_and(|k| k.to_lowercase() == keyword))
         });
     }
     let mut missing = Vec::new();
@@ -241,7 +246,9 @@ fn item(graph: &Graph, subject: &str) -> Item {
     let mut metas = Map::new();
     metas.insert(
         "title".to_owned(),
-        Value::from(graph.literal(subject, &dct("title")).unwrap_or_else(|| last_segment(&source_id))),
+        Value::from(
+            graph.literal(subject, &dct("title")).unwrap_or_else(|| last_segment(&source_id)),
+        ),
     );
     if let Some(d) = graph.literal(subject, &dct("description")) {
         metas.insert("description".to_owned(), Value::from(crate::manage::render_markdown(&d)));
@@ -268,7 +275,8 @@ fn item(graph: &Graph, subject: &str) -> Item {
     if !themes.is_empty() {
         metas.insert("theme".to_owned(), Value::from(themes));
     }
-    if let Some(p) = graph.objects(subject, &dct("publisher")).first().and_then(|n| graph.label(n)) {
+    if let Some(p) = graph.objects(subject, &dct("publisher")).first().and_then(|n| graph.label(n))
+    {
         metas.insert("publisher".to_owned(), Value::from(p));
     }
     if let Some(page) = graph.iri(subject, &dcat("landingPage")) {
@@ -285,7 +293,8 @@ fn item(graph: &Graph, subject: &str) -> Item {
         }
         let download = graph.iri(&key, &dcat("downloadURL"));
         let access = graph.iri(&key, &dcat("accessURL"));
-        let format = graph.objects(&key, &dct("format")).first().and_then(|n| n.text().map(str::to_owned));
+        let format =
+            graph.objects(&key, &dct("format")).first().and_then(|n| n.text().map(str::to_owned));
         let mimetype = graph
             .objects(&key, &dcat("mediaType"))
             .first()
@@ -352,8 +361,16 @@ mod tests {
 
     #[test]
     fn syntax_comes_from_the_content_type_then_the_extension() {
-        assert_eq!(syntax("http://x/c", Some("text/turtle; charset=utf-8")).unwrap(), RdfFormat::Turtle);
-        assert_eq!(syntax("http://x/c.rdf", Some("application/octet-stream")).unwrap(), RdfFormat::RdfXml);
-        assert!(syntax("http://x/c", Some("text/html")).unwrap_err().0.contains("not an RDF document"));
+        assert_eq!(
+            syntax("http://x/c", Some("text/turtle; charset=utf-8")).unwrap(),
+            RdfFormat::Turtle
+        );
+        assert_eq!(
+            syntax("http://x/c.rdf", Some("application/octet-stream")).unwrap(),
+            RdfFormat::RdfXml
+        );
+        assert!(
+            syntax("http://x/c", Some("text/html")).unwrap_err().0.contains("not an RDF document")
+        );
     }
 }

@@ -127,7 +127,9 @@ fn run_named(
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"run": run, "report": report_json(&report)}))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"run": run, "report": report_json(&report)})
+            )?
         );
     } else {
         print_report(name, &report);
@@ -151,7 +153,9 @@ pub(crate) fn run_list(args: ListArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if list.is_empty() {
-        println!("No harvest; add one with `kleber harvest ckan URL` or `kleber harvest dcat URL`.");
+        println!(
+            "No harvest; add one with `kleber harvest ckan URL` or `kleber harvest dcat URL`."
+        );
     }
     for h in list {
         println!(

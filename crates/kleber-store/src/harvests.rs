@@ -422,8 +422,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let c = store.catalog();
-        c.set_harvest(&Actor::System, "city", "ckan", "http://x", "{}", Some("0 * * * *"))
-            .unwrap();
+        c.set_harvest(&Actor::System, "city", "ckan", "http://x", "{}", Some("0 * * * *")).unwrap();
         let h = c.harvest("city").unwrap().unwrap();
         assert_eq!((h.kind.as_str(), h.schedule.as_deref()), ("ckan", Some("0 * * * *")));
         assert!(c.claim_harvest_run("city", None, "2026-01-01T00:00:00Z").unwrap());

@@ -27,8 +27,8 @@
 pub mod accounts;
 mod catalog;
 mod error;
-pub mod harvests;
 pub mod freshness;
+pub mod harvests;
 mod layout;
 pub mod manage;
 pub mod portal;

@@ -36,7 +36,10 @@ pub fn routes() -> Vec<RouteDef> {
     ]
 }
 
-async fn list(State(state): State<AppState>, Manager(editor): Manager) -> Result<Response, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    Manager(editor): Manager,
+) -> Result<Response, ApiError> {
     Ok(json(StatusCode::OK, &state.app.harvests(&editor).await?))
 }
 
