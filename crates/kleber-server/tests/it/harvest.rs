@@ -429,3 +429,154 @@ async fn the_scheduler_runs_a_due_harvest_once_with_a_manual_clock() {
     // The same occurrence is not run twice.
     assert!(app.run_due_harvests(next + chrono::Duration::minutes(1)).await.unwrap().is_empty());
 }
+
+/// A management API call with `key`; status and JSON body.
+async fn call(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}/api/management/v1{path}", server.base);
+    let mut request = server
+        .client
+        .request(method.parse().unwrap(), url)
+        .header("Authorization", format!("Apikey {key}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn harvests_are_managed_by_portal_admins_on_the_management_api() {
+    use kleber_app::accounts::{Accounts, operator};
+    use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
+    let ckan = ckan_fixture().await;
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = Accounts::new(Arc::new(Store::open(dir.path()).unwrap()));
+    let op = operator();
+    let org = NewOrganization {
+        id: "ems",
+        name: "Eurométropole",
+        kind: OrgKind::Metropolis,
+        description: None,
+        website: None,
+        logo: None,
+    };
+    accounts.create_org(&op, &org).unwrap();
+    accounts.create_user(&op, "admin@ems.example", None, true, None).unwrap();
+    accounts.create_user(&op, "editor@ems.example", None, false, None).unwrap();
+    accounts.set_member(&op, "ems", "editor@ems.example", Role::Admin).unwrap();
+    let all = [Scope::Read, Scope::Write, Scope::Admin];
+    let admin = accounts.create_key(&op, "admin@ems.example", "t", &all, None).unwrap().key;
+    let editor = accounts.create_key(&op, "editor@ems.example", "t", &all, None).unwrap().key;
+    drop(accounts);
+    let server = TestServer::start(dir).await;
+    let body = json!({"name": "city", "kind": "ckan", "url": base, "ids": ["arrondissements"],
+                      "overrides": {"publisher": "Ville de Paris"}});
+    // An organization's admin is not a portal admin.
+    let (status, answer) = call(&server, "POST", "/harvests", &editor, Some(body.clone())).await;
+    assert_eq!((status, answer["error_code"].as_str()), (403, Some("Forbidden")), "{answer}");
+    let (status, answer) = call(&server, "GET", "/harvests", &editor, None).await;
+    assert_eq!(status, 403, "{answer}");
+    // Bad bodies: the message says what to fix, nothing is stored.
+    for (bad, needle) in [
+        (json!({"kind": "ckan", "url": "file:///etc/passwd"}), "http"),
+        (json!({"kind": "ckan", "url": base, "colour": "red"}), "unknown field"),
+        (json!({"kind": "dcat", "url": base, "fq": "x:y"}), "fq is CKAN"),
+    ] {
+        let (status, answer) = call(&server, "POST", "/harvests", &admin, Some(bad)).await;
+        assert_eq!((status, answer["error_code"].as_str()), (400, Some("InvalidRequestBody")));
+        assert!(answer["message"].as_str().unwrap().contains(needle), "{answer}");
+    }
+    let (_, list) = call(&server, "GET", "/harvests", &admin, None).await;
+    assert_eq!(list, json!([]));
+    // Created, listed, run, its runs, deleted.
+    let (status, answer) = call(&server, "POST", "/harvests", &admin, Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ids"], json!(["arrondissements"]));
+    let (status, run) = call(&server, "POST", "/harvests/city/run", &admin, None).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["run"]["outcome"], "done");
+    assert_eq!(run["copied"][0]["dataset"], "city-arrondissements");
+    let (_, list) = call(&server, "GET", "/harvests", &admin, None).await;
+    assert_eq!(list[0]["datasets"], 1);
+    let (_, runs) = call(&server, "GET", "/harvests/city/runs", &admin, None).await;
+    assert_eq!(runs[0]["counts"]["copied"], 1);
+    // The dataset's page says where it comes from (escaped, linked).
+    let (status, _, page) = server.get("/explore/dataset/city-arrondissements/information/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("href=\"{base}/dataset/arrondissements\"")), "no source link");
+    // The DCAT-AP export names the source dataset.
+    let (_, _, rdf) =
+        server.get("/api/explore/v2.1/catalog/datasets/city-arrondissements/exports/dcat").await;
+    assert!(rdf.contains("wasDerivedFrom"), "{rdf}");
+    assert!(rdf.contains(&format!("{base}/dataset/arrondissements")), "{rdf}");
+    let (status, _) = call(&server, "DELETE", "/harvests/city", &admin, None).await;
+    assert_eq!(status, 200);
+    let (status, answer) = call(&server, "GET", "/harvests/city", &admin, None).await;
+    assert_eq!((status, answer["error_code"].as_str()), (404, Some("NotFound")));
+    let (status, _) = call(&server, "POST", "/harvests/city/run", &admin, None).await;
+    assert_eq!(status, 404);
+}
+
+/// The command lines of docs/harvest.md, through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_stores_runs_and_lists_harvests() {
+    let ckan = ckan_fixture().await;
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let args = |a: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = a.iter().map(|s| (*s).to_owned()).collect();
+        v.extend(["--data-dir".to_owned(), data.clone()]);
+        v
+    };
+    let (ok, out, err) = crate::migrate::kleber(
+        args(&[
+            "harvest",
+            "ckan",
+            &base,
+            "--name",
+            "city",
+            "--ids",
+            "parkings-strasbourg,arrondissements",
+            "--set",
+            "publisher=Eurométropole de Strasbourg",
+            "--set",
+            "theme=[\"Mobilité\"]",
+            "--delete-missing",
+            "--schedule",
+            "0 3 * * *",
+            "--json",
+        ]),
+        vec![],
+    )
+    .await;
+    assert!(ok, "{out}\n{err}");
+    let report: Value = serde_json::from_str(out.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(report["report"]["copied"].as_array().unwrap().len(), 2, "{report}");
+    let (ok, out, err) = crate::migrate::kleber(args(&["harvest", "list"]), vec![]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("city\tckan") && out.contains("2 datasets\t0 3 * * *"), "{out}");
+    let (ok, out, err) = crate::migrate::kleber(args(&["harvest", "run", "city"]), vec![]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("0 datasets copied (0 records), 2 unchanged, 0 failed"), "{out}");
+    let app = app_over(dir.path());
+    let d = dataset(&app, "city-parkings-strasbourg").await.unwrap();
+    assert_eq!(d.metas["publisher"], "Eurométropole de Strasbourg");
+    assert_eq!(d.metas["theme"], json!(["Mobilité"]));
+    // Bad input: what, where, how to fix; nothing stored.
+    let (ok, _, err) =
+        crate::migrate::kleber(args(&["harvest", "dcat", "not a url", "--name", "x"]), vec![])
+            .await;
+    assert!(!ok && err.contains("not a url"), "{err}");
+    let (ok, _, err) = crate::migrate::kleber(args(&["harvest", "run", "nope"]), vec![]).await;
+    assert!(!ok && err.contains("No harvest named \"nope\""), "{err}");
+}
