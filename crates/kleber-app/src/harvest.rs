@@ -691,8 +691,7 @@ impl App {
         trigger: &'static str,
     ) -> Result<(HarvestRunView, HarvestReport), Error> {
         let (n, t) = (record.name.clone(), trigger);
-        let run =
-            self.on_store(move |store| Ok(store.catalog().start_harvest_run(&n, &t)?)).await?;
+        let run = self.on_store(move |store| Ok(store.catalog().start_harvest_run(&n, t)?)).await?;
         let result = self.harvest_now(record).await;
         let (outcome, counts, error, report) = match result {
             Ok(report) => {

@@ -174,10 +174,10 @@ fn item(portal: &str, package: &Value) -> Item {
     if let Some(u) = text(package, "license_url") {
         metas.insert("license_url".to_owned(), Value::from(u));
     }
-    if let Some(org) = package.get("organization").filter(|o| o.is_object()) {
-        if let Some(p) = text(org, "title").or_else(|| text(org, "name")) {
-            metas.insert("publisher".to_owned(), Value::from(p));
-        }
+    if let Some(org) = package.get("organization").filter(|o| o.is_object())
+        && let Some(p) = text(org, "title").or_else(|| text(org, "name"))
+    {
+        metas.insert("publisher".to_owned(), Value::from(p));
     }
     let mut other_extras = Vec::new();
     for extra in package.get("extras").and_then(Value::as_array).into_iter().flatten() {
