@@ -17,9 +17,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use kleber_app::harvest::HarvestSpec;
 use kleber_types::ErrorCode;
+use serde::Serialize;
 use serde_json::json;
 
-use super::{json, parse_body};
+use super::{ErrorBody, json, parse_body};
 use crate::error::ApiError;
 use crate::http::management::Manager;
 use crate::http::routes::{Reads, RouteDef, def};
@@ -36,6 +37,48 @@ pub fn routes() -> Vec<RouteDef> {
     ]
 }
 
+/// `POST /harvests`'s body (docs/harvest.md).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HarvestBody {
+    /// Name (`[a-z0-9-]`, at most 40; default: from the host name).
+    pub name: Option<String>,
+    /// `ods`, `ckan` or `dcat`.
+    pub kind: String,
+    /// The portal's (ods, ckan) or the catalog's first page's (dcat) address.
+    pub url: String,
+    /// ODSQL `where` (ods), `q` (ckan), a keyword (dcat).
+    pub query: Option<String>,
+    /// CKAN's `fq` (ckan only).
+    pub fq: Option<String>,
+    /// Only these source dataset ids (instead of a query).
+    pub ids: Option<Vec<String>>,
+    /// Metadata set over the source's on every harvested dataset.
+    #[schema(value_type = Option<Object>)]
+    pub overrides: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Move datasets gone from the source to the trash (default: keep and mark them).
+    pub delete_missing: Option<bool>,
+    /// Cron schedule in the portal's time zone.
+    pub schedule: Option<String>,
+}
+
+/// The OpenAPI paths and schemas of this file, merged into the management API's document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, set, show, delete, run, runs), components(schemas(HarvestBody)))]
+pub struct HarvestsApi;
+
+/// Adds [`HarvestsApi`] to the management API's document.
+pub struct HarvestsDoc;
+
+impl utoipa::Modify for HarvestsDoc {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::OpenApi;
+        doc.merge(HarvestsApi::openapi());
+    }
+}
+
+/// `GET /harvests`.
+#[utoipa::path(get, path = "/api/management/v1/harvests", tag = "harvests",
+    responses((status = 200, description = "Every harvest"), (status = 403, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     Manager(editor): Manager,
@@ -43,6 +86,11 @@ async fn list(
     Ok(json(StatusCode::OK, &state.app.harvests(&editor).await?))
 }
 
+/// `POST /harvests`: creates or replaces a harvest.
+#[utoipa::path(post, path = "/api/management/v1/harvests", tag = "harvests",
+    request_body = HarvestBody,
+    responses((status = 200, description = "The harvest"), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 async fn set(
     State(state): State<AppState>,
     Manager(editor): Manager,
@@ -55,6 +103,10 @@ async fn set(
     Ok(json(StatusCode::OK, &state.app.set_harvest(&editor, spec).await?))
 }
 
+/// `GET /harvests/{harvest}`.
+#[utoipa::path(get, path = "/api/management/v1/harvests/{harvest}", tag = "harvests",
+    params(("harvest" = String, Path, description = "Harvest name")),
+    responses((status = 200, description = "The harvest"), (status = 404, body = ErrorBody)))]
 async fn show(
     State(state): State<AppState>,
     Manager(editor): Manager,
@@ -63,6 +115,10 @@ async fn show(
     Ok(json(StatusCode::OK, &state.app.harvest(&editor, &name).await?))
 }
 
+/// `DELETE /harvests/{harvest}`: its datasets stay.
+#[utoipa::path(delete, path = "/api/management/v1/harvests/{harvest}", tag = "harvests",
+    params(("harvest" = String, Path, description = "Harvest name")),
+    responses((status = 200, description = "`{\"deleted\": name}`"), (status = 404, body = ErrorBody)))]
 async fn delete(
     State(state): State<AppState>,
     Manager(editor): Manager,
@@ -72,6 +128,11 @@ async fn delete(
     Ok(json(StatusCode::OK, &json!({ "deleted": name })))
 }
 
+/// `POST /harvests/{harvest}/run`: runs it now.
+#[utoipa::path(post, path = "/api/management/v1/harvests/{harvest}/run", tag = "harvests",
+    params(("harvest" = String, Path, description = "Harvest name")),
+    responses((status = 200, description = "The run and its report"), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn run(
     State(state): State<AppState>,
     Manager(editor): Manager,
@@ -93,6 +154,10 @@ async fn run(
     Ok(json(StatusCode::OK, &body))
 }
 
+/// `GET /harvests/{harvest}/runs`: the last 100 runs, newest first.
+#[utoipa::path(get, path = "/api/management/v1/harvests/{harvest}/runs", tag = "harvests",
+    params(("harvest" = String, Path, description = "Harvest name")),
+    responses((status = 200, description = "Runs"), (status = 404, body = ErrorBody)))]
 async fn runs(
     State(state): State<AppState>,
     Manager(editor): Manager,
