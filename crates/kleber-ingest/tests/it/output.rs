@@ -82,8 +82,7 @@ fn data_pages_are_small_and_indexed() {
     let offsets = meta.offset_index().expect("offset index written");
     assert!(meta.column_index().is_some(), "column index written");
     for (column, index) in offsets[0].iter().enumerate() {
-        let starts: Vec<i64> =
-            index.page_locations().iter().map(|p| p.first_row_index).collect();
+        let starts: Vec<i64> = index.page_locations().iter().map(|p| p.first_row_index).collect();
         let mut bounds = starts.clone();
         bounds.push(rows as i64);
         let sizes: Vec<i64> = bounds.windows(2).map(|w| w[1] - w[0]).collect();

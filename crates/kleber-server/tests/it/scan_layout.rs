@@ -71,12 +71,18 @@ fn records_csv(dir: &Path) -> std::path::PathBuf {
 }
 
 const QUERIES: &[(&str, &str)] = &[
-    ("records", "where=commune%3D%22H%C5%93nheim%22%20AND%20montant%20%3E%204900&order_by=montant%20desc&limit=100"),
+    (
+        "records",
+        "where=commune%3D%22H%C5%93nheim%22%20AND%20montant%20%3E%204900&order_by=montant%20desc&limit=100",
+    ),
     ("records", "where=montant%20%3E%204990&order_by=id&limit=100&offset=3"),
     ("records", "limit=20&offset=31000"),
     ("records", "select=commune,count(*)%20as%20n,avg(montant)%20as%20m&group_by=commune"),
     ("records", "where=id%20%3D%2039999"),
-    ("velib", "where=capacite_de_la_station%20%3E%2040&order_by=capacite_de_la_station%20desc,identifiant_station&limit=50"),
+    (
+        "velib",
+        "where=capacite_de_la_station%20%3E%2040&order_by=capacite_de_la_station%20desc,identifiant_station&limit=50",
+    ),
     ("velib", "select=count(*)%20as%20n&group_by=station_en_fonctionnement"),
     ("velib", "limit=10&offset=1400"),
 ];
