@@ -103,3 +103,92 @@ async fn a_small_version_answers_the_same_from_memory_as_from_its_file() {
     assert_eq!(from_file.in_memory_bytes(), 0, "a zero budget keeps nothing");
     assert_eq!(tiny_budget.in_memory_bytes(), 0, "a table over the budget is not kept");
 }
+
+/// Writes the 40,000-row table `(id, commune, montant)` to `path` with at most
+/// `rows_per_page` rows per data page (page statistics and the page index, as the importer).
+fn write_layout(path: &std::path::Path, rows_per_page: usize) {
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    let fields = [
+        Field::new("id", "Id", FieldType::Int),
+        Field::new("commune", "Commune", FieldType::Text),
+        Field::new("montant", "Montant", FieldType::Double),
+    ];
+    let schema = Arc::new(arrow::datatypes::Schema::new(
+        fields.iter().map(Field::arrow_field).collect::<Vec<_>>(),
+    ));
+    let n = 40_000_usize;
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values((0..n).map(|i| i as i64))),
+        Arc::new(StringArray::from_iter_values((0..n).map(|i| COMMUNES[i * 7 % 5]))),
+        Arc::new(Float64Array::from_iter_values((0..n).map(|i| (i * 37 % 5003) as f64 + 0.5))),
+    ];
+    let batch = arrow::array::RecordBatch::try_new(Arc::clone(&schema), columns).expect("batch");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(16_384))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_data_page_row_count_limit(rows_per_page)
+        .set_write_batch_size(1024)
+        .build();
+    let file = std::fs::File::create(path).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+/// A data directory written before small data pages (the writer's default 20,000-row pages)
+/// answers as one written today (8,192-row pages): no migration is needed.
+#[tokio::test]
+async fn the_old_page_layout_answers_as_the_new_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fields = vec![
+        Field::new("id", "Id", FieldType::Int),
+        Field::new("commune", "Commune", FieldType::Text),
+        Field::new("montant", "Montant", FieldType::Double),
+    ];
+    let mut answers = Vec::new();
+    for (name, rows_per_page) in
+        [("old.parquet", 20_000), ("new.parquet", 8192), ("tiny.parquet", 1024)]
+    {
+        let path = dir.path().join(name);
+        write_layout(&path, rows_per_page);
+        let dataset = kleber_query::DatasetRef {
+            uid: name.to_owned(),
+            version: 1,
+            data_path: path,
+            fields: fields.clone(),
+            view: None,
+        };
+        let engine = engine(0);
+        let mut got = Vec::new();
+        for q in [
+            query("commune = \"Hœnheim\" AND montant > 4900", "montant desc", 100, 0),
+            query("montant > 4990", "id", 100, 3),
+            query("", "", 20, 31_000),
+            query("id = 39999", "", 10, 0),
+        ] {
+            let planned = engine.plan(&dataset, &q).await.expect("plan");
+            let (total, batches) = engine.page(planned).await.expect("page");
+            let ids: Vec<i64> = batches
+                .iter()
+                .flat_map(|b| {
+                    let col = b.column(0).as_any().downcast_ref::<Int64Array>().expect("ids");
+                    col.values().to_vec()
+                })
+                .collect();
+            got.push((total, ids));
+        }
+        answers.push(got);
+    }
+    // Independently of the engine: the first query's count and its page's ids.
+    let mut want: Vec<(f64, i64)> = (0..40_000_usize)
+        .filter(|i| i * 7 % 5 == 3 && i * 37 % 5003 >= 4900)
+        .map(|i| ((i * 37 % 5003) as f64, i as i64))
+        .collect();
+    want.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(answers[0][0].0, want.len() as u64);
+    assert_eq!(answers[0][2], (40_000, (31_000..31_020).collect::<Vec<i64>>()));
+    assert_eq!(answers[0][3], (1, vec![39_999]));
+    assert_eq!(answers[0], answers[1], "old layout vs new layout");
+    assert_eq!(answers[1], answers[2], "new layout vs 1,024-row pages");
+}

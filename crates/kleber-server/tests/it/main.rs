@@ -49,7 +49,6 @@ mod rate_limits;
 mod real_files;
 mod resolution;
 mod roundtrip;
-mod scan_layout;
 mod schemathesis;
 mod sessions;
 mod sources;
