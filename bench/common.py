@@ -277,6 +277,8 @@ def kleber_server(data_dir, port=None, ready_path="/api/explore/v2.1/catalog/dat
     args = [kleber_bin(), "serve", "--data-dir", str(data_dir), "--addr", f"127.0.0.1:{port}"]
     if not cache:
         args += ["--result-cache-mb", "0"]
+    # KLEBER_SERVE_ARGS: extra `serve` flags, e.g. `--memory-tables-mb 0` for a before/after.
+    args += os.environ.get("KLEBER_SERVE_ARGS", "").split()
     return Server("kleber" if cache else "kleber-uncached", args, port, ready_path)
 
 

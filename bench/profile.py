@@ -5,6 +5,8 @@ the code does (Parquet decoding, DataFusion planning, allocation, ...).
     bench/.venv/bin/python bench/profile.py d     # the small dataset's page of 20
     bench/.venv/bin/python bench/profile.py c     # the count by month
     bench/.venv/bin/python bench/profile.py f     # a catalog search (CATALOG_DATASETS)
+    bench/.venv/bin/python bench/profile.py m     # issue 17: varied filtered pages, cache off
+    bench/.venv/bin/python bench/profile.py o     # issue 17: varied small-dataset pages, cache off
 
 Needs `perf` (Debian package linux-perf) and the data of the scenario (run it once first).
 The release binary has symbols but no debug info, so the profile is flat (no call graphs):
@@ -21,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import catalog  # noqa: E402
 import common as c  # noqa: E402
+import scan17  # noqa: E402
 
 TARGETS = {
     "b": (lambda: c.kleber_dir(), "/api/explore/v2.1/catalog/datasets/records/records?"
@@ -33,6 +36,9 @@ TARGETS = {
           "select=count(*)%20as%20n&group_by=date_format(date_signalement%2C%20'yyyy-MM')"
           "%20as%20mois&limit=100"),
 }
+# Issue 17: every request differs (bench/varied.lua), on a server with the response cache off.
+VARIED = {"m": (lambda: c.kleber_dir(), "kleber-page"),
+          "o": (lambda: c.kleber_dir(1000, "small"), "kleber-small")}
 
 # First match wins; patterns are searched in "dso symbol".
 BUCKETS = [
@@ -68,19 +74,24 @@ BUCKETS = [
 
 def main():
     which = sys.argv[1] if len(sys.argv) > 1 else "b"
-    make_dir, path = TARGETS[which]
+    varied = VARIED.get(which)
+    make_dir, path = varied or TARGETS[which]
     out = c.OUT / "profile"
     out.mkdir(exist_ok=True)
     data = out / f"{which}.perf.data"
     seconds = c.WRK_DURATION
-    with c.kleber_server(make_dir()) as ks:
-        url = f"http://127.0.0.1:{ks.port}{path}"
-        c.Client(ks.port).get_ok(path)
+    with c.kleber_server(make_dir(), cache=not varied) as ks:
+        url = f"http://127.0.0.1:{ks.port}" + (f" ({path}, bench/varied.lua)" if varied else path)
+        if not varied:
+            c.Client(ks.port).get_ok(path)
         perf = subprocess.Popen(["perf", "record", "-F", "999", "-p", str(ks.pid), "-o", str(data),
                                  "--", "sleep", str(seconds + 1)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
-        load = c.wrk(url, duration=seconds)
+        if varied:
+            load = scan17.wrk_varied(ks, path, duration=seconds)
+        else:
+            load = c.wrk(url, duration=seconds)
         perf.wait(timeout=seconds + 60)
     report = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--sort",
                              "dso,symbol", "--stdio"], capture_output=True, text=True).stdout

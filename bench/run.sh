@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kleber's benchmark against its peers, in one command from a fresh clone:
 #
-#   bench/run.sh            # every scenario, a to h
+#   bench/run.sh            # every scenario, a to h, then issue 17's m to p
 #   bench/run.sh b d        # some of them
 #   ROWS=200000 bench/run.sh   # a quick run on a smaller records table
 #
@@ -47,7 +47,7 @@ trap 'exit 130' INT TERM HUP
 
 scenarios=("$@")
 if [[ ${#scenarios[@]} -eq 0 ]]; then
-  scenarios=(a b c d e f g h)
+  scenarios=(a b c d e f g h m n o p)
 fi
 
 echo "== Kleber release build"
@@ -79,6 +79,8 @@ fi
 declare -A script=(
   [a]=a_ingest.py [b]=b_page.py [c]=c_groupby.py [d]=d_small.py
   [e]=e_export.py [f]=f_catalog_search.py [g]=g_idle_start.py [h]=h_map.py
+  # issue 17, the uncached scan path: every request differs, Kleber's cache is off
+  [m]=m_scan_page.py [n]=n_scan_groupby.py [o]=o_scan_small.py [p]=p_import.py
 )
 started=$(date +%s)
 failed=()
@@ -86,7 +88,7 @@ echo "== scenarios: ${scenarios[*]} (ROWS=${ROWS:-2000000}; load average: $(cut 
 for s in "${scenarios[@]}"; do
   file="${script[$s]:-}"
   if [[ -z "$file" ]]; then
-    echo "unknown scenario '$s' (a to h)" >&2
+    echo "unknown scenario '$s' (${!script[*]})" >&2
     exit 2
   fi
   "$VENV/bin/python" "$BENCH/scenarios/$file" &

@@ -29,6 +29,9 @@ use crate::{Error, FIELDS_METADATA_KEY, RowIssue};
 /// Rows per Arrow batch handed to the Parquet writer.
 pub(crate) const BATCH_ROWS: usize = 8192;
 
+/// Most rows in one Parquet data page (the writer's default is 20,000).
+pub(crate) const DATA_PAGE_ROWS: usize = 8192;
+
 /// A value converted to its column's type, before it is appended.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Parsed {
@@ -398,6 +401,9 @@ impl Output {
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(row_group_size))
             .set_statistics_enabled(EnabledStatistics::Page)
+            // Small data pages: with the page index (written with page statistics), a query
+            // whose filter keeps few rows decodes only the pages holding them.
+            .set_data_page_row_count_limit(DATA_PAGE_ROWS)
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 FIELDS_METADATA_KEY.to_owned(),
                 fields_json,

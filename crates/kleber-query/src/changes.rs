@@ -143,6 +143,7 @@ impl Engine {
             page,
             total: frame,
             all_groups: None,
+            unwindowed: None,
             window: (offset, limit),
             columns: Vec::new(),
             aggregated: false,

@@ -25,6 +25,7 @@ mod id_set;
 mod json;
 pub mod limits;
 mod lower;
+mod memory;
 mod plan;
 mod record_id;
 mod record_index;
@@ -141,6 +142,8 @@ pub struct Limits {
     pub query_timeout: Duration,
     /// Threads of the engine's own runtime, on which every query runs.
     pub cpu_threads: usize,
+    /// Memory for small dataset versions kept as Arrow batches, in bytes (0: none).
+    pub in_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -149,6 +152,7 @@ impl Default for Limits {
             memory_bytes: 1 << 30,
             query_timeout: Duration::from_secs(30),
             cpu_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            in_memory_bytes: 32 << 20,
         }
     }
 }
@@ -238,6 +242,8 @@ pub struct Engine {
     query_timeout: Duration,
     /// Record-id indexes by (uid, version), built on the first lookup of one record.
     indexes: std::sync::Arc<record_index::IndexCache>,
+    /// Small versions held as Arrow batches (`memory.rs`).
+    in_memory: memory::MemoryTables,
 }
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
@@ -268,7 +274,13 @@ impl Engine {
             cpu: Some(cpu),
             query_timeout: limits.query_timeout,
             indexes: std::sync::Arc::default(),
+            in_memory: memory::MemoryTables::new(limits.in_memory_bytes),
         })
+    }
+
+    /// Bytes held by the small dataset versions kept in memory.
+    pub fn in_memory_bytes(&self) -> usize {
+        self.in_memory.used()
     }
 
     /// Bytes of the memory pool that running queries and open result streams hold now.
@@ -328,12 +340,22 @@ impl Engine {
     /// dataset has a view).
     async fn stored_scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
         let key = (dataset.uid.clone(), dataset.version);
+        if let Some(plan) = self.in_memory.get(&key) {
+            return Ok(DataFrame::new(self.ctx.state(), plan));
+        }
         let cached =
             self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
         let plan = match cached {
             Some(plan) => plan,
             None => {
                 let path = dataset.data_path.to_string_lossy().into_owned();
+                let size = std::fs::metadata(&dataset.data_path).map_or(u64::MAX, |m| m.len());
+                if self.in_memory.wants(size) {
+                    let load = self.in_memory.load(&self.ctx, key.clone(), &path);
+                    if let Some(plan) = load.await? {
+                        return Ok(DataFrame::new(self.ctx.state(), plan));
+                    }
+                }
                 let df = self
                     .ctx
                     .read_parquet(path, ParquetReadOptions::default())
@@ -357,10 +379,14 @@ impl Engine {
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
         let deadline = self.deadline();
         let table = self.scan(dataset).await?;
+        let in_memory = self.in_memory.get(&(dataset.uid.clone(), dataset.version)).is_some();
         let (fields, query) = (dataset.fields.clone(), query.clone());
         let work = async move { plan::plan(table, &fields, &query, None) };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);
+        if !in_memory {
+            planned.unwindowed = None;
+        }
         Ok(planned)
     }
 
@@ -435,15 +461,17 @@ impl Engine {
     /// Runs a planned query: the number of matching rows (or groups) and the page.
     ///
     /// With aggregation the groups are computed once: every group is collected (the memory
-    /// pool bounds them) and the page is sliced from them. Without, the count and the page
-    /// run side by side, each reading only the columns it needs.
+    /// pool bounds them) and the page is sliced from them; so are the rows of a small dataset
+    /// held in memory. Otherwise the count and the page run side by side, each reading only
+    /// the columns it needs.
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
         let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
         self.on_cpu(deadline, async move {
-            if let Some(all) = planned.all_groups {
-                let groups = all.collect().await?;
-                let total: usize = groups.iter().map(RecordBatch::num_rows).sum();
-                return Ok((total as u64, slice_batches(&groups, planned.window)));
+            // Groups, or every row of a small in-memory dataset: one plan, sliced.
+            if let Some(all) = planned.all_groups.or(planned.unwindowed) {
+                let rows = all.collect().await?;
+                let total: usize = rows.iter().map(RecordBatch::num_rows).sum();
+                return Ok((total as u64, slice_batches(&rows, planned.window)));
             }
             let count = planned.total.count();
             let rows = planned.page.collect();

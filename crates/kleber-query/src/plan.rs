@@ -102,6 +102,10 @@ pub struct PlannedQuery {
     /// With aggregation, every group sorted and projected, before limit and offset: the page
     /// is sliced from it so that groups are computed once for the page and the count.
     pub all_groups: Option<DataFrame>,
+    /// Without aggregation, every row sorted and projected, before limit and offset; kept by
+    /// the engine only when the dataset is held in memory (small), where collecting them once
+    /// and slicing the page costs less than running the count and the page as two plans.
+    pub(crate) unwindowed: Option<DataFrame>,
     /// The window of `page`: rows skipped, and the most rows kept.
     pub window: (usize, Option<usize>),
     /// Columns of `page`, in order.
@@ -473,6 +477,7 @@ pub(crate) fn plan(
         final_select.into_iter().zip(&outputs).map(|(e, o)| e.alias(o.key.clone())).collect();
     let mut page = sorted.select(projection).map_err(planning(Clause::Select))?;
     let all_groups = aggregated.then(|| page.clone());
+    let unwindowed = (!aggregated).then(|| page.clone());
     if query.offset > 0 || query.limit.is_some() {
         page = page.limit(query.offset, query.limit).map_err(planning(Clause::Select))?;
     }
@@ -495,6 +500,7 @@ pub(crate) fn plan(
         page,
         total,
         all_groups,
+        unwindowed,
         window: (query.offset, query.limit),
         columns,
         aggregated,

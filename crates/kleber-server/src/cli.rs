@@ -173,6 +173,9 @@ struct ServeArgs {
     /// Memory all running queries may hold together, in MiB.
     #[arg(long, env = "KLEBER_QUERY_MEMORY_MB", default_value_t = 1024)]
     query_memory_mb: usize,
+    /// Memory for small dataset versions kept as Arrow batches, in MiB (0 turns it off).
+    #[arg(long, env = "KLEBER_MEMORY_TABLES_MB", default_value_t = 32)]
+    memory_tables_mb: usize,
     /// Memory for finished API responses kept by dataset version, in MiB (0 turns it off).
     #[arg(long, env = "KLEBER_RESULT_CACHE_MB", default_value_t = crate::state::DEFAULT_RESULT_CACHE_MB)]
     result_cache_mb: u64,
@@ -529,6 +532,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Engine::new(Limits {
         memory_bytes: args.query_memory_mb << 20,
         query_timeout: Duration::from_secs(args.query_timeout),
+        in_memory_bytes: args.memory_tables_mb.saturating_mul(1 << 20),
         ..Limits::default()
     })?;
     kleber_app::push::remove_leftovers(&store);

@@ -58,3 +58,36 @@ fn format_names_round_trip() {
     }
     assert!("xml".parse::<Format>().is_err());
 }
+
+/// Data pages hold at most 8,192 rows and the page index is written, so that a query whose
+/// filter keeps few rows decodes only their pages (docs: ARCHITECTURE.md, kleber-ingest).
+#[test]
+fn data_pages_are_small_and_indexed() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::serialized_reader::ReadOptionsBuilder;
+
+    let rows = 30_000_usize;
+    let mut csv = b"id;commune;montant\n".to_vec();
+    for n in 0..rows {
+        csv.extend_from_slice(format!("{n};c{};{}.5\n", n % 7, n * 3 % 1000).as_bytes());
+    }
+    let (_d, p) = temp_file("t.csv", &csv);
+    let i = import(&p, &ImportOptions::default());
+    assert_eq!(i.rows(), rows);
+    let file = std::fs::File::open(i.dir.path().join("out.parquet")).expect("output");
+    let options = ReadOptionsBuilder::new().with_page_index().build();
+    let reader = SerializedFileReader::new_with_options(file, options).expect("parquet");
+    let meta = reader.metadata();
+    assert_eq!(meta.num_row_groups(), 1, "30,000 rows fit one row group");
+    let offsets = meta.offset_index().expect("offset index written");
+    assert!(meta.column_index().is_some(), "column index written");
+    for (column, index) in offsets[0].iter().enumerate() {
+        let starts: Vec<i64> = index.page_locations().iter().map(|p| p.first_row_index).collect();
+        let mut bounds = starts.clone();
+        bounds.push(rows as i64);
+        let sizes: Vec<i64> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(sizes.len() >= 4, "column {column}: {sizes:?}");
+        assert!(sizes.iter().all(|&n| n > 0 && n <= 8192), "column {column}: {sizes:?}");
+        assert_eq!(sizes.iter().sum::<i64>(), rows as i64);
+    }
+}

@@ -48,14 +48,23 @@ impl TestDataset {
         &self,
         query: RecordsQuery,
     ) -> Result<(u64, Vec<Value>), kleber_query::Error> {
-        let planned = self.engine.plan(&self.dataset, &query).await?;
+        self.run_on(&self.engine, query).await
+    }
+
+    /// Runs a query on another engine over the same file.
+    pub(crate) async fn run_on(
+        &self,
+        engine: &Engine,
+        query: RecordsQuery,
+    ) -> Result<(u64, Vec<Value>), kleber_query::Error> {
+        let planned = engine.plan(&self.dataset, &query).await?;
         let columns = planned
             .columns
             .iter()
             .map(|c| OutputColumn::new(c.key.clone(), c.label.clone(), c.role))
             .collect();
         let encoder = RecordEncoder::new(columns, EncodeOptions::default());
-        let (total, batches) = self.engine.page(planned).await?;
+        let (total, batches) = engine.page(planned).await?;
         let mut out = Vec::new();
         for batch in &batches {
             out.extend(encoder.batch_values(batch).expect("encodable"));

@@ -4,4 +4,5 @@ mod common;
 mod dates;
 mod geo;
 mod limits;
+mod scan;
 mod text;
