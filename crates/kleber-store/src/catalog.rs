@@ -23,6 +23,7 @@ pub trait Catalog:
     + crate::ManageCatalog
     + crate::PushKeyCatalog
     + crate::SourceCatalog
+    + crate::ProcessorCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
     + Send

@@ -31,6 +31,7 @@ pub mod freshness;
 mod layout;
 pub mod manage;
 pub mod portal;
+pub mod processors;
 mod publish;
 pub mod push_keys;
 pub mod sources;
@@ -48,6 +49,7 @@ pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord}
 pub use error::{Error, Result};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use portal::PortalCatalog;
+pub use processors::ProcessorCatalog;
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use push_keys::{PushKeyCatalog, PushKeyGrant};
 pub use sources::{RunEnd, SourceCatalog, SourceRecord, SourceRun};
