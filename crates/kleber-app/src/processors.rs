@@ -26,7 +26,7 @@ use arrow::array::{
     Array, ArrayRef, BooleanArray, Float64Array, Float64Builder, ListBuilder, RecordBatch,
     StringArray, StringBuilder, StructArray, TimestampMicrosecondArray, UInt32Array,
 };
-use arrow::datatypes::{DataType, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Schema};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use kleber_query::{PolygonIndex, PolygonIndexBuilder, RowExpr};
 use kleber_store::{DatasetRecord, Store};
@@ -247,7 +247,12 @@ impl Step {
 }
 
 /// A step's error: which step (number from 1, kind), which field, what.
-fn step_error(index: usize, step: &Step, field: Option<&str>, message: impl std::fmt::Display) -> String {
+fn step_error(
+    index: usize,
+    step: &Step,
+    field: Option<&str>,
+    message: impl std::fmt::Display,
+) -> String {
     match field {
         Some(f) => format!("step {} ({}), field `{f}`: {message}", index + 1, step.kind()),
         None => format!("step {} ({}): {message}", index + 1, step.kind()),
@@ -274,10 +279,14 @@ impl Pipeline {
     /// read on its own so an error names it (an unknown kind lists the kinds known).
     pub fn from_json(value: &Value) -> Result<Pipeline, String> {
         let Some(object) = value.as_object() else {
-            return Err("the pipeline must be a JSON object {\"version\": 1, \"steps\": [...]}".to_owned());
+            return Err(
+                "the pipeline must be a JSON object {\"version\": 1, \"steps\": [...]}".to_owned()
+            );
         };
         if let Some(key) = object.keys().find(|k| *k != "version" && *k != "steps") {
-            return Err(format!("unknown key `{key}` in the pipeline; the keys are version, steps"));
+            return Err(format!(
+                "unknown key `{key}` in the pipeline; the keys are version, steps"
+            ));
         }
         let version = match object.get("version") {
             None => PIPELINE_VERSION,
@@ -369,16 +378,27 @@ impl Pipeline {
                     if chrono::format::StrftimeItems::new(format)
                         .any(|item| matches!(item, chrono::format::Item::Error))
                     {
-                        return err(Some(field), &format!("{format:?} is not a valid chrono format"));
+                        return err(
+                            Some(field),
+                            &format!("{format:?} is not a valid chrono format"),
+                        );
                     }
                     if let Some(tz) = timezone
                         && tz.parse::<chrono_tz::Tz>().is_err()
                     {
-                        return err(Some(field), &format!("unknown time zone {tz:?}; give e.g. Europe/Paris"));
+                        return err(
+                            Some(field),
+                            &format!("unknown time zone {tz:?}; give e.g. Europe/Paris"),
+                        );
                     }
                 }
-                Step::Join { fields, .. } | Step::SpatialJoin { fields, .. } if fields.is_empty() => {
-                    return err(None, "`fields` is empty: name the fields of the other dataset to add");
+                Step::Join { fields, .. } | Step::SpatialJoin { fields, .. }
+                    if fields.is_empty() =>
+                {
+                    return err(
+                        None,
+                        "`fields` is empty: name the fields of the other dataset to add",
+                    );
                 }
                 _ => {}
             }
@@ -486,7 +506,10 @@ fn geo_points(lon: &[Option<f64>], lat: &[Option<f64>]) -> ArrayRef {
     for (x, y) in lon.iter().zip(lat) {
         match (x, y) {
             (Some(x), Some(y))
-                if x.is_finite() && y.is_finite() && (-180.0..=180.0).contains(x) && (-90.0..=90.0).contains(y) =>
+                if x.is_finite()
+                    && y.is_finite()
+                    && (-180.0..=180.0).contains(x)
+                    && (-90.0..=90.0).contains(y) =>
             {
                 lons.append_value(*x);
                 lats.append_value(*y);
@@ -499,7 +522,7 @@ fn geo_points(lon: &[Option<f64>], lat: &[Option<f64>]) -> ArrayRef {
             }
         }
     }
-    let fields = kleber_types::geo_point_fields();
+    let fields = kleber_types::field::geo_point_fields();
     let columns: Vec<ArrayRef> = vec![Arc::new(lons.finish()), Arc::new(lats.finish())];
     Arc::new(StructArray::new(fields, columns, Some(valid.into())))
 }
@@ -511,7 +534,8 @@ fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<RecordBatch>, String>
     let schema = builder.schema().clone();
     let mut indices = Vec::new();
     for name in names {
-        indices.push(schema.index_of(name).map_err(|_| format!("its data has no column `{name}`"))?);
+        indices
+            .push(schema.index_of(name).map_err(|_| format!("its data has no column `{name}`"))?);
     }
     let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), indices.clone());
     let reader = builder.with_projection(mask).build().map_err(|e| e.to_string())?;
@@ -527,12 +551,19 @@ fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<RecordBatch>, String>
             .iter()
             .map(|n| batch.schema().field_with_name(n).cloned().map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()?;
-        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?);
+        out.push(
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+                .map_err(|e| e.to_string())?,
+        );
     }
     Ok(out)
 }
 
-fn concat_column(batches: &[RecordBatch], i: usize, data_type: &DataType) -> Result<ArrayRef, String> {
+fn concat_column(
+    batches: &[RecordBatch],
+    i: usize,
+    data_type: &DataType,
+) -> Result<ArrayRef, String> {
     let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
     if parts.is_empty() {
         return Ok(arrow::array::new_empty_array(data_type));
@@ -571,8 +602,13 @@ pub(crate) fn compile(
             }
             Step::Cast { field, to } => {
                 let p = at(field, &fields)?;
-                if matches!(fields[p].field_type, FieldType::GeoPoint2d) || fields[p].multivalued_separator().is_some() {
-                    return Err(fail(Some(field), format!("a {} field cannot be cast", fields[p].field_type)));
+                if matches!(fields[p].field_type, FieldType::GeoPoint2d)
+                    || fields[p].multivalued_separator().is_some()
+                {
+                    return Err(fail(
+                        Some(field),
+                        format!("a {} field cannot be cast", fields[p].field_type),
+                    ));
                 }
                 fields[p].field_type = *to;
                 let target = fields[p].storage_type();
@@ -606,7 +642,8 @@ pub(crate) fn compile(
                     }
                     order.push(p);
                 }
-                order.extend((0..fields.len()).filter(|j| !order.contains(j)));
+                let rest: Vec<usize> = (0..fields.len()).filter(|j| !order.contains(j)).collect();
+                order.extend(rest);
                 fields = order.iter().map(|&j| fields[j].clone()).collect();
                 ops.push((i, Op::Project(order)));
             }
@@ -617,10 +654,17 @@ pub(crate) fn compile(
                 let Some(field_type) = type_of(expr.data_type()) else {
                     return Err(fail(
                         Some(field),
-                        format!("the expression gives {} values, which no field type holds", expr.data_type()),
+                        format!(
+                            "the expression gives {} values, which no field type holds",
+                            expr.data_type()
+                        ),
                     ));
                 };
-                let new = Field::new(field.clone(), label.clone().unwrap_or_else(|| field.clone()), field_type);
+                let new = Field::new(
+                    field.clone(),
+                    label.clone().unwrap_or_else(|| field.clone()),
+                    field_type,
+                );
                 let target = new.storage_type();
                 let p = match fields.iter().position(|f| &f.name == field) {
                     Some(p) => {
@@ -640,8 +684,16 @@ pub(crate) fn compile(
             }
             Step::Split { field, separator } => {
                 let p = at(field, &fields)?;
-                if fields[p].field_type != FieldType::Text || fields[p].multivalued_separator().is_some() {
-                    return Err(fail(Some(field), format!("only a single-valued text field can be split; this one is {}", fields[p].field_type)));
+                if fields[p].field_type != FieldType::Text
+                    || fields[p].multivalued_separator().is_some()
+                {
+                    return Err(fail(
+                        Some(field),
+                        format!(
+                            "only a single-valued text field can be split; this one is {}",
+                            fields[p].field_type
+                        ),
+                    ));
                 }
                 fields[p].annotations.insert("multivalued".to_owned(), vec![separator.clone()]);
                 let sep = separator.clone();
@@ -652,7 +704,9 @@ pub(crate) fn compile(
                         match v {
                             None => list.append(false),
                             Some(v) => {
-                                for part in v.split(sep.as_str()).map(str::trim).filter(|s| !s.is_empty()) {
+                                for part in
+                                    v.split(sep.as_str()).map(str::trim).filter(|s| !s.is_empty())
+                                {
                                     list.values().append_value(part);
                                 }
                                 list.append(true);
@@ -670,8 +724,18 @@ pub(crate) fn compile(
                         (Some(lat), Some(lon), None) => {
                             let (y, x) = (at(lat, &fields)?, at(lon, &fields)?);
                             for (name, p) in [(lat, y), (lon, x)] {
-                                if !matches!(fields[p].field_type, FieldType::Int | FieldType::Double | FieldType::Text) || fields[p].multivalued_separator().is_some() {
-                                    return Err(fail(Some(name), format!("a {} field holds no coordinate", fields[p].field_type)));
+                                if !matches!(
+                                    fields[p].field_type,
+                                    FieldType::Int | FieldType::Double | FieldType::Text
+                                ) || fields[p].multivalued_separator().is_some()
+                                {
+                                    return Err(fail(
+                                        Some(name),
+                                        format!(
+                                            "a {} field holds no coordinate",
+                                            fields[p].field_type
+                                        ),
+                                    ));
                                 }
                             }
                             Box::new(move |batch: &RecordBatch| {
@@ -682,8 +746,16 @@ pub(crate) fn compile(
                         }
                         (None, None, Some(t)) => {
                             let p = at(t, &fields)?;
-                            if fields[p].field_type != FieldType::Text || fields[p].multivalued_separator().is_some() {
-                                return Err(fail(Some(t), format!("a \"lat, lon\" text is needed; this field is {}", fields[p].field_type)));
+                            if fields[p].field_type != FieldType::Text
+                                || fields[p].multivalued_separator().is_some()
+                            {
+                                return Err(fail(
+                                    Some(t),
+                                    format!(
+                                        "a \"lat, lon\" text is needed; this field is {}",
+                                        fields[p].field_type
+                                    ),
+                                ));
                             }
                             Box::new(move |batch: &RecordBatch| {
                                 let text = as_text(batch.column(p))?;
@@ -696,7 +768,12 @@ pub(crate) fn compile(
                                 Ok(geo_points(&lons, &lats))
                             })
                         }
-                        _ => return Err(fail(Some(field), "give either latitude and longitude, or text".to_owned())),
+                        _ => {
+                            return Err(fail(
+                                Some(field),
+                                "give either latitude and longitude, or text".to_owned(),
+                            ));
+                        }
                     };
                 let p = match fields.iter().position(|f| &f.name == field) {
                     Some(p) => {
@@ -718,11 +795,21 @@ pub(crate) fn compile(
             }
             Step::NormalizeDate { field, format, to, timezone } => {
                 let p = at(field, &fields)?;
-                if fields[p].field_type != FieldType::Text || fields[p].multivalued_separator().is_some() {
-                    return Err(fail(Some(field), format!("only a text field is read with a format; this one is {}", fields[p].field_type)));
+                if fields[p].field_type != FieldType::Text
+                    || fields[p].multivalued_separator().is_some()
+                {
+                    return Err(fail(
+                        Some(field),
+                        format!(
+                            "only a text field is read with a format; this one is {}",
+                            fields[p].field_type
+                        ),
+                    ));
                 }
                 let zone: chrono_tz::Tz = match timezone {
-                    Some(t) => t.parse().map_err(|_| fail(Some(field), format!("unknown time zone {t:?}")))?,
+                    Some(t) => t
+                        .parse()
+                        .map_err(|_| fail(Some(field), format!("unknown time zone {t:?}")))?,
                     None => chrono_tz::UTC,
                 };
                 fields[p].field_type = match to {
@@ -732,8 +819,9 @@ pub(crate) fn compile(
                 let (format, to, name) = (format.clone(), *to, field.clone());
                 let make = move |batch: &RecordBatch| -> Result<ArrayRef, String> {
                     let text = as_text(batch.column(p))?;
-                    normalize_dates(&text, &format, to, zone)
-                        .map_err(|v| format!("{v:?} does not match the format {format:?} of `{name}`"))
+                    normalize_dates(&text, &format, to, zone).map_err(|v| {
+                        format!("{v:?} does not match the format {format:?} of `{name}`")
+                    })
                 };
                 ops.push((i, Op::Column { at: p, make: Box::new(make) }));
             }
@@ -781,7 +869,9 @@ pub(crate) fn compile(
                         .iter()
                         .find(|f| f.field_type == FieldType::GeoShape)
                         .map(|f| f.name.clone())
-                        .ok_or_else(|| fail(None, format!("dataset `{dataset}` has no geo_shape field")))?,
+                        .ok_or_else(|| {
+                            fail(None, format!("dataset `{dataset}` has no geo_shape field"))
+                        })?,
                 };
                 let (added, columns, _) =
                     joined_columns(&record, &shape, wanted, prefix.as_deref(), &fields)
@@ -792,7 +882,8 @@ pub(crate) fn compile(
                     .map_err(|e| fail(Some(&shape), format!("dataset `{dataset}`: {e}")))?;
                 let index: PolygonIndex = builder.build();
                 let rows = move |batch: &RecordBatch| -> Result<Vec<Option<u32>>, String> {
-                    let found = index.containing_column(batch.column(p)).map_err(|e| e.to_string())?;
+                    let found =
+                        index.containing_column(batch.column(p)).map_err(|e| e.to_string())?;
                     Ok(found.into_iter().map(|r| r.and_then(|r| u32::try_from(r).ok())).collect())
                 };
                 fields.extend(added);
@@ -862,11 +953,8 @@ fn number_values(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
 
 /// "lat, lon" (or "lat lon", "lat;lon") as (lat, lon).
 fn parse_lat_lon(text: &str) -> Option<(f64, f64)> {
-    let parts: Vec<&str> = text
-        .split([',', ';', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let parts: Vec<&str> =
+        text.split([',', ';', ' ']).map(str::trim).filter(|s| !s.is_empty()).collect();
     match parts.as_slice() {
         [lat, lon] => Some((lat.parse().ok()?, lon.parse().ok()?)),
         _ => None,
@@ -1003,8 +1091,8 @@ pub(crate) fn run_file(compiled: &Compiled, input: &Path, output: &Path) -> Resu
         )]))
         .build();
     let out = std::fs::File::create(output).map_err(|e| e.to_string())?;
-    let mut writer =
-        ArrowWriter::try_new(out, schema_of(&compiled.fields), Some(props)).map_err(|e| e.to_string())?;
+    let mut writer = ArrowWriter::try_new(out, schema_of(&compiled.fields), Some(props))
+        .map_err(|e| e.to_string())?;
     let mut rows = 0u64;
     for batch in reader {
         let batch = compiled.run(batch.map_err(|e| e.to_string())?)?;
@@ -1057,18 +1145,22 @@ pub(crate) fn stored(store: &Store, id: &str) -> Result<Option<Pipeline>, Error>
     let Some(text) = text else { return Ok(None) };
     let value: Value = serde_json::from_str(&text).map_err(Error::internal)?;
     Pipeline::from_json(&value).map(Some).map_err(|e| {
-        Error::Import(anyhow::anyhow!("the processors stored for dataset `{id}` cannot be read: {e}"))
+        Error::Import(anyhow::anyhow!(
+            "the processors stored for dataset `{id}` cannot be read: {e}"
+        ))
     })
 }
 
-/// Applies dataset `dataset`'s stored pipeline, if any, to the Parquet file `parquet` (which
-/// is replaced) whose fields are `fields`; the new fields and row count. A failure leaves
-/// `parquet` as it was and says which step failed, ending with "nothing was published".
+/// Applies dataset `dataset`'s stored pipeline, if any, to the Parquet file `input` whose
+/// fields are `fields`, writing `output` (which may be `input`: it is then replaced); the new
+/// fields and row count, or `None` when the dataset has no pipeline (nothing written). A
+/// failure writes nothing and says which step failed.
 pub(crate) fn apply_stored(
     store: &Store,
     dataset: &str,
     principal: Option<&Principal>,
-    parquet: &Path,
+    input: &Path,
+    output: &Path,
     fields: &[Field],
 ) -> Result<Option<(Vec<Field>, u64)>, Error> {
     let Some(pipeline) = stored(store, dataset)? else { return Ok(None) };
@@ -1079,15 +1171,15 @@ pub(crate) fn apply_stored(
     };
     let join = |id: &str| join_record(store, principal, dataset, id);
     let compiled = compile(&pipeline, fields, &join, chrono_tz::UTC).map_err(failed)?;
-    let tmp = parquet.with_extension("processed.parquet");
-    let rows = match run_file(&compiled, parquet, &tmp) {
+    let tmp = output.with_extension("processed.parquet");
+    let rows = match run_file(&compiled, input, &tmp) {
         Ok(rows) => rows,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             return Err(failed(e));
         }
     };
-    std::fs::rename(&tmp, parquet).map_err(Error::internal)?;
+    std::fs::rename(&tmp, output).map_err(Error::internal)?;
     Ok(Some((compiled.fields, rows)))
 }
 

@@ -97,7 +97,10 @@ impl RowExpr {
     /// # Errors
     ///
     /// When DataFusion fails on a value (a cast that does not fit, say).
-    pub fn evaluate(&self, batch: &datafusion::arrow::record_batch::RecordBatch) -> Result<ArrayRef> {
+    pub fn evaluate(
+        &self,
+        batch: &datafusion::arrow::record_batch::RecordBatch,
+    ) -> Result<ArrayRef> {
         let value = self.physical.evaluate(batch)?;
         Ok(value.into_array(batch.num_rows())?)
     }

@@ -18,6 +18,7 @@ pub mod ckan;
 pub mod cli;
 mod cli_admin;
 mod cli_migrate;
+mod cli_processors;
 mod cli_sources;
 pub mod demo;
 pub mod error;
@@ -73,6 +74,11 @@ pub fn routes() -> http::routes::Routes {
         .mount(
             api::management::MANAGEMENT_V1,
             api::management::sources::routes(),
+            http::management::layers,
+        )
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::processors::routes(),
             http::management::layers,
         )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)

@@ -19,8 +19,13 @@ use crate::sqlite_accounts::{append, dataset_uid};
 pub trait ProcessorCatalog: Send + Sync {
     /// Sets (or replaces) dataset `dataset`'s pipeline (JSON), appending
     /// `dataset.processors.set` with the number of steps.
-    fn set_processors(&self, actor: &Actor, dataset: &str, pipeline: &str, steps: usize)
-    -> Result<()>;
+    fn set_processors(
+        &self,
+        actor: &Actor,
+        dataset: &str,
+        pipeline: &str,
+        steps: usize,
+    ) -> Result<()>;
     /// Removes dataset `dataset`'s pipeline, appending `dataset.processors.clear`; whether
     /// there was one.
     fn clear_processors(&self, actor: &Actor, dataset: &str) -> Result<bool>;
