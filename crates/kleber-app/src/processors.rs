@@ -1342,3 +1342,57 @@ impl App {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipelines_are_read_step_by_step_with_what_is_wrong() {
+        let ok = Pipeline::from_json(&serde_json::json!({"version": 1, "steps": [
+            {"kind": "rename", "field": "a", "to": "b"},
+            {"kind": "normalize_date", "field": "d", "format": "%d/%m/%Y"}]}))
+        .unwrap();
+        assert_eq!(ok.steps[1].kind(), "normalize_date");
+        ok.check().unwrap();
+        for (json, needle) in [
+            (
+                serde_json::json!({"version": 1, "steps": [{"kind": "x"}]}),
+                "step 1: unknown kind `x`",
+            ),
+            (serde_json::json!({"version": 1, "steps": [{"field": "a"}]}), "step 1: no `kind`"),
+            (
+                serde_json::json!({"version": 1, "steps": [{"kind": "rename", "field": "a"}]}),
+                "step 1 (rename): missing field `to`",
+            ),
+            (
+                serde_json::json!({"version": 1, "steps": [{"kind": "drop", "fields": ["a"], "x": 1}]}),
+                "unknown field `x`",
+            ),
+            (serde_json::json!({"steps": [], "other": 1}), "unknown key `other`"),
+        ] {
+            let e = Pipeline::from_json(&json).unwrap_err();
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let bad_format = Pipeline::from_json(&serde_json::json!({"steps": [
+            {"kind": "normalize_date", "field": "d", "format": "%Q"}]}))
+        .unwrap();
+        assert!(bad_format.check().unwrap_err().contains("step 1 (normalize_date), field `d`"));
+    }
+
+    #[test]
+    fn texts_become_points_and_dates() {
+        assert_eq!(parse_lat_lon("48.865983, 2.275725"), Some((48.865983, 2.275725)));
+        assert_eq!(parse_lat_lon("48.8"), None);
+        let text = StringArray::from(vec![Some("29/09/2023"), None, Some(" ")]);
+        let dates = normalize_dates(&text, "%d/%m/%Y", DateKind::Date, chrono_tz::UTC).unwrap();
+        let dates = dates.as_any().downcast_ref::<arrow::array::Date32Array>().unwrap();
+        assert_eq!(dates.value(0), 19629);
+        assert!(dates.is_null(1) && dates.is_null(2));
+        let bad = StringArray::from(vec![Some("2023-09-29")]);
+        assert_eq!(
+            normalize_dates(&bad, "%d/%m/%Y", DateKind::Date, chrono_tz::UTC).unwrap_err(),
+            "2023-09-29"
+        );
+    }
+}
