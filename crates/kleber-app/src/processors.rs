@@ -410,6 +410,11 @@ impl Pipeline {
 /// What a join step reads of another dataset: its record, once access was checked.
 pub(crate) type JoinSource<'a> = &'a dyn Fn(&str) -> Result<DatasetRecord, String>;
 
+/// Makes a column from a batch.
+type MakeColumn = Box<dyn Fn(&RecordBatch) -> Result<ArrayRef, String> + Send + Sync>;
+/// Finds, for each record of a batch, the row of another dataset it takes values from.
+type FindRows = Box<dyn Fn(&RecordBatch) -> Result<Vec<Option<u32>>, String> + Send + Sync>;
+
 /// One step ready to run on batches.
 enum Op {
     /// Columns chosen (by position in the previous batch), and new fields.
@@ -418,13 +423,13 @@ enum Op {
     Column {
         /// Position written (== len: appended).
         at: usize,
-        make: Box<dyn Fn(&RecordBatch) -> Result<ArrayRef, String> + Send + Sync>,
+        make: MakeColumn,
     },
     /// Records meeting the condition are dropped.
     Skip(RowExpr),
     /// Several columns appended by a lookup.
     Lookup {
-        rows: Box<dyn Fn(&RecordBatch) -> Result<Vec<Option<u32>>, String> + Send + Sync>,
+        rows: FindRows,
         columns: Vec<ArrayRef>,
     },
 }
@@ -719,7 +724,7 @@ pub(crate) fn compile(
             }
             Step::GeoPoint { field, latitude, longitude, text } => {
                 let new = Field::new(field.clone(), field.clone(), FieldType::GeoPoint2d);
-                let make: Box<dyn Fn(&RecordBatch) -> Result<ArrayRef, String> + Send + Sync> =
+                let make: MakeColumn =
                     match (latitude, longitude, text) {
                         (Some(lat), Some(lon), None) => {
                             let (y, x) = (at(lat, &fields)?, at(lon, &fields)?);
@@ -829,7 +834,7 @@ pub(crate) fn compile(
                 let p = at(key, &fields)?;
                 let record = join(dataset).map_err(|e| fail(None, e))?;
                 let other_key = other_key.as_deref().unwrap_or(key);
-                let (added, columns, other_fields) =
+                let (added, columns) =
                     joined_columns(&record, other_key, wanted, prefix.as_deref(), &fields)
                         .map_err(|e| fail(None, format!("dataset `{dataset}`: {e}")))?;
                 let keys = as_text(&columns[0]).map_err(|e| fail(Some(key), e))?;
@@ -839,7 +844,6 @@ pub(crate) fn compile(
                         index.entry(k.to_owned()).or_insert(row as u32);
                     }
                 }
-                let _ = other_fields;
                 let rows = move |batch: &RecordBatch| -> Result<Vec<Option<u32>>, String> {
                     let keys = as_text(batch.column(p))?;
                     Ok(keys.iter().map(|k| k.and_then(|k| index.get(k).copied())).collect())
@@ -873,7 +877,7 @@ pub(crate) fn compile(
                             fail(None, format!("dataset `{dataset}` has no geo_shape field"))
                         })?,
                 };
-                let (added, columns, _) =
+                let (added, columns) =
                     joined_columns(&record, &shape, wanted, prefix.as_deref(), &fields)
                         .map_err(|e| fail(None, format!("dataset `{dataset}`: {e}")))?;
                 let mut builder = PolygonIndexBuilder::new();
@@ -902,7 +906,7 @@ fn joined_columns(
     wanted: &[String],
     prefix: Option<&str>,
     here: &[Field],
-) -> Result<(Vec<Field>, Vec<ArrayRef>, Vec<Field>), String> {
+) -> Result<(Vec<Field>, Vec<ArrayRef>), String> {
     let other = &record.version.fields;
     let find = |name: &str| {
         other.iter().find(|f| f.name == name).cloned().ok_or_else(|| {
@@ -936,7 +940,7 @@ fn joined_columns(
         .enumerate()
         .map(|(i, f)| concat_column(&batches, i, &f.storage_type()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((added, columns, picked))
+    Ok((added, columns))
 }
 
 /// Numbers of a numeric or text column (text read with a decimal point or comma).
