@@ -428,10 +428,7 @@ enum Op {
     /// Records meeting the condition are dropped.
     Skip(RowExpr),
     /// Several columns appended by a lookup.
-    Lookup {
-        rows: FindRows,
-        columns: Vec<ArrayRef>,
-    },
+    Lookup { rows: FindRows, columns: Vec<ArrayRef> },
 }
 
 /// A pipeline compiled over the fields of a file.
@@ -724,62 +721,58 @@ pub(crate) fn compile(
             }
             Step::GeoPoint { field, latitude, longitude, text } => {
                 let new = Field::new(field.clone(), field.clone(), FieldType::GeoPoint2d);
-                let make: MakeColumn =
-                    match (latitude, longitude, text) {
-                        (Some(lat), Some(lon), None) => {
-                            let (y, x) = (at(lat, &fields)?, at(lon, &fields)?);
-                            for (name, p) in [(lat, y), (lon, x)] {
-                                if !matches!(
-                                    fields[p].field_type,
-                                    FieldType::Int | FieldType::Double | FieldType::Text
-                                ) || fields[p].multivalued_separator().is_some()
-                                {
-                                    return Err(fail(
-                                        Some(name),
-                                        format!(
-                                            "a {} field holds no coordinate",
-                                            fields[p].field_type
-                                        ),
-                                    ));
-                                }
-                            }
-                            Box::new(move |batch: &RecordBatch| {
-                                let lats = number_values(batch.column(y))?;
-                                let lons = number_values(batch.column(x))?;
-                                Ok(geo_points(&lons, &lats))
-                            })
-                        }
-                        (None, None, Some(t)) => {
-                            let p = at(t, &fields)?;
-                            if fields[p].field_type != FieldType::Text
-                                || fields[p].multivalued_separator().is_some()
+                let make: MakeColumn = match (latitude, longitude, text) {
+                    (Some(lat), Some(lon), None) => {
+                        let (y, x) = (at(lat, &fields)?, at(lon, &fields)?);
+                        for (name, p) in [(lat, y), (lon, x)] {
+                            if !matches!(
+                                fields[p].field_type,
+                                FieldType::Int | FieldType::Double | FieldType::Text
+                            ) || fields[p].multivalued_separator().is_some()
                             {
                                 return Err(fail(
-                                    Some(t),
-                                    format!(
-                                        "a \"lat, lon\" text is needed; this field is {}",
-                                        fields[p].field_type
-                                    ),
+                                    Some(name),
+                                    format!("a {} field holds no coordinate", fields[p].field_type),
                                 ));
                             }
-                            Box::new(move |batch: &RecordBatch| {
-                                let text = as_text(batch.column(p))?;
-                                let (mut lons, mut lats) = (Vec::new(), Vec::new());
-                                for v in &text {
-                                    let (y, x) = v.and_then(parse_lat_lon).unzip();
-                                    lats.push(y);
-                                    lons.push(x);
-                                }
-                                Ok(geo_points(&lons, &lats))
-                            })
                         }
-                        _ => {
+                        Box::new(move |batch: &RecordBatch| {
+                            let lats = number_values(batch.column(y))?;
+                            let lons = number_values(batch.column(x))?;
+                            Ok(geo_points(&lons, &lats))
+                        })
+                    }
+                    (None, None, Some(t)) => {
+                        let p = at(t, &fields)?;
+                        if fields[p].field_type != FieldType::Text
+                            || fields[p].multivalued_separator().is_some()
+                        {
                             return Err(fail(
-                                Some(field),
-                                "give either latitude and longitude, or text".to_owned(),
+                                Some(t),
+                                format!(
+                                    "a \"lat, lon\" text is needed; this field is {}",
+                                    fields[p].field_type
+                                ),
                             ));
                         }
-                    };
+                        Box::new(move |batch: &RecordBatch| {
+                            let text = as_text(batch.column(p))?;
+                            let (mut lons, mut lats) = (Vec::new(), Vec::new());
+                            for v in &text {
+                                let (y, x) = v.and_then(parse_lat_lon).unzip();
+                                lats.push(y);
+                                lons.push(x);
+                            }
+                            Ok(geo_points(&lons, &lats))
+                        })
+                    }
+                    _ => {
+                        return Err(fail(
+                            Some(field),
+                            "give either latitude and longitude, or text".to_owned(),
+                        ));
+                    }
+                };
                 let p = match fields.iter().position(|f| &f.name == field) {
                     Some(p) => {
                         fields[p] = new;
