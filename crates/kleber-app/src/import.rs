@@ -377,6 +377,21 @@ pub fn import_file_with(
                 )),
             }
         })?;
+    let mut outcome = outcome;
+    // The dataset's processors (docs/sources.md#processors), run by the operator.
+    if let Some((fields, rows)) = crate::processors::apply_stored(
+        store,
+        &request.dataset,
+        None,
+        &data,
+        &data,
+        &outcome.fields,
+    )
+    .map_err(anyhow::Error::new)?
+    {
+        outcome.fields = fields;
+        outcome.rows = rows;
+    }
     let report = pending.report_path();
     if !outcome.rejected.is_empty() {
         kleber_ingest::write_issues_csv(&outcome.rejected, &report)

@@ -31,6 +31,7 @@ pub mod import;
 pub mod manage;
 pub mod policy;
 pub mod portal;
+pub mod processors;
 pub mod push;
 mod resolve;
 pub mod rules;

@@ -1037,6 +1037,14 @@ fn read_and_publish(
     } else {
         concat_parquet(&first, &parts, &data)?;
     }
+    // The dataset's processors (docs/sources.md#processors); their joins' access was checked
+    // when the pipeline was set.
+    if let Some((fields, rows)) =
+        crate::processors::apply_stored(store, dataset, None, &data, &data, &outcome.fields)?
+    {
+        outcome.fields = fields;
+        outcome.rows = rows;
+    }
     let report = pending.report_path();
     if !outcome.rejected.is_empty() {
         kleber_ingest::write_issues_csv(&outcome.rejected, &report).map_err(Error::internal)?;

@@ -575,17 +575,34 @@ impl App {
         let dataset = dataset.to_owned();
         let source = upload.file_name.clone();
         let title = request.title.clone();
+        let principal = ctx.principal.clone();
         tokio::task::spawn_blocking(move || {
             let mut pending =
                 crate::import::begin(&store, &dataset, &access).map_err(Error::Import)?;
             pending.settle_annotations(upload.schema.settled_annotations(&upload.preview.fields));
             let report = dir.join("rejected.csv");
+            let mut data = dir.join("preview.parquet");
+            let (mut fields, mut records) =
+                (upload.preview.fields.clone(), upload.preview.records_count);
+            // The dataset's processors (docs/sources.md#processors), with the publisher's
+            // access to joined datasets; the preview file stays as it was.
+            let processed = pending.data_path();
+            if let Some((f, rows)) = crate::processors::apply_stored(
+                &store,
+                &dataset,
+                Some(&principal),
+                &data,
+                &processed,
+                &fields,
+            )? {
+                (fields, records, data) = (f, rows, processed);
+            }
             let publication = crate::import::publish_read(
                 pending,
-                &dir.join("preview.parquet"),
+                &data,
                 (upload.preview.rejected_count > 0).then_some(report.as_path()),
-                &upload.preview.fields,
-                upload.preview.records_count,
+                &fields,
+                records,
                 upload.preview.rejected_count,
                 source.as_deref(),
                 title.as_deref(),
@@ -596,7 +613,7 @@ impl App {
             Ok(Published {
                 dataset_id: dataset,
                 version: publication.version,
-                records_count: upload.preview.records_count,
+                records_count: records,
                 rejected_count: upload.preview.rejected_count,
             })
         })

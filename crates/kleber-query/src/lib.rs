@@ -30,6 +30,7 @@ mod plan;
 mod record_id;
 mod record_index;
 mod refine;
+mod row_expr;
 mod text;
 
 /// Entry points of the fuzz targets (`crates/kleber-query/fuzz`); not an API to build on.
@@ -73,6 +74,7 @@ pub use geo::contain::{PolygonIndex, PolygonIndexBuilder};
 pub use lower::parse_date_literal;
 pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook, parse_timezone};
 pub use record_id::is_record_id;
+pub use row_expr::RowExpr;
 
 /// One version of one dataset, as the catalog describes it.
 #[derive(Debug, Clone)]

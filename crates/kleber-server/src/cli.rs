@@ -73,6 +73,9 @@ enum Command {
     /// `kleber source run ID`, `kleber source show ID`, `kleber source clear ID`.
     #[command(subcommand)]
     Source(crate::cli_sources::SourceCommand),
+    /// A dataset's processors: steps applied to every file read for it (docs/sources.md).
+    #[command(subcommand)]
+    Processors(crate::cli_processors::ProcessorsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +301,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => crate::cli_migrate::run_migrate(args),
         Command::Harvest(command) => crate::cli_migrate::run_harvest(command),
         Command::Source(command) => crate::cli_sources::run_source(command),
+        Command::Processors(command) => crate::cli_processors::run_processors(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ pub mod cli;
 mod cli_admin;
 mod cli_harvest;
 mod cli_migrate;
+mod cli_processors;
 mod cli_sources;
 pub mod demo;
 pub mod error;
@@ -79,6 +80,7 @@ pub fn routes() -> http::routes::Routes {
         .mount(
             api::management::MANAGEMENT_V1,
             api::management::harvests::routes(),
+            api::management::processors::routes(),
             http::management::layers,
         )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)

@@ -24,6 +24,7 @@ pub trait Catalog:
     + crate::PushKeyCatalog
     + crate::SourceCatalog
     + crate::HarvestCatalog
+    + crate::ProcessorCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
     + Send

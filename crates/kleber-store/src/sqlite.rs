@@ -181,6 +181,9 @@ fn migrate_in_transaction(
     if version < 11 {
         crate::sources::migrate_to_11(conn)?;
     }
+    if version < 12 {
+        crate::processors::migrate_to_12(conn)?;
+    }
     if version < 13 {
         crate::harvests::migrate_to_13(conn)?;
     }

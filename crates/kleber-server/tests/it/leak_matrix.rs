@@ -113,6 +113,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/harvests/{harvest}/run", &[""]),
     ("/api/management/v1/harvests/{harvest}/runs", &[""]),
     // ---- harvest sources (end) ----
+    // ---- processors (begin) ----
+    ("/api/management/v1/datasets/{id}/processors", &[""]),
+    ("/api/management/v1/datasets/{id}/processors/preview", &[""]),
+    // ---- processors (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).
@@ -731,6 +735,15 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         app.set_source(&editor, d.id, spec).await.expect("source");
     }
     // ---- remote sources (end) ----
+    // ---- processors: one pipeline per dataset, its marker in a condition (begin) ----
+    for d in DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered)) {
+        let condition = format!("\"{}processor\" = \"never\"", d.marker);
+        let steps =
+            serde_json::json!({"version": 1, "steps": [{"kind": "skip", "condition": condition}]});
+        let editor = kleber_app::manage::Editor::operator();
+        app.set_processors(&editor, d.id, steps).await.expect("processors");
+    }
+    // ---- processors (end) ----
     for ruled in &RULED {
         let rule = kleber_store::AccessRule {
             hidden: ruled.hide.iter().map(|h| (*h).to_owned()).collect(),

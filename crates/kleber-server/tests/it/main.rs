@@ -44,6 +44,7 @@ mod openapi;
 mod organizations;
 mod portal;
 mod portal_admin;
+mod processors;
 mod public_url;
 mod push;
 mod rate_limits;

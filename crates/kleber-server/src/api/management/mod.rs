@@ -15,6 +15,7 @@ pub mod datasets;
 pub mod harvests;
 pub mod orgs;
 pub mod portal;
+pub mod processors;
 pub mod sources;
 pub mod uploads;
 
@@ -29,6 +30,7 @@ use utoipa::OpenApi;
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
 use harvests::HarvestsDoc;
+use processors::ProcessorsDoc;
 use sources::SourcesDoc;
 
 /// Where the management API is mounted.
@@ -351,7 +353,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &HarvestsDoc, &Security),
+    modifiers(&SourcesDoc, &HarvestsDoc, &ProcessorsDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
@@ -382,7 +384,7 @@ impl utoipa::Modify for Security {
         portal::FeaturedBody)),
     tags((name = "datasets"), (name = "uploads"), (name = "attachments"), (name = "versions"),
          (name = "organizations"), (name = "audit"), (name = "portal"), (name = "meta"),
-         (name = "sources")),
+         (name = "sources"), (name = "processors")),
 )]
 pub struct ManagementApi;
 
