@@ -17,6 +17,7 @@ pub mod api_v20;
 pub mod ckan;
 pub mod cli;
 mod cli_admin;
+mod cli_derive;
 mod cli_migrate;
 mod cli_sources;
 pub mod demo;
@@ -73,6 +74,11 @@ pub fn routes() -> http::routes::Routes {
         .mount(
             api::management::MANAGEMENT_V1,
             api::management::sources::routes(),
+            http::management::layers,
+        )
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::derivation::routes(),
             http::management::layers,
         )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)

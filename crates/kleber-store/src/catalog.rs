@@ -23,6 +23,7 @@ pub trait Catalog:
     + crate::ManageCatalog
     + crate::PushKeyCatalog
     + crate::SourceCatalog
+    + crate::DerivationCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
     + Send

@@ -27,6 +27,7 @@ pub mod geometry;
 pub mod i18n;
 pub mod pages;
 pub mod portal_admin;
+pub mod derive;
 pub mod sources;
 pub mod url;
 pub mod view;

@@ -24,6 +24,7 @@ pub mod lang;
 pub mod organizations;
 pub mod portal_admin;
 pub mod seo;
+pub mod derive_panel;
 pub mod source_panel;
 mod table;
 

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod datasets;
+pub mod derivation;
 pub mod orgs;
 pub mod portal;
 pub mod sources;
@@ -349,7 +350,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &Security),
+    modifiers(&SourcesDoc, &derivation::DerivationDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
@@ -380,7 +381,7 @@ impl utoipa::Modify for Security {
         portal::FeaturedBody)),
     tags((name = "datasets"), (name = "uploads"), (name = "attachments"), (name = "versions"),
          (name = "organizations"), (name = "audit"), (name = "portal"), (name = "meta"),
-         (name = "sources")),
+         (name = "sources"), (name = "derivations")),
 )]
 pub struct ManagementApi;
 
