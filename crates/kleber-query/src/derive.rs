@@ -32,10 +32,10 @@ use datafusion::arrow::array::{Array, ArrayRef, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::session_state::SessionStateDefaults;
+use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::{
     ColumnarValue, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
@@ -132,6 +132,7 @@ pub fn check(sql: &str) -> Result<Checked, Refusal> {
             sql.len()
         )));
     }
+    quoted_relations(sql)?;
     let statements = Parser::new(&GenericDialect {})
         .with_recursion_limit(64)
         .try_with_sql(sql)
@@ -166,6 +167,27 @@ pub fn check(sql: &str) -> Result<Checked, Refusal> {
         ));
     }
     Ok(Checked { inputs: walker.inputs, polygons: walker.polygons })
+}
+
+/// Refuses `FROM 'text'` and `JOIN 'text'` (a file read by some engines), which the parser
+/// would otherwise only call invalid.
+fn quoted_relations(sql: &str) -> Result<(), Refusal> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return Ok(());
+    };
+    let mut after_from = false;
+    for token in tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))) {
+        match token {
+            Token::SingleQuotedString(text) | Token::DoubleQuotedString(text) if after_from => {
+                return Err(Refusal::FilePath(text.clone()));
+            }
+            Token::Word(w) => after_from = matches!(w.keyword, Keyword::FROM | Keyword::JOIN),
+            _ => after_from = false,
+        }
+    }
+    Ok(())
 }
 
 fn first_words(text: &str) -> String {
@@ -638,7 +660,7 @@ impl Engine {
         let mut keys = Vec::new();
         for batch in &batches {
             builder.push_column(batch.column(0))?;
-            let text = cast(batch.column(1), &DataType::Utf8)?;
+            let text = cast(batch.column(1), &DataType::Utf8).map_err(crate::Error::from)?;
             let text = text.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
                 crate::Error::Internal("polygon_of: key column is not text".to_owned())
             })?;
@@ -699,7 +721,7 @@ impl Engine {
         let ctx = restricted_session(self, polygon);
         for id in &checked.inputs {
             let table = self.scan(&by_id[id.as_str()].dataset).await?;
-            ctx.register_table(datafusion::sql::TableReference::bare(id.as_str()), table.into_view())?;
+            ctx.register_table(datafusion::common::TableReference::bare(id.as_str()), table.into_view())?;
         }
         let (sql, out, inputs) = (sql.to_owned(), out.to_owned(), inputs.to_vec());
         let names = checked.inputs.clone();
@@ -718,7 +740,7 @@ impl Engine {
             })?;
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
-                .set_max_row_group_size(128 * 1024)
+                .set_max_row_group_row_count(Some(128 * 1024))
                 .build();
             let mut writer = ArrowWriter::try_new(file, Arc::clone(&target), Some(props))
                 .map_err(|e| crate::Error::Storage(e.to_string()))?;
