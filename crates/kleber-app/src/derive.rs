@@ -82,7 +82,10 @@ impl Derivations {
         }
         let gates = {
             let cached = lock(&self.gates);
-            cached.as_ref().filter(|(g, _)| *g == full.generation).map(|(_, gates)| Arc::clone(gates))
+            cached
+                .as_ref()
+                .filter(|(g, _)| *g == full.generation)
+                .map(|(_, gates)| Arc::clone(gates))
         };
         let gates = match gates {
             Some(gates) => gates,
@@ -104,9 +107,9 @@ impl Derivations {
         let by_uid: HashMap<&str, &DatasetRecord> =
             full.records.iter().map(|r| (r.uid.as_str(), r)).collect();
         let sees = |uid: &String| {
-            by_uid.get(uid.as_str()).is_some_and(|r| {
-                principal.may_read(r) && !crate::rules::is_outsider(principal, r)
-            })
+            by_uid
+                .get(uid.as_str())
+                .is_some_and(|r| principal.may_read(r) && !crate::rules::is_outsider(principal, r))
         };
         Ok(visible
             .into_iter()
@@ -269,7 +272,8 @@ impl App {
                     "the derived dataset `{id}` cannot read itself"
                 )));
             }
-            let dataset = App::dataset_in(&ctx, &view, input).map_err(|_| input_not_found(input))?;
+            let dataset =
+                App::dataset_in(&ctx, &view, input).map_err(|_| input_not_found(input))?;
             let record = dataset.record();
             if record.visibility != Visibility::Public
                 || (record.rule.as_ref().is_some_and(|r| !r.is_empty())
@@ -287,9 +291,8 @@ impl App {
             actor: None,
         };
         let store = self.store_arc();
-        let pending = crate::import::begin(&store, id, &access).map_err(|e| {
-            Error::Conflict(format!("{e:#}"))
-        })?;
+        let pending = crate::import::begin(&store, id, &access)
+            .map_err(|e| Error::Conflict(format!("{e:#}")))?;
         let data = pending.data_path();
         let derived = self.engine.derive(query, &inputs, &data, limits).await.map_err(refusal)?;
         let publication = crate::import::publish_read(
@@ -311,7 +314,8 @@ impl App {
         patch.insert("derived_from".to_owned(), Value::Array(derived_from));
         patch.insert("derived_from_versions".to_owned(), json!(versions));
         patch.insert("derivation_error".to_owned(), Value::Null);
-        let (uid, version, id_owned) = (publication.uid.clone(), publication.version, id.to_owned());
+        let (uid, version, id_owned) =
+            (publication.uid.clone(), publication.version, id.to_owned());
         self.on_store(move |store| {
             store.catalog().record_derived_version(&uid, version, &recorded)?;
             store.update_metas(&id_owned, &patch)?;
@@ -375,7 +379,8 @@ impl App {
                 Some(org) => org.to_owned(),
                 None => self.on_store(|store| Ok(store.catalog().default_org()?)).await?,
             };
-            let access = DatasetAccess { uid: "", organization: &org, visibility: Visibility::Draft };
+            let access =
+                DatasetAccess { uid: "", organization: &org, visibility: Visibility::Draft };
             if !crate::policy::may_edit(&ctx.principal, access) {
                 return Err(Error::Forbidden(format!(
                     "you may not create datasets in organization `{org}`: an editor of it may (with a key that has the write scope)"
@@ -384,7 +389,9 @@ impl App {
         }
         for input in &checked.inputs {
             if input == id {
-                return Err(Error::DerivationCycle(format!("{id} → {id}: a dataset cannot read itself")));
+                return Err(Error::DerivationCycle(format!(
+                    "{id} → {id}: a dataset cannot read itself"
+                )));
             }
             self.dataset(ctx, input).await.map_err(|_| input_not_found(input))?;
         }
@@ -540,7 +547,8 @@ impl App {
                 let gate = d.gate.clone();
                 let id_owned = id.to_owned();
                 self.on_store(move |store| {
-                    store.account_change(|c| c.set_derivation_state(&uid, Some(&message), &gate))?;
+                    store
+                        .account_change(|c| c.set_derivation_state(&uid, Some(&message), &gate))?;
                     // Shown in the dataset object: the version served is the last good one.
                     let mut patch = serde_json::Map::new();
                     patch.insert("derivation_error".to_owned(), json!(message));
@@ -557,7 +565,10 @@ impl App {
     /// changed since their current version (due after the debounce delay, pushed back by a
     /// further change), and recomputes those due. Returns the datasets recomputed, with
     /// their outcome.
-    pub async fn run_due_derivations(&self, now: Instant) -> Vec<(String, Result<Computed, Error>)> {
+    pub async fn run_due_derivations(
+        &self,
+        now: Instant,
+    ) -> Vec<(String, Result<Computed, Error>)> {
         let stale = match self.stale_derivations().await {
             Ok(stale) => stale,
             Err(e) => {
@@ -652,7 +663,11 @@ fn info(
         definer: d.definer,
         input_versions: inputs.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
         version,
-        restricted_by: d.gate.iter().map(|u| uids.get(u).cloned().unwrap_or_else(|| u.clone())).collect(),
+        restricted_by: d
+            .gate
+            .iter()
+            .map(|u| uids.get(u).cloned().unwrap_or_else(|| u.clone()))
+            .collect(),
         allowed_by: d.allowed_by,
         last_error: d.last_error,
         last_error_at: d.last_error_at,

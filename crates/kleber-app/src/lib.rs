@@ -359,8 +359,12 @@ impl App {
                     .map_err(Error::internal)?
             }
         };
-        let visible =
-            self.derivations.gate(&self.store, &full, full.visible_to(&ctx.principal), &ctx.principal)?;
+        let visible = self.derivations.gate(
+            &self.store,
+            &full,
+            full.visible_to(&ctx.principal),
+            &ctx.principal,
+        )?;
         if let Some(snapshot) = full.audience_if_built(&visible) {
             return Ok(CatalogView { snapshot });
         }

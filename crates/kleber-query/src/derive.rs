@@ -37,8 +37,7 @@ use datafusion::common::{ScalarValue, exec_err};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::{
-    ColumnarValue, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -60,18 +59,72 @@ use crate::{DatasetRef, Engine};
 /// `position`, `trim`, `ceil`/`floor`, `CAST`, `CASE`, `LIKE`, `IN`, `BETWEEN` and the
 /// operators are syntax and always allowed).
 pub const SCALAR: &[&str] = &[
-    "abs", "ceil", "floor", "round", "trunc", "power", "pow", "sqrt", "ln", "log10", "exp",
-    "signum", "lower", "upper", "trim", "btrim", "ltrim", "rtrim", "length", "char_length",
-    "character_length", "concat", "concat_ws", "substr", "substring", "left", "right",
-    "replace", "split_part", "starts_with", "ends_with", "strpos", "lpad", "rpad", "initcap",
-    "coalesce", "nullif", "nvl", "greatest", "least", "date_trunc", "date_part", "datepart",
-    "datetrunc", "to_date", "to_timestamp", "make_date", "to_char",
+    "abs",
+    "ceil",
+    "floor",
+    "round",
+    "trunc",
+    "power",
+    "pow",
+    "sqrt",
+    "ln",
+    "log10",
+    "exp",
+    "signum",
+    "lower",
+    "upper",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "length",
+    "char_length",
+    "character_length",
+    "concat",
+    "concat_ws",
+    "substr",
+    "substring",
+    "left",
+    "right",
+    "replace",
+    "split_part",
+    "starts_with",
+    "ends_with",
+    "strpos",
+    "lpad",
+    "rpad",
+    "initcap",
+    "coalesce",
+    "nullif",
+    "nvl",
+    "greatest",
+    "least",
+    "date_trunc",
+    "date_part",
+    "datepart",
+    "datetrunc",
+    "to_date",
+    "to_timestamp",
+    "make_date",
+    "to_char",
 ];
 
 /// Aggregate functions a derivation may call.
 pub const AGGREGATE: &[&str] = &[
-    "count", "sum", "avg", "mean", "min", "max", "median", "stddev", "stddev_pop", "var",
-    "var_pop", "string_agg", "bool_and", "bool_or",
+    "count",
+    "sum",
+    "avg",
+    "mean",
+    "min",
+    "max",
+    "median",
+    "stddev",
+    "stddev_pop",
+    "var",
+    "var_pop",
+    "string_agg",
+    "bool_and",
+    "bool_or",
 ];
 
 /// The spatial join's function.
@@ -583,7 +636,9 @@ impl std::hash::Hash for PolygonOf {
 fn text_arg(value: &ColumnarValue) -> Option<&str> {
     match value {
         ColumnarValue::Scalar(
-            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
         ) => Some(s),
         _ => None,
     }
@@ -631,11 +686,7 @@ impl ScalarUDFImpl for PolygonOf {
 
 impl Engine {
     /// Builds the polygon index of `(dataset, key)` from the input's scan.
-    async fn polygon_lookup(
-        &self,
-        input: &DeriveInput,
-        key: &str,
-    ) -> Result<Lookup, DeriveError> {
+    async fn polygon_lookup(&self, input: &DeriveInput, key: &str) -> Result<Lookup, DeriveError> {
         let fields = &input.dataset.fields;
         let Some(shape) = fields.iter().find(|f| f.field_type == FieldType::GeoShape) else {
             return Err(Refusal::Invalid(format!(
@@ -664,7 +715,9 @@ impl Engine {
             let text = text.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
                 crate::Error::Internal("polygon_of: key column is not text".to_owned())
             })?;
-            keys.extend((0..text.len()).map(|i| (!text.is_null(i)).then(|| text.value(i).to_owned())));
+            keys.extend(
+                (0..text.len()).map(|i| (!text.is_null(i)).then(|| text.value(i).to_owned())),
+            );
         }
         Ok(Lookup { index: builder.build(), keys })
     }
@@ -721,7 +774,10 @@ impl Engine {
         let ctx = restricted_session(self, polygon);
         for id in &checked.inputs {
             let table = self.scan(&by_id[id.as_str()].dataset).await?;
-            ctx.register_table(datafusion::common::TableReference::bare(id.as_str()), table.into_view())?;
+            ctx.register_table(
+                datafusion::common::TableReference::bare(id.as_str()),
+                table.into_view(),
+            )?;
         }
         let (sql, out, inputs) = (sql.to_owned(), out.to_owned(), inputs.to_vec());
         let names = checked.inputs.clone();
@@ -834,15 +890,26 @@ mod tests {
     fn refuses_files_table_functions_and_other_statements() {
         assert!(matches!(refused("SELECT * FROM '/etc/passwd'"), Refusal::FilePath(_)));
         assert!(matches!(refused(r#"SELECT * FROM "data/x.parquet""#), Refusal::FilePath(_)));
-        assert!(matches!(refused("SELECT * FROM read_parquet('x.parquet')"), Refusal::TableFunction(_)));
-        assert!(matches!(refused("SELECT * FROM generate_series(1, 10)"), Refusal::TableFunction(_)));
+        assert!(matches!(
+            refused("SELECT * FROM read_parquet('x.parquet')"),
+            Refusal::TableFunction(_)
+        ));
+        assert!(matches!(
+            refused("SELECT * FROM generate_series(1, 10)"),
+            Refusal::TableFunction(_)
+        ));
         assert!(matches!(
             refused("SELECT * FROM information_schema.tables"),
             Refusal::QualifiedName(_)
         ));
-        assert!(matches!(refused("SELECT sha256(name) FROM a"), Refusal::Function(f) if f == "sha256"));
+        assert!(
+            matches!(refused("SELECT sha256(name) FROM a"), Refusal::Function(f) if f == "sha256")
+        );
         assert!(matches!(refused("COPY a TO '/tmp/x.csv'"), Refusal::Invalid(_)));
-        assert!(matches!(refused("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/x'"), Refusal::Invalid(_)));
+        assert!(matches!(
+            refused("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/x'"),
+            Refusal::Invalid(_)
+        ));
         assert!(matches!(refused("SELECT 1; SELECT 2"), Refusal::Invalid(_)));
         assert!(matches!(refused("SELECT 1"), Refusal::Invalid(_)));
         assert!(matches!(refused("SELECT * INTO t FROM a"), Refusal::Invalid(_)));

@@ -38,7 +38,10 @@ pub(crate) fn run_derive(args: DeriveArgs) -> anyhow::Result<()> {
         runtime.block_on(app.recompute_derivation(&args.id)).map_err(cli_error)?
     } else {
         let query = std::fs::read_to_string(&args.query).with_context(|| {
-            format!("cannot read the query file {}: give a readable text file", args.query.display())
+            format!(
+                "cannot read the query file {}: give a readable text file",
+                args.query.display()
+            )
         })?;
         runtime
             .block_on(app.define_derivation(
@@ -48,10 +51,11 @@ pub(crate) fn run_derive(args: DeriveArgs) -> anyhow::Result<()> {
                 args.title.as_deref(),
                 args.org.as_deref(),
             ))
-            .map_err(|e| cli_error(e).context(format!("{}: nothing was changed", args.query.display())))?
+            .map_err(|e| {
+                cli_error(e).context(format!("{}: nothing was changed", args.query.display()))
+            })?
     };
-    let inputs: Vec<String> =
-        computed.inputs.iter().map(|(id, v)| format!("{id} v{v}")).collect();
+    let inputs: Vec<String> = computed.inputs.iter().map(|(id, v)| format!("{id} v{v}")).collect();
     println!(
         "{}: version {} published, {} records, from {}",
         args.id,

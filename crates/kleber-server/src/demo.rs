@@ -328,7 +328,8 @@ fn bike_counts(rng: &mut Rng) -> DemoDataset {
 /// The car parks' reference table (address, commune, height limit, price), keyed like the
 /// occupancy's `Ident`.
 fn car_park_reference(rng: &mut Rng) -> DemoDataset {
-    let mut csv = String::from("Ident;Nom;Adresse;Commune;Hauteur maximale;Tarif 1h (€);Places PMR\n");
+    let mut csv =
+        String::from("Ident;Nom;Adresse;Commune;Hauteur maximale;Tarif 1h (€);Places PMR\n");
     for (i, name) in CAR_PARKS.iter().enumerate() {
         let _ = writeln!(
             csv,
@@ -360,8 +361,15 @@ fn car_park_reference(rng: &mut Rng) -> DemoDataset {
 /// Nine districts: a 3 × 3 grid of rectangles over the demo's area (for the spatial join).
 fn districts() -> DemoDataset {
     let names = [
-        "Koenigshoffen", "Centre", "Esplanade", "Montagne-Verte", "Gare", "Robertsau",
-        "Meinau", "Neudorf", "Neuhof",
+        "Koenigshoffen",
+        "Centre",
+        "Esplanade",
+        "Montagne-Verte",
+        "Gare",
+        "Robertsau",
+        "Meinau",
+        "Neudorf",
+        "Neuhof",
     ];
     let (lat0, lon0, dlat, dlon) = (CENTER.0 - 0.06, CENTER.1 - 0.09, 0.04, 0.06);
     let mut features = Vec::new();
@@ -484,9 +492,15 @@ pub async fn ensure(app: &App) -> anyhow::Result<Vec<&'static str>> {
         loaded.push(demo.id);
     }
     for (id, title, query) in derived {
-        app.define_derivation(&kleber_app::manage::Editor::operator(), id, query, Some(title), None)
-            .await
-            .with_context(|| format!("cannot compute the derived demo dataset {id}"))?;
+        app.define_derivation(
+            &kleber_app::manage::Editor::operator(),
+            id,
+            query,
+            Some(title),
+            None,
+        )
+        .await
+        .with_context(|| format!("cannot compute the derived demo dataset {id}"))?;
         loaded.push(id);
     }
     Ok(loaded)

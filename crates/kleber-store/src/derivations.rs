@@ -61,8 +61,7 @@ pub struct NewDerivation<'a> {
 pub trait DerivationCatalog: Send + Sync {
     /// Sets (or replaces) dataset `dataset`'s definition, appending
     /// `dataset.derivation.set`; clears the last failure.
-    fn set_derivation(&self, actor: &Actor, dataset: &str, new: &NewDerivation<'_>)
-    -> Result<()>;
+    fn set_derivation(&self, actor: &Actor, dataset: &str, new: &NewDerivation<'_>) -> Result<()>;
     /// Removes dataset `dataset`'s definition (the dataset and its versions stay, as an
     /// ordinary dataset), appending `dataset.derivation.clear`; whether there was one.
     fn clear_derivation(&self, actor: &Actor, dataset: &str) -> Result<bool>;
@@ -73,8 +72,7 @@ pub trait DerivationCatalog: Send + Sync {
     /// Records the outcome of a computation: the failure (`None`: it succeeded), and the
     /// inputs (uids) whose readers bound the dataset's audience. Bumps the generation only
     /// when either changes.
-    fn set_derivation_state(&self, uid: &str, error: Option<&str>, gate: &[String])
-    -> Result<()>;
+    fn set_derivation_state(&self, uid: &str, error: Option<&str>, gate: &[String]) -> Result<()>;
     /// Records who allowed dataset `dataset` to be seen beyond its inputs' readers (`None`:
     /// nobody, the gate applies), appending `dataset.derivation.allow`.
     fn allow_derivation(&self, actor: &Actor, dataset: &str, by: Option<&str>) -> Result<()>;
@@ -134,12 +132,7 @@ fn row_to_derivation(r: &rusqlite::Row<'_>) -> rusqlite::Result<DerivationRecord
 }
 
 impl DerivationCatalog for SqliteCatalog {
-    fn set_derivation(
-        &self,
-        actor: &Actor,
-        dataset: &str,
-        new: &NewDerivation<'_>,
-    ) -> Result<()> {
+    fn set_derivation(&self, actor: &Actor, dataset: &str, new: &NewDerivation<'_>) -> Result<()> {
         let mut conn = self.conn();
         let inputs = serde_json::Value::from(new.inputs.to_vec()).to_string();
         write(&mut conn, |tx| {
@@ -189,12 +182,7 @@ impl DerivationCatalog for SqliteCatalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn set_derivation_state(
-        &self,
-        uid: &str,
-        error: Option<&str>,
-        gate: &[String],
-    ) -> Result<()> {
+    fn set_derivation_state(&self, uid: &str, error: Option<&str>, gate: &[String]) -> Result<()> {
         let gate = serde_json::Value::from(gate.to_vec()).to_string();
         let mut conn = self.conn();
         let same: Option<bool> = conn

@@ -1181,9 +1181,8 @@ async fn edit_page(
     let source_panel =
         super::source_panel::source_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
     // A derived dataset's query, inputs and last failure, after the source panel.
-    let derive_panel = super::derive_panel::derive_panel(&state.app, &editor, id, ctx.lang)
-        .await
-        .map_err(fail)?;
+    let derive_panel =
+        super::derive_panel::derive_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
     let source_panel = match (source_panel, derive_panel) {
         (Some(a), Some(b)) => Some(a + &b),
         (a, b) => a.or(b),

@@ -16,6 +16,7 @@ mod cards;
 pub mod catalog;
 mod cells;
 pub mod dataset;
+pub mod derive_panel;
 pub mod embed;
 pub mod errors;
 pub mod filters;
@@ -24,7 +25,6 @@ pub mod lang;
 pub mod organizations;
 pub mod portal_admin;
 pub mod seo;
-pub mod derive_panel;
 pub mod source_panel;
 mod table;
 

@@ -31,7 +31,11 @@ fn import_text(dir: &Path, name: &str, id: &str, text: &str) {
 fn parkings_csv() -> String {
     let mut s = String::from("id,name,capacity,district\n");
     for i in 1..=12 {
-        s.push_str(&format!("P{i:02},Parking {i},{},{}\n", 100 + i * 17, ["centre", "gare", "port"][i % 3]));
+        s.push_str(&format!(
+            "P{i:02},Parking {i},{},{}\n",
+            100 + i * 17,
+            ["centre", "gare", "port"][i % 3]
+        ));
     }
     s
 }
@@ -125,9 +129,17 @@ async fn fixture(debounce: Duration) -> Fixture {
 }
 
 impl Fixture {
-    async fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let mut request =
-            self.server.client.request(method.parse().unwrap(), format!("{}{path}", self.server.base));
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .server
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.server.base));
         if let Some(key) = key {
             request = request.header("Authorization", format!("Apikey {key}"));
         }
@@ -141,8 +153,13 @@ impl Fixture {
     }
 
     async fn derive(&self, id: &str, query: &str) -> (u16, Value) {
-        self.call("PUT", &format!("{M}/datasets/{id}/derivation"), Some(&self.admin),
-            Some(json!({"query": query, "title": id}))).await
+        self.call(
+            "PUT",
+            &format!("{M}/datasets/{id}/derivation"),
+            Some(&self.admin),
+            Some(json!({"query": query, "title": id})),
+        )
+        .await
     }
 
     async fn text(&self, path: &str, key: Option<&str>) -> (u16, String) {
@@ -162,7 +179,9 @@ impl Fixture {
     }
 
     async fn version(&self, id: &str) -> i64 {
-        let (status, body) = self.call("GET", &format!("{M}/datasets/{id}/derivation"), Some(&self.admin), None).await;
+        let (status, body) = self
+            .call("GET", &format!("{M}/datasets/{id}/derivation"), Some(&self.admin), None)
+            .await;
         assert_eq!(status, 200, "{body}");
         body["version"].as_i64().unwrap()
     }
@@ -212,7 +231,11 @@ print(json.dumps(rows))
 "#;
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/.venv/bin/python");
     let spec = json!({"views": views, "sql": sql}).to_string();
-    let out = std::process::Command::new(python).arg("-c").arg(script).arg(spec).output()
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(spec)
+        .output()
         .expect("tests/clients/.venv (scripts/install-test-deps.sh installs duckdb)");
     assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
@@ -233,9 +256,18 @@ UNION ALL SELECT counter, counter FROM comptages WHERE "count" > 970"#;
 async fn derived_datasets_equal_duckdb_on_the_inputs_exports() {
     let f = fixture(Duration::from_secs(60)).await;
     for (id, sql, inputs, columns) in [
-        ("parkings-live", JOIN, &["occupation", "parkings"][..],
-            &["parking_id", "name", "capacity", "free", "occupied"][..]),
-        ("velo-monthly", MONTHLY, &["comptages"][..], &["month", "counter", "total", "days", "busiest"][..]),
+        (
+            "parkings-live",
+            JOIN,
+            &["occupation", "parkings"][..],
+            &["parking_id", "name", "capacity", "free", "occupied"][..],
+        ),
+        (
+            "velo-monthly",
+            MONTHLY,
+            &["comptages"][..],
+            &["month", "counter", "total", "days", "busiest"][..],
+        ),
         ("codes", UNION, &["parkings", "comptages"][..], &["code", "label"][..]),
     ] {
         let (status, body) = f.derive(id, sql).await;
@@ -275,7 +307,8 @@ async fn the_spatial_join_gives_each_point_its_district() {
         let (col, row) = (((lon - x0) / side).floor(), ((lat - y0) / side).floor());
         // Points on a border are left out of the independent check (a border belongs to the
         // lowest row, which this arithmetic does not know).
-        let on_border = ((lon - x0) / side).fract().abs() < 1e-9 || ((lat - y0) / side).fract().abs() < 1e-9;
+        let on_border =
+            ((lon - x0) / side).fract().abs() < 1e-9 || ((lat - y0) / side).fract().abs() < 1e-9;
         if on_border {
             continue;
         }
@@ -287,11 +320,15 @@ async fn the_spatial_join_gives_each_point_its_district() {
         };
         assert_eq!(got[&id], expected, "{id} at {lon},{lat}");
     }
-    assert!(inside > 20 && inside < 60, "{inside} points inside: the grid should hold most, not all");
+    assert!(
+        inside > 20 && inside < 60,
+        "{inside} points inside: the grid should hold most, not all"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_input_publishing_recomputes_after_the_debounce_and_a_failure_keeps_the_last_good_version() {
+async fn an_input_publishing_recomputes_after_the_debounce_and_a_failure_keeps_the_last_good_version()
+ {
     let f = fixture(Duration::from_millis(300)).await;
     let (status, body) = f.derive("parkings-live", JOIN).await;
     assert_eq!(status, 200, "{body}");
@@ -304,7 +341,9 @@ async fn an_input_publishing_recomputes_after_the_debounce_and_a_failure_keeps_t
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(started.elapsed() >= Duration::from_millis(250), "recomputed before the debounce");
-    let (_, info) = f.call("GET", &format!("{M}/datasets/parkings-live/derivation"), Some(&f.admin), None).await;
+    let (_, info) = f
+        .call("GET", &format!("{M}/datasets/parkings-live/derivation"), Some(&f.admin), None)
+        .await;
     assert_eq!(info["input_versions"]["occupation"], 2, "{info}");
     assert_eq!(info["input_versions"]["parkings"], 1, "{info}");
     let columns = ["parking_id", "name", "capacity", "free", "occupied"];
@@ -317,7 +356,9 @@ async fn an_input_publishing_recomputes_after_the_debounce_and_a_failure_keeps_t
     import_text(&data, "occupation-v3.csv", "occupation", "parking_id,places\nP01,3\n");
     let started = Instant::now();
     let info = loop {
-        let (_, info) = f.call("GET", &format!("{M}/datasets/parkings-live/derivation"), Some(&f.admin), None).await;
+        let (_, info) = f
+            .call("GET", &format!("{M}/datasets/parkings-live/derivation"), Some(&f.admin), None)
+            .await;
         if info["last_error"].is_string() {
             break info;
         }
@@ -345,10 +386,18 @@ async fn cycles_and_the_languages_refusals_are_refused_and_change_nothing() {
         (r#"SELECT * FROM "../../catalog.sqlite""#, "DerivationRefused", "file path"),
         ("SELECT * FROM read_parquet('datasets/x.parquet')", "DerivationRefused", "table function"),
         ("SELECT * FROM generate_series(1, 3)", "DerivationRefused", "table function"),
-        ("SELECT * FROM information_schema.tables", "DerivationRefused", "not a dataset identifier"),
+        (
+            "SELECT * FROM information_schema.tables",
+            "DerivationRefused",
+            "not a dataset identifier",
+        ),
         ("SELECT sha256(name) FROM parkings", "DerivationRefused", "not allowed"),
         ("COPY (SELECT 1) TO '/tmp/x.csv'", "DerivationRefused", "one SELECT"),
-        ("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc'", "DerivationRefused", "one SELECT"),
+        (
+            "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc'",
+            "DerivationRefused",
+            "one SELECT",
+        ),
         ("SELECT * FROM nosuchdataset", "DerivationInputNotFound", "nosuchdataset"),
         ("SELECT nosuchcolumn FROM parkings", "DerivationRefused", "nosuchcolumn"),
     ] {
@@ -360,8 +409,12 @@ async fn cycles_and_the_languages_refusals_are_refused_and_change_nothing() {
     assert_eq!(f.call("GET", &format!("{V}/refused"), Some(&f.admin), None).await.0, 404);
     // The reader (no organization) may not create datasets in the default organization.
     let (status, body) = f
-        .call("PUT", &format!("{M}/datasets/mine/derivation"), Some(&f.reader),
-            Some(json!({"query": "SELECT id FROM parkings"})))
+        .call(
+            "PUT",
+            &format!("{M}/datasets/mine/derivation"),
+            Some(&f.reader),
+            Some(json!({"query": "SELECT id FROM parkings"})),
+        )
         .await;
     assert_eq!(status, 403, "{body}");
 }
@@ -394,15 +447,23 @@ async fn a_derived_dataset_is_no_more_visible_than_its_inputs() {
     assert_eq!(f.text(&format!("{V}/parkings-live"), Some(&f.admin)).await.0, 200);
     // An admin of the input's organization allows it: everyone sees it.
     let (status, body) = f
-        .call("PUT", &format!("{M}/datasets/parkings-live/derivation/allow"), Some(&f.admin),
-            Some(json!({"allow": true})))
+        .call(
+            "PUT",
+            &format!("{M}/datasets/parkings-live/derivation/allow"),
+            Some(&f.admin),
+            Some(json!({"allow": true})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["allowed_by"], "admin@example.org");
     assert_eq!(f.text(&format!("{V}/parkings-live/records"), None).await.0, 200);
     let (status, body) = f
-        .call("PUT", &format!("{M}/datasets/parkings-live/derivation/allow"), Some(&f.reader),
-            Some(json!({"allow": false})))
+        .call(
+            "PUT",
+            &format!("{M}/datasets/parkings-live/derivation/allow"),
+            Some(&f.reader),
+            Some(json!({"allow": false})),
+        )
         .await;
     assert_eq!(status, 404, "the reader does not see it: {body}");
 }
@@ -414,11 +475,8 @@ async fn the_examples_of_docs_crossing_run() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/crossing.md"),
     )
     .unwrap();
-    let examples: Vec<&str> = doc
-        .split("```sql\n")
-        .skip(1)
-        .map(|rest| rest.split("```").next().unwrap())
-        .collect();
+    let examples: Vec<&str> =
+        doc.split("```sql\n").skip(1).map(|rest| rest.split("```").next().unwrap()).collect();
     assert_eq!(examples.len(), 4, "the examples of docs/crossing.md");
     for (i, sql) in examples.iter().enumerate() {
         let id = format!("doc-example-{i}");

@@ -125,7 +125,13 @@ pub(super) async fn put_derivation(
     })?;
     state
         .app
-        .define_derivation(&editor, &id, &body.query, body.title.as_deref(), body.organization.as_deref())
+        .define_derivation(
+            &editor,
+            &id,
+            &body.query,
+            body.title.as_deref(),
+            body.organization.as_deref(),
+        )
         .await?;
     answer(&state, &editor, &id).await
 }

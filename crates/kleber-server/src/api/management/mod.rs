@@ -28,6 +28,7 @@ use utoipa::OpenApi;
 
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
+use derivation::DerivationDoc;
 use sources::SourcesDoc;
 
 /// Where the management API is mounted.
@@ -350,7 +351,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &derivation::DerivationDoc, &Security),
+    modifiers(&SourcesDoc, &DerivationDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
