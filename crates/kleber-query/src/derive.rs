@@ -341,11 +341,9 @@ impl Visitor for Walker {
             Ok(name) => name,
             Err(refusal) => {
                 let text = relation.to_string();
-                return ControlFlow::Break(if looks_like_path(&text.replace('"', "")) {
-                    Refusal::FilePath(text)
-                } else {
-                    refusal
-                });
+                let text_only = text.replace('"', "");
+                let file = ["/", "\\", "://", "~"].iter().any(|p| text_only.contains(p));
+                return ControlFlow::Break(if file { Refusal::FilePath(text) } else { refusal });
             }
         };
         if looks_like_path(&name) {
@@ -839,7 +837,8 @@ impl Engine {
     }
 }
 
-/// The planner's fence: no DDL, DML or statement, and no table scanned but the inputs.
+/// The planner's fence: no DDL, DML or statement, and no table scanned but the inputs (and
+/// the anonymous Parquet scans of their views).
 fn fence(plan: &LogicalPlan, inputs: &BTreeSet<String>) -> Result<(), DeriveError> {
     SQLOptions::new()
         .with_allow_ddl(false)
@@ -850,7 +849,10 @@ fn fence(plan: &LogicalPlan, inputs: &BTreeSet<String>) -> Result<(), DeriveErro
     let mut stranger = None;
     plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node
+            // The inputs' views are inlined by the planner: their own scans of the version's
+            // Parquet file (read by the engine, not by the query) are anonymous.
             && !inputs.contains(scan.table_name.table())
+            && scan.table_name.table() != "?table?"
         {
             stranger = Some(scan.table_name.to_string());
             return Ok(TreeNodeRecursion::Stop);
