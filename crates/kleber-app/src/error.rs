@@ -74,6 +74,15 @@ pub enum Error {
     /// An import failed (the message says why; nothing was published).
     #[error("{0:#}")]
     Import(anyhow::Error),
+    /// A derived dataset's query is refused (the message says what and how to fix it).
+    #[error("{0}")]
+    DerivationRefused(String),
+    /// A derived dataset's query names a dataset the definer cannot read.
+    #[error("{0}")]
+    DerivationInputNotFound(String),
+    /// A derived dataset would read itself.
+    #[error("{0}")]
+    DerivationCycle(String),
     /// Anything else: a bug or the machine (the message goes to the log, not to users).
     #[error("{0}")]
     Internal(String),
@@ -105,6 +114,9 @@ impl HasErrorCode for Error {
             Error::InvalidPushKey(_) => ErrorCode::InvalidPushKey,
             Error::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::TimeLimit { .. } => ErrorCode::QueryTooHeavy,
+            Error::DerivationRefused(_) => ErrorCode::DerivationRefused,
+            Error::DerivationInputNotFound(_) => ErrorCode::DerivationInputNotFound,
+            Error::DerivationCycle(_) => ErrorCode::DerivationCycle,
             Error::Query(e) => e.error_code(),
             Error::Store(e) => e.error_code(),
             Error::Export(_) | Error::Import(_) | Error::Internal(_) => ErrorCode::InternalError,

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod changes;
 pub mod cluster;
 mod context;
+pub mod derive;
 mod error;
 pub mod grants;
 pub mod harvest;
@@ -250,6 +251,8 @@ pub struct App {
     outsider_counts: rules::OutsiderCounts,
     /// Remote sources: settings, HTTP client, runs in progress ([`sources`]).
     sources: sources::Sources,
+    /// Derived datasets: recomputation state and visibility gates ([`derive`]).
+    derivations: derive::Derivations,
 }
 
 impl App {
@@ -272,6 +275,7 @@ impl App {
             pusher: Arc::new(push::Pusher::default()),
             outsider_counts: rules::OutsiderCounts::default(),
             sources: sources::Sources::default(),
+            derivations: derive::Derivations::default(),
         }
     }
 
@@ -359,7 +363,12 @@ impl App {
                     .map_err(Error::internal)?
             }
         };
-        let visible = full.visible_to(&ctx.principal);
+        let visible = self.derivations.gate(
+            &self.store,
+            &full,
+            full.visible_to(&ctx.principal),
+            &ctx.principal,
+        )?;
         if let Some(snapshot) = full.audience_if_built(&visible) {
             return Ok(CatalogView { snapshot });
         }

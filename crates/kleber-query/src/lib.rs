@@ -15,6 +15,7 @@
 pub mod catalog;
 mod changes;
 mod dates;
+pub mod derive;
 mod error;
 pub mod facets;
 mod fulltext;

@@ -76,6 +76,9 @@ enum Command {
     /// A dataset's processors: steps applied to every file read for it (docs/sources.md).
     #[command(subcommand)]
     Processors(crate::cli_processors::ProcessorsCommand),
+    /// Define a dataset as a SQL query over other datasets, recomputed when they publish:
+    /// `kleber derive ID --query FILE [--title T]` (docs/crossing.md).
+    Derive(crate::cli_derive::DeriveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +271,10 @@ struct ServeArgs {
     #[arg(long, env = "KLEBER_SOURCE_TIMEOUT", default_value_t = kleber_app::sources::DEFAULT_SOURCE_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     source_timeout: u64,
+    /// Delay, in milliseconds, between an input's publication and the recomputation of the
+    /// datasets derived from it (further publications within it push it back).
+    #[arg(long, env = "KLEBER_DERIVE_DEBOUNCE_MS", default_value_t = 2000)]
+    derive_debounce_ms: u64,
 }
 
 fn timezone(value: &str) -> Result<chrono_tz::Tz, String> {
@@ -302,6 +309,7 @@ pub fn main() -> ExitCode {
         Command::Harvest(command) => crate::cli_migrate::run_harvest(command),
         Command::Source(command) => crate::cli_sources::run_source(command),
         Command::Processors(command) => crate::cli_processors::run_processors(command),
+        Command::Derive(args) => crate::cli_derive::run_derive(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -605,6 +613,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         kleber_app::schedule::spawn_scheduler(
             std::sync::Arc::clone(&state.app),
             std::sync::Arc::new(kleber_app::schedule::SystemClock),
+        );
+        state.app.set_derive_debounce(Duration::from_millis(args.derive_debounce_ms));
+        kleber_app::derive::spawn_deriver(
+            std::sync::Arc::clone(&state.app),
+            Duration::from_millis(250),
         );
         let count = state.app.catalog(&ctx).await?.records().len();
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| {

@@ -325,6 +325,111 @@ fn bike_counts(rng: &mut Rng) -> DemoDataset {
     }
 }
 
+/// The car parks' reference table (address, commune, height limit, price), keyed like the
+/// occupancy's `Ident`.
+fn car_park_reference(rng: &mut Rng) -> DemoDataset {
+    let mut csv =
+        String::from("Ident;Nom;Adresse;Commune;Hauteur maximale;Tarif 1h (€);Places PMR\n");
+    for (i, name) in CAR_PARKS.iter().enumerate() {
+        let _ = writeln!(
+            csv,
+            "{};{name};{} rue {};{};{:.1};{};{}",
+            i + 1,
+            1 + rng.below(90),
+            name.trim_start_matches("Parking "),
+            if i < 18 { "Strasbourg" } else { rng.pick(COMMUNES) },
+            1.8 + rng.below(6) as f64 / 10.0,
+            format!("{:.2}", 1.2 + rng.below(20) as f64 / 10.0).replace('.', ","),
+            2 + rng.below(20),
+        );
+    }
+    DemoDataset {
+        id: "parkings-referentiel",
+        file: "parkings-referentiel.csv",
+        content: csv,
+        options: ImportOptions::default(),
+        unique_id: Some("Ident"),
+        metas: json!({
+            "title": "Parkings : référentiel",
+            "description": "<p>Adresse, commune, hauteur maximale, tarif et places PMR des parkings publics.</p>",
+            "theme": ["Mobilité"], "keyword": ["parking", "stationnement"],
+            "publisher": "Eurométropole de Strasbourg", "license": "Licence Ouverte v2.0",
+        }),
+    }
+}
+
+/// Nine districts: a 3 × 3 grid of rectangles over the demo's area (for the spatial join).
+fn districts() -> DemoDataset {
+    let names = [
+        "Koenigshoffen",
+        "Centre",
+        "Esplanade",
+        "Montagne-Verte",
+        "Gare",
+        "Robertsau",
+        "Meinau",
+        "Neudorf",
+        "Neuhof",
+    ];
+    let (lat0, lon0, dlat, dlon) = (CENTER.0 - 0.06, CENTER.1 - 0.09, 0.04, 0.06);
+    let mut features = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (row, col) = ((i / 3) as f64, (i % 3) as f64);
+        let (s, w) = (lat0 + row * dlat, lon0 + col * dlon);
+        let (n, e) = (s + dlat, w + dlon);
+        let r = |v: f64| (v * 1e6).round() / 1e6;
+        let ring = json!([[r(w), r(s)], [r(e), r(s)], [r(e), r(n)], [r(w), r(n)], [r(w), r(s)]]);
+        features.push(json!({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"code": format!("Q{}", i + 1), "quartier": name},
+        }));
+    }
+    DemoDataset {
+        id: "quartiers",
+        file: "quartiers.geojson",
+        content: json!({"type": "FeatureCollection", "features": features}).to_string(),
+        options: ImportOptions::default(),
+        unique_id: None,
+        metas: json!({
+            "title": "Quartiers (démonstration)",
+            "description": "<p>Neuf quartiers simplifiés en rectangles, pour la jointure spatiale de la démonstration.</p>",
+            "theme": ["Urbanisme"], "keyword": ["quartier", "limites administratives"],
+            "publisher": "Ville de Strasbourg", "license": "Licence Ouverte v2.0",
+        }),
+    }
+}
+
+/// The derived datasets of the demo (docs/crossing.md): identifier, title, query. Recomputed
+/// by `kleber serve` when an input is re-imported.
+const DERIVED: &[(&str, &str, &str)] = &[
+    (
+        "parkings-occupation-detaillee",
+        "Occupation des parkings, avec le référentiel",
+        r#"SELECT o.ident, o.nom_parking, r.adresse, r.commune, o.etat_descriptif, o.total, o.libre,
+       round(100.0 * (o.total - o.libre) / o.total, 1) AS taux_occupation,
+       r.tarif_1h, r.hauteur_maximale, o.position, o.horodatage
+FROM "occupation-parkings-temps-reel" o
+LEFT JOIN "parkings-referentiel" r ON r.ident = o.ident"#,
+    ),
+    (
+        "comptages-velos-mensuels",
+        "Comptages vélos par mois",
+        r#"SELECT date_trunc('month', "date") AS mois, compteur,
+       sum(comptage) AS passages, round(avg(comptage), 1) AS moyenne_journaliere,
+       count(*) AS jours
+FROM "comptages-velos"
+GROUP BY date_trunc('month', "date"), compteur"#,
+    ),
+    (
+        "toilettes-par-quartier",
+        "Toilettes publiques et leur quartier",
+        r#"SELECT nom, adresse, commune, acces_pmr, horaires, geo_point_2d,
+       polygon_of('quartiers', 'quartier', geo_point_2d) AS quartier
+FROM "toilettes-publiques""#,
+    ),
+];
+
 /// Year, month, day of a day count since 1970-01-01.
 fn civil(days: i64) -> (i64, u32, u32) {
     let date = chrono::DateTime::from_timestamp(days * 86_400, 0).map(|d| d.date_naive());
@@ -341,12 +446,14 @@ fn all() -> Vec<DemoDataset> {
         tram_lines(&mut rng),
         events(&mut rng),
         bike_counts(&mut rng),
+        car_park_reference(&mut rng),
+        districts(),
     ]
 }
 
-/// Identifiers of the demo datasets.
+/// Identifiers of the demo datasets (the imported ones, then the derived ones).
 pub fn ids() -> Vec<&'static str> {
-    all().iter().map(|d| d.id).collect()
+    all().iter().map(|d| d.id).chain(DERIVED.iter().map(|(id, _, _)| *id)).collect()
 }
 
 /// Imports every demo dataset the application does not have yet, through its use cases
@@ -356,7 +463,9 @@ pub async fn ensure(app: &App) -> anyhow::Result<Vec<&'static str>> {
     let catalog = app.catalog(&ctx).await?;
     let missing: Vec<DemoDataset> =
         all().into_iter().filter(|d| App::dataset_in(&ctx, &catalog, d.id).is_err()).collect();
-    if missing.is_empty() {
+    let derived: Vec<_> =
+        DERIVED.iter().filter(|(id, _, _)| App::dataset_in(&ctx, &catalog, id).is_err()).collect();
+    if missing.is_empty() && derived.is_empty() {
         return Ok(Vec::new());
     }
     let dir =
@@ -381,6 +490,18 @@ pub async fn ensure(app: &App) -> anyhow::Result<Vec<&'static str>> {
             app.update_metas(&ctx, demo.id, metas).await?;
         }
         loaded.push(demo.id);
+    }
+    for (id, title, query) in derived {
+        app.define_derivation(
+            &kleber_app::manage::Editor::operator(),
+            id,
+            query,
+            Some(title),
+            None,
+        )
+        .await
+        .with_context(|| format!("cannot compute the derived demo dataset {id}"))?;
+        loaded.push(id);
     }
     Ok(loaded)
 }

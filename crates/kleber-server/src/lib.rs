@@ -18,6 +18,7 @@ pub mod ckan;
 pub mod cli;
 mod cli_admin;
 mod cli_harvest;
+mod cli_derive;
 mod cli_migrate;
 mod cli_processors;
 mod cli_sources;
@@ -80,7 +81,16 @@ pub fn routes() -> http::routes::Routes {
         .mount(
             api::management::MANAGEMENT_V1,
             api::management::harvests::routes(),
+            http::management::layers,
+        )
+        .mount(
+            api::management::MANAGEMENT_V1,
             api::management::processors::routes(),
+            http::management::layers,
+        )
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::derivation::routes(),
             http::management::layers,
         )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)

@@ -25,6 +25,7 @@ pub trait Catalog:
     + crate::SourceCatalog
     + crate::HarvestCatalog
     + crate::ProcessorCatalog
+    + crate::DerivationCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
     + Send

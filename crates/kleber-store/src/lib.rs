@@ -26,6 +26,7 @@
 
 pub mod accounts;
 mod catalog;
+pub mod derivations;
 mod error;
 pub mod freshness;
 pub mod harvests;
@@ -47,6 +48,7 @@ pub use accounts::{
     SessionGrant, User, Visibility,
 };
 pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord};
+pub use derivations::{DerivationCatalog, DerivationRecord, NewDerivation};
 pub use error::{Error, Result};
 pub use harvests::{HarvestCatalog, HarvestRecord, HarvestRun, HarvestedDataset};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};

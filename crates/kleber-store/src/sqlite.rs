@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 13;
+pub(crate) const SCHEMA_VERSION: i64 = 14;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -186,6 +186,9 @@ fn migrate_in_transaction(
     }
     if version < 13 {
         crate::harvests::migrate_to_13(conn)?;
+    }
+    if version < 14 {
+        crate::derivations::migrate_to_14(conn)?;
     }
     Ok(())
 }

@@ -59,6 +59,14 @@ pub enum ErrorCode {
     /// The dataset has no version with that number, or that version was pruned (its entry
     /// is kept, its data is gone); the message names the versions that exist.
     VersionNotFound,
+    /// A derived dataset's query is refused: not one SELECT, a file path, a table function, a
+    /// function outside the allow-list, a type a dataset cannot store (docs/crossing.md).
+    DerivationRefused,
+    /// A derived dataset's query names a dataset that does not exist or that the definer may
+    /// not read.
+    DerivationInputNotFound,
+    /// A derived dataset would read itself, directly or through other derived datasets.
+    DerivationCycle,
     /// Something failed inside the server; the details are in the server log.
     InternalError,
 }
@@ -87,6 +95,9 @@ impl ErrorCode {
         ErrorCode::RejectedRows,
         ErrorCode::InvalidPushKey,
         ErrorCode::VersionNotFound,
+        ErrorCode::DerivationRefused,
+        ErrorCode::DerivationInputNotFound,
+        ErrorCode::DerivationCycle,
         ErrorCode::InternalError,
     ];
 
@@ -114,6 +125,9 @@ impl ErrorCode {
             ErrorCode::RejectedRows => "RejectedRows",
             ErrorCode::InvalidPushKey => "InvalidPushKey",
             ErrorCode::VersionNotFound => "VersionNotFound",
+            ErrorCode::DerivationRefused => "DerivationRefused",
+            ErrorCode::DerivationInputNotFound => "DerivationInputNotFound",
+            ErrorCode::DerivationCycle => "DerivationCycle",
             ErrorCode::InternalError => "InternalError",
         }
     }
@@ -124,8 +138,10 @@ impl ErrorCode {
             ErrorCode::OdsqlError
             | ErrorCode::InvalidRestParameter
             | ErrorCode::InvalidHost
-            | ErrorCode::InvalidRequestBody => 400,
-            ErrorCode::Conflict | ErrorCode::RejectedRows => 409,
+            | ErrorCode::InvalidRequestBody
+            | ErrorCode::DerivationRefused
+            | ErrorCode::DerivationInputNotFound => 400,
+            ErrorCode::Conflict | ErrorCode::RejectedRows | ErrorCode::DerivationCycle => 409,
             ErrorCode::DatasetNotFound
             | ErrorCode::RecordNotFound
             | ErrorCode::NotFound

@@ -22,6 +22,7 @@ pub mod api_docs;
 pub mod assets;
 pub mod auth;
 pub mod backoffice;
+pub mod derive;
 pub mod format;
 pub mod geometry;
 pub mod i18n;

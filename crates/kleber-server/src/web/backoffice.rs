@@ -1180,6 +1180,13 @@ async fn edit_page(
     let grants = state.app.dataset_grants(&editor, id).await.map_err(fail)?;
     let source_panel =
         super::source_panel::source_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
+    // A derived dataset's query, inputs and last failure, after the source panel.
+    let derive_panel =
+        super::derive_panel::derive_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
+    let source_panel = match (source_panel, derive_panel) {
+        (Some(a), Some(b)) => Some(a + &b),
+        (a, b) => a.or(b),
+    };
     // The stored fields and the access rule, as the dataset's editors read them.
     let (fields, rule) = match state.app.dataset(&ctx.request(), id).await {
         Ok(version) => {

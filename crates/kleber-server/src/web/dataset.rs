@@ -269,6 +269,7 @@ pub async fn render_tab(
         _ => {
             let mut info =
                 information(&ctx, record, version.catalog().organization(&record.organization));
+            lineage_facts(&ctx, record, &version.catalog(), &mut info.facts);
             // Themes under their labels in the page's language (links keep the id).
             let themes =
                 state.app.portal_themes().await.map_err(|e| PageError::from_api(&ctx, e))?;
@@ -276,6 +277,41 @@ pub async fn render_tab(
                 link.label = themes.label(&link.label, ctx.lang.code()).to_owned();
             }
             page(state, &ctx, &info, framing)
+        }
+    }
+}
+
+/// The lineage of a dataset (docs/crossing.md): the inputs of a derived dataset, and the
+/// datasets derived from this one, each linked; only those the caller sees.
+fn lineage_facts(
+    ctx: &PageContext,
+    record: &DatasetRecord,
+    catalog: &kleber_app::CatalogView,
+    facts: &mut Vec<Fact>,
+) {
+    let (from, derived) = match ctx.lang {
+        kleber_web::Lang::Fr => ("Dérivé de", "Jeux dérivés"),
+        kleber_web::Lang::En => ("Derived from", "Derived datasets"),
+    };
+    let versions = record.metas.get("derived_from_versions");
+    for input in meta_list(record, "derived_from") {
+        if catalog.record(&input).is_none() {
+            continue;
+        }
+        let read = versions.and_then(|v| v.get(&input)).and_then(Value::as_i64);
+        let value = match read {
+            Some(n) => format!("{input} (version {n})"),
+            None => input.clone(),
+        };
+        facts.push(Fact { term: from, value, href: Some(format!("/explore/dataset/{input}/")) });
+    }
+    for other in catalog.records() {
+        if meta_list(other, "derived_from").iter().any(|i| i == &record.id) {
+            facts.push(Fact {
+                term: derived,
+                value: other.title.clone(),
+                href: Some(format!("/explore/dataset/{}/", other.id)),
+            });
         }
     }
 }

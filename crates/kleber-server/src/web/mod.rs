@@ -16,6 +16,7 @@ mod cards;
 pub mod catalog;
 mod cells;
 pub mod dataset;
+pub mod derive_panel;
 pub mod embed;
 pub mod errors;
 pub mod filters;

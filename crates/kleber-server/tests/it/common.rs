@@ -152,6 +152,11 @@ impl TestServer {
         accounts.create_key(&actor, &email, "tests", &scopes, None).expect("key").key
     }
 
+    /// The served data directory.
+    pub(crate) fn dir_path(&self) -> PathBuf {
+        self.dir.as_ref().expect("the directory is kept while serving").path().to_path_buf()
+    }
+
     /// Stops the server and gives its data directory back.
     pub(crate) fn stop(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {

@@ -117,6 +117,13 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/processors", &[""]),
     ("/api/management/v1/datasets/{id}/processors/preview", &[""]),
     // ---- processors (end) ----
+    // ---- derived datasets (docs/crossing.md) (begin) ----
+    // Asked with GET: `refresh` and `allow` answer 405 to everyone alike; the derived
+    // datasets' own visibility rule is checked surface by surface in tests/it/derive.rs.
+    ("/api/management/v1/datasets/{id}/derivation", &[""]),
+    ("/api/management/v1/datasets/{id}/derivation/refresh", &[""]),
+    ("/api/management/v1/datasets/{id}/derivation/allow", &[""]),
+    // ---- derived datasets (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).

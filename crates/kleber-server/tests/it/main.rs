@@ -20,6 +20,7 @@ mod conformance_real;
 mod crash;
 mod dcat;
 mod demo;
+mod derive;
 mod error_codes;
 mod exports_formats;
 mod facets;

@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod datasets;
 pub mod harvests;
+pub mod derivation;
 pub mod orgs;
 pub mod portal;
 pub mod processors;
@@ -31,6 +32,7 @@ use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
 use harvests::HarvestsDoc;
 use processors::ProcessorsDoc;
+use derivation::DerivationDoc;
 use sources::SourcesDoc;
 
 /// Where the management API is mounted.
@@ -353,7 +355,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &HarvestsDoc, &ProcessorsDoc, &Security),
+    modifiers(&SourcesDoc, &HarvestsDoc, &ProcessorsDoc, &DerivationDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
@@ -384,7 +386,7 @@ impl utoipa::Modify for Security {
         portal::FeaturedBody)),
     tags((name = "datasets"), (name = "uploads"), (name = "attachments"), (name = "versions"),
          (name = "organizations"), (name = "audit"), (name = "portal"), (name = "meta"),
-         (name = "sources"), (name = "processors")),
+         (name = "sources"), (name = "processors"), (name = "derivations")),
 )]
 pub struct ManagementApi;
 
