@@ -29,6 +29,7 @@ pub mod manage;
 pub mod policy;
 pub mod portal;
 pub mod push;
+pub mod retention;
 mod resolve;
 pub mod rules;
 pub mod schedule;
@@ -669,8 +670,9 @@ impl App {
         })
         .await
         .map_err(Error::internal)??;
-        // The new version's change summary (docs/versions.md), stored with it.
-        self.summarize_latest(&id).await;
+        // The new version's change summary (docs/versions.md), stored with it, then the
+        // dataset's retention (a server's version worker does the same for every path).
+        self.after_publish(&id, chrono::Utc::now()).await;
         Ok(summary)
     }
 

@@ -237,6 +237,8 @@ pub struct Engine {
     query_timeout: Duration,
     /// Record-id indexes by (uid, version), built on the first lookup of one record.
     indexes: std::sync::Arc<record_index::IndexCache>,
+    /// Versions' (record id, row digest) pairs, for diffs ([`changes`]).
+    digests: std::sync::Arc<changes::DigestCache>,
 }
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
@@ -267,6 +269,7 @@ impl Engine {
             cpu: Some(cpu),
             query_timeout: limits.query_timeout,
             indexes: std::sync::Arc::default(),
+            digests: std::sync::Arc::default(),
         })
     }
 

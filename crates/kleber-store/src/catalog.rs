@@ -25,6 +25,7 @@ pub trait Catalog:
     + crate::SourceCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
+    + crate::RetentionCatalog
     + Send
     + Sync
 {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod datasets;
 pub mod orgs;
 pub mod portal;
+pub mod retention;
 pub mod sources;
 pub mod uploads;
 
@@ -27,6 +28,7 @@ use utoipa::OpenApi;
 
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
+use retention::RetentionDocs;
 use sources::SourcesDoc;
 
 /// Where the management API is mounted.
@@ -349,7 +351,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &Security),
+    modifiers(&SourcesDoc, &RetentionDocs, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
