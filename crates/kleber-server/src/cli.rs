@@ -73,6 +73,10 @@ enum Command {
     /// `kleber source run ID`, `kleber source show ID`, `kleber source clear ID`.
     #[command(subcommand)]
     Source(crate::cli_sources::SourceCommand),
+    /// Version retention: `kleber retention set ID all:1d,daily:30d,weekly:26w,monthly:forever`,
+    /// `kleber retention show ID`, `kleber retention clear ID`, `kleber retention default POLICY`.
+    #[command(subcommand)]
+    Retention(crate::cli_retention::RetentionCommand),
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +299,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => crate::cli_migrate::run_migrate(args),
         Command::Harvest(command) => crate::cli_migrate::run_harvest(command),
         Command::Source(command) => crate::cli_sources::run_source(command),
+        Command::Retention(command) => crate::cli_retention::run_retention(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

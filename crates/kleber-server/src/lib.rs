@@ -18,6 +18,7 @@ pub mod ckan;
 pub mod cli;
 mod cli_admin;
 mod cli_migrate;
+mod cli_retention;
 mod cli_sources;
 pub mod demo;
 pub mod error;

@@ -582,3 +582,47 @@ async fn the_portal_shows_versions_and_keeps_an_old_one_across_tabs() {
     let (status, _, _) = server.get("/explore/dataset/velos/table/?version=x").await;
     assert_eq!(status, 400);
 }
+
+/// GET `path` with `headers`: status, ETag, Content-Encoding.
+async fn tagged(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let mut request = server.client.get(format!("{}{path}", server.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("get");
+    let header = |name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    (response.status().as_u16(), header("etag"), header("content-encoding"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_versions_get_strong_etags_per_version_and_coding() {
+    let server = server().await;
+    let mut tags = BTreeSet::new();
+    for n in 1..=3 {
+        let path = format!("{V}/records?version={n}&limit=100&order_by=code");
+        let (status, tag, _) = tagged(&server, &path, &[]).await;
+        assert_eq!(status, 200);
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "strong tag expected: {tag}");
+        assert_eq!(tagged(&server, &path, &[]).await.1, tag, "stable within version {n}");
+        let (status, again, _) = tagged(&server, &path, &[("if-none-match", &tag)]).await;
+        assert_eq!((status, again.as_str()), (304, tag.as_str()));
+        // A compressed body is another representation: its own strong tag, which revalidates.
+        let gzip = [("accept-encoding", "gzip")];
+        let (_, gz_tag, coding) = tagged(&server, &path, &gzip).await;
+        assert_eq!(coding, "gzip");
+        assert_eq!(gz_tag, format!("{}-gzip\"", tag.trim_end_matches('"')));
+        let (status, echoed, _) =
+            tagged(&server, &path, &[("accept-encoding", "gzip"), ("if-none-match", &gz_tag)])
+                .await;
+        assert_eq!((status, echoed.as_str()), (304, gz_tag.as_str()));
+        tags.insert(tag);
+    }
+    assert_eq!(tags.len(), 3, "each version has its own tag: {tags:?}");
+    // Without `version`, the current version's answers keep weak tags; a bad version, none.
+    let (_, weak, _) = tagged(&server, &format!("{V}/records?limit=100&order_by=code"), &[]).await;
+    assert!(weak.starts_with("W/\""), "{weak}");
+    let (status, none, _) = tagged(&server, &format!("{V}/records?version=9"), &[]).await;
+    assert_eq!((status, none.as_str()), (404, ""));
+}
