@@ -5,8 +5,10 @@
 //! changes, not a join of every row's values:
 //!
 //! 1. Digests: each version (through the caller's view) is read once into its sorted
-//!    `(record id, row digest)` pairs — the SHA-1 of the id fields and the first 8 bytes of
-//!    the SHA-1 of the fields both versions share with the same type, 28 bytes a row. Versions
+//!    `(record id, row digest)` pairs — the SHA-1 of the id fields, and a 64-bit hash of the
+//!    values of the fields both versions share with the same type (Arrow's vectorised
+//!    `create_hashes` with a fixed seed; none when the id already hashes every shared field),
+//!    28 bytes a row. Versions
 //!    are immutable, so the pairs are cached per (version, view, shared fields) and the next
 //!    diff (or the summary computed at publish) reuses them. A merge of the two sorted lists
 //!    gives the counts and the ids of the changed records, in record-id order.
@@ -30,6 +32,8 @@ use kleber_types::Field;
 
 use crate::lower::column;
 use crate::plan::PlannedQuery;
+use datafusion::common::hash_utils::{HLL_RANDOM_STATE, create_hashes};
+
 use crate::record_id::{digests, hashed_names, names_digest};
 use crate::{DatasetRef, Engine, Result};
 
@@ -192,6 +196,8 @@ impl Engine {
                 return cached.ok_or_else(|| crate::Error::Internal("digests vanished".to_owned()));
             };
             let position = |name: &String| names.iter().position(|n| n == name).unwrap_or(0);
+            // When the id hashes every shared field, equal ids mean equal values: no digest.
+            let values_in_id = shared.iter().all(|s| ids.contains(s));
             let (id_at, shared_at): (Vec<usize>, Vec<usize>) =
                 (ids.iter().map(position).collect(), shared.iter().map(position).collect());
             let mut rows: Vec<([u8; 20], u64)> = Vec::new();
@@ -207,16 +213,12 @@ impl Engine {
                     id.copy_from_slice(&d[..20]);
                     rows.push((id, 0));
                 })?;
-                if !shared.is_empty() {
-                    let mut at = start;
-                    digests(&shared, None, &pick(&shared_at), |d| {
-                        let mut h = [0u8; 8];
-                        h.copy_from_slice(&d[..8]);
-                        if let Some(row) = rows.get_mut(at) {
-                            row.1 = u64::from_be_bytes(h);
-                        }
-                        at += 1;
-                    })?;
+                if !values_in_id {
+                    let mut hashes = vec![0u64; batch.num_rows()];
+                    create_hashes(pick(&shared_at), &HLL_RANDOM_STATE, &mut hashes)?;
+                    for (row, h) in rows[start..].iter_mut().zip(hashes) {
+                        row.1 = h;
+                    }
                 }
             }
             rows.sort_unstable();
