@@ -186,10 +186,13 @@ impl Policy {
         let age = |at: &DateTime<Utc>| now.signed_duration_since(*at);
         let by_rule: [(Option<Span>, BTreeSet<i64>); 3] = [
             (self.daily, newest(versions, DateTime::date_naive)),
-            (self.weekly, newest(versions, |at| {
-                let w = at.iso_week();
-                (w.year(), w.week())
-            })),
+            (
+                self.weekly,
+                newest(versions, |at| {
+                    let w = at.iso_week();
+                    (w.year(), w.week())
+                }),
+            ),
             (self.monthly, newest(versions, |at| (at.year(), at.month()))),
         ];
         for &(n, at) in versions {
@@ -308,7 +311,7 @@ impl App {
             return Ok(Vec::new());
         }
         // Summaries first: a version's summary needs the data of the one before it.
-        let infos: Vec<VersionInfo> = self.summarized_versions(&d.uid, id).await?;
+        let infos: Vec<VersionInfo> = self.summarized_versions(&d.uid, id, true).await?;
         let Some(current) = infos.iter().find(|v| v.current).map(|v| v.number) else {
             return Ok(Vec::new());
         };
@@ -323,7 +326,9 @@ impl App {
         kept.insert(current);
         kept.extend(self.pinned_versions(id).await?);
         // A version whose date cannot be read is kept (never pruned on a guess).
-        kept.extend(infos.iter().filter(|v| !dated.iter().any(|d| d.0 == v.number)).map(|v| v.number));
+        kept.extend(
+            infos.iter().filter(|v| !dated.iter().any(|d| d.0 == v.number)).map(|v| v.number),
+        );
         let doomed: Vec<i64> = infos
             .iter()
             .filter(|v| !v.pruned && !kept.contains(&v.number))

@@ -227,8 +227,12 @@ impl Engine {
     }
 
     /// The change list from `from` to `to`, both versions' digests computed side by side.
-    async fn change_list(&self, from: &DatasetRef, to: &DatasetRef) -> Result<ChangeList> {
-        let deadline = self.deadline();
+    async fn change_list(
+        &self,
+        from: &DatasetRef,
+        to: &DatasetRef,
+        deadline: std::time::Instant,
+    ) -> Result<ChangeList> {
         let shared = shared_fields(&from.fields, &to.fields);
         let old = self.version_digests(from, &shared).await?;
         let new = self.version_digests(to, &shared).await?;
@@ -247,7 +251,18 @@ impl Engine {
 
     /// How many records were added, removed and changed from `from` to `to`.
     pub async fn change_counts(&self, from: &DatasetRef, to: &DatasetRef) -> Result<ChangeCounts> {
-        Ok(self.change_list(from, to).await?.counts)
+        Ok(self.change_list(from, to, self.deadline()).await?.counts)
+    }
+
+    /// [`Engine::change_counts`] within `limit` instead of the query time limit (work done
+    /// in the background after a publication, not for a waiting request).
+    pub async fn change_counts_within(
+        &self,
+        from: &DatasetRef,
+        to: &DatasetRef,
+        limit: std::time::Duration,
+    ) -> Result<ChangeCounts> {
+        Ok(self.change_list(from, to, std::time::Instant::now() + limit).await?.counts)
     }
 
     /// Plans the changes from `from` to `to` with their values, ordered by record id, rows
@@ -262,8 +277,8 @@ impl Engine {
         offset: usize,
         limit: Option<usize>,
     ) -> Result<PlannedQuery> {
-        let list = self.change_list(from, to).await?;
         let deadline = self.deadline();
+        let list = self.change_list(from, to, deadline).await?;
         let wanted: Vec<String> = match limit {
             Some(limit) => list.ids.iter().skip(offset).take(limit).map(hex).collect(),
             None => list.ids.iter().map(hex).collect(),

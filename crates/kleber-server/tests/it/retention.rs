@@ -161,7 +161,10 @@ async fn a_real_time_dataset_keeps_exactly_what_its_policy_keeps() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error_code"], "VersionNotFound");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains(&format!("version {pruned} of dataset places was pruned")), "{message}");
+    assert!(
+        message.contains(&format!("version {pruned} of dataset places was pruned")),
+        "{message}"
+    );
     assert!(message.contains(&format!("{PUBLISHES}, ")), "{message}");
 
     // Record ids are the same in every kept version (the unique id), and differ by record.
@@ -201,7 +204,10 @@ fn the_cli_sets_shows_and_refuses_policies() {
     // A bad policy: what, where, how to fix; nothing changes.
     let (ok, _, err) = kleber(dir.path(), &["retention", "set", "places", "all:1y"]);
     assert!(!ok);
-    assert!(err.contains("\"1y\" is not a duration") && err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("\"1y\" is not a duration") && err.contains("nothing was changed"),
+        "{err}"
+    );
     let (ok, _, err) = kleber(dir.path(), &["retention", "set", "places", "hourly:1d"]);
     assert!(!ok && err.contains("unknown retention rule \"hourly\""), "{err}");
     let (ok, _, err) = kleber(dir.path(), &["retention", "set", "nope", "all:1d"]);

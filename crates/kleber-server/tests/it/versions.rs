@@ -502,7 +502,13 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
 /// three-version fixture; the CSV files they write are read back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_of_this_guide_run() {
-    let server = server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    import_versions(dir.path()).await;
+    let data_dir = dir.path().to_path_buf();
+    let server = TestServer::start(dir).await;
+    // `kleber` on the PATH, over the served data directory (the retention examples).
+    let bin = Path::new(env!("CARGO_BIN_EXE_kleber")).parent().expect("bin dir").to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let doc = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/versions.md"),
     )
@@ -530,7 +536,9 @@ async fn the_examples_of_this_guide_run() {
         command
             .args(["-euo", "pipefail", "-c", &block])
             .current_dir(work.path())
-            .env("KLEBER", &server.base);
+            .env("KLEBER", &server.base)
+            .env("KLEBER_DATA_DIR", &data_dir)
+            .env("PATH", &path);
         let output = tokio::task::spawn_blocking(move || command.output())
             .await
             .expect("join")
@@ -584,7 +592,11 @@ async fn the_portal_shows_versions_and_keeps_an_old_one_across_tabs() {
 }
 
 /// GET `path` with `headers`: status, ETag, Content-Encoding.
-async fn tagged(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+async fn tagged(
+    server: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
     let mut request = server.client.get(format!("{}{path}", server.base));
     for (name, value) in headers {
         request = request.header(*name, *value);
