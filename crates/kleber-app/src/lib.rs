@@ -35,6 +35,7 @@ pub mod portal;
 pub mod processors;
 pub mod push;
 mod resolve;
+pub mod retention;
 pub mod rules;
 pub mod schedule;
 pub mod sessions;
@@ -682,8 +683,9 @@ impl App {
         })
         .await
         .map_err(Error::internal)??;
-        // The new version's change summary (docs/versions.md), stored with it.
-        self.summarize_latest(&id).await;
+        // The new version's change summary (docs/versions.md), stored with it, then the
+        // dataset's retention (a server's version worker does the same for every path).
+        self.after_publish(&id, chrono::Utc::now()).await;
         Ok(summary)
     }
 

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 use futures::StreamExt;
@@ -221,11 +221,24 @@ impl App {
 /// (the task `kleber serve` starts).
 pub fn spawn_scheduler(app: Arc<App>, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut first = true;
         loop {
             let now = clock.now();
             let app2 = Arc::clone(&app);
             // A tick runs on its own task: a long run does not hold the next minute back
             // (its dataset is skipped by later ticks until it ends, then caught up once).
+            // Retention (docs/versions.md#retention): at the first tick, then every hour.
+            if first || now.minute() == 0 {
+                let app3 = Arc::clone(&app);
+                tokio::spawn(async move {
+                    match app3.run_retention(now).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(versions = n, "retention pruned versions"),
+                        Err(e) => tracing::warn!(error = %e, "retention could not run"),
+                    }
+                });
+            }
+            first = false;
             tokio::spawn(async move {
                 match app2.run_due_sources(now).await {
                     Ok(runs) if !runs.is_empty() => {

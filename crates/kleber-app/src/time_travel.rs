@@ -17,6 +17,10 @@ use kleber_store::{DatasetRecord, VersionInfo, VersionRecord, VersionSummary};
 
 use crate::{App, DatasetVersion, Error, RequestContext};
 
+/// The time a summary computed after a publication may take (a request's summary, computed
+/// when a list asks for a missing one, has the query time limit).
+pub const SUMMARY_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// An earlier version swapped into a resolution ([`DatasetVersion`]).
 #[derive(Debug)]
 pub(crate) struct At {
@@ -204,7 +208,7 @@ impl App {
         &self,
         dataset: &DatasetVersion,
     ) -> Result<Vec<PublicVersion>, Error> {
-        let infos = self.summarized_versions(dataset.uid(), dataset.id()).await?;
+        let infos = self.summarized_versions(dataset.uid(), dataset.id(), false).await?;
         let outsider = dataset.current_view().cloned();
         let mut out = Vec::with_capacity(infos.len());
         for info in infos {
@@ -249,11 +253,14 @@ impl App {
         Ok(out)
     }
 
-    /// The versions of dataset `id` (uid `uid`) with every computable summary filled in.
+    /// The versions of dataset `id` (uid `uid`) with every computable summary filled in;
+    /// `background`: after a publication (summaries then get [`SUMMARY_TIME_LIMIT`], not a
+    /// request's time limit).
     pub(crate) async fn summarized_versions(
         &self,
         uid: &str,
         id: &str,
+        background: bool,
     ) -> Result<Vec<VersionInfo>, Error> {
         let lookup = id.to_owned();
         let mut infos =
@@ -271,7 +278,9 @@ impl App {
                     continue;
                 }
                 Some((_, true)) => continue,
-                Some((number, false)) => self.summary_between(uid, number, infos[i].number).await?,
+                Some((number, false)) => {
+                    self.summary_between(uid, number, infos[i].number, background).await?
+                }
             };
             let (uid, number) = (uid.to_owned(), infos[i].number);
             self.on_store(move |store| {
@@ -289,6 +298,7 @@ impl App {
         uid: &str,
         from: i64,
         to: i64,
+        background: bool,
     ) -> Result<VersionSummary, Error> {
         let owned = uid.to_owned();
         let (old, new) = self
@@ -300,9 +310,12 @@ impl App {
         let (Some(old), Some(new)) = (old, new) else {
             return Err(Error::internal(format!("versions {from} and {to} of {uid} not found")));
         };
-        let counts = self
-            .timed(self.engine.change_counts(&whole_ref(uid, &old), &whole_ref(uid, &new)))
-            .await?;
+        let (old, new) = (whole_ref(uid, &old), whole_ref(uid, &new));
+        let counts = if background {
+            self.engine.change_counts_within(&old, &new, SUMMARY_TIME_LIMIT).await?
+        } else {
+            self.timed(self.engine.change_counts(&old, &new)).await?
+        };
         let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
         Ok(VersionSummary {
             previous: Some(from),
@@ -320,7 +333,7 @@ impl App {
             .on_store(move |store| Ok(store.catalog().managed_dataset(&lookup)?.map(|d| d.uid)))
             .await;
         if let Ok(Some(uid)) = uid
-            && let Err(e) = self.summarized_versions(&uid, id).await
+            && let Err(e) = self.summarized_versions(&uid, id, true).await
         {
             tracing::warn!("summary of the new version of {id} not computed: {e}");
         }

@@ -17,7 +17,7 @@ impl App {
         let (editor, lookup) = (editor.clone(), id.to_owned());
         let d = self.on_store(move |store| managed_for(store, &editor, &lookup)).await?;
         // With each version's change summary (computed now if it was not at publish).
-        self.summarized_versions(&d.uid, id).await
+        self.summarized_versions(&d.uid, id, false).await
     }
 
     /// Publishes the files of version `number` of dataset `id` as its new current version;

@@ -247,6 +247,8 @@ pub struct Engine {
     indexes: std::sync::Arc<record_index::IndexCache>,
     /// Small versions held as Arrow batches (`memory.rs`).
     in_memory: memory::MemoryTables,
+    /// Versions' (record id, row digest) pairs, for diffs ([`changes`]).
+    digests: std::sync::Arc<changes::DigestCache>,
 }
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
@@ -278,6 +280,7 @@ impl Engine {
             query_timeout: limits.query_timeout,
             indexes: std::sync::Arc::default(),
             in_memory: memory::MemoryTables::new(limits.in_memory_bytes),
+            digests: std::sync::Arc::default(),
         })
     }
 

@@ -79,6 +79,10 @@ enum Command {
     /// Define a dataset as a SQL query over other datasets, recomputed when they publish:
     /// `kleber derive ID --query FILE [--title T]` (docs/crossing.md).
     Derive(crate::cli_derive::DeriveArgs),
+    /// Version retention: `kleber retention set ID all:1d,daily:30d,weekly:26w,monthly:forever`,
+    /// `kleber retention show ID`, `kleber retention clear ID`, `kleber retention default POLICY`.
+    #[command(subcommand)]
+    Retention(crate::cli_retention::RetentionCommand),
 }
 
 #[derive(Debug, Args)]
@@ -310,6 +314,7 @@ pub fn main() -> ExitCode {
         Command::Source(command) => crate::cli_sources::run_source(command),
         Command::Processors(command) => crate::cli_processors::run_processors(command),
         Command::Derive(args) => crate::cli_derive::run_derive(args),
+        Command::Retention(command) => crate::cli_retention::run_retention(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

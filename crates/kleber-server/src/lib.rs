@@ -21,6 +21,7 @@ mod cli_harvest;
 mod cli_derive;
 mod cli_migrate;
 mod cli_processors;
+mod cli_retention;
 mod cli_sources;
 pub mod demo;
 pub mod error;
@@ -93,6 +94,11 @@ pub fn routes() -> http::routes::Routes {
             api::management::derivation::routes(),
             http::management::layers,
         )
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::retention::routes(),
+            http::management::layers,
+        )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)
         .mount("", openapi::routes(), plain)
         .merge_untabled(web::routes())
@@ -153,6 +159,8 @@ pub async fn serve_with(
     limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Every publication's summary and retention, in the background (docs/versions.md).
+    state.app.spawn_version_worker();
     let service = NormalizePathLayer::trim_trailing_slash().layer(app(state));
     listener::serve_connections(listener, service, limits, shutdown).await
 }

@@ -28,6 +28,7 @@ pub trait Catalog:
     + crate::DerivationCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
+    + crate::RetentionCatalog
     + Send
     + Sync
 {

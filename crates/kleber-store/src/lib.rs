@@ -36,6 +36,7 @@ pub mod portal;
 pub mod processors;
 mod publish;
 pub mod push_keys;
+pub mod retention;
 pub mod sources;
 mod sqlite;
 mod sqlite_accounts;
@@ -56,6 +57,7 @@ pub use portal::PortalCatalog;
 pub use processors::ProcessorCatalog;
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};
 pub use push_keys::{PushKeyCatalog, PushKeyGrant};
+pub use retention::RetentionCatalog;
 pub use sources::{RunEnd, SourceCatalog, SourceRecord, SourceRun};
 pub use sqlite::SqliteCatalog;
 pub use versions::{VersionCatalog, VersionSummary};
@@ -70,7 +72,12 @@ pub struct Store {
     root: PathBuf,
     catalog: Box<dyn Catalog>,
     freshness: freshness::Freshness,
+    /// Called with the dataset's id after each publication is committed ([`Store::on_publish`]).
+    publish_hooks: std::sync::RwLock<Vec<PublishHook>>,
 }
+
+/// A function told of each committed publication (the dataset's id).
+pub type PublishHook = Box<dyn Fn(&str) + Send + Sync>;
 
 impl Store {
     /// Opens (creating if needed) the data directory and its SQLite catalog.
@@ -99,7 +106,22 @@ impl Store {
     /// SQLite one). `root/datasets` must exist.
     pub fn with_catalog(root: PathBuf, catalog: Box<dyn Catalog>) -> Store {
         let freshness = freshness::Freshness::new(&root);
-        Store { root, catalog, freshness }
+        Store { root, catalog, freshness, publish_hooks: std::sync::RwLock::default() }
+    }
+
+    /// Calls `hook` with the dataset's id after every publication this store commits, from
+    /// whichever path (import, upload, push, source run, harvest, restore): the application
+    /// layer computes the new version's summary and applies the retention policy then.
+    pub fn on_publish(&self, hook: PublishHook) {
+        self.publish_hooks.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(hook);
+    }
+
+    /// Tells the publish hooks that dataset `id` has a new version.
+    pub(crate) fn published(&self, id: &str) {
+        let hooks = self.publish_hooks.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for hook in hooks.iter() {
+            hook(id);
+        }
     }
 
     /// The data directory.

@@ -384,6 +384,7 @@ impl PendingVersion<'_> {
         self.store.freshness.committed();
         crash_if(crash, CrashPoint::AfterCommit);
         self.committed = true;
+        self.store.published(&self.dataset_id);
         Ok(Publication {
             uid: self.uid.clone(),
             version: self.number,

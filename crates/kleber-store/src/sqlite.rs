@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 14;
+pub(crate) const SCHEMA_VERSION: i64 = 15;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -189,6 +189,9 @@ fn migrate_in_transaction(
     }
     if version < 14 {
         crate::derivations::migrate_to_14(conn)?;
+    }
+    if version < 15 {
+        crate::retention::migrate_to_15(conn)?;
     }
     Ok(())
 }

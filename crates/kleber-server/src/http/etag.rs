@@ -6,10 +6,17 @@
 //! resolution to the handler; the entity tag hashes the resolution's stamp, so a matching
 //! `If-None-Match` answers `304` without running the handler (no query is planned or run).
 //!
-//! Tags are weak (`W/"..."`): the same tag covers the identity, gzip and brotli encodings of
-//! a response, and rows without `order_by` may come in a different order from one run to the
-//! next, so two responses with the same tag are equivalent, not byte-identical. Nothing in
-//! the API serves byte ranges, the one use of strong tags.
+//! Tags of the current version's answers are weak (`W/"..."`): rows without `order_by` may
+//! come in a different order from one run to the next, and a metadata change can change the
+//! answer's rendering, so two responses with the same tag are equivalent, not byte-identical.
+//!
+//! A read of a fixed version (`version=N`, docs/versions.md#etags) gets a strong tag
+//! (`"..."`): a version is immutable, so its answer to one query is the same representation
+//! for as long as the version exists, stable within the version and different across versions.
+//! A strong tag names one content coding: [`encoding_layer`] (outside the compression layer)
+//! appends `-gzip` or `-br` to the tag of a compressed body, so the identity, gzip and brotli
+//! bodies carry three tags, and `If-None-Match` (a weak comparison, RFC 9110 §13.1.2) matches
+//! any of them.
 //!
 //! A query calling `now()` or `random()` changes with time, not with the data: it gets no tag
 //! and `Cache-Control: no-cache`.
@@ -51,6 +58,60 @@ pub fn entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
     format!("W/\"{}\"", &hex(&hash.finalize())[..32])
 }
 
+/// The strong entity tag of the answer to `path?query` over a fixed version at `stamp`: the
+/// same hash as [`entity_tag`], without the weak marker (a different prefix, so that a weak
+/// and a strong tag never share their opaque part).
+pub fn strong_entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
+    let weak = entity_tag(&format!("strong:{stamp}"), path, query);
+    weak.trim_start_matches("W/").to_owned()
+}
+
+/// The content codings a strong tag is suffixed with (those the compression layer uses).
+const CODINGS: [&str; 2] = ["gzip", "br"];
+
+/// `tag`'s opaque part without the weak marker nor a content-coding suffix.
+fn base_of(tag: &str) -> String {
+    let opaque = tag.trim().trim_start_matches("W/");
+    for coding in CODINGS {
+        if let Some(base) = opaque.strip_suffix(&format!("-{coding}\"")) {
+            return format!("{base}\"");
+        }
+    }
+    opaque.to_owned()
+}
+
+/// Middleware outside the compression layer: a strong `ETag` of a compressed body gets the
+/// coding's suffix (`"…-gzip"`), and a `304` echoes the suffixed tag the client sent.
+pub async fn encoding_layer(request: Request, next: Next) -> Response {
+    let sent: Vec<String> = request
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|t| t.trim().to_owned()).collect::<Vec<_>>())
+        .collect();
+    let mut response = next.run(request).await;
+    let Some(tag) = response.headers().get(header::ETAG).and_then(|t| t.to_str().ok()) else {
+        return response;
+    };
+    if tag.starts_with("W/") {
+        return response;
+    }
+    let tag = tag.to_owned();
+    let new_tag = if response.status() == StatusCode::NOT_MODIFIED {
+        sent.into_iter().find(|t| !t.starts_with("W/") && base_of(t) == tag)
+    } else {
+        let coding = response.headers().get(header::CONTENT_ENCODING).and_then(|c| c.to_str().ok());
+        coding
+            .filter(|c| CODINGS.contains(c))
+            .map(|c| format!("{}-{c}\"", tag.trim_end_matches('"')))
+    };
+    if let Some(value) = new_tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
 /// Whether `If-None-Match` lists `tag` (weak comparison) or is `*`.
 enum Precondition {
     /// No `If-None-Match`, or none of its tags match.
@@ -62,7 +123,7 @@ enum Precondition {
 }
 
 fn precondition(headers: &HeaderMap, tag: &str) -> Precondition {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let opaque = base_of;
     let wanted = opaque(tag);
     let mut result = Precondition::Unmatched;
     for value in headers.get_all(header::IF_NONE_MATCH) {
@@ -96,6 +157,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let (mut parts, body) = request.into_parts();
     let resolution = resolve(&state, &mut parts).await;
     let stamp = resolution.stamp();
+    // A fixed version's answers are immutable: strong tags (docs/versions.md#etags).
+    let fixed = resolution.version.is_some();
     parts.extensions.insert(resolution);
     let request = Request::from_parts(parts, body);
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -114,7 +177,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
         return response;
     }
-    let Ok(tag) = HeaderValue::from_str(&entity_tag(&stamp, uri.path(), uri.query())) else {
+    let tag = if fixed {
+        strong_entity_tag(&stamp, uri.path(), uri.query())
+    } else {
+        entity_tag(&stamp, uri.path(), uri.query())
+    };
+    let Ok(tag) = HeaderValue::from_str(&tag) else {
         return next.run(request).await;
     };
     let cache_control =
@@ -159,5 +227,18 @@ mod tests {
         assert!(matches!(precondition(&headers, &tag), Precondition::Unmatched));
         headers.insert(header::IF_NONE_MATCH, "*".parse().unwrap());
         assert!(matches!(precondition(&headers, &tag), Precondition::Any));
+    }
+
+    #[test]
+    fn strong_tags_are_strong_and_match_across_codings() {
+        let strong = strong_entity_tag("s", "/p", Some("version=2"));
+        assert!(strong.starts_with('"') && strong.ends_with('"'), "{strong}");
+        assert_ne!(strong, entity_tag("s", "/p", Some("version=2")).trim_start_matches("W/"));
+        assert_ne!(strong, strong_entity_tag("t", "/p", Some("version=2")));
+        let gzip = format!("{}-gzip\"", strong.trim_end_matches('"'));
+        assert_eq!(base_of(&gzip), strong);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, gzip.parse().unwrap());
+        assert!(matches!(precondition(&headers, &strong), Precondition::Matched));
     }
 }

@@ -57,5 +57,6 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state.clone(), apikey::layer))
         .layer(map_response(compression::fuse_body))
         .layer(compression::layer())
+        .layer(from_fn(etag::encoding_layer))
         .layer(cors::layer())
 }

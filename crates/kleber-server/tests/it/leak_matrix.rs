@@ -124,6 +124,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/derivation/refresh", &[""]),
     ("/api/management/v1/datasets/{id}/derivation/allow", &[""]),
     // ---- derived datasets (end) ----
+    // ---- version retention (begin) ----
+    ("/api/management/v1/datasets/{id}/retention", &[""]),
+    ("/api/management/v1/portal/retention", &[""]),
+    // ---- version retention (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).

@@ -51,6 +51,7 @@ mod push;
 mod rate_limits;
 mod real_files;
 mod resolution;
+mod retention;
 mod roundtrip;
 mod schemathesis;
 mod sessions;

@@ -502,7 +502,13 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
 /// three-version fixture; the CSV files they write are read back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_of_this_guide_run() {
-    let server = server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    import_versions(dir.path()).await;
+    let data_dir = dir.path().to_path_buf();
+    let server = TestServer::start(dir).await;
+    // `kleber` on the PATH, over the served data directory (the retention examples).
+    let bin = Path::new(env!("CARGO_BIN_EXE_kleber")).parent().expect("bin dir").to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let doc = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/versions.md"),
     )
@@ -530,7 +536,9 @@ async fn the_examples_of_this_guide_run() {
         command
             .args(["-euo", "pipefail", "-c", &block])
             .current_dir(work.path())
-            .env("KLEBER", &server.base);
+            .env("KLEBER", &server.base)
+            .env("KLEBER_DATA_DIR", &data_dir)
+            .env("PATH", &path);
         let output = tokio::task::spawn_blocking(move || command.output())
             .await
             .expect("join")
@@ -581,4 +589,52 @@ async fn the_portal_shows_versions_and_keeps_an_old_one_across_tabs() {
     assert_eq!(status, 404);
     let (status, _, _) = server.get("/explore/dataset/velos/table/?version=x").await;
     assert_eq!(status, 400);
+}
+
+/// GET `path` with `headers`: status, ETag, Content-Encoding.
+async fn tagged(
+    server: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut request = server.client.get(format!("{}{path}", server.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("get");
+    let header = |name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    (response.status().as_u16(), header("etag"), header("content-encoding"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_versions_get_strong_etags_per_version_and_coding() {
+    let server = server().await;
+    let mut tags = BTreeSet::new();
+    for n in 1..=3 {
+        let path = format!("{V}/records?version={n}&limit=100&order_by=code");
+        let (status, tag, _) = tagged(&server, &path, &[]).await;
+        assert_eq!(status, 200);
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "strong tag expected: {tag}");
+        assert_eq!(tagged(&server, &path, &[]).await.1, tag, "stable within version {n}");
+        let (status, again, _) = tagged(&server, &path, &[("if-none-match", &tag)]).await;
+        assert_eq!((status, again.as_str()), (304, tag.as_str()));
+        // A compressed body is another representation: its own strong tag, which revalidates.
+        let gzip = [("accept-encoding", "gzip")];
+        let (_, gz_tag, coding) = tagged(&server, &path, &gzip).await;
+        assert_eq!(coding, "gzip");
+        assert_eq!(gz_tag, format!("{}-gzip\"", tag.trim_end_matches('"')));
+        let (status, echoed, _) =
+            tagged(&server, &path, &[("accept-encoding", "gzip"), ("if-none-match", &gz_tag)])
+                .await;
+        assert_eq!((status, echoed.as_str()), (304, gz_tag.as_str()));
+        tags.insert(tag);
+    }
+    assert_eq!(tags.len(), 3, "each version has its own tag: {tags:?}");
+    // Without `version`, the current version's answers keep weak tags; a bad version, none.
+    let (_, weak, _) = tagged(&server, &format!("{V}/records?limit=100&order_by=code"), &[]).await;
+    assert!(weak.starts_with("W/\""), "{weak}");
+    let (status, none, _) = tagged(&server, &format!("{V}/records?version=9"), &[]).await;
+    assert_eq!((status, none.as_str()), (404, ""));
 }

@@ -17,6 +17,7 @@ pub mod derivation;
 pub mod orgs;
 pub mod portal;
 pub mod processors;
+pub mod retention;
 pub mod sources;
 pub mod uploads;
 
@@ -33,6 +34,7 @@ use crate::http::routes::{Reads, RouteDef, def};
 use harvests::HarvestsDoc;
 use processors::ProcessorsDoc;
 use derivation::DerivationDoc;
+use retention::RetentionDocs;
 use sources::SourcesDoc;
 
 /// Where the management API is mounted.
@@ -355,7 +357,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &HarvestsDoc, &ProcessorsDoc, &DerivationDoc, &Security),
+    modifiers(&SourcesDoc, &HarvestsDoc, &ProcessorsDoc, &DerivationDoc, &RetentionDocs, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
