@@ -45,10 +45,13 @@ pub struct Derivations {
     /// is not retried until an input changes again).
     attempted: Mutex<HashMap<String, String>>,
     /// Gates of the catalog generation they were read at.
-    gates: Mutex<Option<(i64, Arc<HashMap<String, Vec<String>>>)>>,
+    gates: Mutex<Option<(i64, Gates)>>,
     /// One computation at a time.
     running: tokio::sync::Mutex<()>,
 }
+
+/// Derived dataset id → the datasets that restrict who may read it.
+type Gates = Arc<HashMap<String, Vec<String>>>;
 
 impl Default for Derivations {
     fn default() -> Self {
