@@ -382,6 +382,21 @@ impl Engine {
         text_index::TextIndex::open(&dataset.data_path).ok().flatten().is_some()
     }
 
+    /// The rows (numbers in the version's data file) that the version's full-text index
+    /// selects for `where_clauses`, as a query would read them; `None` when there is no index
+    /// or it does not narrow these clauses (tests, diagnostics).
+    pub fn text_index_rows(
+        &self,
+        dataset: &DatasetRef,
+        where_clauses: &[String],
+    ) -> Result<Option<Vec<u32>>> {
+        let Some(index) = text_index::TextIndex::open(&dataset.data_path)? else {
+            return Ok(None);
+        };
+        let visible = text_index::text_field_names(&dataset.fields);
+        Ok(text_index::narrow(&index, where_clauses, &visible)?.map(|n| n.rows))
+    }
+
     /// The whole stored table of `dataset`'s version (never handed to a query as is when the
     /// dataset has a view).
     async fn stored_scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {

@@ -70,6 +70,9 @@ const MAX_WORD: usize = 200;
 /// Query words a condition may have to be answered from the index; more, and the scan
 /// answers (it is bounded by the query's time limit).
 const MAX_INDEX_WORDS: usize = 256;
+/// Query words a `search()` or `suggest()` condition may have to be answered from the index:
+/// each is compared with every word of the index, so more, and the scan answers.
+const MAX_SCAN_WORDS: usize = 16;
 /// Distinct words whose stems a build remembers before starting over.
 const MAX_STEM_CACHE: usize = 1 << 18;
 
@@ -285,29 +288,15 @@ impl TextIndex {
     pub(crate) fn rows(&self, terms: &[QueryTerm], mode: MatchMode) -> Result<Option<Vec<u32>>> {
         if mode == MatchMode::Prefix
             || terms.len() > MAX_INDEX_WORDS
+            || (mode != MatchMode::Words && terms.len() > MAX_SCAN_WORDS)
             || terms.iter().any(|t| [&t.text, &t.fr, &t.en].iter().any(|w| w.len() > MAX_WORD))
         {
             return Ok(None);
         }
         let searcher = self.reader.searcher();
-        // Dictionary scans (prefixes, typos, substrings) need the `w` terms of every segment.
-        let scans = terms.iter().any(|t| t.prefix || mode != MatchMode::Words);
-        let mut vocabulary: Vec<String> = Vec::new();
-        if scans {
-            let mut all = HashSet::new();
-            for segment in searcher.segment_readers() {
-                let inverted = segment.inverted_index(self.fields.w).map_err(storage)?;
-                let mut stream = inverted.terms().stream().map_err(storage)?;
-                while let Some((key, _)) = stream.next() {
-                    if let Ok(word) = std::str::from_utf8(key)
-                        && !all.contains(word)
-                    {
-                        all.insert(word.to_owned());
-                    }
-                }
-            }
-            vocabulary = all.into_iter().collect();
-        }
+        // Typos and substrings need every `w` term of every segment; prefixes only a range.
+        let scans = mode != MatchMode::Words;
+        let vocabulary = if scans { self.vocabulary(&searcher)? } else { Vec::new() };
         let mut required: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len());
         for term in terms {
             let mut set = Vec::new();
@@ -321,28 +310,28 @@ impl TextIndex {
                 set.push(Term::from_field_text(self.fields.fr, &term.fr));
                 set.push(Term::from_field_text(self.fields.en, &term.en));
             }
-            if scans {
-                for word in &vocabulary {
-                    // A long word is known by its first bytes only: a prefix of at most
-                    // MAX_WORD bytes is decided by them; typos and substrings keep it as a
-                    // candidate (those conditions are checked again on the rows).
-                    let (long, known) = match word.strip_prefix(LONG) {
-                        Some(start) => (true, start),
-                        None => (false, word.as_str()),
-                    };
-                    let hit = match mode {
-                        _ if long && mode != MatchMode::Words => true,
-                        MatchMode::Words => term.prefix && known.starts_with(&term.text),
+            if mode == MatchMode::Words && term.prefix {
+                // The words starting with it, and the long words whose first bytes do.
+                for start in [term.text.clone(), format!("{LONG}{}", term.text)] {
+                    for word in self.starting_with(&searcher, &start)? {
+                        set.push(Term::from_field_text(self.fields.w, &word));
+                    }
+                }
+            }
+            for word in &vocabulary {
+                // A long word is known by its first bytes only: typos and substrings keep it
+                // as a candidate (those conditions are checked again on the rows).
+                let hit = word.starts_with(LONG)
+                    || match mode {
                         MatchMode::Fuzzy => {
                             (term.prefix && word.starts_with(&term.text))
                                 || within_edits(&term.text, word, term.max_edits)
                         }
                         MatchMode::Partial => word.contains(term.text.as_str()),
-                        MatchMode::Prefix => false,
+                        MatchMode::Words | MatchMode::Prefix => false,
                     };
-                    if hit {
-                        set.push(Term::from_field_text(self.fields.w, word));
-                    }
+                if hit {
+                    set.push(Term::from_field_text(self.fields.w, word));
                 }
             }
             required.push((Occur::Must, Box::new(TermSetQuery::new(set))));
@@ -352,6 +341,46 @@ impl TextIndex {
             searcher.search(&query, &RowCollector { row: self.fields.row }).map_err(storage)?;
         rows.sort_unstable();
         Ok(Some(rows))
+    }
+}
+
+impl TextIndex {
+    /// Every `w` term of the index (each once).
+    fn vocabulary(&self, searcher: &tantivy::Searcher) -> Result<Vec<String>> {
+        let mut all = HashSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.w).map_err(storage)?;
+            let mut stream = inverted.terms().stream().map_err(storage)?;
+            while let Some((key, _)) = stream.next() {
+                if let Ok(word) = std::str::from_utf8(key)
+                    && !all.contains(word)
+                {
+                    all.insert(word.to_owned());
+                }
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// The `w` terms starting with `start` (ASCII), read from a range of the term dictionary.
+    fn starting_with(&self, searcher: &tantivy::Searcher, start: &str) -> Result<Vec<String>> {
+        let mut end = start.as_bytes().to_vec();
+        if let Some(last) = end.last_mut() {
+            // ASCII, so never 0xFF.
+            *last += 1;
+        }
+        let mut found = HashSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.w).map_err(storage)?;
+            let range = inverted.terms().range().ge(start.as_bytes()).lt(&end);
+            let mut stream = range.into_stream().map_err(storage)?;
+            while let Some((key, _)) = stream.next() {
+                if let Ok(word) = std::str::from_utf8(key) {
+                    found.insert(word.to_owned());
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 }
 

@@ -5,3 +5,4 @@ mod dates;
 mod geo;
 mod limits;
 mod text;
+mod text_index;
