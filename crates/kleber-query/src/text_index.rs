@@ -37,8 +37,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::ArrayRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Statistics;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::TableType;
+use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
+use datafusion::physical_plan::ExecutionPlan;
 use kleber_odsql::{Arg, BinaryOp, Expr as Ast, ExprKind, Literal};
 use kleber_types::{Field, FieldType};
 use serde_json::json;
@@ -670,8 +679,9 @@ impl TextIndexes {
                     eprintln!("kleber: text index of {} not built: {e}", data_path.display());
                 }
             });
-        if spawned.is_err() {
+        if let Err(e) = spawned {
             // No thread: the scan keeps answering.
+            eprintln!("kleber: no thread to build a text index: {e}");
         }
     }
 }
@@ -685,16 +695,6 @@ pub(crate) struct SelectedRows {
     inner: Arc<dyn TableProvider>,
     selection: RowSelection,
 }
-
-use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::Statistics;
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::datasource::TableType;
-use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
-use datafusion::datasource::source::DataSourceExec;
-use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
 
 impl SelectedRows {
     /// `table` (a scan of one Parquet file, as `read_parquet` makes it) restricted to `rows`.

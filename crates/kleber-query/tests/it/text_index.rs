@@ -143,31 +143,37 @@ fn generated() -> TestDataset {
     TestDataset::new(fields, columns)
 }
 
-/// The records of a real open-data file (the Vélib' stations of Paris, as the API v1 download
-/// gives them): every text property of each record, and `id`, the row number.
-fn real_velib() -> TestDataset {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../../shared/data/real/paris_velib-disponibilite-en-temps-reel_api-v1-download.json",
-    );
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("missing real data file {}: {e}", path.display()));
-    let records: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    let records = records.as_array().expect("an array of records");
+/// The features of real open-data files (Strasbourg's traffic sections, parks and gardens,
+/// Paris's arrondissements) as records: every text property, and `id`, the row number.
+fn real_records() -> TestDataset {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real");
+    let mut features = Vec::new();
+    for name in [
+        "strasbourg_trafic-temps-reel_lines.geojson",
+        "strasbourg_parcs-jardins_points.geojson",
+        "paris_arrondissements_polygons.geojson",
+    ] {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("missing real data file {}: {e}", path.display()));
+        let collection: serde_json::Value = serde_json::from_str(&text).expect("GeoJSON");
+        features.extend(collection["features"].as_array().expect("features").iter().cloned());
+    }
     let mut names = BTreeSet::new();
-    for record in records {
-        for (key, value) in record["fields"].as_object().expect("fields") {
-            if value.is_string() {
+    for feature in &features {
+        for (key, value) in feature["properties"].as_object().into_iter().flatten() {
+            if value.is_string() && key != "id" {
                 names.insert(key.clone());
             }
         }
     }
     let mut fields = vec![Field::new("id", "Id", FieldType::Int)];
-    let mut columns: Vec<ArrayRef> =
-        vec![Arc::new(Int64Array::from_iter_values(0..records.len() as i64))];
+    let rows = i64::try_from(features.len()).expect("few features");
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(0..rows))];
     for name in &names {
         fields.push(Field::new(name, name, FieldType::Text));
         let values: Vec<Option<&str>> =
-            records.iter().map(|r| r["fields"][name.as_str()].as_str()).collect();
+            features.iter().map(|f| f["properties"][name.as_str()].as_str()).collect();
         columns.push(Arc::new(StringArray::from(values)));
     }
     TestDataset::new(fields, columns)
@@ -282,22 +288,27 @@ async fn index_and_scan_agree_on_generated_text() {
 
 #[tokio::test]
 async fn index_and_scan_agree_on_real_records() {
-    let ds = real_velib();
+    let ds = real_records();
     assert_same_answers(
         &ds,
         &[
-            ("\"gare\"", Expect::Exact),
             ("\"rue\"", Expect::Exact),
-            ("\"Paris\"", Expect::Exact),
-            ("\"république\"", Expect::Exact),
-            ("\"saint*\"", Expect::Exact),
-            ("\"hôpital\"", Expect::Exact),
-            ("\"place bastille\"", Expect::Exact),
-            ("\"boulogne billancourt\"", Expect::Exact),
-            ("\"OUI\"", Expect::Exact),
-            ("search(\"republiqe\")", Expect::Candidates),
-            ("search(\"montpar\")", Expect::Candidates),
+            ("\"rhin\"", Expect::Exact),
+            ("\"cyclistes\"", Expect::Exact),
+            ("\"cyc*\"", Expect::Exact),
+            ("\"vers ville\"", Expect::Exact),
+            ("\"route\"", Expect::Exact),
+            ("\"élysée\"", Expect::Exact),
+            ("\"Hôtel de Ville\"", Expect::Exact),
+            ("\"parcs\"", Expect::Exact),
+            ("\"jardin strasbourg\"", Expect::Exact),
+            ("\"eurometropole\"", Expect::Exact),
+            ("\"pantheon\"", Expect::Exact),
+            ("search(\"cycliste\")", Expect::Candidates),
+            ("search(\"rhn\")", Expect::Candidates),
+            ("search(\"batignoles\")", Expect::Candidates),
             ("suggest(\"ville\")", Expect::Candidates),
+            ("name LIKE \"rue\"", Expect::Candidates),
         ],
     )
     .await;
