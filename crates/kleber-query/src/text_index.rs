@@ -566,9 +566,10 @@ pub(crate) fn narrow(
     let mut rows: Option<Vec<u32>> = None;
     let mut answered = Vec::new();
     for (span, condition) in &conditions {
-        // No words: the condition keeps every row (and, bare, can go).
+        // No words: the condition keeps every row (and, bare, can go), unless there is no
+        // text field at all, where a bare string keeps none (as the scan lowers it).
         if condition.terms.is_empty() {
-            if condition.bare && exact_fields {
+            if condition.bare && exact_fields && !visible_text_fields.is_empty() {
                 answered.push((condition.clause, *span));
             }
             continue;

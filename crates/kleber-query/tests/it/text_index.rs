@@ -340,3 +340,22 @@ async fn a_version_without_index_is_answered_by_the_scan_and_indexed_in_the_back
     assert!(!ds.engine.has_text_index(&ds.dataset), "a stale index is not used");
     assert_eq!(ids(&ds, "NOT (NOT \"gare\")").await, scan);
 }
+
+#[tokio::test]
+async fn a_dataset_without_text_fields_finds_nothing_either_way() {
+    let fields = vec![Field::new("id", "Id", FieldType::Int)];
+    let ds = TestDataset::new(fields, vec![Arc::new(Int64Array::from_iter_values(0..50))]);
+    assert_same_answers(
+        &ds,
+        &[
+            ("\"*\"", Expect::NotNarrowed),
+            ("\"12\"", Expect::Exact),
+            ("id < 10", Expect::NotNarrowed),
+            ("id >= 10", Expect::NotNarrowed),
+            ("id > 5", Expect::NotNarrowed),
+        ],
+    )
+    .await;
+    assert_eq!(ds.count("\"*\"").await.expect("count"), 0);
+    assert_eq!(ds.count("id >= 10").await.expect("count"), 40);
+}
