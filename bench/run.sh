@@ -80,6 +80,7 @@ declare -A script=(
   [a]=a_ingest.py [b]=b_page.py [c]=c_groupby.py [d]=d_small.py
   [e]=e_export.py [f]=f_catalog_search.py [g]=g_idle_start.py [h]=h_map.py
 )
+script+=([i]=i_fulltext.py [j]=j_record_id.py [k]=k_facets.py [l]=l_portal_page.py)  # issue 17, by name
 started=$(date +%s)
 failed=()
 echo "== scenarios: ${scenarios[*]} (ROWS=${ROWS:-2000000}; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
