@@ -546,9 +546,9 @@ pub(crate) fn narrow(
         parsed.push(ast);
     }
     let mut conditions = Vec::new();
-    for clause in 0..parsed.len() {
+    for (clause, ast) in parsed.iter().enumerate() {
         let mut parts = Vec::new();
-        conjuncts(&parsed[clause], &mut parts);
+        conjuncts(ast, &mut parts);
         for part in parts {
             let Some((query, mode, bare)) = full_text(part) else { continue };
             if crate::limits::check_text_literal(query).is_some() {
