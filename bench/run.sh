@@ -82,6 +82,7 @@ declare -A script=(
   # issue 17, the uncached scan path: every request differs, Kleber's cache is off
   [m]=m_scan_page.py [n]=n_scan_groupby.py [o]=o_scan_small.py [p]=p_import.py
 )
+script+=([i]=i_fulltext.py [j]=j_record_id.py [k]=k_facets.py [l]=l_portal_page.py)  # issue 17, by name
 started=$(date +%s)
 failed=()
 echo "== scenarios: ${scenarios[*]} (ROWS=${ROWS:-2000000}; load average: $(cut -d' ' -f1-3 /proc/loadavg))"

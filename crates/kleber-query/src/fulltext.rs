@@ -267,7 +267,7 @@ impl<'a> Matcher<'a> {
 }
 
 /// The strings of a column, borrowed without copying for the string types.
-enum Strings {
+pub(crate) enum Strings {
     Utf8(StringArray),
     Large(LargeStringArray),
     View(StringViewArray),
@@ -293,14 +293,14 @@ impl Strings {
 }
 
 /// A text column, plain or multivalued.
-enum TextColumn {
+pub(crate) enum TextColumn {
     Plain(Strings),
     List(ListArray, Strings),
     LargeList(LargeListArray, Strings),
 }
 
 impl TextColumn {
-    fn new(array: &ArrayRef) -> Result<Self> {
+    pub(crate) fn new(array: &ArrayRef) -> Result<Self> {
         Ok(match array.data_type() {
             DataType::List(_) => {
                 let list = array.as_list::<i32>();
@@ -316,7 +316,7 @@ impl TextColumn {
 
     /// Whether `f` holds for one of the non-null values of `row` (one, or the items of a
     /// multivalued field); stops at the first that does.
-    fn any_value(&self, row: usize, mut f: impl FnMut(&str) -> bool) -> bool {
+    pub(crate) fn any_value(&self, row: usize, mut f: impl FnMut(&str) -> bool) -> bool {
         match self {
             TextColumn::Plain(strings) => strings.get(row).is_some_and(f),
             TextColumn::List(list, strings) => {

@@ -33,6 +33,7 @@ mod record_index;
 mod refine;
 mod row_expr;
 mod text;
+mod text_index;
 
 /// Entry points of the fuzz targets (`crates/kleber-query/fuzz`); not an API to build on.
 #[doc(hidden)]
@@ -123,6 +124,25 @@ fn apply_view(table: DataFrame, dataset: &DatasetRef) -> Result<DataFrame> {
     }
     let names: Vec<&str> = dataset.fields.iter().map(|f| f.name.as_str()).collect();
     Ok(df.select_columns(&names)?)
+}
+
+/// `table` (the stored scan of `dataset`) narrowed by its full-text index to the rows that
+/// may match `query`, under the view, with the query left to run on them (the conditions the
+/// index answered exactly removed); `None` when the index does not narrow this query.
+fn narrow(
+    ctx: &SessionContext,
+    table: &DataFrame,
+    dataset: &DatasetRef,
+    query: &RecordsQuery,
+    index: &text_index::TextIndex,
+) -> Result<Option<(DataFrame, RecordsQuery)>> {
+    let visible = text_index::text_field_names(&dataset.fields);
+    let Some(narrowed) = text_index::narrow(index, &query.r#where, &visible)? else {
+        return Ok(None);
+    };
+    let rows = text_index::SelectedRows::restrict(ctx, table, &narrowed.rows, index.rows)?;
+    let short = RecordsQuery { r#where: narrowed.r#where, ..query.clone() };
+    Ok(Some((apply_view(rows, dataset)?, short)))
 }
 
 impl DatasetRef {
@@ -249,6 +269,8 @@ pub struct Engine {
     in_memory: memory::MemoryTables,
     /// Versions' (record id, row digest) pairs, for diffs ([`changes`]).
     digests: std::sync::Arc<changes::DigestCache>,
+    /// Full-text indexes of records by (uid, version), opened (or built) on first use.
+    texts: std::sync::Arc<text_index::TextIndexes>,
 }
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
@@ -281,6 +303,7 @@ impl Engine {
             indexes: std::sync::Arc::default(),
             in_memory: memory::MemoryTables::new(limits.in_memory_bytes),
             digests: std::sync::Arc::default(),
+            texts: std::sync::Arc::default(),
         })
     }
 
@@ -342,6 +365,57 @@ impl Engine {
         apply_view(self.stored_scan(dataset).await?, dataset)
     }
 
+    /// The scan of a query that may use the version's full-text index: with the index (when
+    /// the `where` clauses hold a full-text condition and the index is there), the stored
+    /// scan, to narrow and put under the view with [`narrow`]; else the ordinary scan. A
+    /// version without an index gets one built in the background, once.
+    async fn text_scan(
+        &self,
+        dataset: &DatasetRef,
+        query: &RecordsQuery,
+    ) -> Result<(DataFrame, Option<std::sync::Arc<text_index::TextIndex>>)> {
+        if !text_index::wanted(&query.r#where) {
+            return Ok((self.scan(dataset).await?, None));
+        }
+        let key = (dataset.uid.clone(), dataset.version);
+        let Some(index) = self.texts.get(&key, &dataset.data_path) else {
+            let stored = dataset.view.as_ref().map_or(&dataset.fields, |v| &v.stored);
+            self.texts.build_in_background(key, dataset.data_path.clone(), stored.clone());
+            return Ok((self.scan(dataset).await?, None));
+        };
+        Ok((self.stored_scan(dataset).await?, Some(index)))
+    }
+
+    /// Builds the full-text index of a version now, unless it has one (tests, and callers that
+    /// want it ready before the first search, e.g. right after a publish).
+    pub async fn build_text_index(&self, dataset: &DatasetRef) -> Result<()> {
+        let stored = dataset.view.as_ref().map_or(&dataset.fields, |v| &v.stored).clone();
+        let path = dataset.data_path.clone();
+        tokio::task::spawn_blocking(move || text_index::build(&path, &stored))
+            .await
+            .map_err(|e| Error::Internal(format!("text index build failed: {e}")))?
+    }
+
+    /// Whether the version has a full-text index on disk (tests, diagnostics).
+    pub fn has_text_index(&self, dataset: &DatasetRef) -> bool {
+        text_index::TextIndex::open(&dataset.data_path).ok().flatten().is_some()
+    }
+
+    /// The rows (numbers in the version's data file) that the version's full-text index
+    /// selects for `where_clauses`, as a query would read them; `None` when there is no index
+    /// or it does not narrow these clauses (tests, diagnostics).
+    pub fn text_index_rows(
+        &self,
+        dataset: &DatasetRef,
+        where_clauses: &[String],
+    ) -> Result<Option<Vec<u32>>> {
+        let Some(index) = text_index::TextIndex::open(&dataset.data_path)? else {
+            return Ok(None);
+        };
+        let visible = text_index::text_field_names(&dataset.fields);
+        Ok(text_index::narrow(&index, where_clauses, &visible)?.map(|n| n.rows))
+    }
+
     /// The whole stored table of `dataset`'s version (never handed to a query as is when the
     /// dataset has a view).
     async fn stored_scan(&self, dataset: &DatasetRef) -> Result<DataFrame> {
@@ -384,10 +458,19 @@ impl Engine {
     /// share the time limit.
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
         let deadline = self.deadline();
-        let table = self.scan(dataset).await?;
+        let (table, index) = self.text_scan(dataset, query).await?;
         let in_memory = self.in_memory.get(&(dataset.uid.clone(), dataset.version)).is_some();
         let (fields, query) = (dataset.fields.clone(), query.clone());
-        let work = async move { plan::plan(table, &fields, &query, None) };
+        let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
+        let work = async move {
+            let Some(index) = index else { return plan::plan(table, &fields, &query, None) };
+            let Some((narrowed, short)) = narrow(&ctx, &table, &viewed, &query, &index)? else {
+                return plan::plan(apply_view(table, &viewed)?, &fields, &query, None);
+            };
+            // A mistake elsewhere in the query is reported as written, not as rewritten.
+            plan::plan(narrowed, &fields, &short, None)
+                .or_else(|_| plan::plan(apply_view(table, &viewed)?, &fields, &query, None))
+        };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);
         if !in_memory {
@@ -437,9 +520,25 @@ impl Engine {
         requests: &[facets::FacetRequest],
     ) -> Result<Vec<facets::FacetGroup>> {
         let deadline = self.deadline();
-        let table = self.scan(dataset).await?;
+        let (table, index) = self.text_scan(dataset, query).await?;
         let (fields, query, requests) = (dataset.fields.clone(), query.clone(), requests.to_vec());
-        let work = async move { facets::compute(table, &fields, &query, &requests, None).await };
+        let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
+        let work = async move {
+            let Some(index) = index else {
+                return facets::compute(table, &fields, &query, &requests, None).await;
+            };
+            let Some((narrowed, short)) = narrow(&ctx, &table, &viewed, &query, &index)? else {
+                let table = apply_view(table, &viewed)?;
+                return facets::compute(table, &fields, &query, &requests, None).await;
+            };
+            match facets::compute(narrowed, &fields, &short, &requests, None).await {
+                Ok(groups) => Ok(groups),
+                Err(_) => {
+                    let table = apply_view(table, &viewed)?;
+                    facets::compute(table, &fields, &query, &requests, None).await
+                }
+            }
+        };
         self.on_cpu(deadline, work).await
     }
 

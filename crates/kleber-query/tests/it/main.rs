@@ -6,3 +6,4 @@ mod geo;
 mod limits;
 mod scan;
 mod text;
+mod text_index;

@@ -56,6 +56,7 @@ mod roundtrip;
 mod schemathesis;
 mod sessions;
 mod sources;
+mod text_index;
 mod uploads;
 mod v1_api;
 mod v20_api;
