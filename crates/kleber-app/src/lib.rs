@@ -26,8 +26,10 @@ pub mod grants;
 pub mod harvest_ods;
 pub mod import;
 pub mod manage;
+pub mod notifications;
 pub mod policy;
 pub mod portal;
+pub mod publications;
 pub mod push;
 mod resolve;
 pub mod rules;
@@ -38,6 +40,7 @@ pub mod time_travel;
 pub mod uploads;
 pub mod versions;
 pub mod volatile;
+pub mod webhooks;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -246,6 +249,10 @@ pub struct App {
     outsider_counts: rules::OutsiderCounts,
     /// Remote sources: settings, HTTP client, runs in progress ([`sources`]).
     sources: sources::Sources,
+    /// Publication events ([`publications`]).
+    publications: publications::Publications,
+    /// Webhook deliveries ([`webhooks`]).
+    webhooks: webhooks::Webhooks,
 }
 
 impl App {
@@ -268,6 +275,8 @@ impl App {
             pusher: Arc::new(push::Pusher::default()),
             outsider_counts: rules::OutsiderCounts::default(),
             sources: sources::Sources::default(),
+            publications: publications::Publications::default(),
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 

@@ -23,6 +23,7 @@ pub trait Catalog:
     + crate::ManageCatalog
     + crate::PushKeyCatalog
     + crate::SourceCatalog
+    + crate::FeedCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
     + Send

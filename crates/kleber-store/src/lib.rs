@@ -27,6 +27,7 @@
 pub mod accounts;
 mod catalog;
 mod error;
+pub mod feeds;
 pub mod freshness;
 mod layout;
 pub mod manage;
@@ -46,6 +47,7 @@ pub use accounts::{
 };
 pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use error::{Error, Result};
+pub use feeds::{Attempt, Delivery, FeedCatalog, Notification, RecentVersion, Webhook};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use portal::PortalCatalog;
 pub use publish::{CrashPoint, OrphanReport, PendingVersion, Publication, is_valid_dataset_id};

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 11;
+pub(crate) const SCHEMA_VERSION: i64 = 16;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -180,6 +180,9 @@ fn migrate_in_transaction(
     }
     if version < 11 {
         crate::sources::migrate_to_11(conn)?;
+    }
+    if version < 16 {
+        crate::feeds::migrate_to_16(conn)?;
     }
     Ok(())
 }
