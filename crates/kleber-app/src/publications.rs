@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -57,6 +57,22 @@ pub struct Publication {
 pub struct Publications {
     sender: broadcast::Sender<Publication>,
     started: AtomicBool,
+    /// Change streams open now, and how many may be.
+    streams: Arc<AtomicUsize>,
+    max_streams: AtomicUsize,
+}
+
+/// Default bound on change streams (Server-Sent Events) open at once.
+pub const DEFAULT_MAX_STREAMS: usize = 256;
+
+/// One open change stream's place, given back when dropped.
+#[derive(Debug)]
+pub struct StreamSlot(Arc<AtomicUsize>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Default for Publications {
@@ -64,6 +80,8 @@ impl Default for Publications {
         Publications {
             sender: broadcast::channel(CHANNEL_CAPACITY).0,
             started: AtomicBool::new(false),
+            streams: Arc::new(AtomicUsize::new(0)),
+            max_streams: AtomicUsize::new(DEFAULT_MAX_STREAMS),
         }
     }
 }
@@ -72,6 +90,27 @@ impl App {
     /// A receiver of every publication from now on (see the module for the guarantees).
     pub fn subscribe_publications(&self) -> broadcast::Receiver<Publication> {
         self.publications.sender.subscribe()
+    }
+
+    /// Sets how many change streams may be open at once (`--max-change-streams`).
+    pub fn set_max_streams(&self, max: usize) {
+        self.publications.max_streams.store(max, Ordering::SeqCst);
+    }
+
+    /// A place for one more change stream, or `None` when the bound is reached (the slot
+    /// is given back when dropped).
+    pub fn stream_slot(&self) -> Option<StreamSlot> {
+        let max = self.publications.max_streams.load(Ordering::SeqCst);
+        let streams = &self.publications.streams;
+        streams
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| StreamSlot(Arc::clone(streams)))
+    }
+
+    /// The bound on change streams open at once.
+    pub fn max_streams(&self) -> usize {
+        self.publications.max_streams.load(Ordering::SeqCst)
     }
 
     /// Starts the watcher, and the subscribers of this crate (webhook deliveries, followers'

@@ -75,6 +75,11 @@ pub fn routes() -> http::routes::Routes {
             api::management::sources::routes(),
             http::management::layers,
         )
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::webhooks::routes(),
+            http::management::layers,
+        )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)
         .mount("", openapi::routes(), plain)
         .merge_untabled(web::routes())
@@ -135,6 +140,8 @@ pub async fn serve_with(
     limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Publication events (webhooks, notifications, change streams): once per application.
+    state.app.start_publications();
     let service = NormalizePathLayer::trim_trailing_slash().layer(app(state));
     listener::serve_connections(listener, service, limits, shutdown).await
 }

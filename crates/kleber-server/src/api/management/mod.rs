@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod portal;
 pub mod sources;
 pub mod uploads;
+pub mod webhooks;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +29,7 @@ use utoipa::OpenApi;
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
 use sources::SourcesDoc;
+use webhooks::WebhooksDoc;
 
 /// Where the management API is mounted.
 pub const MANAGEMENT_V1: &str = "/api/management/v1";
@@ -349,7 +351,7 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &Security),
+    modifiers(&SourcesDoc, &WebhooksDoc, &Security),
     security(("apikey" = [])),
     paths(
         openapi,
