@@ -8,6 +8,9 @@
 //! `<version>:<n>`), then `version_end`. A comment line every [`KEEP_ALIVE`] keeps proxies from
 //! closing an idle stream.
 //!
+//! `timeout=N` ends the stream after N seconds (a client that polls; `timeout=0` only checks
+//! access).
+//!
 //! Bounds: at most `--max-change-streams` streams open at once (`503 ServerBusy` beyond);
 //! each client has a buffer of [`BUFFER`] events: a client that leaves it full for
 //! [`STALL`] is dropped with a final `dropped` event, so a slow reader never makes the server
@@ -20,11 +23,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kleber_app::changes::ChangesRequest;
 use kleber_app::publications::Publication;
 use kleber_app::{App, RequestContext};
@@ -34,18 +37,22 @@ use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::http::resolve::Caller;
+use crate::shared::params::Params;
 use crate::state::AppState;
 
 /// Events one client's buffer holds.
 pub const BUFFER: usize = 256;
 /// How long a full buffer may stay full before its client is dropped.
 pub const STALL: Duration = Duration::from_secs(10);
+/// The longest `timeout` a client may ask for, in seconds.
+pub const MAX_TIMEOUT: u64 = 86_400;
 /// Interval of the keep-alive comments.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// `GET /catalog/datasets/{id}/changes/stream`.
 #[utoipa::path(get, path = "/api/explore/v2.1/catalog/datasets/{dataset_id}/changes/stream", tag = "Explore v2.1",
-    params(("dataset_id" = String, Path, description = "Dataset identifier")),
+    params(("dataset_id" = String, Path, description = "Dataset identifier"),
+        ("timeout" = Option<u64>, Query, description = "End the stream after this many seconds (0 to 86400; default: never)")),
     responses((status = 200, description = "Server-Sent Events: `version`, one `change` per record added, removed or changed, `version_end` for each new version; `dropped` before a slow client is disconnected", content_type = "text/event-stream"),
               (status = 404, description = "Unknown dataset", body = crate::api::management::ErrorBody, content_type = "application/json"),
               (status = 503, description = "Too many streams open (ServerBusy)", body = crate::api::management::ErrorBody, content_type = "application/json")))]
@@ -53,7 +60,17 @@ pub async fn changes_stream(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref());
+    let timeout = match params.int("timeout")? {
+        None => None,
+        Some(n) => Some(u64::try_from(n).ok().filter(|n| *n <= MAX_TIMEOUT).ok_or_else(|| {
+            ApiError::bad_param(format!(
+                "Invalid value for timeout API parameter: {n} was found but 0 <= timeout <= {MAX_TIMEOUT} (seconds) is expected."
+            ))
+        })?),
+    };
     let ctx = caller.context();
     // Subscribe before resolving: no version published in between is missed.
     let events = state.app.subscribe_publications();
@@ -96,6 +113,12 @@ pub async fn changes_stream(
             }
         },
     );
+    // `timeout=N`: the stream ends after N seconds (clients that poll, tests).
+    let until = match timeout {
+        Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).boxed(),
+        None => futures::future::pending().boxed(),
+    };
+    let stream = stream.take_until(until);
     let response =
         Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response();
     // A client that stops reading while staying connected freezes the body where it is:

@@ -107,6 +107,15 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/sources/run", &[""]),
     ("/api/management/v1/datasets/{id}/sources/runs", &["", "?limit=5"]),
     // ---- remote sources (end) ----
+    // ---- change feeds (docs/feeds.md) (begin) ----
+    // The stream asked with timeout=0: access is checked, then it ends at once.
+    ("/api/explore/v2.1/catalog/datasets/{id}/versions.atom", &[""]),
+    ("/api/explore/v2.1/catalog/versions.atom", &["", "?limit=2"]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/changes/stream", &["?timeout=0"]),
+    ("/api/management/v1/webhooks", &[""]),
+    ("/api/management/v1/webhooks/{hook_id}", &[""]),
+    ("/api/management/v1/webhooks/{hook_id}/deliveries", &[""]),
+    // ---- change feeds (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).
@@ -589,6 +598,9 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     expand("{email}", &["viewer@ems.example".to_owned()]);
     expand("{key_id}", &["000000000000".to_owned()]);
     // ---- management API placeholders (end) ----
+    // ---- change feeds placeholders (begin) ----
+    expand("{hook_id}", &["1".to_owned(), "x".to_owned()]);
+    // ---- change feeds placeholders (end) ----
     // ---- back office placeholders (begin) ----
     expand("{upload}", &["0123456789abcdef0123456789abcdef".to_owned()]);
     // ---- back office placeholders (end) ----
