@@ -158,9 +158,11 @@ async fn each_version_is_an_atom_entry_with_its_summary_and_the_catalog_feed_kee
             assert_eq!(diff["records_changed"], s["records_changed"], "{diff}");
         }
     }
-    // Version 2 against 1: D added, C removed, B changed; version 3: E added, A changed.
-    assert_eq!(entries[1]["summary"], "1 records added, 1 removed, 1 changed since version 1.");
-    assert_eq!(entries[0]["summary"], "1 records added, 0 removed, 1 changed since version 2.");
+    // Without unique-id fields a record is known by all its values, so a changed value is a
+    // record removed and one added. Version 2 against 1: B,5 and C removed, B,6 and D added;
+    // version 3: A,3 removed, A,4 and E added.
+    assert_eq!(entries[1]["summary"], "2 records added, 2 removed, 0 changed since version 1.");
+    assert_eq!(entries[0]["summary"], "2 records added, 1 removed, 0 changed since version 2.");
 
     // The private dataset: not found anonymously, readable by its staff.
     let (status, _, body) =
