@@ -25,6 +25,7 @@ pub mod backoffice;
 pub mod format;
 pub mod geometry;
 pub mod i18n;
+pub mod notifications;
 pub mod pages;
 pub mod portal_admin;
 pub mod sources;

@@ -115,6 +115,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/webhooks", &[""]),
     ("/api/management/v1/webhooks/{hook_id}", &[""]),
     ("/api/management/v1/webhooks/{hook_id}/deliveries", &[""]),
+    ("/account/follow/{id}", &[""]),
+    ("/account/notifications", &[""]),
+    ("/account/notifications/", &[""]),
+    ("/account/notifications/read", &[""]),
     // ---- change feeds (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
