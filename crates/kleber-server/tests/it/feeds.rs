@@ -198,3 +198,118 @@ async fn each_version_is_an_atom_entry_with_its_summary_and_the_catalog_feed_kee
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("InvalidRESTParameterError") && body.contains("limit"), "{body}");
 }
+
+/// A client that does not follow redirects.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_follower_is_notified_of_a_new_version_and_marks_it_read() {
+    const PASSWORD: &str = "correct horse battery";
+    let dir = tempfile::tempdir().unwrap();
+    publish(dir.path(), "velos", "station,velos\nA,3\nB,5\n");
+    publish(dir.path(), "secret", "code,valeur\nzq8private,1\n");
+    let accounts = Accounts::new(Arc::new(Store::open(dir.path()).unwrap()));
+    accounts.set_visibility(&operator(), "secret", Visibility::Restricted).unwrap();
+    accounts.create_user(&operator(), "reader@example.org", None, false, Some(PASSWORD)).unwrap();
+    drop(accounts);
+    let data = dir.path().to_path_buf();
+    let server = TestServer::start(dir).await;
+    let http = client();
+    let base = server.base.clone();
+
+    // Sign in (the sign-in form's CSRF cookie), then read the session's CSRF token.
+    let login = http.get(format!("{base}/login/")).send().await.unwrap();
+    let token = crate::forms::cookie_value(&login, "kleber_csrf").unwrap();
+    let body = crate::forms::form(&[
+        ("csrf", &token),
+        ("email", "reader@example.org"),
+        ("password", PASSWORD),
+    ]);
+    let signed = http
+        .post(format!("{base}/login"))
+        .header("Cookie", format!("kleber_csrf={token}"))
+        .header("Origin", &base)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 303);
+    let cookie = format!(
+        "kleber_session={}",
+        crate::forms::cookie_value(&signed, "kleber_session").unwrap()
+    );
+    let page = |path: &'static str| {
+        let (http, base, cookie) = (http.clone(), base.clone(), cookie.clone());
+        async move {
+            let r =
+                http.get(format!("{base}{path}")).header("Cookie", cookie).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page("/account/notifications/").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"unread-count\">(0)"), "{html}");
+    let csrf = crate::forms::csrf_of(&page("/account/").await.1);
+    let post = |path: String, fields: Vec<(&'static str, String)>, csrf: String| {
+        let (http, base, cookie) = (http.clone(), base.clone(), cookie.clone());
+        async move {
+            let mut all = vec![("csrf", csrf.as_str())];
+            all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+            http.post(format!("{base}{path}"))
+                .header("Cookie", cookie)
+                .header("Origin", &base)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(crate::forms::form(&all))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Without the CSRF token: refused, nothing followed. A dataset one may not read: not
+    // found. Then following velos.
+    let refused = post("/account/follow/velos".to_owned(), vec![], "wrong".to_owned()).await;
+    assert_eq!(refused.status().as_u16(), 403);
+    let hidden = post("/account/follow/secret".to_owned(), vec![], csrf.clone()).await;
+    assert_eq!(hidden.status().as_u16(), 404);
+    let followed = post("/account/follow/velos".to_owned(), vec![], csrf.clone()).await;
+    assert_eq!(followed.status().as_u16(), 303);
+    assert_eq!(followed.headers()["location"], "/explore/dataset/velos/");
+
+    // Another process publishes velos (and secret): the follower is notified of velos only.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish(&data, "velos", "station,velos\nA,3\nB,6\nC,1\n");
+    publish(&data, "secret", "code,valeur\nzq8private,2\n");
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = page("/account/notifications/").await.1;
+        if html.contains("data-version=\"2\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(html.contains("data-dataset=\"velos\" data-version=\"2\""), "{html}");
+    assert!(html.contains("id=\"unread-count\">(1)"), "{html}");
+    assert!(html.contains("changes?from=1&#38;to=2"), "{html}");
+    assert!(!html.contains("zq8private") && !html.contains("data-dataset=\"secret\""), "{html}");
+
+    // Marked read; then unfollowed: the next version notifies nobody.
+    let read = post("/account/notifications/read".to_owned(), vec![], csrf.clone()).await;
+    assert_eq!(read.status().as_u16(), 303);
+    let (_, html) = page("/account/notifications/").await;
+    assert!(html.contains("id=\"unread-count\">(0)"), "{html}");
+    assert!(!html.contains("class=\"notification unread\""), "{html}");
+    let unfollowed =
+        post("/account/follow/velos".to_owned(), vec![("follow", "0".to_owned())], csrf).await;
+    assert_eq!(unfollowed.status().as_u16(), 303);
+    publish(&data, "velos", "station,velos\nA,4\n");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, html) = page("/account/notifications/").await;
+    assert!(!html.contains("data-version=\"3\""), "{html}");
+    // Signed out: sent to the sign-in page.
+    let anonymous = http.get(format!("{base}/account/notifications/")).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 303);
+}
