@@ -374,3 +374,53 @@ async fn hooks_are_registered_by_those_who_may_change_what_they_watch_and_privat
     let (_, list) = f.call("GET", "/webhooks", Some(&f.other_admin), None).await;
     assert_eq!(list, json!([]));
 }
+
+/// docs/feeds.md's examples, run as they are with bash and curl against a real server and a
+/// loopback receiver (`$RECEIVER`); then a publication reaches the hook they registered.
+#[tokio::test]
+async fn the_examples_of_the_feeds_guide_run() {
+    let f = fixture(true).await;
+    let (url, seen) = receiver(0).await;
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/feeds.md"))
+            .expect("docs/feeds.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.extend(current.take()),
+            (Some(block), text) => {
+                block.push_str(text);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    let work = tempfile::tempdir().unwrap();
+    for block in blocks {
+        let mut command = std::process::Command::new("bash");
+        command
+            .args(["-euo", "pipefail", "-c", &block])
+            .current_dir(work.path())
+            .env("KLEBER", &f.server.base)
+            .env("KEY", &f.editor)
+            .env("RECEIVER", &url);
+        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+        assert!(
+            output.status.success(),
+            "{block}\nfailed: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let hook: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("hook.json")).unwrap()).unwrap();
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish(&f.dir, "nom,places\nCentre,100\n");
+    wait_for(&seen, "the delivery to the hook of the guide", |s| !s.accepted.is_empty()).await;
+    let s = seen.lock().unwrap();
+    assert!(verify(&secret, &s.requests[0].2, &s.requests[0].3));
+}
