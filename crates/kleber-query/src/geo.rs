@@ -17,6 +17,7 @@
 
 mod aggregate;
 mod cluster;
+pub(crate) mod contain;
 pub(crate) mod parse;
 pub(crate) mod scalar;
 

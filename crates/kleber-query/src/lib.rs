@@ -68,6 +68,7 @@ pub use changes::{ChangeCounts, shared_fields, text_values};
 pub use datafusion::arrow::record_batch::RecordBatch;
 pub use datafusion::execution::SendableRecordBatchStream as RecordBatchStream;
 pub use error::{Clause, Error, Result};
+pub use geo::contain::{PolygonIndex, PolygonIndexBuilder};
 pub use lower::parse_date_literal;
 pub use plan::{ColumnRole, OutputColumn, PlannedQuery, RecordsQuery, SearchHook, parse_timezone};
 pub use record_id::is_record_id;

@@ -202,7 +202,7 @@ fn center_point(center: &QueryGeom) -> Result<Point<f64>> {
 }
 
 /// Runs `f`, turning a panic of a geometry algorithm on odd data into `None`.
-fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
     catch_unwind(AssertUnwindSafe(f)).ok().flatten()
 }
 
