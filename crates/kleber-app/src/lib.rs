@@ -30,9 +30,11 @@ pub mod harvest_dcat;
 pub mod harvest_ods;
 pub mod import;
 pub mod manage;
+pub mod notifications;
 pub mod policy;
 pub mod portal;
 pub mod processors;
+pub mod publications;
 pub mod push;
 mod resolve;
 pub mod retention;
@@ -44,6 +46,7 @@ pub mod time_travel;
 pub mod uploads;
 pub mod versions;
 pub mod volatile;
+pub mod webhooks;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -254,6 +257,10 @@ pub struct App {
     sources: sources::Sources,
     /// Derived datasets: recomputation state and visibility gates ([`derive`]).
     derivations: derive::Derivations,
+    /// Publication events ([`publications`]).
+    publications: publications::Publications,
+    /// Webhook deliveries ([`webhooks`]).
+    webhooks: webhooks::Webhooks,
 }
 
 impl App {
@@ -277,6 +284,8 @@ impl App {
             outsider_counts: rules::OutsiderCounts::default(),
             sources: sources::Sources::default(),
             derivations: derive::Derivations::default(),
+            publications: publications::Publications::default(),
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 

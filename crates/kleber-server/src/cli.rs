@@ -279,6 +279,17 @@ struct ServeArgs {
     /// datasets derived from it (further publications within it push it back).
     #[arg(long, env = "KLEBER_DERIVE_DEBOUNCE_MS", default_value_t = 2000)]
     derive_debounce_ms: u64,
+    /// Let webhooks post to loopback and private addresses (refused by default: a hook must
+    /// not reach the server's own network; docs/feeds.md#webhooks).
+    #[arg(long, env = "KLEBER_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// Longest one webhook delivery attempt may take, in seconds.
+    #[arg(long, env = "KLEBER_WEBHOOK_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    webhook_timeout: u64,
+    /// Change streams (Server-Sent Events) open at once; beyond, 503 ServerBusy.
+    #[arg(long, env = "KLEBER_MAX_CHANGE_STREAMS", default_value_t = kleber_app::publications::DEFAULT_MAX_STREAMS)]
+    max_change_streams: usize,
 }
 
 fn timezone(value: &str) -> Result<chrono_tz::Tz, String> {
@@ -615,6 +626,12 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                 timeout: Duration::from_secs(args.source_timeout),
             },
         });
+        state.app.set_webhook_settings(kleber_app::webhooks::WebhookSettings {
+            allow_private: args.webhook_allow_private,
+            timeout: Duration::from_secs(args.webhook_timeout),
+            ..kleber_app::webhooks::WebhookSettings::default()
+        });
+        state.app.set_max_streams(args.max_change_streams);
         kleber_app::schedule::spawn_scheduler(
             std::sync::Arc::clone(&state.app),
             std::sync::Arc::new(kleber_app::schedule::SystemClock),

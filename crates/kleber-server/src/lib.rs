@@ -17,8 +17,8 @@ pub mod api_v20;
 pub mod ckan;
 pub mod cli;
 mod cli_admin;
-mod cli_harvest;
 mod cli_derive;
+mod cli_harvest;
 mod cli_migrate;
 mod cli_processors;
 mod cli_retention;
@@ -99,6 +99,11 @@ pub fn routes() -> http::routes::Routes {
             api::management::retention::routes(),
             http::management::layers,
         )
+        .mount(
+            api::management::MANAGEMENT_V1,
+            api::management::webhooks::routes(),
+            http::management::layers,
+        )
         .mount(api::push::PUSH_1_0, api::push::routes(), plain)
         .mount("", openapi::routes(), plain)
         .merge_untabled(web::routes())
@@ -161,6 +166,8 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     // Every publication's summary and retention, in the background (docs/versions.md).
     state.app.spawn_version_worker();
+    // Publication events (webhooks, notifications, change streams): once per application.
+    state.app.start_publications();
     let service = NormalizePathLayer::trim_trailing_slash().layer(app(state));
     listener::serve_connections(listener, service, limits, shutdown).await
 }

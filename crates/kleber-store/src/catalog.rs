@@ -26,6 +26,7 @@ pub trait Catalog:
     + crate::HarvestCatalog
     + crate::ProcessorCatalog
     + crate::DerivationCatalog
+    + crate::FeedCatalog
     + crate::PortalCatalog
     + crate::VersionCatalog
     + crate::RetentionCatalog

@@ -28,6 +28,7 @@ pub mod accounts;
 mod catalog;
 pub mod derivations;
 mod error;
+pub mod feeds;
 pub mod freshness;
 pub mod harvests;
 mod layout;
@@ -51,6 +52,7 @@ pub use accounts::{
 pub use catalog::{AccessRule, Catalog, DatasetRecord, NewVersion, VersionRecord};
 pub use derivations::{DerivationCatalog, DerivationRecord, NewDerivation};
 pub use error::{Error, Result};
+pub use feeds::{Attempt, Delivery, FeedCatalog, Notification, RecentVersion, Webhook};
 pub use harvests::{HarvestCatalog, HarvestRecord, HarvestRun, HarvestedDataset};
 pub use manage::{Attachment, Lifecycle, ManageCatalog, ManagedDataset, VersionInfo};
 pub use portal::PortalCatalog;

@@ -26,6 +26,7 @@ pub mod derive;
 pub mod format;
 pub mod geometry;
 pub mod i18n;
+pub mod notifications;
 pub mod pages;
 pub mod portal_admin;
 pub mod sources;

@@ -7,9 +7,11 @@ pub mod clusters;
 pub mod datapackage;
 pub mod dcat;
 pub mod exports;
+pub mod feeds;
 pub mod management;
 pub mod push;
 pub mod records;
+pub mod sse;
 pub mod versions;
 
 use axum::response::Response;
@@ -50,6 +52,10 @@ pub fn routes() -> Vec<RouteDef> {
         // Versions and changes (docs/versions.md).
         def("/catalog/datasets/{id}/versions", DATASET, get(versions::list_versions)),
         def("/catalog/datasets/{id}/changes", DATASET, get(versions::get_changes)),
+        // Change feeds (docs/feeds.md): Atom feeds of versions and the changes stream.
+        def("/catalog/datasets/{id}/versions.atom", DATASET, get(feeds::dataset_feed)),
+        def("/catalog/versions.atom", Reads::Catalog, get(feeds::catalog_feed)),
+        def("/catalog/datasets/{id}/changes/stream", Reads::Private, get(sse::changes_stream)),
         // Data Package, RSS and data.json (docs/interoperability.md).
         def("/catalog/datasets/{id}/datapackage.json", DATASET, get(datapackage::get_datapackage)),
         def("/catalog/exports/rss", Reads::Catalog, get(catalog_feeds::export_rss)),

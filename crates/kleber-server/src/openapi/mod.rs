@@ -65,6 +65,8 @@ pub fn pages() -> Vec<(String, axum::routing::MethodRouter<crate::AppState>)> {
         crate::api::catalog_feeds::export_rss, crate::api::catalog_feeds::export_data_json,
         crate::api::datapackage::get_datapackage,
         crate::api::versions::list_versions, crate::api::versions::get_changes,
+        crate::api::feeds::dataset_feed, crate::api::feeds::catalog_feed,
+        crate::api::sse::changes_stream,
         crate::api_v20::root, crate::api_v20::catalog_root, crate::api_v20::list_datasets,
         crate::api_v20::get_dataset, crate::api_v20::get_records, crate::api_v20::get_record,
         crate::api_v20::list_exports, crate::api_v20::export, crate::api_v20::list_attachments,

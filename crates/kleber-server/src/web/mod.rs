@@ -22,6 +22,7 @@ pub mod errors;
 pub mod filters;
 pub mod home;
 pub mod lang;
+pub mod notifications;
 pub mod organizations;
 pub mod portal_admin;
 pub mod seo;
@@ -72,6 +73,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         routes.push((path.to_owned(), handler));
     }
     routes.extend(auth::routes());
+    routes.extend(notifications::routes());
     routes.extend(admin::routes());
     routes.extend(backoffice::routes());
     routes.extend(portal_admin::routes());

@@ -128,6 +128,19 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/retention", &[""]),
     ("/api/management/v1/portal/retention", &[""]),
     // ---- version retention (end) ----
+    // ---- change feeds (docs/feeds.md) (begin) ----
+    // The stream asked with timeout=0: access is checked, then it ends at once.
+    ("/api/explore/v2.1/catalog/datasets/{id}/versions.atom", &[""]),
+    ("/api/explore/v2.1/catalog/versions.atom", &["", "?limit=2"]),
+    ("/api/explore/v2.1/catalog/datasets/{id}/changes/stream", &["?timeout=0"]),
+    ("/api/management/v1/webhooks", &[""]),
+    ("/api/management/v1/webhooks/{hook_id}", &[""]),
+    ("/api/management/v1/webhooks/{hook_id}/deliveries", &[""]),
+    ("/account/follow/{id}", &[""]),
+    ("/account/notifications", &[""]),
+    ("/account/notifications/", &[""]),
+    ("/account/notifications/read", &[""]),
+    // ---- change feeds (end) ----
     // --- Uploads and the real-time push (issue 13: api/management/uploads.rs, api/push.rs).
     // Asked with GET: the POST and PUT routes answer 405 to everyone alike, and an upload
     // is only ever its owner's (UploadNotFound for every caller here).
@@ -613,6 +626,9 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     // ---- harvest placeholders (begin) ----
     expand("{harvest}", &["aucune".to_owned()]);
     // ---- harvest placeholders (end) ----
+    // ---- change feeds placeholders (begin) ----
+    expand("{hook_id}", &["1".to_owned(), "x".to_owned()]);
+    // ---- change feeds placeholders (end) ----
     // ---- back office placeholders (begin) ----
     expand("{upload}", &["0123456789abcdef0123456789abcdef".to_owned()]);
     // ---- back office placeholders (end) ----

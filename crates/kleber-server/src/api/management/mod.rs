@@ -12,14 +12,15 @@
 
 pub mod audit;
 pub mod datasets;
-pub mod harvests;
 pub mod derivation;
+pub mod harvests;
 pub mod orgs;
 pub mod portal;
 pub mod processors;
 pub mod retention;
 pub mod sources;
 pub mod uploads;
+pub mod webhooks;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -31,11 +32,12 @@ use utoipa::OpenApi;
 
 use crate::error::ApiError;
 use crate::http::routes::{Reads, RouteDef, def};
+use derivation::DerivationDoc;
 use harvests::HarvestsDoc;
 use processors::ProcessorsDoc;
-use derivation::DerivationDoc;
 use retention::RetentionDocs;
 use sources::SourcesDoc;
+use webhooks::WebhooksDoc;
 
 /// Where the management API is mounted.
 pub const MANAGEMENT_V1: &str = "/api/management/v1";
@@ -357,7 +359,15 @@ impl utoipa::Modify for Security {
 #[openapi(
     info(title = "Kleber management API", version = "1",
          description = "Publish and administer datasets of a Kleber portal. See docs/publishing.md."),
-    modifiers(&SourcesDoc, &HarvestsDoc, &ProcessorsDoc, &DerivationDoc, &RetentionDocs, &Security),
+    modifiers(
+        &SourcesDoc,
+        &HarvestsDoc,
+        &ProcessorsDoc,
+        &DerivationDoc,
+        &RetentionDocs,
+        &WebhooksDoc,
+        &Security
+    ),
     security(("apikey" = [])),
     paths(
         openapi,

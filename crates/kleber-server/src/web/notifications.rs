@@ -1,0 +1,129 @@
+//! Following datasets and the notifications page (docs/feeds.md#following-a-dataset):
+//!
+//! - `POST /account/follow/{id}` (a CSRF form; `follow=1` or `0`, optional `next`): the
+//!   signed-in user follows dataset `id` (which they must be able to read) or stops;
+//! - `GET /account/notifications`: the new versions of followed datasets, newest first, with
+//!   the unread count;
+//! - `POST /account/notifications/read` (a CSRF form): marks them read.
+//!
+//! Sessions only (a signed-out visitor is sent to the sign-in page); the use cases are
+//! `kleber_app::notifications`.
+
+use axum::Extension;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+use kleber_app::sessions::Session;
+use kleber_web::notifications::{NotificationMessages, NotificationView, NotificationsPage};
+
+use super::auth::{Asker, CsrfForm, no_store, page_ctx, redirect};
+use super::{Framing, PageError, html};
+use crate::state::AppState;
+
+/// The routes.
+pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
+    [
+        ("/account/follow/{id}", post(post_follow)),
+        ("/account/notifications", get(get_notifications)),
+        ("/account/notifications/", get(get_notifications)),
+        ("/account/notifications/read", post(post_read)),
+    ]
+    .into_iter()
+    .map(|(path, handler)| (path.to_owned(), handler))
+    .collect()
+}
+
+/// `POST /account/follow/{id}`.
+pub async fn post_follow(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    asker: Asker,
+    uri: OriginalUri,
+    session: Option<Extension<Session>>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let ctx = page_ctx(&headers, &uri, &asker);
+    if session.is_none() {
+        return Ok(redirect(&format!("/login/?next=/explore/dataset/{id}/")));
+    }
+    let follow = form.get("follow") != Some("0");
+    state
+        .app
+        .set_follow(&ctx.request(), &id, follow)
+        .await
+        .map_err(|e| PageError::from_api(&ctx, e))?;
+    let next = match form.get("next") {
+        Some("notifications") => "/account/notifications/".to_owned(),
+        _ => format!("/explore/dataset/{id}/"),
+    };
+    Ok(redirect(&next))
+}
+
+/// `GET /account/notifications`.
+pub async fn get_notifications(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    asker: Asker,
+    uri: OriginalUri,
+    session: Option<Extension<Session>>,
+) -> Result<Response, PageError> {
+    let ctx = page_ctx(&headers, &uri, &asker);
+    let Some(Extension(session)) = session else {
+        return Ok(redirect("/login/?next=/account/notifications/"));
+    };
+    let app_ctx = ctx.request();
+    let list = state.app.notifications(&app_ctx).await.map_err(|e| PageError::from_api(&ctx, e))?;
+    let unread = list.iter().filter(|n| !n.read).count();
+    let items = list
+        .into_iter()
+        .map(|n| NotificationView {
+            href: format!("/explore/dataset/{}/", n.dataset_id),
+            changes_href: n.previous.map(|p| {
+                format!(
+                    "/api/explore/v2.1/catalog/datasets/{}/changes?from={p}&to={}",
+                    n.dataset_id, n.version
+                )
+            }),
+            dataset_id: n.dataset_id,
+            title: n.dataset_title,
+            version: n.version,
+            created_at: n.created_at,
+            read: n.read,
+        })
+        .collect();
+    let m = NotificationMessages::of(ctx.lang);
+    let mut layout = ctx.layout(m.heading, "/account/notifications/");
+    layout.nav = "account";
+    let page = NotificationsPage {
+        layout,
+        m,
+        csrf: session.csrf_token(),
+        items,
+        unread: i64::try_from(unread).unwrap_or(i64::MAX),
+    };
+    let body = kleber_web::render(&page).map_err(|e| PageError::internal(&ctx, e))?;
+    Ok(no_store(html(&state, &ctx, StatusCode::OK, body, Framing::SameOrigin)))
+}
+
+/// `POST /account/notifications/read`.
+pub async fn post_read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    asker: Asker,
+    uri: OriginalUri,
+    session: Option<Extension<Session>>,
+    _form: CsrfForm,
+) -> Result<Response, PageError> {
+    let ctx = page_ctx(&headers, &uri, &asker);
+    if session.is_none() {
+        return Ok(redirect("/login/?next=/account/notifications/"));
+    }
+    state
+        .app
+        .mark_notifications_read(&ctx.request(), None)
+        .await
+        .map_err(|e| PageError::from_api(&ctx, e))?;
+    Ok(redirect("/account/notifications/"))
+}
