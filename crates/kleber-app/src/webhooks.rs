@@ -333,7 +333,7 @@ impl App {
     /// The change summary of the event's version (records added, removed, changed), when it
     /// can be computed.
     pub(crate) async fn version_summary_of(&self, event: &Publication) -> serde_json::Value {
-        match self.summarized_versions(&event.dataset_uid, &event.dataset_id).await {
+        match self.summarized_versions(&event.dataset_uid, &event.dataset_id, true).await {
             Ok(infos) => infos
                 .iter()
                 .find(|i| i.number == event.version)
