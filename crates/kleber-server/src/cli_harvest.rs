@@ -213,25 +213,5 @@ fn print_report(name: &str, report: &HarvestReport) {
         report.unchanged.len(),
         report.failed.len()
     );
-    for c in &report.copied {
-        println!("  copied {} ({} records, {})", c.id, c.records, c.format.unwrap_or("no data"));
-    }
-    for id in &report.removed {
-        println!("  removed {id} (gone from the source; in the trash, restorable)");
-    }
-    for id in &report.kept {
-        println!("  kept {id} (gone from the source; --delete-missing moves it to the trash)");
-    }
-    if !report.notes.is_empty() {
-        println!("Not carried over:");
-        for (id, why) in &report.notes {
-            println!("  {id}: {why}");
-        }
-    }
-    if !report.failed.is_empty() {
-        println!("Failed:");
-        for (id, why) in &report.failed {
-            println!("  {id}: {why}");
-        }
-    }
+    crate::cli_migrate::print_report_details(report, "--delete-missing");
 }

@@ -217,6 +217,12 @@ fn print_report(report: &HarvestReport, verb: &str, dir: &std::path::Path) {
         report.unchanged.len(),
         report.failed.len()
     );
+    print_report_details(report, "--remove-deleted");
+}
+
+/// The lines under a harvest report's summary: each dataset copied, removed or kept, what
+/// was not carried over, what failed; `delete_flag` is the option that removes the kept ones.
+pub(crate) fn print_report_details(report: &HarvestReport, delete_flag: &str) {
     for c in &report.copied {
         println!("  copied {} ({} records, {})", c.id, c.records, c.format.unwrap_or("no data"));
     }
@@ -224,7 +230,7 @@ fn print_report(report: &HarvestReport, verb: &str, dir: &std::path::Path) {
         println!("  removed {id} (gone from the source; in the trash, restorable)");
     }
     for id in &report.kept {
-        println!("  kept {id} (gone from the source; --remove-deleted moves it to the trash)");
+        println!("  kept {id} (gone from the source; {delete_flag} moves it to the trash)");
     }
     if !report.notes.is_empty() {
         println!("Not carried over:");
