@@ -383,7 +383,13 @@ impl Engine {
             self.texts.build_in_background(key, dataset.data_path.clone(), stored.clone());
             return Ok((self.scan(dataset).await?, None));
         };
-        Ok((self.stored_scan(dataset).await?, Some(index)))
+        let table = self.stored_scan(dataset).await?;
+        // A version held in memory is scanned faster than the index would narrow it, and its
+        // table is not the Parquet file a row selection applies to.
+        if self.in_memory.get(&key).is_some() {
+            return Ok((self.scan(dataset).await?, None));
+        }
+        Ok((table, Some(index)))
     }
 
     /// Builds the full-text index of a version now, unless it has one (tests, and callers that
