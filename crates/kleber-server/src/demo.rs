@@ -430,6 +430,25 @@ FROM "toilettes-publiques""#,
     ),
 ];
 
+/// What a reuser needs to know of a derived demo dataset besides its query: what it holds,
+/// who publishes it, under which licence (that of its inputs).
+fn derived_metas(id: &str) -> Value {
+    let description = match id {
+        "parkings-occupation-detaillee" => {
+            "<p>L'occupation des parkings en temps réel, complétée par leur adresse, leur tarif et leur hauteur maximale (jointure avec le référentiel des parkings).</p>"
+        }
+        "comptages-velos-mensuels" => {
+            "<p>Les comptages vélos journaliers additionnés par mois et par compteur.</p>"
+        }
+        _ => "<p>Les toilettes publiques, chacune avec le quartier qui la contient.</p>",
+    };
+    json!({
+        "description": description,
+        "publisher": "Eurométropole de Strasbourg", "license": "Licence Ouverte v2.0",
+        "license_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+    })
+}
+
 /// Year, month, day of a day count since 1970-01-01.
 fn civil(days: i64) -> (i64, u32, u32) {
     let date = chrono::DateTime::from_timestamp(days * 86_400, 0).map(|d| d.date_naive());
@@ -501,6 +520,9 @@ pub async fn ensure(app: &App) -> anyhow::Result<Vec<&'static str>> {
         )
         .await
         .with_context(|| format!("cannot compute the derived demo dataset {id}"))?;
+        if let Value::Object(metas) = derived_metas(id) {
+            app.update_metas(&ctx, id, metas).await?;
+        }
         loaded.push(id);
     }
     Ok(loaded)
