@@ -691,10 +691,10 @@ impl Builder {
         if d.archived {
             self.add(&node, term(ADMS, "status"), status.clone());
         }
+        // The sources are only named, not typed: a `dcat:Dataset` node without its
+        // description would be a second, empty dataset to a harvester (and on another page).
         for source in &d.derived_from {
-            let s = iri(source)?;
-            self.add(&node, term(PROV, "wasDerivedFrom"), s.clone());
-            self.a(&s, term(DCAT, "Dataset"));
+            self.add(&node, term(PROV, "wasDerivedFrom"), iri(source)?);
         }
         let hvd = match (self.profile, d.hvd_category.as_deref().and_then(vocab::hvd_category)) {
             (Profile::V3, Some((category, label))) => {

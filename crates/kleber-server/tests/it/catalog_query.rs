@@ -59,7 +59,9 @@ async fn catalog_where_order_by_refine_and_search() {
 
     let mobility: Vec<String> = datasets
         .iter()
-        .filter(|d| meta(d, "theme").as_array().unwrap().contains(&Value::from("Mobilité")))
+        .filter(|d| {
+            meta(d, "theme").as_array().is_some_and(|t| t.contains(&Value::from("Mobilité")))
+        })
         .map(|d| d["dataset_id"].as_str().unwrap().to_owned())
         .collect();
     let v =
