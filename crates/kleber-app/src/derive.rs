@@ -14,7 +14,7 @@
 //!   current versions of a derivation's inputs differ from those its current version read,
 //!   it is due after a debounce delay (each further change pushes it back); a failure keeps
 //!   the last good version and records why (`last_error`).
-//! - Visibility ([`Derivations::gate`]): a derived dataset is seen only by callers who may
+//! - Visibility (`Derivations::gate`): a derived dataset is seen only by callers who may
 //!   read (whole) every input that is not public or that the definer saw past its access
 //!   rule, unless an admin of every such input's organization allowed it
 //!   ([`App::allow_derivation`]).

@@ -7,7 +7,7 @@
 //! - `dcat`: a DCAT-AP catalog in Turtle, RDF/XML or JSON-LD, paged with Hydra
 //!   ([`crate::harvest_dcat`]).
 //!
-//! The CKAN and DCAT harvesters turn the source into [`Item`]s (a dataset's metadata, the
+//! The CKAN and DCAT harvesters turn the source into `Item`s (a dataset's metadata, the
 //! files that may be its data, its attachments); this module copies them the same way:
 //!
 //! - each item becomes the dataset `<harvest name>-<source id>` (slugged, at most 100

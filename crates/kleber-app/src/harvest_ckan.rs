@@ -1,6 +1,6 @@
 //! The CKAN harvester: a portal's Action API (`/api/3/action/package_search`, paged with
 //! `rows`/`start`, with the harvest's `q` and `fq`; `package_show` for a list of ids) turned
-//! into [`Item`]s (docs/harvest.md#ckan).
+//! into `Item`s (docs/harvest.md#ckan).
 //!
 //! A package becomes a dataset: `title`; `notes` (Markdown) → `description` (rendered as the
 //! back office renders it); `tags` → `keyword`; `groups` → `theme`; `license_title` (else

@@ -1,6 +1,6 @@
 //! The DCAT-AP harvester: a catalog in Turtle, RDF/XML or JSON-LD (its syntax from the
 //! `Content-Type`, else the URL's extension; parsed with `oxrdfio`), paged with Hydra (every
-//! `hydra:next` or `hydra:nextPage` link is followed, each page once), turned into [`Item`]s
+//! `hydra:next` or `hydra:nextPage` link is followed, each page once), turned into `Item`s
 //! (docs/harvest.md#dcat-ap).
 //!
 //! A `dcat:Dataset` becomes a dataset: `dct:identifier` (else its IRI) is its id at the

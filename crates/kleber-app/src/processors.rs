@@ -12,7 +12,7 @@
 //! polygon of another dataset containing each point, through
 //! `kleber_query::PolygonIndex`).
 //!
-//! A pipeline is compiled once over the fields read ([`compile`]: every name, type and
+//! A pipeline is compiled once over the fields read (`compile`: every name, type and
 //! expression checked, joined datasets loaded), then run batch by batch over the Parquet file
 //! the reader wrote, into a new Parquet file that replaces it. Any error names the step (its
 //! number, from 1, and kind) and the field; the publication then fails and the current

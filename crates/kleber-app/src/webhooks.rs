@@ -4,7 +4,7 @@
 //! - Registered by those who may change what they watch: a dataset's editors (as the
 //!   management API decides, `manage::check_manage`) or an organization's admins. The secret
 //!   is made here (256 random bits) and shown once, at creation.
-//! - Each [`Publication`](crate::publications::Publication) becomes one delivery per hook,
+//! - Each [`Publication`] becomes one delivery per hook,
 //!   queued in the catalog (at most [`WebhookSettings::queue_bound`] pending per hook: older
 //!   ones are dropped and say so in the log) and posted by the dispatcher task with
 //!   `Content-Type: application/json`, `Kleber-Event`, `Kleber-Delivery` (the delivery's id,
