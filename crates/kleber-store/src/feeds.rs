@@ -14,12 +14,13 @@
 //! row of `notifications` for the user, read or not. Rows go with their dataset, user or hook
 //! (`ON DELETE CASCADE`).
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use crate::accounts::Actor;
 use crate::error::{Error, Result};
 use crate::publish::now_rfc3339;
+use crate::sources::quiet;
 use crate::sqlite::SqliteCatalog;
 use crate::sqlite_accounts::{append, dataset_uid};
 
@@ -259,17 +260,6 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         last_status: r.get(7)?,
         last_error: r.get(8)?,
     })
-}
-
-/// Runs `f` in an immediate transaction that does not bump the generation.
-fn quiet<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-) -> Result<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
 }
 
 impl FeedCatalog for SqliteCatalog {

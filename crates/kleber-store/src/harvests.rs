@@ -15,12 +15,13 @@
 //! Setting and deleting a harvest source are audited (`harvest.set`, `harvest.delete`) and
 //! bump the generation; runs and the bookkeeping of harvested datasets do not.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use crate::accounts::Actor;
 use crate::error::Result;
 use crate::publish::now_rfc3339;
+use crate::sources::quiet;
 use crate::sqlite::{SqliteCatalog, write};
 use crate::sqlite_accounts::{append, dataset_uid};
 
@@ -213,17 +214,6 @@ fn row_to_harvested(r: &rusqlite::Row<'_>) -> rusqlite::Result<HarvestedDataset>
         harvested_at: r.get(5)?,
         gone_at: r.get(6)?,
     })
-}
-
-/// Runs `f` in an immediate transaction that does not bump the generation.
-fn quiet<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-) -> Result<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
 }
 
 impl HarvestCatalog for SqliteCatalog {

@@ -170,7 +170,7 @@ fn row_to_source(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
 }
 
 /// Runs `f` in an immediate transaction that does not bump the generation.
-fn quiet<T>(
+pub(crate) fn quiet<T>(
     conn: &mut Connection,
     f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
