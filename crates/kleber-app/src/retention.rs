@@ -364,9 +364,9 @@ impl App {
     }
 
     /// Starts the task that follows every publication (from any path: import, upload, push,
-    /// source run, harvest, restore): it computes the new version's change summary and
-    /// applies the dataset's retention, in the background right after the publication
-    /// (`kleber serve` starts it; a publication's answer does not wait for it).
+    /// source run, harvest, restore): it writes the new version's digest file, computes its
+    /// change summary and applies the dataset's retention, in the background right after the
+    /// publication (`kleber serve` starts it; a publication's answer does not wait for it).
     pub fn spawn_version_worker(self: &Arc<App>) -> tokio::task::JoinHandle<()> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         self.store.on_publish(Box::new(move |id| {
@@ -381,8 +381,10 @@ impl App {
         })
     }
 
-    /// What follows a publication of dataset `id`: its summary, then its retention.
+    /// What follows a publication of dataset `id`: the new version's digest file, its
+    /// summary (which reads the digests), then its retention.
     pub async fn after_publish(&self, id: &str, now: DateTime<Utc>) {
+        self.prepare_latest_digests(id).await;
         self.summarize_latest(id).await;
         if let Err(e) = self.apply_retention(id, now).await {
             tracing::warn!(dataset = %id, error = %e, "retention not applied after a publication");

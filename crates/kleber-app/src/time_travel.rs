@@ -325,6 +325,35 @@ impl App {
         })
     }
 
+    /// Writes the digest file of dataset `id`'s current version (after a publish: the
+    /// version worker), so that its first diff reads each record's digest instead of hashing
+    /// every row (docs/versions.md#cost). A failure is logged, not returned: a diff computes
+    /// the digests it lacks.
+    pub async fn prepare_latest_digests(&self, id: &str) {
+        let lookup = id.to_owned();
+        let found = self
+            .on_store(move |store| {
+                let c = store.catalog();
+                let Some(d) = c.managed_dataset(&lookup)? else { return Ok(None) };
+                let Some(number) = d.current_version else { return Ok(None) };
+                Ok(c.version_record(&d.uid, number)?.map(|v| whole_ref(&d.uid, &v)))
+            })
+            .await;
+        let outcome = match found {
+            Ok(Some(dataset)) => self
+                .engine
+                .prepare_digests(&dataset, SUMMARY_TIME_LIMIT)
+                .await
+                .map(|_| ())
+                .map_err(Error::from),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!("digests of the new version of {id} not written: {e}");
+        }
+    }
+
     /// Computes and stores the summary of dataset `id`'s newest version (after a publish).
     /// A failure is logged, not returned: the summary is computed again when listed.
     pub async fn summarize_latest(&self, id: &str) {

@@ -30,9 +30,9 @@ use datafusion::prelude::DataFrame;
 use futures::StreamExt;
 use kleber_types::Field;
 
+use crate::digest_file::{self, Entry, RowDigests};
 use crate::lower::column;
 use crate::plan::PlannedQuery;
-use datafusion::common::hash_utils::{HLL_RANDOM_STATE, create_hashes};
 
 use crate::record_id::{digests, hashed_names, names_digest};
 use crate::{DatasetRef, Engine, Result};
@@ -56,19 +56,34 @@ pub fn shared_fields(from: &[Field], to: &[Field]) -> Vec<String> {
         .collect()
 }
 
-/// One version's `(record id, row digest)` pairs, sorted.
+/// One version's `(record id, row digest)` pairs, sorted by id.
 #[derive(Debug)]
 pub(crate) struct Digests {
-    rows: Vec<([u8; 20], u64)>,
+    rows: Vec<Entry>,
+    /// Whether the entries' row numbers are those of the version's Parquet file (read from
+    /// the file without a view), so the second pass can read only the changed rows.
+    in_file: bool,
 }
 
 impl Digests {
     fn bytes(&self) -> usize {
-        self.rows.len() * std::mem::size_of::<([u8; 20], u64)>()
+        self.rows.len() * std::mem::size_of::<Entry>()
+    }
+
+    /// The row numbers (in the file, ascending) of the records whose ids are `ids` (sorted).
+    fn rows_of(&self, ids: &[[u8; 20]]) -> Vec<u32> {
+        let mut rows = Vec::new();
+        let mut from = 0;
+        for id in ids {
+            from += self.rows[from..].partition_point(|e| e.id < *id);
+            rows.extend(self.rows[from..].iter().take_while(|e| e.id == *id).map(|e| e.row));
+        }
+        rows.sort_unstable();
+        rows
     }
 }
 
-/// Memory the cached digests may hold together (about 9 million rows).
+/// Memory the cached digests may hold together (about 8 million rows).
 const MAX_DIGEST_BYTES: usize = 256 << 20;
 
 /// (uid and view, version, shared fields joined).
@@ -115,13 +130,13 @@ fn merge(old: &Digests, new: &Digests) -> ChangeList {
     let mut list = ChangeList::default();
     while i < a.len() || j < b.len() {
         let id = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.0.min(y.0),
-            (Some(x), None) => x.0,
-            (None, Some(y)) => y.0,
+            (Some(x), Some(y)) => x.id.min(y.id),
+            (Some(x), None) => x.id,
+            (None, Some(y)) => y.id,
             (None, None) => break,
         };
-        let i_end = i + a[i..].iter().take_while(|r| r.0 == id).count();
-        let j_end = j + b[j..].iter().take_while(|r| r.0 == id).count();
+        let i_end = i + a[i..].iter().take_while(|r| r.id == id).count();
+        let j_end = j + b[j..].iter().take_while(|r| r.id == id).count();
         let (olds, news) = (&a[i..i_end], &b[j..j_end]);
         let before = list.counts;
         if news.is_empty() {
@@ -130,7 +145,7 @@ fn merge(old: &Digests, new: &Digests) -> ChangeList {
             list.counts.added += news.len() as u64;
         } else {
             for o in olds {
-                list.counts.changed += news.iter().filter(|n| n.1 != o.1).count() as u64;
+                list.counts.changed += news.iter().filter(|n| n.hash != o.hash).count() as u64;
             }
         }
         if list.counts != before {
@@ -169,8 +184,22 @@ fn side(
     Ok(df.filter(crate::id_set::id_in(id, ids.to_vec()))?.select(exprs)?)
 }
 
+/// The digests of every field of the version stored at `path`: its digest file, or computed
+/// from its Parquet file and written beside it (a file that cannot be written is not an
+/// error: the digests are computed again next time).
+fn stored_digests(path: &std::path::Path, fields: &[Field]) -> Result<RowDigests> {
+    if let Some(stored) = digest_file::read(path, fields) {
+        return Ok(stored);
+    }
+    let computed = digest_file::compute(path, fields)?;
+    let _ = digest_file::write(path, fields, &computed);
+    Ok(computed)
+}
+
 impl Engine {
-    /// `dataset`'s digests over the fields `shared` (cached).
+    /// `dataset`'s digests over the fields `shared` (cached). Without a view, from the
+    /// version's digest file ([`digest_file`]), computed and written first when it is missing
+    /// or unreadable; with a view, from the view's scan.
     async fn version_digests(
         &self,
         dataset: &DatasetRef,
@@ -183,24 +212,39 @@ impl Engine {
         let ids = hashed_names(&dataset.fields);
         let mut names = ids.clone();
         names.extend(shared.iter().filter(|s| !ids.contains(s)).cloned());
-        let df = match cached {
-            Some(_) => None,
-            None => {
+        let df = match (&cached, &dataset.view) {
+            (None, Some(_)) => {
                 let columns: Vec<Expr> = names.iter().map(|n| column(n)).collect();
                 Some(self.scan(dataset).await?.select(columns)?)
             }
+            _ => None,
         };
+        let (path, fields) = (dataset.data_path.clone(), dataset.fields.clone());
         let shared = shared.to_vec();
         Ok(async move {
+            if let Some(cached) = cached {
+                return Ok(cached);
+            }
             let Some(df) = df else {
-                return cached.ok_or_else(|| crate::Error::Internal("digests vanished".to_owned()));
+                // No view: the stored digests, less the fields the other version lacks.
+                let work = move || -> Result<Arc<Digests>> {
+                    let mut stored = stored_digests(&path, &fields)?;
+                    let others: Vec<String> = fields
+                        .iter()
+                        .map(|f| f.name.clone())
+                        .filter(|n| !shared.contains(n))
+                        .collect();
+                    digest_file::subtract(&path, &others, &mut stored)?;
+                    Ok(cache.put(key, Digests { rows: stored.entries, in_file: true }))
+                };
+                return tokio::task::spawn_blocking(work)
+                    .await
+                    .map_err(|e| crate::Error::Internal(format!("digest task failed: {e}")))?;
             };
             let position = |name: &String| names.iter().position(|n| n == name).unwrap_or(0);
-            // When the id hashes every shared field, equal ids mean equal values: no digest.
-            let values_in_id = shared.iter().all(|s| ids.contains(s));
             let (id_at, shared_at): (Vec<usize>, Vec<usize>) =
                 (ids.iter().map(position).collect(), shared.iter().map(position).collect());
-            let mut rows: Vec<([u8; 20], u64)> = Vec::new();
+            let mut rows: Vec<Entry> = Vec::new();
             let mut stream = df.execute_stream().await?;
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
@@ -211,19 +255,47 @@ impl Engine {
                 digests(&ids, None, &pick(&id_at), |d| {
                     let mut id = [0u8; 20];
                     id.copy_from_slice(&d[..20]);
-                    rows.push((id, 0));
+                    rows.push(Entry { id, hash: 0, row: u32::MAX });
                 })?;
-                if !values_in_id {
-                    let mut hashes = vec![0u64; batch.num_rows()];
-                    create_hashes(pick(&shared_at), &HLL_RANDOM_STATE, &mut hashes)?;
-                    for (row, h) in rows[start..].iter_mut().zip(hashes) {
-                        row.1 = h;
-                    }
+                let mut sums = vec![0u64; batch.num_rows()];
+                for (name, array) in shared.iter().zip(pick(&shared_at)) {
+                    digest_file::add_terms(name, &array, &mut sums)?;
+                }
+                for (row, sum) in rows[start..].iter_mut().zip(sums) {
+                    row.hash = sum;
                 }
             }
             rows.sort_unstable();
-            Ok(cache.put(key, Digests { rows }))
+            Ok(cache.put(key, Digests { rows, in_file: false }))
         })
+    }
+
+    /// Makes sure the digest file of `dataset`'s version (a whole version, no view) is
+    /// written, computing it within `limit` if needed (after a publication, so that the first
+    /// diff of the version does not hash it). Returns whether it was computed now.
+    pub async fn prepare_digests(
+        &self,
+        dataset: &DatasetRef,
+        limit: std::time::Duration,
+    ) -> Result<bool> {
+        if dataset.view.is_some() {
+            return Ok(false);
+        }
+        let (path, fields) = (dataset.data_path.clone(), dataset.fields.clone());
+        let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+        let key = (dataset.view_key().0, dataset.version, names.join("\u{1f}"));
+        let cache = Arc::clone(&self.digests);
+        let work = tokio::task::spawn_blocking(move || -> Result<bool> {
+            let computed = digest_file::read(&path, &fields).is_none();
+            let stored = stored_digests(&path, &fields)?;
+            cache.put(key, Digests { rows: stored.entries, in_file: true });
+            Ok(computed)
+        });
+        match tokio::time::timeout(limit, work).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(crate::Error::Internal(format!("digest task failed: {e}"))),
+            Err(_) => Err(self.too_slow()),
+        }
     }
 
     /// The change list from `from` to `to`, both versions' digests computed side by side.
@@ -232,7 +304,7 @@ impl Engine {
         from: &DatasetRef,
         to: &DatasetRef,
         deadline: std::time::Instant,
-    ) -> Result<ChangeList> {
+    ) -> Result<(ChangeList, Arc<Digests>, Arc<Digests>)> {
         let shared = shared_fields(&from.fields, &to.fields);
         let old = self.version_digests(from, &shared).await?;
         let new = self.version_digests(to, &shared).await?;
@@ -244,14 +316,31 @@ impl Engine {
             };
             let (old, new) = futures::join!(old, new);
             let (old, new) = (join(old)?, join(new)?);
-            Ok(merge(&old, &new))
+            Ok((merge(&old, &new), old, new))
         };
         self.on_cpu(deadline, work).await
     }
 
+    /// The scan of `dataset` for the second pass: only the rows of the records `ids` (sorted)
+    /// when the digests know their row numbers in the file, else the whole scan.
+    async fn rows_scan(
+        &self,
+        dataset: &DatasetRef,
+        digests: &Digests,
+        ids: &[[u8; 20]],
+    ) -> Result<DataFrame> {
+        let in_memory = self.in_memory.get(&(dataset.uid.clone(), dataset.version)).is_some();
+        if !digests.in_file || dataset.view.is_some() || in_memory {
+            return self.scan(dataset).await;
+        }
+        let rows = digests.rows_of(ids);
+        let stored = self.stored_scan(dataset).await?;
+        crate::text_index::SelectedRows::restrict(&self.ctx, &stored, &rows, digests.rows.len())
+    }
+
     /// How many records were added, removed and changed from `from` to `to`.
     pub async fn change_counts(&self, from: &DatasetRef, to: &DatasetRef) -> Result<ChangeCounts> {
-        Ok(self.change_list(from, to, self.deadline()).await?.counts)
+        Ok(self.change_list(from, to, self.deadline()).await?.0.counts)
     }
 
     /// [`Engine::change_counts`] within `limit` instead of the query time limit (work done
@@ -262,7 +351,7 @@ impl Engine {
         to: &DatasetRef,
         limit: std::time::Duration,
     ) -> Result<ChangeCounts> {
-        Ok(self.change_list(from, to, std::time::Instant::now() + limit).await?.counts)
+        Ok(self.change_list(from, to, std::time::Instant::now() + limit).await?.0.counts)
     }
 
     /// Plans the changes from `from` to `to` with their values, ordered by record id, rows
@@ -278,14 +367,20 @@ impl Engine {
         limit: Option<usize>,
     ) -> Result<PlannedQuery> {
         let deadline = self.deadline();
-        let list = self.change_list(from, to, deadline).await?;
-        let wanted: Vec<String> = match limit {
-            Some(limit) => list.ids.iter().skip(offset).take(limit).map(hex).collect(),
-            None => list.ids.iter().map(hex).collect(),
+        let (list, old_digests, new_digests) = self.change_list(from, to, deadline).await?;
+        let ids: &[[u8; 20]] = match limit {
+            Some(limit) => {
+                list.ids.get(offset..).map_or(&[], |rest| &rest[..limit.min(rest.len())])
+            }
+            None => &list.ids,
         };
+        let wanted: Vec<String> = ids.iter().map(hex).collect();
         let shared = shared_fields(&from.fields, &to.fields);
-        let old = side(self.scan(from).await?, &from.fields, &shared, "o", &wanted)?;
-        let new = side(self.scan(to).await?, &to.fields, &shared, "n", &wanted)?;
+        let old_rows = self.rows_scan(from, &old_digests, ids).await?;
+        let new_rows = self.rows_scan(to, &new_digests, ids).await?;
+        drop((old_digests, new_digests));
+        let old = side(old_rows, &from.fields, &shared, "o", &wanted)?;
+        let new = side(new_rows, &to.fields, &shared, "n", &wanted)?;
         drop(wanted);
         let joined = old.join(new, JoinType::Full, &["__id_o"], &["__id_n"], None)?;
         let (id_o, id_n) = (col("__id_o"), col("__id_n"));

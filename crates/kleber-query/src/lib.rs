@@ -16,6 +16,7 @@ pub mod catalog;
 mod changes;
 mod dates;
 pub mod derive;
+mod digest_file;
 mod error;
 pub mod facets;
 mod fulltext;

@@ -11,6 +11,7 @@ mod audit_log;
 mod backoffice_pages;
 mod browser;
 mod catalog_query;
+mod changes_scale;
 mod ckan_api;
 mod common;
 mod conformance;
