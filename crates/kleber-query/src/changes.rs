@@ -4,16 +4,19 @@
 //! Two passes, so that a diff costs a scan of each version plus work proportional to the
 //! changes, not a join of every row's values:
 //!
-//! 1. Digests: each version (through the caller's view) is read once into its sorted
-//!    `(record id, row digest)` pairs — the SHA-1 of the id fields, and a 64-bit hash of the
-//!    values of the fields both versions share with the same type (Arrow's vectorised
-//!    `create_hashes` with a fixed seed; none when the id already hashes every shared field),
-//!    28 bytes a row. Versions
-//!    are immutable, so the pairs are cached per (version, view, shared fields) and the next
-//!    diff (or the summary computed at publish) reuses them. A merge of the two sorted lists
-//!    gives the counts and the ids of the changed records, in record-id order.
+//! 1. Digests: each version's sorted `(record id, value hash, row number)` entries — the
+//!    SHA-1 of the id fields, and a 64-bit hash of the values of the fields both versions
+//!    share with the same type, 32 bytes a row. Without a view they come from the version's
+//!    digest file ([`digest_file`], written at publish; computed and written when missing):
+//!    its hash covers every field, as a sum of per-field terms, so the terms of the fields the
+//!    other version lacks are subtracted (reading only those columns). Through a caller's
+//!    view they are computed from the view's scan. Versions are immutable, so the entries are
+//!    cached per (version, view, shared fields) and the next diff (or the summary computed at
+//!    publish) reuses them. A merge of the two sorted lists gives the counts and the ids of
+//!    the changed records, in record-id order.
 //! 2. Values: only the records whose id is in the wanted part of that list (a page, or every
-//!    change for a CSV stream) are read from each version (a filter on the id set), and a full
+//!    change for a CSV stream) are read from each version (their row numbers as a row
+//!    selection in the Parquet reader when known, and a filter on the id set), and a full
 //!    outer join on the id puts their old and new values side by side. The join's build side
 //!    holds the changed rows of the older version only.
 //!

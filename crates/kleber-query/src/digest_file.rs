@@ -56,7 +56,7 @@ pub(crate) struct Entry {
     pub(crate) row: u32,
 }
 
-/// Every row's entry, sorted by id, and the number of rows of the file.
+/// Every row's entry (one per row of the version's file), sorted by id.
 #[derive(Debug)]
 pub(crate) struct RowDigests {
     pub(crate) entries: Vec<Entry>,

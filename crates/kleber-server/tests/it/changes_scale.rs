@@ -46,7 +46,7 @@ fn write_versions(dir: &Path) -> (PathBuf, PathBuf) {
         if i % 1000 == 7 {
             continue;
         }
-        let delta = if i % 125 == 0 { 1 } else { 0 };
+        let delta = usize::from(i % 125 == 0);
         v2.push_str(&line(i, delta));
         v2.push_str(if i % 2 == 0 { ";ouvert\n" } else { ";ferme\n" });
     }
@@ -233,7 +233,8 @@ async fn a_large_diff_matches_the_exports_compared_by_key() {
     assert_eq!(digests.len(), 2, "{digests:?}");
     let sizes: Vec<u64> =
         digests.iter().map(|p| std::fs::metadata(p).expect("size").len()).collect();
-    let v2_rows = ROWS - ROWS / 1000 + ROWS / 1000;
+    let (removed, added) = (ROWS / 1000, ROWS / 1000);
+    let v2_rows = ROWS - removed + added;
     assert_eq!(sizes, [48 + 32 * ROWS as u64, 48 + 32 * v2_rows as u64]);
 
     let modified = |files: &[PathBuf]| -> Vec<std::time::SystemTime> {
