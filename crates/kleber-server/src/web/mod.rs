@@ -20,11 +20,13 @@ pub mod derive_panel;
 pub mod embed;
 pub mod errors;
 pub mod filters;
+pub mod harvest_admin;
 pub mod home;
 pub mod lang;
 pub mod notifications;
 pub mod organizations;
 pub mod portal_admin;
+pub mod processor_panel;
 pub mod seo;
 pub mod source_panel;
 mod table;
@@ -76,6 +78,8 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     routes.extend(notifications::routes());
     routes.extend(admin::routes());
     routes.extend(backoffice::routes());
+    routes.extend(processor_panel::routes());
+    routes.extend(harvest_admin::routes());
     routes.extend(portal_admin::routes());
     routes
 }

@@ -9,6 +9,7 @@ mod api;
 mod api_client;
 mod audit_log;
 mod backoffice_pages;
+mod backoffice_panels;
 mod browser;
 mod catalog_query;
 mod ckan_api;
