@@ -569,7 +569,8 @@ pub fn counts(report: &HarvestReport) -> Value {
 /// admins manage every harvest, an organization's admins their organization's.
 pub fn may_manage_harvest(editor: &Editor, organization: Option<&str>) -> bool {
     let p = editor.principal();
-    crate::policy::may_admin_portal(p) || organization.is_some_and(|o| crate::policy::may_admin(p, o))
+    crate::policy::may_admin_portal(p)
+        || organization.is_some_and(|o| crate::policy::may_admin(p, o))
 }
 
 impl App {
@@ -624,8 +625,12 @@ impl App {
     ) -> Result<HarvestView, Error> {
         self.check_harvest_admin(editor).await?;
         let (kind, name, config) = spec.check().map_err(Error::InvalidBody)?;
-        let organization =
-            spec.organization.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
+        let organization = spec
+            .organization
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned);
         if !may_manage_harvest(editor, organization.as_deref()) {
             return Err(Error::Forbidden(match &organization {
                 Some(o) => format!("You are not an admin of organization {o:?}: give one of yours."),

@@ -536,7 +536,11 @@ fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<RecordBatch>, String>
 
 /// The columns `names` of the Parquet file `path`, in that order, its first `limit` rows
 /// only when given.
-fn read_head(path: &Path, names: &[&str], limit: Option<usize>) -> Result<Vec<RecordBatch>, String> {
+fn read_head(
+    path: &Path,
+    names: &[&str],
+    limit: Option<usize>,
+) -> Result<Vec<RecordBatch>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open its data: {e}"))?;
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
     if let Some(n) = limit {

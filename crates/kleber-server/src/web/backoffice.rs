@@ -713,7 +713,11 @@ async fn preview_page(
 }
 
 /// Dataset `id` as the session manages it, or the missing page.
-pub(super) async fn managed(state: &AppState, signed: &Signed, id: &str) -> Result<ManagedDataset, PageError> {
+pub(super) async fn managed(
+    state: &AppState,
+    signed: &Signed,
+    id: &str,
+) -> Result<ManagedDataset, PageError> {
     state
         .app
         .managed_dataset(&signed.editor(), id)

@@ -35,7 +35,7 @@ const RUN_WAIT: Duration = Duration::from_secs(20);
 /// The pages' routes.
 pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     [
-        ("/admin/harvests", get(get_list)),
+        ("/admin/harvests", get(get_list).post(post_create)),
         ("/admin/harvests/", get(get_list).post(post_create)),
         ("/admin/harvests/{harvest}", get(get_runs)),
         ("/admin/harvests/{harvest}/", get(get_runs)),
@@ -157,8 +157,7 @@ async fn list_page(
     let ctx = &signed.ctx;
     let m = HarvestMessages::of(ctx.lang);
     let editor = signed.editor();
-    let harvests =
-        state.app.harvests(&editor).await.map_err(|e| Failure::from(e).page(ctx))?;
+    let harvests = state.app.harvests(&editor).await.map_err(|e| Failure::from(e).page(ctx))?;
     let orgs = org_names(state, signed).await;
     let mut rows = Vec::new();
     for h in &harvests {
@@ -196,11 +195,7 @@ async fn get_list(State(state): State<AppState>, signed: Signed) -> Result<Respo
 
 /// Ids typed one per line (or separated by commas).
 fn ids_of(text: &str) -> Vec<String> {
-    text.split(['\n', ','])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    text.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// Overrides typed `key=value`, one per line: a value in `[...]` or `{...}` is JSON, an empty
@@ -256,9 +251,7 @@ async fn post_create(
     let ctx = &signed.ctx;
     // Who manages no harvest gets the missing page before anything is read.
     state.app.harvests(&signed.editor()).await.map_err(|e| Failure::from(e).page(ctx))?;
-    let text = |k: &str| {
-        form.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
-    };
+    let text = |k: &str| form.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let overrides = match overrides_of(form.get("overrides").unwrap_or_default()) {
         Ok(o) => o,
         Err(message) => {
@@ -353,8 +346,7 @@ async fn post_run(
         }
         Ok(Ok(Err(e))) => {
             let (status, message) = refusal(ctx, e)?;
-            list_page(&state, &signed, status, None, Some(format!("{name}: {message}")), None)
-                .await
+            list_page(&state, &signed, status, None, Some(format!("{name}: {message}")), None).await
         }
     }
 }

@@ -70,7 +70,11 @@ pub async fn processor_panel(
         steps: stored
             .as_ref()
             .map(|p| {
-                p.steps.iter().enumerate().map(|(i, s)| format!("{}. {}", i + 1, s.summary())).collect()
+                p.steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| format!("{}. {}", i + 1, s.summary()))
+                    .collect()
             })
             .unwrap_or_default(),
         stored: stored.is_some(),
@@ -194,10 +198,12 @@ async fn post_preview(
     let (text, json) = typed(&form);
     let answer = match json {
         Err(message) => Err((StatusCode::BAD_REQUEST, message)),
-        Ok(json) => match state.app.preview_processors(&signed.editor(), &id, Some(json), None).await {
-            Ok(p) => Ok(p),
-            Err(e) => Err(refusal(&signed, e)?),
-        },
+        Ok(json) => {
+            match state.app.preview_processors(&signed.editor(), &id, Some(json), None).await {
+                Ok(p) => Ok(p),
+                Err(e) => Err(refusal(&signed, e)?),
+            }
+        }
     };
     let (status, outcome) = match answer {
         Ok(p) => (StatusCode::OK, Outcome { preview: Some(preview_view(p)), ..Outcome::default() }),

@@ -570,7 +570,11 @@ async fn geo_point_from_separate_latitude_and_longitude_fields_on_the_velib_stat
             200,
         )
         .await;
-    let ids: Vec<String> =
-        near["results"].as_array().unwrap().iter().map(|r| r["identifiant_station"].to_string()).collect();
+    let ids: Vec<String> = near["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["identifiant_station"].to_string())
+        .collect();
     assert!(ids.contains(&first.id), "{near}");
 }
