@@ -101,6 +101,12 @@ pub struct HarvestMessages {
     pub error: &'static str,
     /// Back to the list.
     pub back: &'static str,
+    /// The datasets' dashboard.
+    pub dashboard: &'static str,
+    /// Outcomes: running, done, partial, failed.
+    pub outcomes: [&'static str; 4],
+    /// Triggers: manual, schedule.
+    pub triggers: [&'static str; 2],
 }
 
 const FR: HarvestMessages = HarvestMessages {
@@ -148,6 +154,9 @@ const FR: HarvestMessages = HarvestMessages {
     count_words: ["copiés", "inchangés", "retirés", "gardés", "en échec", "enregistrements"],
     error: "Erreur",
     back: "Retour aux moissonnages",
+    dashboard: "Tableau de bord des jeux",
+    outcomes: ["en cours", "terminé", "partiel", "échec"],
+    triggers: ["manuel", "planifié"],
 };
 
 const EN: HarvestMessages = HarvestMessages {
@@ -195,6 +204,9 @@ const EN: HarvestMessages = HarvestMessages {
     count_words: ["copied", "unchanged", "removed", "kept", "failed", "records"],
     error: "Error",
     back: "Back to the harvests",
+    dashboard: "Datasets dashboard",
+    outcomes: ["running", "done", "partial", "failed"],
+    triggers: ["manual", "schedule"],
 };
 
 impl HarvestMessages {
@@ -203,6 +215,26 @@ impl HarvestMessages {
         match lang {
             Lang::Fr => &FR,
             Lang::En => &EN,
+        }
+    }
+
+    /// A run's outcome (`running`, `done`, `partial`, `failed`) in words; another as it is.
+    pub fn outcome<'a>(&self, outcome: &'a str) -> &'a str {
+        match outcome {
+            "running" => self.outcomes[0],
+            "done" => self.outcomes[1],
+            "partial" => self.outcomes[2],
+            "failed" => self.outcomes[3],
+            other => other,
+        }
+    }
+
+    /// A run's trigger (`manual`, `schedule`) in words; another as it is.
+    pub fn trigger<'a>(&self, trigger: &'a str) -> &'a str {
+        match trigger {
+            "manual" => self.triggers[0],
+            "schedule" => self.triggers[1],
+            other => other,
         }
     }
 }
@@ -214,10 +246,12 @@ pub struct HarvestRunRow {
     pub started: String,
     /// End (empty while running).
     pub ended: String,
-    /// `manual` or `schedule`.
+    /// `manual` or `schedule`, in words.
     pub trigger: String,
-    /// `running`, `done`, `partial`, `failed`.
+    /// `running`, `done`, `partial`, `failed` (a class name).
     pub outcome: String,
+    /// The outcome in words.
+    pub outcome_text: String,
     /// "copied 2, unchanged 0, ..." (empty when the run has none).
     pub counts: String,
     /// What failed.

@@ -66,8 +66,9 @@ fn run_row(ctx: &PageContext, m: &HarvestMessages, r: &HarvestRunView) -> Harves
     HarvestRunRow {
         started: date(ctx, &r.started_at),
         ended: r.ended_at.as_deref().map(|t| date(ctx, t)).unwrap_or_default(),
-        trigger: r.trigger.clone(),
+        trigger: m.trigger(&r.trigger).to_owned(),
         outcome: r.outcome.clone(),
+        outcome_text: m.outcome(&r.outcome).to_owned(),
         counts: counts_text(m, r.counts.as_ref()),
         error: r.error.clone().unwrap_or_default(),
     }
@@ -339,7 +340,7 @@ async fn post_run(
             let saved = format!(
                 "{} {name}: {} ({})",
                 m.ran,
-                view.outcome,
+                m.outcome(&view.outcome),
                 counts_text(m, view.counts.as_ref())
             );
             list_page(&state, &signed, StatusCode::OK, Some(saved), view.error, None).await

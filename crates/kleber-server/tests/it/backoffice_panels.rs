@@ -545,7 +545,7 @@ async fn the_harvests_page_creates_runs_and_keeps_organizations_apart() {
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     let saved = unescape(element(&page, "bo-saved"));
-    assert!(saved.contains("emsckan: done") && saved.contains("copiés 1"), "{saved}");
+    assert!(saved.contains("emsckan: terminé") && saved.contains("copiés 1"), "{saved}");
     let store = Store::open(&path).unwrap();
     let d = store.catalog().managed_dataset("emsckan-arrondissements").unwrap().expect("harvested");
     assert_eq!(d.organization, "ems");
@@ -555,7 +555,7 @@ async fn the_harvests_page_creates_runs_and_keeps_organizations_apart() {
     assert_eq!(status, 200);
     let (_, runs) = table(&history, "harvest-runs");
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0][2..4], ["manual".to_owned(), "done".to_owned()]);
+    assert_eq!(runs[0][2..4], ["manuel".to_owned(), "terminé".to_owned()]);
     assert!(unescape(&runs[0][4]).contains("copiés 1"), "{runs:?}");
 
     // Another organization's admin sees nothing of it and can do nothing to it.

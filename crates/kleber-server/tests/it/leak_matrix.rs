@@ -317,6 +317,19 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/datasets/{id}/push-keys/revoke", &[""]),
     ("/admin/datasets/{id}/versions/{number}/restore", &[""]),
     // --- end of the back office ---
+    // ---- back-office panels: processors and harvests (web/processor_panel.rs,
+    // web/harvest_admin.rs): sessions only, like the back office (begin) ----
+    ("/admin/datasets/{id}/processors", &[""]),
+    ("/admin/datasets/{id}/processors/preview", &[""]),
+    ("/admin/datasets/{id}/processors/save", &[""]),
+    ("/admin/datasets/{id}/processors/clear", &[""]),
+    ("/admin/harvests", &[""]),
+    ("/admin/harvests/", &[""]),
+    ("/admin/harvests/{harvest}", &[""]),
+    ("/admin/harvests/{harvest}/", &[""]),
+    ("/admin/harvests/{harvest}/run", &[""]),
+    ("/admin/harvests/{harvest}/delete", &[""]),
+    // ---- back-office panels (end) ----
     // ---- portal settings (issue 13 item 4: api/management/portal.rs, web/portal_admin.rs):
     // the management routes asked with GET (themes for any key, the rest for portal admins),
     // the pages for portal admins' sessions only (every caller here gets the missing page).
