@@ -281,6 +281,24 @@ pub struct HarvestRow {
     pub last: Option<HarvestRunRow>,
 }
 
+impl HarvestRow {
+    /// The address in pieces ending at each `/`, `?` or `&`, so a page may let it wrap there.
+    pub fn url_parts(&self) -> Vec<&str> {
+        let mut parts = Vec::new();
+        let mut start = 0;
+        for (i, c) in self.url.char_indices() {
+            if matches!(c, '/' | '?' | '&') {
+                parts.push(&self.url[start..=i]);
+                start = i + 1;
+            }
+        }
+        if start < self.url.len() {
+            parts.push(&self.url[start..]);
+        }
+        parts
+    }
+}
+
 /// What the creation form holds (typed values after a refusal).
 #[derive(Debug, Clone, Default)]
 pub struct HarvestForm {
@@ -338,4 +356,21 @@ pub struct HarvestRunsPage {
     pub harvest: HarvestRow,
     /// Its runs, newest first.
     pub runs: Vec<HarvestRunRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_cut_after_each_separator_and_outcomes_are_words() {
+        let row =
+            HarvestRow { url: "https://x.org/api/3?q=a&b=c".to_owned(), ..HarvestRow::default() };
+        assert_eq!(row.url_parts(), ["https:/", "/", "x.org/", "api/", "3?", "q=a&", "b=c"]);
+        assert_eq!(row.url_parts().concat(), row.url);
+        let fr = HarvestMessages::of(Lang::Fr);
+        assert_eq!((fr.outcome("done"), fr.trigger("schedule")), ("terminé", "planifié"));
+        assert_eq!(HarvestMessages::of(Lang::En).outcome("partial"), "partial");
+        assert_eq!(fr.outcome("unknown"), "unknown");
+    }
 }
