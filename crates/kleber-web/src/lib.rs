@@ -32,6 +32,7 @@ pub mod portal_admin;
 pub mod sources;
 pub mod url;
 pub mod view;
+pub mod webhooks;
 
 pub use askama::Template;
 pub use i18n::{Lang, Messages};
