@@ -25,6 +25,7 @@ mod error_codes;
 mod exports_formats;
 mod facets;
 mod feeds;
+mod follow_webhooks_ui;
 mod forms;
 mod golden;
 mod hardening;
