@@ -10,15 +10,14 @@
 //! `kleber_app::notifications`.
 //!
 //! The header's unread badge: [`unread_layer`] counts the signed-in user's unread
-//! notifications (one indexed SQLite count) for each portal page asked with `GET` by a
-//! session, and the page's [`super::PageContext`] reads it from a task-local value set for
+//! notifications (one indexed SQLite count) for each portal page asked by a session, and the page's [`super::PageContext`] reads it from a task-local value set for
 //! that request only, so it reaches every page's layout without a parameter. Pages are never
 //! cached whole (the portal's caches hold facets, charts and catalog searches keyed by
 //! version, never a rendered header), and answers to a session are `private`.
 
 use axum::Extension;
 use axum::extract::{OriginalUri, Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
@@ -66,8 +65,8 @@ fn is_page(path: &str) -> bool {
 
 /// Counts the session's unread notifications for a portal page's header (see the module).
 pub async fn unread_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let wanted = matches!(*request.method(), Method::GET | Method::HEAD)
-        && is_page(request.uri().path())
+    // Any method: a refused form answers its page again, with the same header.
+    let wanted = is_page(request.uri().path())
         && request.extensions().get::<Session>().is_some();
     if !wanted {
         return next.run(request).await;

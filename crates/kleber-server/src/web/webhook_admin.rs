@@ -89,19 +89,24 @@ impl Signed {
 
 /// The page of a target's hooks: its path, heading and back link.
 fn target_page(
+    lang: kleber_web::Lang,
     m: &WebhookMessages,
     target: &HookTarget,
     name: &str,
 ) -> (String, String, (String, &'static str)) {
+    let name = match lang {
+        kleber_web::Lang::Fr => format!("«\u{a0}{name}\u{a0}»"),
+        kleber_web::Lang::En => format!("“{name}”"),
+    };
     match target {
         HookTarget::Dataset(id) => (
             format!("/admin/datasets/{id}/webhooks"),
-            format!("{} « {name} »", m.dataset_heading),
+            format!("{} {name}", m.dataset_heading),
             (format!("/admin/datasets/{id}/"), m.back_dataset),
         ),
         HookTarget::Organization(org) => (
             format!("/admin/organizations/{org}/webhooks"),
-            format!("{} « {name} »", m.org_heading),
+            format!("{} {name}", m.org_heading),
             (format!("/admin/organizations/{org}/"), m.back_org),
         ),
     }
@@ -160,7 +165,7 @@ async fn hooks_page(
             view.organization(org).map_or_else(|| org.clone(), |o| o.name.clone())
         }
     };
-    let (path, heading, back) = target_page(m, &target, &name);
+    let (path, heading, back) = target_page(ctx.lang, m, &target, &name);
     let rows = hooks
         .into_iter()
         .map(|(hook, last): (Webhook, Option<Delivery>)| HookRow {

@@ -551,3 +551,34 @@ async fn lineage_names_the_derived_datasets_the_caller_may_read() {
     );
     assert_ne!(later_tag, admin_tag);
 }
+
+/// `tests/browser/follow.mjs` in headless Chromium: the badge and the follow button of a
+/// follower, the webhook page and the delivery log, without axe violation, screenshots in
+/// `tests/artifacts/screenshots/follow/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_and_the_webhook_pages_in_the_browser() {
+    crate::browser::require_tools();
+    let _one = crate::browser::ONE_BROWSER.lock().await;
+    let (server, data) = webhook_server().await;
+    let editor = User::sign_in(&server.base, "editor@example.org").await;
+    let (url, seen) = receiver(1).await;
+    let (status, _, html) =
+        editor.post("/admin/datasets/parkings/webhooks", &[("url", &url)]).await;
+    assert_eq!(status, 201, "{html}");
+    let hook = hooks_listed(&html)[0].to_string();
+    let (status, _, _) = editor.post("/account/follow/parkings", &[("follow", "1")]).await;
+    assert_eq!(status, 303);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish(&data, "parkings", "nom,places\nCentre,99\nGare,200\n");
+    wait_badge(&editor, "/", Some(1)).await;
+    for _ in 0..200 {
+        if seen.lock().unwrap().requests.iter().any(|r| r.2 == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let args = [server.base.as_str(), "editor@example.org", PASSWORD, "parkings", hook.as_str()];
+    let (status, output) = crate::browser::run_node_with("follow.mjs", &args).await;
+    println!("{output}");
+    assert!(status.success(), "node tests/browser/follow.mjs failed ({status}):\n{output}");
+}
