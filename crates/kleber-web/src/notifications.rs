@@ -83,10 +83,17 @@ impl FollowButton {
     /// The button of dataset `id` in `lang`.
     pub fn new(lang: Lang, id: &str, following: bool, csrf: String, next: String) -> FollowButton {
         let (label, hint) = match (lang, following) {
-            (Lang::Fr, false) => ("Suivre", "Être prévenu des nouvelles versions de ce jeu de données"),
-            (Lang::Fr, true) => ("Ne plus suivre", "Vous suivez ce jeu de données : cesser d'être prévenu de ses nouvelles versions"),
+            (Lang::Fr, false) => {
+                ("Suivre", "Être prévenu des nouvelles versions de ce jeu de données")
+            }
+            (Lang::Fr, true) => (
+                "Ne plus suivre",
+                "Vous suivez ce jeu de données : cesser d'être prévenu de ses nouvelles versions",
+            ),
             (Lang::En, false) => ("Follow", "Hear of this dataset's new versions"),
-            (Lang::En, true) => ("Unfollow", "You follow this dataset: stop hearing of its new versions"),
+            (Lang::En, true) => {
+                ("Unfollow", "You follow this dataset: stop hearing of its new versions")
+            }
         };
         FollowButton { dataset_id: id.to_owned(), following, csrf, next, label, hint }
     }

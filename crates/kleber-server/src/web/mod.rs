@@ -27,8 +27,8 @@ pub mod organizations;
 pub mod portal_admin;
 pub mod seo;
 pub mod source_panel;
-pub mod webhook_admin;
 mod table;
+pub mod webhook_admin;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -66,8 +66,7 @@ fn is_page(path: &str) -> bool {
 /// Counts the session's unread notifications for a portal page's header (see the module).
 pub async fn unread_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Any method: a refused form answers its page again, with the same header.
-    let wanted = is_page(request.uri().path())
-        && request.extensions().get::<Session>().is_some();
+    let wanted = is_page(request.uri().path()) && request.extensions().get::<Session>().is_some();
     if !wanted {
         return next.run(request).await;
     }

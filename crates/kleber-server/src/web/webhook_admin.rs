@@ -304,9 +304,11 @@ async fn get_log(
     let mut rows = Vec::new();
     for (delivery, attempts) in deliveries {
         let state_text = m.state(&delivery.state).to_owned();
-        let next = (delivery.state == "pending")
-            .then(|| ms_text(ctx, delivery.next_at_ms))
-            .unwrap_or_default();
+        let next = if delivery.state == "pending" {
+            ms_text(ctx, delivery.next_at_ms)
+        } else {
+            String::new()
+        };
         if attempts.is_empty() {
             // Queued, not tried yet.
             rows.push(AttemptRow {

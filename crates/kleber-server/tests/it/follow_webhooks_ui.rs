@@ -73,8 +73,7 @@ impl User {
             .await
             .unwrap();
         assert_eq!(signed.status().as_u16(), 303, "{email} signs in");
-        let cookie =
-            format!("kleber_session={}", cookie_value(&signed, "kleber_session").unwrap());
+        let cookie = format!("kleber_session={}", cookie_value(&signed, "kleber_session").unwrap());
         let mut user = User { http, base: base.to_owned(), cookie, csrf: String::new() };
         user.csrf = csrf_of(&user.get("/account/").await.2);
         user
@@ -117,11 +116,8 @@ impl User {
             .send()
             .await
             .unwrap();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let location =
+            r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         (r.status().as_u16(), location, r.text().await.unwrap())
     }
 
@@ -133,7 +129,9 @@ impl User {
 
 /// The value of the hidden or text input `name` inside the form whose `id` is `form_id`.
 fn form_field(html: &str, form_id: &str, name: &str) -> String {
-    let start = html.find(&format!("id=\"{form_id}\"")).unwrap_or_else(|| panic!("no form {form_id}: {html}"));
+    let start = html
+        .find(&format!("id=\"{form_id}\""))
+        .unwrap_or_else(|| panic!("no form {form_id}: {html}"));
     let form = &html[start..start + html[start..].find("</form>").unwrap()];
     let marker = format!("name=\"{name}\" value=\"");
     let at = form.find(&marker).unwrap_or_else(|| panic!("no field {name} in {form}"));
