@@ -34,6 +34,7 @@ pub mod processors;
 pub mod sources;
 pub mod url;
 pub mod view;
+pub mod webhooks;
 
 pub use askama::Template;
 pub use i18n::{Lang, Messages};

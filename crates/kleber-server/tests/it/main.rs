@@ -26,6 +26,7 @@ mod error_codes;
 mod exports_formats;
 mod facets;
 mod feeds;
+mod follow_webhooks_ui;
 mod forms;
 mod golden;
 mod hardening;
