@@ -177,11 +177,13 @@ impl CatalogSnapshot {
     /// A snapshot of `records` (ordered by identifier) at `generation`.
     fn build(
         generation: i64,
-        records: Vec<DatasetRecord>,
+        mut records: Vec<DatasetRecord>,
         views: Vec<Option<Arc<kleber_query::ScanView>>>,
         organizations: Arc<Vec<Organization>>,
         audience: String,
     ) -> anyhow::Result<CatalogSnapshot> {
+        // Lineage names only datasets of this audience (before the stamps hash the metas).
+        crate::derive::lineage_both_ways(&mut records);
         let entries: Vec<CatalogEntry> = records.iter().map(entry).collect();
         let docs: Vec<CatalogDoc> = entries.iter().map(doc).collect();
         let index = CatalogIndex::build(&docs)?;

@@ -66,6 +66,34 @@ impl Default for Derivations {
     }
 }
 
+/// Lineage both ways within one catalog snapshot (docs/crossing.md#lineage), called when the
+/// snapshot of an audience is built, so it names only datasets that audience reads: each
+/// derived dataset's `derived_from` (and `derived_from_versions`) keeps the inputs present in
+/// `records`, and each dataset gets `derived_datasets`, the identifiers of the datasets of
+/// `records` derived from it (absent when none). `records` are ordered by identifier, and the
+/// lists follow that order. The records' stamps are computed after, so an `ETag` changes when
+/// a dataset derived from this one appears or goes for that audience.
+pub(crate) fn lineage_both_ways(records: &mut [DatasetRecord]) {
+    let present: BTreeSet<String> = records.iter().map(|r| r.id.clone()).collect();
+    let mut derived: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for record in records.iter_mut() {
+        record.metas.remove("derived_datasets");
+        let Some(Value::Array(inputs)) = record.metas.get_mut("derived_from") else { continue };
+        inputs.retain(|i| i.as_str().is_some_and(|i| present.contains(i)));
+        for input in inputs.iter().filter_map(Value::as_str) {
+            derived.entry(input.to_owned()).or_default().push(json!(record.id));
+        }
+        if let Some(Value::Object(versions)) = record.metas.get_mut("derived_from_versions") {
+            versions.retain(|i, _| present.contains(i));
+        }
+    }
+    for record in records.iter_mut() {
+        if let Some(list) = derived.remove(&record.id) {
+            record.metas.insert("derived_datasets".to_owned(), Value::Array(list));
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -135,6 +135,10 @@ pub struct HarvestSpec {
     /// A cron schedule.
     #[serde(default)]
     pub schedule: Option<String>,
+    /// The organization it belongs to (its admins manage it, the datasets it creates go
+    /// there); none: the portal's (portal admins only).
+    #[serde(default)]
+    pub organization: Option<String>,
 }
 
 /// A harvest as shown.
@@ -161,6 +165,8 @@ pub struct HarvestView {
     pub created_at: String,
     /// When it was last set.
     pub updated_at: String,
+    /// Its organization (`None`: the portal's).
+    pub organization: Option<String>,
 }
 
 /// A run as shown.
@@ -462,6 +468,9 @@ impl HarvestSpec {
         if let Some(s) = &self.schedule {
             crate::schedule::parse_schedule(s)?;
         }
+        if self.organization.is_some() && kind == Kind::Ods {
+            return Err("an Opendatasoft harvest keeps the source's dataset ids, which are the portal's: it belongs to no organization (leave organization out; portal admins set it)".to_owned());
+        }
         let query = self.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let fq = self.fq.as_deref().map(str::trim).filter(|q| !q.is_empty());
         for (what, q) in [("query", query), ("fq", fq)] {
@@ -556,15 +565,37 @@ pub fn counts(report: &HarvestReport) -> Value {
     })
 }
 
+/// Whether `editor` manages the harvests of `organization` (`None`: the portal's): portal
+/// admins manage every harvest, an organization's admins their organization's.
+pub fn may_manage_harvest(editor: &Editor, organization: Option<&str>) -> bool {
+    let p = editor.principal();
+    crate::policy::may_admin_portal(p)
+        || organization.is_some_and(|o| crate::policy::may_admin(p, o))
+}
+
 impl App {
-    fn check_harvest_admin(editor: &Editor) -> Result<(), Error> {
-        if crate::policy::may_admin_portal(editor.principal()) {
+    /// Refuses who manages no harvest at all: neither a portal admin nor an admin of an
+    /// organization.
+    async fn check_harvest_admin(&self, editor: &Editor) -> Result<(), Error> {
+        if crate::policy::may_admin_portal(editor.principal())
+            || !self.harvest_orgs(editor).await?.is_empty()
+        {
             Ok(())
         } else {
             Err(Error::Forbidden(
-                "Only portal admins (with the admin scope, for a key) manage harvests.".to_owned(),
+                "Only portal admins and organizations' admins (with the admin scope, for a key) manage harvests.".to_owned(),
             ))
         }
+    }
+
+    /// The organizations (id, name) whose harvests `editor` manages.
+    pub async fn harvest_orgs(&self, editor: &Editor) -> Result<Vec<(String, String)>, Error> {
+        let orgs = self.on_store(|store| Ok(store.catalog().list_orgs()?)).await?;
+        Ok(orgs
+            .into_iter()
+            .filter(|o| crate::policy::may_admin(editor.principal(), &o.id))
+            .map(|o| (o.id, o.name))
+            .collect())
     }
 
     fn harvest_view(&self, record: &HarvestRecord, datasets: usize) -> Result<HarvestView, Error> {
@@ -581,38 +612,75 @@ impl App {
             datasets,
             created_at: record.created_at.clone(),
             updated_at: record.updated_at.clone(),
+            organization: record.organization.clone(),
         })
     }
 
-    /// Creates or replaces a harvest (portal admins only).
+    /// Creates or replaces a harvest: portal admins any, an organization's admins those of
+    /// their organization (never one of another organization of the same name).
     pub async fn set_harvest(
         &self,
         editor: &Editor,
         spec: HarvestSpec,
     ) -> Result<HarvestView, Error> {
-        Self::check_harvest_admin(editor)?;
+        self.check_harvest_admin(editor).await?;
         let (kind, name, config) = spec.check().map_err(Error::InvalidBody)?;
+        let organization = spec
+            .organization
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned);
+        if !may_manage_harvest(editor, organization.as_deref()) {
+            return Err(Error::Forbidden(match &organization {
+                Some(o) => format!("You are not an admin of organization {o:?}: give one of yours."),
+                None => "A harvest without organization is the portal's: only portal admins set one; give your organization.".to_owned(),
+            }));
+        }
         let text = serde_json::to_string(&config).map_err(Error::internal)?;
         let (actor, url, schedule) =
             (editor.actor().clone(), spec.url.trim().to_owned(), spec.schedule.clone());
-        let n2 = name.clone();
+        let (n2, e2) = (name.clone(), editor.clone());
         self.on_store(move |store| {
             let c = store.catalog();
-            c.set_harvest(&actor, &n2, kind.as_str(), &url, &text, schedule.as_deref())?;
+            if let Some(org) = &organization
+                && c.get_org(org)?.is_none()
+            {
+                return Err(Error::InvalidBody(format!("No organization {org:?}.")));
+            }
+            if let Some(existing) = c.harvest(&n2)?
+                && !may_manage_harvest(&e2, existing.organization.as_deref())
+            {
+                return Err(Error::Conflict(format!(
+                    "The harvest name {n2:?} is taken: choose another name."
+                )));
+            }
+            c.set_harvest(
+                &actor,
+                &n2,
+                kind.as_str(),
+                &url,
+                &text,
+                schedule.as_deref(),
+                organization.as_deref(),
+            )?;
             Ok(())
         })
         .await?;
         self.harvest(editor, &name).await
     }
 
-    /// Harvest `name` (portal admins only).
+    /// Harvest `name`, if `editor` manages it (one of another organization is not found).
     pub async fn harvest(&self, editor: &Editor, name: &str) -> Result<HarvestView, Error> {
-        Self::check_harvest_admin(editor)?;
-        let n = name.to_owned();
+        self.check_harvest_admin(editor).await?;
+        let (n, e) = (name.to_owned(), editor.clone());
         let (record, datasets) = self
             .on_store(move |store| {
                 let c = store.catalog();
                 let Some(r) = c.harvest(&n)? else { return Ok(None) };
+                if !may_manage_harvest(&e, r.organization.as_deref()) {
+                    return Ok(None);
+                }
                 let count = c.harvested(&n)?.len();
                 Ok(Some((r, count)))
             })
@@ -621,14 +689,18 @@ impl App {
         self.harvest_view(&record, datasets)
     }
 
-    /// Every harvest (portal admins only).
+    /// The harvests `editor` manages (portal admins: every one).
     pub async fn harvests(&self, editor: &Editor) -> Result<Vec<HarvestView>, Error> {
-        Self::check_harvest_admin(editor)?;
+        self.check_harvest_admin(editor).await?;
+        let e = editor.clone();
         let rows = self
-            .on_store(|store| {
+            .on_store(move |store| {
                 let c = store.catalog();
                 let mut out = Vec::new();
                 for r in c.harvests()? {
+                    if !may_manage_harvest(&e, r.organization.as_deref()) {
+                        continue;
+                    }
                     let n = c.harvested(&r.name)?.len();
                     out.push((r, n));
                 }
@@ -638,16 +710,16 @@ impl App {
         rows.iter().map(|(r, n)| self.harvest_view(r, *n)).collect()
     }
 
-    /// Deletes harvest `name` (its datasets stay, as local datasets); portal admins only.
+    /// Deletes harvest `name` (its datasets stay, as local datasets), if `editor` manages it.
     pub async fn delete_harvest(&self, editor: &Editor, name: &str) -> Result<(), Error> {
-        Self::check_harvest_admin(editor)?;
+        self.harvest(editor, name).await?;
         let (n, actor) = (name.to_owned(), editor.actor().clone());
         let found =
             self.on_store(move |store| Ok(store.catalog().delete_harvest(&actor, &n)?)).await?;
         if found { Ok(()) } else { Err(Error::NotFound(format!("No harvest named {name:?}."))) }
     }
 
-    /// The last runs of harvest `name`, newest first (portal admins only).
+    /// The last runs of harvest `name`, newest first, if `editor` manages it.
     pub async fn harvest_runs(
         &self,
         editor: &Editor,
@@ -661,7 +733,7 @@ impl App {
         Ok(runs.into_iter().map(HarvestRunView::from).collect())
     }
 
-    /// Runs harvest `name` now (portal admins only): the run recorded and the report. A run
+    /// Runs harvest `name` now, if `editor` manages it: the run recorded and the report. A run
     /// of the same harvest under way is a conflict.
     pub async fn run_harvest(
         &self,
@@ -1025,6 +1097,7 @@ impl App {
             let _ = tokio::fs::remove_file(&path).await;
         } else {
             let store = self.store_arc();
+            let organization = record.organization.clone();
             let (l, url, title) = (
                 local.to_owned(),
                 resource.url.clone(),
@@ -1032,7 +1105,8 @@ impl App {
             );
             let result = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
                 let options = ImportOptions { format: Some(format), ..ImportOptions::default() };
-                let pending = crate::import::begin(&store, &l, &ImportAccess::default())?;
+                let access = ImportAccess { organization, ..ImportAccess::default() };
+                let pending = crate::import::begin(&store, &l, &access)?;
                 let data = pending.data_path();
                 let outcome = crate::import::read_into(
                     &path,

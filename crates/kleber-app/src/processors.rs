@@ -531,8 +531,21 @@ fn geo_points(lon: &[Option<f64>], lat: &[Option<f64>]) -> ArrayRef {
 
 /// Reads every batch of a Parquet file, with the columns named.
 fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<RecordBatch>, String> {
+    read_head(path, names, None)
+}
+
+/// The columns `names` of the Parquet file `path`, in that order, its first `limit` rows
+/// only when given.
+fn read_head(
+    path: &Path,
+    names: &[&str],
+    limit: Option<usize>,
+) -> Result<Vec<RecordBatch>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open its data: {e}"))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+    if let Some(n) = limit {
+        builder = builder.with_limit(n);
+    }
     let schema = builder.schema().clone();
     let mut indices = Vec::new();
     for name in names {
@@ -1180,9 +1193,60 @@ pub(crate) fn apply_stored(
     Ok(Some((compiled.fields, rows)))
 }
 
+/// Where the last file a remote source read for dataset `uid` is kept, before its processors
+/// (`<data dir>/processors/<uid>/`): `last-read.parquet` and its fields, `last-read.json`.
+fn last_read_paths(store: &Store, uid: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = store.root().join("processors").join(uid);
+    (dir.join("last-read.parquet"), dir.join("last-read.json"))
+}
+
+/// Keeps the file a source run of dataset `uid` just read (`data`, with `fields`), before its
+/// processors run over it, so that the back office previews a pipeline on what the source
+/// sends rather than on a version the pipeline already changed. Hard-linked (the processors
+/// then write a new file, leaving this one), copied where links fail; a failure to keep it is
+/// logged and changes nothing else.
+pub(crate) fn keep_last_read(store: &Store, uid: &str, data: &Path, fields: &[Field]) {
+    let (file, meta) = last_read_paths(store, uid);
+    let keep = || -> std::io::Result<()> {
+        let dir = file.parent().unwrap_or(store.root());
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join("last-read.parquet.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        if std::fs::hard_link(data, &tmp).is_err() {
+            std::fs::copy(data, &tmp)?;
+        }
+        let text = serde_json::to_vec(fields).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("last-read.json.tmp"), text)?;
+        std::fs::rename(&tmp, &file)?;
+        std::fs::rename(dir.join("last-read.json.tmp"), &meta)
+    };
+    if let Err(e) = keep() {
+        tracing::warn!(uid, error = %e, "the file a source read could not be kept for previews");
+    }
+}
+
+/// The last file a source read for dataset `uid`, with its fields, if one is kept.
+fn last_read(store: &Store, uid: &str) -> Option<(std::path::PathBuf, Vec<Field>)> {
+    let (file, meta) = last_read_paths(store, uid);
+    let fields: Vec<Field> = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
+    file.is_file().then_some((file, fields))
+}
+
+/// What a preview ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviewBase {
+    /// The last file the dataset's remote source read, before any processor.
+    SourceFile,
+    /// The dataset's current version (which its stored processors, if any, already changed).
+    CurrentVersion,
+}
+
 /// A preview: the first rows before and after the pipeline.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
+    /// What the rows before are.
+    pub base: PreviewBase,
     /// Field names before.
     pub fields_before: Vec<Field>,
     /// Rows before (values as text, `null` when empty).
@@ -1277,8 +1341,9 @@ impl App {
         .await
     }
 
-    /// The first `rows` (≤ [`MAX_PREVIEW_ROWS`]) records of dataset `id`'s current version,
-    /// before and after `steps` (default: its stored pipeline).
+    /// The first `rows` (≤ [`MAX_PREVIEW_ROWS`]) records before and after `steps` (default:
+    /// its stored pipeline) of the last file dataset `id`'s remote source read when one is
+    /// kept (what the pipeline will see at the next refresh), else of its current version.
     pub async fn preview_processors(
         &self,
         editor: &Editor,
@@ -1298,19 +1363,28 @@ impl App {
         };
         let (editor, id) = (editor.clone(), id.to_owned());
         self.on_store(move |store| {
-            managed_for(store, &editor, &id)?;
+            let managed = managed_for(store, &editor, &id)?;
             let pipeline = match given {
                 Some(p) => p,
                 None => stored(store, &id)?.unwrap_or(Pipeline { version: PIPELINE_VERSION, steps: Vec::new() }),
             };
-            let current = store.get_dataset(&id)?.ok_or_else(|| {
-                Error::Conflict(format!(
-                    "dataset {id:?} has no published version yet: publish data first, then preview its processors"
-                ))
-            })?;
-            let fields = current.version.fields.clone();
+            let kept = match store.catalog().source(&id).map_err(store_error)? {
+                Some(_) => last_read(store, &managed.uid),
+                None => None,
+            };
+            let (base, path, fields) = match kept {
+                Some((path, fields)) => (PreviewBase::SourceFile, path, fields),
+                None => {
+                    let current = store.get_dataset(&id)?.ok_or_else(|| {
+                        Error::Conflict(format!(
+                            "dataset {id:?} has no published version yet: publish data first, then preview its processors"
+                        ))
+                    })?;
+                    (PreviewBase::CurrentVersion, current.version.data_path.clone(), current.version.fields.clone())
+                }
+            };
             let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-            let batches = read_columns(&current.version.data_path, &names).map_err(Error::internal)?;
+            let batches = read_head(&path, &names, Some(rows)).map_err(Error::internal)?;
             let mut head = Vec::new();
             let mut left = rows;
             for b in batches {
@@ -1330,6 +1404,7 @@ impl App {
                 after.push(compiled.run(b).map_err(Error::InvalidBody)?);
             }
             Ok(Preview {
+                base,
                 fields_before: fields,
                 rows_before: text_rows(&head).map_err(Error::internal)?,
                 fields_after: compiled.fields.clone(),

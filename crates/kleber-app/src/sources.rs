@@ -1039,6 +1039,7 @@ fn read_and_publish(
     }
     // The dataset's processors (docs/sources.md#processors); their joins' access was checked
     // when the pipeline was set.
+    crate::processors::keep_last_read(store, pending.uid(), &data, &outcome.fields);
     if let Some((fields, rows)) =
         crate::processors::apply_stored(store, dataset, None, &data, &data, &outcome.fields)?
     {

@@ -211,20 +211,16 @@ impl App {
         }
     }
 
-    /// Registers a hook on `target` posting to `url`; its secret is in the answer only.
-    pub async fn create_webhook(
-        &self,
-        editor: &Editor,
-        target: HookTarget,
-        url: &str,
-    ) -> Result<CreatedHook, Error> {
-        match &target {
+    /// Whether `editor` may register and see hooks on `target`: a dataset's managers, an
+    /// organization's admins (an unknown organization is `NotFound`).
+    async fn may_hook(&self, editor: &Editor, target: &HookTarget) -> Result<(), Error> {
+        match target {
             HookTarget::Dataset(id) => {
                 let (editor, id) = (editor.clone(), id.clone());
                 self.on_store(move |store| {
                     crate::manage::managed_for(store, &editor, &id).map(drop)
                 })
-                .await?;
+                .await
             }
             HookTarget::Organization(org) => {
                 if !policy::may_admin(editor.principal(), org) {
@@ -232,8 +228,49 @@ impl App {
                         "Webhooks of organization {org:?} are registered by its admins; an editor registers a hook on a dataset instead."
                     )));
                 }
+                let id = org.clone();
+                let found = self.on_store(move |store| Ok(store.catalog().get_org(&id)?)).await?;
+                found.map(drop).ok_or_else(|| Error::NotFound(format!("No organization {org:?}.")))
             }
         }
+    }
+
+    /// The hooks on `target` (a dataset's own, or an organization's), newest first, each with
+    /// its last delivery, for those who may register hooks on it (the back office's page).
+    pub async fn webhooks_of(
+        &self,
+        editor: &Editor,
+        target: &HookTarget,
+    ) -> Result<Vec<(Webhook, Option<Delivery>)>, Error> {
+        self.may_hook(editor, target).await?;
+        let target = target.clone();
+        self.on_store(move |store| {
+            let mut found = Vec::new();
+            for hook in store.catalog().webhooks()? {
+                let on_target = match &target {
+                    HookTarget::Dataset(id) => hook.dataset_id.as_deref() == Some(id.as_str()),
+                    HookTarget::Organization(org) => {
+                        hook.dataset_id.is_none() && hook.org_id == *org
+                    }
+                };
+                if on_target {
+                    let last = store.catalog().deliveries(hook.id, 1)?.into_iter().next();
+                    found.push((hook, last.map(|(d, _)| d)));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Registers a hook on `target` posting to `url`; its secret is in the answer only.
+    pub async fn create_webhook(
+        &self,
+        editor: &Editor,
+        target: HookTarget,
+        url: &str,
+    ) -> Result<CreatedHook, Error> {
+        self.may_hook(editor, &target).await?;
         let allow = self.webhook_settings().allow_private;
         check_target(url, allow).await.map_err(Error::InvalidBody)?;
         let secret = format!("whsec_{}", random_hex::<32>()?);

@@ -99,6 +99,7 @@ pub(crate) fn run_add(kind: &str, args: AddArgs) -> anyhow::Result<()> {
         overrides: overrides(&args.set)?,
         delete_missing: args.delete_missing,
         schedule: args.schedule.clone(),
+        organization: None,
     };
     let (app, runtime) = open_app(&args.data_dir)?;
     let editor = Editor::operator();

@@ -46,6 +46,9 @@ pub struct HarvestRecord {
     pub created_at: String,
     /// When it was last set.
     pub updated_at: String,
+    /// The organization it belongs to (its admins manage it; the datasets it creates go
+    /// there); `None`: the portal's, managed by portal admins only (schema 17).
+    pub organization: Option<String>,
 }
 
 /// One run of a harvest source.
@@ -91,8 +94,9 @@ pub struct HarvestedDataset {
 
 /// Harvest sources and their bookkeeping.
 pub trait HarvestCatalog: Send + Sync {
-    /// Creates or replaces harvest `name`, appending `harvest.set` (the last run time and the
-    /// failure mark are kept).
+    /// Creates or replaces harvest `name` of `organization` (`None`: the portal's),
+    /// appending `harvest.set` (the last run time and the failure mark are kept).
+    #[allow(clippy::too_many_arguments)]
     fn set_harvest(
         &self,
         actor: &Actor,
@@ -101,6 +105,7 @@ pub trait HarvestCatalog: Send + Sync {
         url: &str,
         config: &str,
         schedule: Option<&str>,
+        organization: Option<&str>,
     ) -> Result<()>;
     /// Deletes harvest `name` with its runs and its bookkeeping (the datasets stay, as local
     /// datasets), appending `harvest.delete`; whether there was one.
@@ -183,8 +188,17 @@ pub(crate) fn migrate_to_13(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Schema → 17: each harvest's organization (`harvests.org_id`, `NULL`: the portal's).
+pub(crate) fn migrate_to_17(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE harvests ADD COLUMN org_id TEXT;
+         PRAGMA user_version = 17;",
+    )?;
+    Ok(())
+}
+
 const SELECT_HARVEST: &str = "SELECT name, kind, url, config, schedule, last_run_at, failing,
-        created_at, updated_at FROM harvests";
+        created_at, updated_at, org_id FROM harvests";
 
 fn row_to_harvest(r: &rusqlite::Row<'_>) -> rusqlite::Result<HarvestRecord> {
     Ok(HarvestRecord {
@@ -197,6 +211,7 @@ fn row_to_harvest(r: &rusqlite::Row<'_>) -> rusqlite::Result<HarvestRecord> {
         failing: r.get::<_, i64>(6)? != 0,
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
+        organization: r.get(9)?,
     })
 }
 
@@ -225,24 +240,26 @@ impl HarvestCatalog for SqliteCatalog {
         url: &str,
         config: &str,
         schedule: Option<&str>,
+        organization: Option<&str>,
     ) -> Result<()> {
         let mut conn = self.conn();
         write(&mut conn, |tx| {
             let now = now_rfc3339();
             tx.execute(
-                "INSERT INTO harvests (name, kind, url, config, schedule, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                "INSERT INTO harvests (name, kind, url, config, schedule, created_at, updated_at,
+                                       org_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
                  ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,
                    config = excluded.config, schedule = excluded.schedule,
-                   updated_at = excluded.updated_at",
-                params![name, kind, url, config, schedule, now],
+                   updated_at = excluded.updated_at, org_id = excluded.org_id",
+                params![name, kind, url, config, schedule, now, organization],
             )?;
             append(
                 tx,
                 actor,
                 "harvest.set",
                 name,
-                json!({"kind": kind, "url": url, "schedule": schedule}),
+                json!({"kind": kind, "url": url, "schedule": schedule, "organization": organization}),
             )
         })
     }
@@ -412,7 +429,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let c = store.catalog();
-        c.set_harvest(&Actor::System, "city", "ckan", "http://x", "{}", Some("0 * * * *")).unwrap();
+        c.set_harvest(&Actor::System, "city", "ckan", "http://x", "{}", Some("0 * * * *"), None)
+            .unwrap();
         let h = c.harvest("city").unwrap().unwrap();
         assert_eq!((h.kind.as_str(), h.schedule.as_deref()), ("ckan", Some("0 * * * *")));
         assert!(c.claim_harvest_run("city", None, "2026-01-01T00:00:00Z").unwrap());

@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 16;
+pub(crate) const SCHEMA_VERSION: i64 = 17;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -195,6 +195,9 @@ fn migrate_in_transaction(
     }
     if version < 16 {
         crate::feeds::migrate_to_16(conn)?;
+    }
+    if version < 17 {
+        crate::harvests::migrate_to_17(conn)?;
     }
     Ok(())
 }

@@ -234,6 +234,8 @@ pub struct BoDashboardPage {
     pub orgs: Vec<Choice>,
     pub rows: Vec<BoRow>,
     pub may_create: bool,
+    /// The harvests page's link text, for those who manage harvests (`/admin/harvests/`).
+    pub harvests_link: Option<&'static str>,
 }
 
 /// The new-dataset form.

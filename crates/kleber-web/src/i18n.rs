@@ -130,6 +130,10 @@ pub struct Messages {
     pub api_docs: &'static str,
     /// Main navigation: the account page (sign-in when signed out).
     pub account: &'static str,
+    /// Header link to the notifications (signed in only).
+    pub notifications: &'static str,
+    /// After the badge's number: "unread" (read by screen readers).
+    pub unread_notifications: &'static str,
     /// Search field label.
     pub search_label: &'static str,
     /// Search field placeholder.
@@ -544,6 +548,8 @@ pub static FR: Messages = Messages {
     about: "À propos",
     api_docs: "API",
     account: "Mon compte",
+    notifications: "Notifications",
+    unread_notifications: "non lues",
     search_label: "Rechercher un jeu de données",
     search_placeholder: "vélo, parkings, culture…",
     search_button: "Rechercher",
@@ -733,6 +739,8 @@ pub static EN: Messages = Messages {
     about: "About",
     api_docs: "API",
     account: "My account",
+    notifications: "Notifications",
+    unread_notifications: "unread",
     search_label: "Search datasets",
     search_placeholder: "bike, car parks, culture…",
     search_button: "Search",

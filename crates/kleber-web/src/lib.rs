@@ -25,13 +25,16 @@ pub mod backoffice;
 pub mod derive;
 pub mod format;
 pub mod geometry;
+pub mod harvests;
 pub mod i18n;
 pub mod notifications;
 pub mod pages;
 pub mod portal_admin;
+pub mod processors;
 pub mod sources;
 pub mod url;
 pub mod view;
+pub mod webhooks;
 
 pub use askama::Template;
 pub use i18n::{Lang, Messages};

@@ -60,6 +60,45 @@ impl NotificationMessages {
     }
 }
 
+/// The follow / unfollow form of a dataset page, for a signed-in user who reads it: posts
+/// `follow=1` (or `0`) to `/account/follow/{id}` with the session's CSRF token and comes back
+/// to `next`.
+#[derive(Debug, Clone)]
+pub struct FollowButton {
+    /// The dataset's identifier.
+    pub dataset_id: String,
+    /// Whether the user follows it now.
+    pub following: bool,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// The page to come back to.
+    pub next: String,
+    /// The button's words.
+    pub label: &'static str,
+    /// What the button does, for assistive technologies.
+    pub hint: &'static str,
+}
+
+impl FollowButton {
+    /// The button of dataset `id` in `lang`.
+    pub fn new(lang: Lang, id: &str, following: bool, csrf: String, next: String) -> FollowButton {
+        let (label, hint) = match (lang, following) {
+            (Lang::Fr, false) => {
+                ("Suivre", "Être prévenu des nouvelles versions de ce jeu de données")
+            }
+            (Lang::Fr, true) => (
+                "Ne plus suivre",
+                "Vous suivez ce jeu de données : cesser d'être prévenu de ses nouvelles versions",
+            ),
+            (Lang::En, false) => ("Follow", "Hear of this dataset's new versions"),
+            (Lang::En, true) => {
+                ("Unfollow", "You follow this dataset: stop hearing of its new versions")
+            }
+        };
+        FollowButton { dataset_id: id.to_owned(), following, csrf, next, label, hint }
+    }
+}
+
 /// One notification as shown.
 #[derive(Debug, Clone)]
 pub struct NotificationView {

@@ -136,6 +136,8 @@ pub struct InformationPage {
     pub keywords: Vec<Link>,
     /// Schema.
     pub fields: Vec<SchemaField>,
+    /// The follow button, for a signed-in user (docs/feeds.md#following-a-dataset).
+    pub follow: Option<crate::notifications::FollowButton>,
 }
 
 /// The filter form, facets and active filters of the table and map tabs.

@@ -36,6 +36,9 @@ pub struct Layout {
     pub scripts: Vec<String>,
     /// The text of the header's search box.
     pub header_q: String,
+    /// The signed-in user's unread notifications (the header's badge); `None` when signed
+    /// out (no link shown).
+    pub unread: Option<i64>,
 }
 
 /// A link to the same page in another language.
@@ -75,6 +78,7 @@ impl Layout {
             styles: Vec::new(),
             scripts: Vec::new(),
             header_q: String::new(),
+            unread: None,
         }
     }
 

@@ -95,9 +95,9 @@ pub fn streams_body(path: &str) -> bool {
 // ---- extractors and answers ------------------------------------------------------------
 
 /// A signed-in request: its page context and session; anyone else gets the missing page.
-struct Signed {
-    ctx: PageContext,
-    session: Session,
+pub(super) struct Signed {
+    pub(super) ctx: PageContext,
+    pub(super) session: Session,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Signed {
@@ -115,14 +115,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Signed {
 }
 
 impl Signed {
-    fn editor(&self) -> Editor {
+    pub(super) fn editor(&self) -> Editor {
         Editor::of_session(&self.session)
     }
 }
 
 /// A use case's failure as a page answers it: refusals as the missing page, the caller's
 /// mistakes as a message on the form (with the use case's status), the rest as a 500.
-enum Failure {
+pub(super) enum Failure {
     NotFound,
     Form(StatusCode, String),
     Internal(String),
@@ -167,7 +167,7 @@ fn message_of(e: Error) -> String {
 }
 
 impl Failure {
-    fn page(self, ctx: &PageContext) -> PageError {
+    pub(super) fn page(self, ctx: &PageContext) -> PageError {
         match self {
             Failure::NotFound => PageError::not_found(ctx),
             Failure::Form(_, message) => PageError::bad_request(ctx, message),
@@ -176,7 +176,7 @@ impl Failure {
     }
 }
 
-fn render<T: kleber_web::Template>(
+pub(super) fn render<T: kleber_web::Template>(
     state: &AppState,
     ctx: &PageContext,
     status: StatusCode,
@@ -186,7 +186,7 @@ fn render<T: kleber_web::Template>(
     Ok(no_store(html(state, ctx, status, body, Framing::SameOrigin)))
 }
 
-fn layout(ctx: &PageContext, title: &str, path: &str) -> kleber_web::view::Layout {
+pub(super) fn layout(ctx: &PageContext, title: &str, path: &str) -> kleber_web::view::Layout {
     let mut layout = ctx.layout(title, path);
     layout.nav = "account";
     layout.scripts.push(kleber_web::assets::url("backoffice.js"));
@@ -341,6 +341,12 @@ async fn get_dashboard(
             .collect(),
         rows,
         may_create: !publishable.is_empty(),
+        harvests_link: state
+            .app
+            .harvests(&editor)
+            .await
+            .is_ok()
+            .then(|| kleber_web::harvests::HarvestMessages::of(ctx.lang).heading),
     };
     render(&state, ctx, StatusCode::OK, &page)
 }
@@ -707,7 +713,11 @@ async fn preview_page(
 }
 
 /// Dataset `id` as the session manages it, or the missing page.
-async fn managed(state: &AppState, signed: &Signed, id: &str) -> Result<ManagedDataset, PageError> {
+pub(super) async fn managed(
+    state: &AppState,
+    signed: &Signed,
+    id: &str,
+) -> Result<ManagedDataset, PageError> {
     state
         .app
         .managed_dataset(&signed.editor(), id)
@@ -1187,6 +1197,18 @@ async fn edit_page(
         (Some(a), Some(b)) => Some(a + &b),
         (a, b) => a.or(b),
     };
+    // The processors applied to every file read for it (web/processor_panel.rs).
+    let processors = super::processor_panel::processor_panel(
+        &state.app,
+        &editor,
+        id,
+        ctx.lang,
+        signed.session.csrf_token(),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    let source_panel = Some(source_panel.unwrap_or_default() + &processors);
     // The stored fields and the access rule, as the dataset's editors read them.
     let (fields, rule) = match state.app.dataset(&ctx.request(), id).await {
         Ok(version) => {

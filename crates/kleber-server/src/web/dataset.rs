@@ -4,10 +4,12 @@
 //! map), `analyze.rs` and `api_tab.rs`; the export tab is here. Every tab carries the
 //! schema.org `Dataset` JSON-LD and Open Graph tags.
 
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use kleber_app::DatasetVersion;
+use kleber_app::sessions::Session;
 use kleber_export::ExportFormat;
 use kleber_store::DatasetRecord;
 use kleber_types::FieldType;
@@ -194,15 +196,10 @@ pub async fn get_dataset_page(
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
+    session: Option<Extension<Session>>,
 ) -> Result<Response, PageError> {
-    render_tab(
-        &state,
-        PageContext::new(&headers, raw.as_deref(), Some(&base), caller),
-        &id,
-        "information",
-        false,
-    )
-    .await
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
+    render_tab_for(&state, ctx, &id, "information", false, session.map(|s| s.0)).await
 }
 
 /// `GET /explore/dataset/{id}/{tab}/`.
@@ -213,24 +210,31 @@ pub async fn get_dataset_tab(
     headers: HeaderMap,
     base: PublicUrl,
     RawQuery(raw): RawQuery,
+    session: Option<Extension<Session>>,
 ) -> Result<Response, PageError> {
-    render_tab(
-        &state,
-        PageContext::new(&headers, raw.as_deref(), Some(&base), caller),
-        &id,
-        &tab,
-        false,
-    )
-    .await
+    let ctx = PageContext::new(&headers, raw.as_deref(), Some(&base), caller);
+    render_tab_for(&state, ctx, &id, &tab, false, session.map(|s| s.0)).await
 }
 
-/// Renders one tab of a dataset, full page or embedded.
+/// Renders one tab of a dataset, full page or embedded, as a signed-out visitor sees it.
 pub async fn render_tab(
     state: &AppState,
     ctx: PageContext,
     id: &str,
     tab: &str,
     embed: bool,
+) -> Result<Response, PageError> {
+    render_tab_for(state, ctx, id, tab, embed, None).await
+}
+
+/// Renders one tab of a dataset; with a `session`, the information tab has the follow button.
+async fn render_tab_for(
+    state: &AppState,
+    ctx: PageContext,
+    id: &str,
+    tab: &str,
+    embed: bool,
+    session: Option<Session>,
 ) -> Result<Response, PageError> {
     if !TABS.contains(&tab) {
         return Err(PageError::not_found(&ctx));
@@ -270,6 +274,22 @@ pub async fn render_tab(
             let mut info =
                 information(&ctx, record, version.catalog().organization(&record.organization));
             lineage_facts(&ctx, record, &version.catalog(), &mut info.facts);
+            // The follow button (docs/feeds.md#following-a-dataset): signed-in users only,
+            // who read the dataset since they see its page.
+            if let Some(session) = session.filter(|_| !embed) {
+                let following = state
+                    .app
+                    .follows(&ctx.request(), &record.id)
+                    .await
+                    .map_err(|e| PageError::from_api(&ctx, e))?;
+                info.follow = Some(kleber_web::notifications::FollowButton::new(
+                    ctx.lang,
+                    &record.id,
+                    following,
+                    session.csrf_token(),
+                    tab_path(&record.id, "information", false).replace("/information/", "/"),
+                ));
+            }
             // Themes under their labels in the page's language (links keep the id).
             let themes =
                 state.app.portal_themes().await.map_err(|e| PageError::from_api(&ctx, e))?;
@@ -281,8 +301,10 @@ pub async fn render_tab(
     }
 }
 
-/// The lineage of a dataset (docs/crossing.md): the inputs of a derived dataset, and the
-/// datasets derived from this one, each linked; only those the caller sees.
+/// The lineage of a dataset (docs/crossing.md#lineage): the inputs of a derived dataset, and
+/// the datasets derived from this one, each linked. Both lists come from the caller's catalog
+/// (`derived_from` and `derived_datasets` in the record's metas, already narrowed to the
+/// datasets the caller sees).
 fn lineage_facts(
     ctx: &PageContext,
     record: &DatasetRecord,
@@ -290,29 +312,26 @@ fn lineage_facts(
     facts: &mut Vec<Fact>,
 ) {
     let (from, derived) = match ctx.lang {
-        kleber_web::Lang::Fr => ("Dérivé de", "Jeux dérivés"),
-        kleber_web::Lang::En => ("Derived from", "Derived datasets"),
+        kleber_web::Lang::Fr => ("Dérivé de", "Jeux de données dérivés de celui-ci"),
+        kleber_web::Lang::En => ("Derived from", "Datasets derived from this one"),
     };
     let versions = record.metas.get("derived_from_versions");
     for input in meta_list(record, "derived_from") {
-        if catalog.record(&input).is_none() {
-            continue;
-        }
+        let Some(found) = catalog.record(&input) else { continue };
         let read = versions.and_then(|v| v.get(&input)).and_then(Value::as_i64);
         let value = match read {
-            Some(n) => format!("{input} (version {n})"),
-            None => input.clone(),
+            Some(n) => format!("{} (version {n})", found.title),
+            None => found.title.clone(),
         };
         facts.push(Fact { term: from, value, href: Some(format!("/explore/dataset/{input}/")) });
     }
-    for other in catalog.records() {
-        if meta_list(other, "derived_from").iter().any(|i| i == &record.id) {
-            facts.push(Fact {
-                term: derived,
-                value: other.title.clone(),
-                href: Some(format!("/explore/dataset/{}/", other.id)),
-            });
-        }
+    for other in meta_list(record, "derived_datasets") {
+        let Some(found) = catalog.record(&other) else { continue };
+        facts.push(Fact {
+            term: derived,
+            value: found.title.clone(),
+            href: Some(format!("/explore/dataset/{other}/")),
+        });
     }
 }
 
@@ -400,6 +419,7 @@ fn information(
                 description: f.description.clone().unwrap_or_default(),
             })
             .collect(),
+        follow: None,
     }
 }
 

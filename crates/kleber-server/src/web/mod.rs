@@ -20,14 +20,17 @@ pub mod derive_panel;
 pub mod embed;
 pub mod errors;
 pub mod filters;
+pub mod harvest_admin;
 pub mod home;
 pub mod lang;
 pub mod notifications;
 pub mod organizations;
 pub mod portal_admin;
+pub mod processor_panel;
 pub mod seo;
 pub mod source_panel;
 mod table;
+pub mod webhook_admin;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -76,6 +79,9 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     routes.extend(notifications::routes());
     routes.extend(admin::routes());
     routes.extend(backoffice::routes());
+    routes.extend(processor_panel::routes());
+    routes.extend(harvest_admin::routes());
+    routes.extend(webhook_admin::routes());
     routes.extend(portal_admin::routes());
     routes
 }
@@ -94,6 +100,9 @@ pub struct PageContext {
     pub set_cookie: Option<HeaderValue>,
     /// Who asks (the request's principal): what its pages may show.
     caller: Caller,
+    /// The signed-in user's unread notifications (the header's badge; `None` signed out),
+    /// counted by [`notifications::unread_layer`].
+    pub unread: Option<i64>,
 }
 
 impl PageContext {
@@ -106,7 +115,8 @@ impl PageContext {
     ) -> PageContext {
         let query = Query::parse(raw_query.unwrap_or(""));
         let (lang, set_cookie) = lang::negotiate(&query, headers);
-        PageContext { lang, query, base: base.cloned(), set_cookie, caller }
+        let unread = notifications::current_unread();
+        PageContext { lang, query, base: base.cloned(), set_cookie, caller, unread }
     }
 
     /// The absolute URL of `path` on the portal (built by [`PublicUrl::url`]).
@@ -124,6 +134,7 @@ impl PageContext {
         let mut layout = Layout::new(self.lang, title, path, self.query.clone());
         layout.base_url = self.url("");
         layout.header_q = self.query.get("q").unwrap_or("").to_owned();
+        layout.unread = self.unread;
         layout
     }
 }

@@ -8,10 +8,17 @@
 //!
 //! Sessions only (a signed-out visitor is sent to the sign-in page); the use cases are
 //! `kleber_app::notifications`.
+//!
+//! The header's unread badge: [`unread_layer`] counts the signed-in user's unread
+//! notifications (one indexed SQLite count) for each portal page asked by a session, and the page's [`super::PageContext`] reads it from a task-local value set for
+//! that request only, so it reaches every page's layout without a parameter. Pages are never
+//! cached whole (the portal's caches hold facets, charts and catalog searches keyed by
+//! version, never a rendered header), and answers to a session are `private`.
 
 use axum::Extension;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use kleber_app::sessions::Session;
@@ -34,6 +41,46 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     .collect()
 }
 
+tokio::task_local! {
+    /// The unread count of the request being served ([`unread_layer`]).
+    static UNREAD: Option<i64>;
+}
+
+/// The signed-in user's unread notifications for the page being rendered (`None`: signed out,
+/// or not a page request).
+pub fn current_unread() -> Option<i64> {
+    UNREAD.try_with(|n| *n).ok().flatten()
+}
+
+/// Whether `path` is a portal page that may show the header (not the APIs, assets or embeds).
+fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path.starts_with("/static/")
+        || path.starts_with("/explore/embed/")
+        || path.ends_with(".atom")
+        || path.ends_with(".xml")
+        || path.ends_with(".txt")
+        || path.ends_with(".json"))
+}
+
+/// Counts the session's unread notifications for a portal page's header (see the module).
+pub async fn unread_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // Any method: a refused form answers its page again, with the same header.
+    let wanted = is_page(request.uri().path()) && request.extensions().get::<Session>().is_some();
+    if !wanted {
+        return next.run(request).await;
+    }
+    let ctx = crate::http::resolve::Caller::of(request.extensions()).context();
+    let unread = match state.app.unread_notifications(&ctx).await {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "unread notifications not counted");
+            None
+        }
+    };
+    UNREAD.scope(unread, next.run(request)).await
+}
+
 /// `POST /account/follow/{id}`.
 pub async fn post_follow(
     State(state): State<AppState>,
@@ -54,9 +101,19 @@ pub async fn post_follow(
         .set_follow(&ctx.request(), &id, follow)
         .await
         .map_err(|e| PageError::from_api(&ctx, e))?;
+    // Back where the form was: the notifications, or a page of this dataset.
+    let page = format!("/explore/dataset/{id}/");
     let next = match form.get("next") {
         Some("notifications") => "/account/notifications/".to_owned(),
-        _ => format!("/explore/dataset/{id}/"),
+        Some(n)
+            if n.starts_with(&page)
+                && n.len() <= 2048
+                && !n.contains(['\\', '#'])
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
+        _ => page,
     };
     Ok(redirect(&next))
 }

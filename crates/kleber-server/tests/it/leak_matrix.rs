@@ -317,6 +317,31 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/datasets/{id}/push-keys/revoke", &[""]),
     ("/admin/datasets/{id}/versions/{number}/restore", &[""]),
     // --- end of the back office ---
+    // ---- back-office panels: processors and harvests (web/processor_panel.rs,
+    // web/harvest_admin.rs): sessions only, like the back office (begin) ----
+    ("/admin/datasets/{id}/processors", &[""]),
+    ("/admin/datasets/{id}/processors/preview", &[""]),
+    ("/admin/datasets/{id}/processors/save", &[""]),
+    ("/admin/datasets/{id}/processors/clear", &[""]),
+    ("/admin/harvests", &[""]),
+    ("/admin/harvests/", &[""]),
+    ("/admin/harvests/{harvest}", &[""]),
+    ("/admin/harvests/{harvest}/", &[""]),
+    ("/admin/harvests/{harvest}/run", &[""]),
+    ("/admin/harvests/{harvest}/delete", &[""]),
+    // ---- back-office panels (end) ----
+    // ---- back-office webhook pages (web/webhook_admin.rs, docs/feeds.md) (begin) ----
+    // Sessions only: every caller here (keys, anonymous) gets the missing page; POST forms
+    // asked with GET. Rights between sessions (another organization's admin sees nothing) are
+    // checked in tests/it/follow_webhooks_ui.rs.
+    ("/admin/datasets/{id}/webhooks", &[""]),
+    ("/admin/datasets/{id}/webhooks/", &[""]),
+    ("/admin/organizations/{org}/webhooks", &[""]),
+    ("/admin/organizations/{org}/webhooks/", &[""]),
+    ("/admin/webhooks/{hook}", &[""]),
+    ("/admin/webhooks/{hook}/", &[""]),
+    ("/admin/webhooks/{hook}/delete", &[""]),
+    // ---- back-office webhook pages (end) ----
     // ---- portal settings (issue 13 item 4: api/management/portal.rs, web/portal_admin.rs):
     // the management routes asked with GET (themes for any key, the rest for portal admins),
     // the pages for portal admins' sessions only (every caller here gets the missing page).
@@ -632,6 +657,9 @@ fn fill(pattern: &str, d: &Dataset, records: &BTreeMap<Kind, Vec<String>>) -> Ve
     // ---- back office placeholders (begin) ----
     expand("{upload}", &["0123456789abcdef0123456789abcdef".to_owned()]);
     // ---- back office placeholders (end) ----
+    // ---- back-office webhook pages placeholders (begin) ----
+    expand("{hook}", &["1".to_owned(), "x".to_owned()]);
+    // ---- back-office webhook pages placeholders (end) ----
     for url in &urls {
         assert!(
             !url.contains('{'),
