@@ -315,6 +315,8 @@ impl Engine {
             total: frame,
             all_groups: None,
             unwindowed: None,
+            small: None,
+            late: None,
             window: (0, limit),
             columns: Vec::new(),
             aggregated: false,

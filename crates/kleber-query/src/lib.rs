@@ -24,6 +24,7 @@ mod geo;
 pub mod geo_cluster;
 mod id_set;
 mod json;
+mod late;
 pub mod limits;
 mod lower;
 mod memory;
@@ -32,6 +33,7 @@ mod record_id;
 mod record_index;
 mod refine;
 mod row_expr;
+mod small;
 mod text;
 mod text_index;
 
@@ -113,6 +115,15 @@ pub struct ScanView {
 /// condition, columns of the visible fields. A condition that no longer plans over the stored
 /// fields (a later version dropped a field it names) keeps no row: the view fails closed.
 fn apply_view(table: DataFrame, dataset: &DatasetRef) -> Result<DataFrame> {
+    apply_view_keeping(table, dataset, None)
+}
+
+/// [`apply_view`], keeping column `keep` of `table` too (a hidden column, last).
+pub(crate) fn apply_view_keeping(
+    table: DataFrame,
+    dataset: &DatasetRef,
+    keep: Option<&str>,
+) -> Result<DataFrame> {
     let Some(view) = &dataset.view else { return Ok(table) };
     let mut df = table;
     if let Some(condition) = view.condition.as_deref().filter(|c| !c.trim().is_empty()) {
@@ -122,7 +133,8 @@ fn apply_view(table: DataFrame, dataset: &DatasetRef) -> Result<DataFrame> {
             Err(_) => df.filter(datafusion::prelude::lit(false))?,
         };
     }
-    let names: Vec<&str> = dataset.fields.iter().map(|f| f.name.as_str()).collect();
+    let mut names: Vec<&str> = dataset.fields.iter().map(|f| f.name.as_str()).collect();
+    names.extend(keep);
     Ok(df.select_columns(&names)?)
 }
 
@@ -267,6 +279,10 @@ pub struct Engine {
     indexes: std::sync::Arc<record_index::IndexCache>,
     /// Small versions held as Arrow batches (`memory.rs`).
     in_memory: memory::MemoryTables,
+    /// Pages answered by [`small`] (diagnostics, tests).
+    small_answers: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Pages read in two passes by `late.rs` (diagnostics, tests).
+    late_answers: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Versions' (record id, row digest) pairs, for diffs ([`changes`]).
     digests: std::sync::Arc<changes::DigestCache>,
     /// Full-text indexes of records by (uid, version), opened (or built) on first use.
@@ -302,9 +318,23 @@ impl Engine {
             query_timeout: limits.query_timeout,
             indexes: std::sync::Arc::default(),
             in_memory: memory::MemoryTables::new(limits.in_memory_bytes),
+            small_answers: std::sync::Arc::default(),
+            late_answers: std::sync::Arc::default(),
             digests: std::sync::Arc::default(),
             texts: std::sync::Arc::default(),
         })
+    }
+
+    /// Pages answered from a small in-memory version without DataFusion's planner (the
+    /// small-table path, `small.rs`), since the engine started.
+    pub fn small_answers(&self) -> u64 {
+        self.small_answers.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sorted pages read in two passes (the row numbers of the page from the filter and sort
+    /// columns, then only those rows; `late.rs`), since the engine started.
+    pub fn late_answers(&self) -> u64 {
+        self.late_answers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes held by the small dataset versions kept in memory.
@@ -465,7 +495,10 @@ impl Engine {
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
         let deadline = self.deadline();
         let (table, index) = self.text_scan(dataset, query).await?;
-        let in_memory = self.in_memory.get(&(dataset.uid.clone(), dataset.version)).is_some();
+        let small = self.in_memory.table(&(dataset.uid.clone(), dataset.version));
+        let in_memory = small.is_some();
+        let late = (!in_memory && index.is_none() && late::wanted(query))
+            .then(|| (self.ctx.clone(), dataset.clone(), query.clone()));
         let (fields, query) = (dataset.fields.clone(), query.clone());
         let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
         let work = async move {
@@ -477,9 +510,21 @@ impl Engine {
             plan::plan(narrowed, &fields, &short, None)
                 .or_else(|_| plan::plan(apply_view(table, &viewed)?, &fields, &query, None))
         };
+        let stored = match late {
+            Some(_) => Some(self.stored_scan(dataset).await?),
+            None => None,
+        };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);
-        if !in_memory {
+        if let (Some((ctx, dataset, query)), Some(stored)) = (late, stored)
+            && !planned.aggregated
+        {
+            // A page the two passes cannot plan is read in one, as before.
+            planned.late = late::LatePage::plan(&ctx, stored, &dataset, &query).ok();
+        }
+        if in_memory {
+            planned.small = small;
+        } else {
             planned.unwindowed = None;
         }
         Ok(planned)
@@ -577,12 +622,32 @@ impl Engine {
     /// the columns it needs.
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
         let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
+        let state = self.ctx.state_ref();
+        let answers =
+            (std::sync::Arc::clone(&self.small_answers), std::sync::Arc::clone(&self.late_answers));
         self.on_cpu(deadline, async move {
+            // A small in-memory dataset's rows, without DataFusion's planner when the plan
+            // allows.
+            if let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) {
+                let answer = small::run(all.logical_plan(), &state.read(), small);
+                if let Some(rows) = answer {
+                    let rows = rows?;
+                    answers.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let total = rows.num_rows();
+                    return Ok((total as u64, slice_batches(&[rows], planned.window)));
+                }
+            }
             // Groups, or every row of a small in-memory dataset: one plan, sliced.
             if let Some(all) = planned.all_groups.or(planned.unwindowed) {
                 let rows = all.collect().await?;
                 let total: usize = rows.iter().map(RecordBatch::num_rows).sum();
                 return Ok((total as u64, slice_batches(&rows, planned.window)));
+            }
+            if let Some(late) = planned.late {
+                answers.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (count, rows) =
+                    futures::try_join!(async { Ok(planned.total.count().await?) }, late.page())?;
+                return Ok((count as u64, rows));
             }
             let count = planned.total.count();
             let rows = planned.page.collect();
