@@ -376,7 +376,7 @@ const WRITER_QUEUE: usize = 2;
 /// next batch on one core while the writer encodes and compresses the previous one on the
 /// other. A write error ends the thread; the parser learns of it at its next batch.
 enum BatchWriter {
-    Inline(Option<ArrowWriter<File>>),
+    Inline(Option<Box<ArrowWriter<File>>>),
     Threaded {
         queue: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
         thread: Option<std::thread::JoinHandle<Result<(), String>>>,
@@ -405,7 +405,7 @@ impl BatchWriter {
             Err(_) => {
                 let writer = slot.lock().ok().and_then(|mut w| w.take());
                 match writer {
-                    Some(writer) => BatchWriter::Inline(Some(writer)),
+                    Some(writer) => BatchWriter::Inline(Some(Box::new(writer))),
                     // Unreachable in practice: the thread did not start, so it took nothing.
                     None => BatchWriter::Threaded { queue: None, thread: None },
                 }

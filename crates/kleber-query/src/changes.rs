@@ -316,7 +316,6 @@ impl Engine {
             all_groups: None,
             unwindowed: None,
             small: None,
-            late: None,
             window: (0, limit),
             columns: Vec::new(),
             aggregated: false,

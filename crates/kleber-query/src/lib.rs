@@ -24,7 +24,6 @@ mod geo;
 pub mod geo_cluster;
 mod id_set;
 mod json;
-mod late;
 pub mod limits;
 mod lower;
 mod memory;
@@ -115,15 +114,6 @@ pub struct ScanView {
 /// condition, columns of the visible fields. A condition that no longer plans over the stored
 /// fields (a later version dropped a field it names) keeps no row: the view fails closed.
 fn apply_view(table: DataFrame, dataset: &DatasetRef) -> Result<DataFrame> {
-    apply_view_keeping(table, dataset, None)
-}
-
-/// [`apply_view`], keeping column `keep` of `table` too (a hidden column, last).
-pub(crate) fn apply_view_keeping(
-    table: DataFrame,
-    dataset: &DatasetRef,
-    keep: Option<&str>,
-) -> Result<DataFrame> {
     let Some(view) = &dataset.view else { return Ok(table) };
     let mut df = table;
     if let Some(condition) = view.condition.as_deref().filter(|c| !c.trim().is_empty()) {
@@ -133,8 +123,7 @@ pub(crate) fn apply_view_keeping(
             Err(_) => df.filter(datafusion::prelude::lit(false))?,
         };
     }
-    let mut names: Vec<&str> = dataset.fields.iter().map(|f| f.name.as_str()).collect();
-    names.extend(keep);
+    let names: Vec<&str> = dataset.fields.iter().map(|f| f.name.as_str()).collect();
     Ok(df.select_columns(&names)?)
 }
 
@@ -281,8 +270,6 @@ pub struct Engine {
     in_memory: memory::MemoryTables,
     /// Pages answered by [`small`] (diagnostics, tests).
     small_answers: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// Pages read in two passes by `late.rs` (diagnostics, tests).
-    late_answers: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Versions' (record id, row digest) pairs, for diffs ([`changes`]).
     digests: std::sync::Arc<changes::DigestCache>,
     /// Full-text indexes of records by (uid, version), opened (or built) on first use.
@@ -319,7 +306,6 @@ impl Engine {
             indexes: std::sync::Arc::default(),
             in_memory: memory::MemoryTables::new(limits.in_memory_bytes),
             small_answers: std::sync::Arc::default(),
-            late_answers: std::sync::Arc::default(),
             digests: std::sync::Arc::default(),
             texts: std::sync::Arc::default(),
         })
@@ -329,12 +315,6 @@ impl Engine {
     /// small-table path, `small.rs`), since the engine started.
     pub fn small_answers(&self) -> u64 {
         self.small_answers.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Sorted pages read in two passes (the row numbers of the page from the filter and sort
-    /// columns, then only those rows; `late.rs`), since the engine started.
-    pub fn late_answers(&self) -> u64 {
-        self.late_answers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes held by the small dataset versions kept in memory.
@@ -497,8 +477,6 @@ impl Engine {
         let (table, index) = self.text_scan(dataset, query).await?;
         let small = self.in_memory.table(&(dataset.uid.clone(), dataset.version));
         let in_memory = small.is_some();
-        let late = (!in_memory && index.is_none() && late::wanted(query))
-            .then(|| (self.ctx.clone(), dataset.clone(), query.clone()));
         let (fields, query) = (dataset.fields.clone(), query.clone());
         let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
         let work = async move {
@@ -510,18 +488,8 @@ impl Engine {
             plan::plan(narrowed, &fields, &short, None)
                 .or_else(|_| plan::plan(apply_view(table, &viewed)?, &fields, &query, None))
         };
-        let stored = match late {
-            Some(_) => Some(self.stored_scan(dataset).await?),
-            None => None,
-        };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);
-        if let (Some((ctx, dataset, query)), Some(stored)) = (late, stored)
-            && !planned.aggregated
-        {
-            // A page the two passes cannot plan is read in one, as before.
-            planned.late = late::LatePage::plan(&ctx, stored, &dataset, &query).ok();
-        }
         if in_memory {
             planned.small = small;
         } else {
@@ -623,8 +591,7 @@ impl Engine {
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
         let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
         let state = self.ctx.state_ref();
-        let answers =
-            (std::sync::Arc::clone(&self.small_answers), std::sync::Arc::clone(&self.late_answers));
+        let answers = std::sync::Arc::clone(&self.small_answers);
         self.on_cpu(deadline, async move {
             // A small in-memory dataset's rows, without DataFusion's planner when the plan
             // allows.
@@ -632,7 +599,7 @@ impl Engine {
                 let answer = small::run(all.logical_plan(), &state.read(), small);
                 if let Some(rows) = answer {
                     let rows = rows?;
-                    answers.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let total = rows.num_rows();
                     return Ok((total as u64, slice_batches(&[rows], planned.window)));
                 }
@@ -642,12 +609,6 @@ impl Engine {
                 let rows = all.collect().await?;
                 let total: usize = rows.iter().map(RecordBatch::num_rows).sum();
                 return Ok((total as u64, slice_batches(&rows, planned.window)));
-            }
-            if let Some(late) = planned.late {
-                answers.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let (count, rows) =
-                    futures::try_join!(async { Ok(planned.total.count().await?) }, late.page())?;
-                return Ok((count as u64, rows));
             }
             let count = planned.total.count();
             let rows = planned.page.collect();

@@ -109,8 +109,6 @@ pub struct PlannedQuery {
     /// The in-memory version `unwindowed` reads, run by [`crate::small`] without DataFusion's
     /// planner when its plan allows.
     pub(crate) small: Option<crate::small::SmallTable>,
-    /// The same page in two passes ([`crate::late`]), when the engine chose it.
-    pub(crate) late: Option<crate::late::LatePage>,
     /// The window of `page`: rows skipped, and the most rows kept.
     pub window: (usize, Option<usize>),
     /// Columns of `page`, in order.
@@ -221,18 +219,6 @@ pub(crate) fn plan(
     fields: &[Field],
     query: &RecordsQuery,
     search: Option<SearchHook<'_>>,
-) -> Result<PlannedQuery> {
-    plan_keeping(table, fields, query, search, None)
-}
-
-/// [`plan`], the page of a query without aggregation also keeping column `keep` of `table`
-/// (a hidden column, last; the late page's row numbers).
-pub(crate) fn plan_keeping(
-    table: DataFrame,
-    fields: &[Field],
-    query: &RecordsQuery,
-    search: Option<SearchHook<'_>>,
-    keep: Option<&str>,
 ) -> Result<PlannedQuery> {
     crate::limits::check_query(query)?;
     let schema = table.schema().clone();
@@ -490,11 +476,8 @@ pub(crate) fn plan_keeping(
         (df, sorted, select_exprs)
     };
 
-    let mut projection: Vec<Expr> =
+    let projection: Vec<Expr> =
         final_select.into_iter().zip(&outputs).map(|(e, o)| e.alias(o.key.clone())).collect();
-    if let Some(keep) = keep.filter(|_| !aggregated) {
-        projection.push(column(keep));
-    }
     let mut page = sorted.select(projection).map_err(planning(Clause::Select))?;
     let all_groups = aggregated.then(|| page.clone());
     let unwindowed = (!aggregated).then(|| page.clone());
@@ -522,7 +505,6 @@ pub(crate) fn plan_keeping(
         all_groups,
         unwindowed,
         small: None,
-        late: None,
         window: (query.offset, query.limit),
         columns,
         aggregated,
