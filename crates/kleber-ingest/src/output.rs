@@ -369,11 +369,102 @@ impl Drop for TempFile {
     }
 }
 
+/// Batches in flight between the parser and the Parquet writer thread.
+const WRITER_QUEUE: usize = 2;
+
+/// The Parquet writer, on its own thread when one could be started: the parser converts the
+/// next batch on one core while the writer encodes and compresses the previous one on the
+/// other. A write error ends the thread; the parser learns of it at its next batch.
+enum BatchWriter {
+    Inline(Option<Box<ArrowWriter<File>>>),
+    Threaded {
+        queue: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+        thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    },
+}
+
+impl BatchWriter {
+    fn start(writer: ArrowWriter<File>) -> BatchWriter {
+        let (queue, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(WRITER_QUEUE);
+        // The writer moves to the thread only if the thread starts; else it stays here.
+        let slot = Arc::new(std::sync::Mutex::new(Some(writer)));
+        let theirs = Arc::clone(&slot);
+        let spawned =
+            std::thread::Builder::new().name("kleber-parquet-writer".to_owned()).spawn(move || {
+                let taken = theirs.lock().ok().and_then(|mut w| w.take());
+                let Some(mut writer) = taken else {
+                    return Err("the Parquet writer was not handed over".to_owned());
+                };
+                for batch in batches {
+                    writer.write(&batch).map_err(|e| e.to_string())?;
+                }
+                writer.close().map(|_| ()).map_err(|e| e.to_string())
+            });
+        match spawned {
+            Ok(thread) => BatchWriter::Threaded { queue: Some(queue), thread: Some(thread) },
+            Err(_) => {
+                let writer = slot.lock().ok().and_then(|mut w| w.take());
+                match writer {
+                    Some(writer) => BatchWriter::Inline(Some(Box::new(writer))),
+                    // Unreachable in practice: the thread did not start, so it took nothing.
+                    None => BatchWriter::Threaded { queue: None, thread: None },
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, batch: RecordBatch) -> Result<(), String> {
+        match self {
+            BatchWriter::Inline(Some(w)) => w.write(&batch).map_err(|e| e.to_string()),
+            BatchWriter::Inline(None) => Err("the Parquet writer is already closed".to_owned()),
+            BatchWriter::Threaded { queue, .. } => {
+                let sent = queue.as_ref().map(|q| q.send(batch));
+                match sent {
+                    Some(Ok(())) => Ok(()),
+                    // The thread stopped: its error says why.
+                    _ => self.close(),
+                }
+            }
+        }
+    }
+
+    /// Writes what is queued and the footer; the first error met, if any.
+    fn close(&mut self) -> Result<(), String> {
+        match self {
+            BatchWriter::Inline(w) => match w.take() {
+                Some(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+                None => Err("the Parquet writer is already closed".to_owned()),
+            },
+            BatchWriter::Threaded { queue, thread } => {
+                drop(queue.take());
+                match thread.take().map(std::thread::JoinHandle::join) {
+                    None => Err("the Parquet writer is already closed".to_owned()),
+                    Some(Ok(result)) => result,
+                    Some(Err(_)) => Err("the Parquet writer thread failed".to_owned()),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for BatchWriter {
+    /// An abandoned import waits for its writer thread, so the temporary file is no longer
+    /// written when it is removed.
+    fn drop(&mut self) {
+        if let BatchWriter::Threaded { queue, thread } = self {
+            drop(queue.take());
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
 /// The Parquet output being written.
 pub(crate) struct Output {
     builders: Vec<ColBuilder>,
     schema: SchemaRef,
-    writer: Option<ArrowWriter<File>>,
+    writer: BatchWriter,
     pending: usize,
     rows: u64,
     temp: TempFile,
@@ -423,7 +514,7 @@ impl Output {
         Ok(Output {
             builders: plans.iter().map(ColBuilder::new).collect(),
             schema,
-            writer: Some(writer),
+            writer: BatchWriter::start(writer),
             pending: 0,
             rows: 0,
             temp,
@@ -538,19 +629,15 @@ impl Output {
         let batch =
             RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| self.parquet_err(e))?;
         self.pending = 0;
-        let res = match &mut self.writer {
-            Some(w) => w.write(&batch),
-            None => return Err(self.parquet_err("writer already closed")),
-        };
+        let res = self.writer.write(batch);
         res.map_err(|e| self.parquet_err(e))
     }
 
     /// Writes what is left, closes the file and moves it to its target path.
     pub(crate) fn finish(mut self) -> Result<(), Error> {
         self.flush()?;
-        if let Some(w) = self.writer.take() {
-            w.close().map_err(|e| self.parquet_err(e))?;
-        }
+        let closed = self.writer.close();
+        closed.map_err(|e| self.parquet_err(e))?;
         if let Some(temp) = self.temp.path.take()
             && let Err(e) = std::fs::rename(&temp, &self.target)
         {

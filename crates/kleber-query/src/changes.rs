@@ -413,6 +413,7 @@ impl Engine {
             total: frame,
             all_groups: None,
             unwindowed: None,
+            small: None,
             window: (0, limit),
             columns: Vec::new(),
             aggregated: false,

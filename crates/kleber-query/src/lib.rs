@@ -33,6 +33,7 @@ mod record_id;
 mod record_index;
 mod refine;
 mod row_expr;
+mod small;
 mod text;
 mod text_index;
 
@@ -268,6 +269,8 @@ pub struct Engine {
     indexes: std::sync::Arc<record_index::IndexCache>,
     /// Small versions held as Arrow batches (`memory.rs`).
     in_memory: memory::MemoryTables,
+    /// Pages answered by [`small`] (diagnostics, tests).
+    small_answers: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Versions' (record id, row digest) pairs, for diffs ([`changes`]).
     digests: std::sync::Arc<changes::DigestCache>,
     /// Full-text indexes of records by (uid, version), opened (or built) on first use.
@@ -303,9 +306,16 @@ impl Engine {
             query_timeout: limits.query_timeout,
             indexes: std::sync::Arc::default(),
             in_memory: memory::MemoryTables::new(limits.in_memory_bytes),
+            small_answers: std::sync::Arc::default(),
             digests: std::sync::Arc::default(),
             texts: std::sync::Arc::default(),
         })
+    }
+
+    /// Pages answered from a small in-memory version without DataFusion's planner (the
+    /// small-table path, `small.rs`), since the engine started.
+    pub fn small_answers(&self) -> u64 {
+        self.small_answers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes held by the small dataset versions kept in memory.
@@ -466,7 +476,8 @@ impl Engine {
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
         let deadline = self.deadline();
         let (table, index) = self.text_scan(dataset, query).await?;
-        let in_memory = self.in_memory.get(&(dataset.uid.clone(), dataset.version)).is_some();
+        let small = self.in_memory.table(&(dataset.uid.clone(), dataset.version));
+        let in_memory = small.is_some();
         let (fields, query) = (dataset.fields.clone(), query.clone());
         let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
         let work = async move {
@@ -480,7 +491,9 @@ impl Engine {
         };
         let mut planned = self.on_cpu(deadline, work).await?;
         planned.deadline = Some(deadline);
-        if !in_memory {
+        if in_memory {
+            planned.small = small;
+        } else {
             planned.unwindowed = None;
         }
         Ok(planned)
@@ -578,7 +591,20 @@ impl Engine {
     /// the columns it needs.
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
         let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
+        let state = self.ctx.state_ref();
+        let answers = std::sync::Arc::clone(&self.small_answers);
         self.on_cpu(deadline, async move {
+            // A small in-memory dataset's rows, without DataFusion's planner when the plan
+            // allows.
+            if let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) {
+                let answer = small::run(all.logical_plan(), &state.read(), small);
+                if let Some(rows) = answer {
+                    let rows = rows?;
+                    answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let total = rows.num_rows();
+                    return Ok((total as u64, slice_batches(&[rows], planned.window)));
+                }
+            }
             // Groups, or every row of a small in-memory dataset: one plan, sliced.
             if let Some(all) = planned.all_groups.or(planned.unwindowed) {
                 let rows = all.collect().await?;

@@ -10,11 +10,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::compute::concat_batches;
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
+use crate::small::SmallTable;
 use crate::{Error, Result};
 
 /// Files up to this size are candidates for memory.
@@ -24,8 +26,8 @@ type Key = (String, i64);
 
 #[derive(Default)]
 struct State {
-    /// Scan plans over the in-memory table, and the bytes each holds.
-    tables: HashMap<Key, (LogicalPlan, usize)>,
+    /// Scan plans over the in-memory table, the table, and the bytes each holds.
+    tables: HashMap<Key, (LogicalPlan, SmallTable, usize)>,
     /// Keys in the order they were loaded (the first ones leave first).
     order: VecDeque<Key>,
     used: usize,
@@ -45,7 +47,13 @@ impl MemoryTables {
     /// The in-memory scan of `key`, if it is kept.
     pub(crate) fn get(&self, key: &Key) -> Option<LogicalPlan> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.tables.get(key).map(|(plan, _)| plan.clone())
+        state.tables.get(key).map(|(plan, _, _)| plan.clone())
+    }
+
+    /// The in-memory table of `key` (its rows in one batch), if it is kept.
+    pub(crate) fn table(&self, key: &Key) -> Option<SmallTable> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.tables.get(key).map(|(_, table, _)| table.clone())
     }
 
     /// Bytes held now.
@@ -72,27 +80,31 @@ impl MemoryTables {
             .map_err(|e| Error::Storage(e.to_string()))?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await.map_err(|e| Error::Storage(e.to_string()))?;
-        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        // All rows in one batch (the small-table path reads it whole), in file order.
+        let rows = concat_batches(&schema, &batches)?;
+        let bytes = rows.get_array_memory_size();
         if bytes > self.budget {
             return Ok(None);
         }
         // One partition: rows come in file order, as from the file (pages without `order_by`
         // are stable), and a small table gains nothing from more.
-        let table = MemTable::try_new(schema, vec![batches])?;
-        let plan = ctx.read_table(Arc::new(table))?.logical_plan().clone();
+        let provider: Arc<dyn TableProvider> =
+            Arc::new(MemTable::try_new(schema, vec![vec![rows.clone()]])?);
+        let plan = ctx.read_table(Arc::clone(&provider))?.logical_plan().clone();
+        let table = SmallTable { provider, rows };
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((existing, _)) = state.tables.get(&key) {
+        if let Some((existing, _, _)) = state.tables.get(&key) {
             return Ok(Some(existing.clone()));
         }
         while state.used + bytes > self.budget {
             let Some(old) = state.order.pop_front() else { break };
-            if let Some((_, freed)) = state.tables.remove(&old) {
+            if let Some((_, _, freed)) = state.tables.remove(&old) {
                 state.used -= freed;
             }
         }
         state.used += bytes;
         state.order.push_back(key.clone());
-        state.tables.insert(key, (plan.clone(), bytes));
+        state.tables.insert(key, (plan.clone(), table, bytes));
         Ok(Some(plan))
     }
 }

@@ -106,6 +106,9 @@ pub struct PlannedQuery {
     /// the engine only when the dataset is held in memory (small), where collecting them once
     /// and slicing the page costs less than running the count and the page as two plans.
     pub(crate) unwindowed: Option<DataFrame>,
+    /// The in-memory version `unwindowed` reads, run by [`crate::small`] without DataFusion's
+    /// planner when its plan allows.
+    pub(crate) small: Option<crate::small::SmallTable>,
     /// The window of `page`: rows skipped, and the most rows kept.
     pub window: (usize, Option<usize>),
     /// Columns of `page`, in order.
@@ -501,6 +504,7 @@ pub(crate) fn plan(
         total,
         all_groups,
         unwindowed,
+        small: None,
         window: (query.offset, query.limit),
         columns,
         aggregated,

@@ -74,6 +74,19 @@ async fn a_small_version_answers_the_same_from_memory_as_from_its_file() {
         query("", "id desc", 0, 0),
         query("", "", 10, ROWS + 5),
         grouped,
+        // Expressions whose types the planner coerces (float + int, int * int), functions,
+        // a bare-string search, a select with aliases, a sort on an expression.
+        RecordsQuery {
+            select: Some("id, montant * 2 as double, upper(commune) as c".to_owned()),
+            ..query("montant + 1 > 500 AND lower(commune) = \"illkirch\"", "double desc, id", 5, 2)
+        },
+        query("\"wantzenau\" AND id < 2000", "id desc", 4, 0),
+        query("commune IN (\"Illkirch\", \"Strasbourg\") OR montant < 3", "commune, montant", 6, 0),
+        RecordsQuery {
+            refine: vec!["commune:Schiltigheim".to_owned()],
+            ..query("", "montant", 3, 0)
+        },
+        RecordsQuery { record_id_column: Some("_id".to_owned()), ..query("id < 10", "id", 3, 0) },
     ];
     for (n, q) in queries.into_iter().enumerate() {
         let memory = data.run(q.clone()).await.expect("in memory");
@@ -91,6 +104,28 @@ async fn a_small_version_answers_the_same_from_memory_as_from_its_file() {
             2 => assert_eq!(ids(&memory.1), (1234..1241).collect::<Vec<i64>>()),
             3 => assert_eq!((memory.0, memory.1.len()), (0, 0), "no amount is over 2000"),
             4 | 5 => assert_eq!((memory.0, memory.1.len()), (ROWS as u64, 0)),
+            7 => {
+                let want: Vec<_> =
+                    (0..ROWS).map(row).filter(|r| r.2 + 1.0 > 500.0 && r.1 == "Illkirch").collect();
+                assert_eq!(memory.0, want.len() as u64);
+                assert_eq!(memory.1[0]["c"], "ILLKIRCH");
+                let first = memory.1[0]["double"].as_f64().expect("double");
+                assert!(memory.1.iter().all(|r| r["double"].as_f64() <= Some(first)));
+            }
+            8 => {
+                let want = (0..ROWS).filter(|&i| row(i).1 == "La Wantzenau" && i < 2000);
+                assert_eq!(memory.0, want.clone().count() as u64);
+                assert_eq!(
+                    ids(&memory.1),
+                    want.rev().take(4).map(|i| i as i64).collect::<Vec<_>>()
+                );
+            }
+            9 => assert!(memory.0 > 0 && memory.1.len() == 6),
+            10 => assert_eq!(
+                memory.0,
+                (0..ROWS).filter(|&i| row(i).1 == "Schiltigheim").count() as u64
+            ),
+            11 => assert_eq!(memory.1.len(), 3),
             _ => {
                 assert_eq!(memory.0, 5, "five communes");
                 let strasbourg = memory.1.iter().find(|r| r["commune"] == "Strasbourg");
@@ -100,6 +135,9 @@ async fn a_small_version_answers_the_same_from_memory_as_from_its_file() {
         }
     }
     assert!(in_memory.in_memory_bytes() > 0, "the default budget keeps a 3,000-row table");
+    // Every query above but the grouped one ran without DataFusion's planner.
+    assert_eq!(in_memory.small_answers(), 11, "the small-table path answered");
+    assert_eq!(from_file.small_answers() + tiny_budget.small_answers(), 0);
     assert_eq!(from_file.in_memory_bytes(), 0, "a zero budget keeps nothing");
     assert_eq!(tiny_budget.in_memory_bytes(), 0, "a table over the budget is not kept");
 }
