@@ -2,10 +2,11 @@
 //! every caller × every dataset kind, generated from the route table.
 //!
 //! One data directory holds a public, a restricted and a draft dataset of one organization,
-//! and two public datasets with an access rule for outsiders (one hides a field, one filters
-//! records); every secret (identifier, title, description, publisher, field name, value; the
-//! hidden field's name and values, the filtered records' values) carries its dataset's
-//! marker. The oracle of a caller is a copy of that directory from which the datasets the
+//! two public datasets with an access rule for outsiders (one hides a field, one filters
+//! records), and a public dataset derived from the restricted one (seen only by those who
+//! read its input whole, docs/crossing.md#visibility); every secret (identifier, title,
+//! description, publisher, field name, value; the hidden field's name and values, the
+//! filtered records' values) carries its dataset's marker. The oracle of a caller is a copy of that directory from which the datasets the
 //! caller may not see were deleted and, for an outsider of the rules, whose ruled datasets
 //! hold only what outsiders may see (the data imported without the hidden column and without
 //! the filtered rows, and no rule), queried with the same key: whatever the
@@ -118,8 +119,8 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/processors/preview", &[""]),
     // ---- processors (end) ----
     // ---- derived datasets (docs/crossing.md) (begin) ----
-    // Asked with GET: `refresh` and `allow` answer 405 to everyone alike; the derived
-    // datasets' own visibility rule is checked surface by surface in tests/it/derive.rs.
+    // Asked with GET: `refresh` and `allow` answer 405 to everyone alike. The derived kind
+    // (`Kind::Derived`) crosses every route with the rule of docs/crossing.md#visibility.
     ("/api/management/v1/datasets/{id}/derivation", &[""]),
     ("/api/management/v1/datasets/{id}/derivation/refresh", &[""]),
     ("/api/management/v1/datasets/{id}/derivation/allow", &[""]),
@@ -374,10 +375,14 @@ enum Kind {
     Hidden,
     /// Public, with records filtered for outsiders.
     Filtered,
+    // ---- derived datasets (docs/crossing.md#visibility) ----
+    /// Public itself, but derived from the restricted dataset: seen only by those who read
+    /// its input whole (no admin allowed it wider).
+    Derived,
 }
 
-const KINDS: [Kind; 5] =
-    [Kind::Public, Kind::Restricted, Kind::Draft, Kind::Hidden, Kind::Filtered];
+const KINDS: [Kind; 6] =
+    [Kind::Public, Kind::Restricted, Kind::Draft, Kind::Hidden, Kind::Filtered, Kind::Derived];
 
 /// The access rules of the ruled kinds, and the data outsiders may see of them (what their
 /// oracle imports instead).
@@ -414,7 +419,7 @@ struct Dataset {
     csv: &'static str,
 }
 
-const DATASETS: [Dataset; 5] = [
+const DATASETS: [Dataset; 6] = [
     Dataset {
         kind: Kind::Public,
         id: "ouvert-public",
@@ -463,7 +468,25 @@ const DATASETS: [Dataset; 5] = [
         publisher: "Ville Ouverte",
         csv: "nom;statut;valeur\nAlpha;ouvert;1\nfqm3cache;fqm3interne;7\nGamma;ouvert;3\n",
     },
+    // ---- derived datasets (begin) ----
+    // Not imported: defined by [`DERIVED_QUERY`] over the restricted dataset once it is
+    // restricted (`csv` is what the query yields, for reference).
+    Dataset {
+        kind: Kind::Derived,
+        id: "lvw8-derive",
+        marker: "lvw8",
+        title: "Lvw8 titre dérivé",
+        description: "Lvw8 description dérivée.",
+        publisher: "Lvw8 Publisher",
+        csv: "lvw8champ;valeur\nrqz7autre;3\nrqz7valeur;1\n",
+    },
+    // ---- derived datasets (end) ----
 ];
+
+/// The query of the derived kind: its records are the restricted dataset's, its field named
+/// with its own marker.
+const DERIVED_QUERY: &str =
+    r#"SELECT rqz7champ AS lvw8champ, valeur FROM "rqz7-interne" ORDER BY rqz7champ"#;
 
 /// The identifier of dataset `d`'s attachment (management API block).
 fn attachment_id(d: &Dataset) -> String {
@@ -495,7 +518,10 @@ impl Sees {
     fn sees(self, kind: Kind) -> bool {
         match kind {
             Kind::Public => self != Sees::Refused,
-            Kind::Restricted => matches!(self, Sees::Granted | Sees::Restricted | Sees::All),
+            // A derived dataset is at most as visible as its restricting input, read whole.
+            Kind::Restricted | Kind::Derived => {
+                matches!(self, Sees::Granted | Sees::Restricted | Sees::All)
+            }
             Kind::Draft => self == Sees::All,
             Kind::Hidden | Kind::Filtered => matches!(self, Sees::Restricted | Sees::All),
         }
@@ -740,7 +766,7 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
     let files = tempfile::tempdir().expect("tempdir");
     let app = app_over(dir);
     let ctx = RequestContext::operator();
-    for d in &DATASETS {
+    for d in DATASETS.iter().filter(|d| d.kind != Kind::Derived) {
         let path = files.path().join(format!("{}.csv", d.id));
         std::fs::write(&path, d.csv).expect("csv");
         let request = ImportRequest {
@@ -760,7 +786,9 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
     }
     // ---- management API: one attachment per dataset, its secrets marked (begin) ----
     // Not on the datasets with an access rule: their outsiders' oracles are re-imported.
-    for d in DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered)) {
+    for d in
+        DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered | Kind::Derived))
+    {
         let upload = kleber_app::attachments::AttachmentUpload {
             file_name: format!(
                 "{}notice.txt",
@@ -780,7 +808,9 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
     }
     // ---- management API (end) ----
     // ---- remote sources: one per dataset, its URL marked (begin) ----
-    for d in DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered)) {
+    for d in
+        DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered | Kind::Derived))
+    {
         let spec = kleber_app::sources::SourceSpec {
             urls: vec![format!("http://127.0.0.1:9/{}source.csv", d.marker)],
             schedule: Some("0 3 * * *".to_owned()),
@@ -791,7 +821,9 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
     }
     // ---- remote sources (end) ----
     // ---- processors: one pipeline per dataset, its marker in a condition (begin) ----
-    for d in DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered)) {
+    for d in
+        DATASETS.iter().filter(|d| !matches!(d.kind, Kind::Hidden | Kind::Filtered | Kind::Derived))
+    {
         let condition = format!("\"{}processor\" = \"never\"", d.marker);
         let steps =
             serde_json::json!({"version": 1, "steps": [{"kind": "skip", "condition": condition}]});
@@ -821,7 +853,7 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         };
         accounts.create_org(&op, &org).expect("org");
     }
-    for d in &DATASETS {
+    for d in DATASETS.iter().filter(|d| d.kind != Kind::Derived) {
         accounts.set_dataset_org(&op, d.id, "ems").expect("org of dataset");
     }
     accounts.set_visibility(&op, dataset(Kind::Restricted).id, Visibility::Restricted).unwrap();
@@ -912,8 +944,53 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
         Caller { name: "expired key", key: Some(expired.key), sees: Sees::Refused },
     ];
     callers.sort_by_key(|c| std::cmp::Reverse(c.sees));
+    drop(accounts);
+    define_derived(dir).await;
     callers
 }
+
+// ---- derived datasets: the derived kind's definition (begin) ----
+/// Defines the derived kind over the restricted dataset (restricted by now, so it gates the
+/// derived dataset, which is itself public) in the organization, with its metadata and an
+/// attachment carrying its marker.
+async fn define_derived(dir: &Path) {
+    let app = app_over(dir);
+    let d = dataset(Kind::Derived);
+    let editor = kleber_app::manage::Editor::operator();
+    let computed = app
+        .define_derivation(&editor, d.id, DERIVED_QUERY, Some(d.title), Some("ems"))
+        .await
+        .expect("derivation");
+    assert_eq!(computed.rows, 2, "the derived dataset holds the restricted one's records");
+    let metas = serde_json::json!({
+        "title": d.title, "description": d.description, "publisher": d.publisher,
+    });
+    let serde_json::Value::Object(metas) = metas else { unreachable!() };
+    app.update_metas(&RequestContext::operator(), d.id, metas).await.expect("metas");
+    let upload = kleber_app::attachments::AttachmentUpload {
+        file_name: format!("{}-notice.txt", d.marker),
+        title: Some(format!("{} notice", d.title)),
+        content_type: Some("text/plain".to_owned()),
+        replace: None,
+    };
+    let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(format!(
+        "{} contenu",
+        d.marker
+    )))]);
+    let added = app.put_attachment(&editor, d.id, upload, body).await.expect("attachment");
+    assert_eq!(added.id, attachment_id(d));
+    let info = app.derivation(&editor, d.id).await.expect("derivation").expect("derived");
+    assert_eq!(info.restricted_by, [dataset(Kind::Restricted).id], "{info:?}");
+    assert_eq!(info.allowed_by, None);
+    drop(app);
+    // Public itself: only the gate of its input hides it.
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).expect("catalog");
+    let visibility: String = conn
+        .query_row("SELECT visibility FROM datasets WHERE id = ?1", [d.id], |r| r.get(0))
+        .expect("visibility");
+    assert_eq!(visibility, "public");
+}
+// ---- derived datasets (end) ----
 
 /// What outsiders may see of the ruled datasets, imported without their rule into a data
 /// directory of their own: the oracle's ruled datasets are made of these files.
@@ -997,6 +1074,8 @@ fn oracle_copy(from: &Path, hidden: &[Kind]) -> tempfile::TempDir {
             .query_row("SELECT uid FROM datasets WHERE id = ?1", [id], |r| r.get(0))
             .expect("uid");
         for sql in [
+            "DELETE FROM derivations WHERE dataset_uid = ?1",
+            "DELETE FROM derived_versions WHERE dataset_uid = ?1",
             "DELETE FROM dataset_grants WHERE dataset_uid = ?1",
             "DELETE FROM attachments WHERE dataset_uid = ?1",
             "DELETE FROM versions WHERE dataset_uid = ?1",
@@ -1012,7 +1091,7 @@ fn oracle_copy(from: &Path, hidden: &[Kind]) -> tempfile::TempDir {
 /// The datasets a caller's oracle leaves out, and whether it sees the ruled ones as outsiders.
 fn oracle_of(sees: Sees) -> (&'static [Kind], bool) {
     match sees {
-        Sees::Public => (&[Kind::Restricted, Kind::Draft], true),
+        Sees::Public => (&[Kind::Restricted, Kind::Draft, Kind::Derived], true),
         Sees::Granted => (&[Kind::Draft], true),
         Sees::Restricted => (&[Kind::Draft], false),
         Sees::All | Sees::Refused => (&[], false),
@@ -1191,8 +1270,9 @@ async fn nothing_a_caller_may_not_see_reaches_it_on_any_route() {
             let status = answers[&(whole, i)].status;
             assert_eq!(status, 200, "{} as {}", instance.url, callers[whole].name);
         }
-        // Staff see the hidden field and the filtered records.
-        if let Some(kind @ (Kind::Hidden | Kind::Filtered)) = instance.kind
+        // Staff see the hidden field and the filtered records; those who read the restricted
+        // dataset see the derived one's records.
+        if let Some(kind @ (Kind::Hidden | Kind::Filtered | Kind::Derived)) = instance.kind
             && instance.pattern == "/api/explore/v2.1/catalog/datasets/{id}/records"
             && instance.url.ends_with("/records")
         {
