@@ -886,8 +886,39 @@ pub(crate) fn managed_for(
         .managed_dataset(id)
         .map_err(store_error)?
         .ok_or_else(|| Error::DatasetNotFound(id.to_owned()))?;
+    // A derived dataset bounded by its inputs' readers does not exist for the others: they
+    // get the missing dataset, not a refusal that would name it (the leak matrix's derived
+    // kind).
+    if matches!(check_manage(editor, &d), Err(Error::Forbidden(_)))
+        && hidden_by_inputs(store, editor, &d)?
+    {
+        return Err(Error::DatasetNotFound(id.to_owned()));
+    }
     check_manage(editor, &d)?;
     Ok(d)
+}
+
+/// Whether `d` is a derived dataset whose restricting inputs `editor` does not all read whole
+/// (and nobody allowed it beyond them): the rule of `derive::Derivations::gate`.
+fn hidden_by_inputs(store: &Store, editor: &Editor, d: &ManagedDataset) -> Result<bool, Error> {
+    let p = &editor.principal;
+    if matches!(p, Principal::Operator) {
+        return Ok(false);
+    }
+    let derivations = store.catalog().derivations().map_err(store_error)?;
+    let Some(gate) = derivations
+        .into_iter()
+        .find(|x| x.dataset_uid == d.uid && x.allowed_by.is_none() && !x.gate.is_empty())
+        .map(|x| x.gate)
+    else {
+        return Ok(false);
+    };
+    let all = store.catalog().managed_datasets().map_err(store_error)?;
+    Ok(!gate.iter().all(|uid| {
+        all.iter().find(|input| &input.uid == uid).is_some_and(|input| {
+            policy::may_read(p, access(input)) && policy::sees_whole(p, access(input))
+        })
+    }))
 }
 
 #[cfg(test)]
