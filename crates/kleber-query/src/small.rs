@@ -8,7 +8,8 @@
 //! type coercion and simplification included) and evaluated over the whole batch with Arrow's
 //! kernels. Any other node (an aggregation, an unnest, a join...) answers `None`, and the
 //! caller runs the plan through DataFusion as before; so do plans over anything but the
-//! in-memory batch they are given.
+//! in-memory batch they are given, and plans this path fails to run (an expression that
+//! DataFusion's optimiser must rewrite first, such as `coalesce`, behind ODSQL's `ifnull`).
 
 use std::sync::Arc;
 
