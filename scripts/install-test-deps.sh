@@ -8,7 +8,8 @@
 #   of tests/clients/requirements.txt (odsclient, ckanapi, pyarrow, openpyxl, odfpy, schemathesis,
 #   aiosmtpd: the local SMTP server the invitation-mail tests send to; frictionless, rdflib,
 #   feedparser: Data Package, RDF and RSS readers; pyshacl, udata and mongomock: the DCAT-AP
-#   validator and data.gouv.fr's harvester), and ckanext-datajson without its
+#   validator and data.gouv.fr's harvester; shapely: the spatial join's independent
+#   point-in-polygon), and ckanext-datajson without its
 #   dependencies (Project Open Data's data.json schemas).
 # - npm: tests/clients/node_modules from tests/clients/package-lock.json
 #   (@opendatasoft/api-client, playwright-core, axe-core).

@@ -1,7 +1,8 @@
 //! Processors (issue 14 item 3, docs/sources.md#processors) on the real files of
 //! ../shared/data/real: the example of the docs on the Vélib stations (skip, rename, compute,
-//! spatial join with the Paris arrondissements checked against a ray-casting
-//! point-in-polygon written here, drop, reorder); a join of the Strasbourg parkings'
+//! spatial join with the Paris arrondissements checked station by station against two
+//! independent point-in-polygon oracles: Shapely (GEOS, tests/clients/spatial_join_check.py)
+//! and a ray casting written here, drop, reorder); a join of the Strasbourg parkings'
 //! occupation with their descriptions; split, geo_point from a "lat, lon" text, cast and
 //! normalize_date; bad pipelines refused with the step named and nothing changed; a private
 //! dataset joined by an editor who cannot read it; the management API's routes and preview.
@@ -60,6 +61,44 @@ fn inside(geometry: &Value, lon: f64, lat: f64) -> bool {
         }
         odd
     })
+}
+
+/// The arrondissement (`c_ar`) of every Vélib station of the raw file, by Shapely's `covers`
+/// over the prepared polygons (tests/clients/spatial_join_check.py), and the stations that
+/// lie on a polygon's boundary.
+async fn shapely_arrondissements() -> (HashMap<String, Option<i64>>, Vec<String>) {
+    let clients = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    let python = clients.join(".venv/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/install-test-deps.sh", python.display());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(clients.join("spatial_join_check.py"))
+            .arg(real(VELIB))
+            .arg(real("paris_arrondissements_polygons.geojson"))
+            .output()
+            .expect("run tests/clients/spatial_join_check.py")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "spatial_join_check.py (shapely: run scripts/install-test-deps.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    let stations = report["stations"]
+        .as_object()
+        .expect("stations")
+        .iter()
+        .map(|(code, c_ar)| (code.clone(), c_ar.as_i64()))
+        .collect();
+    let on_boundary = report["on_boundary"]
+        .as_array()
+        .expect("on_boundary")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (stations, on_boundary)
 }
 
 /// Every record of a dataset through the JSON export.
@@ -126,8 +165,10 @@ async fn the_docs_example_gives_velib_stations_their_arrondissement() {
     .unwrap();
     let features = shapes["features"].as_array().unwrap();
     let mut expected = HashMap::new();
+    let mut row_count = 0;
     for row in reader.records() {
         let row = row.unwrap();
+        row_count += 1;
         let capacity: i64 = row[cap_c].parse().unwrap();
         if &row[ok_c] == "NON" || capacity == 0 {
             continue;
@@ -144,6 +185,8 @@ async fn the_docs_example_gives_velib_stations_their_arrondissement() {
             (row[name_c].to_owned(), arrondissement, total / capacity as f64),
         );
     }
+    let (by_shapely, on_boundary) = shapely_arrondissements().await;
+    assert_eq!(by_shapely.len(), row_count, "Shapely saw every station of the file once");
     let records = all_records(&server, "velib").await;
     assert_eq!(records.len(), expected.len(), "skipped records: not running or no capacity");
     let mut in_paris = 0;
@@ -151,7 +194,17 @@ async fn the_docs_example_gives_velib_stations_their_arrondissement() {
         let id = r["identifiant_station"].to_string().trim_matches('"').to_owned();
         let (name, arrondissement, rate) = &expected[&id];
         assert_eq!(r["station"].as_str(), Some(name.as_str()));
-        assert_eq!(r["c_ar"].as_i64(), *arrondissement, "station {id} {name}: {r}");
+        // Shapely (GEOS) first: the reference; then the ray casting above (a point exactly on
+        // an edge may go either way there, so it is only trusted off the boundaries).
+        let shapely = by_shapely.get(&id).unwrap_or_else(|| panic!("station {id} by Shapely"));
+        assert_eq!(r["c_ar"].as_i64(), *shapely, "station {id} {name} (Shapely): {r}");
+        if !on_boundary.contains(&id) {
+            assert_eq!(
+                r["c_ar"].as_i64(),
+                *arrondissement,
+                "station {id} {name} (ray casting): {r}"
+            );
+        }
         assert!((r["taux_velos"].as_f64().unwrap() - rate).abs() < 1e-9, "{r}");
         if arrondissement.is_some() {
             in_paris += 1;
