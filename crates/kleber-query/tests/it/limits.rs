@@ -96,7 +96,7 @@ async fn one_record_is_found_across_row_groups_and_pages() {
         Arc::new(Int64Array::from((0..rows).collect::<Vec<i64>>())),
     ];
     let properties = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_size(3_000)
+        .set_max_row_group_row_count(Some(3_000))
         .set_data_page_row_count_limit(500)
         .set_write_batch_size(100)
         .build();
