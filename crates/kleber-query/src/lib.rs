@@ -299,8 +299,9 @@ pub struct Engine {
 /// busier, but each running scan holds its buffers (a row group's column chunks, decoded
 /// batches): sixteen clients scanning two million rows each held about a gigabyte together
 /// (`bench/run.sh m`, memory target of issue 17). Each running query already uses every
-/// thread (its plan has one partition a thread).
-const QUERIES_PER_THREAD: usize = 1;
+/// thread (its plan has one partition a thread); two a thread leave none idle while one
+/// waits for its data.
+const QUERIES_PER_THREAD: usize = 2;
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
 const MAX_CACHED_SCANS: usize = 4096;
@@ -384,16 +385,32 @@ impl Engine {
         }
     }
 
-    /// Runs `work` on the engine's runtime, cancelled at `deadline`.
+    /// Runs `work` on the engine's runtime, cancelled at `deadline`, when its turn comes
+    /// (`gate`).
     async fn on_cpu<T: Send + 'static>(
         &self,
         deadline: Instant,
         work: impl Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {
-        let gate = std::sync::Arc::clone(&self.gate);
+        self.run_on_cpu(deadline, true, work).await
+    }
+
+    /// Runs `work` on the engine's runtime, cancelled at `deadline`; through the gate of
+    /// running queries if `gated` (planning, and pages of small in-memory versions, hold
+    /// no scan buffers and take too little time to queue).
+    async fn run_on_cpu<T: Send + 'static>(
+        &self,
+        deadline: Instant,
+        gated: bool,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let gate = gated.then(|| std::sync::Arc::clone(&self.gate));
         let task = self.cpu().spawn(async move {
             // The gate is never closed; were it, the query would run ungated.
-            let _turn = gate.acquire_owned().await.ok();
+            let _turn = match gate {
+                Some(gate) => gate.acquire_owned().await.ok(),
+                None => None,
+            };
             work.await
         });
         let _abort = AbortOnDrop(task.abort_handle());
@@ -522,7 +539,7 @@ impl Engine {
             plan::plan(narrowed, &fields, &short, None)
                 .or_else(|_| plan::plan(apply_view(table, &viewed)?, &fields, &query, None))
         };
-        let mut planned = self.on_cpu(deadline, work).await?;
+        let mut planned = self.run_on_cpu(deadline, false, work).await?;
         planned.deadline = Some(deadline);
         if in_memory {
             planned.small = small;
@@ -626,7 +643,8 @@ impl Engine {
         let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
         let state = self.ctx.state_ref();
         let answers = std::sync::Arc::clone(&self.small_answers);
-        self.on_cpu(deadline, async move {
+        let gated = planned.small.is_none();
+        self.run_on_cpu(deadline, gated, async move {
             // A small in-memory dataset's rows, without DataFusion's planner when the plan
             // allows.
             if let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) {
