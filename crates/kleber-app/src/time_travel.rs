@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use kleber_query::{DatasetRef, RecordsQuery, ScanView};
-use kleber_store::{DatasetRecord, DerivationCatalog, VersionInfo, VersionRecord, VersionSummary};
+use kleber_store::{DatasetRecord, VersionInfo, VersionRecord, VersionSummary};
 use serde_json::{Map, Value};
 
 use crate::{App, DatasetVersion, Error, RequestContext};
@@ -88,7 +88,8 @@ fn known(versions: &[VersionInfo]) -> String {
 /// computed before the dataset was derived names none.
 fn input_versions_of(record: &mut DatasetRecord, read: Option<&str>) {
     let Some(Value::Object(today)) = record.metas.get("derived_from_versions") else { return };
-    let read: Map<String, Value> = read.and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+    let read: Map<String, Value> =
+        read.and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
     let then: Map<String, Value> =
         read.into_iter().filter(|(input, _)| today.contains_key(input)).collect();
     record.metas.insert("derived_from_versions".to_owned(), Value::Object(then));

@@ -17,7 +17,12 @@ pub(crate) struct DeriveArgs {
     id: String,
     /// A file holding one SQL SELECT over datasets, named by identifier (docs/crossing.md).
     /// Required unless `--refresh`.
-    #[arg(long, value_name = "FILE", required_unless_present = "refresh", conflicts_with = "refresh")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "refresh",
+        conflicts_with = "refresh"
+    )]
     query: Option<std::path::PathBuf>,
     /// The title of a new dataset.
     #[arg(long)]

@@ -285,7 +285,8 @@ async fn the_follow_button_is_on_every_tab_and_comes_back_to_it() {
         let html = alice.get(page).await.2;
         let csrf = form_field(&html, "follow-form", "csrf");
         let fields = [("follow", follow), ("next", next.as_str())];
-        let (status, location, _) = alice.post_with("/account/follow/stations", &fields, &csrf).await;
+        let (status, location, _) =
+            alice.post_with("/account/follow/stations", &fields, &csrf).await;
         assert_eq!((status, location.as_str()), (303, next.as_str()));
     }
     // Unfollowed: every tab offers to follow again.

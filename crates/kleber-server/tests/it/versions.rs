@@ -260,8 +260,7 @@ async fn every_export_format_answers_each_versions_data() {
     let server = server().await;
     // Values found in one version only: C's name, F's name, and D's state.
     let only = ["Austerlitz", "Etoile", "ferme"];
-    let formats =
-        kleber_export::ExportFormat::ALL.into_iter().filter(|f| !f.needs_geometry());
+    let formats = kleber_export::ExportFormat::ALL.into_iter().filter(|f| !f.needs_geometry());
     for format in formats {
         let name = format.name();
         let mut bodies = BTreeSet::new();
@@ -705,9 +704,10 @@ async fn the_map_and_chart_tabs_keep_an_old_version() {
     let dir = tempfile::tempdir().expect("tempdir");
     let files = tempfile::tempdir().expect("tempdir");
     let app = app_over(dir.path());
-    for (i, csv) in ["station,lat,lon,velos\nA,48.58,7.75,3\n", "station,lat,lon,velos\nA,48.58,7.75,4\n"]
-        .iter()
-        .enumerate()
+    for (i, csv) in
+        ["station,lat,lon,velos\nA,48.58,7.75,3\n", "station,lat,lon,velos\nA,48.58,7.75,4\n"]
+            .iter()
+            .enumerate()
     {
         let path = files.path().join(format!("stations-{i}.csv"));
         std::fs::write(&path, csv).expect("csv");

@@ -317,8 +317,7 @@ async fn an_organizations_hook_hears_its_own_datasets_with_growing_retry_delays(
     publish(&f.dir, "nom,places\nCentre,1\n");
     std::fs::write(&velos, "station,velos\nA,4\n").unwrap();
     import(&f.dir, &velos, "velos", ImportOptions::default());
-    wait_for(&seen, "the organization's delivery", |s| s.requests.iter().any(|r| r.4 == 200))
-        .await;
+    wait_for(&seen, "the organization's delivery", |s| s.requests.iter().any(|r| r.4 == 200)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let s = seen.lock().unwrap();
     assert_eq!(s.requests.iter().map(|r| r.4).collect::<Vec<_>>(), [500, 500, 200]);
