@@ -209,7 +209,22 @@ pub fn session(limits: Limits) -> Result<SessionContext> {
         .with_metadata_cache_limit(METADATA_CACHE_BYTES)
         .with_file_statistics_cache_limit(METADATA_CACHE_BYTES / 2)
         .build_arc()?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    // No function registries: ODSQL is lowered to expressions that carry their functions, so
+    // nothing looks a function up by name here (derived datasets' SQL has its own session,
+    // `derive::session`). DataFusion clones the session state with every `DataFrame`, and its
+    // default registries are several hundred named entries: cloning them was a large share of a
+    // small dataset's request (`bench/profile.py o`).
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_scalar_functions(Vec::new())
+        .with_aggregate_functions(Vec::new())
+        .with_window_functions(Vec::new())
+        .with_higher_order_functions(Vec::new())
+        .with_table_function_list(Vec::new())
+        .build();
+    Ok(SessionContext::new_with_state(state))
 }
 
 /// Rows `offset..offset + limit` of `batches`, without copying the data.
@@ -524,7 +539,7 @@ impl Engine {
                 // Kept even when this request runs out of time: the next one finds it.
                 None => indexes.put(key, record_index::RecordIndex::build(&path, &fields)?),
             };
-            let rows = record_index::read_rows(&path, &index.rows(&id), &schema)?;
+            let rows = record_index::read_rows(&path, &index, &index.rows(&id), &schema)?;
             plan::plan(apply_view(ctx.read_batch(rows)?, &viewed)?, &fields, &query, None)
         };
         let mut planned = self.on_cpu(deadline, work).await?;
