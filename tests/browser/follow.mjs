@@ -1,6 +1,7 @@
 // Following a dataset and the back office's webhook pages in headless Chromium:
 // - signed in, the header shows the unread badge; the dataset page's button says the user
 //   follows it, and clicking it stops following (the page comes back with the other button);
+//   the same button on the table tab comes back to the table with its sort;
 // - the dataset's webhook page lists its hook with the last delivery, and the hook's delivery
 //   log lists the attempts;
 // - axe (WCAG 2.0/2.1 A and AA) finds no violation on these pages; screenshots at 1280 and
@@ -79,6 +80,21 @@ await steps.scenario('follow a dataset and see the badge', async () => {
     await page.locator('#follow-button').click();
     await page.waitForURL(`${base}/explore/dataset/${dataset}/`);
     checkEqual((await page.locator('#follow-button').innerText()).trim(), 'Ne plus suivre', 'after following');
+  }, page);
+
+  await steps.step('the button on another tab comes back to that tab', async () => {
+    const table = `${base}/explore/dataset/${dataset}/table/?sort=nom`;
+    await page.goto(table);
+    const button = page.locator('#follow-button');
+    checkEqual((await button.innerText()).trim(), 'Ne plus suivre', 'the table tab\'s button');
+    await noAxeViolation('the table tab of a follower');
+    await shoot('table-followed');
+    await button.click();
+    await page.waitForURL(table);
+    checkEqual((await page.locator('#follow-button').innerText()).trim(), 'Suivre', 'after unfollowing from the table');
+    await page.locator('#follow-button').click();
+    await page.waitForURL(table);
+    checkEqual((await page.locator('#follow-button').innerText()).trim(), 'Ne plus suivre', 'after following from the table');
   }, page);
 
   await steps.step('the notifications link', async () => {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use kleber_query::{DatasetRef, RecordsQuery, ScanView};
 use kleber_store::{DatasetRecord, VersionInfo, VersionRecord, VersionSummary};
+use serde_json::{Map, Value};
 
 use crate::{App, DatasetVersion, Error, RequestContext};
 
@@ -80,6 +81,20 @@ fn known(versions: &[VersionInfo]) -> String {
     text
 }
 
+/// A derived dataset's record at an earlier version names the input versions that version was
+/// computed from (`derived_from_versions`, docs/crossing.md#recomputation), stored with it in
+/// the catalog (`read`, JSON), not those of the current version; only the inputs the caller's
+/// record already names (lineage is narrowed to what the caller reads) are kept. A version
+/// computed before the dataset was derived names none.
+fn input_versions_of(record: &mut DatasetRecord, read: Option<&str>) {
+    let Some(Value::Object(today)) = record.metas.get("derived_from_versions") else { return };
+    let read: Map<String, Value> =
+        read.and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+    let then: Map<String, Value> =
+        read.into_iter().filter(|(input, _)| today.contains_key(input)).collect();
+    record.metas.insert("derived_from_versions".to_owned(), Value::Object(then));
+}
+
 /// The summary of a dataset's first version: its records, all added.
 fn first_summary(records: i64) -> VersionSummary {
     VersionSummary { previous: None, added: records, removed: 0, changed: 0 }
@@ -119,8 +134,9 @@ impl App {
         if number == current.current_number() {
             return Ok(DatasetVersion { at: None, ..current });
         }
-        let stored = self.stored_version(&current, number).await?;
+        let (stored, read) = self.stored_version(&current, number).await?;
         let mut record = current.snapshot.records[current.index].clone();
+        input_versions_of(&mut record, read.as_deref());
         let mut view = None;
         if let Some(today) = current.current_view() {
             // Today's hidden fields: stored today, not in the caller's copy of the record.
@@ -159,18 +175,20 @@ impl App {
         })
     }
 
-    /// Version `number` of `current`'s dataset as stored, or the error naming its versions.
+    /// Version `number` of `current`'s dataset as stored, with the input versions it was
+    /// computed from when it is a derived dataset's (JSON), or the error naming its versions.
     async fn stored_version(
         &self,
         current: &DatasetVersion,
         number: i64,
-    ) -> Result<VersionRecord, Error> {
+    ) -> Result<(VersionRecord, Option<String>), Error> {
         let (uid, id) = (current.uid().to_owned(), current.id().to_owned());
-        let (found, versions) = self
+        let (found, versions, read) = self
             .on_store(move |store| {
                 let found = store.catalog().version_record(&uid, number)?;
                 let versions = store.catalog().version_infos(&id)?;
-                Ok((found, versions))
+                let read = store.catalog().derived_version_inputs(&uid, number)?;
+                Ok((found, versions, read))
             })
             .await?;
         let id = current.id();
@@ -183,7 +201,7 @@ impl App {
                 "version {number} of dataset {id} was pruned: its entry is kept, its data is gone; its versions are {}",
                 known(&versions)
             ))),
-            Some(v) => Ok(v),
+            Some(v) => Ok((v, read)),
         }
     }
 

@@ -16,8 +16,14 @@ pub(crate) struct DeriveArgs {
     /// redefined).
     id: String,
     /// A file holding one SQL SELECT over datasets, named by identifier (docs/crossing.md).
-    #[arg(long, value_name = "FILE")]
-    query: std::path::PathBuf,
+    /// Required unless `--refresh`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "refresh",
+        conflicts_with = "refresh"
+    )]
+    query: Option<std::path::PathBuf>,
     /// The title of a new dataset.
     #[arg(long)]
     title: Option<String>,
@@ -34,14 +40,9 @@ pub(crate) struct DeriveArgs {
 
 pub(crate) fn run_derive(args: DeriveArgs) -> anyhow::Result<()> {
     let (app, runtime) = open_app(&args.data_dir)?;
-    let computed = if args.refresh {
-        runtime.block_on(app.recompute_derivation(&args.id)).map_err(cli_error)?
-    } else {
-        let query = std::fs::read_to_string(&args.query).with_context(|| {
-            format!(
-                "cannot read the query file {}: give a readable text file",
-                args.query.display()
-            )
+    let computed = if let (Some(file), false) = (args.query.as_deref(), args.refresh) {
+        let query = std::fs::read_to_string(file).with_context(|| {
+            format!("cannot read the query file {}: give a readable text file", file.display())
         })?;
         runtime
             .block_on(app.define_derivation(
@@ -51,9 +52,9 @@ pub(crate) fn run_derive(args: DeriveArgs) -> anyhow::Result<()> {
                 args.title.as_deref(),
                 args.org.as_deref(),
             ))
-            .map_err(|e| {
-                cli_error(e).context(format!("{}: nothing was changed", args.query.display()))
-            })?
+            .map_err(|e| cli_error(e).context(format!("{}: nothing was changed", file.display())))?
+    } else {
+        runtime.block_on(app.recompute_derivation(&args.id)).map_err(cli_error)?
     };
     let inputs: Vec<String> = computed.inputs.iter().map(|(id, v)| format!("{id} v{v}")).collect();
     println!(

@@ -79,6 +79,8 @@ pub struct DatasetHeader {
     pub old_version: Option<i64>,
     /// The current tab at the current version (the banner's link).
     pub current_href: String,
+    /// The follow button, for a signed-in user, on every tab (docs/feeds.md#following-a-dataset).
+    pub follow: Option<crate::notifications::FollowButton>,
 }
 
 /// A tab of a dataset page.
@@ -136,8 +138,6 @@ pub struct InformationPage {
     pub keywords: Vec<Link>,
     /// Schema.
     pub fields: Vec<SchemaField>,
-    /// The follow button, for a signed-in user (docs/feeds.md#following-a-dataset).
-    pub follow: Option<crate::notifications::FollowButton>,
 }
 
 /// The filter form, facets and active filters of the table and map tabs.

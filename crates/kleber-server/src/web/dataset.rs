@@ -105,6 +105,7 @@ pub fn header(record: &DatasetRecord, ctx: &PageContext, current: &str) -> Datas
         full_page_href: kept.href(&tab_path(&record.id, current, false)),
         old_version,
         current_href: kept.without(&["version"]).href(&tab_path(&record.id, current, false)),
+        follow: ctx.follow.clone(),
     }
 }
 
@@ -251,11 +252,28 @@ async fn render_tab_for(
     if (asked.is_some() && !version.is_old()) || tab == "versions" {
         ctx.query = ctx.query.without(&["version"]);
     }
-    let ctx = ctx;
     let record = version.record();
     if tab == "map" && !is_geo(record) {
         return Err(PageError::not_found(&ctx));
     }
+    // The follow button (docs/feeds.md#following-a-dataset), in the header of every tab:
+    // signed-in users only, who read the dataset since they see its page.
+    if let Some(session) = session.filter(|_| !embed) {
+        let following = state
+            .app
+            .follows(&ctx.request(), &record.id)
+            .await
+            .map_err(|e| PageError::from_api(&ctx, e))?;
+        let next = follow_next(&record.id, tab, &ctx.query);
+        ctx.follow = Some(kleber_web::notifications::FollowButton::new(
+            ctx.lang,
+            &record.id,
+            following,
+            session.csrf_token(),
+            next,
+        ));
+    }
+    let ctx = ctx;
     if !embed {
         state.web.count_view(&record.id);
     }
@@ -274,22 +292,6 @@ async fn render_tab_for(
             let mut info =
                 information(&ctx, record, version.catalog().organization(&record.organization));
             lineage_facts(&ctx, record, &version.catalog(), &mut info.facts);
-            // The follow button (docs/feeds.md#following-a-dataset): signed-in users only,
-            // who read the dataset since they see its page.
-            if let Some(session) = session.filter(|_| !embed) {
-                let following = state
-                    .app
-                    .follows(&ctx.request(), &record.id)
-                    .await
-                    .map_err(|e| PageError::from_api(&ctx, e))?;
-                info.follow = Some(kleber_web::notifications::FollowButton::new(
-                    ctx.lang,
-                    &record.id,
-                    following,
-                    session.csrf_token(),
-                    tab_path(&record.id, "information", false).replace("/information/", "/"),
-                ));
-            }
             // Themes under their labels in the page's language (links keep the id).
             let themes =
                 state.app.portal_themes().await.map_err(|e| PageError::from_api(&ctx, e))?;
@@ -299,6 +301,19 @@ async fn render_tab_for(
             page(state, &ctx, &info, framing)
         }
     }
+}
+
+/// Where the follow form comes back to: the tab shown, with its query (filters, sort, record,
+/// version) when the whole address stays short enough for `POST /account/follow/{id}` to
+/// accept it; the information tab is the dataset's own address.
+fn follow_next(id: &str, tab: &str, query: &Query) -> String {
+    let path = if tab == "information" {
+        format!("/explore/dataset/{id}/")
+    } else {
+        tab_path(id, tab, false)
+    };
+    let full = query.without(&["lang"]).href(&path);
+    if full.len() <= 2048 && !full.contains(['\\', '#']) { full } else { path }
 }
 
 /// The lineage of a dataset (docs/crossing.md#lineage): the inputs of a derived dataset, and
@@ -419,7 +434,6 @@ fn information(
                 description: f.description.clone().unwrap_or_default(),
             })
             .collect(),
-        follow: None,
     }
 }
 

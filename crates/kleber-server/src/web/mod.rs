@@ -103,6 +103,9 @@ pub struct PageContext {
     /// The signed-in user's unread notifications (the header's badge; `None` signed out),
     /// counted by [`notifications::unread_layer`].
     pub unread: Option<i64>,
+    /// A dataset page's follow button (signed-in users; set by the dataset pages' handler, read
+    /// by [`dataset::header`] so every tab shows it).
+    pub follow: Option<kleber_web::notifications::FollowButton>,
 }
 
 impl PageContext {
@@ -116,7 +119,7 @@ impl PageContext {
         let query = Query::parse(raw_query.unwrap_or(""));
         let (lang, set_cookie) = lang::negotiate(&query, headers);
         let unread = notifications::current_unread();
-        PageContext { lang, query, base: base.cloned(), set_cookie, caller, unread }
+        PageContext { lang, query, base: base.cloned(), set_cookie, caller, unread, follow: None }
     }
 
     /// The absolute URL of `path` on the portal (built by [`PublicUrl::url`]).

@@ -164,7 +164,8 @@ impl Fixture {
 
     async fn text(&self, path: &str, key: Option<&str>) -> (u16, String) {
         let mut request = self.server.client.get(format!("{}{path}", self.server.base));
-        if let Some(key) = key {
+        // An empty key (a fixture without accounts) asks anonymously.
+        if let Some(key) = key.filter(|k| !k.is_empty()) {
             request = request.header("Authorization", format!("Apikey {key}"));
         }
         let response = request.send().await.unwrap();
@@ -249,6 +250,10 @@ const MONTHLY: &str = r#"SELECT substr(CAST(day AS VARCHAR), 1, 7) AS month, cou
        sum("count") AS total, count(*) AS days, max("count") AS busiest
 FROM comptages GROUP BY substr(CAST(day AS VARCHAR), 1, 7), counter"#;
 
+/// The inner join: only the occupancy rows whose car park is in the reference table.
+const INNER: &str = r#"SELECT o.parking_id, r.name, r.district, o.free
+FROM occupation o JOIN parkings r ON o.parking_id = r.id"#;
+
 const UNION: &str = r#"SELECT id AS code, name AS label FROM parkings WHERE capacity > 200
 UNION ALL SELECT counter AS code, counter AS label FROM comptages WHERE "count" > 970"#;
 
@@ -269,6 +274,12 @@ async fn derived_datasets_equal_duckdb_on_the_inputs_exports() {
             &["month", "counter", "total", "days", "busiest"][..],
         ),
         ("codes", UNION, &["parkings", "comptages"][..], &["code", "label"][..]),
+        (
+            "parkings-inner",
+            INNER,
+            &["occupation", "parkings"][..],
+            &["parking_id", "name", "district", "free"][..],
+        ),
     ] {
         let (status, body) = f.derive(id, sql).await;
         assert_eq!(status, 200, "{id}: {body}");
@@ -284,9 +295,21 @@ async fn derived_datasets_equal_duckdb_on_the_inputs_exports() {
             assert_eq!(recorded[*input], 1, "{body}");
         }
     }
-    // The left join keeps the occupancy row without a reference, with nulls.
+    // The left join keeps the occupancy row without a reference, with nulls; the inner join
+    // drops it.
     let live = f.rows("parkings-live").await;
     assert!(live.iter().any(|r| r["parking_id"] == "P13" && r["name"].is_null()));
+    let inner = f.rows("parkings-inner").await;
+    assert_eq!(inner.len(), 12, "{inner:?}");
+    assert!(inner.iter().all(|r| r["parking_id"] != "P13"));
+    // DCAT-AP names the inputs the caller reads as `prov:wasDerivedFrom`.
+    let (status, rdf) = f.text(&format!("{V}/parkings-live/exports/dcat"), None).await;
+    assert_eq!(status, 200, "{rdf}");
+    assert!(rdf.contains("wasDerivedFrom"), "{rdf}");
+    for input in ["occupation", "parkings"] {
+        let iri = format!("{}{V}/{input}", f.server.base);
+        assert!(rdf.contains(&iri), "{iri} in {rdf}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -346,6 +369,14 @@ async fn an_input_publishing_recomputes_after_the_debounce_and_a_failure_keeps_t
         .await;
     assert_eq!(info["input_versions"]["occupation"], 2, "{info}");
     assert_eq!(info["input_versions"]["parkings"], 1, "{info}");
+    // Each version names the input versions it was computed from: the current one in the
+    // dataset object, an earlier one in the object at `version=N`.
+    for (version, occupation) in [("", 2), ("?version=2", 2), ("?version=1", 1)] {
+        let (_, object) =
+            f.call("GET", &format!("{V}/parkings-live{version}"), Some(&f.admin), None).await;
+        let read = &object["metas"]["default"]["derived_from_versions"];
+        assert_eq!(read, &json!({"occupation": occupation, "parkings": 1}), "{version}: {object}");
+    }
     let columns = ["parking_id", "name", "capacity", "free", "occupied"];
     assert_eq!(
         multiset(&f.rows("parkings-live").await, &columns),
@@ -489,4 +520,163 @@ async fn the_examples_of_docs_crossing_run() {
     let rows = f.rows("doc-example-2").await;
     assert!(rows.iter().any(|r| r["district"].as_str().is_some_and(|d| d.starts_with('D'))));
     assert!(rows.iter().all(|r| r["geo_point_2d"]["lon"].is_number()), "the point is kept");
+}
+
+/// Runs `kleber` with `args` over the data directory `dir`: exit success, stdout, stderr.
+fn kleber(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kleber"))
+        .args(args)
+        .env("KLEBER_DATA_DIR", dir)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+/// `kleber derive ID --query FILE` defines a derived dataset and publishes its first version;
+/// `--refresh` recomputes it with the stored query; a refused query or an unreadable file
+/// changes nothing and says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_defines_refreshes_and_refuses_derivations() {
+    let dir = tempfile::tempdir().unwrap();
+    import_text(dir.path(), "parkings.csv", "parkings", &parkings_csv());
+    import_text(dir.path(), "occupation.csv", "occupation", &occupation_csv(0));
+    let files = tempfile::tempdir().unwrap();
+    let query = files.path().join("live.sql");
+    std::fs::write(&query, JOIN).unwrap();
+    let q = query.to_str().unwrap();
+    let (ok, out, err) = kleber(dir.path(), &["derive", "parkings-live", "--query", q]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("parkings-live: version 1 published, 13 records"), "{out}");
+    assert!(out.contains("occupation v1") && out.contains("parkings v1"), "{out}");
+    // An input publishes; `--refresh` (no `--query`) reads its new version.
+    import_text(dir.path(), "occupation-v2.csv", "occupation", &occupation_csv(5));
+    let (ok, out, err) = kleber(dir.path(), &["derive", "parkings-live", "--refresh"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("version 2 published") && out.contains("occupation v2"), "{out}");
+    // Refusals: nothing changes.
+    let bad = files.path().join("bad.sql");
+    std::fs::write(&bad, "SELECT * FROM read_parquet('x.parquet')").unwrap();
+    let b = bad.to_str().unwrap();
+    let (ok, _, err) = kleber(dir.path(), &["derive", "parkings-live", "--query", b]);
+    assert!(!ok);
+    assert!(err.contains("table function") && err.contains("nothing was changed"), "{err}");
+    let missing = files.path().join("missing.sql");
+    let m = missing.to_str().unwrap();
+    let (ok, _, err) = kleber(dir.path(), &["derive", "parkings-live", "--query", m]);
+    assert!(!ok);
+    assert!(err.contains("cannot read the query file"), "{err}");
+    let (ok, _, err) = kleber(dir.path(), &["derive", "parkings-live"]);
+    assert!(!ok);
+    assert!(err.contains("--query"), "{err}");
+    let (ok, _, err) = kleber(dir.path(), &["derive", "parkings", "--refresh"]);
+    assert!(!ok);
+    assert!(err.contains("not derived"), "{err}");
+    // Served: version 2, equal to DuckDB over the inputs' exports.
+    let server = TestServer::start(dir).await;
+    let f = Fixture { server, admin: String::new(), reader: String::new() };
+    let object = f.server.json(&format!("{V}/parkings-live"), 200).await;
+    assert_eq!(object["metas"]["default"]["derived_from_versions"]["occupation"], 2);
+    let columns = ["parking_id", "name", "capacity", "free", "occupied"];
+    let (status, body) = f.text(&format!("{V}/parkings-live/exports/json"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        multiset(&rows, &columns),
+        duckdb(&f, JOIN, &["occupation", "parkings"], &columns).await
+    );
+}
+
+/// The demo's three derived datasets (the car parks joined to their reference table, the
+/// bike counts per month, the toilets with their district) are recomputed when an input is
+/// re-imported, with the new input's data.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demos_derived_datasets_follow_their_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::common::app_over(dir.path());
+    kleber_server::demo::ensure(&app).await.unwrap();
+    drop(app);
+    let server =
+        TestServer::start_configured(dir, Limits::default(), Duration::from_secs(30), |s| {
+            s.app.set_derive_debounce(Duration::from_millis(200));
+            kleber_app::derive::spawn_deriver(Arc::clone(&s.app), Duration::from_millis(50));
+            s
+        })
+        .await;
+    let data = server.dir_path();
+    let object = |id: String| {
+        let server = &server;
+        async move { server.json(&format!("{V}/{id}"), 200).await }
+    };
+    let read_of =
+        |o: &Value, input: &str| o["metas"]["default"]["derived_from_versions"][input].clone();
+    let export = |id: &str, format: &str| {
+        let path = format!("{V}/{id}/exports/{format}");
+        let server = &server;
+        async move {
+            let (status, _, body) = server.get(&path).await;
+            assert_eq!(status, 200, "{path}");
+            body.trim_start_matches('\u{feff}').to_owned()
+        }
+    };
+    // Re-imports: half the bike counts; a reference row with a new address; the districts as
+    // they were (a new version all the same).
+    let counts = export("comptages-velos", "csv").await;
+    let mut lines: Vec<&str> = counts.lines().collect();
+    lines.truncate(1 + (lines.len() - 1) / 2);
+    let kept = lines[1..].to_vec();
+    import_text(&data, "comptages-velos.csv", "comptages-velos", &(lines.join("\n") + "\n"));
+    let reference = export("parkings-referentiel", "csv").await;
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(reference.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let (ident, adresse) = (
+        header.iter().position(|h| h == "ident").unwrap(),
+        header.iter().position(|h| h == "adresse").unwrap(),
+    );
+    let mut writer = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+    writer.write_record(&header).unwrap();
+    for record in reader.records() {
+        let mut row: Vec<String> = record.unwrap().iter().map(str::to_owned).collect();
+        if row[ident] == "1" {
+            row[adresse] = "1 rue du Témoin".to_owned();
+        }
+        writer.write_record(&row).unwrap();
+    }
+    let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    import_text(&data, "parkings-referentiel.csv", "parkings-referentiel", &text);
+    let districts = export("quartiers", "geojson").await;
+    import_text(&data, "quartiers.geojson", "quartiers", &districts);
+    // Each derived dataset reads its input's version 2.
+    let started = Instant::now();
+    for (derived, input) in [
+        ("comptages-velos-mensuels", "comptages-velos"),
+        ("parkings-occupation-detaillee", "parkings-referentiel"),
+        ("toilettes-par-quartier", "quartiers"),
+    ] {
+        loop {
+            let o = object(derived.to_owned()).await;
+            if read_of(&o, input) == json!(2) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "{derived} not recomputed: {o}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The monthly counts add up the re-imported days only.
+    let header: Vec<&str> = lines[0].split(';').collect();
+    let at = header.iter().position(|h| *h == "comptage").unwrap();
+    let passages: i64 =
+        kept.iter().map(|l| l.split(';').nth(at).unwrap().parse::<i64>().unwrap()).sum();
+    let monthly: Vec<Value> =
+        serde_json::from_str(&export("comptages-velos-mensuels", "json").await).unwrap();
+    let sum = |field: &str| monthly.iter().map(|r| r[field].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(sum("jours"), i64::try_from(kept.len()).unwrap());
+    assert_eq!(sum("passages"), passages);
+    // The car park 1 has its new address.
+    let detailed: Vec<Value> =
+        serde_json::from_str(&export("parkings-occupation-detaillee", "json").await).unwrap();
+    let one: Vec<&Value> =
+        detailed.iter().filter(|r| r["ident"] == json!(1) || r["ident"] == "1").collect();
+    assert!(!one.is_empty(), "{detailed:?}");
+    assert!(one.iter().all(|r| r["adresse"] == "1 rue du Témoin"), "{one:?}");
 }

@@ -242,6 +242,66 @@ async fn following_from_the_dataset_page_and_each_users_own_badge() {
     assert_eq!(badge(&bob.get("/explore/dataset/velos/").await.2), Some(2));
 }
 
+/// The follow form is in the header of every tab (not only the information tab), with the
+/// session's CSRF token and `next` naming the tab shown with its query (filters, version),
+/// so following from the table at version 1 comes back to the table at version 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_follow_button_is_on_every_tab_and_comes_back_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two versions, with a point (so the map tab exists).
+    publish(dir.path(), "stations", "station,lat,lon,velos\nA,48.58,7.75,3\nB,48.57,7.76,5\n");
+    publish(dir.path(), "stations", "station,lat,lon,velos\nA,48.58,7.75,4\nB,48.57,7.76,5\n");
+    let a = accounts(dir.path());
+    a.create_user(&operator(), "alice@example.org", None, false, Some(PASSWORD)).unwrap();
+    drop(a);
+    let server = TestServer::start(dir).await;
+    let alice = User::sign_in(&server.base, "alice@example.org").await;
+    let d = "/explore/dataset/stations";
+    let tabs = [
+        (format!("{d}/"), format!("{d}/")),
+        (format!("{d}/information/"), format!("{d}/")),
+        (format!("{d}/table/?q=A&version=1"), format!("{d}/table/?q=A&version=1")),
+        (format!("{d}/map/?version=1"), format!("{d}/map/?version=1")),
+        (format!("{d}/analyze/?version=1"), format!("{d}/analyze/?version=1")),
+        (format!("{d}/api/"), format!("{d}/api/")),
+        (format!("{d}/export/?version=1"), format!("{d}/export/?version=1")),
+        (format!("{d}/versions/"), format!("{d}/versions/")),
+        // The current version's number is dropped from the page's query, and from `next`.
+        (format!("{d}/table/?version=2"), format!("{d}/table/")),
+    ];
+    for (follow, label) in [("1", ">Suivre</button>"), ("0", ">Ne plus suivre</button>")] {
+        for (page, next) in &tabs {
+            let (status, _, html) = alice.get(page).await;
+            assert_eq!(status, 200, "{page}: {html}");
+            assert!(html.contains(label), "{page}: {label} expected");
+            assert_eq!(form_field(&html, "follow-form", "follow"), follow, "{page}");
+            // The template escapes `&` in attribute values.
+            let shown = form_field(&html, "follow-form", "next").replace("&#38;", "&");
+            assert_eq!(&shown, next, "{page}");
+            assert_eq!(form_field(&html, "follow-form", "csrf"), alice.csrf, "{page}");
+        }
+        // Posted from the table at version 1, the form comes back there.
+        let (page, next) = &tabs[2];
+        let html = alice.get(page).await.2;
+        let csrf = form_field(&html, "follow-form", "csrf");
+        let fields = [("follow", follow), ("next", next.as_str())];
+        let (status, location, _) =
+            alice.post_with("/account/follow/stations", &fields, &csrf).await;
+        assert_eq!((status, location.as_str()), (303, next.as_str()));
+    }
+    // Unfollowed: every tab offers to follow again.
+    assert!(alice.get("/explore/dataset/stations/map/").await.2.contains(">Suivre</button>"));
+    // Signed out, and in an embed, no tab has the form.
+    for page in [format!("{d}/table/"), format!("{d}/map/"), format!("{d}/versions/")] {
+        let (status, _, html) = server.get(&page).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(!html.contains("follow-form"), "anonymous on {page}");
+    }
+    let (status, _, embed) = alice.get("/explore/embed/dataset/stations/table/").await;
+    assert_eq!(status, 200);
+    assert!(!embed.contains("follow-form"), "an embed has no follow form");
+}
+
 /// What the receiver saw: each request's signature header and body, and the status answered.
 #[derive(Default)]
 struct Seen {

@@ -226,6 +226,93 @@ async fn every_api_and_export_answers_each_versions_data() {
     assert!(current.iter().all(|r| r.get("etat").is_some() && r.get("nom").is_none()));
 }
 
+/// The text a reader finds in an export body: an XLSX workbook's cells, a zip's entries
+/// (the Data Package), the body itself for text formats; `None` for Parquet (compressed
+/// columns).
+fn export_text(bytes: &[u8]) -> Option<String> {
+    use calamine::{Reader, Xlsx};
+    use std::io::Read;
+    if bytes.starts_with(b"PAR1") {
+        return None;
+    }
+    if bytes.starts_with(b"PK") {
+        if let Ok(mut book) = Xlsx::new(std::io::Cursor::new(bytes.to_vec())) {
+            let sheet = book.sheet_names().first().cloned().expect("a sheet");
+            let range = book.worksheet_range(&sheet).expect("the first sheet");
+            let cells: Vec<String> = range.rows().flatten().map(ToString::to_string).collect();
+            return Some(cells.join("\n"));
+        }
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
+        let mut all = String::new();
+        for i in 0..archive.len() {
+            archive.by_index(i).expect("entry").read_to_string(&mut all).expect("text entry");
+        }
+        return Some(all);
+    }
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Every export format a dataset without geometry offers (v2.1 and v2.0) answers at each
+/// version with that version's records: the values only one version has are in its export and
+/// in no other's; each has a strong `ETag` of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_export_format_answers_each_versions_data() {
+    let server = server().await;
+    // Values found in one version only: C's name, F's name, and D's state.
+    let only = ["Austerlitz", "Etoile", "ferme"];
+    let formats = kleber_export::ExportFormat::ALL.into_iter().filter(|f| !f.needs_geometry());
+    for format in formats {
+        let name = format.name();
+        let mut bodies = BTreeSet::new();
+        let mut tags = BTreeSet::new();
+        for n in 1..=3 {
+            for api in ["v2.1", "v2.0"] {
+                let path =
+                    format!("/api/explore/{api}/catalog/datasets/velos/exports/{name}?version={n}");
+                let response =
+                    server.client.get(format!("{}{path}", server.base)).send().await.expect("get");
+                assert_eq!(response.status().as_u16(), 200, "{path}");
+                let tag = response
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(tag.starts_with('"'), "{path}: strong tag expected, got {tag:?}");
+                let bytes = response.bytes().await.expect("body").to_vec();
+                if let Some(text) = export_text(&bytes) {
+                    for (i, value) in only.iter().enumerate() {
+                        assert_eq!(text.contains(value), i + 1 == n, "{path}: {value} in {text}");
+                    }
+                }
+                if api == "v2.1" {
+                    tags.insert(tag);
+                    bodies.insert(bytes);
+                }
+            }
+        }
+        assert_eq!(bodies.len(), 3, "{name}: one body per version");
+        assert_eq!(tags.len(), 3, "{name}: one tag per version");
+    }
+    // The v1 dataset and the v2.0 object at a version: that version's fields.
+    for (n, expected) in [(1, "nom"), (3, "etat")] {
+        let v20 = server
+            .json(&format!("/api/explore/v2.0/catalog/datasets/velos?version={n}"), 200)
+            .await;
+        assert!(v20.to_string().contains(&format!("\"{expected}\"")), "v2.0 at {n}: {v20}");
+        let v1 = server.json(&format!("/api/datasets/1.0/velos/?version={n}"), 200).await;
+        assert!(v1.to_string().contains(&format!("\"{expected}\"")), "v1 at {n}: {v1}");
+        let facets = server
+            .json(
+                &format!("/api/explore/v2.0/catalog/datasets/velos/facets?facet=code&version={n}"),
+                200,
+            )
+            .await;
+        let count = table(VERSIONS[n - 1]).rows.len();
+        assert_eq!(facets.to_string().matches("\"count\":1").count(), count, "{facets}");
+    }
+}
+
 /// The `/changes` answer (every page, `limit` 2) as a [`Diff`], record ids mapped to codes.
 async fn api_changes(
     server: &TestServer,
@@ -361,6 +448,17 @@ async fn the_versions_list_summarises_each_version() {
         .filter_map(Value::as_str)
         .collect();
     assert_eq!(changed, ["etat", "nom"]);
+    // Every item has the issue's fields: a publication time (RFC 3339, newest first) and a
+    // comment (none is recorded yet: null).
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = results
+        .iter()
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v["published_at"].as_str().expect("published_at"))
+                .expect("RFC 3339")
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    assert!(results.iter().all(|v| v.get("comment") == Some(&Value::Null)), "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -471,6 +569,14 @@ async fn archived_datasets_stay_readable_in_every_version_and_take_no_new_one() 
     assert_eq!(values, [("true".to_owned(), 1)], "{facets}");
     let listed = server.json("/api/explore/v2.1/catalog/datasets?where=archived", 200).await;
     assert_eq!(listed["total_count"], 1);
+    // Its page says so, and its Versions tab still offers every version's download.
+    let (status, _, page) = server.get("/explore/dataset/velos/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<dt>Archivé</dt>"), "{page}");
+    let (_, _, versions) = server.get("/explore/dataset/velos/versions/").await;
+    for n in 1..=3 {
+        assert!(versions.contains(&format!("exports/csv?version={n}")), "version {n}");
+    }
     // No new version while archived: the import fails and version 3 stays current.
     let files = tempfile::tempdir().expect("tempdir");
     let csv = files.path().join("v4.csv");
@@ -589,6 +695,49 @@ async fn the_portal_shows_versions_and_keeps_an_old_one_across_tabs() {
     assert_eq!(status, 404);
     let (status, _, _) = server.get("/explore/dataset/velos/table/?version=x").await;
     assert_eq!(status, 400);
+}
+
+/// The map and chart tabs keep an old version as the table does: the banner, tab links that
+/// keep `version`, and the map's data asked at that version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_and_chart_tabs_keep_an_old_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = tempfile::tempdir().expect("tempdir");
+    let app = app_over(dir.path());
+    for (i, csv) in
+        ["station,lat,lon,velos\nA,48.58,7.75,3\n", "station,lat,lon,velos\nA,48.58,7.75,4\n"]
+            .iter()
+            .enumerate()
+    {
+        let path = files.path().join(format!("stations-{i}.csv"));
+        std::fs::write(&path, csv).expect("csv");
+        let request = ImportRequest {
+            path,
+            dataset: "stations".to_owned(),
+            title: None,
+            options: Default::default(),
+            unique_id: None,
+            crash: None,
+        };
+        app.import(&RequestContext::operator(), request).await.expect("import");
+    }
+    drop(app);
+    let server = TestServer::start(dir).await;
+    let d = "/explore/dataset/stations";
+    for tab in ["map", "analyze", "table"] {
+        let path = format!("{d}/{tab}/?version=1");
+        let (status, _, html) = server.get(&path).await;
+        assert_eq!(status, 200, "{path}: {html}");
+        assert!(html.contains("class=\"version-banner\""), "{path}: a banner");
+        for other in ["table", "map", "analyze", "export"] {
+            let link = format!("{d}/{other}/?version=1");
+            assert!(html.contains(&link), "{path}: the {other} tab keeps the version");
+        }
+        let (_, _, current) = server.get(&format!("{d}/{tab}/")).await;
+        assert!(!current.contains("class=\"version-banner\""), "{tab}: no banner today");
+    }
+    let (_, _, map) = server.get(&format!("{d}/map/?version=1")).await;
+    assert!(map.contains("/clusters?version=1"), "the map asks version 1's points: {map}");
 }
 
 /// GET `path` with `headers`: status, ETag, Content-Encoding.

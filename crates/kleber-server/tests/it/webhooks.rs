@@ -37,6 +37,8 @@ struct Seen {
     /// Requests still to fail with 500.
     fail: usize,
     replays: usize,
+    /// When each request arrived.
+    at: Vec<std::time::Instant>,
 }
 
 type Receiver = Arc<Mutex<Seen>>;
@@ -57,6 +59,7 @@ async fn receive(State(seen): State<Receiver>, headers: HeaderMap, body: Bytes) 
         200
     };
     seen.requests.push((id, h("kleber-attempt"), h("kleber-signature"), body.to_vec(), status));
+    seen.at.push(std::time::Instant::now());
     StatusCode::from_u16(status).unwrap()
 }
 
@@ -289,6 +292,44 @@ async fn a_signed_delivery_is_retried_until_accepted_once_and_a_replay_is_detect
     let last = s.requests.last().unwrap();
     assert_ne!(last.0, first_id);
     assert_eq!(serde_json::from_slice::<Value>(&last.3).unwrap()["version"], 3);
+}
+
+/// An organization's hook hears of every dataset of that organization and of no other's;
+/// its retries wait longer each time (the first retry's delay, then twice as long).
+#[tokio::test]
+async fn an_organizations_hook_hears_its_own_datasets_with_growing_retry_delays() {
+    let f = fixture(true).await;
+    let files = tempfile::tempdir().unwrap();
+    let velos = files.path().join("velos.csv");
+    std::fs::write(&velos, "station,velos\nA,3\n").unwrap();
+    import(&f.dir, &velos, "velos", ImportOptions::default());
+    let accounts = Accounts::new(Arc::new(Store::open(&f.dir).unwrap()));
+    accounts.set_dataset_org(&operator(), "velos", "autre").unwrap();
+    drop(accounts);
+    let (url, seen) = receiver(2).await;
+    let body = json!({"organization": "autre", "url": url});
+    let (status, hook) = f.call("POST", "/webhooks", Some(&f.other_admin), Some(body)).await;
+    assert_eq!(status, 201, "{hook}");
+    assert_eq!(hook["whole_organization"], true, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    // A version of the default organization's dataset, then one of `autre`'s.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish(&f.dir, "nom,places\nCentre,1\n");
+    std::fs::write(&velos, "station,velos\nA,4\n").unwrap();
+    import(&f.dir, &velos, "velos", ImportOptions::default());
+    wait_for(&seen, "the organization's delivery", |s| s.requests.iter().any(|r| r.4 == 200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let s = seen.lock().unwrap();
+    assert_eq!(s.requests.iter().map(|r| r.4).collect::<Vec<_>>(), [500, 500, 200]);
+    for (_, _, signature, body, _) in &s.requests {
+        assert!(verify(&secret, signature, body), "bad signature {signature}");
+        let body: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(body["dataset_id"], "velos", "only the organization's datasets: {body}");
+        assert_eq!(body["version"], 2, "{body}");
+    }
+    let (first, second) = (s.at[1] - s.at[0], s.at[2] - s.at[1]);
+    assert!(first >= Duration::from_millis(50), "first retry after {first:?}");
+    assert!(second >= Duration::from_millis(100), "second retry after {second:?}");
 }
 
 #[tokio::test]
