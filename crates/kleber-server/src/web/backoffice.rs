@@ -247,7 +247,7 @@ fn state_of(m: &BoMessages, d: &ManagedDataset) -> (&'static str, &'static str) 
 }
 
 /// The organizations (id, name) where the session may create datasets.
-async fn publishable_orgs(state: &AppState, signed: &Signed) -> Vec<(String, String)> {
+pub(super) async fn publishable_orgs(state: &AppState, signed: &Signed) -> Vec<(String, String)> {
     let Ok(view) = state.app.catalog(&signed.ctx.request()).await else {
         return Vec::new();
     };
@@ -1191,8 +1191,16 @@ async fn edit_page(
     let source_panel =
         super::source_panel::source_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
     // A derived dataset's query, inputs and last failure, after the source panel.
-    let derive_panel =
-        super::derive_panel::derive_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
+    let derive_panel = super::derive_panel::derive_panel(
+        &state.app,
+        &editor,
+        id,
+        ctx.lang,
+        signed.session.csrf_token(),
+        None,
+    )
+    .await
+    .map_err(fail)?;
     let source_panel = match (source_panel, derive_panel) {
         (Some(a), Some(b)) => Some(a + &b),
         (a, b) => a.or(b),

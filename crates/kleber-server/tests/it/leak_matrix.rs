@@ -331,6 +331,15 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/admin/harvests/{harvest}/run", &[""]),
     ("/admin/harvests/{harvest}/delete", &[""]),
     // ---- back-office panels (end) ----
+    // ---- back-office derivation panel (web/derive_panel.rs, docs/crossing.md) (begin) ----
+    // Sessions only: every caller here (keys, anonymous) gets the missing page; POST forms
+    // asked with GET. Rights between sessions are checked in tests/it/derive_backoffice.rs.
+    ("/admin/datasets/{id}/derivation", &[""]),
+    ("/admin/datasets/{id}/derivation/save", &[""]),
+    ("/admin/datasets/{id}/derivation/refresh", &[""]),
+    ("/admin/datasets/{id}/derivation/clear", &[""]),
+    ("/admin/derived/new", &[""]),
+    // ---- back-office derivation panel (end) ----
     // ---- back-office webhook pages (web/webhook_admin.rs, docs/feeds.md) (begin) ----
     // Sessions only: every caller here (keys, anonymous) gets the missing page; POST forms
     // asked with GET. Rights between sessions (another organization's admin sees nothing) are

@@ -23,6 +23,7 @@ mod crash;
 mod dcat;
 mod demo;
 mod derive;
+mod derive_backoffice;
 mod error_codes;
 mod exports_formats;
 mod facets;
