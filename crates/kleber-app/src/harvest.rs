@@ -572,15 +572,15 @@ impl HarvestSpec {
             .collect();
         if let Some(key) = apikey {
             if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
-                return Err("give the API key either as apikey or as an Authorization header, not both".to_owned());
+                return Err(
+                    "give the API key either as apikey or as an Authorization header, not both"
+                        .to_owned(),
+                );
             }
             headers.push(("Authorization".to_owned(), format!("Apikey {key}")));
         }
         if headers.len() > crate::sources::MAX_HEADERS {
-            return Err(format!(
-                "a harvest sends at most {} headers",
-                crate::sources::MAX_HEADERS
-            ));
+            return Err(format!("a harvest sends at most {} headers", crate::sources::MAX_HEADERS));
         }
         let mut seen = BTreeSet::new();
         for (name, value) in &headers {

@@ -1233,7 +1233,9 @@ pub(crate) fn forget_last_read(store: &Store, uid: &str) {
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(uid, error = %e, "the file kept for previews could not be removed"),
+        Err(e) => {
+            tracing::warn!(uid, error = %e, "the file kept for previews could not be removed")
+        }
     }
 }
 

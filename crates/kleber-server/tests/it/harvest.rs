@@ -702,10 +702,13 @@ async fn a_private_ckan_portal_is_harvested_with_an_encrypted_token_header() {
     again.schedule = Some("0 3 * * *".to_owned());
     let view = app.set_harvest(&admin, again.clone()).await.unwrap();
     assert_eq!(view.config.header_names, ["Authorization"]);
-    ckan.packages.lock().unwrap()[2]["title"] = json!("Arrondissements de Paris");
+    ckan.packages.lock().unwrap()[2]["title"] = json!("Les arrondissements");
     let (run, report) = app.run_harvest(&admin, "private").await.unwrap();
     assert_eq!((run.outcome.as_str(), report.copied.len()), ("done", 1), "{report:?}");
-    assert_eq!(dataset(&app, "private-arrondissements").await.unwrap().title, "Arrondissements de Paris");
+    assert_eq!(
+        dataset(&app, "private-arrondissements").await.unwrap().title,
+        "Les arrondissements"
+    );
 
     // Encrypted at rest: neither the catalog nor its log holds the token.
     assert!(!contains(&catalog_bytes(dir.path()), CKAN_TOKEN));
@@ -733,7 +736,10 @@ async fn a_private_ckan_portal_is_harvested_with_an_encrypted_token_header() {
         let e = app.set_harvest(&admin, bad).await.unwrap_err().to_string();
         assert!(e.contains(needle), "{e}");
     }
-    assert_eq!(app.harvest(&admin, "private").await.unwrap().schedule.as_deref(), Some("0 3 * * *"));
+    assert_eq!(
+        app.harvest(&admin, "private").await.unwrap().schedule.as_deref(),
+        Some("0 3 * * *")
+    );
 }
 
 /// A loopback proxy in front of a Kleber that requires `Authorization: <expected>` (401
@@ -747,7 +753,10 @@ struct Guard {
     seen: Arc<Mutex<Vec<Option<String>>>>,
 }
 
-async fn guarded(State(g): State<Guard>, request: axum::extract::Request) -> axum::response::Response {
+async fn guarded(
+    State(g): State<Guard>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
     use axum::http::header;
     let given = request
         .headers()
@@ -756,7 +765,11 @@ async fn guarded(State(g): State<Guard>, request: axum::extract::Request) -> axu
         .map(str::to_owned);
     g.seen.lock().unwrap().push(given.clone());
     if given.as_deref() != Some(g.expected.as_str()) {
-        return (axum::http::StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "credentials required")
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "credentials required",
+        )
             .into_response();
     }
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
@@ -838,6 +851,7 @@ async fn dcat_and_opendatasoft_sources_behind_credentials_are_harvested_with_the
     s.apikey = Some(key.to_owned());
     let view = app.set_harvest(&admin, s).await.unwrap();
     assert_eq!(view.config.header_names, ["Authorization"]);
+    g.seen.lock().unwrap().clear();
     let (run, report) = app.run_harvest(&admin, "ods").await.unwrap();
     assert_eq!(run.outcome, "done", "{report:?}");
     assert_eq!(dataset(&app, "parkings").await.unwrap().version.records_count as u64, parkings);
