@@ -27,8 +27,11 @@ pub(crate) struct Ckan {
     packages: Arc<Mutex<Vec<Value>>>,
     pub(crate) base: Arc<Mutex<String>>,
     pub(crate) token: Arc<Mutex<Option<String>>>,
-    seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    seen: Seen,
 }
+
+/// Requests received: (path, Authorization header).
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
 /// A private CKAN portal: without its API token in `Authorization`, every action answers
 /// 403 with CKAN's "Authorization Error" and every file 403.
