@@ -80,6 +80,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     routes.extend(admin::routes());
     routes.extend(backoffice::routes());
     routes.extend(processor_panel::routes());
+    routes.extend(source_panel::routes());
     routes.extend(harvest_admin::routes());
     routes.extend(webhook_admin::routes());
     routes.extend(portal_admin::routes());

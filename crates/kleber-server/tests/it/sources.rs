@@ -401,9 +401,10 @@ async fn a_source_is_fetched_conditionally_and_a_failed_run_keeps_the_current_ve
         &Editor::operator(),
         "parkings",
         kleber_web::Lang::Fr,
+        String::new(),
+        None,
     )
     .await
-    .unwrap()
     .unwrap();
     assert!(html.contains("Dernières mises à jour") && html.contains("run-published"), "{html}");
     assert!(html.contains("Authorization") && !html.contains("s3cr3t"), "{html}");
