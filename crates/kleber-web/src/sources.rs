@@ -250,7 +250,10 @@ mod tests {
             dataset: "velib".to_owned(),
             csrf: "tok".to_owned(),
             stored: true,
-            form: SourceForm { urls: "https://example.org/a.csv?x=<b>".to_owned(), ..SourceForm::default() },
+            form: SourceForm {
+                urls: "https://example.org/a.csv?x=<b>".to_owned(),
+                ..SourceForm::default()
+            },
             urls: vec!["https://example.org/a.csv?x=<b>".to_owned()],
             header_names: vec!["Authorization".to_owned()],
             schedule: Some("*/5 * * * *".to_owned()),
