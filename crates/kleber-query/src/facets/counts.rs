@@ -148,7 +148,9 @@ impl Tally {
     /// Counts the non-null values of a text-like array (the elements of a list).
     fn add_text(&mut self, array: &ArrayRef) -> Result<()> {
         match array.data_type() {
-            DataType::Utf8 => array.as_string::<i32>().iter().flatten().for_each(|v| self.bump(v, 1)),
+            DataType::Utf8 => {
+                array.as_string::<i32>().iter().flatten().for_each(|v| self.bump(v, 1))
+            }
             DataType::LargeUtf8 => {
                 array.as_string::<i64>().iter().flatten().for_each(|v| self.bump(v, 1))
             }

@@ -138,7 +138,12 @@ fn data() -> Data {
     Data { batch, categories, moments }
 }
 
-fn request(name: &str, disjunctive: bool, sort: Option<FacetSort>, limit: Option<usize>) -> FacetRequest {
+fn request(
+    name: &str,
+    disjunctive: bool,
+    sort: Option<FacetSort>,
+    limit: Option<usize>,
+) -> FacetRequest {
     FacetRequest { name: name.to_owned(), disjunctive, sort, limit, separator: None }
 }
 
@@ -191,7 +196,11 @@ async fn both(table: &datafusion::dataframe::DataFrame, q: &RecordsQuery) -> Vec
     let reference = compute_with(table.clone(), &fields, q, &requests, None, Counting::PerFacet)
         .await
         .expect("per-facet counts");
-    assert_eq!(shared, reference, "refine {:?} exclude {:?} where {:?}", q.refine, q.exclude, q.r#where);
+    assert_eq!(
+        shared, reference,
+        "refine {:?} exclude {:?} where {:?}",
+        q.refine, q.exclude, q.r#where
+    );
     shared
 }
 
@@ -210,19 +219,21 @@ async fn shared_counts_answer_as_one_group_by_per_facet() {
     let props = parquet::file::properties::WriterProperties::builder()
         .set_max_row_group_row_count(Some(700))
         .build();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(file, data.batch.schema(), Some(props)).expect("writer");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, data.batch.schema(), Some(props))
+        .expect("writer");
     writer.write(&data.batch).expect("write");
     writer.close().expect("close");
     let ctx = crate::session(crate::Limits::default()).expect("session");
     let options = ParquetReadOptions::default();
-    let parquet = ctx.read_parquet(path.to_string_lossy().into_owned(), options).await.expect("read");
+    let parquet =
+        ctx.read_parquet(path.to_string_lossy().into_owned(), options).await.expect("read");
 
     // The same rows in memory, in four partitions, the text of `categorie` dictionary-encoded.
     let dictionary: DictionaryArray<Int32Type> = data.categories.iter().copied().collect();
     let mut columns = data.batch.columns().to_vec();
     columns[0] = Arc::new(dictionary);
-    let mut schema_fields: Vec<_> = data.batch.schema().fields().iter().map(|f| (**f).clone()).collect();
+    let mut schema_fields: Vec<_> =
+        data.batch.schema().fields().iter().map(|f| (**f).clone()).collect();
     schema_fields[0] = schema_fields[0]
         .clone()
         .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)));
@@ -255,11 +266,8 @@ async fn shared_counts_answer_as_one_group_by_per_facet() {
     }
     assert!(years.len() > 2 && years.len() <= 5, "the years fit the limit of 5: {years:?}");
     assert_eq!(counts_of(&groups, "moment"), years);
-    let refined = both(
-        &parquet,
-        &query(chrono_tz::Asia::Kolkata, &["moment:2021/01/01"], &[], &[]),
-    )
-    .await;
+    let refined =
+        both(&parquet, &query(chrono_tz::Asia::Kolkata, &["moment:2021/01/01"], &[], &[])).await;
     let new_year = refined.iter().find(|g| g.name == "moment").expect("moment");
     let expected_day = data
         .moments
