@@ -329,6 +329,10 @@ impl App {
     /// version worker), so that its first diff reads each record's digest instead of hashing
     /// every row (docs/versions.md#cost). A failure is logged, not returned: a diff computes
     /// the digests it lacks.
+    ///
+    /// A dataset's first version gets none: nothing is diffed against it until a second
+    /// version comes, whose summary writes both files then, and most datasets of a catalog
+    /// are published once. Hashing every record is a sixth of an import's CPU.
     pub async fn prepare_latest_digests(&self, id: &str) {
         let lookup = id.to_owned();
         let found = self
@@ -336,6 +340,9 @@ impl App {
                 let c = store.catalog();
                 let Some(d) = c.managed_dataset(&lookup)? else { return Ok(None) };
                 let Some(number) = d.current_version else { return Ok(None) };
+                if !c.versions(&lookup)?.iter().any(|n| *n < number) {
+                    return Ok(None);
+                }
                 Ok(c.version_record(&d.uid, number)?.map(|v| whole_ref(&d.uid, &v)))
             })
             .await;

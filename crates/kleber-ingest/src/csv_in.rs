@@ -18,6 +18,8 @@ use crate::{
     read_prefix,
 };
 
+mod read_ahead;
+
 /// Bytes read from the start of the file to detect the encoding and the dialect.
 const SAMPLE_BYTES: usize = 1 << 20;
 /// Records of the sample used for delimiter and header detection.
@@ -467,6 +469,7 @@ fn too_long_error(path: &Path, line: u64, too_long: &RecordTooLong) -> Error {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Next {
     Record,
     BadUtf8 { line: u64 },
@@ -604,12 +607,12 @@ pub(crate) fn import(
         let mut stats: Vec<ColStats> =
             labels.iter().map(|l| ColStats::new(M_TEXT_SOURCE, l)).collect();
         let mut seen_non_ascii = !text.is_ascii();
-        let mut stream = Stream::open(path, enc, bom, delim, quote)?;
+        let mut stream = read_ahead::ReadAhead::open(path, enc, bom, delim, quote)?;
         let mut header_pending = has_header;
         let mut rows = 0u64;
         let mut restart = false;
         loop {
-            match stream.next(path, &mut rec)? {
+            match stream.next(&mut rec)? {
                 Next::End => break,
                 Next::BadUtf8 { .. } => {
                     if enc == UTF_8 && !seen_non_ascii {
@@ -637,7 +640,7 @@ pub(crate) fn import(
                     rows += 1;
                     if rows.is_multiple_of(PROGRESS_EVERY) {
                         progress(Progress {
-                            bytes_done: stream.bytes.get(),
+                            bytes_done: stream.bytes,
                             bytes_total: 2 * total,
                             rows,
                         });
@@ -663,13 +666,13 @@ pub(crate) fn import(
 
     // Pass 2: conversion.
     let mut out = Output::create(out_path, &plans, opts.row_group_size)?;
-    let mut stream = Stream::open(path, enc, bom, delim, quote)?;
+    let mut stream = read_ahead::ReadAhead::open(path, enc, bom, delim, quote)?;
     let mut rejected: Vec<RowIssue> = Vec::new();
     let mut header_pending = has_header;
     let mut rows = 0u64;
     let mut unclosed = None;
     loop {
-        match stream.next(path, &mut rec)? {
+        match stream.next(&mut rec)? {
             Next::End => {
                 if let Some(issue) = unclosed.and_then(|i: usize| rejected.get_mut(i)) {
                     issue.reason.push_str(
@@ -719,7 +722,7 @@ pub(crate) fn import(
                 }
                 if rows.is_multiple_of(PROGRESS_EVERY) {
                     progress(Progress {
-                        bytes_done: total + stream.bytes.get(),
+                        bytes_done: total + stream.bytes,
                         bytes_total: 2 * total,
                         rows,
                     });

@@ -18,8 +18,10 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
-    ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
+use datafusion::parquet::file::metadata::PageIndexPolicy;
 use kleber_types::Field;
 
 use crate::error::{Error, Result};
@@ -27,10 +29,13 @@ use crate::error::{Error, Result};
 /// Memory all cached indexes may hold together (about 5.5 million rows).
 pub(crate) const MAX_INDEX_BYTES: usize = 64 << 20;
 
-/// The sorted (id prefix, row number) pairs of one dataset version.
+/// The sorted (id prefix, row number) pairs of one dataset version, with the version's
+/// Parquet metadata and page index, so a lookup neither parses the footer again nor decodes
+/// more than the one page of each column that holds the row.
 #[derive(Debug)]
 pub(crate) struct RecordIndex {
     keys: Vec<(u64, u32)>,
+    metadata: ArrowReaderMetadata,
 }
 
 fn prefix(digest: &[u8]) -> u64 {
@@ -47,8 +52,12 @@ impl RecordIndex {
     /// Reads the hashed columns of the Parquet file at `path` and indexes every row.
     pub(crate) fn build(path: &Path, fields: &[Field]) -> Result<RecordIndex> {
         let names = crate::record_id::hashed_names(fields);
-        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).map_err(storage)?)
-            .map_err(storage)?;
+        let file = File::open(path).map_err(storage)?;
+        // The offset index (each page's place) lets a row selection skip the other pages;
+        // files written without one are read page by page.
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+        let metadata = ArrowReaderMetadata::load(&file, options).map_err(storage)?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
         let schema = builder.schema().clone();
         let roots: Vec<usize> =
             names.iter().map(|n| schema.index_of(n).map_err(storage)).collect::<Result<_>>()?;
@@ -69,7 +78,7 @@ impl RecordIndex {
             })?;
         }
         keys.sort_unstable();
-        Ok(RecordIndex { keys })
+        Ok(RecordIndex { keys, metadata })
     }
 
     /// Rows whose id starts like `id` (usually one, or none).
@@ -80,7 +89,7 @@ impl RecordIndex {
     }
 
     fn bytes(&self) -> usize {
-        self.keys.len() * std::mem::size_of::<(u64, u32)>()
+        self.keys.len() * std::mem::size_of::<(u64, u32)>() + self.metadata.metadata().memory_size()
     }
 }
 
@@ -89,13 +98,20 @@ fn parse_prefix(id: &str) -> Option<u64> {
     id.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok())
 }
 
-/// Reads rows `rows` of the Parquet file at `path`, each from its own row group only, cast
-/// to `schema` (the engine's view of the file, e.g. strings as views).
-pub(crate) fn read_rows(path: &Path, rows: &[u32], schema: &SchemaRef) -> Result<RecordBatch> {
+/// Reads rows `rows` of the Parquet file at `path` (described by `index`), each from its own
+/// row group and, through the page index, its own page of each column only; cast to `schema`
+/// (the engine's view of the file, e.g. strings as views).
+pub(crate) fn read_rows(
+    path: &Path,
+    index: &RecordIndex,
+    rows: &[u32],
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
     let mut batches = Vec::new();
     for &row in rows {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).map_err(storage)?)
-            .map_err(storage)?;
+        let file = File::open(path).map_err(storage)?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, index.metadata.clone());
         let mut first = 0usize;
         let mut found = None;
         for (i, group) in builder.metadata().row_groups().iter().enumerate() {

@@ -52,7 +52,7 @@ pub use state::AppState;
 /// the router and the route table (what each route reads) are both built.
 pub fn app(mut state: AppState) -> Router {
     let (routes, table) = routes().into_parts();
-    state.routes = std::sync::Arc::new(table);
+    state.shared_mut().routes = std::sync::Arc::new(table);
     let routes = routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
     // The header's unread badge of portal pages (inside the session layer, which runs first).
     let routes = routes.layer(axum::middleware::from_fn_with_state(

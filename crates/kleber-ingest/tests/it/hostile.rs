@@ -464,6 +464,32 @@ fn unterminated_quote_in_a_large_csv_stops_at_the_record_limit() {
     assert_peak_below(600, "unterminated quotes");
 }
 
+/// Records are read ahead on a thread of their own, in chunks of a thousand: rejected rows
+/// and errors far into a file keep their exact lines.
+#[test]
+fn records_far_into_a_csv_keep_their_lines() {
+    let mut text = String::from("nom,n\n");
+    for i in 0..10_000 {
+        if i == 5_000 {
+            text.push_str("seul\n");
+        }
+        text.push_str(&format!("r{i},{i}\n"));
+    }
+    let (_d, path) = temp_file("far.csv", text.as_bytes());
+    let i = import(&path, &ImportOptions::default());
+    assert_eq!(i.outcome.rows, 10_000);
+    assert_eq!(i.outcome.rejected.len(), 1, "{:?}", i.outcome.rejected);
+    // Line 1 the header, r0..r4999 on lines 2..5001, then the short record.
+    assert_eq!(i.outcome.rejected[0].line, 5_002);
+    assert_eq!(i.str("nom", 9_999).as_deref(), Some("r9999"));
+    // A quote never closed after those records (line 10,003): refused, located.
+    text.push_str(&format!("\"x,1\n{}", "\n".repeat(MAX_RECORD_LINES + 10)));
+    let (_d, path) = temp_file("far_quote.csv", text.as_bytes());
+    let e = refused(&path);
+    let reason = too_large(&e);
+    assert!(reason.contains("record starting at line 10003"), "{reason}");
+}
+
 #[test]
 fn zipped_csv_bomb_is_refused_before_reading_or_stopped_at_its_declared_size() {
     // A zip holding one "CSV" of spaces beyond the archive size limit: the same checks as a

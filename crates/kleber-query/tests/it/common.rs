@@ -20,6 +20,15 @@ pub(crate) struct TestDataset {
 impl TestDataset {
     /// Writes `columns` (one per field, in the field's storage type) as a Parquet dataset.
     pub(crate) fn new(fields: Vec<Field>, columns: Vec<ArrayRef>) -> TestDataset {
+        TestDataset::written_with(fields, columns, None)
+    }
+
+    /// Like [`TestDataset::new`], with the writer's properties (row group and page sizes).
+    pub(crate) fn written_with(
+        fields: Vec<Field>,
+        columns: Vec<ArrayRef>,
+        properties: Option<parquet::file::properties::WriterProperties>,
+    ) -> TestDataset {
         let schema =
             Arc::new(Schema::new(fields.iter().map(Field::arrow_field).collect::<Vec<_>>()));
         let batch =
@@ -27,7 +36,8 @@ impl TestDataset {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("data.parquet");
         let file = std::fs::File::create(&path).expect("create");
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).expect("writer");
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, schema, properties).expect("writer");
         writer.write(&batch).expect("write");
         writer.close().expect("close");
         TestDataset {

@@ -80,3 +80,45 @@ async fn one_record_is_planned_over_its_candidate_rows_only() {
     let batches = ds.engine.collect(planned).await.unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
 }
+
+/// A file of several row groups and many small pages: the lookup reads one page of each
+/// column through the offset index, and finds the right row wherever it sits (first and last
+/// rows, page and row-group boundaries).
+#[tokio::test]
+async fn one_record_is_found_across_row_groups_and_pages() {
+    let rows = 20_000;
+    let fields = vec![
+        Field::new("nom", "Nom", FieldType::Text),
+        Field::new("valeur", "Valeur", FieldType::Int),
+    ];
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from((0..rows).map(|i| format!("Station {i}")).collect::<Vec<_>>())),
+        Arc::new(Int64Array::from((0..rows).collect::<Vec<i64>>())),
+    ];
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(3_000))
+        .set_data_page_row_count_limit(500)
+        .set_write_batch_size(100)
+        .build();
+    let ds = TestDataset::written_with(fields, columns, Some(properties));
+    let q = |id: &str| RecordsQuery {
+        r#where: vec![format!("_id = \"{id}\"")],
+        select: Some("nom, valeur".to_owned()),
+        ..RecordsQuery::default()
+    };
+    for row in [0, 499, 500, 2_999, 3_000, 3_001, 10_250, 17_999, 19_999] {
+        let listed = ds.select("_id", Some(&format!("valeur = {row}")), None, None).await.unwrap();
+        let id = listed[0]["_id"].as_str().unwrap().to_owned();
+        let planned = ds.engine.plan_record(&ds.dataset, &q(&id), &id).await.unwrap();
+        let batches = ds.engine.collect(planned).await.unwrap();
+        let found: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .map(|i| arrow::util::display::array_value_to_string(b.column(0), i).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(found, vec![format!("Station {row}")], "row {row}");
+    }
+}
