@@ -104,10 +104,14 @@ pub struct HarvestConfig {
     /// Whether datasets gone from the source are moved to the trash (else kept and marked).
     #[serde(default)]
     pub delete_missing: bool,
+    /// The names of the headers sent to the source (their values are stored encrypted, in
+    /// `harvests.secrets`, and never shown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_names: Vec<String>,
 }
 
 /// A harvest as given (API body, command line).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HarvestSpec {
     /// Its name (default: from the source's host name).
@@ -139,6 +143,15 @@ pub struct HarvestSpec {
     /// there); none: the portal's (portal admins only).
     #[serde(default)]
     pub organization: Option<String>,
+    /// Headers sent with every request to the source's own host (credentials: CKAN's
+    /// `Authorization: <API token>`, `Authorization: Basic ...`), stored encrypted and never
+    /// shown back. `None` keeps the headers stored before; an empty map removes them.
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// An Opendatasoft API key (kind `ods` only): sent as `Authorization: Apikey <key>`,
+    /// stored like the headers.
+    #[serde(default)]
+    pub apikey: Option<String>,
 }
 
 /// A harvest as shown.
@@ -318,13 +331,27 @@ pub(crate) struct Item {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SourceFailure(pub String);
 
-/// What the CKAN and DCAT harvesters need: an HTTP client, the limits, where to put files.
+/// What the CKAN and DCAT harvesters need: an HTTP client, the limits, the harvest's headers
+/// and the origin they are sent to.
 pub(crate) struct Fetcher {
     pub client: reqwest::Client,
     pub limits: FetchLimits,
+    /// The harvest's headers (credentials).
+    pub headers: Vec<(String, String)>,
+    /// The source's origin: the headers go to it only, never to another host a catalog
+    /// links to (a file on a CDN, another portal), which would receive the credentials.
+    pub origin: Option<url::Origin>,
 }
 
 impl Fetcher {
+    /// The headers to send to `url`: the harvest's for the source's own origin, else none.
+    pub(crate) fn headers_for(&self, url: &str) -> &[(String, String)] {
+        match (&self.origin, url::Url::parse(url)) {
+            (Some(origin), Ok(u)) if u.origin() == *origin => self.headers.as_slice(),
+            _ => &[],
+        }
+    }
+
     /// GETs a document (an API answer, a catalog page) within the limits; its bytes and
     /// `Content-Type`. Statuses other than 2xx are errors naming the URL.
     pub(crate) async fn document(
@@ -334,10 +361,11 @@ impl Fetcher {
     ) -> Result<(u16, Vec<u8>, Option<String>), SourceFailure> {
         let limit = MAX_DOCUMENT_BYTES.min(self.limits.max_bytes.max(1 << 20));
         let exchange = async {
-            let response = self
-                .client
-                .get(url)
-                .header(reqwest::header::ACCEPT, accept)
+            let mut request = self.client.get(url).header(reqwest::header::ACCEPT, accept);
+            for (name, value) in self.headers_for(url) {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let response = request
                 .send()
                 .await
                 .map_err(|e| SourceFailure(format!("cannot reach {url}: {}", chain(&e))))?;
@@ -511,14 +539,57 @@ impl HarvestSpec {
         if self.overrides.get("title").is_some_and(|t| !t.is_string()) {
             return Err("the title override must be a text".to_owned());
         }
+        let headers = self.checked_headers(kind)?;
         let config = HarvestConfig {
             query: query.map(str::to_owned),
             fq: fq.map(str::to_owned),
             ids,
             overrides: self.overrides.clone(),
             delete_missing: self.delete_missing,
+            header_names: headers
+                .as_ref()
+                .map(|h| h.iter().map(|(k, _)| k.clone()).collect())
+                .unwrap_or_default(),
         };
         Ok((kind, name, config))
+    }
+
+    /// The headers given (`headers`, and `apikey` as `Authorization: Apikey <key>`), checked;
+    /// `None`: none given (the stored ones are kept).
+    pub fn checked_headers(&self, kind: Kind) -> Result<Option<Vec<(String, String)>>, String> {
+        let apikey = self.apikey.as_deref().map(str::trim).filter(|k| !k.is_empty());
+        if apikey.is_some() && kind != Kind::Ods {
+            return Err("apikey is an Opendatasoft API key: give it with kind ods only (CKAN takes its API token as a header, `Authorization: <token>`)".to_owned());
+        }
+        if self.headers.is_none() && apikey.is_none() {
+            return Ok(None);
+        }
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        if let Some(key) = apikey {
+            if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+                return Err(
+                    "give the API key either as apikey or as an Authorization header, not both"
+                        .to_owned(),
+                );
+            }
+            headers.push(("Authorization".to_owned(), format!("Apikey {key}")));
+        }
+        if headers.len() > crate::sources::MAX_HEADERS {
+            return Err(format!("a harvest sends at most {} headers", crate::sources::MAX_HEADERS));
+        }
+        let mut seen = BTreeSet::new();
+        for (name, value) in &headers {
+            crate::sources::check_header(name, value)?;
+            if !seen.insert(name.to_ascii_lowercase()) {
+                return Err(format!("header {name:?} is given twice"));
+            }
+        }
+        Ok(Some(headers))
     }
 }
 
@@ -537,6 +608,11 @@ pub fn next_run_of(record: &HarvestRecord, tz: chrono_tz::Tz) -> Option<DateTime
     let cron = crate::schedule::parse_schedule(record.schedule.as_deref()?).ok()?;
     let base = record.last_run_at.as_deref().unwrap_or(&record.updated_at);
     crate::schedule::next_after(&cron, tz, parse_time(base)?)
+}
+
+/// What a harvest's sealed headers are bound to (a dataset's are bound to its uid).
+fn secrets_aad(name: &str) -> String {
+    format!("harvest:{name}")
 }
 
 /// The key of a harvest in the set of runs under way (beside datasets' uids).
@@ -624,7 +700,8 @@ impl App {
         spec: HarvestSpec,
     ) -> Result<HarvestView, Error> {
         self.check_harvest_admin(editor).await?;
-        let (kind, name, config) = spec.check().map_err(Error::InvalidBody)?;
+        let (kind, name, mut config) = spec.check().map_err(Error::InvalidBody)?;
+        let headers = spec.checked_headers(kind).map_err(Error::InvalidBody)?;
         let organization = spec
             .organization
             .as_deref()
@@ -637,7 +714,6 @@ impl App {
                 None => "A harvest without organization is the portal's: only portal admins set one; give your organization.".to_owned(),
             }));
         }
-        let text = serde_json::to_string(&config).map_err(Error::internal)?;
         let (actor, url, schedule) =
             (editor.actor().clone(), spec.url.trim().to_owned(), spec.schedule.clone());
         let (n2, e2) = (name.clone(), editor.clone());
@@ -648,13 +724,28 @@ impl App {
             {
                 return Err(Error::InvalidBody(format!("No organization {org:?}.")));
             }
-            if let Some(existing) = c.harvest(&n2)?
+            let existing = c.harvest(&n2)?;
+            if let Some(existing) = &existing
                 && !may_manage_harvest(&e2, existing.organization.as_deref())
             {
                 return Err(Error::Conflict(format!(
                     "The harvest name {n2:?} is taken: choose another name."
                 )));
             }
+            // The headers: sealed when given, else those stored before (a harvest set again
+            // without its headers, e.g. to change its schedule, keeps its credentials).
+            let secrets = match &headers {
+                Some(h) if h.is_empty() => None,
+                Some(h) => Some(crate::sources::seal(store, &secrets_aad(&n2), h)?),
+                None => match &existing {
+                    Some(e) => {
+                        config.header_names = config_of(e)?.header_names;
+                        e.secrets.clone()
+                    }
+                    None => None,
+                },
+            };
+            let text = serde_json::to_string(&config).map_err(Error::internal)?;
             c.set_harvest(
                 &actor,
                 &n2,
@@ -663,6 +754,7 @@ impl App {
                 &text,
                 schedule.as_deref(),
                 organization.as_deref(),
+                secrets.as_deref(),
             )?;
             Ok(())
         })
@@ -808,9 +900,24 @@ impl App {
         let config = config_of(record).map_err(|e| e.to_string())?;
         let kind = Kind::parse(&record.kind)?;
         let started = Instant::now();
+        let headers = match &record.secrets {
+            Some(blob) => {
+                let (store, aad, blob) =
+                    (self.store_arc(), secrets_aad(&record.name), blob.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::sources::open_sealed(&store, &aad, &blob)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?
+            }
+            None => Vec::new(),
+        };
         let fetcher = Fetcher {
             client: self.sources.client().map_err(|e| e.to_string())?,
             limits: self.sources.settings().limits,
+            origin: url::Url::parse(record.url.trim()).ok().map(|u| u.origin()),
+            headers,
         };
         let mut report = match kind {
             Kind::Ods => {
@@ -822,6 +929,7 @@ impl App {
                 };
                 options.overrides = config.overrides.clone();
                 options.remove_deleted = config.delete_missing;
+                options.headers = fetcher.headers.clone();
                 let report =
                     self.harvest_ods(&options, &mut |_| {}).await.map_err(|e| e.to_string())?;
                 self.mark_ods_provenance(record, &report).await;
@@ -1053,7 +1161,7 @@ impl App {
             match crate::sources::fetch(
                 &fetcher.client,
                 &resource.url,
-                &[],
+                fetcher.headers_for(&resource.url),
                 None,
                 &fetcher.limits,
                 &path,
@@ -1215,8 +1323,15 @@ impl App {
         for (i, r) in resources.iter().enumerate() {
             let file_name = r.file_name(None);
             let path: PathBuf = tmp.join(format!("attachment-{i}"));
-            match crate::sources::fetch(&fetcher.client, &r.url, &[], None, &fetcher.limits, &path)
-                .await
+            match crate::sources::fetch(
+                &fetcher.client,
+                &r.url,
+                fetcher.headers_for(&r.url),
+                None,
+                &fetcher.limits,
+                &path,
+            )
+            .await
             {
                 Ok(Fetched::Body { .. }) => {}
                 Ok(Fetched::NotModified) => continue,
@@ -1332,6 +1447,21 @@ mod tests {
         assert!(kleber_store::is_valid_dataset_id(&a));
         assert_eq!(default_name("http://127.0.0.1:8080/api/3"), "127-0-0-1-8080");
         assert_eq!(derive_id("eu", "http://x/catalog/datasets/parkings"), "eu-parkings");
+    }
+
+    #[test]
+    fn headers_go_to_the_source_origin_only() {
+        let f = Fetcher {
+            client: reqwest::Client::new(),
+            limits: FetchLimits::default(),
+            headers: vec![("Authorization".to_owned(), "t0ken".to_owned())],
+            origin: url::Url::parse("https://ckan.example.org/api/3").ok().map(|u| u.origin()),
+        };
+        assert_eq!(f.headers_for("https://ckan.example.org/files/a.csv").len(), 1);
+        assert!(f.headers_for("https://cdn.example.org/a.csv").is_empty());
+        assert!(f.headers_for("http://ckan.example.org/a.csv").is_empty());
+        assert!(f.headers_for("https://ckan.example.org:8443/a.csv").is_empty());
+        assert!(f.headers_for("not a url").is_empty());
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct HarvestOptions {
     pub source: String,
     /// An API key of the source (sent as `Authorization: Apikey <key>`).
     pub apikey: Option<String>,
+    /// Headers sent with every request to the source (a stored harvest's, decrypted: its API
+    /// key as `Authorization: Apikey <key>`, or any other).
+    pub headers: Vec<(String, String)>,
     /// Which datasets.
     pub selection: Selection,
     /// `metas.default` keys set on every harvested dataset over the source's values
@@ -116,6 +119,7 @@ impl HarvestOptions {
         HarvestOptions {
             source: source.into(),
             apikey: None,
+            headers: Vec::new(),
             selection: Selection::All,
             overrides: Map::new(),
             remove_deleted: false,
@@ -332,6 +336,7 @@ pub fn state_path(root: &Path, source: &str) -> PathBuf {
 struct Source {
     base: url::Url,
     apikey: Option<String>,
+    headers: Vec<(String, String)>,
     client: reqwest::Client,
 }
 
@@ -361,7 +366,12 @@ impl Source {
                 url: options.source.clone(),
                 reason: e.to_string(),
             })?;
-        Ok(Source { base, apikey: options.apikey.clone(), client })
+        Ok(Source {
+            base,
+            apikey: options.apikey.clone(),
+            headers: options.headers.clone(),
+            client,
+        })
     }
 
     fn display(&self) -> String {
@@ -383,6 +393,9 @@ impl Source {
 
     async fn send(&self, url: &url::Url) -> Result<reqwest::Response, HarvestError> {
         let mut request = self.client.get(url.clone());
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         if let Some(key) = &self.apikey {
             request = request.header("Authorization", format!("Apikey {key}"));
         }

@@ -670,10 +670,14 @@ impl App {
         let editor = editor.clone();
         let id = id.to_owned();
         self.on_store(move |store| {
-            managed_for(store, &editor, &id)?;
+            let before = managed_for(store, &editor, &id)?;
             store
                 .account_change(|c| c.change_lifecycle(&editor.actor, &id, change))
                 .map_err(store_error)?;
+            if change == Lifecycle::Delete {
+                // The source file kept for the processors' preview (the next run keeps another).
+                crate::processors::forget_last_read(store, &before.uid);
+            }
             managed_for(store, &editor, &id)
         })
         .await
@@ -684,7 +688,14 @@ impl App {
     pub async fn purge_trash(&self, days: u32) -> Result<Vec<String>, Error> {
         let before = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-        self.on_store(move |store| store.purge_deleted(&before).map_err(store_error)).await
+        self.on_store(move |store| {
+            let uids = store.purge_deleted(&before).map_err(store_error)?;
+            for uid in &uids {
+                crate::processors::forget_last_read(store, uid);
+            }
+            Ok(uids)
+        })
+        .await
     }
 
     // ---- organization administration ----------------------------------------------------

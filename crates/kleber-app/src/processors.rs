@@ -1225,6 +1225,20 @@ pub(crate) fn keep_last_read(store: &Store, uid: &str, data: &Path, fields: &[Fi
     }
 }
 
+/// Removes what [`keep_last_read`] kept for dataset `uid` (`<data dir>/processors/<uid>/`):
+/// when its source is cleared, when it is deleted or purged. A failure is logged (the folder
+/// is only a preview's base, never read as data).
+pub(crate) fn forget_last_read(store: &Store, uid: &str) {
+    let dir = store.root().join("processors").join(uid);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(uid, error = %e, "the file kept for previews could not be removed")
+        }
+    }
+}
+
 /// The last file a source read for dataset `uid`, with its fields, if one is kept.
 fn last_read(store: &Store, uid: &str) -> Option<(std::path::PathBuf, Vec<Field>)> {
     let (file, meta) = last_read_paths(store, uid);

@@ -559,8 +559,13 @@ fn source_key(store: &Store) -> Result<[u8; 32], Error> {
     }
 }
 
-/// Encrypts `headers` for dataset `uid`: a 24-byte nonce, then the ciphertext.
-fn seal(store: &Store, uid: &str, headers: &[(String, String)]) -> Result<Vec<u8>, Error> {
+/// Encrypts `headers` for `uid` (a dataset's uid; `harvest:<name>` for a harvest's headers):
+/// a 24-byte nonce, then the ciphertext, bound to `uid`.
+pub(crate) fn seal(
+    store: &Store,
+    uid: &str,
+    headers: &[(String, String)],
+) -> Result<Vec<u8>, Error> {
     let key = source_key(store)?;
     let cipher = XChaCha20Poly1305::new_from_slice(&key).map_err(Error::internal)?;
     let mut nonce = [0u8; 24];
@@ -572,8 +577,12 @@ fn seal(store: &Store, uid: &str, headers: &[(String, String)]) -> Result<Vec<u8
     Ok([nonce.as_slice(), &sealed].concat())
 }
 
-/// Decrypts what [`seal`] made for dataset `uid`.
-fn open_sealed(store: &Store, uid: &str, blob: &[u8]) -> Result<Vec<(String, String)>, Error> {
+/// Decrypts what [`seal`] made for `uid`.
+pub(crate) fn open_sealed(
+    store: &Store,
+    uid: &str,
+    blob: &[u8],
+) -> Result<Vec<(String, String)>, Error> {
     let key = source_key(store)?;
     let cipher = XChaCha20Poly1305::new_from_slice(&key).map_err(Error::internal)?;
     if blob.len() < 24 {
@@ -738,8 +747,11 @@ impl App {
     pub async fn clear_source(&self, editor: &Editor, id: &str) -> Result<bool, Error> {
         let (editor, id) = (editor.clone(), id.to_owned());
         self.on_store(move |store| {
-            managed_for(store, &editor, &id)?;
-            store.catalog().clear_source(editor.actor(), &id).map_err(store_error)
+            let d = managed_for(store, &editor, &id)?;
+            let had = store.catalog().clear_source(editor.actor(), &id).map_err(store_error)?;
+            // The file its last run kept for the processors' preview goes with the source.
+            crate::processors::forget_last_read(store, &d.uid);
+            Ok(had)
         })
         .await
     }

@@ -29,6 +29,10 @@ use crate::error::{Error, Result};
 use crate::lower::column;
 use crate::plan::{RecordsQuery, SearchHook, filtered};
 
+mod counts;
+#[cfg(test)]
+mod shared_tests;
+
 /// How facet values are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FacetSort {
@@ -224,6 +228,10 @@ pub fn default_facets(fields: &[Field]) -> Vec<FacetRequest> {
 }
 
 /// Computes the facets of `table` under `query`'s filters.
+///
+/// Every facet's filtered rows are planned first (the errors of a request are those of its
+/// first bad facet, in order); the facets whose filters are the same plan are then counted
+/// together in one scan ([`counts`]).
 pub(crate) async fn compute(
     table: DataFrame,
     fields: &[Field],
@@ -231,12 +239,33 @@ pub(crate) async fn compute(
     requests: &[FacetRequest],
     search: Option<SearchHook<'_>>,
 ) -> Result<Vec<FacetGroup>> {
+    compute_with(table, fields, query, requests, search, Counting::Shared).await
+}
+
+/// How the facets' values are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counting {
+    /// One scan per distinct filter, counted from the Arrow arrays ([`counts`]).
+    Shared,
+    /// One `GROUP BY` per facet: the reference the shared counts are tested against.
+    #[cfg_attr(not(test), allow(dead_code))]
+    PerFacet,
+}
+
+async fn compute_with(
+    table: DataFrame,
+    fields: &[Field],
+    query: &RecordsQuery,
+    requests: &[FacetRequest],
+    search: Option<SearchHook<'_>>,
+    counting: Counting,
+) -> Result<Vec<FacetGroup>> {
     crate::limits::check_query(query)?;
     crate::limits::check_facets(requests.len())?;
     let tz = query.tz;
     let disjunctive: Vec<String> =
         requests.iter().filter(|r| r.disjunctive).map(|r| r.name.clone()).collect();
-    let mut groups = Vec::with_capacity(requests.len());
+    let mut planned: Vec<(&Field, DataFrame)> = Vec::with_capacity(requests.len());
     for request in requests {
         let Some(field) = fields.iter().find(|f| f.name == request.name) else {
             return Err(bad(format!(
@@ -251,7 +280,22 @@ pub(crate) async fn compute(
             )));
         }
         let df = filtered(table.clone(), fields, query, Some(&field.name), &disjunctive, search)?;
-        let counts = value_counts(df, field, tz).await?;
+        planned.push((field, df));
+    }
+    let all_counts = match counting {
+        Counting::Shared => shared_counts(&planned, tz).await?,
+        Counting::PerFacet => {
+            let mut all = Vec::with_capacity(planned.len());
+            for (field, df) in &planned {
+                all.push(value_counts(df.clone(), field, tz).await?);
+            }
+            all
+        }
+    };
+    let mut groups = Vec::with_capacity(requests.len());
+    for ((request, (field, _)), mut counts) in requests.iter().zip(&planned).zip(all_counts) {
+        // The same order whatever order the counts came in (ties of `num` sorts).
+        counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let (refined, excluded) = states(query, &field.name);
         let sort = request.sort.or_else(|| annotation_sort(field));
         let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
@@ -273,6 +317,58 @@ pub(crate) async fn compute(
         groups.push(FacetGroup { name: field.name.clone(), facets });
     }
     Ok(groups)
+}
+
+/// The counts of each planned facet: the facets whose filtered rows are the same plan share
+/// one scan of their columns; a column no [`counts::Rule`] counts gets its own `GROUP BY`.
+async fn shared_counts(
+    planned: &[(&Field, DataFrame)],
+    tz: chrono_tz::Tz,
+) -> Result<Vec<Vec<(String, u64)>>> {
+    // Facets by filter: indexes into `planned`, grouped by equal logical plans.
+    let mut by_filter: Vec<Vec<usize>> = Vec::new();
+    for (i, (_, df)) in planned.iter().enumerate() {
+        match by_filter.iter_mut().find(|g| planned[g[0]].1.logical_plan() == df.logical_plan()) {
+            Some(group) => group.push(i),
+            None => by_filter.push(vec![i]),
+        }
+    }
+    let mut out: Vec<Option<Vec<(String, u64)>>> = vec![None; planned.len()];
+    for group in by_filter {
+        let df = &planned[group[0]].1;
+        let schema = df.schema().clone();
+        // The columns counted in the shared scan (each once), and which facet reads which.
+        let mut columns: Vec<(String, counts::Rule)> = Vec::new();
+        let mut reads: Vec<(usize, usize)> = Vec::new();
+        for &i in &group {
+            let field = planned[i].0;
+            let rule = schema
+                .field_with_unqualified_name(&field.name)
+                .ok()
+                .and_then(|f| counts::rule(field, f.data_type()));
+            match rule {
+                Some(rule) => {
+                    let at = match columns.iter().position(|(n, _)| *n == field.name) {
+                        Some(at) => at,
+                        None => {
+                            columns.push((field.name.clone(), rule));
+                            columns.len() - 1
+                        }
+                    };
+                    reads.push((i, at));
+                }
+                None => out[i] = Some(value_counts(df.clone(), field, tz).await?),
+            }
+        }
+        if columns.is_empty() {
+            continue;
+        }
+        let counted = counts::count(df.clone(), &columns, tz).await?;
+        for (i, at) in reads {
+            out[i] = counted.get(at).cloned();
+        }
+    }
+    Ok(out.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 /// The separator of a text field annotated `hierarchical` (default `/`).

@@ -2,11 +2,14 @@
 //! `kleber harvest delete NAME`: named harvest sources from the shell (docs/harvest.md). Each
 //! command opens the data directory and calls the application layer as the operator.
 
+use std::collections::BTreeMap;
+
 use anyhow::bail;
 use clap::Args;
 use kleber_app::harvest::HarvestSpec;
 use kleber_app::harvest_ods::HarvestReport;
 use kleber_app::manage::Editor;
+use kleber_app::sources::parse_header_arg;
 use serde_json::{Map, Value};
 
 use crate::cli::{DataDir, cli_error, open_app};
@@ -40,6 +43,14 @@ pub(crate) struct AddArgs {
     /// is, e.g. `theme=["Mobilité"]`, else as text).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// A header sent with every request to the source's own host, e.g. CKAN's API token
+    /// `--header 'Authorization: 0123abcd'` (repeatable). Stored encrypted, never shown back;
+    /// without --header, a harvest set again keeps its stored headers.
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    headers: Vec<String>,
+    /// Remove the headers stored with the harvest.
+    #[arg(long, conflicts_with = "headers")]
+    no_headers: bool,
     /// Only store the harvest, do not run it now.
     #[arg(long)]
     no_run: bool,
@@ -89,6 +100,18 @@ fn overrides(set: &[String]) -> anyhow::Result<Map<String, Value>> {
 
 /// Stores a CKAN or DCAT-AP harvest and runs it (unless `--no-run`).
 pub(crate) fn run_add(kind: &str, args: AddArgs) -> anyhow::Result<()> {
+    let headers = if args.no_headers {
+        Some(BTreeMap::new())
+    } else if args.headers.is_empty() {
+        None
+    } else {
+        let mut map = BTreeMap::new();
+        for h in &args.headers {
+            let (name, value) = parse_header_arg(h).map_err(anyhow::Error::msg)?;
+            map.insert(name, value);
+        }
+        Some(map)
+    };
     let spec = HarvestSpec {
         name: args.name.clone(),
         kind: kind.to_owned(),
@@ -100,16 +123,23 @@ pub(crate) fn run_add(kind: &str, args: AddArgs) -> anyhow::Result<()> {
         delete_missing: args.delete_missing,
         schedule: args.schedule.clone(),
         organization: None,
+        headers,
+        apikey: None,
     };
     let (app, runtime) = open_app(&args.data_dir)?;
     let editor = Editor::operator();
     let view = runtime.block_on(app.set_harvest(&editor, spec)).map_err(cli_error)?;
     println!(
-        "Harvest {} ({} {}){} stored.",
+        "Harvest {} ({} {}){}{} stored.",
         view.name,
         view.kind,
         view.url,
-        view.schedule.as_deref().map(|s| format!(", schedule {s}")).unwrap_or_default()
+        view.schedule.as_deref().map(|s| format!(", schedule {s}")).unwrap_or_default(),
+        if view.config.header_names.is_empty() {
+            String::new()
+        } else {
+            format!(", headers {} (encrypted)", view.config.header_names.join(", "))
+        }
     );
     if args.no_run {
         return Ok(());

@@ -49,6 +49,9 @@ pub struct HarvestRecord {
     /// The organization it belongs to (its admins manage it; the datasets it creates go
     /// there); `None`: the portal's, managed by portal admins only (schema 17).
     pub organization: Option<String>,
+    /// The headers sent to the source (credentials), sealed by the application layer; never
+    /// stored in clear (schema 18).
+    pub secrets: Option<Vec<u8>>,
 }
 
 /// One run of a harvest source.
@@ -94,8 +97,9 @@ pub struct HarvestedDataset {
 
 /// Harvest sources and their bookkeeping.
 pub trait HarvestCatalog: Send + Sync {
-    /// Creates or replaces harvest `name` of `organization` (`None`: the portal's),
-    /// appending `harvest.set` (the last run time and the failure mark are kept).
+    /// Creates or replaces harvest `name` of `organization` (`None`: the portal's) with its
+    /// sealed headers (`secrets`, replaced as given), appending `harvest.set` (the last run
+    /// time and the failure mark are kept).
     #[allow(clippy::too_many_arguments)]
     fn set_harvest(
         &self,
@@ -106,6 +110,7 @@ pub trait HarvestCatalog: Send + Sync {
         config: &str,
         schedule: Option<&str>,
         organization: Option<&str>,
+        secrets: Option<&[u8]>,
     ) -> Result<()>;
     /// Deletes harvest `name` with its runs and its bookkeeping (the datasets stay, as local
     /// datasets), appending `harvest.delete`; whether there was one.
@@ -197,8 +202,18 @@ pub(crate) fn migrate_to_17(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Schema → 18: each harvest's sealed headers (`harvests.secrets`, credentials sent to the
+/// source, encrypted by the application layer).
+pub(crate) fn migrate_to_18(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE harvests ADD COLUMN secrets BLOB;
+         PRAGMA user_version = 18;",
+    )?;
+    Ok(())
+}
+
 const SELECT_HARVEST: &str = "SELECT name, kind, url, config, schedule, last_run_at, failing,
-        created_at, updated_at, org_id FROM harvests";
+        created_at, updated_at, org_id, secrets FROM harvests";
 
 fn row_to_harvest(r: &rusqlite::Row<'_>) -> rusqlite::Result<HarvestRecord> {
     Ok(HarvestRecord {
@@ -212,6 +227,7 @@ fn row_to_harvest(r: &rusqlite::Row<'_>) -> rusqlite::Result<HarvestRecord> {
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
         organization: r.get(9)?,
+        secrets: r.get(10)?,
     })
 }
 
@@ -241,18 +257,20 @@ impl HarvestCatalog for SqliteCatalog {
         config: &str,
         schedule: Option<&str>,
         organization: Option<&str>,
+        secrets: Option<&[u8]>,
     ) -> Result<()> {
         let mut conn = self.conn();
         write(&mut conn, |tx| {
             let now = now_rfc3339();
             tx.execute(
                 "INSERT INTO harvests (name, kind, url, config, schedule, created_at, updated_at,
-                                       org_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+                                       org_id, secrets)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
                  ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,
                    config = excluded.config, schedule = excluded.schedule,
-                   updated_at = excluded.updated_at, org_id = excluded.org_id",
-                params![name, kind, url, config, schedule, now, organization],
+                   updated_at = excluded.updated_at, org_id = excluded.org_id,
+                   secrets = excluded.secrets",
+                params![name, kind, url, config, schedule, now, organization, secrets],
             )?;
             append(
                 tx,
@@ -429,10 +447,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let c = store.catalog();
-        c.set_harvest(&Actor::System, "city", "ckan", "http://x", "{}", Some("0 * * * *"), None)
-            .unwrap();
+        let sealed: &[u8] = &[1, 2, 3];
+        c.set_harvest(
+            &Actor::System,
+            "city",
+            "ckan",
+            "http://x",
+            "{}",
+            Some("0 * * * *"),
+            None,
+            Some(sealed),
+        )
+        .unwrap();
         let h = c.harvest("city").unwrap().unwrap();
         assert_eq!((h.kind.as_str(), h.schedule.as_deref()), ("ckan", Some("0 * * * *")));
+        assert_eq!(h.secrets.as_deref(), Some(sealed));
         assert!(c.claim_harvest_run("city", None, "2026-01-01T00:00:00Z").unwrap());
         assert!(!c.claim_harvest_run("city", None, "2026-01-01T00:01:00Z").unwrap());
         let run = c.start_harvest_run("city", "manual").unwrap();

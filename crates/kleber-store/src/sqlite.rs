@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 17;
+pub(crate) const SCHEMA_VERSION: i64 = 18;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -198,6 +198,9 @@ fn migrate_in_transaction(
     }
     if version < 17 {
         crate::harvests::migrate_to_17(conn)?;
+    }
+    if version < 18 {
+        crate::harvests::migrate_to_18(conn)?;
     }
     Ok(())
 }

@@ -63,6 +63,18 @@ pub struct HarvestMessages {
     pub query: &'static str,
     /// Hint: query.
     pub query_hint: &'static str,
+    /// Label: CKAN's fq.
+    pub fq: &'static str,
+    /// Hint: fq.
+    pub fq_hint: &'static str,
+    /// Label: headers.
+    pub headers: &'static str,
+    /// Hint: headers.
+    pub headers_hint: &'static str,
+    /// Label: remove the stored headers.
+    pub clear_headers: &'static str,
+    /// Headers stored (names only).
+    pub headers_stored: &'static str,
     /// Label: ids.
     pub ids: &'static str,
     /// Hint: ids.
@@ -135,6 +147,12 @@ const FR: HarvestMessages = HarvestMessages {
     name_hint: "lettres minuscules, chiffres et « - » ; vide : tiré de l'adresse",
     query: "Requête",
     query_hint: "q de CKAN, mot-clé DCAT, where ODSQL d'Opendatasoft ; vide : tout",
+    fq: "Filtre CKAN (fq)",
+    fq_hint: "CKAN seulement : requête de filtre Solr de package_search, par exemple organization:ville-de-strasbourg",
+    headers: "En-têtes envoyés à la source",
+    headers_hint: "un par ligne : Nom: valeur (CKAN : Authorization: jeton d'API ; Opendatasoft : Authorization: Apikey clé) ; chiffrés, jamais réaffichés ; vide : ceux déjà enregistrés sont gardés",
+    clear_headers: "Retirer les en-têtes enregistrés",
+    headers_stored: "en-têtes",
     ids: "Ou liste d'identifiants",
     ids_hint: "un identifiant de jeu de la source par ligne",
     overrides: "Métadonnées imposées",
@@ -185,6 +203,12 @@ const EN: HarvestMessages = HarvestMessages {
     name_hint: "lowercase letters, digits and '-'; empty: from the address",
     query: "Query",
     query_hint: "CKAN's q, a DCAT keyword, Opendatasoft's ODSQL where; empty: everything",
+    fq: "CKAN filter (fq)",
+    fq_hint: "CKAN only: package_search's Solr filter query, e.g. organization:ville-de-strasbourg",
+    headers: "Headers sent to the source",
+    headers_hint: "one per line: Name: value (CKAN: Authorization: API token; Opendatasoft: Authorization: Apikey key); encrypted, never shown back; empty: the stored ones are kept",
+    clear_headers: "Remove the stored headers",
+    headers_stored: "headers",
     ids: "Or a list of ids",
     ids_hint: "one dataset id of the source per line",
     overrides: "Metadata overrides",
@@ -271,6 +295,8 @@ pub struct HarvestRow {
     pub organization: String,
     /// Its schedule.
     pub schedule: String,
+    /// The names of the headers it sends (values never shown), comma-separated.
+    pub header_names: String,
     /// Its next run.
     pub next_run: String,
     /// Datasets it created.
@@ -312,6 +338,10 @@ pub struct HarvestForm {
     pub url: String,
     /// Query.
     pub query: String,
+    /// CKAN's fq.
+    pub fq: String,
+    /// Remove the stored headers (header values are never typed back into the form).
+    pub clear_headers: bool,
     /// Ids, one per line.
     pub ids: String,
     /// Overrides, `key=value` per line.

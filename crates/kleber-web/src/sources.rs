@@ -1,11 +1,14 @@
-//! The remote-source panel of a dataset's edit page (docs/sources.md): the source (URLs,
-//! header names, schedule, next run), whether the last run failed, and the last runs. A
-//! partial (`_source_runs.html`) the back office includes, or renders alone with
-//! [`SourcePanel::render`]; its messages in both languages are kept beside it.
+//! The remote-source panel of a dataset's edit page (docs/sources.md#from-the-back-office):
+//! the source (URLs, header names, schedule, next run), whether the last run failed, the last
+//! runs, and the forms that set, run and clear it. A partial (`_source_runs.html`) the back
+//! office includes, or renders alone with [`SourcePanel::render`]; a refused form answers the
+//! source page ([`SourcePage`], `bo_source.html`): the panel with why. Its messages in both
+//! languages are kept beside it.
 
 use askama::Template;
 
 use crate::Lang;
+use crate::view::Layout;
 
 /// Messages of the panel.
 #[derive(Debug)]
@@ -44,6 +47,32 @@ pub struct SourceMessages {
     pub version: &'static str,
     /// Column: error.
     pub error: &'static str,
+    /// No source yet.
+    pub none: &'static str,
+    /// Label: URLs.
+    pub urls_label: &'static str,
+    /// Label: headers.
+    pub headers_label: &'static str,
+    /// Hint: headers stored are kept when the field is empty.
+    pub headers_hint: &'static str,
+    /// Label: remove the stored headers.
+    pub remove_headers: &'static str,
+    /// Label: schedule.
+    pub schedule_label: &'static str,
+    /// Hint: schedule.
+    pub schedule_hint: &'static str,
+    /// Label: unique-id fields.
+    pub unique_id_label: &'static str,
+    /// Button: save.
+    pub save: &'static str,
+    /// Button: run now.
+    pub run: &'static str,
+    /// Button: clear.
+    pub clear: &'static str,
+    /// A refused form kept the stored source.
+    pub kept: &'static str,
+    /// Back to the edit page.
+    pub back: &'static str,
 }
 
 const FR: SourceMessages = SourceMessages {
@@ -64,6 +93,19 @@ const FR: SourceMessages = SourceMessages {
     rejected: "Lignes rejetées",
     version: "Version",
     error: "Erreur",
+    none: "Aucune source distante : les données sont publiées par import.",
+    urls_label: "Adresses (une par ligne, http ou https)",
+    headers_label: "En-têtes (« Nom: valeur », un par ligne)",
+    headers_hint: "Laisser vide pour garder les en-têtes enregistrés ; les valeurs ne sont jamais réaffichées.",
+    remove_headers: "Supprimer les en-têtes enregistrés",
+    schedule_label: "Planification (cron, 5 champs, minute d'abord ; vide : à la demande)",
+    schedule_hint: "Fuseau horaire du portail :",
+    unique_id_label: "Champs identifiant un enregistrement (séparés par des virgules)",
+    save: "Enregistrer la source",
+    run: "Mettre à jour maintenant",
+    clear: "Supprimer la source",
+    kept: "Source refusée : la source enregistrée reste la précédente.",
+    back: "Retour à la fiche du jeu",
 };
 
 const EN: SourceMessages = SourceMessages {
@@ -84,6 +126,19 @@ const EN: SourceMessages = SourceMessages {
     rejected: "Rejected rows",
     version: "Version",
     error: "Error",
+    none: "No remote source: the data is published by imports.",
+    urls_label: "URLs (one per line, http or https)",
+    headers_label: "Headers ('Name: value', one per line)",
+    headers_hint: "Leave empty to keep the stored headers; values are never shown back.",
+    remove_headers: "Remove the stored headers",
+    schedule_label: "Schedule (cron, 5 fields, minute first; empty: on demand)",
+    schedule_hint: "Portal time zone:",
+    unique_id_label: "Fields identifying a record (comma-separated)",
+    save: "Save the source",
+    run: "Run now",
+    clear: "Clear the source",
+    kept: "Source refused: the stored source is the previous one.",
+    back: "Back to the dataset",
 };
 
 impl SourceMessages {
@@ -115,12 +170,32 @@ pub struct RunRow {
     pub error: String,
 }
 
+/// What the form's fields hold: the stored source, or what was typed (never a header
+/// value).
+#[derive(Debug, Clone, Default)]
+pub struct SourceForm {
+    /// URLs, one per line.
+    pub urls: String,
+    /// Cron schedule.
+    pub schedule: String,
+    /// Unique-id fields, comma-separated.
+    pub unique_id: String,
+}
+
 /// The panel.
 #[derive(Debug, Template)]
 #[template(path = "_source_runs.html")]
 pub struct SourcePanel {
     /// Messages.
     pub m: &'static SourceMessages,
+    /// The dataset.
+    pub dataset: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// Whether a source is stored (the facts, runs, Run and Clear are shown).
+    pub stored: bool,
+    /// The form's fields.
+    pub form: SourceForm,
     /// URLs.
     pub urls: Vec<String>,
     /// Header names (never values).
@@ -144,6 +219,26 @@ impl SourcePanel {
     }
 }
 
+/// The source page: the panel, and why a form was refused.
+#[derive(Debug, Template)]
+#[template(path = "bo_source.html")]
+pub struct SourcePage {
+    /// The page's frame.
+    pub layout: Layout,
+    /// Messages.
+    pub m: &'static SourceMessages,
+    /// The dataset.
+    pub dataset: String,
+    /// Its title.
+    pub title: String,
+    /// The panel's HTML (rendered by [`SourcePanel`]).
+    pub panel: String,
+    /// Why the form was refused.
+    pub error: Option<String>,
+    /// Whether the refusal was a save's (the stored source is kept).
+    pub save_refused: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +247,13 @@ mod tests {
     fn the_panel_escapes_and_shows_names_only() {
         let panel = SourcePanel {
             m: SourceMessages::of(Lang::En),
+            dataset: "velib".to_owned(),
+            csrf: "tok".to_owned(),
+            stored: true,
+            form: SourceForm {
+                urls: "https://example.org/a.csv?x=<b>".to_owned(),
+                ..SourceForm::default()
+            },
             urls: vec!["https://example.org/a.csv?x=<b>".to_owned()],
             header_names: vec!["Authorization".to_owned()],
             schedule: Some("*/5 * * * *".to_owned()),
@@ -172,5 +274,8 @@ mod tests {
         );
         assert!(html.contains("Authorization") && html.contains("class=\"run-failed\""), "{html}");
         assert!(!html.contains("<x>"), "{html}");
+        assert!(html.contains("action=\"/admin/datasets/velib/source/save\""), "{html}");
+        assert!(html.contains("action=\"/admin/datasets/velib/source/run\""), "{html}");
+        assert!(html.contains("name=\"csrf\" value=\"tok\""), "{html}");
     }
 }

@@ -1188,8 +1188,18 @@ async fn edit_page(
     let versions = state.app.versions(&editor, id).await.map_err(fail)?;
     let attachments = state.app.managed_attachments(&editor, id).await.map_err(fail)?;
     let grants = state.app.dataset_grants(&editor, id).await.map_err(fail)?;
-    let source_panel =
-        super::source_panel::source_panel(&state.app, &editor, id, ctx.lang).await.map_err(fail)?;
+    // The remote source, its runs and its forms (web/source_panel.rs).
+    let source_panel = super::source_panel::source_panel(
+        &state.app,
+        &editor,
+        id,
+        ctx.lang,
+        signed.session.csrf_token(),
+        None,
+    )
+    .await
+    .map(Some)
+    .map_err(fail)?;
     // A derived dataset's query, inputs and last failure, after the source panel.
     let derive_panel = super::derive_panel::derive_panel(
         &state.app,

@@ -10,6 +10,7 @@
 //! everywhere in the back office. Every form's origin and CSRF token are checked by
 //! [`CsrfForm`]; a refused form shows the page again with the reason, changing nothing.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -96,6 +97,7 @@ fn harvest_row(
         url: h.url.clone(),
         organization,
         schedule: h.schedule.clone().unwrap_or_default(),
+        header_names: h.config.header_names.join(", "),
         next_run: h.next_run.as_deref().map(|t| date(ctx, t)).unwrap_or_default(),
         datasets: h.datasets,
         failing: h.failing,
@@ -139,7 +141,9 @@ fn form_of(
         name: get("name"),
         url: get("url"),
         query: get("query"),
+        fq: get("fq"),
         ids: get("ids"),
+        clear_headers: typed.and_then(|f| f.get("clear_headers")).is_some(),
         overrides: get("overrides"),
         delete_missing: typed.and_then(|f| f.get("delete_missing")).is_some(),
         schedule: get("schedule"),
@@ -229,6 +233,22 @@ fn overrides_of(text: &str) -> Result<Map<String, Value>, String> {
     Ok(out)
 }
 
+/// Headers typed `Name: value`, one per line; `None` when none is typed (the stored ones
+/// are kept).
+fn headers_of(text: &str) -> Result<Option<BTreeMap<String, String>>, String> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = kleber_app::sources::parse_header_arg(line)
+            .map_err(|e| format!("headers, line {}: {e}", n + 1))?;
+        out.insert(name, value);
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
 /// A use case's refusal as the page shows it; the rest fails the page.
 fn refusal(ctx: &PageContext, e: Error) -> Result<(StatusCode, String), PageError> {
     match e {
@@ -242,8 +262,10 @@ fn refusal(ctx: &PageContext, e: Error) -> Result<(StatusCode, String), PageErro
     }
 }
 
-/// `POST /admin/harvests/` (`kind`, `url`, `name`, `organization`, `query`, `ids`,
-/// `overrides`, `delete_missing`, `schedule`): creates (or replaces) a harvest.
+/// `POST /admin/harvests/` (`kind`, `url`, `name`, `organization`, `query`, `fq`, `ids`,
+/// `overrides`, `delete_missing`, `schedule`, `headers`, `clear_headers`): creates (or
+/// replaces) a harvest. Headers typed replace the stored ones; none typed keeps them, unless
+/// `clear_headers` is ticked. Their values are never shown back (the form comes back empty).
 async fn post_create(
     State(state): State<AppState>,
     signed: Signed,
@@ -253,7 +275,15 @@ async fn post_create(
     // Who manages no harvest gets the missing page before anything is read.
     state.app.harvests(&signed.editor()).await.map_err(|e| Failure::from(e).page(ctx))?;
     let text = |k: &str| form.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let overrides = match overrides_of(form.get("overrides").unwrap_or_default()) {
+    let parsed = overrides_of(form.get("overrides").unwrap_or_default()).and_then(|o| {
+        let headers = if form.get("clear_headers").is_some() {
+            Some(BTreeMap::new())
+        } else {
+            headers_of(form.get("headers").unwrap_or_default())?
+        };
+        Ok((o, headers))
+    });
+    let (overrides, headers) = match parsed {
         Ok(o) => o,
         Err(message) => {
             return list_page(
@@ -272,12 +302,14 @@ async fn post_create(
         kind: form.get("kind").unwrap_or_default().to_owned(),
         url: form.get("url").unwrap_or_default().to_owned(),
         query: text("query"),
-        fq: None,
+        fq: text("fq"),
         ids: ids_of(form.get("ids").unwrap_or_default()),
         overrides,
         delete_missing: form.get("delete_missing").is_some(),
         schedule: text("schedule"),
         organization: text("organization"),
+        headers,
+        apikey: None,
     };
     match state.app.set_harvest(&signed.editor(), spec).await {
         Ok(_) => Ok(redirect("/admin/harvests/?saved=1")),

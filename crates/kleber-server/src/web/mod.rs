@@ -81,6 +81,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     routes.extend(backoffice::routes());
     routes.extend(processor_panel::routes());
     routes.extend(derive_panel::routes());
+    routes.extend(source_panel::routes());
     routes.extend(harvest_admin::routes());
     routes.extend(webhook_admin::routes());
     routes.extend(portal_admin::routes());

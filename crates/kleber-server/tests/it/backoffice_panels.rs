@@ -605,3 +605,98 @@ async fn the_harvests_page_creates_runs_and_keeps_organizations_apart() {
     let store = Store::open(&path).unwrap();
     assert!(store.catalog().managed_dataset("emsckan-arrondissements").unwrap().is_some());
 }
+
+/// The harvest form takes CKAN's `fq` and headers: a private CKAN portal (its API token
+/// required) is harvested from the form with the filter; the page shows the header's name,
+/// never its value, not even in a refused form typed back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harvest_form_takes_a_filter_query_and_headers_never_shown_back() {
+    use crate::harvest::CKAN_TOKEN;
+    let ckan = crate::harvest::ckan_fixture().await;
+    *ckan.token.lock().unwrap() = Some(CKAN_TOKEN.to_owned());
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    fixture(dir.path()).await;
+    let p = Portal::start(dir).await;
+    let ada = p.sign_in(ADA).await;
+    let (_, page) = p.get("/admin/harvests/", &ada).await;
+    assert!(page.contains("name=\"fq\"") && page.contains("name=\"headers\""), "no fields");
+
+    // A header line without ':' is refused; the typed value is not shown back.
+    let bad = format!("Authorization {CKAN_TOKEN}");
+    let response = p
+        .post(
+            "/admin/harvests/",
+            &ada,
+            &[("kind", "ckan"), ("url", &base), ("organization", "ems"), ("headers", &bad)],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+    let page = response.text().await.unwrap();
+    let error = unescape(element(&page, "bo-error"));
+    assert!(error.contains("headers, line 1") && error.contains("'Name: value'"), "{error}");
+    assert!(stored_harvests(&path).is_empty());
+
+    let header = format!("Authorization: {CKAN_TOKEN}");
+    let response = p
+        .post(
+            "/admin/harvests/",
+            &ada,
+            &[
+                ("kind", "ckan"),
+                ("url", &base),
+                ("name", "paris"),
+                ("organization", "ems"),
+                ("fq", "organization:paris"),
+                ("headers", &header),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap());
+    let (_, page) = p.get("/admin/harvests/", &ada).await;
+    let row = harvest_row(&page, "paris");
+    assert!(row.contains("Authorization"), "{row}");
+    assert!(!page.contains(CKAN_TOKEN), "the token is shown");
+    let (_, history) = p.get("/admin/harvests/paris/", &ada).await;
+    assert!(history.contains("Authorization") && !history.contains(CKAN_TOKEN));
+
+    // Run: the filter selects Paris's package only, fetched with the token.
+    let response = p.post("/admin/harvests/paris/run", &ada, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    let saved = unescape(element(&page, "bo-saved"));
+    assert!(saved.contains("terminé") && saved.contains("copiés 1"), "{saved}");
+    let store = Store::open(&path).unwrap();
+    let harvested: Vec<String> =
+        store.catalog().harvested("paris").unwrap().into_iter().map(|h| h.dataset_id).collect();
+    assert_eq!(harvested, ["paris-velib-paris"]);
+    drop(store);
+
+    // Saved again without headers (a schedule added): kept; with the box ticked: removed.
+    let fields = [
+        ("kind", "ckan"),
+        ("url", base.as_str()),
+        ("name", "paris"),
+        ("organization", "ems"),
+        ("fq", "organization:paris"),
+        ("schedule", "0 3 * * *"),
+    ];
+    let response = p.post("/admin/harvests/", &ada, &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = p.get("/admin/harvests/", &ada).await;
+    assert!(harvest_row(&page, "paris").contains("Authorization"));
+    let mut cleared = fields.to_vec();
+    cleared.push(("clear_headers", "1"));
+    let response = p.post("/admin/harvests/", &ada, &cleared).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = p.get("/admin/harvests/", &ada).await;
+    assert!(!harvest_row(&page, "paris").contains("Authorization"));
+}
+
+/// The row of harvest `name` in the harvests' list, as HTML.
+fn harvest_row(page: &str, name: &str) -> String {
+    let at = page.find(&format!("id=\"harvest-{name}\"")).unwrap_or_else(|| panic!("no {name}"));
+    let rest = &page[at..];
+    rest[..rest.find("</tr>").unwrap_or(rest.len())].to_owned()
+}

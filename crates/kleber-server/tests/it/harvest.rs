@@ -20,11 +20,39 @@ use serde_json::{Map, Value, json};
 
 use crate::common::{TestServer, app_over, import, real};
 
-/// The CKAN fixture's state: its packages (a test removes one) and its address.
+/// The CKAN fixture's state: its packages (a test removes one), its address, the API token
+/// it requires (`None`: a public portal) and the `Authorization` header of each request.
 #[derive(Clone)]
 pub(crate) struct Ckan {
     packages: Arc<Mutex<Vec<Value>>>,
     pub(crate) base: Arc<Mutex<String>>,
+    pub(crate) token: Arc<Mutex<Option<String>>>,
+    seen: Seen,
+}
+
+/// Requests received: (path, Authorization header).
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// A private CKAN portal: without its API token in `Authorization`, every action answers
+/// 403 with CKAN's "Authorization Error" and every file 403.
+async fn require_token(
+    State(ckan): State<Ckan>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let given = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ckan.seen.lock().unwrap().push((request.uri().path().to_owned(), given.clone()));
+    let token = ckan.token.lock().unwrap().clone();
+    if token.is_some() && given != token {
+        let body = json!({"help": "", "success": false,
+            "error": {"__type": "Authorization Error", "message": "Access denied"}});
+        return (axum::http::StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
+    next.run(request).await
 }
 
 impl Ckan {
@@ -45,12 +73,20 @@ async fn package_search(
     let all = ckan.packages();
     let rows = q.get("rows").and_then(|r| r.parse().ok()).unwrap_or(10).min(ROWS_MAX);
     let start = q.get("start").and_then(|r| r.parse().ok()).unwrap_or(0usize);
-    // `q` as CKAN's text search, kept simple: the packages whose title holds the word.
+    // `q` as CKAN's text search, kept simple: the packages whose title holds the word; `fq`
+    // as a Solr filter on one field, `organization:NAME` only (CKAN indexes the
+    // organization's name there).
     let selected: Vec<Value> = all
         .into_iter()
         .filter(|p| {
             q.get("q").is_none_or(|word| {
                 p["title"].as_str().unwrap_or("").to_lowercase().contains(&word.to_lowercase())
+            })
+        })
+        .filter(|p| {
+            q.get("fq").is_none_or(|fq| {
+                fq.strip_prefix("organization:")
+                    .is_some_and(|org| p["organization"]["name"].as_str() == Some(org))
             })
         })
         .collect();
@@ -98,11 +134,14 @@ pub(crate) async fn ckan_fixture() -> Ckan {
     let ckan = Ckan {
         packages: Arc::new(Mutex::new(serde_json::from_str(&text).unwrap())),
         base: Arc::new(Mutex::new(String::new())),
+        token: Arc::new(Mutex::new(None)),
+        seen: Arc::new(Mutex::new(Vec::new())),
     };
     let router = axum::Router::new()
         .route("/api/3/action/package_search", axum::routing::get(package_search))
         .route("/api/3/action/package_show", axum::routing::get(package_show))
         .route("/files/{name}", axum::routing::get(file))
+        .layer(axum::middleware::from_fn_with_state(ckan.clone(), require_token))
         .with_state(ckan.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     *ckan.base.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
@@ -122,6 +161,8 @@ fn spec(kind: &str, name: &str, url: &str) -> HarvestSpec {
         delete_missing: false,
         schedule: None,
         organization: None,
+        headers: None,
+        apikey: None,
     }
 }
 
@@ -492,6 +533,8 @@ async fn harvests_are_managed_by_portal_admins_on_the_management_api() {
         (json!({"kind": "ckan", "url": "file:///etc/passwd"}), "http"),
         (json!({"kind": "ckan", "url": base, "colour": "red"}), "unknown field"),
         (json!({"kind": "dcat", "url": base, "fq": "x:y"}), "fq is CKAN"),
+        (json!({"kind": "ckan", "url": base, "headers": {"Bad Name": "x"}}), "header name"),
+        (json!({"kind": "ckan", "url": base, "apikey": "k"}), "apikey is an Opendatasoft"),
     ] {
         let (status, answer) = call(&server, "POST", "/harvests", &admin, Some(bad)).await;
         assert_eq!((status, answer["error_code"].as_str()), (400, Some("InvalidRequestBody")));
@@ -500,9 +543,18 @@ async fn harvests_are_managed_by_portal_admins_on_the_management_api() {
     let (_, list) = call(&server, "GET", "/harvests", &admin, None).await;
     assert_eq!(list, json!([]));
     // Created, listed, run, its runs, deleted.
+    let mut body = body;
+    body["headers"] = json!({"Authorization": CKAN_TOKEN});
     let (status, answer) = call(&server, "POST", "/harvests", &admin, Some(body)).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["ids"], json!(["arrondissements"]));
+    // Header names only, never their values.
+    assert_eq!(answer["header_names"], json!(["Authorization"]));
+    assert!(!answer.to_string().contains(CKAN_TOKEN), "{answer}");
+    for path in ["/harvests", "/harvests/city"] {
+        let (_, shown) = call(&server, "GET", path, &admin, None).await;
+        assert!(!shown.to_string().contains(CKAN_TOKEN), "{shown}");
+    }
     let (status, run) = call(&server, "POST", "/harvests/city/run", &admin, None).await;
     assert_eq!(status, 200, "{run}");
     assert_eq!(run["run"]["outcome"], "done");
@@ -526,6 +578,14 @@ async fn harvests_are_managed_by_portal_admins_on_the_management_api() {
     assert_eq!((status, answer["error_code"].as_str()), (404, Some("NotFound")));
     let (status, _) = call(&server, "POST", "/harvests/city/run", &admin, None).await;
     assert_eq!(status, 404);
+    // CKAN's filter query: the packages of one organization.
+    let body = json!({"name": "paris", "kind": "ckan", "url": base, "fq": "organization:paris"});
+    let (status, answer) = call(&server, "POST", "/harvests", &admin, Some(body)).await;
+    assert_eq!((status, answer["fq"].as_str()), (200, Some("organization:paris")), "{answer}");
+    let (status, run) = call(&server, "POST", "/harvests/paris/run", &admin, None).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["copied"].as_array().map(Vec::len), Some(1), "{run}");
+    assert_eq!(run["copied"][0]["dataset"], "paris-velib-paris");
 }
 
 /// The command lines of docs/harvest.md, through the real binary.
@@ -581,4 +641,223 @@ async fn the_command_line_stores_runs_and_lists_harvests() {
     assert!(!ok && err.contains("not a url"), "{err}");
     let (ok, _, err) = crate::migrate::kleber(args(&["harvest", "run", "nope"]), vec![]).await;
     assert!(!ok && err.contains("No harvest named \"nope\""), "{err}");
+}
+
+pub(crate) const CKAN_TOKEN: &str = "ckan-t0ken-7d1e9a";
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The catalog and its write-ahead log, as bytes on disk.
+fn catalog_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["catalog.sqlite", "catalog.sqlite-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.join(name)) {
+            all.extend(bytes);
+        }
+    }
+    all
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Option<std::collections::BTreeMap<String, String>> {
+    Some(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+}
+
+/// A private CKAN portal (its API token required): refused without the header, harvested
+/// with it (the token sent to the API and to the portal's own files), the header kept when
+/// the harvest is set again without headers, removed with an empty map; never in clear in
+/// the catalog, never shown back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_ckan_portal_is_harvested_with_an_encrypted_token_header() {
+    let ckan = ckan_fixture().await;
+    *ckan.token.lock().unwrap() = Some(CKAN_TOKEN.to_owned());
+    let base = ckan.base.lock().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_over(dir.path());
+    let admin = Editor::operator();
+    let mut s = spec("ckan", "private", &base);
+    s.ids = vec!["arrondissements".to_owned()];
+    app.set_harvest(&admin, s.clone()).await.unwrap();
+    let e = app.run_harvest(&admin, "private").await.unwrap_err().to_string();
+    assert!(e.contains("HTTP 403") && e.contains("Access denied"), "{e}");
+
+    s.headers = headers(&[("Authorization", CKAN_TOKEN)]);
+    let view = app.set_harvest(&admin, s.clone()).await.unwrap();
+    assert_eq!(view.config.header_names, ["Authorization"]);
+    assert!(!serde_json::to_string(&view).unwrap().contains(CKAN_TOKEN));
+    ckan.seen.lock().unwrap().clear();
+    let (run, report) = app.run_harvest(&admin, "private").await.unwrap();
+    assert_eq!(run.outcome, "done", "{report:?}");
+    assert_eq!(report.copied[0].id, "private-arrondissements");
+    let seen = ckan.seen.lock().unwrap().clone();
+    assert!(seen.iter().any(|(p, _)| p.starts_with("/files/")), "{seen:?}");
+    assert!(seen.iter().all(|(_, a)| a.as_deref() == Some(CKAN_TOKEN)), "{seen:?}");
+    let d = dataset(&app, "private-arrondissements").await.unwrap();
+    assert_eq!(
+        d.version.records_count as u64,
+        features(&real("paris_arrondissements_polygons.geojson"))
+    );
+
+    // Set again without headers (a schedule added): the stored token is kept and works.
+    let mut again = spec("ckan", "private", &base);
+    again.ids = vec!["arrondissements".to_owned()];
+    again.schedule = Some("0 3 * * *".to_owned());
+    let view = app.set_harvest(&admin, again.clone()).await.unwrap();
+    assert_eq!(view.config.header_names, ["Authorization"]);
+    ckan.packages.lock().unwrap()[2]["title"] = json!("Les arrondissements");
+    let (run, report) = app.run_harvest(&admin, "private").await.unwrap();
+    assert_eq!((run.outcome.as_str(), report.copied.len()), ("done", 1), "{report:?}");
+    assert_eq!(
+        dataset(&app, "private-arrondissements").await.unwrap().title,
+        "Les arrondissements"
+    );
+
+    // Encrypted at rest: neither the catalog nor its log holds the token.
+    assert!(!contains(&catalog_bytes(dir.path()), CKAN_TOKEN));
+    let list = app.harvests(&admin).await.unwrap();
+    assert!(!serde_json::to_string(&list).unwrap().contains(CKAN_TOKEN));
+
+    // Removed with an empty map: refused again.
+    again.headers = headers(&[]);
+    let view = app.set_harvest(&admin, again).await.unwrap();
+    assert!(view.config.header_names.is_empty());
+    ckan.packages.lock().unwrap()[2]["title"] = json!("Arrondissements");
+    let e = app.run_harvest(&admin, "private").await.unwrap_err().to_string();
+    assert!(e.contains("HTTP 403"), "{e}");
+
+    // Bad headers and misplaced API keys: refused, nothing changed.
+    for (mut bad, needle) in [
+        (spec("ckan", "private", &base), "not a valid HTTP header name"),
+        (spec("ckan", "private", &base), "apikey is an Opendatasoft API key"),
+    ] {
+        if needle.contains("header name") {
+            bad.headers = headers(&[("Bad Name", "x")]);
+        } else {
+            bad.apikey = Some("k".to_owned());
+        }
+        let e = app.set_harvest(&admin, bad).await.unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+    assert_eq!(
+        app.harvest(&admin, "private").await.unwrap().schedule.as_deref(),
+        Some("0 3 * * *")
+    );
+}
+
+/// A loopback proxy in front of a Kleber that requires `Authorization: <expected>` (401
+/// without), forwards without it, and writes its own address over the Kleber's in what it
+/// answers (so the links of a DCAT catalog and of an Opendatasoft answer lead through it).
+#[derive(Clone)]
+struct Guard {
+    upstream: String,
+    base: Arc<Mutex<String>>,
+    expected: String,
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+async fn guarded(
+    State(g): State<Guard>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::header;
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    g.seen.lock().unwrap().push(given.clone());
+    if given.as_deref() != Some(g.expected.as_str()) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "credentials required",
+        )
+            .into_response();
+    }
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let answer = reqwest::get(format!("{}{path}", g.upstream)).await.unwrap();
+    let status = axum::http::StatusCode::from_u16(answer.status().as_u16()).unwrap();
+    let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+    let bytes = answer.bytes().await.unwrap().to_vec();
+    let base = g.base.lock().unwrap().clone();
+    let body = match String::from_utf8(bytes) {
+        Ok(text) => text.replace(&g.upstream, &base).into_bytes(),
+        Err(e) => e.into_bytes(),
+    };
+    let mut response = (status, body).into_response();
+    if let Some(t) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, t);
+    }
+    response
+}
+
+async fn guard(upstream: &str, expected: &str) -> Guard {
+    let g = Guard {
+        upstream: upstream.to_owned(),
+        base: Arc::new(Mutex::new(String::new())),
+        expected: expected.to_owned(),
+        seen: Arc::new(Mutex::new(Vec::new())),
+    };
+    let router = axum::Router::new().fallback(guarded).with_state(g.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    *g.base.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    g
+}
+
+/// A DCAT-AP catalog and an Opendatasoft portal behind credentials: each refused without its
+/// header (the run failed, recorded), harvested with it (a bearer token for DCAT-AP, an API
+/// key as `Authorization: Apikey ...` for Opendatasoft), the header sent with every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dcat_and_opendatasoft_sources_behind_credentials_are_harvested_with_their_header() {
+    let source = tempfile::tempdir().unwrap();
+    import(
+        source.path(),
+        &real("strasbourg_occupation-parkings-temps-reel.csv"),
+        "parkings",
+        ImportOptions::default(),
+    );
+    let server = TestServer::start(source).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_over(dir.path());
+    let admin = Editor::operator();
+    let parkings = csv_records(&real("strasbourg_occupation-parkings-temps-reel.csv"));
+
+    // DCAT-AP with a bearer token.
+    let bearer = "Bearer dcat-5ecret-31c";
+    let g = guard(&server.base, bearer).await;
+    let gbase = g.base.lock().unwrap().clone();
+    let url = format!("{gbase}/api/explore/v2.1/catalog/exports/ttl");
+    app.set_harvest(&admin, spec("dcat", "eu", &url)).await.unwrap();
+    let e = app.run_harvest(&admin, "eu").await.unwrap_err().to_string();
+    assert!(e.contains("HTTP 401"), "{e}");
+    let mut s = spec("dcat", "eu", &url);
+    s.headers = headers(&[("Authorization", bearer)]);
+    app.set_harvest(&admin, s).await.unwrap();
+    g.seen.lock().unwrap().clear();
+    let (run, report) = app.run_harvest(&admin, "eu").await.unwrap();
+    assert_eq!(run.outcome, "done", "{report:?}");
+    assert_eq!(dataset(&app, "eu-parkings").await.unwrap().version.records_count as u64, parkings);
+    let seen = g.seen.lock().unwrap().clone();
+    assert!(seen.len() >= 2 && seen.iter().all(|a| a.as_deref() == Some(bearer)), "{seen:?}");
+    assert!(!contains(&catalog_bytes(dir.path()), "dcat-5ecret-31c"));
+
+    // Opendatasoft with an API key.
+    let key = "ods-k3y-90b2";
+    let g = guard(&server.base, &format!("Apikey {key}")).await;
+    let gbase = g.base.lock().unwrap().clone();
+    app.set_harvest(&admin, spec("ods", "ods", &gbase)).await.unwrap();
+    let e = app.run_harvest(&admin, "ods").await.unwrap_err().to_string();
+    assert!(e.contains("401"), "{e}");
+    let mut s = spec("ods", "ods", &gbase);
+    s.apikey = Some(key.to_owned());
+    let view = app.set_harvest(&admin, s).await.unwrap();
+    assert_eq!(view.config.header_names, ["Authorization"]);
+    g.seen.lock().unwrap().clear();
+    let (run, report) = app.run_harvest(&admin, "ods").await.unwrap();
+    assert_eq!(run.outcome, "done", "{report:?}");
+    assert_eq!(dataset(&app, "parkings").await.unwrap().version.records_count as u64, parkings);
+    assert!(g.seen.lock().unwrap().iter().all(|a| a.as_deref() == Some(&*format!("Apikey {key}"))));
+    assert!(!contains(&catalog_bytes(dir.path()), key));
 }

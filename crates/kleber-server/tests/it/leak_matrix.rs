@@ -372,6 +372,14 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/openapi.json", &[""]),
     ("/api/docs", &["", "?lang=en"]),
     // ---- OpenAPI: end ----
+    // ---- back-office source forms (issue 14 item 1, web/source_panel.rs): sessions only,
+    // like the back office (every caller here gets the missing page; POST forms asked with
+    // GET). Rights between sessions are checked in tests/it/sources_backoffice.rs. (begin) ----
+    ("/admin/datasets/{id}/source", &[""]),
+    ("/admin/datasets/{id}/source/save", &[""]),
+    ("/admin/datasets/{id}/source/run", &[""]),
+    ("/admin/datasets/{id}/source/clear", &[""]),
+    // ---- back-office source forms (end) ----
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

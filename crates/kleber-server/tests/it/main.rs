@@ -61,6 +61,7 @@ mod roundtrip;
 mod schemathesis;
 mod sessions;
 mod sources;
+mod sources_backoffice;
 mod sse;
 mod text_index;
 mod uploads;

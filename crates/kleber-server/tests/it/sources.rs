@@ -401,9 +401,10 @@ async fn a_source_is_fetched_conditionally_and_a_failed_run_keeps_the_current_ve
         &Editor::operator(),
         "parkings",
         kleber_web::Lang::Fr,
+        String::new(),
+        None,
     )
     .await
-    .unwrap()
     .unwrap();
     assert!(html.contains("Dernières mises à jour") && html.contains("run-published"), "{html}");
     assert!(html.contains("Authorization") && !html.contains("s3cr3t"), "{html}");
@@ -908,4 +909,49 @@ impl Fixture {
             .map(|r| r["nom"].as_str().unwrap().to_owned())
             .collect()
     }
+}
+
+/// The file a source run keeps for the processors' preview (`<data dir>/processors/<uid>/`)
+/// goes with the source when it is cleared, with the dataset when it is deleted, and a
+/// leftover one when the dataset is purged from the trash.
+#[tokio::test]
+async fn the_file_kept_for_previews_goes_with_the_source_and_the_dataset() {
+    let f = fixture().await;
+    let (files_url, files) = file_server("id;count\n1;1\n2;2\n").await;
+    let app = Arc::clone(&f.app);
+    let op = Editor::operator();
+    let spec = || SourceSpec { urls: vec![format!("{files_url}/p.csv")], ..SourceSpec::default() };
+    let uid = app.managed_dataset(&op, "parkings").await.unwrap().uid;
+    let kept = f.dir.join("processors").join(&uid);
+    let run = |n: u32| {
+        let app = Arc::clone(&app);
+        let files = Arc::clone(&files);
+        async move {
+            // A new file each time, so that no run is a 304.
+            set(&files, |s| {
+                s.body = format!("id;count\n1;{n}\n2;2\n").into_bytes();
+                s.etag = format!("\"r{n}\"");
+            });
+            app.run_source(&Editor::operator(), "parkings").await.unwrap().outcome
+        }
+    };
+    app.set_source(&op, "parkings", spec()).await.unwrap();
+    assert_eq!(run(1).await, "published");
+    assert!(kept.join("last-read.parquet").is_file(), "{} not kept", kept.display());
+    // The source cleared: the file goes.
+    assert!(app.clear_source(&op, "parkings").await.unwrap());
+    assert!(!kept.exists(), "{} left after the source was cleared", kept.display());
+    // The dataset deleted (to the trash): the file goes.
+    app.set_source(&op, "parkings", spec()).await.unwrap();
+    assert_eq!(run(2).await, "published");
+    assert!(kept.join("last-read.parquet").is_file());
+    app.change_lifecycle(&op, "parkings", kleber_store::Lifecycle::Delete).await.unwrap();
+    assert!(!kept.exists(), "{} left after the dataset was deleted", kept.display());
+    // Purged: a leftover (kept before deletions removed it) goes too.
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::write(kept.join("last-read.parquet"), b"left over").unwrap();
+    // Deletion times have seconds: purging what was deleted "before now" needs the next one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.purge_trash(0).await.unwrap(), [uid]);
+    assert!(!kept.exists(), "{} left after the dataset was purged", kept.display());
 }

@@ -1,7 +1,9 @@
 //! Harvest sources on the management API (docs/harvest.md), portal admins only:
 //!
 //! - `GET /harvests`: every harvest; `POST /harvests`: creates or replaces one (`{"name",
-//!   "kind", "url", "query", "fq", "ids", "overrides", "delete_missing", "schedule"}`);
+//!   "kind", "url", "query", "fq", "ids", "overrides", "delete_missing", "schedule",
+//!   "organization", "headers", "apikey"}`; header values are stored encrypted and never
+//!   answered, only `header_names`);
 //! - `GET /harvests/{harvest}`, `DELETE /harvests/{harvest}` (the datasets it created stay);
 //! - `POST /harvests/{harvest}/run`: runs it now and answers the run and its report (a run
 //!   whose source cannot be harvested is a `400 UnreadableFile` with the reason, recorded);
@@ -59,6 +61,15 @@ pub struct HarvestBody {
     pub delete_missing: Option<bool>,
     /// Cron schedule in the portal's time zone.
     pub schedule: Option<String>,
+    /// The organization it belongs to (ckan, dcat); none: the portal's.
+    pub organization: Option<String>,
+    /// Headers sent with every request to the source's own host (credentials, e.g. CKAN's
+    /// `{"Authorization": "<API token>"}`), stored encrypted; answers show `header_names`
+    /// only. Absent: the stored headers are kept; `{}`: removed.
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// An Opendatasoft API key (ods only), sent as `Authorization: Apikey <key>`, stored like
+    /// the headers.
+    pub apikey: Option<String>,
 }
 
 /// The OpenAPI paths and schemas of this file, merged into the management API's document.
