@@ -14,13 +14,12 @@ use kleber_app::manage::Editor;
 use kleber_app::sources::SourceSpec;
 use kleber_ingest::ImportOptions;
 use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
-use reqwest::{Client, Response, StatusCode, redirect};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{TestServer, app_over, import, real};
-use crate::forms::{cookie_value, csrf_of, form};
+use crate::forms::{Browser, PASSWORD, element, form, location, unescape};
 
-const PASSWORD: &str = "correct horse battery";
 const ROOT: &str = "root@example.org"; // portal admin
 const ADA: &str = "ada@example.org"; // ems admin
 const EVE: &str = "eve@example.org"; // ems editor
@@ -139,77 +138,22 @@ async fn fixture(dir: &Path) -> (String, Vec<Station>) {
 
 struct Portal {
     server: TestServer,
-    client: Client,
+    web: Browser,
 }
 
-struct Signed {
-    cookie: String,
-    csrf: String,
+impl std::ops::Deref for Portal {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.web
+    }
 }
 
 impl Portal {
     async fn start(dir: tempfile::TempDir) -> Portal {
         let server = TestServer::start(dir).await;
-        let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-        Portal { server, client }
-    }
-
-    async fn get(&self, path: &str, who: &Signed) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.server.base))
-            .header("Cookie", &who.cookie)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    /// POSTs an urlencoded form from the portal's origin, with `csrf` as the token.
-    async fn post_with(
-        &self,
-        path: &str,
-        who: &Signed,
-        csrf: &str,
-        fields: &[(&str, &str)],
-    ) -> Response {
-        let mut all = vec![("csrf", csrf)];
-        all.extend_from_slice(fields);
-        self.client
-            .post(format!("{}{path}", self.server.base))
-            .header("Cookie", &who.cookie)
-            .header("Origin", &self.server.base)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&all))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, who: &Signed, fields: &[(&str, &str)]) -> Response {
-        self.post_with(path, who, &who.csrf, fields).await
-    }
-
-    async fn sign_in(&self, email: &str) -> Signed {
-        let response =
-            self.client.get(format!("{}/login/", self.server.base)).send().await.unwrap();
-        let token = cookie_value(&response, "kleber_csrf").expect("the csrf cookie");
-        let response = self
-            .client
-            .post(format!("{}/login", self.server.base))
-            .header("Cookie", format!("kleber_csrf={token}"))
-            .header("Origin", &self.server.base)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&[("csrf", &token), ("email", email), ("password", PASSWORD)]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
-        let cookie =
-            format!("kleber_session={}", cookie_value(&response, "kleber_session").unwrap());
-        let who = Signed { cookie, csrf: String::new() };
-        let (_, account) = self.get("/account/", &who).await;
-        Signed { csrf: csrf_of(&account), ..who }
+        let web = Browser::new(&server.base);
+        Portal { server, web }
     }
 
     /// The management API's processors of `id`, with `key`.
@@ -224,19 +168,6 @@ impl Portal {
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
-}
-
-fn location(response: &Response) -> String {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
-}
-
-/// The text of the element with id `id` (up to its closing tag), or "" when absent.
-fn element<'a>(html: &'a str, id: &str) -> &'a str {
-    let Some(at) = html.find(&format!("id=\"{id}\"")) else { return "" };
-    let rest = &html[at..];
-    let start = rest.find('>').map_or(0, |i| i + 1);
-    let end = rest.find("</").unwrap_or(rest.len());
-    &rest[start..end.max(start)]
 }
 
 /// The inner HTML of the `<dd>` with id `id`.
@@ -269,16 +200,6 @@ fn table(html: &str, id: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|r| cells(r, "td"))
         .collect();
     (cells(head, "th"), rows)
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,13 +13,12 @@ use std::sync::Arc;
 use kleber_app::accounts::{Accounts, operator};
 use kleber_ingest::ImportOptions;
 use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
-use reqwest::{Client, Response, StatusCode, redirect};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{TestServer, import};
-use crate::forms::{cookie_value, csrf_of, form};
+use crate::forms::{Browser, PASSWORD, element, location, unescape};
 
-const PASSWORD: &str = "correct horse battery";
 const ADA: &str = "ada@example.org"; // ems editor
 const OSCAR: &str = "oscar@example.org"; // colmar editor
 const M: &str = "/api/management/v1";
@@ -83,75 +82,21 @@ fn fixture(dir: &Path) -> String {
     accounts.create_key(&op, ADA, "t", &[Scope::Read, Scope::Write], None).unwrap().key
 }
 
-struct Signed {
-    cookie: String,
-    csrf: String,
-}
-
 struct Portal {
     server: TestServer,
-    client: Client,
+    web: Browser,
     key: String,
 }
 
+impl std::ops::Deref for Portal {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.web
+    }
+}
+
 impl Portal {
-    async fn get(&self, path: &str, who: &Signed) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.server.base))
-            .header("Cookie", &who.cookie)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    async fn post_with(
-        &self,
-        path: &str,
-        who: &Signed,
-        csrf: &str,
-        fields: &[(&str, &str)],
-    ) -> Response {
-        let mut all = vec![("csrf", csrf)];
-        all.extend_from_slice(fields);
-        self.client
-            .post(format!("{}{path}", self.server.base))
-            .header("Cookie", &who.cookie)
-            .header("Origin", &self.server.base)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&all))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, who: &Signed, fields: &[(&str, &str)]) -> Response {
-        self.post_with(path, who, &who.csrf, fields).await
-    }
-
-    async fn sign_in(&self, email: &str) -> Signed {
-        let response =
-            self.client.get(format!("{}/login/", self.server.base)).send().await.unwrap();
-        let token = cookie_value(&response, "kleber_csrf").expect("the csrf cookie");
-        let response = self
-            .client
-            .post(format!("{}/login", self.server.base))
-            .header("Cookie", format!("kleber_csrf={token}"))
-            .header("Origin", &self.server.base)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&[("csrf", &token), ("email", email), ("password", PASSWORD)]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
-        let cookie =
-            format!("kleber_session={}", cookie_value(&response, "kleber_session").unwrap());
-        let who = Signed { cookie, csrf: String::new() };
-        let (_, account) = self.get("/account/", &who).await;
-        Signed { csrf: csrf_of(&account), ..who }
-    }
-
     /// A management API call with Ada's key: status and JSON body.
     async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
@@ -194,36 +139,13 @@ impl Portal {
     }
 }
 
-fn location(response: &Response) -> String {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
-}
-
-/// The text of the element with id `id` (up to its first closing tag), or "" when absent.
-fn element<'a>(html: &'a str, id: &str) -> &'a str {
-    let Some(at) = html.find(&format!("id=\"{id}\"")) else { return "" };
-    let rest = &html[at..];
-    let start = rest.find('>').map_or(0, |i| i + 1);
-    let end = rest.find("</").unwrap_or(rest.len());
-    &rest[start..end.max(start)]
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn derived_datasets_are_defined_redefined_recomputed_and_removed_from_the_back_office() {
     let dir = tempfile::tempdir().unwrap();
     let key = fixture(dir.path());
     let server = TestServer::start(dir).await;
-    let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    let p = Portal { server, client, key };
+    let web = Browser::new(&server.base);
+    let p = Portal { server, web, key };
     let ada = p.sign_in(ADA).await;
     let oscar = p.sign_in(OSCAR).await;
 

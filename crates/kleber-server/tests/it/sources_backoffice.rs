@@ -13,13 +13,12 @@ use std::sync::{Arc, Mutex};
 use axum::http::HeaderMap;
 use kleber_ingest::ImportOptions;
 use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
-use reqwest::{Client, Response, StatusCode, redirect};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::common::{TestServer, import};
-use crate::forms::{cookie_value, csrf_of, form};
+use crate::forms::{Browser, PASSWORD, element, location, unescape};
 
-const PASSWORD: &str = "correct horse battery";
 const EVE: &str = "eve@example.org"; // ems editor
 const OSCAR: &str = "oscar@example.org"; // colmar admin
 const SECRET: &str = "Bearer t0k3n-9d7a1b";
@@ -80,73 +79,19 @@ fn fixture(dir: &Path) -> String {
 
 struct Portal {
     server: TestServer,
-    client: Client,
+    web: Browser,
     key: String,
 }
 
-struct Signed {
-    cookie: String,
-    csrf: String,
+impl std::ops::Deref for Portal {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.web
+    }
 }
 
 impl Portal {
-    async fn get(&self, path: &str, who: &Signed) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.server.base))
-            .header("Cookie", &who.cookie)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    async fn post_with(
-        &self,
-        path: &str,
-        who: &Signed,
-        csrf: &str,
-        fields: &[(&str, &str)],
-    ) -> Response {
-        let mut all = vec![("csrf", csrf)];
-        all.extend_from_slice(fields);
-        self.client
-            .post(format!("{}{path}", self.server.base))
-            .header("Cookie", &who.cookie)
-            .header("Origin", &self.server.base)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&all))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, who: &Signed, fields: &[(&str, &str)]) -> Response {
-        self.post_with(path, who, &who.csrf, fields).await
-    }
-
-    async fn sign_in(&self, email: &str) -> Signed {
-        let response =
-            self.client.get(format!("{}/login/", self.server.base)).send().await.unwrap();
-        let token = cookie_value(&response, "kleber_csrf").expect("the csrf cookie");
-        let response = self
-            .client
-            .post(format!("{}/login", self.server.base))
-            .header("Cookie", format!("kleber_csrf={token}"))
-            .header("Origin", &self.server.base)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&[("csrf", &token), ("email", email), ("password", PASSWORD)]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
-        let cookie =
-            format!("kleber_session={}", cookie_value(&response, "kleber_session").unwrap());
-        let who = Signed { cookie, csrf: String::new() };
-        let (_, account) = self.get("/account/", &who).await;
-        Signed { csrf: csrf_of(&account), ..who }
-    }
-
     /// An API GET with Eve's key: status and JSON.
     async fn api(&self, path: &str) -> (u16, Value) {
         let response = self
@@ -186,39 +131,14 @@ impl Portal {
     }
 }
 
-fn location(response: &Response) -> String {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
-}
-
-/// The text of the element with id `id` (up to its first closing tag), or "" when absent.
-fn element<'a>(html: &'a str, id: &str) -> &'a str {
-    let Some(at) = html.find(&format!("id=\"{id}\"")) else { return "" };
-    let rest = &html[at..];
-    let start = rest.find('>').map_or(0, |i| i + 1);
-    let end = rest.find("</").unwrap_or(rest.len());
-    &rest[start..end.max(start)]
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&lt;", "<")
-        .replace("&#60;", "<")
-        .replace("&gt;", ">")
-        .replace("&#62;", ">")
-        .replace("&amp;", "&")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_source_forms_set_run_refuse_and_clear() {
     let dir = tempfile::tempdir().unwrap();
     let key = fixture(dir.path());
     let (files, seen) = file_server().await;
     let server = TestServer::start(dir).await;
-    let client = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    let p = Portal { server, client, key };
+    let web = Browser::new(&server.base);
+    let p = Portal { server, web, key };
     let eve = p.sign_in(EVE).await;
     let url = format!("{files}/parkings.csv");
     const SAVE: &str = "/admin/datasets/parkings/source/save";
