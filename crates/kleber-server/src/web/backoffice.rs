@@ -147,8 +147,31 @@ impl From<Error> for Failure {
                     .unwrap_or(StatusCode::BAD_REQUEST);
                 Failure::Form(status, message_of(e))
             }
+            // A derivation's query refused, naming an unknown input, or closing a cycle; an
+            // ODSQL or SQL mistake in it: the form says what to change.
+            e @ (Error::DerivationRefused(_)
+            | Error::DerivationInputNotFound(_)
+            | Error::DerivationCycle(_)) => {
+                let status = StatusCode::from_u16(e.error_code().status())
+                    .unwrap_or(StatusCode::BAD_REQUEST);
+                Failure::Form(status, e.to_string())
+            }
+            Error::Query(q) if q.error_code().status() < 500 => {
+                let status = StatusCode::from_u16(q.error_code().status())
+                    .unwrap_or(StatusCode::BAD_REQUEST);
+                Failure::Form(status, Error::Query(q).to_string())
+            }
             other => Failure::Internal(other.to_string()),
         }
+    }
+}
+
+/// A use case's refusal as a panel's form shows it (status and message); the rest fails the
+/// page (the missing page, or an internal error).
+pub(super) fn form_refusal(ctx: &PageContext, e: Error) -> Result<(StatusCode, String), PageError> {
+    match Failure::from(e) {
+        Failure::Form(status, message) => Ok((status, message)),
+        other => Err(other.page(ctx)),
     }
 }
 

@@ -17,14 +17,13 @@ use axum::routing::{MethodRouter, get, post};
 use kleber_app::App;
 use kleber_app::Error;
 use kleber_app::manage::Editor;
-use kleber_types::HasErrorCode;
 use kleber_web::Lang;
 use kleber_web::admin::Choice;
 use kleber_web::derive::{DeriveMessages, DerivePage, DerivePanel, NewDerivedPage};
 
 use super::PageError;
 use super::auth::{CsrfForm, redirect};
-use super::backoffice::{Failure, Signed, layout, managed, publishable_orgs, render};
+use super::backoffice::{Failure, Signed, form_refusal, layout, managed, publishable_orgs, render};
 use crate::state::AppState;
 
 /// The panel's routes and the new derived dataset page's.
@@ -76,28 +75,6 @@ pub async fn derive_panel(
         last_error_at: info.last_error_at,
     };
     panel.html().map(Some).map_err(Error::internal)
-}
-
-/// A use case's refusal as a form shows it (its status, the application's message): the
-/// derivation's own refusals (refused language, unknown input, cycle) and a query the engine
-/// refuses, besides the back office's usual ones; the rest fails the page.
-fn refusal(signed: &Signed, e: Error) -> Result<(StatusCode, String), PageError> {
-    let form_error = match &e {
-        Error::DerivationRefused(_)
-        | Error::DerivationInputNotFound(_)
-        | Error::DerivationCycle(_) => true,
-        Error::Query(q) => q.error_code().status() < 500,
-        _ => false,
-    };
-    if form_error {
-        let status =
-            StatusCode::from_u16(e.error_code().status()).unwrap_or(StatusCode::BAD_REQUEST);
-        return Ok((status, e.to_string()));
-    }
-    match Failure::from(e) {
-        Failure::Form(status, message) => Ok((status, message)),
-        other => Err(other.page(&signed.ctx)),
-    }
 }
 
 /// The derivation page of dataset `id`, with `typed` in the textarea and `error`.
@@ -163,7 +140,7 @@ async fn post_save(
     } else {
         match state.app.define_derivation(&signed.editor(), &id, &text, None, None).await {
             Ok(_) => return Ok(redirect(&edit_page(&id))),
-            Err(e) => refusal(&signed, e)?,
+            Err(e) => form_refusal(&signed.ctx, e)?,
         }
     };
     page(&state, &signed, &id, status, Some(text), Some((message, true))).await
@@ -180,7 +157,7 @@ async fn post_refresh(
     match state.app.refresh_derivation(&signed.editor(), &id).await {
         Ok(_) => Ok(redirect(&edit_page(&id))),
         Err(e) => {
-            let (status, message) = refusal(&signed, e)?;
+            let (status, message) = form_refusal(&signed.ctx, e)?;
             page(&state, &signed, &id, status, None, Some((message, false))).await
         }
     }
@@ -197,7 +174,7 @@ async fn post_clear(
     match state.app.clear_derivation(&signed.editor(), &id).await {
         Ok(_) => Ok(redirect(&format!("/admin/datasets/{id}/?saved=1"))),
         Err(e) => {
-            let (status, message) = refusal(&signed, e)?;
+            let (status, message) = form_refusal(&signed.ctx, e)?;
             page(&state, &signed, &id, status, None, Some((message, false))).await
         }
     }
@@ -290,7 +267,7 @@ async fn post_new(
         match outcome {
             Ok(()) => return Ok(redirect(&format!("/admin/datasets/{}/?saved=1", typed.id))),
             Err(Error::Forbidden(_)) => (StatusCode::FORBIDDEN, m.bad_org.to_owned()),
-            Err(e) => refusal(&signed, e)?,
+            Err(e) => form_refusal(&signed.ctx, e)?,
         }
     };
     let (status, message) = refused;

@@ -26,7 +26,7 @@ use kleber_web::harvests::{
 use serde_json::{Map, Value};
 
 use super::auth::{CsrfForm, redirect};
-use super::backoffice::{Failure, Signed, layout, render};
+use super::backoffice::{Failure, Signed, form_refusal, layout, render};
 use super::{PageContext, PageError};
 use crate::state::AppState;
 
@@ -255,10 +255,7 @@ fn refusal(ctx: &PageContext, e: Error) -> Result<(StatusCode, String), PageErro
         // A harvest of another organization, or of the portal, is not offered: say why on the
         // form rather than answering the missing page to someone who may manage harvests.
         Error::Forbidden(message) => Ok((StatusCode::FORBIDDEN, message)),
-        e => match Failure::from(e) {
-            Failure::Form(status, message) => Ok((status, message)),
-            other => Err(other.page(ctx)),
-        },
+        e => form_refusal(ctx, e),
     }
 }
 

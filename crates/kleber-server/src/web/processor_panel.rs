@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::PageError;
 use super::auth::{CsrfForm, redirect};
-use super::backoffice::{Failure, Signed, layout, managed, render};
+use super::backoffice::{Failure, Signed, form_refusal, layout, managed, render};
 use crate::state::AppState;
 
 /// The panel's routes.
@@ -177,15 +177,6 @@ fn typed(form: &CsrfForm) -> (String, Result<Value, String>) {
     (text, json)
 }
 
-/// A use case's refusal as the page shows it (its status, its message); the rest fails the
-/// page.
-fn refusal(signed: &Signed, e: kleber_app::Error) -> Result<(StatusCode, String), PageError> {
-    match Failure::from(e) {
-        Failure::Form(status, message) => Ok((status, message)),
-        other => Err(other.page(&signed.ctx)),
-    }
-}
-
 /// `POST /admin/datasets/{id}/processors/preview` (`pipeline`): the first rows before and
 /// after it; nothing is stored.
 async fn post_preview(
@@ -201,7 +192,7 @@ async fn post_preview(
         Ok(json) => {
             match state.app.preview_processors(&signed.editor(), &id, Some(json), None).await {
                 Ok(p) => Ok(p),
-                Err(e) => Err(refusal(&signed, e)?),
+                Err(e) => Err(form_refusal(&signed.ctx, e)?),
             }
         }
     };
@@ -226,7 +217,7 @@ async fn post_save(
         Err(message) => (StatusCode::BAD_REQUEST, message),
         Ok(json) => match state.app.set_processors(&signed.editor(), &id, json).await {
             Ok(_) => return Ok(redirect(&format!("/admin/datasets/{id}/?saved=1#processors"))),
-            Err(e) => refusal(&signed, e)?,
+            Err(e) => form_refusal(&signed.ctx, e)?,
         },
     };
     let (status, message) = refused;
@@ -245,7 +236,7 @@ async fn post_clear(
     match state.app.clear_processors(&signed.editor(), &id).await {
         Ok(_) => Ok(redirect(&format!("/admin/datasets/{id}/?saved=1#processors"))),
         Err(e) => {
-            let (status, message) = refusal(&signed, e)?;
+            let (status, message) = form_refusal(&signed.ctx, e)?;
             let outcome = Outcome { error: Some(message), ..Outcome::default() };
             page(&state, &signed, &id, status, None, outcome).await
         }

@@ -25,7 +25,7 @@ use kleber_web::sources::{RunRow, SourceForm, SourceMessages, SourcePage, Source
 
 use super::PageError;
 use super::auth::{CsrfForm, redirect};
-use super::backoffice::{Failure, Signed, layout, managed, render};
+use super::backoffice::{Failure, Signed, form_refusal, layout, managed, render};
 use crate::state::AppState;
 
 /// Runs shown on the panel.
@@ -139,15 +139,6 @@ async fn get_page(
     page(&state, &signed, &id, StatusCode::OK, None, None, false).await
 }
 
-/// A use case's refusal as the page shows it (its status, its message); the rest fails the
-/// page.
-fn refusal(signed: &Signed, e: kleber_app::Error) -> Result<(StatusCode, String), PageError> {
-    match Failure::from(e) {
-        Failure::Form(status, message) => Ok((status, message)),
-        other => Err(other.page(&signed.ctx)),
-    }
-}
-
 /// The headers typed, one `Name: value` a line (blank lines skipped), or why a line is not
 /// one.
 fn typed_headers(text: &str) -> Result<BTreeMap<String, String>, String> {
@@ -212,7 +203,7 @@ async fn spec_of(
         .collect();
     let stored = match state.app.source(&signed.editor(), id).await {
         Ok(v) => v,
-        Err(e) => return Ok(Err(refusal(signed, e)?.1)),
+        Err(e) => return Ok(Err(form_refusal(&signed.ctx, e)?.1)),
     };
     let settings = state.app.source_settings();
     let (default_mb, default_secs) =
@@ -241,7 +232,7 @@ async fn post_save(
         Err(message) => (StatusCode::BAD_REQUEST, message),
         Ok(spec) => match state.app.set_source(&signed.editor(), &id, spec).await {
             Ok(_) => return Ok(redirect(&format!("/admin/datasets/{id}/?saved=1#source-runs"))),
-            Err(e) => refusal(&signed, e)?,
+            Err(e) => form_refusal(&signed.ctx, e)?,
         },
     };
     page(&state, &signed, &id, status, Some(typed), Some(message), true).await
@@ -259,7 +250,7 @@ async fn post_run(
     match state.app.run_source(&signed.editor(), &id).await {
         Ok(_) => Ok(redirect(&format!("/admin/datasets/{id}/#source-runs"))),
         Err(e) => {
-            let (status, message) = refusal(&signed, e)?;
+            let (status, message) = form_refusal(&signed.ctx, e)?;
             page(&state, &signed, &id, status, None, Some(message), false).await
         }
     }
@@ -276,7 +267,7 @@ async fn post_clear(
     match state.app.clear_source(&signed.editor(), &id).await {
         Ok(_) => Ok(redirect(&format!("/admin/datasets/{id}/?saved=1#source-runs"))),
         Err(e) => {
-            let (status, message) = refusal(&signed, e)?;
+            let (status, message) = form_refusal(&signed.ctx, e)?;
             page(&state, &signed, &id, status, None, Some(message), false).await
         }
     }
