@@ -320,6 +320,7 @@ impl App {
             organization: organization.map(str::to_owned),
             visibility: None,
             actor: None,
+            comment: None,
         };
         let store = self.store_arc();
         let pending = crate::import::begin(&store, id, &access)

@@ -41,7 +41,8 @@ pub struct ImportRequest {
 }
 
 /// Where an import publishes: its organization and visibility (each `None`: a new dataset
-/// goes to the default organization, public; an existing one keeps its own), and who does it.
+/// goes to the default organization, public; an existing one keeps its own), who does it,
+/// and what they say about the new version.
 #[derive(Debug, Clone, Default)]
 pub struct ImportAccess {
     /// The organization.
@@ -50,6 +51,9 @@ pub struct ImportAccess {
     pub visibility: Option<Visibility>,
     /// Who publishes, for the audit log (default: the operator at the shell).
     pub actor: Option<Actor>,
+    /// The publisher's comment on the new version (docs/versions.md#comments), checked by
+    /// [`begin`] with [`crate::versions::check_comment`] before anything is read.
+    pub comment: Option<String>,
 }
 
 /// What an import produced.
@@ -307,13 +311,15 @@ pub fn publish_read(
     Ok(pending.commit_with_crash(fields, rows, rejected, source, title, crash)?)
 }
 
-/// Opens a pending version of `dataset` for `access` (an unknown organization is refused
-/// before anything is read).
+/// Opens a pending version of `dataset` for `access` (an unknown organization or a comment
+/// [`crate::versions::check_comment`] refuses is refused before anything is read).
 pub fn begin<'s>(
     store: &'s Store,
     dataset: &str,
     access: &ImportAccess,
 ) -> anyhow::Result<PendingVersion<'s>> {
+    let comment = crate::versions::check_comment(access.comment.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was published"))?;
     if let Some(org) = &access.organization
         && store.catalog().get_org(org)?.is_none()
     {
@@ -338,6 +344,7 @@ pub fn begin<'s>(
         access.visibility,
         access.actor.clone().unwrap_or_else(crate::accounts::operator),
     );
+    pending.set_comment(comment.as_deref());
     Ok(pending)
 }
 

@@ -46,7 +46,8 @@ pub struct PublicVersion {
     pub fields_changed: Vec<String>,
     /// The source file's name.
     pub source: Option<String>,
-    /// A comment on the version (none is recorded yet).
+    /// The publisher's comment on the version (docs/versions.md#comments), shown to every
+    /// reader of the dataset.
     pub comment: Option<String>,
     /// What changed from the previous version, when known (not shown to outsiders of a rule
     /// with a condition: it counts the whole table).
@@ -67,7 +68,7 @@ pub fn parse_version(name: &str, text: &str) -> Result<i64, Error> {
 }
 
 /// `versions` (newest first) as a sentence: "3, 2 and 1 (1 pruned: its data is gone)".
-fn known(versions: &[VersionInfo]) -> String {
+pub(crate) fn known(versions: &[VersionInfo]) -> String {
     if versions.is_empty() {
         return "none".to_owned();
     }
@@ -262,7 +263,7 @@ impl App {
                 records_count,
                 fields_changed,
                 source: info.source,
-                comment: None,
+                comment: info.comment,
                 summary,
                 pruned: info.pruned,
                 current: info.current,

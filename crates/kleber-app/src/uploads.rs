@@ -143,6 +143,10 @@ pub struct PublishUpload {
     /// The visibility of a new dataset (`public`, `restricted`, `draft`; default public).
     #[serde(default)]
     pub visibility: Option<String>,
+    /// A comment on the new version ("Correction des coordonnées de 3 stations"), shown
+    /// wherever versions are listed (docs/versions.md#comments).
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A published upload.
@@ -503,6 +507,7 @@ impl App {
         request: PublishUpload,
     ) -> Result<Published, Error> {
         let (dir, upload) = self.find_upload(ctx, &request.upload)?;
+        let comment = crate::versions::check_comment(request.comment.as_deref())?;
         let visibility = match request.visibility.as_deref() {
             None => None,
             Some(v) => Some(v.parse::<Visibility>().map_err(Error::BadParameter)?),
@@ -571,6 +576,7 @@ impl App {
             organization,
             visibility: if existing.is_none() { visibility } else { None },
             actor: Some(actor_of(&ctx.principal)),
+            comment,
         };
         let dataset = dataset.to_owned();
         let source = upload.file_name.clone();

@@ -108,6 +108,8 @@ pub struct NewVersion<'a> {
     pub actor: &'a crate::Actor,
     /// The earlier version whose files this one restores, if it is a restore.
     pub restored_from: Option<i64>,
+    /// The publisher's comment on this version (schema 19), already checked by the caller.
+    pub comment: Option<&'a str>,
     /// `(field, annotation)` pairs the publisher set or removed for this version: the
     /// previous version's annotations are carried over to every other pair only.
     pub settled: &'a [(String, String)],

@@ -70,6 +70,8 @@ pub struct VersionInfo {
     pub fields_changed: Vec<String>,
     /// Whether its files are gone (pruned): its entry stays, its data cannot be read.
     pub pruned: bool,
+    /// The publisher's comment on it (schema 19; `None` for versions published before).
+    pub comment: Option<String>,
 }
 
 /// A file attached to a dataset.

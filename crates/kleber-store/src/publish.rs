@@ -86,6 +86,7 @@ pub struct PendingVersion<'a> {
     visibility: Option<crate::Visibility>,
     actor: crate::Actor,
     restored_from: Option<i64>,
+    comment: Option<String>,
     settled: Vec<(String, String)>,
 }
 
@@ -202,6 +203,7 @@ impl Store {
             visibility: None,
             actor: crate::Actor::Operator(None),
             restored_from: None,
+            comment: None,
             settled: Vec::new(),
         })
     }
@@ -300,6 +302,13 @@ impl PendingVersion<'_> {
         self.settled = settled;
     }
 
+    /// The publisher's comment on this version ("Correction des coordonnées de 3 stations"),
+    /// recorded in the commit's transaction; the caller has checked it
+    /// (`kleber_app::versions::check_comment`). `None` or empty: no comment.
+    pub fn set_comment(&mut self, comment: Option<&str>) {
+        self.comment = comment.filter(|c| !c.is_empty()).map(str::to_owned);
+    }
+
     /// Records that this version restores the files of version `number` (see
     /// [`Store::restore_version`]).
     pub(crate) fn set_restored_from(&mut self, number: i64) {
@@ -374,6 +383,7 @@ impl PendingVersion<'_> {
             visibility: self.visibility,
             actor: &self.actor,
             restored_from: self.restored_from,
+            comment: self.comment.as_deref(),
             settled: &self.settled,
         };
         if let Err(e) = self.store.catalog.record_version(&version) {

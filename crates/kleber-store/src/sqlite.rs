@@ -14,7 +14,7 @@ use crate::layout;
 
 /// Version of the catalog schema written by this code. A change of schema bumps it and adds a
 /// migration step in [`migrate`].
-pub(crate) const SCHEMA_VERSION: i64 = 18;
+pub(crate) const SCHEMA_VERSION: i64 = 19;
 
 /// The embedded catalog: one SQLite connection, shared behind a mutex.
 pub struct SqliteCatalog {
@@ -201,6 +201,9 @@ fn migrate_in_transaction(
     }
     if version < 18 {
         crate::harvests::migrate_to_18(conn)?;
+    }
+    if version < 19 {
+        crate::versions::migrate_to_19(conn)?;
     }
     Ok(())
 }
@@ -434,10 +437,10 @@ impl Catalog for SqliteCatalog {
             let fields_json = serde_json::to_string(&fields)
                 .map_err(|e| Error::CorruptCatalog(format!("fields not serialisable: {e}")))?;
             tx.execute(
-                "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at, actor, restored_from)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO versions (dataset_uid, version, fields, records_count, rejected_count, source, created_at, actor, restored_from, comment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![v.uid, v.number, fields_json, v.records_count, v.rejected_count, v.source, v.now,
-                        v.actor.columns().0, v.restored_from],
+                        v.actor.columns().0, v.restored_from, v.comment],
             )?;
             tx.execute(
                 "UPDATE datasets SET current_version = ?1, modified_at = ?2 WHERE uid = ?3",

@@ -329,7 +329,7 @@ impl ManageCatalog for SqliteCatalog {
         let d = existing(&conn, id)?;
         let mut stmt = conn.prepare_cached(
             "SELECT version, created_at, records_count, rejected_count, source, actor, restored_from,
-                    summary, fields
+                    summary, fields, comment
                FROM versions WHERE dataset_uid = ?1 ORDER BY version DESC",
         )?;
         let rows = stmt.query_map([&d.uid], |r| {
@@ -349,6 +349,7 @@ impl ManageCatalog for SqliteCatalog {
                     summary: None,
                     fields_changed: Vec::new(),
                     pruned: crate::versions::is_pruned(&self.root, &d.uid, number),
+                    comment: r.get(9)?,
                 },
                 summary,
                 fields,

@@ -1,6 +1,7 @@
 //! Versions as readers see them (catalog schema 10): any recorded version by number (for
 //! `version=N` queries), and each version's change summary against the version before it
-//! (records added, removed, changed), stored with the version once computed.
+//! (records added, removed, changed), stored with the version once computed; and (schema 19)
+//! the publisher's comment on each version, written at publication or edited afterwards.
 //!
 //! The summary is computed by the application layer (it needs the query engine) at publish,
 //! or lazily for versions published before schema 10; it is a fact about two immutable
@@ -8,10 +9,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::accounts::Actor;
 use crate::catalog::VersionRecord;
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::sqlite::SqliteCatalog;
+use crate::sqlite::{SqliteCatalog, write};
 
 /// What changed from the previous version to this one, matched by record id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +34,28 @@ pub trait VersionCatalog: Send + Sync {
     fn version_record(&self, uid: &str, number: i64) -> Result<Option<VersionRecord>>;
     /// Stores the summary of version `number` of dataset `uid` (kept if already stored).
     fn set_version_summary(&self, uid: &str, number: i64, summary: &VersionSummary) -> Result<()>;
+    /// Replaces the comment of version `number` of dataset `id` (`None`: removes it), done by
+    /// `actor` (`version.comment` in the audit log). A comment is part of what the dataset's
+    /// answers show (its version list), so the dataset's modification time and the catalog's
+    /// generation move with it, as with a metadata edit. Returns `false`, changing nothing,
+    /// when the dataset has no such version; refused ([`Error::InvalidState`]) when the
+    /// dataset is in the trash or archived.
+    fn set_version_comment(
+        &self,
+        actor: &Actor,
+        id: &str,
+        number: i64,
+        comment: Option<&str>,
+    ) -> Result<bool>;
+}
+
+/// Schema → 19: each version's comment (`NULL`: none, as every version published before).
+pub(crate) fn migrate_to_19(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "ALTER TABLE versions ADD COLUMN comment TEXT;
+         PRAGMA user_version = 19;",
+    )?;
+    Ok(())
 }
 
 /// Schema → 10: each version's change summary (`NULL` until computed).
@@ -96,6 +120,57 @@ impl VersionCatalog for SqliteCatalog {
             params![json, uid, number],
         )?;
         Ok(())
+    }
+
+    fn set_version_comment(
+        &self,
+        actor: &Actor,
+        id: &str,
+        number: i64,
+        comment: Option<&str>,
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        write(&mut conn, |tx| {
+            let found: Option<(String, Option<String>, Option<String>, bool)> = tx
+                .query_row(
+                    "SELECT uid, org_id, deleted_at, archived FROM datasets WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let Some((uid, org, deleted_at, archived)) = found else {
+                return Err(Error::DatasetNotFound { id: id.to_owned() });
+            };
+            if deleted_at.is_some() {
+                return Err(Error::InvalidState(format!(
+                    "dataset {id:?} is in the trash: restore it before changing a version's comment; nothing was changed"
+                )));
+            }
+            if archived {
+                return Err(Error::InvalidState(format!(
+                    "dataset {id:?} is archived (read-only): unarchive it before changing a version's comment; nothing was changed"
+                )));
+            }
+            let changed = tx.execute(
+                "UPDATE versions SET comment = ?1 WHERE dataset_uid = ?2 AND version = ?3",
+                params![comment, uid, number],
+            )?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE datasets SET modified_at = ?1 WHERE uid = ?2",
+                params![crate::publish::now_rfc3339(), uid],
+            )?;
+            crate::sqlite_accounts::append(
+                tx,
+                actor,
+                "version.comment",
+                id,
+                serde_json::json!({"organization": org, "version": number, "comment": comment}),
+            )?;
+            Ok(true)
+        })
     }
 }
 

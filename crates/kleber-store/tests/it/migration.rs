@@ -43,9 +43,13 @@ fn datasets_of_a_schema_2_catalog_go_to_the_default_org_and_stay_public() {
     assert_eq!(user_version(dir.path()), 2);
 
     let store = Store::open_with_default_org(dir.path(), "ville-strasbourg").unwrap();
-    assert_eq!(user_version(dir.path()), 18);
+    assert_eq!(user_version(dir.path()), 19);
     // Schema 11: the migrated datasets have no remote source yet.
     assert_eq!(store.catalog().source("parkings").unwrap(), None);
+    // Schema 19: versions published before comments existed have none.
+    let infos = store.catalog().version_infos("parkings").unwrap();
+    assert!(!infos.is_empty());
+    assert!(infos.iter().all(|v| v.comment.is_none()), "{infos:?}");
     let datasets = store.list_datasets().unwrap();
     assert_eq!(datasets.len(), 2);
     for d in &datasets {
@@ -89,7 +93,7 @@ fn an_invalid_default_org_is_refused_before_anything_changes() {
 fn a_new_directory_gets_the_default_org_at_generation_0() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(user_version(dir.path()), 18);
+    assert_eq!(user_version(dir.path()), 19);
     assert_eq!(store.catalog().default_org().unwrap(), "default");
     assert_eq!(store.generation().unwrap(), 0);
 }
