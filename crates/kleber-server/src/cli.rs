@@ -83,6 +83,10 @@ enum Command {
     /// `kleber retention show ID`, `kleber retention clear ID`, `kleber retention default POLICY`.
     #[command(subcommand)]
     Retention(crate::cli_retention::RetentionCommand),
+    /// A dataset's versions: `kleber versions list ID`, `kleber versions comment ID N TEXT`
+    /// (docs/versions.md#comments).
+    #[command(subcommand)]
+    Versions(crate::cli_versions::VersionsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +163,11 @@ struct ImportArgs {
     /// even when other values change (real-time data).
     #[arg(long, value_name = "FIELD")]
     unique_id: Option<String>,
+    /// A comment on the new version, shown wherever versions are listed: one line of at most
+    /// 500 characters, e.g. --comment "Correction des coordonnées de 3 stations". Edit it
+    /// afterwards with `kleber versions comment`.
+    #[arg(long)]
+    comment: Option<String>,
     /// Test hook: abort at a point of the publication (before-rename, before-commit,
     /// after-commit; `KLEBER_CRASH_AT` also reaches after-begin).
     #[arg(long, hide = true)]
@@ -326,6 +335,7 @@ pub fn main() -> ExitCode {
         Command::Processors(command) => crate::cli_processors::run_processors(command),
         Command::Derive(args) => crate::cli_derive::run_derive(args),
         Command::Retention(command) => crate::cli_retention::run_retention(command),
+        Command::Versions(command) => crate::cli_versions::run_versions(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -435,6 +445,7 @@ fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         organization: args.org.clone(),
         visibility: args.visibility,
         actor: None,
+        comment: args.comment.clone(),
     };
     let result = runtime.block_on(app.import_with_access(
         &RequestContext::operator(),

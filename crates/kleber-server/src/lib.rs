@@ -23,6 +23,7 @@ mod cli_migrate;
 mod cli_processors;
 mod cli_retention;
 mod cli_sources;
+mod cli_versions;
 pub mod demo;
 pub mod error;
 pub mod http;

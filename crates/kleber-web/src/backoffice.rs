@@ -118,6 +118,8 @@ messages! {
     meta_references: "Références (https://…)", "References (https://…)";
     meta_attributions: "Attributions", "Attributions";
     accept_rejected: "Publier sans les lignes rejetées", "Publish without the rejected rows";
+    version_comment: "Commentaire sur cette version (facultatif)", "Comment on this version (optional)";
+    version_comment_hint: "Une ligne, 500 caractères au plus, montrée partout où les versions sont listées. Par exemple : « Correction des coordonnées de 3 stations ».", "One line, at most 500 characters, shown wherever versions are listed. For example: \"Fixed the coordinates of 3 stations\".";
     publish_button: "Publier", "Publish";
     draft_button: "Enregistrer comme brouillon", "Save as draft";
     draft_published: "Ce jeu de données est déjà publié : une nouvelle version est visible dès qu'elle est enregistrée. Publiez-la, ou dépubliez d'abord le jeu de données (page du jeu de données, Visibilité).", "This dataset is already published: a new version is seen as soon as it is saved. Publish it, or unpublish the dataset first (the dataset's page, Visibility).";
@@ -165,6 +167,9 @@ messages! {
     col_date: "Date", "Date";
     col_source: "Source", "Source";
     col_summary: "Changements", "Changes";
+    col_comment: "Commentaire", "Comment";
+    save_comment: "Enregistrer le commentaire", "Save the comment";
+    comment_of_version: "Commentaire de la version", "Comment of version";
     current: "actuelle", "current";
     restored_from: "restaurée depuis la version", "restored from version";
     restore: "Restaurer", "Restore";
@@ -320,6 +325,8 @@ pub struct BoMetaForm {
     pub temporal_end: String,
     pub references: String,
     pub attributions: String,
+    /// The comment on the version published with this form (an upload's last step).
+    pub comment: String,
 }
 
 /// The metadata page (the new-dataset flow's last step when it carries an upload).
@@ -371,6 +378,8 @@ pub struct BoVersion {
     pub restored_from: Option<i64>,
     /// Records added, removed and changed: filled in when the versions use case gives them.
     pub summary: String,
+    /// The publisher's comment (empty: none).
+    pub comment: String,
 }
 
 /// A dataset's edit page.

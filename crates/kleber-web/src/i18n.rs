@@ -230,6 +230,8 @@ pub struct Messages {
     pub version_changes: &'static str,
     /// Versions tab: column of the links.
     pub version_links: &'static str,
+    /// Versions tab: column of the publisher's comment.
+    pub version_comment: &'static str,
     /// Versions tab: the current version's mark.
     pub version_current: &'static str,
     /// Versions tab: a pruned version's note.
@@ -598,6 +600,7 @@ pub static FR: Messages = Messages {
     version_published: "Publiée le",
     version_changes: "Changements",
     version_links: "Liens",
+    version_comment: "Commentaire",
     version_current: "actuelle",
     version_pruned: "données supprimées (rétention) : seule cette entrée reste",
     version_added: "ajoutés",
@@ -789,6 +792,7 @@ pub static EN: Messages = Messages {
     version_published: "Published",
     version_changes: "Changes",
     version_links: "Links",
+    version_comment: "Comment",
     version_current: "current",
     version_pruned: "data removed (retention): only this entry is left",
     version_added: "added",

@@ -343,6 +343,8 @@ pub struct VersionRow {
     pub records: String,
     /// What changed, in words (empty when unknown).
     pub changes: String,
+    /// The publisher's comment (empty: none); escaped by the template like any text.
+    pub comment: String,
     /// Whether it is the current version.
     pub current: bool,
     /// Whether its data is gone.

@@ -71,6 +71,9 @@ fn summary_text(v: &PublicVersion) -> String {
     if v.pruned {
         text.push_str(" Pruned by the retention policy: its data is gone.");
     }
+    if let Some(comment) = &v.comment {
+        text.push_str(&format!(" Comment: {comment}"));
+    }
     text.trim().to_owned()
 }
 

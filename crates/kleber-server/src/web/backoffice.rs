@@ -73,6 +73,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         ("/admin/datasets/{id}/push-keys", post(post_push_key)),
         ("/admin/datasets/{id}/push-keys/revoke", post(post_revoke_push_keys)),
         ("/admin/datasets/{id}/versions/{number}/restore", post(post_restore_version)),
+        ("/admin/datasets/{id}/versions/{number}/comment", post(post_version_comment)),
     ]
     .into_iter()
     .map(|(path, handler)| (path.to_owned(), handler))
@@ -140,6 +141,7 @@ impl From<Error> for Failure {
             | Error::InvalidBody(_)
             | Error::Conflict(_)
             | Error::NotFound(_)
+            | Error::VersionNotFound(_)
             | Error::UnreadableFile(_)
             | Error::RejectedRows(_)
             | Error::TooLarge(_)) => {
@@ -921,6 +923,7 @@ fn meta_form(m: &BoMessages, d: &ManagedDataset) -> BoMetaForm {
         temporal_end: meta_text(metas, "temporal_end"),
         references: meta_text(metas, "references"),
         attributions: meta_text(metas, "attributions"),
+        comment: String::new(),
     }
 }
 
@@ -972,6 +975,7 @@ fn typed_meta_form(m: &BoMessages, form: &CsrfForm) -> BoMetaForm {
         temporal_end: get("temporal_end"),
         references: get("references"),
         attributions: get("attributions"),
+        comment: get("comment"),
     }
 }
 
@@ -1128,6 +1132,10 @@ async fn post_metadata(
     if let Err(e) = kleber_app::manage::metadata_patch(&body) {
         return refused(StatusCode::BAD_REQUEST, message_of(e)).await;
     }
+    let comment = match kleber_app::versions::check_comment(form.get("comment")) {
+        Ok(comment) => comment,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, message_of(e)).await,
+    };
     if let Some(u) = &upload {
         let found = state.app.get_upload(&ctx.request(), u).await;
         match found {
@@ -1160,6 +1168,7 @@ async fn post_metadata(
         organization: Some(d.organization.clone()),
         title: None,
         visibility: None,
+        comment,
     };
     if let Err(e) = state.app.publish_upload(&ctx.request(), &id, request).await {
         return match Failure::from(e) {
@@ -1307,6 +1316,7 @@ async fn edit_page(
                 current: v.current,
                 restored_from: v.restored_from,
                 summary: summary_text(ctx, v.summary.as_ref()),
+                comment: v.comment.unwrap_or_default(),
             })
             .collect(),
         push_key: push.as_ref().and_then(|p| p.as_ref().ok().cloned()),
@@ -1455,6 +1465,23 @@ async fn post_restore_version(
         return Err(PageError::not_found(&signed.ctx));
     };
     let outcome = state.app.restore_version(&signed.editor(), &id, number).await.map(|_| ());
+    edit_outcome(&state, &signed, &id, outcome).await
+}
+
+/// `POST /admin/datasets/{id}/versions/{number}/comment` (`comment`; empty removes it): the
+/// management API's `PUT .../versions/{number}/comment` use case.
+async fn post_version_comment(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, number)): Path<(String, String)>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let Ok(number) = number.parse::<i64>() else {
+        return Err(PageError::not_found(&signed.ctx));
+    };
+    let comment = form.get("comment");
+    let outcome =
+        state.app.set_version_comment(&signed.editor(), &id, number, comment).await.map(|_| ());
     edit_outcome(&state, &signed, &id, outcome).await
 }
 

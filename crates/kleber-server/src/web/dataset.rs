@@ -520,6 +520,7 @@ async fn versions_tab(
                 published: format_date(&v.published_at, ctx.lang),
                 records: v.records_count.map(|n| t.records(n)).unwrap_or_default(),
                 changes: changes.join(" ; "),
+                comment: v.comment.clone().unwrap_or_default(),
                 current: v.current,
                 pruned: v.pruned,
                 view_href: as_of(&tab_path(&record.id, "table", false)),

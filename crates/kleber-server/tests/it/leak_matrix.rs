@@ -94,6 +94,10 @@ const ENTRIES: &[(&str, &[&str])] = &[
     ("/api/management/v1/datasets/{id}/attachments/{attachment_id}", &[""]),
     ("/api/management/v1/datasets/{id}/versions", &[""]),
     ("/api/management/v1/datasets/{id}/versions/{number}/restore", &[""]),
+    // ---- version comments (version_comments.rs; PUT and POST only, asked with GET) (begin) ----
+    ("/api/management/v1/datasets/{id}/versions/{number}/comment", &[""]),
+    ("/admin/datasets/{id}/versions/{number}/comment", &[""]),
+    // ---- version comments (end) ----
     ("/api/management/v1/datasets/{id}/push-keys", &[""]),
     ("/api/management/v1/organizations", &[""]),
     ("/api/management/v1/organizations/{org}/members", &[""]),

@@ -7,6 +7,7 @@ use axum::response::Response;
 use kleber_app::attachments::AttachmentUpload;
 use kleber_app::manage::{LICENCES, NewDataset};
 use kleber_store::{Lifecycle, Visibility};
+use kleber_types::ErrorCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -383,6 +384,50 @@ pub(super) async fn restore_version(
     let list = state.app.versions(&editor, &id).await?;
     let views: Vec<VersionView> = list.into_iter().map(VersionView::from).collect();
     Ok(json(StatusCode::OK, &views))
+}
+
+/// `PUT`'s body of a version's comment: `{"comment": "Correction des coordonnées de 3
+/// stations"}`, or `{"comment": null}` (or `""`) to remove it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommentBody {
+    /// One line of at most 500 characters, or null.
+    pub comment: Option<String>,
+}
+
+/// `PUT /datasets/{id}/versions/{number}/comment`: writes (or removes) version `number`'s
+/// comment; answers the version as listed.
+#[utoipa::path(put, path = "/api/management/v1/datasets/{id}/versions/{number}/comment",
+    tag = "versions",
+    params(("id" = String, Path, description = "Dataset identifier"),
+        ("number" = i64, Path, description = "The version")),
+    request_body = CommentBody,
+    responses((status = 200, body = VersionView),
+        (status = 400, description = "Not `{\"comment\": text or null}`, longer than 500 characters, or holding a control character (InvalidRequestBody)", body = ErrorBody),
+        (status = 404, description = "Unknown dataset, or no such version (VersionNotFound names the versions that exist)", body = ErrorBody),
+        (status = 409, description = "The dataset is archived or in the trash", body = ErrorBody)))]
+pub(super) async fn put_version_comment(
+    State(state): State<AppState>,
+    Manager(editor): Manager,
+    Path((id, number)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        let shown: String = number.chars().take(20).collect();
+        ApiError::bad_param(format!("{shown:?} is not a version number (1, 2, ...)."))
+    })?;
+    let body = parse_body(&bytes, None)?;
+    let comment = match body.get("comment") {
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Null) => None,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequestBody,
+                "the body must be {\"comment\": \"one line of text\"} (or {\"comment\": null} to remove it)",
+            ));
+        }
+    };
+    let version = state.app.set_version_comment(&editor, &id, number, comment.as_deref()).await?;
+    Ok(json(StatusCode::OK, &VersionView::from(version)))
 }
 
 /// `POST /datasets/{id}/push-keys`: a new push key for the real-time push API, shown once.

@@ -84,6 +84,7 @@ pub fn routes() -> Vec<RouteDef> {
         ),
         def("/datasets/{id}/versions", p, get(d::list_versions).post(uploads::publish)),
         def("/datasets/{id}/versions/{number}/restore", p, post(d::restore_version)),
+        def("/datasets/{id}/versions/{number}/comment", p, put(d::put_version_comment)),
         def("/datasets/{id}/push-keys", p, post(d::create_push_key).delete(d::revoke_push_keys)),
         def("/organizations", p, get(orgs::list_orgs).post(orgs::create_org)),
         def("/organizations/{org}/members", p, get(orgs::list_members)),
@@ -231,6 +232,8 @@ pub struct VersionView {
     pub fields_changed: Vec<String>,
     /// Whether its data is gone (pruned); its entry is kept.
     pub pruned: bool,
+    /// The publisher's comment on it (docs/versions.md#comments).
+    pub comment: Option<String>,
 }
 
 impl From<VersionInfo> for VersionView {
@@ -249,6 +252,7 @@ impl From<VersionInfo> for VersionView {
             records_changed: v.summary.map(|s| s.changed),
             fields_changed: v.fields_changed,
             pruned: v.pruned,
+            comment: v.comment,
         }
     }
 }
@@ -380,7 +384,7 @@ impl utoipa::Modify for Security {
         datasets::archive_dataset, datasets::unarchive_dataset,
         datasets::list_attachments, datasets::add_attachment,
         datasets::replace_attachment, datasets::remove_attachment,
-        datasets::list_versions, datasets::restore_version,
+        datasets::list_versions, datasets::restore_version, datasets::put_version_comment,
         datasets::create_push_key, datasets::revoke_push_keys,
         uploads::create_upload, uploads::get_upload, uploads::put_schema, uploads::publish,
         orgs::list_orgs, orgs::create_org,
@@ -392,6 +396,7 @@ impl utoipa::Modify for Security {
     ),
     components(schemas(ErrorBody, DatasetView, AttachmentView, VersionView,
         datasets::LicenceView, datasets::NewDatasetBody, datasets::PublishBody,
+        datasets::CommentBody,
         orgs::OrgView, orgs::NewOrgBody, orgs::MemberView, orgs::RoleBody, orgs::InviteBody,
         orgs::InvitationView, orgs::KeyView, orgs::NewKeyBody, orgs::CreatedKeyView,
         portal::ThemeView, portal::ThemesBody, portal::TextBody, portal::TextView,

@@ -7,7 +7,8 @@
 //! - `PUT /uploads/{id}/schema`: new schema overrides ([`kleber_app::import::SchemaEdit`]),
 //!   answered with the new preview;
 //! - `POST /datasets/{id}/versions` with `{"upload": ..., "accept_rejected", "organization",
-//!   "title", "visibility"}`: publishes the upload as the dataset's new version.
+//!   "title", "visibility", "comment"}`: publishes the upload as the dataset's new version,
+//!   with the publisher's comment on it (docs/versions.md#comments).
 //!
 //! The routes sit behind the management API's guard ([`crate::http::management::guard`]): an
 //! API key, or a portal session with its CSRF token in the `X-CSRF-Token` header on every
@@ -181,7 +182,7 @@ pub(super) async fn put_schema(
 /// `POST /api/management/v1/datasets/{id}/versions`.
 #[utoipa::path(post, path = "/api/management/v1/datasets/{id}/versions", tag = "versions",
     params(("id" = String, Path, description = "Dataset identifier")),
-    request_body(content = Object, description = "`{\"upload\": id, \"accept_rejected\", \"organization\", \"title\", \"visibility\"}`"),
+    request_body(content = Object, description = "`{\"upload\": id, \"accept_rejected\", \"organization\", \"title\", \"visibility\", \"comment\"}` (`comment`: one line of at most 500 characters on the new version)"),
     responses((status = 201, description = "The new version: dataset_id, version, records_count, rejected_count"),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
@@ -194,7 +195,7 @@ pub(super) async fn publish(
     let request: PublishUpload = serde_json::from_value(json_body(&body)?).map_err(|e| {
         ApiError::bad_param(format!(
             "Invalid publication: {e}; expected {{\"upload\": \"<upload id>\", \
-             \"accept_rejected\": false, \"organization\", \"title\", \"visibility\"}}."
+             \"accept_rejected\": false, \"organization\", \"title\", \"visibility\", \"comment\"}}."
         ))
     })?;
     let published = state.app.publish_upload(&caller.context(), &id, request).await?;
