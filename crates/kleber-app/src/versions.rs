@@ -103,9 +103,11 @@ impl App {
             if !infos.iter().any(|v| v.number == number) {
                 return Err(unknown());
             }
+            // Through `account_change`, so this process's readers see the change at once.
             let written = store
-                .catalog()
-                .set_version_comment(editor.actor(), &d.id, number, comment.as_deref())
+                .account_change(|c| {
+                    c.set_version_comment(editor.actor(), &d.id, number, comment.as_deref())
+                })
                 .map_err(store_error)?;
             if !written {
                 return Err(unknown());

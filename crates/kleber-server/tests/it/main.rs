@@ -67,6 +67,7 @@ mod text_index;
 mod uploads;
 mod v1_api;
 mod v20_api;
+mod version_comments;
 mod versions;
 mod vs_sqlite;
 mod webhooks;
