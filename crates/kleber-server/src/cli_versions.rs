@@ -70,11 +70,7 @@ pub(crate) fn run_versions(command: VersionsCommand) -> anyhow::Result<()> {
 /// One version as a line: `3 (current)  2026-12-06T03:20:00Z  1,204 records  +3 -0 ~12
 /// "comment"`.
 fn line(v: &VersionInfo) -> String {
-    let mut parts = vec![format!(
-        "{}{}",
-        v.number,
-        if v.current { " (current)" } else { "" }
-    )];
+    let mut parts = vec![format!("{}{}", v.number, if v.current { " (current)" } else { "" })];
     parts.push(v.created_at.clone());
     parts.push(format!("{} records", v.records));
     if let Some(s) = v.summary {

@@ -182,7 +182,8 @@ async fn an_edit_changes_the_comment_and_the_versions_etag() {
     let tag_before = etag(&before);
     assert!(!tag_before.is_empty(), "the list is tagged");
 
-    let (status, v) = f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": COMMENT})).await;
+    let (status, v) =
+        f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": COMMENT})).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!((v["number"].clone(), v["comment"].clone()), (json!(1), json!(COMMENT)));
     assert_eq!(f.explore_comments("velhop").await, [Value::Null, json!(COMMENT)]);
@@ -201,7 +202,8 @@ async fn an_edit_changes_the_comment_and_the_versions_etag() {
 
     // Fixed afterwards, then removed with null, then with a blank text.
     let fixed = "Correction des coordonnées de 4 stations";
-    let (status, v) = f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": fixed})).await;
+    let (status, v) =
+        f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": fixed})).await;
     assert_eq!((status, v["comment"].clone()), (200, json!(fixed)));
     assert_eq!(f.explore_comments("velhop").await, [Value::Null, json!(fixed)]);
     let (status, v) = f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": null})).await;
@@ -224,13 +226,15 @@ async fn an_edit_changes_the_comment_and_the_versions_etag() {
 #[tokio::test]
 async fn refused_comments_and_unknown_versions_change_nothing() {
     let f = fixture().await;
-    let (status, _) = f.put_comment("velhop", "2", Some(&f.editor), json!({"comment": COMMENT})).await;
+    let (status, _) =
+        f.put_comment("velhop", "2", Some(&f.editor), json!({"comment": COMMENT})).await;
     assert_eq!(status, 200);
     let unchanged = [json!(COMMENT), Value::Null];
 
     // 500 characters (not bytes) are accepted; 501 are not.
     let longest: String = "é".repeat(500);
-    let (status, v) = f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": longest})).await;
+    let (status, v) =
+        f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": longest})).await;
     assert_eq!((status, v["comment"].clone()), (200, json!(longest)), "{v}");
     let (status, _) = f.put_comment("velhop", "1", Some(&f.editor), json!({"comment": null})).await;
     assert_eq!(status, 200);
@@ -243,9 +247,8 @@ async fn refused_comments_and_unknown_versions_change_nothing() {
     assert!(message.contains("501 characters") && message.contains("at most 500"), "{message}");
 
     // One line: a line break or a tab is refused, saying where.
-    let (status, e) = f
-        .put_comment("velhop", "2", Some(&f.editor), json!({"comment": "deux\nlignes"}))
-        .await;
+    let (status, e) =
+        f.put_comment("velhop", "2", Some(&f.editor), json!({"comment": "deux\nlignes"})).await;
     assert_eq!((status, e["error_code"].clone()), (400, json!("InvalidRequestBody")), "{e}");
     let message = e["message"].as_str().expect("message");
     assert!(message.contains("U+000A") && message.contains("character 5"), "{message}");
@@ -265,7 +268,8 @@ async fn refused_comments_and_unknown_versions_change_nothing() {
     assert_eq!((status, e["error_code"].clone()), (404, json!("VersionNotFound")), "{e}");
     let message = e["message"].as_str().expect("message");
     assert!(message.contains("no version 9") && message.contains("2, 1"), "{message}");
-    let (status, e) = f.put_comment("velhop", "deux", Some(&f.editor), json!({"comment": "x"})).await;
+    let (status, e) =
+        f.put_comment("velhop", "deux", Some(&f.editor), json!({"comment": "x"})).await;
     assert_eq!((status, e["error_code"].clone()), (400, json!("InvalidRESTParameterError")), "{e}");
     let (status, e) = f.put_comment("nope", "1", Some(&f.editor), json!({"comment": "x"})).await;
     assert_eq!((status, e["error_code"].clone()), (404, json!("DatasetNotFound")), "{e}");
@@ -304,7 +308,11 @@ async fn only_editors_write_comments_and_others_cannot_tell_a_private_dataset_ex
     // Anonymous: refused before anything is looked up.
     for id in ["velhop", "interne", "nope"] {
         let (status, e) = f.put_comment(id, "1", None, body.clone()).await;
-        assert_eq!((status, e["error_code"].clone()), (401, json!("AuthenticationRequired")), "{e}");
+        assert_eq!(
+            (status, e["error_code"].clone()),
+            (401, json!("AuthenticationRequired")),
+            "{e}"
+        );
     }
     // Another organization's admin: the restricted dataset answers as one that does not
     // exist (same status, code and message but for the identifier); the public one it
@@ -340,7 +348,8 @@ async fn only_editors_write_comments_and_others_cannot_tell_a_private_dataset_ex
 async fn html_in_a_comment_is_escaped_on_the_portal_and_in_the_feed() {
     let f = fixture().await;
     let hostile = "<script>alert(1)</script> & <b>gras</b>";
-    let (status, _) = f.put_comment("velhop", "2", Some(&f.editor), json!({"comment": hostile})).await;
+    let (status, _) =
+        f.put_comment("velhop", "2", Some(&f.editor), json!({"comment": hostile})).await;
     assert_eq!(status, 200);
     let (status, _, html) = f.server.get("/explore/dataset/velhop/versions/").await;
     assert_eq!(status, 200);
@@ -383,7 +392,8 @@ async fn the_back_office_writes_a_comment_at_publication_and_edits_it() {
         let browser = &browser;
         let editor = &editor;
         async move {
-            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             browser.post("/admin/datasets/velhop/metadata", editor, &borrowed).await
         }
     };
