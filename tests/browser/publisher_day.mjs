@@ -135,7 +135,7 @@ await steps.scenario('a publisher creates, publishes, versions and restores a da
     const counts = (summary.match(/\d[\d\s\u00a0\u202f,.]*/g) || []).map((n) => Number(n.replace(/\D/g, '')));
     checkEqual(JSON.stringify(counts), JSON.stringify([Number(added), Number(removed), 0]), `the version summary (${summary})`);
     await shot('8-versions');
-    await page.locator('#bo-versions tr[data-version="1"] button').click();
+    await page.locator('#bo-versions tr[data-version="1"] form[action$="/restore"] button').click();
     await page.waitForURL(new RegExp(`/admin/datasets/${ID}/\\?saved=1`));
     checkEqual(await rows.count(), 3, 'a third version, restored from the first');
     check((await page.locator('#bo-versions tr[data-version="3"]').innerText()).includes('1'), 'restored from 1');
