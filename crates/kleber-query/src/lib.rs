@@ -312,6 +312,9 @@ pub struct Engine {
 /// waits for its data.
 const QUERIES_PER_THREAD: usize = 2;
 
+/// Blocking threads of the engine's runtime (file reads of the Parquet scans, diffs).
+const BLOCKING_THREADS: usize = 4;
+
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
 const MAX_CACHED_SCANS: usize = 4096;
 
@@ -331,6 +334,10 @@ impl Engine {
             .worker_threads(limits.cpu_threads.max(1))
             .thread_name("kleber-query")
             .thread_stack_size(CPU_STACK_BYTES)
+            // The Parquet reader's file reads run on blocking threads. Tokio's default lets
+            // hundreds start; each keeps an allocator heap with the pages it freed, which under
+            // sixteen scanning clients held more memory than the scans (`bench/run.sh m`).
+            .max_blocking_threads(BLOCKING_THREADS)
             .enable_time()
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the query runtime: {e}")))?;
