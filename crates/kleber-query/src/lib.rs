@@ -173,6 +173,9 @@ pub struct Limits {
     /// Versions of at least this many rows get a clustered copy ([`clustered`]) built in the
     /// background on their first query (`u64::MAX`: never).
     pub clustered_min_rows: u64,
+    /// Queries that run at once (0: [`QUERIES_PER_THREAD`] a thread of the runtime); the
+    /// others wait for their turn, their time limit running.
+    pub concurrent_queries: usize,
 }
 
 impl Default for Limits {
@@ -183,6 +186,7 @@ impl Default for Limits {
             cpu_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             in_memory_bytes: 32 << 20,
             clustered_min_rows: 200_000,
+            concurrent_queries: 0,
         }
     }
 }
@@ -352,7 +356,10 @@ impl Engine {
             digests: std::sync::Arc::default(),
             texts: std::sync::Arc::default(),
             gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                limits.cpu_threads.max(1) * QUERIES_PER_THREAD,
+                match limits.concurrent_queries {
+                    0 => limits.cpu_threads.max(1) * QUERIES_PER_THREAD,
+                    n => n,
+                },
             )),
             copies: clustered::Copies::default(),
             clustered_min_rows: limits.clustered_min_rows,

@@ -190,6 +190,10 @@ struct ServeArgs {
     /// fields of few values) built in the background on their first query; 0 turns it off.
     #[arg(long, env = "KLEBER_CLUSTERED_MIN_ROWS", default_value_t = 200_000)]
     clustered_min_rows: u64,
+    /// Queries that run at once; the others wait for their turn, their time limit running
+    /// (0: two a core). Fewer hold less memory under many clients scanning large datasets.
+    #[arg(long, env = "KLEBER_CONCURRENT_QUERIES", default_value_t = 0)]
+    concurrent_queries: usize,
     /// Memory for finished API responses kept by dataset version, in MiB (0 turns it off).
     #[arg(long, env = "KLEBER_RESULT_CACHE_MB", default_value_t = crate::state::DEFAULT_RESULT_CACHE_MB)]
     result_cache_mb: u64,
@@ -569,6 +573,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             0 => u64::MAX,
             rows => rows,
         },
+        concurrent_queries: args.concurrent_queries,
         ..Limits::default()
     })?;
     kleber_app::push::remove_leftovers(&store);
