@@ -509,6 +509,39 @@ def kleber_parquet(data_dir):
 # Results: one JSON file per scenario under out/results, assembled by report.py.
 
 
+def wait_clustered_copy(data_dir, trigger, timeout=600):
+    """Sends `trigger()` (one filtered query) and waits until every version of `data_dir` has
+    its clustered copy, or is settled without one (`clustered.none`): Kleber builds it in the
+    background on a large version's first query (`--clustered-min-rows`). Returns the seconds
+    waited, or None when the server builds none (the flag at 0, or an older binary)."""
+    versions = [p.parent for p in Path(data_dir).glob("datasets/*/v*/data.parquet")]
+    settled = lambda: all((v / "clustered.parquet").exists() or (v / "clustered.none").exists()
+                          for v in versions)
+    started = time.perf_counter()
+    trigger()
+    while not settled():
+        if time.perf_counter() - started > timeout:
+            return None
+        if time.perf_counter() - started > 15 and not list(Path(data_dir).glob(
+                "datasets/*/v*/.clustered.parquet.*.partial")):
+            # Nothing is being written after 15 s: this server builds no copy.
+            return None
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+def note_clustered_copy(res, data_dir, trigger):
+    """Waits for the clustered copy ([`wait_clustered_copy`]) and says so in `res`."""
+    built = wait_clustered_copy(data_dir, trigger)
+    if built is None:
+        res.note("Kleber's clustered copy: none (not built by this binary, or turned off)")
+    elif built < 0.2:
+        res.note("Kleber's clustered copy: already on disk")
+    else:
+        res.note(f"Kleber's clustered copy: built in the background in {built:.1f} s after "
+                 "the first query, before the timed requests")
+
+
 def fmt(value, digits=3):
     if value is None:
         return "n/a"

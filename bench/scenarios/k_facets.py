@@ -40,6 +40,7 @@ def main():
         body, first = kc.get_ok(path(refines[0]))
         res.add("first request", f"{first * 1000:.0f} ms")
         res.note("facets answered: " + ", ".join(f["name"] for f in json.loads(body)["facets"]))
+        c.note_clustered_copy(res, kdir, lambda: kc.get_ok(path(refines[0])))
         answers = []
 
         def timed(p):

@@ -36,6 +36,7 @@ def main():
 
     with c.kleber_server(kdir, cache=False) as ku, c.datasette_server(db) as ds:
         kc, dc = c.Client(ku.port), c.Client(ds.port)
+        c.note_clustered_copy(res, kdir, lambda: kc.get_ok(s.kleber_page_path(*filters[0])))
         # The answers agree (amounts of the page, matching rows) on a few of the queries.
         agree = 0
         for f in filters[:5]:

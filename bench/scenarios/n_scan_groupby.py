@@ -39,6 +39,9 @@ def main():
     disagree = 0
     with c.kleber_server(kdir, cache=False) as ku:
         kc = c.Client(ku.port)
+        c.note_clustered_copy(res, kdir, lambda: kc.get_ok(
+            "/api/explore/v2.1/catalog/datasets/records/records?"
+            + s.q({"select": AGGREGATES[0][1], "group_by": "categorie", "where": filters[0][0]})))
         for label, kselect, dexpr in AGGREGATES:
             t = {"kleber": [], "duckdb": []}
             cpu = 0.0

@@ -14,6 +14,7 @@
 
 pub mod catalog;
 mod changes;
+pub mod clustered;
 mod dates;
 pub mod derive;
 mod digest_file;
@@ -169,6 +170,12 @@ pub struct Limits {
     pub cpu_threads: usize,
     /// Memory for small dataset versions kept as Arrow batches, in bytes (0: none).
     pub in_memory_bytes: usize,
+    /// Versions of at least this many rows get a clustered copy ([`clustered`]) built in the
+    /// background on their first query (`u64::MAX`: never).
+    pub clustered_min_rows: u64,
+    /// Queries that run at once (0: [`QUERIES_PER_THREAD`] a thread of the runtime); the
+    /// others wait for their turn, their time limit running.
+    pub concurrent_queries: usize,
 }
 
 impl Default for Limits {
@@ -178,6 +185,8 @@ impl Default for Limits {
             query_timeout: Duration::from_secs(30),
             cpu_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             in_memory_bytes: 32 << 20,
+            clustered_min_rows: 200_000,
+            concurrent_queries: 0,
         }
     }
 }
@@ -293,6 +302,10 @@ pub struct Engine {
     /// Queries running at once ([`QUERIES_PER_THREAD`] a thread of the runtime); the others
     /// wait for their turn, their time limit running.
     gate: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Clustered copies of large versions started since the engine started ([`clustered`]).
+    copies: clustered::Copies,
+    /// [`Limits::clustered_min_rows`].
+    clustered_min_rows: u64,
 }
 
 /// Queries that run at once, per thread of the engine's runtime. With more, the CPU is no
@@ -302,6 +315,9 @@ pub struct Engine {
 /// thread (its plan has one partition a thread); two a thread leave none idle while one
 /// waits for its data.
 const QUERIES_PER_THREAD: usize = 2;
+
+/// Blocking threads of the engine's runtime (file reads of the Parquet scans, diffs).
+const BLOCKING_THREADS: usize = 4;
 
 /// Bound on the number of cached scans, so a portal with many datasets stays small.
 const MAX_CACHED_SCANS: usize = 4096;
@@ -322,6 +338,10 @@ impl Engine {
             .worker_threads(limits.cpu_threads.max(1))
             .thread_name("kleber-query")
             .thread_stack_size(CPU_STACK_BYTES)
+            // The Parquet reader's file reads run on blocking threads. Tokio's default lets
+            // hundreds start; each keeps an allocator heap with the pages it freed, which under
+            // sixteen scanning clients held more memory than the scans (`bench/run.sh m`).
+            .max_blocking_threads(BLOCKING_THREADS)
             .enable_time()
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the query runtime: {e}")))?;
@@ -336,8 +356,13 @@ impl Engine {
             digests: std::sync::Arc::default(),
             texts: std::sync::Arc::default(),
             gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                limits.cpu_threads.max(1) * QUERIES_PER_THREAD,
+                match limits.concurrent_queries {
+                    0 => limits.cpu_threads.max(1) * QUERIES_PER_THREAD,
+                    n => n,
+                },
             )),
+            copies: clustered::Copies::default(),
+            clustered_min_rows: limits.clustered_min_rows,
         })
     }
 
@@ -521,6 +546,65 @@ impl Engine {
         Ok(DataFrame::new(self.ctx.state(), plan))
     }
 
+    /// The clustered copy of `dataset`'s version ([`clustered`]) through the caller's view, if
+    /// it has one; a large version without one gets it built in the background, once. `None`
+    /// for versions held in memory, and for a copy whose columns are not the version's.
+    async fn clustered_scan(&self, dataset: &DatasetRef) -> Result<Option<DataFrame>> {
+        let key = (format!("{}\u{0}clustered", dataset.uid), dataset.version);
+        let cached =
+            self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+        if let Some(plan) = cached {
+            return Ok(Some(apply_view(DataFrame::new(self.ctx.state(), plan), dataset)?));
+        }
+        if self.clustered_min_rows == u64::MAX
+            || self.in_memory.get(&(dataset.uid.clone(), dataset.version)).is_some()
+        {
+            return Ok(None);
+        }
+        let copy = clustered::path_of(&dataset.data_path);
+        if !copy.exists() {
+            if !clustered::Copies::settled(&dataset.data_path) {
+                let stored = dataset.view.as_ref().map_or(&dataset.fields, |v| &v.stored);
+                self.copies.build_in_background(
+                    dataset.data_path.clone(),
+                    stored.clone(),
+                    self.clustered_min_rows,
+                );
+            }
+            return Ok(None);
+        }
+        let df = self
+            .ctx
+            .read_parquet(copy.to_string_lossy().into_owned(), ParquetReadOptions::default())
+            .await
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        let own = self.stored_scan(dataset).await?;
+        let columns = |df: &DataFrame| -> Vec<(String, datafusion::arrow::datatypes::DataType)> {
+            df.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect()
+        };
+        if columns(&df) != columns(&own) {
+            return Ok(None);
+        }
+        let plan = df.logical_plan().clone();
+        let mut scans = self.scans.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if scans.len() >= MAX_CACHED_SCANS {
+            scans.clear();
+        }
+        scans.insert(key, plan.clone());
+        drop(scans);
+        Ok(Some(apply_view(DataFrame::new(self.ctx.state(), plan), dataset)?))
+    }
+
+    /// Builds the clustered copy of a version now, unless it has one or is settled without
+    /// one (tests, and callers that want it ready before the first query).
+    pub async fn build_clustered(&self, dataset: &DatasetRef) -> Result<clustered::Built> {
+        let stored = dataset.view.as_ref().map_or(&dataset.fields, |v| &v.stored).clone();
+        let (path, min_rows) = (dataset.data_path.clone(), self.clustered_min_rows);
+        tokio::task::spawn_blocking(move || clustered::build(&path, &stored, min_rows))
+            .await
+            .map_err(|e| Error::Internal(format!("clustered copy build failed: {e}")))?
+    }
+
     /// Plans `query` over `dataset`. The query's deadline starts here: planning and running
     /// share the time limit.
     pub async fn plan(&self, dataset: &DatasetRef, query: &RecordsQuery) -> Result<PlannedQuery> {
@@ -528,10 +612,20 @@ impl Engine {
         let (table, index) = self.text_scan(dataset, query).await?;
         let small = self.in_memory.table(&(dataset.uid.clone(), dataset.version));
         let in_memory = small.is_some();
+        let copy = match (&small, &index) {
+            (None, None) => self.clustered_scan(dataset).await?,
+            _ => None,
+        };
         let (fields, query) = (dataset.fields.clone(), query.clone());
         let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
         let work = async move {
-            let Some(index) = index else { return plan::plan(table, &fields, &query, None) };
+            let Some(index) = index else {
+                let planned = plan::plan(table, &fields, &query, None)?;
+                return Ok(match copy.map(|copy| plan::plan(copy, &fields, &query, None)) {
+                    Some(Ok(sorted)) => clustered::answer_from(planned, sorted, &query),
+                    _ => planned,
+                });
+            };
             let Some((narrowed, short)) = narrow(&ctx, &table, &viewed, &query, &index)? else {
                 return plan::plan(apply_view(table, &viewed)?, &fields, &query, None);
             };
@@ -591,10 +685,16 @@ impl Engine {
     ) -> Result<Vec<facets::FacetGroup>> {
         let deadline = self.deadline();
         let (table, index) = self.text_scan(dataset, query).await?;
+        // Facets do not depend on the order of rows: the clustered copy answers them.
+        let copy = match index {
+            None => self.clustered_scan(dataset).await?,
+            Some(_) => None,
+        };
         let (fields, query, requests) = (dataset.fields.clone(), query.clone(), requests.to_vec());
         let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
         let work = async move {
             let Some(index) = index else {
+                let table = copy.unwrap_or(table);
                 return facets::compute(table, &fields, &query, &requests, None).await;
             };
             let Some((narrowed, short)) = narrow(&ctx, &table, &viewed, &query, &index)? else {

@@ -195,6 +195,14 @@ struct ServeArgs {
     /// Memory for small dataset versions kept as Arrow batches, in MiB (0 turns it off).
     #[arg(long, env = "KLEBER_MEMORY_TABLES_MB", default_value_t = 32)]
     memory_tables_mb: usize,
+    /// Versions of at least this many records get a clustered copy (sorted by their text
+    /// fields of few values) built in the background on their first query; 0 turns it off.
+    #[arg(long, env = "KLEBER_CLUSTERED_MIN_ROWS", default_value_t = 200_000)]
+    clustered_min_rows: u64,
+    /// Queries that run at once; the others wait for their turn, their time limit running
+    /// (0: two a core). Fewer hold less memory under many clients scanning large datasets.
+    #[arg(long, env = "KLEBER_CONCURRENT_QUERIES", default_value_t = 0)]
+    concurrent_queries: usize,
     /// Memory for finished API responses kept by dataset version, in MiB (0 turns it off).
     #[arg(long, env = "KLEBER_RESULT_CACHE_MB", default_value_t = crate::state::DEFAULT_RESULT_CACHE_MB)]
     result_cache_mb: u64,
@@ -572,6 +580,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         memory_bytes: args.query_memory_mb << 20,
         query_timeout: Duration::from_secs(args.query_timeout),
         in_memory_bytes: args.memory_tables_mb.saturating_mul(1 << 20),
+        clustered_min_rows: match args.clustered_min_rows {
+            0 => u64::MAX,
+            rows => rows,
+        },
+        concurrent_queries: args.concurrent_queries,
         ..Limits::default()
     })?;
     kleber_app::push::remove_leftovers(&store);

@@ -1,5 +1,6 @@
 //! Integration tests of the query engine: real Parquet files, real DataFusion plans.
 
+mod clustered;
 mod common;
 mod dates;
 mod geo;
