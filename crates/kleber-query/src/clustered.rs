@@ -11,14 +11,14 @@
 //! and pages with an `order_by`. A page without `order_by` (and so an export without it) keeps
 //! the import order of the version's own file. Versions are immutable, so a copy never goes
 //! stale; it is built once in the background the first time a large version is queried
-//! ([`Copies::build_in_background`]), and until it is there queries read the version's file as
+//! (`Copies::build_in_background`), and until it is there queries read the version's file as
 //! before. A version where no field qualifies gets a marker file instead, so the choice is not
 //! made again at every start.
 //!
 //! Choosing the keys: text fields, most distinct values first (an equality on a field of many
 //! values skips the most pages), as long as the rows of one combination of key values still
-//! fill [`MIN_RUN_ROWS`] rows on average: past that, the runs of a further key are shorter than
-//! a data page and it would skip nothing. At most [`MAX_KEYS`].
+//! fill `MIN_RUN_ROWS` (4,096) rows on average: past that, the runs of a further key are
+//! shorter than a data page and it would skip nothing. At most `MAX_KEYS` (3).
 
 use std::collections::HashSet;
 use std::fs::File;

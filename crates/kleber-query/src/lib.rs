@@ -173,7 +173,7 @@ pub struct Limits {
     /// Versions of at least this many rows get a clustered copy ([`clustered`]) built in the
     /// background on their first query (`u64::MAX`: never).
     pub clustered_min_rows: u64,
-    /// Queries that run at once (0: [`QUERIES_PER_THREAD`] a thread of the runtime); the
+    /// Queries that run at once (0: two a thread of the runtime); the
     /// others wait for their turn, their time limit running.
     pub concurrent_queries: usize,
 }
