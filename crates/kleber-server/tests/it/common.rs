@@ -174,6 +174,22 @@ impl Drop for TestServer {
     }
 }
 
+/// Creates organizations `(id, name)` of the metropolis kind, as the operator.
+pub(crate) fn create_orgs(accounts: &kleber_app::accounts::Accounts, orgs: &[(&str, &str)]) {
+    let op = kleber_app::accounts::operator();
+    for &(id, name) in orgs {
+        let org = kleber_store::NewOrganization {
+            id,
+            name,
+            kind: kleber_store::OrgKind::Metropolis,
+            description: None,
+            website: None,
+            logo: None,
+        };
+        accounts.create_org(&op, &org).expect("organization created");
+    }
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt};
 use kleber_app::RequestContext;
 use kleber_app::accounts::{Accounts, operator};
 use kleber_app::import::ImportRequest;
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+use kleber_store::{Role, Scope, Store, Visibility};
 
 use crate::common::{TestServer, app_over};
 
@@ -863,17 +863,10 @@ async fn build_fixture(dir: &Path) -> Vec<Caller> {
 
     let accounts = Accounts::new(Arc::new(Store::open(dir).expect("store")));
     let op = operator();
-    for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre organisation")] {
-        let org = NewOrganization {
-            id,
-            name,
-            kind: OrgKind::Metropolis,
-            description: None,
-            website: None,
-            logo: None,
-        };
-        accounts.create_org(&op, &org).expect("org");
-    }
+    crate::common::create_orgs(
+        &accounts,
+        &[("ems", "Eurométropole"), ("autre", "Autre organisation")],
+    );
     for d in DATASETS.iter().filter(|d| d.kind != Kind::Derived) {
         accounts.set_dataset_org(&op, d.id, "ems").expect("org of dataset");
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kleber_app::accounts::{Accounts, operator};
 use kleber_query::Limits;
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+use kleber_store::{Role, Scope, Store, Visibility};
 use serde_json::{Value, json};
 
 use crate::common::{TestServer, app_over, import};
@@ -58,17 +58,7 @@ async fn fixture(max_attachment: Option<u64>) -> Fixture {
     );
     let accounts = Accounts::new(Arc::new(Store::open(&path).expect("store")));
     let op = operator();
-    for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre")] {
-        let org = NewOrganization {
-            id,
-            name,
-            kind: OrgKind::Metropolis,
-            description: None,
-            website: None,
-            logo: None,
-        };
-        accounts.create_org(&op, &org).expect("org");
-    }
+    crate::common::create_orgs(&accounts, &[("ems", "Eurométropole"), ("autre", "Autre")]);
     for d in ["parkings", "brouillon"] {
         accounts.set_dataset_org(&op, d, "ems").expect("org");
     }

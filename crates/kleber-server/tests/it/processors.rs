@@ -16,7 +16,7 @@ use kleber_app::accounts::{Accounts, operator};
 use kleber_app::manage::Editor;
 use kleber_ingest::ImportOptions;
 use kleber_query::Limits;
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+use kleber_store::{Role, Scope, Store, Visibility};
 use kleber_types::FieldType;
 use serde_json::{Value, json};
 
@@ -382,17 +382,7 @@ async fn fixture() -> Fixture {
     );
     let accounts = Accounts::new(Arc::new(Store::open(&path).unwrap()));
     let op = operator();
-    for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre")] {
-        let org = NewOrganization {
-            id,
-            name,
-            kind: OrgKind::Metropolis,
-            description: None,
-            website: None,
-            logo: None,
-        };
-        accounts.create_org(&op, &org).unwrap();
-    }
+    crate::common::create_orgs(&accounts, &[("ems", "Eurométropole"), ("autre", "Autre")]);
     for (email, org) in [("editor@ems.example", "ems"), ("admin@autre.example", "autre")] {
         accounts.create_user(&op, email, None, false, None).unwrap();
         accounts

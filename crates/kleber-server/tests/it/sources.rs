@@ -20,7 +20,7 @@ use kleber_app::manage::Editor;
 use kleber_app::schedule::{ManualClock, spawn_scheduler};
 use kleber_app::sources::SourceSpec;
 use kleber_query::Limits;
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
+use kleber_store::{Role, Scope, Store};
 use serde_json::{Value, json};
 
 use crate::common::{TestServer, app_over};
@@ -108,17 +108,7 @@ async fn fixture() -> Fixture {
     let path = dir.path().to_path_buf();
     let accounts = Accounts::new(Arc::new(Store::open(&path).unwrap()));
     let op = operator();
-    for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre")] {
-        let org = NewOrganization {
-            id,
-            name,
-            kind: OrgKind::Metropolis,
-            description: None,
-            website: None,
-            logo: None,
-        };
-        accounts.create_org(&op, &org).unwrap();
-    }
+    crate::common::create_orgs(&accounts, &[("ems", "Eurométropole"), ("autre", "Autre")]);
     for (email, org, role) in [
         ("editor@ems.example", "ems", Role::Editor),
         ("viewer@ems.example", "ems", Role::Viewer),

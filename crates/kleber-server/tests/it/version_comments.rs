@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use kleber_app::accounts::{Accounts, operator};
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store, Visibility};
+use kleber_store::{Role, Scope, Store, Visibility};
 use serde_json::{Value, json};
 
 use crate::common::{TestServer, import};
@@ -53,17 +53,7 @@ async fn fixture() -> Fixture {
     import(&path, &v1, "interne", Default::default());
     let accounts = Accounts::new(Arc::new(Store::open(&path).expect("store")));
     let op = operator();
-    for (id, name) in [("ems", "Eurométropole"), ("autre", "Autre")] {
-        let org = NewOrganization {
-            id,
-            name,
-            kind: OrgKind::Metropolis,
-            description: None,
-            website: None,
-            logo: None,
-        };
-        accounts.create_org(&op, &org).expect("org");
-    }
+    crate::common::create_orgs(&accounts, &[("ems", "Eurométropole"), ("autre", "Autre")]);
     for d in ["velhop", "interne"] {
         accounts.set_dataset_org(&op, d, "ems").expect("org");
     }
