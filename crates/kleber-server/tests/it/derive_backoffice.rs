@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use kleber_app::accounts::{Accounts, operator};
 use kleber_ingest::ImportOptions;
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
+use kleber_store::{Role, Scope, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -44,17 +44,6 @@ fn write_and_import(dir: &Path, name: &str, id: &str, text: &str) {
     import(dir, &path, id, ImportOptions::default());
 }
 
-fn org<'a>(id: &'a str, name: &'a str) -> NewOrganization<'a> {
-    NewOrganization {
-        id,
-        name,
-        kind: OrgKind::Metropolis,
-        description: None,
-        website: None,
-        logo: None,
-    }
-}
-
 /// `parkings` and `occupation` in `ems`; Ada edits `ems`, Oscar edits `colmar`; Ada's key.
 fn fixture(dir: &Path) -> String {
     let mut p = String::from("id,name,capacity\n");
@@ -69,8 +58,10 @@ fn fixture(dir: &Path) -> String {
     write_and_import(dir, "occupation.csv", "occupation", &o);
     let accounts = Accounts::new(Arc::new(Store::open(dir).unwrap()));
     let op = operator();
-    accounts.create_org(&op, &org("ems", "Eurométropole")).unwrap();
-    accounts.create_org(&op, &org("colmar", "Ville de Colmar")).unwrap();
+    crate::common::create_orgs(
+        &accounts,
+        &[("ems", "Eurométropole"), ("colmar", "Ville de Colmar")],
+    );
     for id in ["parkings", "occupation"] {
         accounts.set_dataset_org(&op, id, "ems").unwrap();
     }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
 use kleber_ingest::ImportOptions;
-use kleber_store::{NewOrganization, OrgKind, Role, Scope, Store};
+use kleber_store::{Role, Scope, Store};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -47,17 +47,6 @@ async fn file_server() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
     (base, seen)
 }
 
-fn org<'a>(id: &'a str, name: &'a str) -> NewOrganization<'a> {
-    NewOrganization {
-        id,
-        name,
-        kind: OrgKind::Metropolis,
-        description: None,
-        website: None,
-        logo: None,
-    }
-}
-
 /// `parkings` (ems) imported by hand with one record; Eve edits ems, Oscar administers
 /// colmar; Eve's API key (read, write).
 fn fixture(dir: &Path) -> String {
@@ -66,8 +55,10 @@ fn fixture(dir: &Path) -> String {
     import(dir, &rows, "parkings", ImportOptions::default());
     let accounts = kleber_app::accounts::Accounts::new(Arc::new(Store::open(dir).unwrap()));
     let op = kleber_app::accounts::operator();
-    accounts.create_org(&op, &org("ems", "Eurométropole")).unwrap();
-    accounts.create_org(&op, &org("colmar", "Ville de Colmar")).unwrap();
+    crate::common::create_orgs(
+        &accounts,
+        &[("ems", "Eurométropole"), ("colmar", "Ville de Colmar")],
+    );
     accounts.set_dataset_org(&op, "parkings", "ems").unwrap();
     for email in [EVE, OSCAR] {
         accounts.create_user(&op, email, None, false, Some(PASSWORD)).unwrap();
