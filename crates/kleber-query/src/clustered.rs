@@ -86,12 +86,23 @@ pub enum Built {
 #[derive(Debug, Default)]
 pub(crate) struct Copies {
     started: Mutex<HashSet<PathBuf>>,
+    /// Versions found with the marker: they never get a copy, so their queries look no
+    /// further (no file system call).
+    without: Mutex<HashSet<PathBuf>>,
 }
 
 impl Copies {
-    /// Whether the version has a copy, or has been found not to want one.
-    pub(crate) fn settled(data_path: &Path) -> bool {
-        path_of(data_path).exists() || marker_of(data_path).exists()
+    /// Whether the version is known to have no copy and never to get one (its marker).
+    pub(crate) fn without_copy(&self, data_path: &Path) -> bool {
+        let mut without = self.without.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if without.contains(data_path) {
+            return true;
+        }
+        let marked = marker_of(data_path).exists();
+        if marked {
+            without.insert(data_path.to_path_buf());
+        }
+        marked
     }
 
     /// Builds the copy of a version on a thread of its own, once per engine (one build at a

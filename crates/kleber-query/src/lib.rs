@@ -561,16 +561,18 @@ impl Engine {
         {
             return Ok(None);
         }
+        if self.copies.without_copy(&dataset.data_path) {
+            return Ok(None);
+        }
         let copy = clustered::path_of(&dataset.data_path);
         if !copy.exists() {
-            if !clustered::Copies::settled(&dataset.data_path) {
-                let stored = dataset.view.as_ref().map_or(&dataset.fields, |v| &v.stored);
-                self.copies.build_in_background(
-                    dataset.data_path.clone(),
-                    stored.clone(),
-                    self.clustered_min_rows,
-                );
-            }
+            // Once per version and engine: `build_in_background` keeps the versions started.
+            let stored = dataset.view.as_ref().map_or(&dataset.fields, |v| &v.stored);
+            self.copies.build_in_background(
+                dataset.data_path.clone(),
+                stored.clone(),
+                self.clustered_min_rows,
+            );
             return Ok(None);
         }
         let df = self
