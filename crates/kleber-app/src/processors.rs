@@ -34,7 +34,6 @@ use kleber_types::{Field, FieldType};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -1092,14 +1091,11 @@ pub(crate) fn run_file(compiled: &Compiled, input: &Path, output: &Path) -> Resu
         .build()
         .map_err(|e| e.to_string())?;
     let fields_json = serde_json::to_string(&compiled.fields).map_err(|e| e.to_string())?;
-    let props = WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(kleber_ingest::DEFAULT_ROW_GROUP_SIZE))
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            kleber_ingest::FIELDS_METADATA_KEY.to_owned(),
-            fields_json,
-        )]))
-        .build();
+    let props = kleber_types::layout::writer_properties(
+        &schema_of(&compiled.fields),
+        kleber_ingest::DEFAULT_ROW_GROUP_SIZE,
+        Some(vec![KeyValue::new(kleber_ingest::FIELDS_METADATA_KEY.to_owned(), fields_json)]),
+    );
     let out = std::fs::File::create(output).map_err(|e| e.to_string())?;
     let mut writer = ArrowWriter::try_new(out, schema_of(&compiled.fields), Some(props))
         .map_err(|e| e.to_string())?;

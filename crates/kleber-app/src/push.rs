@@ -437,7 +437,6 @@ fn conform(
 /// then the pushed rows (the last of each id).
 fn publish_parts(store: &Store, dataset: &str, parts: &[Part]) -> Result<i64, Error> {
     use parquet::arrow::ArrowWriter;
-    use parquet::file::properties::WriterProperties;
     let mut pending = store.begin_version(dataset)?;
     pending.set_access(None, None, Actor::System);
     let record =
@@ -488,10 +487,11 @@ fn publish_parts(store: &Store, dataset: &str, parts: &[Part]) -> Result<i64, Er
     }
     let data = pending.data_path();
     let file = std::fs::File::create(&data).map_err(Error::internal)?;
-    let props = WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_key_value_metadata(Some(metadata))
-        .build();
+    let props = kleber_types::layout::writer_properties(
+        &schema,
+        kleber_ingest::DEFAULT_ROW_GROUP_SIZE,
+        Some(metadata),
+    );
     let mut writer =
         ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(Error::internal)?;
     let mut rows = 0u64;

@@ -1084,7 +1084,6 @@ fn concat_parquet(first: &Path, more: &[PathBuf], out: &Path) -> Result<(), Erro
     use arrow::array::{RecordBatch, new_null_array};
     use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use parquet::file::properties::WriterProperties;
     let open = |p: &Path| -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, Error> {
         let file = std::fs::File::open(p).map_err(Error::internal)?;
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(Error::internal)
@@ -1092,11 +1091,11 @@ fn concat_parquet(first: &Path, more: &[PathBuf], out: &Path) -> Result<(), Erro
     let head = open(first)?;
     let metadata = head.metadata().file_metadata().key_value_metadata().cloned();
     let schema = head.schema().clone();
-    let props = WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(kleber_ingest::DEFAULT_ROW_GROUP_SIZE))
-        .set_key_value_metadata(metadata)
-        .build();
+    let props = kleber_types::layout::writer_properties(
+        &schema,
+        kleber_ingest::DEFAULT_ROW_GROUP_SIZE,
+        metadata,
+    );
     let file = std::fs::File::create(out).map_err(Error::internal)?;
     let mut writer =
         ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(Error::internal)?;

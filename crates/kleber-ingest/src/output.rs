@@ -14,9 +14,7 @@ use arrow::record_batch::RecordBatch;
 use kleber_types::field::geo_point_fields;
 use kleber_types::{Field, FieldType};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::geo::{point_json, validate_geometry};
 use crate::infer::{Plan, Source, is_null_value};
@@ -28,9 +26,6 @@ use crate::{Error, FIELDS_METADATA_KEY, RowIssue};
 
 /// Rows per Arrow batch handed to the Parquet writer.
 pub(crate) const BATCH_ROWS: usize = 8192;
-
-/// Most rows in one Parquet data page (the writer's default is 20,000).
-pub(crate) const DATA_PAGE_ROWS: usize = 8192;
 
 /// A value converted to its column's type, before it is appended.
 #[derive(Debug, Clone, PartialEq)]
@@ -488,18 +483,12 @@ impl Output {
             path: target.to_path_buf(),
             message: format!("cannot serialise the field list: {e}"),
         })?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(row_group_size))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            // Small data pages: with the page index (written with page statistics), a query
-            // whose filter keeps few rows decodes only the pages holding them.
-            .set_data_page_row_count_limit(DATA_PAGE_ROWS)
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                FIELDS_METADATA_KEY.to_owned(),
-                fields_json,
-            )]))
-            .build();
+        // The stored layout (small pages with the page index, bounded dictionaries).
+        let props = kleber_types::layout::writer_properties(
+            &schema,
+            row_group_size,
+            Some(vec![KeyValue::new(FIELDS_METADATA_KEY.to_owned(), fields_json)]),
+        );
         let file_name = target
             .file_name()
             .map_or_else(|| "output.parquet".to_owned(), |n| n.to_string_lossy().into_owned());

@@ -36,9 +36,7 @@ use datafusion::functions_aggregate::expr_fn::approx_distinct;
 use datafusion::logical_expr::{Expr, SortExpr};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::metadata::KeyValue;
-use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use kleber_types::{Field, FieldType};
@@ -55,8 +53,6 @@ pub(crate) const KEYS_METADATA: &str = "kleber.clustered_by";
 pub(crate) const MIN_RUN_ROWS: u64 = 4096;
 /// At most this many keys.
 pub(crate) const MAX_KEYS: usize = 3;
-/// Rows per data page of the copy (as the version's file: `kleber-ingest`'s writer).
-const DATA_PAGE_ROWS: usize = 8192;
 /// Memory the sort may hold before it spills sorted runs to disk.
 const SORT_MEMORY_BYTES: usize = 96 << 20;
 
@@ -243,14 +239,8 @@ async fn build_async(data_path: &Path, fields: &[Field], min_rows: u64) -> Resul
         .map(|i| usize::try_from(metadata.row_group(i).num_rows()).unwrap_or(0))
         .max()
         .unwrap_or(1 << 20)
-        .max(DATA_PAGE_ROWS);
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(row_group_rows))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_data_page_row_count_limit(DATA_PAGE_ROWS)
-        .set_key_value_metadata(Some(kv))
-        .build();
+        .max(kleber_types::layout::DATA_PAGE_ROWS);
+    let props = kleber_types::layout::writer_properties(&file_schema, row_group_rows, Some(kv));
     let target = path_of(data_path);
     let tmp = data_path.with_file_name(format!(".{FILE_NAME}.{}.partial", std::process::id()));
     let written = async {

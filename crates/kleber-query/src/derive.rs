@@ -40,8 +40,6 @@ use datafusion::logical_expr::{
     ColumnarValue, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::sqlparser::ast::{
     Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query, Select,
@@ -792,10 +790,7 @@ impl Engine {
             let file = std::fs::File::create(&out).map_err(|e| {
                 crate::Error::Storage(format!("cannot create {}: {e}", out.display()))
             })?;
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(Some(128 * 1024))
-                .build();
+            let props = kleber_types::layout::writer_properties(&target, 128 * 1024, None);
             let mut writer = ArrowWriter::try_new(file, Arc::clone(&target), Some(props))
                 .map_err(|e| crate::Error::Storage(e.to_string()))?;
             let mut rows = 0u64;

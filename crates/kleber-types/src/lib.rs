@@ -13,6 +13,7 @@
 pub mod calendar;
 pub mod error_code;
 pub mod field;
+pub mod layout;
 pub mod names;
 
 pub use error_code::{ErrorCode, HasErrorCode};
