@@ -91,3 +91,38 @@ fn data_pages_are_small_and_indexed() {
         assert_eq!(sizes.iter().sum::<i64>(), rows as i64);
     }
 }
+
+/// A fixed-width column whose values barely repeat keeps a dictionary of at most 128 KiB (the
+/// writer then falls back to plain pages), so reading one record never decompresses a
+/// megabyte of dictionary; a repeated text column stays dictionary-encoded
+/// (`kleber_types::layout`).
+#[test]
+fn dictionaries_of_nearly_unique_numbers_stay_small() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let rows = 100_000_usize;
+    let mut csv = b"id;commune;montant\n".to_vec();
+    for n in 0..rows {
+        csv.extend_from_slice(format!("{n};c{};{}.25\n", n % 7, n * 7919 % 1_000_003).as_bytes());
+    }
+    let (_d, p) = temp_file("t.csv", &csv);
+    let i = import(&p, &ImportOptions::default());
+    assert_eq!(i.rows(), rows);
+    let file = std::fs::File::open(i.dir.path().join("out.parquet")).expect("output");
+    let reader = SerializedFileReader::new(file).expect("parquet");
+    let group = reader.metadata().row_group(0);
+    for column in group.columns() {
+        let name = column.column_path().string();
+        let dictionary = column.dictionary_page_offset().expect("a dictionary page");
+        let dictionary_bytes = column.data_page_offset() - dictionary;
+        match name.as_str() {
+            // The page as stored (header and Snappy framing included); without the bound,
+            // the 100,000 distinct ids made a dictionary of 800,000 bytes.
+            "id" | "montant" => {
+                assert!(dictionary_bytes <= 140 << 10, "{name}: {dictionary_bytes} bytes");
+            }
+            "commune" => assert!(dictionary_bytes < 1024, "{name}: {dictionary_bytes} bytes"),
+            other => panic!("unexpected column {other}"),
+        }
+    }
+}
