@@ -201,7 +201,7 @@ use kleber_types::{Field, FieldType};
 pub const FIELDS_METADATA_KEY: &str = "kleber.fields";
 
 /// Default number of rows per Parquet row group.
-pub const DEFAULT_ROW_GROUP_SIZE: usize = 131_072;
+pub const DEFAULT_ROW_GROUP_SIZE: usize = kleber_types::layout::ROW_GROUP_ROWS;
 
 /// Options of an import; `ImportOptions::default()` detects everything.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -790,7 +790,11 @@ impl Engine {
             let file = std::fs::File::create(&out).map_err(|e| {
                 crate::Error::Storage(format!("cannot create {}: {e}", out.display()))
             })?;
-            let props = kleber_types::layout::writer_properties(&target, 128 * 1024, None);
+            let props = kleber_types::layout::writer_properties(
+                &target,
+                kleber_types::layout::ROW_GROUP_ROWS,
+                None,
+            );
             let mut writer = ArrowWriter::try_new(file, Arc::clone(&target), Some(props))
                 .map_err(|e| crate::Error::Storage(e.to_string()))?;
             let mut rows = 0u64;

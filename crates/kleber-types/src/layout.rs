@@ -21,6 +21,9 @@ use parquet::basic::{Compression, Type as PhysicalType};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+/// Rows in one row group unless a writer says otherwise (the importer's default).
+pub const ROW_GROUP_ROWS: usize = 131_072;
+
 /// Most rows in one Parquet data page (the writer's default is 20,000).
 pub const DATA_PAGE_ROWS: usize = 8192;
 
