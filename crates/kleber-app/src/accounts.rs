@@ -145,10 +145,6 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], AccountError> {
     Ok(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -335,8 +331,8 @@ impl Accounts {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ),
         };
-        let id = hex(&random_bytes::<6>()?);
-        let secret = hex(&random_bytes::<32>()?);
+        let id = hex::encode(random_bytes::<6>()?);
+        let secret = hex::encode(random_bytes::<32>()?);
         let hash = sha256(secret.as_bytes());
         let new = NewApiKey {
             id: &id,

@@ -486,8 +486,9 @@ impl App {
         query: &RecordsQuery,
     ) -> Result<(PlannedQuery, Vec<OutputColumn>, RecordEncoder), Error> {
         let ranker = Ranker::new_for(target);
-        let planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
-        let columns = planned.columns.clone();
+        let mut planned = self.plan(ctx, target, query, ranker.as_ref()).await?;
+        // Running the plan needs its columns no more: they go with the page.
+        let columns = std::mem::take(&mut planned.columns);
         let encoder = encoder_for(&columns, ctx.tz);
         Ok((planned, columns, encoder))
     }

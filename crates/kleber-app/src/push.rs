@@ -108,10 +108,6 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The id and secret of a well-formed push key.
 fn split_key(key: &str) -> Option<(&str, &str)> {
     let rest = key.strip_prefix("push_")?;
@@ -124,8 +120,8 @@ fn split_key(key: &str) -> Option<(&str, &str)> {
 pub fn create_key(store: &Store, actor: &Actor, dataset: &str) -> Result<String, Error> {
     let mut random = [0u8; 38];
     getrandom::fill(&mut random).map_err(Error::internal)?;
-    let id = hex(&random[..6]);
-    let secret = hex(&random[6..]);
+    let id = hex::encode(&random[..6]);
+    let secret = hex::encode(&random[6..]);
     store.catalog().create_push_key(actor, dataset, &id, &sha256(secret.as_bytes()))?;
     Ok(format!("push_{id}_{secret}"))
 }
@@ -667,7 +663,7 @@ impl App {
             let root = store.root().join("tmp").join("push");
             let mut random = [0u8; 12];
             getrandom::fill(&mut random).map_err(Error::internal)?;
-            let dir = root.join(hex(&random));
+            let dir = root.join(hex::encode(random));
             std::fs::create_dir_all(&dir).map_err(Error::internal)?;
             let read = read_push(&dir, &record.version.fields, &records);
             if !matches!(read, Ok((Some(_), _, _))) {

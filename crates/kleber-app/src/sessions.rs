@@ -72,7 +72,7 @@ pub struct Session {
 impl Session {
     /// The token forms of this session carry.
     pub fn csrf_token(&self) -> String {
-        hex(&self.csrf_secret)
+        hex::encode(&self.csrf_secret)
     }
 
     /// Whether `presented` is this session's CSRF token.
@@ -156,10 +156,6 @@ impl Throttle {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -181,7 +177,7 @@ pub fn is_token(token: &str) -> bool {
 
 /// A new random token of the session shape (for the sign-in form's CSRF cookie).
 pub fn new_token() -> Result<String, Error> {
-    Ok(hex(&random_32().map_err(Error::internal)?))
+    Ok(hex::encode(random_32().map_err(Error::internal)?))
 }
 
 /// Whether two tokens are equal, compared by digest (the time taken tells nothing about
@@ -219,7 +215,7 @@ impl Accounts {
             }
         };
         self.throttle().clear(&account_key);
-        let token = hex(&random_32()?);
+        let token = hex::encode(random_32()?);
         let csrf_secret = random_32()?;
         let digest = sha256(token.as_bytes());
         self.store().catalog().create_session(user.id, &digest, &csrf_secret, SESSION_TTL_SECS)?;
@@ -250,7 +246,7 @@ impl Accounts {
             email: grant.user.email,
             name: grant.user.name,
             expires_at: grant.expires_at,
-            actor: Actor::User { user_id: grant.user.id, session: hex(&digest[..4]) },
+            actor: Actor::User { user_id: grant.user.id, session: hex::encode(&digest[..4]) },
             csrf_secret: grant.csrf_secret,
         }))
     }
@@ -287,7 +283,7 @@ impl Accounts {
         org: &str,
         role: kleber_store::Role,
     ) -> Result<Invitation, AccountError> {
-        let token = hex(&random_32()?);
+        let token = hex::encode(random_32()?);
         let digest = sha256(token.as_bytes());
         let expires_at = self.store().account_change(|c| {
             c.create_invitation(actor, email, org, role, &digest, INVITATION_TTL_SECS)

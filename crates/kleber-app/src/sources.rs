@@ -312,7 +312,7 @@ impl Remembered {
         for url in urls {
             hasher.update(self.files.get(url)?.as_bytes());
         }
-        Some(hex(&hasher.finalize()))
+        Some(hex::encode(hasher.finalize()))
     }
 }
 
@@ -599,10 +599,6 @@ pub(crate) fn open_sealed(
             ))
         })?;
     serde_json::from_slice(&plain).map_err(Error::internal)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn config_of(record: &SourceRecord) -> Result<SourceConfig, Error> {
@@ -925,7 +921,7 @@ impl App {
                 }
                 Ok(Fetched::Body { sha256, validators: v, .. }) => {
                     validators.urls.insert(url.clone(), v);
-                    validators.files.insert(url.clone(), hex(&sha256));
+                    validators.files.insert(url.clone(), hex::encode(sha256));
                     files.push(Some(dest));
                 }
                 Err(e) => return Err(Error::UnreadableFile(e.to_string())),
@@ -947,7 +943,7 @@ impl App {
             match fetch(&client, url, &headers, None, &limits, &dest).await {
                 Ok(Fetched::Body { sha256, validators: v, .. }) => {
                     validators.urls.insert(url.clone(), v);
-                    validators.files.insert(url.clone(), hex(&sha256));
+                    validators.files.insert(url.clone(), hex::encode(sha256));
                     files[i] = Some(dest);
                 }
                 Ok(Fetched::NotModified) => {

@@ -27,6 +27,12 @@ pub fn is_volatile(expr: &Expr) -> bool {
 /// (`where`, `select`, `group_by`, `order_by`) or a v1 query (`q`, `q.<anything>`, `qv1`)
 /// using `#now(…)`. Text that does not parse is not volatile: its answer is an error.
 pub fn param_is_volatile(name: &str, value: &str) -> bool {
+    // A call is written with the function's name: text without either name calls neither,
+    // and most queries are answered without being parsed here once more.
+    let lower = value.to_ascii_lowercase();
+    if !VOLATILE_FUNCTIONS.iter().any(|f| lower.contains(f)) {
+        return false;
+    }
     match name {
         "where" => parse_where(value).is_ok_and(|e| is_volatile(&e)),
         "select" => parse_select(value).is_ok_and(|items| {

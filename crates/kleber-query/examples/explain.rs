@@ -46,10 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..3 {
         let planned = engine.plan(&dataset, &query).await?;
         let started = std::time::Instant::now();
-        let batches = match planned.all_groups.clone() {
-            Some(all) => all.collect().await?,
-            None => planned.page.clone().collect().await?,
-        };
+        let batches = planned.groups_or_page().collect().await?;
         println!(
             "page: {} rows in {:?}",
             batches.iter().map(|b| b.num_rows()).sum::<usize>(),
@@ -57,8 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let planned = engine.plan(&dataset, &query).await?;
-    let explained =
-        planned.all_groups.unwrap_or(planned.page).explain(false, true)?.collect().await?;
+    let explained = planned.groups_or_page().explain(false, true)?.collect().await?;
     for batch in &explained {
         for row in 0..batch.num_rows() {
             for col in batch.columns() {

@@ -159,14 +159,6 @@ fn merge(old: &Digests, new: &Digests) -> ChangeList {
     list
 }
 
-fn hex(id: &[u8; 20]) -> String {
-    use std::fmt::Write as _;
-    id.iter().fold(String::with_capacity(40), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 /// One side of the join, kept to the records whose id is in `ids`: id, digest of the shared
 /// fields, and every field.
 fn side(
@@ -377,7 +369,7 @@ impl Engine {
             }
             None => &list.ids,
         };
-        let wanted: Vec<String> = ids.iter().map(hex).collect();
+        let wanted: Vec<String> = ids.iter().map(hex::encode).collect();
         let shared = shared_fields(&from.fields, &to.fields);
         let old_rows = self.rows_scan(from, &old_digests, ids).await?;
         let new_rows = self.rows_scan(to, &new_digests, ids).await?;
@@ -410,7 +402,7 @@ impl Engine {
         };
         Ok(PlannedQuery {
             page,
-            total: frame,
+            total: frame.logical_plan().clone(),
             all_groups: None,
             unwindowed: None,
             small: None,

@@ -263,7 +263,7 @@ fn slice_batches(
 
 /// Stack of the engine's threads: DataFusion's planner and optimizer recurse over
 /// expressions, and the caps of [`limits`] keep that recursion well within this.
-const CPU_STACK_BYTES: usize = 16 << 20;
+pub const CPU_STACK_BYTES: usize = 16 << 20;
 
 /// Aborts a task on the engine's runtime when dropped: a request whose client went away, or
 /// that ran out of time, stops its query.
@@ -410,6 +410,13 @@ impl Engine {
         }
     }
 
+    /// `result` of work run on the caller's thread (a small in-memory table, [`small`]),
+    /// unless `deadline` passed meanwhile: such work is not cancelled halfway, but its time
+    /// counts against the same limit as any query's.
+    fn in_time<T>(&self, deadline: Instant, result: Result<T>) -> Result<T> {
+        if Instant::now() >= deadline { Err(self.too_slow()) } else { result }
+    }
+
     /// Runs `work` on the engine's runtime, cancelled at `deadline`, when its turn comes
     /// (`gate`).
     async fn on_cpu<T: Send + 'static>(
@@ -460,7 +467,8 @@ impl Engine {
         dataset: &DatasetRef,
         query: &RecordsQuery,
     ) -> Result<(DataFrame, Option<std::sync::Arc<text_index::TextIndex>>)> {
-        if !text_index::wanted(&query.r#where) {
+        // Parsing recurses as deep as the clauses nest: on a stack with room for it.
+        if !small::on_deep_stack(|| text_index::wanted(&query.r#where)) {
             return Ok((self.scan(dataset).await?, None));
         }
         let key = (dataset.uid.clone(), dataset.version);
@@ -618,24 +626,32 @@ impl Engine {
             (None, None) => self.clustered_scan(dataset).await?,
             _ => None,
         };
-        let (fields, query) = (dataset.fields.clone(), query.clone());
-        let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
-        let work = async move {
-            let Some(index) = index else {
-                let planned = plan::plan(table, &fields, &query, None)?;
-                return Ok(match copy.map(|copy| plan::plan(copy, &fields, &query, None)) {
-                    Some(Ok(sorted)) => clustered::answer_from(planned, sorted, &query),
-                    _ => planned,
-                });
+        // Planning over a table of a few thousand rows in memory reads nothing: it runs here,
+        // without the hop to the engine's runtime and back (nor the copies that hop needs).
+        let inline = small.as_ref().is_some_and(small::SmallTable::runs_inline);
+        let mut planned = if inline && index.is_none() && copy.is_none() {
+            let planned = small::on_deep_stack(|| plan::plan(table, &dataset.fields, query, None));
+            self.in_time(deadline, planned)?
+        } else {
+            let (fields, query) = (dataset.fields.clone(), query.clone());
+            let (viewed, ctx) = (dataset.clone(), self.ctx.clone());
+            let work = async move {
+                let Some(index) = index else {
+                    let planned = plan::plan(table, &fields, &query, None)?;
+                    return Ok(match copy.map(|copy| plan::plan(copy, &fields, &query, None)) {
+                        Some(Ok(sorted)) => clustered::answer_from(planned, sorted, &query),
+                        _ => planned,
+                    });
+                };
+                let Some((narrowed, short)) = narrow(&ctx, &table, &viewed, &query, &index)? else {
+                    return plan::plan(apply_view(table, &viewed)?, &fields, &query, None);
+                };
+                // A mistake elsewhere in the query is reported as written, not as rewritten.
+                plan::plan(narrowed, &fields, &short, None)
+                    .or_else(|_| plan::plan(apply_view(table, &viewed)?, &fields, &query, None))
             };
-            let Some((narrowed, short)) = narrow(&ctx, &table, &viewed, &query, &index)? else {
-                return plan::plan(apply_view(table, &viewed)?, &fields, &query, None);
-            };
-            // A mistake elsewhere in the query is reported as written, not as rewritten.
-            plan::plan(narrowed, &fields, &short, None)
-                .or_else(|_| plan::plan(apply_view(table, &viewed)?, &fields, &query, None))
+            self.run_on_cpu(deadline, false, work).await?
         };
-        let mut planned = self.run_on_cpu(deadline, false, work).await?;
         planned.deadline = Some(deadline);
         if in_memory {
             planned.small = small;
@@ -743,14 +759,21 @@ impl Engine {
     /// the columns it needs.
     pub async fn page(&self, planned: PlannedQuery) -> Result<(u64, Vec<RecordBatch>)> {
         let deadline = planned.deadline.unwrap_or_else(|| self.deadline());
+        // A page of a few thousand rows in memory takes microseconds: it runs here, without
+        // the two thread switches of the engine's runtime, when the small-table path can run
+        // its plan.
+        let inline = planned.small.as_ref().is_some_and(small::SmallTable::runs_inline);
+        if inline && let Some(answer) = small::on_deep_stack(|| self.small_page(&planned)) {
+            return self.in_time(deadline, Ok(answer));
+        }
         let state = self.ctx.state_ref();
         let answers = std::sync::Arc::clone(&self.small_answers);
         let gated = planned.small.is_none();
         self.run_on_cpu(deadline, gated, async move {
             // A small in-memory dataset's rows, without DataFusion's planner when the plan
-            // allows.
-            if let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) {
-                let answer = small::run(all.logical_plan(), &state.read(), small);
+            // allows (unless that was tried already).
+            if let (Some(all), Some(small), false) = (&planned.unwindowed, &planned.small, inline) {
+                let answer = small::run(all, &state.read(), small);
                 // A plan this path cannot run after all falls back to DataFusion, which
                 // answers it or names the error.
                 if let Some(Ok(rows)) = answer {
@@ -760,17 +783,30 @@ impl Engine {
                 }
             }
             // Groups, or every row of a small in-memory dataset: one plan, sliced.
+            let (session, page) = planned.page.into_parts();
             if let Some(all) = planned.all_groups.or(planned.unwindowed) {
-                let rows = all.collect().await?;
+                let rows = DataFrame::new(session, all).collect().await?;
                 let total: usize = rows.iter().map(RecordBatch::num_rows).sum();
                 return Ok((total as u64, slice_batches(&rows, planned.window)));
             }
-            let count = planned.total.count();
-            let rows = planned.page.collect();
+            let count = DataFrame::new(session.clone(), planned.total).count();
+            let rows = DataFrame::new(session, page).collect();
             let (count, rows) = futures::try_join!(count, rows)?;
             Ok((count as u64, rows))
         })
         .await
+    }
+
+    /// The page of `planned` from the small-table path ([`small`]), on the caller's thread;
+    /// `None` when that path cannot run its plan (DataFusion then runs it, and answers it or
+    /// names the error).
+    fn small_page(&self, planned: &PlannedQuery) -> Option<(u64, Vec<RecordBatch>)> {
+        let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) else { return None };
+        let state = self.ctx.state_ref();
+        let Ok(rows) = small::run(all, &state.read(), small)? else { return None };
+        self.small_answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let total = rows.num_rows() as u64;
+        Some((total, slice_batches(&[rows], planned.window)))
     }
 
     /// Runs a planned query and returns only the page.

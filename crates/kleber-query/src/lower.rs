@@ -321,12 +321,16 @@ impl Scope<'_> {
         Ok(match l {
             Literal::Null => lit(ScalarValue::Null),
             Literal::Bool(b) => lit(*b),
+            // Typed as what it is compared with, as DataFusion's coercion would cast it: a
+            // plan run without the optimiser (`small.rs`) then has no cast to run per query.
+            Literal::Integer(i) if context == Some(&DataType::Float64) => lit(*i as f64),
             Literal::Integer(i) => lit(*i),
             Literal::Decimal(d) => lit(*d),
             Literal::String(s) => match context {
                 Some(DataType::Date32) | Some(DataType::Timestamp(_, _)) => {
                     self.date_literal(s, span, context)?
                 }
+                Some(DataType::Utf8View) => lit(ScalarValue::Utf8View(Some(s.clone()))),
                 _ => lit(s.as_str()),
             },
             Literal::Date(s) => self.date_literal(s, span, context)?,

@@ -13,7 +13,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::utils::find_aggregate_exprs;
-use datafusion::logical_expr::{Expr, ExprSchemable, SortExpr};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, SortExpr};
 use kleber_odsql::SelectItem;
 use kleber_types::{Field, FieldType};
 
@@ -97,15 +97,17 @@ pub struct OutputColumn {
 pub struct PlannedQuery {
     /// The result rows (limit and offset applied).
     pub page: DataFrame,
-    /// Rows (or groups) matching, before limit and offset.
-    pub total: DataFrame,
+    /// Rows (or groups) matching, before limit and offset. This plan and the next two are
+    /// run in `page`'s session: a `DataFrame` each would copy the session (hundreds of
+    /// function names) for every query, and most queries run only one of them.
+    pub(crate) total: LogicalPlan,
     /// With aggregation, every group sorted and projected, before limit and offset: the page
     /// is sliced from it so that groups are computed once for the page and the count.
-    pub all_groups: Option<DataFrame>,
+    pub(crate) all_groups: Option<LogicalPlan>,
     /// Without aggregation, every row sorted and projected, before limit and offset; kept by
     /// the engine only when the dataset is held in memory (small), where collecting them once
     /// and slicing the page costs less than running the count and the page as two plans.
-    pub(crate) unwindowed: Option<DataFrame>,
+    pub(crate) unwindowed: Option<LogicalPlan>,
     /// The in-memory version `unwindowed` reads, run by [`crate::small`] without DataFusion's
     /// planner when its plan allows.
     pub(crate) small: Option<crate::small::SmallTable>,
@@ -460,27 +462,36 @@ pub(crate) fn plan(
                 .map(|(g, name)| sort_expr(key_order(g, name), false))
                 .collect();
         }
+        let total = agg.logical_plan().clone();
         let sorted = if sort.is_empty() {
-            agg.clone()
+            agg
         } else {
-            agg.clone().sort(sort).map_err(planning(Clause::OrderBy))?
+            agg.sort(sort).map_err(planning(Clause::OrderBy))?
         };
-        (agg, sorted, select)
+        (total, sorted, select)
     } else {
         let sort: Vec<SortExpr> = order.into_iter().map(|(e, desc)| sort_expr(e, desc)).collect();
-        let sorted = if sort.is_empty() {
-            df.clone()
-        } else {
-            df.clone().sort(sort).map_err(planning(Clause::OrderBy))?
-        };
-        (df, sorted, select_exprs)
+        let total = df.logical_plan().clone();
+        let sorted =
+            if sort.is_empty() { df } else { df.sort(sort).map_err(planning(Clause::OrderBy))? };
+        (total, sorted, select_exprs)
     };
 
-    let projection: Vec<Expr> =
-        final_select.into_iter().zip(&outputs).map(|(e, o)| e.alias(o.key.clone())).collect();
-    let mut page = sorted.select(projection).map_err(planning(Clause::Select))?;
-    let all_groups = aggregated.then(|| page.clone());
-    let unwindowed = (!aggregated).then(|| page.clone());
+    // Every column of the input, in its order and under its name (a page of whole records),
+    // needs no projection.
+    let identity = final_select.len() == sorted.schema().fields().len()
+        && final_select.iter().zip(&outputs).zip(sorted.schema().fields()).all(
+            |((e, o), f)| matches!(e, Expr::Column(c) if c.name == o.key && f.name() == &o.key),
+        );
+    let mut page = if identity {
+        sorted
+    } else {
+        let projection: Vec<Expr> =
+            final_select.into_iter().zip(&outputs).map(|(e, o)| e.alias(o.key.clone())).collect();
+        sorted.select(projection).map_err(planning(Clause::Select))?
+    };
+    let all_groups = aggregated.then(|| page.logical_plan().clone());
+    let unwindowed = (!aggregated).then(|| page.logical_plan().clone());
     if query.offset > 0 || query.limit.is_some() {
         page = page.limit(query.offset, query.limit).map_err(planning(Clause::Select))?;
     }
@@ -510,6 +521,17 @@ pub(crate) fn plan(
         aggregated,
         deadline: None,
     })
+}
+
+impl PlannedQuery {
+    /// What the page is sliced from: every group with aggregation, else the page itself (for
+    /// tools that explain or time a query).
+    pub fn groups_or_page(&self) -> DataFrame {
+        match &self.all_groups {
+            Some(groups) => DataFrame::new(self.page.clone().into_parts().0, groups.clone()),
+            None => self.page.clone(),
+        }
+    }
 }
 
 /// The dataset field a group key is, when it is a plain field.

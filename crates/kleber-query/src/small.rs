@@ -35,6 +35,30 @@ pub(crate) struct SmallTable {
     pub(crate) rows: RecordBatch,
 }
 
+/// Tables of at most this many rows are planned and queried on the caller's thread: a query
+/// over them costs tens of microseconds, less than handing it to the engine's runtime.
+const INLINE_ROWS: usize = 10_000;
+
+/// The stack that planning or running a query on the caller's thread may need: planning
+/// recurses over expressions as tall as the ODSQL parser allows ([`kleber_odsql::MAX_HEIGHT`]),
+/// for which the engine's own threads have [`crate::CPU_STACK_BYTES`].
+const INLINE_STACK_BYTES: usize = 8 << 20;
+
+impl SmallTable {
+    /// Whether queries over this table run on the caller's thread ([`INLINE_ROWS`]).
+    pub(crate) fn runs_inline(&self) -> bool {
+        self.rows.num_rows() <= INLINE_ROWS
+    }
+}
+
+/// Runs `work` on the caller's thread when it has [`INLINE_STACK_BYTES`] of stack left (the
+/// server's runtime threads have [`crate::CPU_STACK_BYTES`]), else on a fresh stack of that
+/// size (a caller on a default 2 MiB thread, such as a test's), so a tall expression never
+/// overflows it.
+pub(crate) fn on_deep_stack<R>(work: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(INLINE_STACK_BYTES, crate::CPU_STACK_BYTES, work)
+}
+
 /// Runs `plan` over `table` without DataFusion's planner, or `None` when the plan has a node
 /// (or reads a table) that this module does not run.
 pub(crate) fn run(
@@ -69,14 +93,60 @@ fn supported(plan: &LogicalPlan, table: &SmallTable) -> bool {
     }
 }
 
+/// The values of `expr` over `batch`, whose columns are `schema`'s.
 fn physical(
     state: &SessionState,
     expr: &Expr,
     schema: &DFSchema,
     batch: &RecordBatch,
 ) -> Result<ArrayRef> {
+    // A column, renamed or not, is the batch's own array: nothing to make physical.
+    let mut bare = expr;
+    while let Expr::Alias(alias) = bare {
+        bare = &alias.expr;
+    }
+    if let Expr::Column(c) = bare
+        && let Ok(i) = schema.index_of_column(c)
+    {
+        return Ok(Arc::clone(batch.column(i)));
+    }
     let expr = state.create_physical_expr(expr.clone(), schema)?;
     Ok(expr.evaluate(batch)?.into_array(batch.num_rows())?)
+}
+
+/// The values of the condition `predicate` over `batch` (whose columns are `schema`'s),
+/// computed over only the columns it reads: DataFusion evaluates the right side of an `AND`
+/// over the rows the left side keeps, copying them first, and every other column would be
+/// copied too.
+fn condition(
+    state: &SessionState,
+    predicate: &Expr,
+    schema: &DFSchema,
+    batch: &RecordBatch,
+) -> Result<ArrayRef> {
+    let mut read: Vec<usize> = predicate
+        .column_refs()
+        .into_iter()
+        .filter_map(|c| schema.index_of_column(c).ok())
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    if read.len() == schema.fields().len() {
+        return physical(state, predicate, schema, batch);
+    }
+    let fields = read
+        .iter()
+        .map(|&i| {
+            let (qualifier, field) = schema.qualified_field(i);
+            (qualifier.cloned(), Arc::clone(field))
+        })
+        .collect();
+    let narrow = DFSchema::new_with_metadata(fields, schema.metadata().clone())?;
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    let columns = read.iter().map(|&i| Arc::clone(batch.column(i))).collect();
+    let arrow = Arc::new(narrow.as_arrow().clone());
+    let narrowed = RecordBatch::try_new_with_options(arrow, columns, &options)?;
+    physical(state, predicate, &narrow, &narrowed)
 }
 
 fn execute(plan: &LogicalPlan, state: &SessionState, table: &SmallTable) -> Result<RecordBatch> {
@@ -93,7 +163,7 @@ fn execute(plan: &LogicalPlan, state: &SessionState, table: &SmallTable) -> Resu
         }
         LogicalPlan::Filter(f) => {
             let input = execute(&f.input, state, table)?;
-            let mask = physical(state, &f.predicate, f.input.schema(), &input)?;
+            let mask = condition(state, &f.predicate, f.input.schema(), &input)?;
             let Some(mask) = mask.as_boolean_opt() else {
                 return Err(crate::Error::Internal("a filter is not a condition".to_owned()));
             };

@@ -629,7 +629,12 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     if expired > 0 {
         tracing::info!(expired, "removed expired uploads");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Queries over small in-memory datasets are planned on these threads: the engine's stack
+    // (kleber_query::CPU_STACK_BYTES) lets them skip growing one.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(kleber_query::CPU_STACK_BYTES)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let ctx = RequestContext::operator();
         if args.demo {

@@ -122,3 +122,25 @@ async fn one_record_is_found_across_row_groups_and_pages() {
         assert_eq!(found, vec![format!("Station {row}")], "row {row}");
     }
 }
+
+/// A small in-memory version is queried on the caller's thread. The tallest condition the
+/// parser accepts, over one, is planned and run there on a stack grown for it: a caller on a
+/// 2 MiB thread (a test's, an embedding program's) does not overflow its own.
+#[test]
+fn the_tallest_condition_runs_on_a_small_callers_thread() {
+    let tall = (0..kleber_odsql::MAX_HEIGHT - 16)
+        .map(|i| format!("valeur = {}", i % 100))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let caller = std::thread::Builder::new().stack_size(2 << 20).spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let ds = dataset(1_000);
+            let counted = ds.count(&tall).await;
+            (counted, ds.engine.small_answers())
+        })
+    });
+    let (counted, small_answers) = caller.unwrap().join().expect("no overflow");
+    assert_eq!(counted.unwrap(), 1_000);
+    assert_eq!(small_answers, 1, "answered by the small-table path");
+}

@@ -42,10 +42,6 @@ pub const PRIVATE: &str = "private, max-age=60, must-revalidate";
 /// `Cache-Control` of a response that changes with time (`now()`, `random()`).
 pub const VOLATILE: &str = "no-cache";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The weak entity tag of the response to `path?query` when what it reads is at `stamp`.
 /// The server's version is part of it: a new release may render the same data differently.
 pub fn entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
@@ -55,7 +51,7 @@ pub fn entity_tag(stamp: &str, path: &str, query: Option<&str>) -> String {
         hash.update(part.as_bytes());
         hash.update([0xff]);
     }
-    format!("W/\"{}\"", &hex(&hash.finalize())[..32])
+    format!("W/\"{}\"", &hex::encode(hash.finalize())[..32])
 }
 
 /// The strong entity tag of the answer to `path?query` over a fixed version at `stamp`: the

@@ -121,7 +121,22 @@ pub fn request_base(configured: Option<&PublicUrl>, parts: &Parts) -> Option<Pub
         Some(authority) => Some(authority.as_str()),
         None => parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()),
     };
-    PublicUrl::from_host(host?)
+    let host = host?;
+    // Nearly every request of a thread names the same host: its last answer is kept.
+    LAST_HOST.with_borrow_mut(|last| match last {
+        Some((seen, base)) if seen == host => base.clone(),
+        _ => {
+            let base = PublicUrl::from_host(host);
+            *last = Some((host.to_owned(), base.clone()));
+            base
+        }
+    })
+}
+
+thread_local! {
+    /// The last `Host` this thread checked ([`PublicUrl::from_host`]) and its answer.
+    static LAST_HOST: std::cell::RefCell<Option<(String, Option<PublicUrl>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Resolves the request's base and hands it on as a [`PublicUrl`] extension; without a
