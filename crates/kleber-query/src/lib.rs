@@ -261,6 +261,21 @@ fn slice_batches(
     out
 }
 
+/// The count and the page of `planned` from the small-table path ([`small`]), counted in
+/// `answers`; `None` when `planned` is not over an in-memory version or that path cannot run
+/// its plan (DataFusion then runs it, and answers it or names the error).
+fn small_page(
+    planned: &PlannedQuery,
+    state: &datafusion::execution::SessionState,
+    answers: &std::sync::atomic::AtomicU64,
+) -> Option<(u64, Vec<RecordBatch>)> {
+    let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) else { return None };
+    let Ok(rows) = small::run(all, state, small)? else { return None };
+    answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let total = rows.num_rows() as u64;
+    Some((total, slice_batches(&[rows], planned.window)))
+}
+
 /// Stack of the engine's threads: DataFusion's planner and optimizer recurse over
 /// expressions, and the caps of [`limits`] keep that recursion well within this.
 pub const CPU_STACK_BYTES: usize = 16 << 20;
@@ -763,8 +778,13 @@ impl Engine {
         // the two thread switches of the engine's runtime, when the small-table path can run
         // its plan.
         let inline = planned.small.as_ref().is_some_and(small::SmallTable::runs_inline);
-        if inline && let Some(answer) = small::on_deep_stack(|| self.small_page(&planned)) {
-            return self.in_time(deadline, Ok(answer));
+        if inline {
+            let state = self.ctx.state_ref();
+            let answer =
+                small::on_deep_stack(|| small_page(&planned, &state.read(), &self.small_answers));
+            if let Some(answer) = answer {
+                return self.in_time(deadline, Ok(answer));
+            }
         }
         let state = self.ctx.state_ref();
         let answers = std::sync::Arc::clone(&self.small_answers);
@@ -772,15 +792,8 @@ impl Engine {
         self.run_on_cpu(deadline, gated, async move {
             // A small in-memory dataset's rows, without DataFusion's planner when the plan
             // allows (unless that was tried already).
-            if let (Some(all), Some(small), false) = (&planned.unwindowed, &planned.small, inline) {
-                let answer = small::run(all, &state.read(), small);
-                // A plan this path cannot run after all falls back to DataFusion, which
-                // answers it or names the error.
-                if let Some(Ok(rows)) = answer {
-                    answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let total = rows.num_rows();
-                    return Ok((total as u64, slice_batches(&[rows], planned.window)));
-                }
+            if !inline && let Some(answer) = small_page(&planned, &state.read(), &answers) {
+                return Ok(answer);
             }
             // Groups, or every row of a small in-memory dataset: one plan, sliced.
             let (session, page) = planned.page.into_parts();
@@ -795,18 +808,6 @@ impl Engine {
             Ok((count as u64, rows))
         })
         .await
-    }
-
-    /// The page of `planned` from the small-table path ([`small`]), on the caller's thread;
-    /// `None` when that path cannot run its plan (DataFusion then runs it, and answers it or
-    /// names the error).
-    fn small_page(&self, planned: &PlannedQuery) -> Option<(u64, Vec<RecordBatch>)> {
-        let (Some(all), Some(small)) = (&planned.unwindowed, &planned.small) else { return None };
-        let state = self.ctx.state_ref();
-        let Ok(rows) = small::run(all, &state.read(), small)? else { return None };
-        self.small_answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let total = rows.num_rows() as u64;
-        Some((total, slice_batches(&[rows], planned.window)))
     }
 
     /// Runs a planned query and returns only the page.
