@@ -16,10 +16,9 @@
 
 use std::fmt;
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{OriginalUri, Request};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use kleber_app::Principal;
 use kleber_types::ErrorCode;
@@ -253,7 +252,11 @@ fn refuse(path: &str, error: ApiError) -> Response {
 
 /// Middleware: validates the key, resolves it into the request's [`Principal`] (an extension,
 /// with the [`ApiKey`]) and removes `apikey` from the URI (and from [`OriginalUri`]).
-pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn layer<F: Future<Output = Response>>(
+    state: &AppState,
+    mut request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let dialect =
         if super::paths::is_ckan_path(request.uri().path()) { Dialect::Ckan } else { Dialect::Ods };
     let (key, rest) = match extract_in(request.headers(), request.uri().query(), dialect) {
@@ -282,7 +285,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     if let Some(key) = key {
         request.extensions_mut().insert(key);
     }
-    next.run(request).await
+    next(request).await
 }
 
 #[cfg(test)]

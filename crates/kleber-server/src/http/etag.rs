@@ -21,7 +21,7 @@
 //! A query calling `now()` or `random()` changes with time, not with the data: it gets no tag
 //! and `Cache-Control: no-cache`.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -149,23 +149,27 @@ fn set_cache_headers(headers: &mut HeaderMap, tag: &HeaderValue, cache_control: 
 
 /// Middleware: answers `304` to a GET or HEAD whose `If-None-Match` matches the current tag,
 /// and adds `ETag` and `Cache-Control` to successful answers.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn layer<F: Future<Output = Response>>(
+    state: &AppState,
+    request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let (mut parts, body) = request.into_parts();
-    let resolution = resolve(&state, &mut parts).await;
+    let resolution = resolve(state, &mut parts).await;
     let stamp = resolution.stamp();
     // A fixed version's answers are immutable: strong tags (docs/versions.md#etags).
     let fixed = resolution.version.is_some();
     parts.extensions.insert(resolution);
     let request = Request::from_parts(parts, body);
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        return next.run(request).await;
+        return next(request).await;
     }
     let uri = request.uri().clone();
     let Some(stamp) = stamp else {
-        return next.run(request).await;
+        return next(request).await;
     };
     if kleber_app::volatile::is_volatile(uri.query()) {
-        let mut response = next.run(request).await;
+        let mut response = next(request).await;
         if response.status() == StatusCode::OK {
             response
                 .headers_mut()
@@ -179,7 +183,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         entity_tag(&stamp, uri.path(), uri.query())
     };
     let Ok(tag) = HeaderValue::from_str(&tag) else {
-        return next.run(request).await;
+        return next(request).await;
     };
     let cache_control =
         if request.extensions().get::<ApiKey>().is_some() { PRIVATE } else { PUBLIC };
@@ -187,7 +191,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if matches!(condition, Precondition::Matched) {
         return not_modified(&tag, cache_control);
     }
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     if response.status() != StatusCode::OK {
         return response;
     }

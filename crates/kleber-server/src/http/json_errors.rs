@@ -11,7 +11,6 @@ use std::any::Any;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kleber_types::ErrorCode;
 
@@ -72,14 +71,17 @@ fn parse_envelope(body: &[u8]) -> Option<ApiError> {
 /// Middleware: rewrites a non-JSON error of an API path as `{"error_code","message"}`, and
 /// gives errors of v1 paths made outside their handlers (unknown path, method, panic) the v1
 /// shape.
-pub async fn layer(request: Request, next: Next) -> Response {
+pub async fn layer<F: Future<Output = Response>>(
+    request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let path = request.uri().path().to_owned();
     let api = is_api_path(&path);
     let v1 = is_v1_path(&path);
     let ckan = is_ckan_path(&path);
     let base = request.extensions().get::<super::PublicUrl>().cloned();
     let head = request.method() == Method::HEAD;
-    let response = next.run(request).await;
+    let response = next(request).await;
     let status = response.status();
     let json = is_json(&response);
     if !api || !(status.is_client_error() || status.is_server_error()) || (json && !v1 && !ckan) {

@@ -12,10 +12,9 @@
 //! that builds absolute URLs. Cached answers are keyed by it (`super::resolve::Resolution`),
 //! so an answer built for one host is never served to another.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kleber_types::ErrorCode;
 
@@ -141,7 +140,11 @@ thread_local! {
 
 /// Resolves the request's base and hands it on as a [`PublicUrl`] extension; without a
 /// configured public URL, a request with a missing or malformed `Host` is refused here.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn layer<F: Future<Output = Response>>(
+    state: &AppState,
+    request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let (mut parts, body) = request.into_parts();
     let Some(base) = request_base(state.public_url.as_ref(), &parts) else {
         // The header itself is not echoed: it is what an attacker controls.
@@ -157,7 +160,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return refuse(parts.uri.path(), message);
     };
     parts.extensions.insert(base);
-    next.run(Request::from_parts(parts, body)).await
+    next(Request::from_parts(parts, body)).await
 }
 
 /// `400 InvalidHost`: JSON on API paths, plain text elsewhere (no page can be built without a

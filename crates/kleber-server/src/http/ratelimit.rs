@@ -27,9 +27,8 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kleber_app::Principal;
 
@@ -311,22 +310,26 @@ fn now_secs() -> u64 {
 
 /// Middleware (inside the API key layer, which resolved the [`Principal`]): counts the
 /// request, refuses it with `429` past the limit, and adds the headers to its answer.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn layer<F: Future<Output = Response>>(
+    state: &AppState,
+    request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let limiter = &state.rate_limits;
     if !limiter.enabled() || request.uri().path().starts_with("/static/") {
-        return next.run(request).await;
+        return next(request).await;
     }
     let principal = request.extensions().get::<Principal>().cloned().unwrap_or_default();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let addr = limiter.client_addr(request.headers(), peer);
     let now = now_secs();
     let Some(verdict) = limiter.hit(&principal, addr, now) else {
-        return next.run(request).await;
+        return next(request).await;
     };
     if verdict.exceeded {
         return limiter.refusal(verdict, now);
     }
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     set_headers(response.headers_mut(), verdict);
     response
 }

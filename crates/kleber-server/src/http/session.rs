@@ -18,9 +18,8 @@
 //! `Secure` when the request came over TLS as a reverse proxy says with
 //! `X-Forwarded-Proto: https` (Kleber itself speaks plain HTTP; see docs/security.md).
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use kleber_app::sessions::Session;
 
@@ -66,7 +65,11 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// Middleware: resolves the session cookie into the request's principal (see the module).
-pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn layer<F: Future<Output = Response>>(
+    state: &AppState,
+    mut request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let keyed = request.extensions().get::<ApiKey>().is_some();
     let path = request.uri().path();
     let api_change =
@@ -82,11 +85,11 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         _ => None,
     };
     let Some(session) = session else {
-        return next.run(request).await;
+        return next(request).await;
     };
     request.extensions_mut().insert(session.principal.clone());
     request.extensions_mut().insert::<Session>(session);
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     let headers = response.headers_mut();
     let private = headers
         .get(header::CACHE_CONTROL)
