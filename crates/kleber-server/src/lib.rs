@@ -56,10 +56,7 @@ pub fn app(mut state: AppState) -> Router {
     state.shared_mut().routes = std::sync::Arc::new(table);
     let routes = routes.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
     // The header's unread badge of portal pages (inside the session layer, which runs first).
-    let routes = routes.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        web::notifications::unread_layer,
-    ));
+    let routes = routes.layer(web::notifications::UnreadLayer(state.clone()));
     http::apply(routes, &state).with_state(state)
 }
 

@@ -13,7 +13,7 @@
 //! A read of a fixed version (`version=N`, docs/versions.md#etags) gets a strong tag
 //! (`"..."`): a version is immutable, so its answer to one query is the same representation
 //! for as long as the version exists, stable within the version and different across versions.
-//! A strong tag names one content coding: [`encoding_layer`] (outside the compression layer)
+//! A strong tag names one content coding: [`EncodingLayer`] (outside the compression layer)
 //! appends `-gzip` or `-br` to the tag of a compressed body, so the identity, gzip and brotli
 //! bodies carry three tags, and `If-None-Match` (a weak comparison, RFC 9110 §13.1.2) matches
 //! any of them.
@@ -23,7 +23,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha1::{Digest, Sha1};
 
@@ -76,22 +75,71 @@ fn base_of(tag: &str) -> String {
     opaque.to_owned()
 }
 
-/// Middleware outside the compression layer: a strong `ETag` of a compressed body gets the
+/// The layer outside the compression layer: a strong `ETag` of a compressed body gets the
 /// coding's suffix (`"…-gzip"`), and a `304` echoes the suffixed tag the client sent.
-pub async fn encoding_layer(request: Request, next: Next) -> Response {
-    let sent: Vec<String> = request
-        .headers()
+///
+/// A tower layer rather than a `from_fn` one: it wraps every request, and `from_fn` boxes the
+/// body and clones the stack below it on each (BENCHMARKS.md, issue 17, sixth round).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EncodingLayer;
+
+impl<S> tower::Layer<S> for EncodingLayer {
+    type Service = Encoding<S>;
+
+    fn layer(&self, inner: S) -> Encoding<S> {
+        Encoding(inner)
+    }
+}
+
+/// The service of [`EncodingLayer`].
+#[derive(Clone, Debug)]
+pub struct Encoding<S>(S);
+
+impl<S, B> tower::Service<Request> for Encoding<S>
+where
+    S: tower::Service<Request, Response = axum::http::Response<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = axum::http::Response<B>;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let sent = sent_tags(request.headers());
+        let response = self.0.call(request);
+        Box::pin(async move {
+            let mut response = response.await?;
+            retag(&mut response, sent);
+            Ok(response)
+        })
+    }
+}
+
+/// The tags of the request's `If-None-Match` headers.
+fn sent_tags(headers: &HeaderMap) -> Vec<String> {
+    headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|t| t.trim().to_owned()).collect::<Vec<_>>())
-        .collect();
-    let mut response = next.run(request).await;
+        .collect()
+}
+
+/// Suffixes the strong tag of `response` with its coding, or echoes the suffixed tag of
+/// `sent` that a `304` matched.
+fn retag<B>(response: &mut axum::http::Response<B>, sent: Vec<String>) {
     let Some(tag) = response.headers().get(header::ETAG).and_then(|t| t.to_str().ok()) else {
-        return response;
+        return;
     };
     if tag.starts_with("W/") {
-        return response;
+        return;
     }
     let tag = tag.to_owned();
     let new_tag = if response.status() == StatusCode::NOT_MODIFIED {
@@ -105,7 +153,6 @@ pub async fn encoding_layer(request: Request, next: Next) -> Response {
     if let Some(value) = new_tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         response.headers_mut().insert(header::ETAG, value);
     }
-    response
 }
 
 /// Whether `If-None-Match` lists `tag` (weak comparison) or is `*`.

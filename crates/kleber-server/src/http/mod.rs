@@ -39,7 +39,7 @@ pub mod session;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::middleware::{Next, from_fn, from_fn_with_state, map_response};
+use axum::middleware::{Next, from_fn_with_state, map_response};
 use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -59,7 +59,7 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state.clone(), principal_layers))
         .layer(map_response(compression::fuse_body))
         .layer(compression::layer())
-        .layer(from_fn(etag::encoding_layer))
+        .layer(etag::EncodingLayer)
         .layer(cors::layer())
 }
 

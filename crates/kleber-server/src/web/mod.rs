@@ -103,7 +103,7 @@ pub struct PageContext {
     /// Who asks (the request's principal): what its pages may show.
     caller: Caller,
     /// The signed-in user's unread notifications (the header's badge; `None` signed out),
-    /// counted by [`notifications::unread_layer`].
+    /// counted by [`notifications::UnreadLayer`].
     pub unread: Option<i64>,
     /// A dataset page's follow button (signed-in users; set by the dataset pages' handler, read
     /// by [`dataset::header`] so every tab shows it).

@@ -9,7 +9,7 @@
 //! Sessions only (a signed-out visitor is sent to the sign-in page); the use cases are
 //! `kleber_app::notifications`.
 //!
-//! The header's unread badge: [`unread_layer`] counts the signed-in user's unread
+//! The header's unread badge: [`UnreadLayer`] counts the signed-in user's unread
 //! notifications (one indexed SQLite count) for each portal page asked by a session, and the page's [`super::PageContext`] reads it from a task-local value set for
 //! that request only, so it reaches every page's layout without a parameter. Pages are never
 //! cached whole (the portal's caches hold facets, charts and catalog searches keyed by
@@ -18,7 +18,6 @@
 use axum::Extension;
 use axum::extract::{OriginalUri, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use kleber_app::sessions::Session;
@@ -42,7 +41,7 @@ pub fn routes() -> Vec<(String, MethodRouter<AppState>)> {
 }
 
 tokio::task_local! {
-    /// The unread count of the request being served ([`unread_layer`]).
+    /// The unread count of the request being served ([`UnreadLayer`]).
     static UNREAD: Option<i64>;
 }
 
@@ -63,22 +62,68 @@ fn is_page(path: &str) -> bool {
         || path.ends_with(".json"))
 }
 
-/// Counts the session's unread notifications for a portal page's header (see the module).
-pub async fn unread_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // Any method: a refused form answers its page again, with the same header.
-    let wanted = is_page(request.uri().path()) && request.extensions().get::<Session>().is_some();
-    if !wanted {
-        return next.run(request).await;
+/// The layer that counts the session's unread notifications for a portal page's header (see
+/// the module). A tower layer rather than a `from_fn` one: it wraps every request, API reads
+/// included, and `from_fn` clones the stack below it and boxes the body on each
+/// (BENCHMARKS.md, issue 17, sixth round).
+#[derive(Clone)]
+pub struct UnreadLayer(pub AppState);
+
+impl<S> tower::Layer<S> for UnreadLayer {
+    type Service = Unread<S>;
+
+    fn layer(&self, inner: S) -> Unread<S> {
+        Unread { state: self.0.clone(), inner }
     }
-    let ctx = crate::http::resolve::Caller::of(request.extensions()).context();
-    let unread = match state.app.unread_notifications(&ctx).await {
-        Ok(n) => Some(n),
-        Err(e) => {
-            tracing::warn!(error = %e, "unread notifications not counted");
-            None
+}
+
+/// The service of [`UnreadLayer`].
+#[derive(Clone)]
+pub struct Unread<S> {
+    state: AppState,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for Unread<S>
+where
+    S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // Any method: a refused form answers its page again, with the same header.
+        let wanted =
+            is_page(request.uri().path()) && request.extensions().get::<Session>().is_some();
+        if !wanted {
+            return Box::pin(self.inner.call(request));
         }
-    };
-    UNREAD.scope(unread, next.run(request)).await
+        // The count comes first: the service that was made ready is taken along for the call
+        // after it, and a clone stays here for the next request.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let state = self.state.clone();
+        Box::pin(async move {
+            let ctx = crate::http::resolve::Caller::of(request.extensions()).context();
+            let unread = match state.app.unread_notifications(&ctx).await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::warn!(error = %e, "unread notifications not counted");
+                    None
+                }
+            };
+            UNREAD.scope(unread, inner.call(request)).await
+        })
+    }
 }
 
 /// `POST /account/follow/{id}`.
