@@ -123,9 +123,10 @@ impl HttpBody for Fused {
     }
 }
 
-/// Middleware body mapper: fuses the response body, so that polling it after its end
-/// answers "no more frames" instead of reaching the handler's stream again.
-pub async fn fuse_body(response: Response) -> Response {
+/// Fuses the response body, so that polling it after its end answers "no more frames"
+/// instead of reaching the handler's stream again (applied to what the layers inside the
+/// compression layer answer, by `super::principal_layers`).
+pub fn fuse_body(response: Response) -> Response {
     response.map(|body| Body::new(Fused(Some(body))))
 }
 
