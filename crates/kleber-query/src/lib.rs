@@ -778,15 +778,14 @@ impl Engine {
         // the two thread switches of the engine's runtime, when the small-table path can run
         // its plan.
         let inline = planned.small.as_ref().is_some_and(small::SmallTable::runs_inline);
+        let state = self.ctx.state_ref();
         if inline {
-            let state = self.ctx.state_ref();
             let answer =
                 small::on_deep_stack(|| small_page(&planned, &state.read(), &self.small_answers));
             if let Some(answer) = answer {
                 return self.in_time(deadline, Ok(answer));
             }
         }
-        let state = self.ctx.state_ref();
         let answers = std::sync::Arc::clone(&self.small_answers);
         let gated = planned.small.is_none();
         self.run_on_cpu(deadline, gated, async move {

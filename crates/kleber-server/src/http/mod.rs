@@ -41,6 +41,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
+use tower::util::MapResponseLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -57,6 +58,7 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state.clone(), request_layers))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), principal_layers))
+        .layer(MapResponseLayer::new(compression::fuse_body))
         .layer(compression::layer())
         .layer(etag::EncodingLayer)
         .layer(cors::layer())
@@ -68,12 +70,10 @@ pub fn apply(router: Router<AppState>, state: &AppState) -> Router<AppState> {
 /// run in the same order as separate layers would, each around the next.
 async fn principal_layers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let state = &state;
-    let response = apikey::layer(state, request, move |r| {
+    apikey::layer(state, request, move |r| {
         session::layer(state, r, move |r| ratelimit::layer(state, r, move |r| next.run(r)))
     })
-    .await;
-    // The compression layer, just outside, reads a fused body.
-    compression::fuse_body(response)
+    .await
 }
 
 /// Layers 7 to 9 ([`public_url`], [`etag`], [`json_errors`]) as one middleware, like
